@@ -1,1 +1,20 @@
-//! shared
+//! The common library of the kubectl plugin suite: the flags every plugin accepts,
+//! kubeconfig resolution identical to kubectl's, the target banner, confirmation prompts,
+//! kubectl-style output, one error type with the suite's exit codes, waiting with progress,
+//! retries of transient API failures, and the `doctor` command.
+
+pub mod banner;
+pub mod cli;
+pub mod confirm;
+pub mod doctor;
+pub mod duration;
+pub mod error;
+pub mod flags;
+pub mod kubeconfig;
+pub mod output;
+pub mod retry;
+pub mod wait;
+
+pub use error::{Error, Result};
+pub use flags::{ChangeArgs, GlobalArgs};
+pub use kubeconfig::Target;

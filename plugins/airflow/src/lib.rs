@@ -1,1 +1,122 @@
-//! kubectl-airflow
+//! `kubectl airflow`: find, inspect, restart and diagnose Airflow deployments
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use shared::GlobalArgs;
+use shared::doctor::{self, DoctorArgs, Permission, Scope};
+
+/// find, inspect, restart and diagnose Airflow deployments
+#[derive(Parser, Debug)]
+#[command(
+    name = "kubectl airflow",
+    bin_name = "kubectl airflow",
+    version,
+    about,
+    long_about = "Operate Airflow deployments (Astronomer or the official Helm chart), one namespace each:\nlist them, show their status, restart a component, read logs, diagnose unschedulable\npods and quotas, and reset worker log volumes."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check the connection, the credentials and every permission this plugin needs
+    Doctor(DoctorArgs),
+}
+
+/// What `kubectl airflow` needs, checked by `doctor` with SelfSubjectAccessReviews.
+pub const PERMISSIONS: &[Permission] = &[
+    Permission::new(
+        "list",
+        "",
+        "pods",
+        Scope::AllNamespaces,
+        "list, status: find deployments and their pods",
+    ),
+    Permission::new(
+        "list",
+        "apps",
+        "deployments",
+        Scope::AllNamespaces,
+        "list, status: components",
+    ),
+    Permission::new(
+        "list",
+        "apps",
+        "statefulsets",
+        Scope::AllNamespaces,
+        "list, status: components",
+    ),
+    Permission::new("get", "", "pods", Scope::Namespace, "logs, status"),
+    Permission::new("get", "", "pods", Scope::Namespace, "logs").sub("log"),
+    Permission::new(
+        "delete",
+        "",
+        "pods",
+        Scope::Namespace,
+        "restart: delete a stuck pod",
+    ),
+    Permission::new(
+        "patch",
+        "apps",
+        "deployments",
+        Scope::Namespace,
+        "restart: rollout restart",
+    ),
+    Permission::new(
+        "patch",
+        "apps",
+        "statefulsets",
+        Scope::Namespace,
+        "restart: rollout restart",
+    ),
+    Permission::new(
+        "patch",
+        "apps",
+        "statefulsets",
+        Scope::Namespace,
+        "reset-logs: scale workers",
+    )
+    .sub("scale"),
+    Permission::new(
+        "delete",
+        "",
+        "persistentvolumeclaims",
+        Scope::Namespace,
+        "reset-logs: delete worker log volumes",
+    ),
+    Permission::new(
+        "list",
+        "",
+        "events",
+        Scope::Namespace,
+        "diagnose: scheduling and quota events",
+    ),
+    Permission::new(
+        "list",
+        "",
+        "resourcequotas",
+        Scope::Namespace,
+        "diagnose: namespace quota",
+    ),
+    Permission::new(
+        "list",
+        "",
+        "nodes",
+        Scope::Cluster,
+        "diagnose: node capacity",
+    ),
+];
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    shared::cli::run(&cli.global, || async {
+        match &cli.command {
+            Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
+        }
+    })
+}

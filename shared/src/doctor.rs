@@ -1,0 +1,285 @@
+//! `kubectl <plugin> doctor`: the resolved target and auth method (never the secret), whether
+//! the server answers and which version, and a SelfSubjectAccessReview for every permission the
+//! plugin needs.
+
+use clap::Args;
+use futures::future::join_all;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use kube::api::{Api, PostParams};
+use owo_colors::{OwoColorize, Stream};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::flags::GlobalArgs;
+use crate::kubeconfig::{self, NamespaceSource};
+use crate::output::{self, OutputFormat, Table};
+
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// Output format: table, json or yaml
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// Where a permission applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// In the command's namespace.
+    Namespace,
+    /// In every namespace (`-A` listings).
+    AllNamespaces,
+    /// A cluster-scoped resource.
+    Cluster,
+}
+
+/// One permission a plugin needs, and what for.
+#[derive(Debug, Clone, Copy)]
+pub struct Permission {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub subresource: &'static str,
+    pub scope: Scope,
+    pub needed_for: &'static str,
+}
+
+impl Permission {
+    pub const fn new(
+        verb: &'static str,
+        group: &'static str,
+        resource: &'static str,
+        scope: Scope,
+        needed_for: &'static str,
+    ) -> Self {
+        Permission {
+            verb,
+            group,
+            resource,
+            subresource: "",
+            scope,
+            needed_for,
+        }
+    }
+
+    pub const fn sub(self, subresource: &'static str) -> Self {
+        Permission {
+            subresource,
+            ..self
+        }
+    }
+
+    fn resource_label(&self) -> String {
+        let base = if self.group.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        if self.subresource.is_empty() {
+            base
+        } else {
+            format!("{base}/{}", self.subresource)
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PermissionCheck {
+    verb: String,
+    resource: String,
+    namespace: String,
+    allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    needed_for: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    context: String,
+    cluster: String,
+    server: String,
+    user: String,
+    namespace: String,
+    auth: String,
+    kubeconfig: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impersonate: Option<String>,
+    reachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    permissions: Vec<PermissionCheck>,
+}
+
+async fn check(
+    api: &Api<SelfSubjectAccessReview>,
+    p: &Permission,
+    namespace: &str,
+) -> std::result::Result<(bool, Option<String>), kube::Error> {
+    let ns = match p.scope {
+        Scope::Namespace => Some(namespace.to_string()),
+        Scope::AllNamespaces | Scope::Cluster => None,
+    };
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(p.verb.to_string()),
+                group: Some(p.group.to_string()),
+                resource: Some(p.resource.to_string()),
+                subresource: (!p.subresource.is_empty()).then(|| p.subresource.to_string()),
+                namespace: ns,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let answer = api.create(&PostParams::default(), &review).await?;
+    let status = answer.status.unwrap_or_default();
+    let reason = status
+        .reason
+        .filter(|r| !r.is_empty())
+        .or(status.evaluation_error.filter(|e| !e.is_empty()));
+    Ok((status.allowed, reason))
+}
+
+/// Runs the checks and prints the report; Err (exit 1) when anything is wrong.
+pub async fn run(global: &GlobalArgs, args: &DoctorArgs, permissions: &[Permission]) -> Result<()> {
+    let target = kubeconfig::connect(global).await?;
+    let namespace_note = match target.namespace_source {
+        NamespaceSource::Flag => "from -n",
+        NamespaceSource::Context => "from the context",
+        NamespaceSource::Default => "default",
+    };
+    let mut report = Report {
+        context: target.context.clone(),
+        cluster: target.cluster.clone(),
+        server: target.server.clone(),
+        user: target.user.clone(),
+        namespace: target.namespace.clone(),
+        auth: target.auth.to_string(),
+        kubeconfig: target.source.to_string(),
+        impersonate: target.impersonate.clone(),
+        reachable: false,
+        server_version: None,
+        error: None,
+        permissions: Vec::new(),
+    };
+    match target.client.apiserver_version().await {
+        Ok(info) => {
+            report.reachable = true;
+            report.server_version = Some(info.git_version);
+        }
+        Err(e) => report.error = Some(target.api_error(e).to_string()),
+    }
+    if report.reachable {
+        let api: Api<SelfSubjectAccessReview> = Api::all(target.client.clone());
+        let results = join_all(
+            permissions
+                .iter()
+                .map(|p| check(&api, p, &target.namespace)),
+        )
+        .await;
+        for (p, result) in permissions.iter().zip(results) {
+            let (allowed, reason) = match result {
+                Ok(r) => r,
+                Err(e) => (false, Some(target.api_error(e).to_string())),
+            };
+            report.permissions.push(PermissionCheck {
+                verb: p.verb.to_string(),
+                resource: p.resource_label(),
+                namespace: match p.scope {
+                    Scope::Namespace => target.namespace.clone(),
+                    Scope::AllNamespaces => "*".to_string(),
+                    Scope::Cluster => String::new(),
+                },
+                allowed,
+                reason,
+                needed_for: p.needed_for.to_string(),
+            });
+        }
+    }
+    let denied = report.permissions.iter().filter(|p| !p.allowed).count();
+
+    match args.output {
+        OutputFormat::Json => output::print_stdout(&output::to_json(&report)?),
+        OutputFormat::Yaml => output::print_stdout(&output::to_yaml(&report)?),
+        _ => output::print_stdout(&render_text(&report, namespace_note)),
+    }
+
+    if let Some(error) = report.error {
+        return Err(Error::Failed(error));
+    }
+    if denied > 0 {
+        return Err(Error::Failed(format!(
+            "{denied} of {} permissions are denied for user {:?}: the commands that need them will fail; ask for them or use another context",
+            report.permissions.len(),
+            report.user
+        )));
+    }
+    Ok(())
+}
+
+fn render_text(report: &Report, namespace_note: &str) -> String {
+    let mut out = String::new();
+    let mut facts = vec![
+        ("Context", report.context.clone()),
+        ("Cluster", report.cluster.clone()),
+        ("Server", report.server.clone()),
+        ("User", report.user.clone()),
+        (
+            "Namespace",
+            format!("{} ({namespace_note})", report.namespace),
+        ),
+        ("Auth", report.auth.clone()),
+        ("Kubeconfig", report.kubeconfig.clone()),
+    ];
+    if let Some(user) = &report.impersonate {
+        facts.push(("As", user.clone()));
+    }
+    facts.push((
+        "Reachable",
+        match (&report.server_version, &report.error) {
+            (Some(v), _) => format!("yes, Kubernetes {v}"),
+            (None, Some(e)) => format!("no: {e}"),
+            (None, None) => "no".to_string(),
+        },
+    ));
+    for (k, v) in facts {
+        out.push_str(&format!("{k:<11} {v}\n"));
+    }
+    if report.permissions.is_empty() {
+        return out;
+    }
+    out.push('\n');
+    let mut table = Table::new(&["verb", "resource", "namespace", "allowed", "needed for"]);
+    for p in &report.permissions {
+        let allowed = if p.allowed {
+            "yes"
+                .if_supports_color(Stream::Stdout, |t| t.green().to_string())
+                .to_string()
+        } else {
+            "no".if_supports_color(Stream::Stdout, |t| t.red().bold().to_string())
+                .to_string()
+        };
+        let ns = if p.namespace.is_empty() {
+            "(cluster)".to_string()
+        } else {
+            p.namespace.clone()
+        };
+        table.row([
+            p.verb.clone(),
+            p.resource.clone(),
+            ns,
+            allowed,
+            p.needed_for.clone(),
+        ]);
+    }
+    out.push_str(&table.render());
+    out
+}

@@ -1,0 +1,314 @@
+//! One error type for the suite, its exit codes, and clear one-line messages for API failures.
+
+use std::fmt;
+
+/// Exit codes fixed by DESIGN.md.
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    /// An API call or a verification failed.
+    pub const FAILURE: u8 = 1;
+    /// Bad flags, arguments or configuration: nothing was attempted.
+    pub const USAGE: u8 = 2;
+    /// Refused or declined at the confirmation: nothing changed.
+    pub const REFUSED: u8 = 3;
+    /// Timed out waiting; the state was printed and the command can be resumed.
+    pub const TIMEOUT: u8 = 4;
+}
+
+/// Every error a plugin reports. `Display` is the one-line message; `detail` is what `-v` adds.
+#[derive(Debug)]
+pub enum Error {
+    /// Wrong flags or arguments (exit 2).
+    Usage(String),
+    /// The kubeconfig or in-cluster configuration cannot be used (exit 2).
+    Config {
+        message: String,
+        detail: Option<String>,
+    },
+    /// The API server answered with an error or could not be reached (exit 1).
+    Api {
+        message: String,
+        detail: Option<String>,
+        status: Option<u16>,
+    },
+    /// A check or a verification failed (exit 1).
+    Failed(String),
+    /// No terminal to confirm on and no `--yes`, or the operator said no (exit 3).
+    Refused(String),
+    /// Waiting for a condition ran out of time (exit 4).
+    Timeout(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::Config { .. } => exit::USAGE,
+            Error::Api { .. } | Error::Failed(_) => exit::FAILURE,
+            Error::Refused(_) => exit::REFUSED,
+            Error::Timeout(_) => exit::TIMEOUT,
+        }
+    }
+
+    /// Extra detail shown with `-v` (never contains credentials).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Error::Config { detail, .. } | Error::Api { detail, .. } => detail.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    /// The HTTP status of an API error, if the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// Maps a kube client error to a clear message; `server` names the API server for context.
+    pub fn from_kube(err: kube::Error, server: &str) -> Self {
+        let detail = Some(redact(&format!("{err:?}")));
+        match err {
+            kube::Error::Api(status) => {
+                let code = status.code;
+                let reason = status.reason.clone();
+                let msg = status.message.clone();
+                let message = match code {
+                    401 => format!(
+                        "the API server at {server} rejected the credentials (401 Unauthorized): log in again or refresh the token of this kubeconfig user"
+                    ),
+                    403 => format!(
+                        "forbidden (403): {msg}; ask for that permission or use another context (try `doctor`)"
+                    ),
+                    404 => format!("not found (404): {msg}"),
+                    409 => format!(
+                        "conflict (409): {msg}; the object changed meanwhile: run the command again"
+                    ),
+                    410 => format!("expired (410): {msg}; run the command again"),
+                    422 => format!("invalid (422): {msg}"),
+                    429 => format!(
+                        "the API server is throttling requests (429 {reason}): {msg}; wait and run again"
+                    ),
+                    500..=599 => {
+                        format!("the API server failed ({code} {reason}): {msg}; try again shortly")
+                    }
+                    _ => format!("the API server answered {code} {reason}: {msg}"),
+                };
+                Error::Api {
+                    message,
+                    detail,
+                    status: Some(code),
+                }
+            }
+            kube::Error::Auth(auth) => Error::Config {
+                message: format!(
+                    "cannot get credentials for {server}: {}",
+                    redact(&auth.to_string())
+                ),
+                detail,
+            },
+            kube::Error::InferKubeconfig(e) => Error::Config {
+                message: redact(&e.to_string()),
+                detail,
+            },
+            other => {
+                let text = error_chain(&other);
+                let lower = text.to_lowercase();
+                let message = if lower.contains("connection refused") {
+                    format!(
+                        "cannot reach the API server at {server}: connection refused; is the cluster up and the context right?"
+                    )
+                } else if lower.contains("certificate")
+                    || lower.contains("tls")
+                    || lower.contains("handshake")
+                {
+                    format!(
+                        "TLS verification of {server} failed ({}); check the cluster's certificate-authority in the kubeconfig",
+                        last_cause(&other)
+                    )
+                } else if lower.contains("timed out")
+                    || lower.contains("timeout")
+                    || lower.contains("deadline")
+                {
+                    format!(
+                        "the API server at {server} did not answer in time; check the network or raise --request-timeout"
+                    )
+                } else if lower.contains("dns")
+                    || lower.contains("lookup")
+                    || lower.contains("resolve")
+                {
+                    format!(
+                        "cannot resolve the API server host of {server}; check the cluster's server URL"
+                    )
+                } else {
+                    format!("request to {server} failed: {}", last_cause(&other))
+                };
+                Error::Api {
+                    message,
+                    detail,
+                    status: None,
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(m) | Error::Failed(m) | Error::Refused(m) | Error::Timeout(m) => {
+                f.write_str(m)
+            }
+            Error::Config { message, .. } | Error::Api { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The whole `source()` chain, joined.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        parts.push(e.to_string());
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+fn last_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        last = e.to_string();
+        cur = e.source();
+    }
+    redact(&last)
+}
+
+/// Removes anything that looks like a credential from a message: bearer tokens,
+/// `token:`/`password:` values and PEM blocks.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // PEM blocks
+    while let Some(start) = rest.find("-----BEGIN") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("-----END") {
+            Some(end_rel) => {
+                let after = &rest[start + end_rel + 8..];
+                let close = after.find("-----").map(|i| i + 5).unwrap_or(after.len());
+                out.push_str("[REDACTED PEM]");
+                rest = &after[close..];
+            }
+            None => {
+                out.push_str("[REDACTED PEM]");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    let mut result = String::with_capacity(out.len());
+    let mut words = out.split_inclusive(|c: char| c.is_whitespace()).peekable();
+    let mut redact_next = false;
+    while let Some(word) = words.next() {
+        let trimmed = word.trim_end();
+        let lower = trimmed.to_lowercase();
+        if redact_next && !trimmed.is_empty() {
+            result.push_str("[REDACTED]");
+            result.push_str(&word[trimmed.len()..]);
+            redact_next = false;
+            continue;
+        }
+        if lower == "bearer"
+            || lower.ends_with("token:")
+            || lower.ends_with("password:")
+            || lower.ends_with("token=")
+        {
+            redact_next = true;
+            result.push_str(word);
+            continue;
+        }
+        let mut redacted = false;
+        for key in [
+            "token:",
+            "token=",
+            "token\":",
+            "password:",
+            "password=",
+            "password\":",
+            "\"token\":\"",
+            "client-key-data:",
+        ] {
+            if let Some(idx) = lower.find(key)
+                && idx + key.len() < trimmed.len()
+            {
+                result.push_str(&trimmed[..idx + key.len()]);
+                result.push_str("[REDACTED]");
+                result.push_str(&word[trimmed.len()..]);
+                redacted = true;
+                break;
+            }
+        }
+        if !redacted {
+            result.push_str(word);
+        }
+    }
+    let _ = words.peek();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_design() {
+        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
+        assert_eq!(Error::config("x").exit_code(), 2);
+        assert_eq!(Error::Failed("x".into()).exit_code(), 1);
+        assert_eq!(Error::Refused("x".into()).exit_code(), 3);
+        assert_eq!(Error::Timeout("x".into()).exit_code(), 4);
+    }
+
+    #[test]
+    fn redact_removes_credentials() {
+        let text = "Authorization: Bearer abc.def.ghi token: s3cr3t password=hunter2 -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- end";
+        let r = redact(text);
+        for secret in ["abc.def.ghi", "s3cr3t", "hunter2", "MIIE"] {
+            assert!(!r.contains(secret), "{secret} leaked in {r}");
+        }
+        assert!(r.ends_with("end"));
+        assert_eq!(redact("nothing secret here"), "nothing secret here");
+    }
+
+    #[test]
+    fn api_errors_get_clear_messages() {
+        let status = kube::core::Status::failure(
+            "pods \"x\" is forbidden: User \"viewer\" cannot delete resource \"pods\"",
+            "Forbidden",
+        )
+        .with_code(403);
+        let e = Error::from_kube(kube::Error::Api(Box::new(status)), "https://127.0.0.1:6443");
+        assert_eq!(e.exit_code(), 1);
+        assert!(
+            e.to_string()
+                .starts_with("forbidden (403): pods \"x\" is forbidden")
+        );
+        let unauthorized =
+            kube::core::Status::failure("Unauthorized", "Unauthorized").with_code(401);
+        let e = Error::from_kube(kube::Error::Api(Box::new(unauthorized)), "https://h");
+        assert!(e.to_string().contains("rejected the credentials"));
+        assert!(!e.to_string().contains('\n'));
+    }
+}

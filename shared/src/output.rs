@@ -1,0 +1,152 @@
+//! kubectl-style output: aligned tables without borders, upper-case headers; JSON and YAML that
+//! never carry colour; colour only on a terminal, without NO_COLOR and without --no-color.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// `-o/--output` formats; each command accepts the subset that makes sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Yaml,
+    Name,
+}
+
+impl OutputFormat {
+    pub fn is_machine(self) -> bool {
+        matches!(
+            self,
+            OutputFormat::Json | OutputFormat::Yaml | OutputFormat::Name
+        )
+    }
+}
+
+/// Applies `--no-color` (NO_COLOR and non-terminals are handled by owo-colors' detection).
+pub fn init_color(no_color: bool) {
+    if no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        owo_colors::set_override(false);
+    }
+}
+
+/// A kubectl-style table: columns separated by at least three spaces.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<S: AsRef<str>>(headers: &[S]) -> Self {
+        Table {
+            headers: headers.iter().map(|h| h.as_ref().to_uppercase()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn render(&self) -> String {
+        let mut tw = tabwriter::TabWriter::new(Vec::new()).padding(3).ansi(true);
+        let line = |cells: &[String]| {
+            cells
+                .iter()
+                .map(|c| c.replace(['\t', '\n'], " "))
+                .collect::<Vec<_>>()
+                .join("\t")
+                + "\n"
+        };
+        let _ = tw.write_all(line(&self.headers).as_bytes());
+        for row in &self.rows {
+            let _ = tw.write_all(line(row).as_bytes());
+        }
+        let _ = tw.flush();
+        let bytes = tw.into_inner().unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    }
+}
+
+/// Stable pretty JSON with a trailing newline.
+pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Failed(format!("cannot render JSON: {e}")))
+}
+
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
+    serde_yaml::to_string(value).map_err(|e| Error::Failed(format!("cannot render YAML: {e}")))
+}
+
+/// Writes to stdout, ignoring a closed pipe (`| head`).
+pub fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_like_kubectl() {
+        let mut t = Table::new(&["name", "ready", "status"]);
+        t.row(["lunar-nuclear-3725-scheduler-7b9f", "1/1", "Running"]);
+        t.row(["x", "0/1", "CrashLoopBackOff"]);
+        let text = t.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "NAME                                READY   STATUS"
+        );
+        assert_eq!(
+            lines[1],
+            "lunar-nuclear-3725-scheduler-7b9f   1/1     Running"
+        );
+        assert_eq!(
+            lines[2],
+            "x                                   0/1     CrashLoopBackOff"
+        );
+    }
+
+    #[test]
+    fn coloured_cells_keep_alignment() {
+        let mut t = Table::new(&["a", "b"]);
+        t.row(["\u{1b}[31mred\u{1b}[0m", "1"]);
+        t.row(["plain", "2"]);
+        let text = t.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2], "plain   2");
+        assert!(lines[1].ends_with("     1"), "{:?}", lines[1]);
+    }
+
+    #[test]
+    fn json_is_stable() {
+        #[derive(Serialize)]
+        struct S {
+            b: u8,
+            a: u8,
+        }
+        assert_eq!(
+            to_json(&S { b: 1, a: 2 }).unwrap(),
+            "{\n  \"b\": 1,\n  \"a\": 2\n}\n"
+        );
+    }
+}
