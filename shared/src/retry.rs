@@ -18,6 +18,8 @@ use tower::retry::{Policy, RetryLayer};
 const MAX_DELAY: Duration = Duration::from_secs(8);
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 const MAX_ATTEMPTS: u32 = 8;
+/// A connection that fails again and again is more likely a wrong server than a blip.
+const MAX_CONNECTION_ATTEMPTS: u32 = 4;
 
 #[derive(Clone, Debug)]
 pub struct TransientRetry {
@@ -119,6 +121,7 @@ impl<B> Policy<Request<Body>, Response<B>, BoxError> for TransientRetry {
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok()),
             ),
+            Err(_) if self.attempt >= MAX_CONNECTION_ATTEMPTS => Decision::Done,
             Err(_) => decide(req, None, None),
         };
         match decision {
