@@ -219,9 +219,9 @@ pub fn redact(text: &str) -> String {
     }
     out.push_str(rest);
     let mut result = String::with_capacity(out.len());
-    let mut words = out.split_inclusive(|c: char| c.is_whitespace()).peekable();
+    let words = out.split_inclusive(|c: char| c.is_whitespace());
     let mut redact_next = false;
-    while let Some(word) = words.next() {
+    for word in words {
         let trimmed = word.trim_end();
         let lower = trimmed.to_lowercase();
         if redact_next && !trimmed.is_empty() {
@@ -264,7 +264,6 @@ pub fn redact(text: &str) -> String {
             result.push_str(word);
         }
     }
-    let _ = words.peek();
     result
 }
 

@@ -231,10 +231,11 @@ mod tests {
 
     #[test]
     fn backoff_is_capped() {
-        let mut p = TransientRetry::default();
-        p.attempt = 30;
-        assert_eq!(p.backoff(), MAX_DELAY);
-        p.attempt = 0;
-        assert_eq!(p.backoff(), FIRST_DELAY);
+        let late = TransientRetry {
+            attempt: 30,
+            ..Default::default()
+        };
+        assert_eq!(late.backoff(), MAX_DELAY);
+        assert_eq!(TransientRetry::default().backoff(), FIRST_DELAY);
     }
 }

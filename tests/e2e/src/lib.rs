@@ -8,7 +8,11 @@ use std::process::{Command, Output};
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let deps = exe.parent().expect("deps dir");
-    let dir = if deps.ends_with("deps") { deps.parent().expect("profile dir") } else { deps };
+    let dir = if deps.ends_with("deps") {
+        deps.parent().expect("profile dir")
+    } else {
+        deps
+    };
     dir.to_path_buf()
 }
 
@@ -68,7 +72,9 @@ pub fn run(cmd: &mut Command) -> Run {
 
 /// The kubeconfig of a real cluster to run the same tests against, if one is provided.
 pub fn real_cluster_kubeconfig() -> Option<PathBuf> {
-    std::env::var_os("SUITE_E2E_KUBECONFIG").filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os("SUITE_E2E_KUBECONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// Writes a file (creating parent directories) and returns its path.
@@ -88,13 +94,23 @@ pub fn kubeconfig(current: Option<&str>, contexts: &[(&str, &str, Option<&str>)]
     let mut ctxs = String::new();
     let mut users = String::new();
     for (name, server, ns) in contexts {
-        clusters.push_str(&format!("- name: {name}-cluster\n  cluster:\n    server: {server}\n"));
-        let ns_line = ns.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+        clusters.push_str(&format!(
+            "- name: {name}-cluster\n  cluster:\n    server: {server}\n"
+        ));
+        let ns_line = ns
+            .map(|n| format!("\n    namespace: {n}"))
+            .unwrap_or_default();
         ctxs.push_str(&format!(
             "- name: {name}\n  context:\n    cluster: {name}-cluster\n    user: {name}-user{ns_line}\n"
         ));
-        users.push_str(&format!("- name: {name}-user\n  user:\n    token: token-of-{name}\n"));
+        users.push_str(&format!(
+            "- name: {name}-user\n  user:\n    token: token-of-{name}\n"
+        ));
     }
-    let current = current.map(|c| format!("current-context: {c}\n")).unwrap_or_default();
-    format!("apiVersion: v1\nkind: Config\n{current}clusters:\n{clusters}contexts:\n{ctxs}users:\n{users}")
+    let current = current
+        .map(|c| format!("current-context: {c}\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Config\n{current}clusters:\n{clusters}contexts:\n{ctxs}users:\n{users}"
+    )
 }

@@ -68,7 +68,8 @@ fn ctrl_c_at_the_prompt_gives_exit_3() {
 #[test]
 fn typed_confirmation_needs_the_exact_name() {
     let mut s = spawn(&["--typed", "logs-lunar-nuclear-3725-worker-0"]);
-    s.expect("type logs-lunar-nuclear-3725-worker-0 to confirm").unwrap();
+    s.expect("type logs-lunar-nuclear-3725-worker-0 to confirm")
+        .unwrap();
     s.send_line("logs-lunar-nuclear-3725-worker-0").unwrap();
     s.expect("confirmed").unwrap();
     assert_eq!(exit_code(&s), 0);
@@ -76,7 +77,8 @@ fn typed_confirmation_needs_the_exact_name() {
     let mut s = spawn(&["--typed", "logs-lunar-nuclear-3725-worker-0"]);
     s.expect("to confirm").unwrap();
     s.send_line("logs-lunar-nuclear-3725-worker-1").unwrap();
-    s.expect("expected \"logs-lunar-nuclear-3725-worker-0\"").unwrap();
+    s.expect("expected \"logs-lunar-nuclear-3725-worker-0\"")
+        .unwrap();
     assert_eq!(exit_code(&s), 3);
 
     let mut s = spawn(&["--typed", "data-0"]);

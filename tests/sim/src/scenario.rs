@@ -119,7 +119,7 @@ pub enum ScenarioError {
         name: String,
         kind: String,
         object: String,
-        source: ApiError,
+        source: Box<ApiError>,
     },
 }
 
@@ -213,11 +213,11 @@ impl Scenario {
             }
             store
                 .create(rt, ns.as_deref(), obj)
-                .map_err(|source| ScenarioError::Create {
+                .map_err(|e| ScenarioError::Create {
                     name: self.name.clone(),
                     kind: kind.to_string(),
                     object,
-                    source,
+                    source: Box::new(e),
                 })?;
         }
         Ok(())

@@ -69,6 +69,9 @@ pub struct DeleteOptions {
     pub precondition_resource_version: Option<String>,
 }
 
+/// What `watch` returns: the backlog to replay, then the live receiver.
+pub type WatchStart = (Vec<Arc<WatchEvent>>, broadcast::Receiver<Arc<WatchEvent>>);
+
 /// Read access to every object, under the store's lock (for controllers and admission).
 #[derive(Debug, Default)]
 pub struct Objects {
@@ -719,10 +722,7 @@ impl Store {
     /// `rv` (410 Gone when they were compacted away); with `None`, only new events follow and the
     /// caller sends the current objects as ADDED. Events of every type arrive; filter by
     /// `event.resource` and namespace.
-    pub fn watch(
-        &self,
-        since: Option<u64>,
-    ) -> Result<(Vec<Arc<WatchEvent>>, broadcast::Receiver<Arc<WatchEvent>>), ApiError> {
+    pub fn watch(&self, since: Option<u64>) -> Result<WatchStart, ApiError> {
         let inner = self.lock();
         let rx = self.events.subscribe();
         let backlog = match since {
