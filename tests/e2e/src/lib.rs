@@ -114,3 +114,115 @@ pub fn kubeconfig(current: Option<&str>, contexts: &[(&str, &str, Option<&str>)]
         "apiVersion: v1\nkind: Config\n{current}clusters:\n{clusters}contexts:\n{ctxs}users:\n{users}"
     )
 }
+
+/// A `kube-sim serve` process for one test, stopped (SIGTERM) when dropped.
+pub struct SimProcess {
+    child: std::process::Child,
+    pub url: String,
+    pub kubeconfig: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl SimProcess {
+    /// Starts `kube-sim serve --scenario <scenario>` and waits for its ready line.
+    pub fn start(scenario: &str, extra: &[&str]) -> SimProcess {
+        use std::io::{BufRead, BufReader};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(bin("kube-sim"))
+            .args(["serve", "--scenario", scenario, "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawn kube-sim");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("kube-sim ready line");
+        let rest = line
+            .trim()
+            .strip_prefix("kube-sim listening on ")
+            .unwrap_or_else(|| panic!("unexpected ready line {line:?}"));
+        let url = rest.split_whitespace().next().expect("url").to_string();
+        SimProcess {
+            child,
+            url,
+            kubeconfig,
+            dir,
+        }
+    }
+
+    /// A copy of the kubeconfig that authenticates as another scenario user.
+    pub fn kubeconfig_with_token(&self, name: &str, token: &str) -> PathBuf {
+        let text = std::fs::read_to_string(&self.kubeconfig).expect("read kubeconfig");
+        let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("kubeconfig yaml");
+        for user in doc["users"].as_sequence_mut().expect("users") {
+            user["user"]["token"] = serde_yaml::Value::String(token.to_string());
+        }
+        let path = self.dir.path().join(format!("kubeconfig-{name}"));
+        std::fs::write(&path, serde_yaml::to_string(&doc).expect("yaml")).expect("write");
+        path
+    }
+
+    /// Runs real kubectl against the sim.
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new("/usr/bin/kubectl");
+        isolate(&mut cmd, self.dir.path());
+        cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
+        run(&mut cmd)
+    }
+
+    /// The sim's request journal (every API request: method, path, query, status).
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let out = self.kubectl(&["get", "--raw", "/sim/v1/journal"]);
+        assert_eq!(out.code, Some(0), "journal: {}", out.stderr);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("journal json");
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Journal entries of requests that could change something.
+    pub fn mutating_requests(&self) -> Vec<serde_json::Value> {
+        self.journal()
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e["method"].as_str(),
+                    Some("POST" | "PUT" | "PATCH" | "DELETE")
+                )
+            })
+            .filter(|e| {
+                !e["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("selfsubjectaccessreviews")
+            })
+            .collect()
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        // SIGTERM through kill(1) keeps this crate free of unsafe code and libc.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
