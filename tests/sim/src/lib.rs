@@ -1,8 +1,13 @@
 //! kube-sim: a simulated Kubernetes API server for the suite's tests and demo.
 
 pub mod clock;
+pub mod control;
 pub mod error;
+pub mod http;
+pub mod quantity;
 pub mod resources;
 pub mod scenario;
 pub mod selectors;
+pub mod sim;
 pub mod store;
+pub mod table;

@@ -1,1 +1,121 @@
-fn main() {}
+//! `kube-sim serve`: the simulated Kubernetes API server, for tests and the no-cluster demo.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use kube_sim::sim::{Sim, SimOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "kube-sim",
+    version,
+    about = "A simulated Kubernetes API server that real kubectl accepts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a scenario until SIGINT/SIGTERM
+    Serve {
+        /// Built-in scenario (astronomer, artsy, aura, atmosphere), `large:nodes=N,airflow=M,pods=P,workflows=K`, or a YAML path
+        #[arg(long)]
+        scenario: String,
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Where to write the kubeconfig (default: a temporary file)
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// Delay added to every API request
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Fraction of API requests that fail with a transient error (500, 503, 429, dropped connection)
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        /// How much faster than real time simulated time runs
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Serve plain HTTP instead of TLS
+        #[arg(long)]
+        insecure_http: bool,
+        /// Scenario user to write into the kubeconfig (default: the first)
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let Command::Serve {
+        scenario,
+        listen,
+        kubeconfig,
+        latency_ms,
+        fault_rate,
+        time_scale,
+        insecure_http,
+        user,
+    } = Cli::parse().command;
+    if !(0.0..=1.0).contains(&fault_rate) {
+        eprintln!("error: --fault-rate must be between 0 and 1");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let opts = SimOptions {
+            listen,
+            time_scale,
+            latency: Duration::from_millis(latency_ms),
+            fault_rate,
+            insecure_http,
+            kubeconfig,
+            user,
+            ..SimOptions::new(&scenario)
+        };
+        let sim = match Sim::start(opts).await {
+            Ok(sim) => sim,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let kubeconfig = std::fs::canonicalize(sim.kubeconfig_path())
+            .unwrap_or_else(|_| sim.kubeconfig_path().to_path_buf());
+        println!(
+            "kube-sim listening on {} kubeconfig={}",
+            sim.url(),
+            kubeconfig.display()
+        );
+        let _ = std::io::stdout().flush();
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        sim.shutdown();
+        ExitCode::SUCCESS
+    })
+}

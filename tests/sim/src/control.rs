@@ -1,0 +1,2104 @@
+//! The cluster's behaviour over simulated time: workload controllers (Deployment → ReplicaSet →
+//! Pods, StatefulSet, DaemonSet, HPA), the scheduler, the kubelet, storage (binding, protection,
+//! reclaim, snapshots), PodDisruptionBudget status and the Eviction subresource, ResourceQuota
+//! admission and usage, events, pod logs, and availability tracking.
+//!
+//! Each tick reads the whole store under its lock, decides what to change (pure), then applies
+//! those changes through the store, so every change is seen by watchers like any client's.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::clock::{format_rfc3339, parse_rfc3339};
+use crate::error::ApiError;
+use crate::quantity;
+use crate::resources::{self as r, ResourceType};
+use crate::selectors::LabelSelector;
+use crate::store::{DeleteOptions, Objects, Store, random_suffix};
+
+const ANN: &str = "sim.kube-sim.dev/";
+/// Real time between two reconciliations.
+const TICK: Duration = Duration::from_millis(40);
+
+/// One change decided by a tick.
+enum Action {
+    Create(&'static ResourceType, Option<String>, Value),
+    Patch(&'static ResourceType, Option<String>, String, Value),
+    Delete(&'static ResourceType, Option<String>, String),
+    Remove(&'static ResourceType, Option<String>, String),
+    Event {
+        involved: Value,
+        reason: String,
+        message: String,
+        warning: bool,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+struct Availability {
+    kind: &'static str,
+    desired: i64,
+    ready: i64,
+    min_ready: i64,
+}
+
+/// Handle on the running controllers.
+#[derive(Clone)]
+pub struct Control {
+    store: Arc<Store>,
+    availability: Arc<Mutex<BTreeMap<(String, String, String), Availability>>>,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+/// Query of the `pods/log` subresource.
+#[derive(Debug, Clone, Default)]
+pub struct LogRequest {
+    pub container: Option<String>,
+    pub tail_lines: Option<i64>,
+    pub since_seconds: Option<i64>,
+    pub since_time: Option<String>,
+    pub timestamps: bool,
+    pub previous: bool,
+    pub follow: bool,
+}
+
+/// Registers admission and starts the control loop on the current tokio runtime.
+pub fn start(store: Arc<Store>) -> Control {
+    store.add_admission(Box::new(quota_admission));
+    let control = Control::new(store);
+    let ticking = control.clone();
+    let handle = tokio::spawn(async move {
+        loop {
+            ticking.tick();
+            tokio::time::sleep(TICK).await;
+        }
+    });
+    *control.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+    control
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+fn name(o: &Value) -> String {
+    s(&o["metadata"]["name"]).to_string()
+}
+
+fn ns(o: &Value) -> Option<String> {
+    o["metadata"]["namespace"].as_str().map(String::from)
+}
+
+fn uid(o: &Value) -> &str {
+    s(&o["metadata"]["uid"])
+}
+
+fn deleting(o: &Value) -> bool {
+    !o["metadata"]["deletionTimestamp"].is_null()
+}
+
+fn ann<'a>(o: &'a Value, key: &str) -> Option<&'a str> {
+    o["metadata"]["annotations"][format!("{ANN}{key}")].as_str()
+}
+
+fn ann_secs(o: &Value, key: &str, default: f64) -> f64 {
+    ann(o, key).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn ts(o: &Value) -> Option<Timestamp> {
+    o.as_str().and_then(parse_rfc3339)
+}
+
+fn secs_since(t: Timestamp, now: Timestamp) -> f64 {
+    now.duration_since(t).as_secs_f64()
+}
+
+fn owner_uid(o: &Value) -> Option<&str> {
+    o["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["controller"] == true)
+        .or_else(|| o["metadata"]["ownerReferences"].as_array()?.first())
+        .and_then(|r| r["uid"].as_str())
+}
+
+fn owner_ref(o: &Value, rt: &ResourceType) -> Value {
+    json!([{"apiVersion": rt.api_version(), "kind": rt.kind, "name": name(o), "uid": uid(o), "controller": true, "blockOwnerDeletion": true}])
+}
+
+pub fn pod_ready(p: &Value) -> bool {
+    !deleting(p)
+        && p["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+fn pod_active(p: &Value) -> bool {
+    let phase = s(&p["status"]["phase"]);
+    !deleting(p) && phase != "Succeeded" && phase != "Failed"
+}
+
+fn replicas(o: &Value) -> i64 {
+    o["spec"]["replicas"].as_i64().unwrap_or(1)
+}
+
+/// FNV-1a of a JSON value, rendered with Kubernetes' safe alphabet.
+pub fn template_hash(template: &Value) -> String {
+    let text = serde_json::to_string(template).unwrap_or_default();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut out = String::new();
+    for _ in 0..10 {
+        out.push(ALPHABET[(h % ALPHABET.len() as u64) as usize] as char);
+        h /= ALPHABET.len() as u64;
+    }
+    out
+}
+
+/// `25%` of `total`, rounded up or down; or an integer.
+pub fn int_or_percent(v: &Value, total: i64, round_up: bool, default: &str) -> i64 {
+    let text = match v {
+        Value::Number(n) => return n.as_i64().unwrap_or(0),
+        Value::String(s) => s.as_str(),
+        _ => default,
+    };
+    match text.strip_suffix('%').and_then(|p| p.parse::<f64>().ok()) {
+        Some(pct) => {
+            let exact = pct * total as f64 / 100.0;
+            if round_up {
+                exact.ceil() as i64
+            } else {
+                exact.floor() as i64
+            }
+        }
+        None => text.parse().unwrap_or(0),
+    }
+}
+
+fn condition(type_: &str, status: bool, reason: &str, message: &str, now: &str) -> Value {
+    json!({"type": type_, "status": if status { "True" } else { "False" }, "reason": reason, "message": message, "lastTransitionTime": now, "lastProbeTime": null})
+}
+
+/// Sums a pod's container requests (or limits) of one resource.
+fn pod_resource(pod: &Value, field: &str, resource: &str) -> f64 {
+    pod["spec"]["containers"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| {
+                    c["resources"][field][resource]
+                        .as_str()
+                        .and_then(quantity::parse)
+                })
+                .sum()
+        })
+        .unwrap_or(0.0)
+}
+
+/// Indexes built once per tick.
+struct Index<'a> {
+    pods_by_owner: HashMap<&'a str, Vec<&'a Value>>,
+    pods_by_node: HashMap<&'a str, Vec<&'a Value>>,
+    rs_by_owner: HashMap<&'a str, Vec<&'a Value>>,
+    pvc_users: HashMap<(String, String), Vec<&'a Value>>,
+}
+
+fn index(objs: &Objects) -> Index<'_> {
+    let mut idx = Index {
+        pods_by_owner: HashMap::new(),
+        pods_by_node: HashMap::new(),
+        rs_by_owner: HashMap::new(),
+        pvc_users: HashMap::new(),
+    };
+    for p in objs.list(&r::PODS, None) {
+        if let Some(o) = owner_uid(p) {
+            idx.pods_by_owner.entry(o).or_default().push(p);
+        }
+        if let Some(n) = p["spec"]["nodeName"].as_str() {
+            idx.pods_by_node.entry(n).or_default().push(p);
+        }
+        if let Some(vols) = p["spec"]["volumes"].as_array() {
+            for v in vols {
+                if let Some(claim) = v["persistentVolumeClaim"]["claimName"].as_str() {
+                    idx.pvc_users
+                        .entry((ns(p).unwrap_or_default(), claim.to_string()))
+                        .or_default()
+                        .push(p);
+                }
+            }
+        }
+    }
+    for rs in objs.list(&r::REPLICA_SETS, None) {
+        if let Some(o) = owner_uid(rs) {
+            idx.rs_by_owner.entry(o).or_default().push(rs);
+        }
+    }
+    idx
+}
+
+impl Control {
+    fn new(store: Arc<Store>) -> Self {
+        Control {
+            store,
+            availability: Arc::new(Mutex::new(BTreeMap::new())),
+            task: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn shutdown(&self) {
+        if let Some(h) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            h.abort();
+        }
+    }
+
+    /// Minimum Ready replicas seen per Deployment/StatefulSet since first seen.
+    pub fn availability(&self) -> Value {
+        let map = self.availability.lock().unwrap_or_else(|e| e.into_inner());
+        let items: Vec<Value> = map
+            .iter()
+            .map(|((_, ns, name), a)| json!({"kind": a.kind, "namespace": ns, "name": name, "desired": a.desired, "ready": a.ready, "minReady": a.min_ready}))
+            .collect();
+        json!({ "items": items })
+    }
+
+    /// One reconciliation of everything.
+    pub fn tick(&self) {
+        let now = self.store.clock().now();
+        let actions = self.store.read(|objs| {
+            let idx = index(objs);
+            let mut actions = Vec::new();
+            deployments(objs, &idx, now, &mut actions);
+            replica_sets(objs, &idx, &mut actions);
+            stateful_sets(objs, &idx, &mut actions);
+            daemon_sets(objs, &idx, &mut actions);
+            hpas(objs, &mut actions);
+            schedule(objs, &idx, now, &mut actions);
+            kubelet(objs, now, &mut actions);
+            storage(objs, &idx, now, &mut actions);
+            pdb_status(objs, &mut actions);
+            quota_status(objs, &mut actions);
+            self.track_availability(objs, &idx);
+            actions
+        });
+        for action in actions {
+            self.apply(action);
+        }
+    }
+
+    fn apply(&self, action: Action) {
+        let store = &self.store;
+        match action {
+            Action::Create(rt, ns, obj) => {
+                let owner = obj["metadata"]["ownerReferences"][0].clone();
+                if let Err(err) = store.create(rt, ns.as_deref(), obj)
+                    && err.code == 403
+                    && owner.is_object()
+                {
+                    // A controller that cannot create records why, as the real ones do.
+                    let involved = json!({"kind": owner["kind"], "name": owner["name"], "namespace": ns, "uid": owner["uid"], "apiVersion": owner["apiVersion"]});
+                    self.apply(Action::Event {
+                        involved,
+                        reason: "FailedCreate".into(),
+                        message: format!("Error creating: {}", err.message),
+                        warning: true,
+                    });
+                    if owner["kind"] == "ReplicaSet" {
+                        let now = store.clock().now_rfc3339();
+                        let _ = store.mutate(
+                            &r::REPLICA_SETS,
+                            ns.as_deref(),
+                            s(&owner["name"]),
+                            |rs| {
+                                rs["status"]["conditions"] = json!([condition(
+                                    "ReplicaFailure",
+                                    true,
+                                    "FailedCreate",
+                                    &err.message,
+                                    &now
+                                )]);
+                                Ok(())
+                            },
+                        );
+                    }
+                }
+            }
+            Action::Patch(rt, ns, name, patch) => {
+                let _ = store.mutate(rt, ns.as_deref(), &name, |obj| {
+                    json_patch::merge(obj, &patch);
+                    Ok(())
+                });
+            }
+            Action::Delete(rt, ns, name) => {
+                let _ = store.delete(rt, ns.as_deref(), &name, &DeleteOptions::default());
+            }
+            Action::Remove(rt, ns, name) => {
+                store.remove(rt, ns.as_deref(), &name);
+            }
+            Action::Event {
+                involved,
+                reason,
+                message,
+                warning,
+            } => record_event(store, involved, &reason, &message, warning),
+        }
+    }
+
+    fn track_availability(&self, objs: &Objects, idx: &Index<'_>) {
+        let mut map = self.availability.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = HashSet::new();
+        for d in objs.list(&r::DEPLOYMENTS, None) {
+            let ready: i64 = idx
+                .rs_by_owner
+                .get(uid(d))
+                .map(|rss| {
+                    rss.iter()
+                        .map(|rs| {
+                            idx.pods_by_owner
+                                .get(uid(rs))
+                                .map_or(0, |ps| ps.iter().filter(|p| pod_ready(p)).count() as i64)
+                        })
+                        .sum()
+                })
+                .unwrap_or(0);
+            let key = ("Deployment".to_string(), ns(d).unwrap_or_default(), name(d));
+            update_availability(&mut map, key.clone(), "Deployment", replicas(d), ready);
+            seen.insert(key);
+        }
+        for st in objs.list(&r::STATEFUL_SETS, None) {
+            let ready = idx
+                .pods_by_owner
+                .get(uid(st))
+                .map_or(0, |ps| ps.iter().filter(|p| pod_ready(p)).count() as i64);
+            let key = (
+                "StatefulSet".to_string(),
+                ns(st).unwrap_or_default(),
+                name(st),
+            );
+            update_availability(&mut map, key.clone(), "StatefulSet", replicas(st), ready);
+            seen.insert(key);
+        }
+        map.retain(|k, _| seen.contains(k));
+    }
+
+    /// The Eviction subresource, as the real registry does it.
+    pub fn evict(&self, namespace: &str, pod_name: &str, body: &Value) -> Result<Value, ApiError> {
+        let store = &self.store;
+        let pod = store.get(&r::PODS, Some(namespace), pod_name)?;
+        // policy/v1 puts options under `deleteOptions`; other keys (kube-rs' `delete_options`)
+        // are unknown fields and ignored, as a real server ignores them.
+        let options = &body["deleteOptions"];
+        if let Some(want) = options["preconditions"]["uid"].as_str()
+            && want != uid(&pod)
+        {
+            return Err(ApiError::precondition_failed(
+                &r::PODS,
+                pod_name,
+                format!(
+                    "Precondition failed: UID in precondition: {want}, UID in object meta: {}",
+                    uid(&pod)
+                ),
+            ));
+        }
+        let delete = DeleteOptions {
+            grace_period_seconds: options["gracePeriodSeconds"].as_i64(),
+            ..Default::default()
+        };
+        let success = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+        if deleting(&pod) || s(&pod["status"]["phase"]) != "Running" {
+            store.delete(&r::PODS, Some(namespace), pod_name, &delete)?;
+            return Ok(success);
+        }
+        let now = store.clock().now();
+        let pdbs: Vec<Value> = store.read(|objs| {
+            objs.list(&r::PDBS, Some(namespace))
+                .filter(|pdb| {
+                    LabelSelector::from_object(&pdb["spec"]["selector"])
+                        .is_some_and(|sel| !sel.is_empty() && sel.matches_object(&pod))
+                })
+                .cloned()
+                .collect()
+        });
+        if pdbs.len() > 1 {
+            return Err(ApiError::internal(
+                "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+            ));
+        }
+        if let Some(pdb) = pdbs.first() {
+            let pdb_name = name(pdb);
+            let (healthy, desired, _) = store.read(|objs| pdb_numbers(objs, pdb));
+            if healthy - desired <= 0 {
+                return Err(ApiError::disruption_budget(
+                    &pdb_name,
+                    &format!("needs {desired} healthy pods and has {healthy} currently"),
+                ));
+            }
+            let stamp = format_rfc3339(now);
+            store.mutate(&r::PDBS, Some(namespace), &pdb_name, |p| {
+                let allowed = p["status"]["disruptionsAllowed"]
+                    .as_i64()
+                    .unwrap_or(healthy - desired);
+                p["status"]["disruptionsAllowed"] = json!((allowed - 1).max(0));
+                p["status"]["disruptedPods"][pod_name] = json!(stamp);
+                Ok(())
+            })?;
+        }
+        store.delete(&r::PODS, Some(namespace), pod_name, &delete)?;
+        Ok(success)
+    }
+
+    /// The `pods/log` subresource.
+    pub fn logs(
+        &self,
+        namespace: &str,
+        pod_name: &str,
+        req: &LogRequest,
+    ) -> Result<BoxStream<'static, Bytes>, ApiError> {
+        let pod = self.store.get(&r::PODS, Some(namespace), pod_name)?;
+        let containers: Vec<String> = pod["spec"]["containers"]
+            .as_array()
+            .map(|cs| cs.iter().map(name_of_container).collect())
+            .unwrap_or_default();
+        let container = match &req.container {
+            Some(c) => {
+                if !containers.contains(c) {
+                    return Err(ApiError::bad_request(format!(
+                        "container {c} is not valid for pod {pod_name}"
+                    )));
+                }
+                c.clone()
+            }
+            None if containers.len() == 1 => containers[0].clone(),
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "a container name must be specified for pod {pod_name}, choose one of: [{}]",
+                    containers.join(" ")
+                )));
+            }
+        };
+        let status = pod["status"]["containerStatuses"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == container.as_str()))
+            .cloned();
+        let Some(status) = status else {
+            return Err(ApiError::bad_request(format!(
+                "container \"{container}\" in pod \"{pod_name}\" is waiting to start: ContainerCreating"
+            )));
+        };
+        if req.previous && status["restartCount"].as_i64().unwrap_or(0) == 0 {
+            return Err(ApiError::bad_request(format!(
+                "previous terminated container \"{container}\" in pod \"{pod_name}\" not found"
+            )));
+        }
+        let started = ts(&status["state"]["running"]["startedAt"])
+            .or_else(|| ts(&status["state"]["terminated"]["startedAt"]))
+            .or_else(|| ts(&status["lastState"]["terminated"]["startedAt"]))
+            .or_else(|| ts(&pod["status"]["startTime"]))
+            .unwrap_or_else(|| self.store.clock().now());
+        let script: Vec<String> = ann(&pod, &format!("log.{container}"))
+            .map(|t| t.lines().map(String::from).collect())
+            .unwrap_or_default();
+        let now = self.store.clock().now();
+        let running = !status["state"]["running"].is_null() && !deleting(&pod);
+        let finished = ts(&status["state"]["terminated"]["finishedAt"]);
+        let end = if running {
+            now
+        } else {
+            finished.unwrap_or(now)
+        };
+        let lines = log_lines(
+            pod_name,
+            &container,
+            &script,
+            started,
+            end,
+            !running || req.previous,
+        );
+        let cutoff = req
+            .since_seconds
+            .map(|secs| now - SignedDuration::from_secs(secs))
+            .or_else(|| req.since_time.as_deref().and_then(parse_rfc3339));
+        let mut selected: Vec<(Timestamp, String)> = lines
+            .into_iter()
+            .filter(|(t, _)| cutoff.is_none_or(|c| *t >= c))
+            .collect();
+        if let Some(n) = req.tail_lines {
+            let n = n.max(0) as usize;
+            if selected.len() > n {
+                selected.drain(..selected.len() - n);
+            }
+        }
+        let timestamps = req.timestamps;
+        let render = move |(t, line): &(Timestamp, String)| {
+            if timestamps {
+                Bytes::from(format!("{} {line}\n", t.strftime("%Y-%m-%dT%H:%M:%S%.9fZ")))
+            } else {
+                Bytes::from(format!("{line}\n"))
+            }
+        };
+        let first: Vec<Bytes> = selected.iter().map(render).collect();
+        let initial = futures::stream::iter(first);
+        if !req.follow || !running || req.previous {
+            return Ok(Box::pin(initial));
+        }
+        let store = self.store.clone();
+        let (ns_owned, pod_owned, uid_owned) = (
+            namespace.to_string(),
+            pod_name.to_string(),
+            uid(&pod).to_string(),
+        );
+        let emitted = end;
+        let follow = futures::stream::unfold((store, emitted), move |(store, mut emitted)| {
+            let (ns_owned, pod_owned, uid_owned, container, script) = (
+                ns_owned.clone(),
+                pod_owned.clone(),
+                uid_owned.clone(),
+                container.clone(),
+                script.clone(),
+            );
+            async move {
+                loop {
+                    tokio::time::sleep(
+                        store
+                            .clock()
+                            .real_duration(Duration::from_secs(1))
+                            .max(Duration::from_millis(20)),
+                    )
+                    .await;
+                    let pod = store.get(&r::PODS, Some(&ns_owned), &pod_owned).ok()?;
+                    if uid(&pod) != uid_owned || deleting(&pod) {
+                        return None;
+                    }
+                    let still_running = pod["status"]["containerStatuses"]
+                        .as_array()
+                        .and_then(|cs| cs.iter().find(|c| c["name"] == container.as_str()))
+                        .is_some_and(|c| !c["state"]["running"].is_null());
+                    if !still_running {
+                        return None;
+                    }
+                    let now = store.clock().now();
+                    let fresh: Vec<(Timestamp, String)> =
+                        log_lines(&pod_owned, &container, &script, started, now, false)
+                            .into_iter()
+                            .filter(|(t, _)| *t > emitted)
+                            .collect();
+                    if let Some((last, _)) = fresh.last() {
+                        emitted = *last;
+                        let text: String = fresh
+                            .iter()
+                            .map(|l| String::from_utf8_lossy(&render(l)).into_owned())
+                            .collect();
+                        return Some((Bytes::from(text), (store, emitted)));
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(futures::StreamExt::chain(initial, follow)))
+    }
+}
+
+fn name_of_container(c: &Value) -> String {
+    s(&c["name"]).to_string()
+}
+
+/// A container's log: the scripted lines one second apart from its start, then (while it runs)
+/// a generated line every ten seconds.
+fn log_lines(
+    pod: &str,
+    container: &str,
+    script: &[String],
+    started: Timestamp,
+    end: Timestamp,
+    finished: bool,
+) -> Vec<(Timestamp, String)> {
+    let mut out = Vec::new();
+    for (i, line) in script.iter().enumerate() {
+        let t = started + SignedDuration::from_secs(i as i64);
+        if t > end && !finished {
+            break;
+        }
+        out.push((t, line.clone()));
+    }
+    if !script.is_empty() && finished {
+        return out;
+    }
+    let begin = started + SignedDuration::from_secs(script.len() as i64);
+    let total = (end.duration_since(begin).as_secs() / 10).clamp(0, 2000);
+    let first = (total - 500).max(0);
+    for i in first..=total {
+        let t = begin + SignedDuration::from_secs(i * 10);
+        if t > end {
+            break;
+        }
+        out.push((
+            t,
+            format!(
+                "[{}] {{{container}}} INFO - {pod}: heartbeat {i}, all tasks healthy",
+                t.strftime("%Y-%m-%d %H:%M:%S,000")
+            ),
+        ));
+    }
+    out
+}
+
+fn update_availability(
+    map: &mut BTreeMap<(String, String, String), Availability>,
+    key: (String, String, String),
+    kind: &'static str,
+    desired: i64,
+    ready: i64,
+) {
+    let entry = map.entry(key).or_insert(Availability {
+        kind,
+        desired,
+        ready,
+        min_ready: ready,
+    });
+    entry.desired = desired;
+    entry.ready = ready;
+    entry.min_ready = entry.min_ready.min(ready);
+}
+
+fn record_event(store: &Store, involved: Value, reason: &str, message: &str, warning: bool) {
+    let ns = involved["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    let now = store.clock().now_rfc3339();
+    let existing = store.read(|objs| {
+        objs.list(&r::EVENTS, Some(&ns))
+            .find(|e| {
+                e["involvedObject"]["uid"] == involved["uid"]
+                    && e["reason"] == reason
+                    && e["message"] == message
+            })
+            .map(name)
+    });
+    if let Some(ev) = existing {
+        let _ = store.mutate(&r::EVENTS, Some(&ns), &ev, |e| {
+            e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
+            e["lastTimestamp"] = json!(now);
+            Ok(())
+        });
+        return;
+    }
+    let component = match reason {
+        "FailedScheduling" | "Scheduled" => "default-scheduler",
+        "Pulled" | "Created" | "Started" | "Killing" | "BackOff" => "kubelet",
+        _ => "controller-manager",
+    };
+    let event = json!({
+        "metadata": {"name": format!("{}.{}", s(&involved["name"]), random_suffix(10)), "namespace": ns},
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "type": if warning { "Warning" } else { "Normal" },
+        "count": 1,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "source": {"component": component},
+        "reportingComponent": component,
+    });
+    let _ = store.create(&r::EVENTS, Some(&ns), event);
+}
+
+fn involved(o: &Value, rt: &ResourceType) -> Value {
+    json!({"kind": rt.kind, "apiVersion": rt.api_version(), "name": name(o), "namespace": ns(o), "uid": uid(o)})
+}
+
+/// The pod template without the labels a controller adds.
+fn bare_template(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
+        labels.remove("pod-template-hash");
+        labels.remove("controller-revision-hash");
+    }
+    t
+}
+
+fn deployments(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action>) {
+    for d in objs.list(&r::DEPLOYMENTS, None) {
+        if deleting(d) {
+            continue;
+        }
+        let want = replicas(d);
+        let template = &d["spec"]["template"];
+        let owned: Vec<&Value> = idx.rs_by_owner.get(uid(d)).cloned().unwrap_or_default();
+        let bare = bare_template(template);
+        let current = owned
+            .iter()
+            .find(|rs| bare_template(&rs["spec"]["template"]) == bare)
+            .copied();
+        let Some(new_rs) = current else {
+            let hash = template_hash(template);
+            let mut t = template.clone();
+            t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+            let mut selector = d["spec"]["selector"].clone();
+            selector["matchLabels"]["pod-template-hash"] = json!(hash);
+            let revision = owned
+                .iter()
+                .filter_map(|rs| {
+                    s(&rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"])
+                        .parse::<i64>()
+                        .ok()
+                })
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let first = if owned.is_empty() { want } else { 0 };
+            out.push(Action::Create(
+                &r::REPLICA_SETS,
+                ns(d),
+                json!({
+                    "metadata": {"name": format!("{}-{hash}", name(d)), "labels": t["metadata"]["labels"], "ownerReferences": owner_ref(d, &r::DEPLOYMENTS),
+                                 "annotations": {"deployment.kubernetes.io/revision": revision.to_string(), "deployment.kubernetes.io/desired-replicas": want.to_string()}},
+                    "spec": {"replicas": first, "selector": selector, "template": t},
+                }),
+            ));
+            out.push(Action::Event {
+                involved: involved(d, &r::DEPLOYMENTS),
+                reason: "ScalingReplicaSet".into(),
+                message: format!("Scaled up replica set {}-{hash} from 0 to {first}", name(d)),
+                warning: false,
+            });
+            continue;
+        };
+        let olds: Vec<&Value> = owned
+            .iter()
+            .filter(|rs| uid(rs) != uid(new_rs))
+            .copied()
+            .collect();
+        let ready_of = |rs: &Value| {
+            idx.pods_by_owner
+                .get(uid(rs))
+                .map_or(0, |ps| ps.iter().filter(|p| pod_ready(p)).count() as i64)
+        };
+        let old_total: i64 = olds.iter().map(|rs| replicas(rs)).sum();
+        let new_count = replicas(new_rs);
+        let scale = |rs: &Value, to: i64, out: &mut Vec<Action>| {
+            if replicas(rs) != to {
+                out.push(Action::Patch(
+                    &r::REPLICA_SETS,
+                    ns(rs),
+                    name(rs),
+                    json!({"spec": {"replicas": to}}),
+                ));
+                out.push(Action::Event {
+                    involved: involved(d, &r::DEPLOYMENTS),
+                    reason: "ScalingReplicaSet".into(),
+                    message: format!(
+                        "Scaled {} replica set {} from {} to {to}",
+                        if to > replicas(rs) { "up" } else { "down" },
+                        name(rs),
+                        replicas(rs)
+                    ),
+                    warning: false,
+                });
+            }
+        };
+        if s(&d["spec"]["strategy"]["type"]) == "Recreate" {
+            if old_total > 0 {
+                for rs in &olds {
+                    scale(rs, 0, out);
+                }
+            } else if olds.iter().all(|rs| {
+                idx.pods_by_owner
+                    .get(uid(rs))
+                    .is_none_or(|ps| ps.is_empty())
+            }) {
+                scale(new_rs, want, out);
+            }
+        } else if old_total == 0 {
+            scale(new_rs, want, out);
+        } else {
+            let ru = &d["spec"]["strategy"]["rollingUpdate"];
+            let surge = int_or_percent(&ru["maxSurge"], want, true, "25%");
+            let mut unavailable = int_or_percent(&ru["maxUnavailable"], want, false, "25%");
+            if surge == 0 && unavailable == 0 {
+                unavailable = 1;
+            }
+            let room = want + surge - (new_count + old_total);
+            if room > 0 && new_count < want {
+                scale(new_rs, (new_count + room).min(want), out);
+            }
+            let ready_all: i64 = owned.iter().map(|rs| ready_of(rs)).sum();
+            let mut can_remove = ready_all - (want - unavailable);
+            for rs in &olds {
+                // Unhealthy old pods go first: they serve nothing.
+                let unhealthy = (replicas(rs) - ready_of(rs)).max(0);
+                let mut target = replicas(rs) - unhealthy;
+                let extra = target.min(can_remove.max(0));
+                target -= extra;
+                can_remove -= extra;
+                scale(rs, target.max(0), out);
+            }
+        }
+        // Status from the pods.
+        let pods: Vec<&Value> = owned
+            .iter()
+            .flat_map(|rs| idx.pods_by_owner.get(uid(rs)).cloned().unwrap_or_default())
+            .filter(|p| pod_active(p))
+            .collect();
+        let ready = pods.iter().filter(|p| pod_ready(p)).count() as i64;
+        let updated =
+            idx.pods_by_owner
+                .get(uid(new_rs))
+                .map_or(0, |ps| ps.iter().filter(|p| pod_active(p)).count()) as i64;
+        let stamp = format_rfc3339(now);
+        let available = ready
+            >= want
+                - int_or_percent(
+                    &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+                    want,
+                    false,
+                    "25%",
+                );
+        let mut status = json!({
+            "observedGeneration": d["metadata"]["generation"],
+            "replicas": pods.len(), "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready,
+            "unavailableReplicas": (want - ready).max(0),
+        });
+        let prev = &d["status"]["conditions"];
+        let keep_or = |t: &str, st: bool, reason: &str, msg: &str| {
+            let old = prev
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["type"] == t))
+                .cloned();
+            match old {
+                Some(c)
+                    if c["status"] == if st { "True" } else { "False" }
+                        && c["reason"] == reason =>
+                {
+                    c
+                }
+                _ => condition(t, st, reason, msg, &stamp),
+            }
+        };
+        let progressing_reason = if updated == want && old_total == 0 && ready == want {
+            "NewReplicaSetAvailable"
+        } else {
+            "ReplicaSetUpdated"
+        };
+        status["conditions"] = json!([
+            keep_or(
+                "Available",
+                available,
+                if available {
+                    "MinimumReplicasAvailable"
+                } else {
+                    "MinimumReplicasUnavailable"
+                },
+                if available {
+                    "Deployment has minimum availability."
+                } else {
+                    "Deployment does not have minimum availability."
+                }
+            ),
+            keep_or(
+                "Progressing",
+                true,
+                progressing_reason,
+                &format!("ReplicaSet \"{}\" is progressing.", name(new_rs))
+            ),
+        ]);
+        if d["status"] != status {
+            out.push(Action::Patch(
+                &r::DEPLOYMENTS,
+                ns(d),
+                name(d),
+                json!({"status": status}),
+            ));
+        }
+    }
+}
+
+fn new_pod(owner: &Value, rt: &ResourceType, template: &Value, pod_name: &str) -> Value {
+    let mut meta = template["metadata"].clone();
+    if !meta.is_object() {
+        meta = json!({});
+    }
+    meta["name"] = json!(pod_name);
+    meta["ownerReferences"] = owner_ref(owner, rt);
+    let mut spec = template["spec"].clone();
+    if spec["restartPolicy"].is_null() {
+        spec["restartPolicy"] = json!("Always");
+    }
+    if spec["terminationGracePeriodSeconds"].is_null() {
+        spec["terminationGracePeriodSeconds"] = json!(30);
+    }
+    json!({"metadata": meta, "spec": spec, "status": {"phase": "Pending", "qosClass": "Burstable"}})
+}
+
+/// Which extra pod to remove first: unscheduled, then not ready, then newest.
+fn removal_order(pods: &mut [&Value]) {
+    pods.sort_by_key(|p| {
+        let scheduled = p["spec"]["nodeName"].as_str().is_some();
+        let ready = pod_ready(p);
+        let created = s(&p["metadata"]["creationTimestamp"]).to_string();
+        (scheduled, ready, std::cmp::Reverse(created))
+    });
+}
+
+fn replica_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
+    for rs in objs.list(&r::REPLICA_SETS, None) {
+        if deleting(rs) {
+            continue;
+        }
+        let want = replicas(rs);
+        let mut active: Vec<&Value> = idx
+            .pods_by_owner
+            .get(uid(rs))
+            .map(|ps| ps.iter().filter(|p| pod_active(p)).copied().collect())
+            .unwrap_or_default();
+        let have = active.len() as i64;
+        if have < want {
+            for _ in 0..(want - have).min(50) {
+                let pod_name = format!("{}-{}", name(rs), random_suffix(5));
+                out.push(Action::Create(
+                    &r::PODS,
+                    ns(rs),
+                    new_pod(rs, &r::REPLICA_SETS, &rs["spec"]["template"], &pod_name),
+                ));
+                out.push(Action::Event {
+                    involved: involved(rs, &r::REPLICA_SETS),
+                    reason: "SuccessfulCreate".into(),
+                    message: format!("Created pod: {pod_name}"),
+                    warning: false,
+                });
+            }
+        } else if have > want {
+            removal_order(&mut active);
+            for p in active.iter().take((have - want) as usize) {
+                out.push(Action::Delete(&r::PODS, ns(p), name(p)));
+                out.push(Action::Event {
+                    involved: involved(rs, &r::REPLICA_SETS),
+                    reason: "SuccessfulDelete".into(),
+                    message: format!("Deleted pod: {}", name(p)),
+                    warning: false,
+                });
+            }
+        }
+        let ready = active.iter().filter(|p| pod_ready(p)).count() as i64;
+        let mut status = json!({"replicas": have, "fullyLabeledReplicas": have, "readyReplicas": ready, "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"]});
+        if have >= want {
+            status["conditions"] = json!(null);
+        } else if !rs["status"]["conditions"].is_null() {
+            status["conditions"] = rs["status"]["conditions"].clone();
+        }
+        let current = &rs["status"];
+        let differs = [
+            "replicas",
+            "readyReplicas",
+            "availableReplicas",
+            "observedGeneration",
+        ]
+        .iter()
+        .any(|k| current[k] != status[k])
+            || (have >= want && !current["conditions"].is_null());
+        if differs {
+            out.push(Action::Patch(
+                &r::REPLICA_SETS,
+                ns(rs),
+                name(rs),
+                json!({"status": status}),
+            ));
+        }
+    }
+}
+
+fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
+    for st in objs.list(&r::STATEFUL_SETS, None) {
+        if deleting(st) {
+            continue;
+        }
+        let want = replicas(st);
+        let namespace = ns(st);
+        let revision = format!(
+            "{}-{}",
+            name(st),
+            &template_hash(&bare_template(&st["spec"]["template"]))[..10]
+        );
+        let pods: Vec<&Value> = idx.pods_by_owner.get(uid(st)).cloned().unwrap_or_default();
+        let by_ordinal: HashMap<i64, &Value> = pods
+            .iter()
+            .filter_map(|p| {
+                name(p)
+                    .rsplit_once('-')
+                    .and_then(|(_, o)| o.parse().ok())
+                    .map(|o| (o, *p))
+            })
+            .collect();
+        let first_sight = st["status"]["updateRevision"].is_null();
+        if first_sight {
+            // Adopt the pods as they are: they are the current revision.
+            for p in &pods {
+                if p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str() {
+                    out.push(Action::Patch(
+                        &r::PODS,
+                        ns(p),
+                        name(p),
+                        json!({"metadata": {"labels": {"controller-revision-hash": revision}}}),
+                    ));
+                }
+            }
+        }
+        let parallel = s(&st["spec"]["podManagementPolicy"]) == "Parallel";
+        let any_terminating = pods.iter().any(|p| deleting(p));
+        let mut created_one = false;
+        for ordinal in 0..want {
+            if by_ordinal.contains_key(&ordinal) {
+                continue;
+            }
+            if !parallel
+                && (created_one
+                    || any_terminating
+                    || (0..ordinal).any(|o| by_ordinal.get(&o).is_none_or(|p| !pod_ready(p))))
+            {
+                break;
+            }
+            let pod_name = format!("{}-{ordinal}", name(st));
+            let mut claims_ready = true;
+            let mut volumes: Vec<Value> = st["spec"]["template"]["spec"]["volumes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for tmpl in st["spec"]["volumeClaimTemplates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let claim = format!("{}-{pod_name}", name(&tmpl));
+                match objs.get(&r::PVCS, namespace.as_deref(), &claim) {
+                    Some(pvc) if deleting(pvc) => claims_ready = false,
+                    Some(_) => {}
+                    None => {
+                        let mut pvc = json!({"metadata": {"name": claim, "labels": st["spec"]["selector"]["matchLabels"]}, "spec": tmpl["spec"]});
+                        if let Some(extra) = tmpl["metadata"]["labels"].as_object() {
+                            for (k, v) in extra {
+                                pvc["metadata"]["labels"][k] = v.clone();
+                            }
+                        }
+                        out.push(Action::Create(&r::PVCS, namespace.clone(), pvc));
+                    }
+                }
+                volumes.retain(|v| v["name"] != tmpl["metadata"]["name"]);
+                volumes.push(json!({"name": tmpl["metadata"]["name"], "persistentVolumeClaim": {"claimName": claim}}));
+            }
+            if !claims_ready {
+                // The real controller would create the pod and it would sit Pending on the
+                // terminating claim; waiting is what matters to callers.
+                break;
+            }
+            let mut pod = new_pod(st, &r::STATEFUL_SETS, &st["spec"]["template"], &pod_name);
+            pod["spec"]["volumes"] = json!(volumes);
+            pod["spec"]["hostname"] = json!(pod_name);
+            pod["metadata"]["labels"]["controller-revision-hash"] = json!(revision);
+            pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+            out.push(Action::Create(&r::PODS, namespace.clone(), pod));
+            out.push(Action::Event {
+                involved: involved(st, &r::STATEFUL_SETS),
+                reason: "SuccessfulCreate".into(),
+                message: format!(
+                    "create Pod {pod_name} in StatefulSet {} successful",
+                    name(st)
+                ),
+                warning: false,
+            });
+            created_one = true;
+        }
+        // Scale down from the highest ordinal, one at a time unless Parallel.
+        let mut extra: Vec<(&i64, &&Value)> = by_ordinal
+            .iter()
+            .filter(|(o, p)| **o >= want && !deleting(p))
+            .collect();
+        extra.sort_by_key(|(o, _)| std::cmp::Reverse(**o));
+        for (_, p) in extra.iter().take(if parallel {
+            usize::MAX
+        } else if any_terminating {
+            0
+        } else {
+            1
+        }) {
+            out.push(Action::Delete(&r::PODS, ns(p), name(p)));
+        }
+        // Rolling update from the highest ordinal, when everything else is Ready.
+        if !first_sight
+            && !any_terminating
+            && (0..want).all(|o| by_ordinal.get(&o).is_some_and(|p| pod_ready(p)))
+        {
+            let mut stale: Vec<(&i64, &&Value)> = by_ordinal
+                .iter()
+                .filter(|(o, p)| {
+                    **o < want
+                        && p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str()
+                })
+                .collect();
+            stale.sort_by_key(|(o, _)| std::cmp::Reverse(**o));
+            if let Some((_, p)) = stale.first() {
+                out.push(Action::Delete(&r::PODS, ns(p), name(p)));
+            }
+        }
+        let active: Vec<&&Value> = pods.iter().filter(|p| pod_active(p)).collect();
+        let ready = active.iter().filter(|p| pod_ready(p)).count() as i64;
+        let updated = active
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == revision.as_str())
+            .count() as i64;
+        let current_revision = if updated == active.len() as i64 {
+            revision.clone()
+        } else {
+            s(&st["status"]["currentRevision"]).to_string()
+        };
+        let status = json!({
+            "observedGeneration": st["metadata"]["generation"], "replicas": active.len(), "readyReplicas": ready,
+            "currentReplicas": if first_sight { active.len() as i64 } else { updated }, "updatedReplicas": if first_sight { active.len() as i64 } else { updated }, "availableReplicas": ready,
+            "currentRevision": if first_sight { revision.clone() } else { current_revision }, "updateRevision": revision, "collisionCount": 0,
+        });
+        if st["status"] != status {
+            out.push(Action::Patch(
+                &r::STATEFUL_SETS,
+                namespace,
+                name(st),
+                json!({"status": status}),
+            ));
+        }
+    }
+}
+
+fn tolerates(pod: &Value, node: &Value) -> bool {
+    let tolerations = pod["spec"]["tolerations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    node["spec"]["taints"].as_array().is_none_or(|taints| {
+        taints
+            .iter()
+            .filter(|t| t["effect"] == "NoSchedule" || t["effect"] == "NoExecute")
+            .all(|t| {
+                tolerations.iter().any(|tol| {
+                    let key_ok = tol["key"].is_null() && tol["operator"] == "Exists"
+                        || tol["key"] == t["key"];
+                    let op_ok = tol["operator"] == "Exists" || tol["value"] == t["value"];
+                    let effect_ok = tol["effect"].is_null()
+                        || tol["effect"] == ""
+                        || tol["effect"] == t["effect"];
+                    key_ok && op_ok && effect_ok
+                })
+            })
+    })
+}
+
+fn selector_matches(pod: &Value, node: &Value) -> bool {
+    let labels = &node["metadata"]["labels"];
+    let selector_ok = pod["spec"]["nodeSelector"]
+        .as_object()
+        .is_none_or(|m| m.iter().all(|(k, v)| labels[k] == *v));
+    let terms = &pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        ["nodeSelectorTerms"];
+    let affinity_ok = terms.as_array().is_none_or(|terms| {
+        terms.iter().any(|term| LabelSelector::from_object(&json!({"matchExpressions": term["matchExpressions"].as_array().cloned().unwrap_or_default().iter().map(|e| {
+            let op = match s(&e["operator"]) { "DoesNotExist" => "DoesNotExist", other => other };
+            json!({"key": e["key"], "operator": op, "values": e["values"]})
+        }).collect::<Vec<_>>()})).is_some_and(|sel| sel.matches(labels)))
+    });
+    selector_ok && affinity_ok
+}
+
+fn node_ready(node: &Value) -> bool {
+    node["status"]["conditions"].as_array().is_none_or(|cs| {
+        cs.iter()
+            .find(|c| c["type"] == "Ready")
+            .is_none_or(|c| c["status"] == "True")
+    })
+}
+
+fn allocatable(node: &Value, resource: &str) -> f64 {
+    node["status"]["allocatable"][resource]
+        .as_str()
+        .and_then(quantity::parse)
+        .or_else(|| node["status"]["allocatable"][resource].as_f64())
+        .unwrap_or(if resource == "pods" { 110.0 } else { f64::MAX })
+}
+
+fn schedule(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action>) {
+    let nodes: Vec<&Value> = objs.list(&r::NODES, None).collect();
+    // Usage per node, updated as this tick binds pods.
+    let mut used: HashMap<String, (f64, f64, f64)> = HashMap::new();
+    for n in &nodes {
+        let pods = idx
+            .pods_by_node
+            .get(name(n).as_str())
+            .cloned()
+            .unwrap_or_default();
+        let active: Vec<&&Value> = pods
+            .iter()
+            .filter(|p| !matches!(s(&p["status"]["phase"]), "Succeeded" | "Failed"))
+            .collect();
+        let cpu: f64 = active
+            .iter()
+            .map(|p| pod_resource(p, "requests", "cpu"))
+            .sum();
+        let mem: f64 = active
+            .iter()
+            .map(|p| pod_resource(p, "requests", "memory"))
+            .sum();
+        used.insert(name(n), (cpu, mem, active.len() as f64));
+    }
+    let stamp = format_rfc3339(now);
+    for pod in objs.list(&r::PODS, None) {
+        if pod["spec"]["nodeName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+            || deleting(pod)
+            || s(&pod["status"]["phase"]) != "Pending" && !pod["status"]["phase"].is_null()
+        {
+            continue;
+        }
+        if pod["spec"]["schedulingGates"]
+            .as_array()
+            .is_some_and(|g| !g.is_empty())
+        {
+            continue;
+        }
+        let namespace = ns(pod).unwrap_or_default();
+        let mut claim_problem = None;
+        for v in pod["spec"]["volumes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            if let Some(claim) = v["persistentVolumeClaim"]["claimName"].as_str() {
+                match objs.get(&r::PVCS, Some(&namespace), claim) {
+                    None => {
+                        claim_problem = Some(format!("persistentvolumeclaim \"{claim}\" not found"))
+                    }
+                    Some(pvc) if deleting(pvc) => {
+                        claim_problem = Some(format!(
+                            "persistentvolumeclaim \"{claim}\" is being deleted"
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let cpu = pod_resource(pod, "requests", "cpu");
+        let mem = pod_resource(pod, "requests", "memory");
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        let mut best: Option<(&Value, f64)> = None;
+        if claim_problem.is_none() {
+            for n in &nodes {
+                let (ucpu, umem, upods) = used[&name(n)];
+                let reason = if !node_ready(n) {
+                    Some("node(s) were not ready".to_string())
+                } else if n["spec"]["unschedulable"] == true {
+                    Some("node(s) were unschedulable".to_string())
+                } else if !tolerates(pod, n) {
+                    let taint = n["spec"]["taints"][0].clone();
+                    Some(format!(
+                        "node(s) had untolerated taint {{{}: {}}}",
+                        s(&taint["key"]),
+                        s(&taint["value"])
+                    ))
+                } else if !selector_matches(pod, n) {
+                    Some("node(s) didn't match Pod's node affinity/selector".to_string())
+                } else if ucpu + cpu > allocatable(n, "cpu") + 1e-9 {
+                    Some("Insufficient cpu".to_string())
+                } else if umem + mem > allocatable(n, "memory") {
+                    Some("Insufficient memory".to_string())
+                } else if upods + 1.0 > allocatable(n, "pods") {
+                    Some("Too many pods".to_string())
+                } else {
+                    None
+                };
+                match reason {
+                    Some(r) => *reasons.entry(r).or_default() += 1,
+                    None => {
+                        if best.is_none_or(|(_, load)| upods < load) {
+                            best = Some((n, upods));
+                        }
+                    }
+                }
+            }
+        }
+        match best {
+            Some((node, _)) => {
+                let node_name = name(node);
+                if let Some(u) = used.get_mut(&node_name) {
+                    u.0 += cpu;
+                    u.1 += mem;
+                    u.2 += 1.0;
+                }
+                out.push(Action::Patch(&r::PODS, ns(pod), name(pod), json!({"spec": {"nodeName": node_name}, "status": {"phase": "Pending", "conditions": [condition("PodScheduled", true, "", "", &stamp)]}})));
+                out.push(Action::Event {
+                    involved: involved(pod, &r::PODS),
+                    reason: "Scheduled".into(),
+                    message: format!(
+                        "Successfully assigned {namespace}/{} to {node_name}",
+                        name(pod)
+                    ),
+                    warning: false,
+                });
+            }
+            None => {
+                let message = match &claim_problem {
+                    Some(p) => p.clone(),
+                    None => {
+                        let parts: Vec<String> =
+                            reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+                        format!(
+                            "0/{} nodes are available: {}. preemption: 0/{} nodes are available: {} Preemption is not helpful for scheduling.",
+                            nodes.len(),
+                            parts.join(", "),
+                            nodes.len(),
+                            nodes.len()
+                        )
+                    }
+                };
+                let current = pod["status"]["conditions"]
+                    .as_array()
+                    .and_then(|cs| cs.iter().find(|c| c["type"] == "PodScheduled"))
+                    .map(|c| s(&c["message"]).to_string());
+                if current.as_deref() != Some(message.as_str()) {
+                    out.push(Action::Patch(&r::PODS, ns(pod), name(pod), json!({"status": {"phase": "Pending", "conditions": [condition("PodScheduled", false, "Unschedulable", &message, &stamp)]}})));
+                    out.push(Action::Event {
+                        involved: involved(pod, &r::PODS),
+                        reason: "FailedScheduling".into(),
+                        message,
+                        warning: true,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn daemon_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
+    let nodes: Vec<&Value> = objs.list(&r::NODES, None).collect();
+    for ds in objs.list(&r::DAEMON_SETS, None) {
+        if deleting(ds) {
+            continue;
+        }
+        let pods = idx.pods_by_owner.get(uid(ds)).cloned().unwrap_or_default();
+        let template = &ds["spec"]["template"];
+        let probe = json!({"spec": template["spec"]});
+        let eligible: Vec<&&Value> = nodes
+            .iter()
+            .filter(|n| selector_matches(&probe, n) && tolerates(&probe, n))
+            .collect();
+        for n in &eligible {
+            let node_name = name(n);
+            if !pods
+                .iter()
+                .any(|p| p["spec"]["nodeName"] == node_name.as_str() && !deleting(p))
+            {
+                let mut pod = new_pod(
+                    ds,
+                    &r::DAEMON_SETS,
+                    template,
+                    &format!("{}-{}", name(ds), random_suffix(5)),
+                );
+                pod["spec"]["nodeName"] = json!(node_name);
+                out.push(Action::Create(&r::PODS, ns(ds), pod));
+            }
+        }
+        for p in &pods {
+            let on = s(&p["spec"]["nodeName"]);
+            if !deleting(p) && !eligible.iter().any(|n| name(n) == on) {
+                out.push(Action::Delete(&r::PODS, ns(p), name(p)));
+            }
+        }
+        let ready = pods.iter().filter(|p| pod_ready(p)).count();
+        let status = json!({"desiredNumberScheduled": eligible.len(), "currentNumberScheduled": pods.len(), "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": pods.len(), "numberMisscheduled": 0, "observedGeneration": ds["metadata"]["generation"]});
+        if ds["status"] != status {
+            out.push(Action::Patch(
+                &r::DAEMON_SETS,
+                ns(ds),
+                name(ds),
+                json!({"status": status}),
+            ));
+        }
+    }
+}
+
+fn hpas(objs: &Objects, out: &mut Vec<Action>) {
+    for hpa in objs.list(&r::HPAS, None) {
+        let target = &hpa["spec"]["scaleTargetRef"];
+        let rt = match s(&target["kind"]) {
+            "Deployment" => &r::DEPLOYMENTS,
+            "StatefulSet" => &r::STATEFUL_SETS,
+            "ReplicaSet" => &r::REPLICA_SETS,
+            _ => continue,
+        };
+        let Some(obj) = objs.get(rt, ns(hpa).as_deref(), s(&target["name"])) else {
+            continue;
+        };
+        let min = hpa["spec"]["minReplicas"].as_i64().unwrap_or(1);
+        let max = hpa["spec"]["maxReplicas"].as_i64().unwrap_or(min);
+        let current = replicas(obj);
+        let desired = current.clamp(min, max.max(min));
+        if desired != current {
+            out.push(Action::Patch(
+                rt,
+                ns(obj),
+                name(obj),
+                json!({"spec": {"replicas": desired}}),
+            ));
+        }
+        let status = json!({"currentReplicas": current, "desiredReplicas": desired});
+        if hpa["status"]["currentReplicas"] != status["currentReplicas"]
+            || hpa["status"]["desiredReplicas"] != status["desiredReplicas"]
+        {
+            out.push(Action::Patch(
+                &r::HPAS,
+                ns(hpa),
+                name(hpa),
+                json!({"status": status}),
+            ));
+        }
+    }
+}
+
+fn node_ip(objs: &Objects, node: &str) -> String {
+    objs.get(&r::NODES, None, node)
+        .and_then(|n| {
+            n["status"]["addresses"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
+                .and_then(|x| x["address"].as_str().map(String::from))
+        })
+        .unwrap_or_else(|| "10.0.0.1".to_string())
+}
+
+fn pod_ip(pod: &Value) -> String {
+    let h = template_hash(&pod["metadata"]["uid"]);
+    let b = h.as_bytes();
+    format!("10.{}.{}.{}", 100 + b[0] % 50, b[1] % 250, 2 + b[2] % 250)
+}
+
+fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
+    let stamp = format_rfc3339(now);
+    for pod in objs.list(&r::PODS, None) {
+        let Some(node) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        let phase = s(&pod["status"]["phase"]);
+        if deleting(pod) {
+            let grace = pod["metadata"]["deletionGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(0) as f64;
+            let deadline = ts(&pod["metadata"]["deletionTimestamp"]).unwrap_or(now);
+            let started = deadline - SignedDuration::from_secs_f64(grace);
+            let stop_after = ann_secs(pod, "terminate-seconds", 1.0).min(grace);
+            if secs_since(started, now) >= stop_after || phase == "Succeeded" || phase == "Failed" {
+                out.push(Action::Remove(&r::PODS, ns(pod), name(pod)));
+            } else if pod_ready(pod)
+                || pod["status"]["conditions"].as_array().is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+            {
+                out.push(Action::Patch(
+                    &r::PODS,
+                    ns(pod),
+                    name(pod),
+                    json!({"status": {"conditions": ready_conditions(pod, false, &stamp)}}),
+                ));
+                out.push(Action::Event {
+                    involved: involved(pod, &r::PODS),
+                    reason: "Killing".into(),
+                    message: "Stopping container".into(),
+                    warning: false,
+                });
+            }
+            continue;
+        }
+        if phase == "Succeeded" || phase == "Failed" {
+            continue;
+        }
+        let containers: Vec<Value> = pod["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let crash: Vec<&str> = ann(pod, "crash-loop")
+            .map(|c| c.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        if pod["status"]["containerStatuses"].is_null() || phase == "Pending" {
+            let statuses: Vec<Value> = containers
+                .iter()
+                .map(|c| {
+                    let cname = s(&c["name"]);
+                    json!({"name": cname, "ready": false, "started": true, "restartCount": 0, "image": c["image"], "imageID": format!("docker.io/{}@sha256:{}", s(&c["image"]), template_hash(&c["image"])),
+                           "containerID": format!("containerd://{}", template_hash(&json!([uid(pod), cname]))), "state": {"running": {"startedAt": stamp}}})
+                })
+                .collect();
+            let status = json!({
+                "phase": "Running", "hostIP": node_ip(objs, node), "podIP": pod_ip(pod), "podIPs": [{"ip": pod_ip(pod)}], "startTime": stamp,
+                "containerStatuses": statuses, "qosClass": pod["status"]["qosClass"].as_str().unwrap_or("Burstable"),
+                "conditions": [condition("PodReadyToStartContainers", true, "", "", &stamp), condition("Initialized", true, "", "", &stamp), condition("Ready", false, "ContainersNotReady", "containers with unready status", &stamp), condition("ContainersReady", false, "ContainersNotReady", "containers with unready status", &stamp), condition("PodScheduled", true, "", "", &stamp)],
+            });
+            out.push(Action::Patch(
+                &r::PODS,
+                ns(pod),
+                name(pod),
+                json!({"status": status}),
+            ));
+            for c in &containers {
+                out.push(Action::Event {
+                    involved: involved(pod, &r::PODS),
+                    reason: "Started".into(),
+                    message: format!("Started container {}", s(&c["name"])),
+                    warning: false,
+                });
+            }
+            continue;
+        }
+        // Running: crash loops, exits, readiness.
+        let mut statuses: Vec<Value> = pod["status"]["containerStatuses"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut changed = false;
+        let mut all_ready = true;
+        let mut exited: Option<i64> = None;
+        for cs in statuses.iter_mut() {
+            let cname = s(&cs["name"]).to_string();
+            let started = ts(&cs["state"]["running"]["startedAt"])
+                .or_else(|| ts(&cs["lastState"]["terminated"]["finishedAt"]))
+                .unwrap_or(now);
+            if crash.contains(&cname.as_str()) {
+                let restarts = cs["restartCount"].as_i64().unwrap_or(0);
+                let backoff = (10.0 * 2f64.powi(restarts.min(5) as i32)).min(300.0);
+                let last_finish = ts(&cs["lastState"]["terminated"]["finishedAt"]);
+                let due = cs["state"]["waiting"].is_null()
+                    || last_finish.is_none_or(|f| secs_since(f, now) >= backoff);
+                if due {
+                    let next = (10.0 * 2f64.powi((restarts + 1).min(5) as i32)).min(300.0);
+                    cs["restartCount"] = json!(restarts + 1);
+                    cs["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": format_rfc3339(started), "finishedAt": stamp}});
+                    cs["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {}s restarting failed container={cname} pod={}_{}({})", next as i64, name(pod), ns(pod).unwrap_or_default(), uid(pod))}});
+                    cs["ready"] = json!(false);
+                    cs["started"] = json!(false);
+                    changed = true;
+                }
+                all_ready = false;
+                continue;
+            }
+            if cs["state"]["running"].is_null() {
+                all_ready = false;
+                continue;
+            }
+            if let Some(after) = ann(pod, "exit-after-seconds").and_then(|v| v.parse::<f64>().ok())
+                && secs_since(started, now) >= after
+            {
+                let code = ann(pod, "exit-code")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                cs["state"] = json!({"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }, "startedAt": format_rfc3339(started), "finishedAt": stamp}});
+                cs["ready"] = json!(false);
+                exited = Some(exited.unwrap_or(0).max(code));
+                changed = true;
+                continue;
+            }
+            if cs["ready"] != true {
+                if secs_since(started, now) >= ann_secs(pod, "ready-after-seconds", 2.0) {
+                    cs["ready"] = json!(true);
+                    changed = true;
+                } else {
+                    all_ready = false;
+                }
+            }
+        }
+        if !changed {
+            continue;
+        }
+        let mut status = json!({"containerStatuses": statuses});
+        if let Some(code) = exited
+            && statuses.iter().all(|c| !c["state"]["terminated"].is_null())
+        {
+            status["phase"] = json!(if code == 0 { "Succeeded" } else { "Failed" });
+            all_ready = false;
+        }
+        status["conditions"] = ready_conditions(pod, all_ready, &stamp);
+        out.push(Action::Patch(
+            &r::PODS,
+            ns(pod),
+            name(pod),
+            json!({"status": status}),
+        ));
+        if crash.iter().any(|c| !c.is_empty()) {
+            out.push(Action::Event {
+                involved: involved(pod, &r::PODS),
+                reason: "BackOff".into(),
+                message: format!("Back-off restarting failed container {}", crash[0]),
+                warning: true,
+            });
+        }
+    }
+}
+
+fn ready_conditions(pod: &Value, ready: bool, stamp: &str) -> Value {
+    let mut conds: Vec<Value> = pod["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for t in ["Ready", "ContainersReady"] {
+        let fresh = if ready {
+            condition(t, true, "", "", stamp)
+        } else {
+            condition(
+                t,
+                false,
+                "ContainersNotReady",
+                "containers with unready status",
+                stamp,
+            )
+        };
+        match conds.iter_mut().find(|c| c["type"] == t) {
+            Some(c) => {
+                if c["status"] != fresh["status"] {
+                    *c = fresh;
+                }
+            }
+            None => conds.push(fresh),
+        }
+    }
+    json!(conds)
+}
+
+fn default_storage_class(objs: &Objects) -> Option<&Value> {
+    objs.list(&r::STORAGE_CLASSES, None).find(|sc| {
+        s(&sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"]) == "true"
+    })
+}
+
+fn storage(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action>) {
+    for pvc in objs.list(&r::PVCS, None) {
+        let namespace = ns(pvc).unwrap_or_default();
+        let users: Vec<&Value> = idx
+            .pvc_users
+            .get(&(namespace.clone(), name(pvc)))
+            .cloned()
+            .unwrap_or_default();
+        if deleting(pvc) {
+            let in_use = users
+                .iter()
+                .any(|p| !matches!(s(&p["status"]["phase"]), "Succeeded" | "Failed"));
+            if !in_use {
+                let rest: Vec<Value> = pvc["metadata"]["finalizers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|f| f != "kubernetes.io/pvc-protection")
+                    .collect();
+                if Some(&rest) != pvc["metadata"]["finalizers"].as_array() {
+                    out.push(Action::Patch(
+                        &r::PVCS,
+                        ns(pvc),
+                        name(pvc),
+                        json!({"metadata": {"finalizers": rest}}),
+                    ));
+                }
+            }
+            continue;
+        }
+        if s(&pvc["status"]["phase"]) == "Bound"
+            || pvc["spec"]["volumeName"]
+                .as_str()
+                .is_some_and(|v| !v.is_empty())
+        {
+            continue;
+        }
+        let class_name = pvc["spec"]["storageClassName"]
+            .as_str()
+            .map(String::from)
+            .or_else(|| default_storage_class(objs).map(name));
+        let class = class_name
+            .as_deref()
+            .and_then(|c| objs.get(&r::STORAGE_CLASSES, None, c));
+        if class.is_some_and(|c| s(&c["volumeBindingMode"]) == "WaitForFirstConsumer")
+            && !users
+                .iter()
+                .any(|p| p["spec"]["nodeName"].as_str().is_some())
+        {
+            continue;
+        }
+        let pv_name = format!("pvc-{}", uid(pvc));
+        let size = pvc["spec"]["resources"]["requests"]["storage"].clone();
+        let reclaim = class
+            .and_then(|c| c["reclaimPolicy"].as_str())
+            .unwrap_or("Delete");
+        out.push(Action::Create(
+            &r::PVS,
+            None,
+            json!({
+                "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": class.map(|c| s(&c["provisioner"])).unwrap_or("kube-sim")}},
+                "spec": {"capacity": {"storage": size}, "accessModes": pvc["spec"]["accessModes"], "persistentVolumeReclaimPolicy": reclaim,
+                         "storageClassName": class_name, "claimRef": {"kind": "PersistentVolumeClaim", "namespace": namespace, "name": name(pvc), "uid": uid(pvc), "apiVersion": "v1"}},
+                "status": {"phase": "Bound"},
+            }),
+        ));
+        out.push(Action::Patch(&r::PVCS, ns(pvc), name(pvc), json!({"spec": {"volumeName": pv_name, "storageClassName": class_name}, "status": {"phase": "Bound", "capacity": {"storage": size}, "accessModes": pvc["spec"]["accessModes"]}})));
+    }
+    for pv in objs.list(&r::PVS, None) {
+        let claim = &pv["spec"]["claimRef"];
+        if claim.is_null() || deleting(pv) {
+            if deleting(pv)
+                && pv["metadata"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| !f.is_empty())
+            {
+                out.push(Action::Patch(
+                    &r::PVS,
+                    None,
+                    name(pv),
+                    json!({"metadata": {"finalizers": []}}),
+                ));
+            }
+            continue;
+        }
+        let exists = objs
+            .get(&r::PVCS, claim["namespace"].as_str(), s(&claim["name"]))
+            .is_some_and(|c| claim["uid"].is_null() || uid(c) == s(&claim["uid"]));
+        if exists || s(&pv["status"]["phase"]) == "Released" {
+            continue;
+        }
+        if s(&pv["spec"]["persistentVolumeReclaimPolicy"]) == "Retain" {
+            out.push(Action::Patch(
+                &r::PVS,
+                None,
+                name(pv),
+                json!({"status": {"phase": "Released"}}),
+            ));
+        } else {
+            out.push(Action::Delete(&r::PVS, None, name(pv)));
+        }
+    }
+    for vs in objs.list(&r::VOLUME_SNAPSHOTS, None) {
+        if vs["status"]["readyToUse"] == true {
+            continue;
+        }
+        let created = ts(&vs["metadata"]["creationTimestamp"]).unwrap_or(now);
+        if secs_since(created, now) >= 3.0 {
+            let source = s(&vs["spec"]["source"]["persistentVolumeClaimName"]);
+            let size = objs
+                .get(&r::PVCS, ns(vs).as_deref(), source)
+                .map(|p| p["status"]["capacity"]["storage"].clone())
+                .unwrap_or(Value::Null);
+            out.push(Action::Patch(&r::VOLUME_SNAPSHOTS, ns(vs), name(vs), json!({"status": {"readyToUse": true, "boundVolumeSnapshotContentName": format!("snapcontent-{}", uid(vs)), "creationTime": format_rfc3339(created), "restoreSize": size}})));
+        }
+    }
+}
+
+/// (healthy, desiredHealthy, expected) of a PDB, from the current pods.
+fn pdb_numbers(objs: &Objects, pdb: &Value) -> (i64, i64, i64) {
+    let Some(sel) = LabelSelector::from_object(&pdb["spec"]["selector"]) else {
+        return (0, 0, 0);
+    };
+    let namespace = ns(pdb);
+    let disrupted: HashSet<String> = pdb["status"]["disruptedPods"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let pods: Vec<&Value> = objs
+        .list(&r::PODS, namespace.as_deref())
+        .filter(|p| sel.matches_object(p) && pod_active(p))
+        .collect();
+    let healthy = pods
+        .iter()
+        .filter(|p| pod_ready(p) && !disrupted.contains(&name(p)))
+        .count() as i64;
+    // Expected: the controllers' scale when known, else the pod count.
+    let mut expected = 0i64;
+    let mut owners = HashSet::new();
+    for p in &pods {
+        let owner = p["metadata"]["ownerReferences"][0].clone();
+        let scale = match s(&owner["kind"]) {
+            "ReplicaSet" => objs
+                .get(&r::REPLICA_SETS, namespace.as_deref(), s(&owner["name"]))
+                .and_then(|rs| {
+                    let dep = rs["metadata"]["ownerReferences"][0].clone();
+                    if dep["kind"] == "Deployment" {
+                        objs.get(&r::DEPLOYMENTS, namespace.as_deref(), s(&dep["name"]))
+                            .map(|d| (uid(d).to_string(), replicas(d)))
+                    } else {
+                        Some((uid(rs).to_string(), replicas(rs)))
+                    }
+                }),
+            "StatefulSet" => objs
+                .get(&r::STATEFUL_SETS, namespace.as_deref(), s(&owner["name"]))
+                .map(|st| (uid(st).to_string(), replicas(st))),
+            _ => None,
+        };
+        match scale {
+            Some((owner_uid, n)) => {
+                if owners.insert(owner_uid) {
+                    expected += n;
+                }
+            }
+            None => expected += 1,
+        }
+    }
+    let spec = &pdb["spec"];
+    let desired = if !spec["minAvailable"].is_null() {
+        int_or_percent(&spec["minAvailable"], expected, true, "0")
+    } else if !spec["maxUnavailable"].is_null() {
+        (expected - int_or_percent(&spec["maxUnavailable"], expected, true, "0")).max(0)
+    } else {
+        0
+    };
+    (healthy, desired, expected)
+}
+
+fn pdb_status(objs: &Objects, out: &mut Vec<Action>) {
+    for pdb in objs.list(&r::PDBS, None) {
+        let (healthy, desired, expected) = pdb_numbers(objs, pdb);
+        // Forget disruptions whose pods are gone.
+        let disrupted: serde_json::Map<String, Value> = pdb["status"]["disruptedPods"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(p, _)| {
+                        objs.get(&r::PODS, ns(pdb).as_deref(), p)
+                            .is_some_and(|pod| !deleting(pod))
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let allowed = (healthy - desired).max(0);
+        let status = json!({
+            "observedGeneration": pdb["metadata"]["generation"], "currentHealthy": healthy, "desiredHealthy": desired, "expectedPods": expected,
+            "disruptionsAllowed": allowed, "disruptedPods": if disrupted.is_empty() { Value::Null } else { Value::Object(disrupted) },
+            "conditions": [{"type": "DisruptionAllowed", "status": if allowed > 0 { "True" } else { "False" }, "reason": if allowed > 0 { "SufficientPods" } else { "InsufficientPods" }, "message": "", "observedGeneration": pdb["metadata"]["generation"], "lastTransitionTime": pdb["status"]["conditions"][0]["lastTransitionTime"].as_str().unwrap_or("2026-01-01T00:00:00Z")}],
+        });
+        let mut current = pdb["status"].clone();
+        if current["disruptedPods"]
+            .as_object()
+            .is_some_and(|m| m.is_empty())
+        {
+            current["disruptedPods"] = Value::Null;
+        }
+        let keys = [
+            "currentHealthy",
+            "desiredHealthy",
+            "expectedPods",
+            "disruptionsAllowed",
+            "observedGeneration",
+            "disruptedPods",
+        ];
+        if keys.iter().any(|k| current[k] != status[k]) {
+            let mut patch = json!({"status": status});
+            if status["disruptedPods"].is_null() {
+                patch["status"]["disruptedPods"] = Value::Null;
+            }
+            out.push(Action::Patch(&r::PDBS, ns(pdb), name(pdb), patch));
+        }
+    }
+}
+
+const QUOTA_KEYS: &[&str] = &[
+    "pods",
+    "requests.cpu",
+    "requests.memory",
+    "limits.cpu",
+    "limits.memory",
+    "cpu",
+    "memory",
+    "persistentvolumeclaims",
+    "requests.storage",
+];
+
+/// What a namespace uses of one quota resource, over active pods and claims.
+fn quota_usage(objs: &Objects, namespace: &str, key: &str) -> f64 {
+    let pods = || {
+        objs.list(&r::PODS, Some(namespace))
+            .filter(|p| !matches!(s(&p["status"]["phase"]), "Succeeded" | "Failed"))
+    };
+    match key {
+        "pods" => pods().count() as f64,
+        "requests.cpu" | "cpu" => pods().map(|p| pod_resource(p, "requests", "cpu")).sum(),
+        "requests.memory" | "memory" => pods().map(|p| pod_resource(p, "requests", "memory")).sum(),
+        "limits.cpu" => pods().map(|p| pod_resource(p, "limits", "cpu")).sum(),
+        "limits.memory" => pods().map(|p| pod_resource(p, "limits", "memory")).sum(),
+        "persistentvolumeclaims" => objs.list(&r::PVCS, Some(namespace)).count() as f64,
+        "requests.storage" => objs
+            .list(&r::PVCS, Some(namespace))
+            .filter_map(|c| {
+                c["spec"]["resources"]["requests"]["storage"]
+                    .as_str()
+                    .and_then(quantity::parse)
+            })
+            .sum(),
+        _ => 0.0,
+    }
+}
+
+fn object_usage(rt: &ResourceType, obj: &Value, key: &str) -> f64 {
+    match (rt.plural, key) {
+        ("pods", "pods") => 1.0,
+        ("pods", "requests.cpu" | "cpu") => pod_resource(obj, "requests", "cpu"),
+        ("pods", "requests.memory" | "memory") => pod_resource(obj, "requests", "memory"),
+        ("pods", "limits.cpu") => pod_resource(obj, "limits", "cpu"),
+        ("pods", "limits.memory") => pod_resource(obj, "limits", "memory"),
+        ("persistentvolumeclaims", "persistentvolumeclaims") => 1.0,
+        ("persistentvolumeclaims", "requests.storage") => {
+            obj["spec"]["resources"]["requests"]["storage"]
+                .as_str()
+                .and_then(quantity::parse)
+                .unwrap_or(0.0)
+        }
+        _ => 0.0,
+    }
+}
+
+/// ResourceQuota admission: refuse a create that would exceed a hard limit.
+fn quota_admission(objs: &Objects, rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
+    if rt.plural != "pods" && rt.plural != "persistentvolumeclaims" {
+        return Ok(());
+    }
+    let namespace = s(&obj["metadata"]["namespace"]).to_string();
+    for quota in objs.list(&r::RESOURCE_QUOTAS, Some(&namespace)) {
+        let Some(hard) = quota["spec"]["hard"].as_object() else {
+            continue;
+        };
+        let mut requested = Vec::new();
+        let mut used = Vec::new();
+        let mut limited = Vec::new();
+        for (key, limit) in hard {
+            if !QUOTA_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let want = object_usage(rt, obj, key);
+            if want == 0.0 {
+                continue;
+            }
+            let Some(limit_v) = limit
+                .as_str()
+                .and_then(quantity::parse)
+                .or_else(|| limit.as_f64())
+            else {
+                continue;
+            };
+            let have = quota_usage(objs, &namespace, key);
+            if have + want > limit_v + 1e-9 {
+                requested.push(format!("{key}={}", quantity::format(key, want)));
+                used.push(format!("{key}={}", quantity::format(key, have)));
+                limited.push(format!(
+                    "{key}={}",
+                    limit
+                        .as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| quantity::format(key, limit_v))
+                ));
+            }
+        }
+        if !requested.is_empty() {
+            let obj_name = s(&obj["metadata"]["name"]);
+            return Err(ApiError::new(
+                403,
+                "Forbidden",
+                format!(
+                    "{} \"{obj_name}\" is forbidden: exceeded quota: {}, requested: {}, used: {}, limited: {}",
+                    rt.plural,
+                    name(quota),
+                    requested.join(","),
+                    used.join(","),
+                    limited.join(",")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn quota_status(objs: &Objects, out: &mut Vec<Action>) {
+    for quota in objs.list(&r::RESOURCE_QUOTAS, None) {
+        let namespace = ns(quota).unwrap_or_default();
+        let Some(hard) = quota["spec"]["hard"].as_object() else {
+            continue;
+        };
+        let mut used = serde_json::Map::new();
+        for key in hard.keys() {
+            used.insert(
+                key.clone(),
+                json!(quantity::format(key, quota_usage(objs, &namespace, key))),
+            );
+        }
+        let status = json!({"hard": hard, "used": used});
+        if quota["status"] != status {
+            out.push(Action::Patch(
+                &r::RESOURCE_QUOTAS,
+                ns(quota),
+                name(quota),
+                json!({"status": status}),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surge_and_unavailable_round_like_kubernetes() {
+        assert_eq!(int_or_percent(&json!("25%"), 3, true, "25%"), 1);
+        assert_eq!(int_or_percent(&json!("25%"), 3, false, "25%"), 0);
+        assert_eq!(int_or_percent(&Value::Null, 10, true, "25%"), 3);
+        assert_eq!(int_or_percent(&json!(2), 10, true, "25%"), 2);
+        assert_eq!(int_or_percent(&json!("50%"), 3, true, "0"), 2);
+    }
+
+    #[test]
+    fn template_hash_is_stable_and_safe() {
+        let a = template_hash(&json!({"spec": {"containers": [{"name": "a"}]}}));
+        assert_eq!(
+            a,
+            template_hash(&json!({"spec": {"containers": [{"name": "a"}]}}))
+        );
+        assert_eq!(a.len(), 10);
+        assert!(a.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
+        assert_ne!(
+            a,
+            template_hash(&json!({"spec": {"containers": [{"name": "b"}]}}))
+        );
+    }
+
+    #[test]
+    fn scripted_logs_then_heartbeats() {
+        let start: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        let script = vec!["one".to_string(), "two".to_string()];
+        let done = log_lines(
+            "p",
+            "main",
+            &script,
+            start,
+            start + SignedDuration::from_secs(3600),
+            true,
+        );
+        assert_eq!(
+            done.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(),
+            ["one", "two"]
+        );
+        let running = log_lines(
+            "p",
+            "main",
+            &script,
+            start,
+            start + SignedDuration::from_secs(32),
+            false,
+        );
+        assert_eq!(running.len(), 2 + 4);
+    }
+}

@@ -1,0 +1,1230 @@
+//! The Kubernetes API over HTTP: discovery, REST verbs on every served resource, watch,
+//! subresources (scale, status, eviction, log), SelfSubjectAccessReview, bearer-token
+//! authentication and rule-based authorization, plus the sim's admin endpoints
+//! (`/sim/v1/journal`, `/sim/v1/availability`), fault injection and latency.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{Method, Request, Response};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use rand::Rng;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::control::Control;
+use crate::error::ApiError;
+use crate::resources::{self, ResourceType};
+use crate::scenario::User;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::store::{DeleteOptions, EventType, Propagation, Store};
+
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// One API request as the journal records it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JournalEntry {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// HTTP status; 0 for a connection dropped on purpose.
+    pub status: u16,
+    pub user: String,
+    pub time: String,
+}
+
+impl JournalEntry {
+    pub fn is_mutating(&self) -> bool {
+        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+}
+
+/// A transient failure the fault layer can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    InternalError,
+    Unavailable,
+    TooManyRequests,
+    DropConnection,
+}
+
+/// Fail the next `count` requests that match `method` and `path_contains` (when given).
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    pub count: usize,
+    pub method: Option<String>,
+    pub path_contains: Option<String>,
+    pub kind: FaultKind,
+}
+
+/// The API server's shared state.
+pub struct ApiServer {
+    pub store: Arc<Store>,
+    pub users: Vec<User>,
+    pub control: Control,
+    journal: Mutex<Vec<JournalEntry>>,
+    fault_rate: f64,
+    fault_rules: Mutex<Vec<FaultRule>>,
+    latency: Duration,
+    /// host:port, for `/api`'s serverAddressByClientCIDRs.
+    pub address: Mutex<String>,
+}
+
+/// Why a request ends without a normal response.
+pub enum Outcome {
+    Respond(Response<Body>),
+    /// Close the connection without answering (an injected fault).
+    Drop,
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+fn json_response(status: u16, value: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "application/json")
+        .body(full(serde_json::to_vec(value).unwrap_or_default()))
+        .expect("response")
+}
+
+fn error_response(err: &ApiError) -> Response<Body> {
+    let mut resp = json_response(err.code, &err.to_status());
+    if let Some(secs) = err
+        .details
+        .as_ref()
+        .and_then(|d| d["retryAfterSeconds"].as_u64())
+        && let Ok(v) = secs.to_string().parse()
+    {
+        resp.headers_mut().insert("Retry-After", v);
+    }
+    resp
+}
+
+/// The request after routing: what it targets.
+#[derive(Debug, Clone)]
+struct Target {
+    rt: &'static ResourceType,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+type Query = HashMap<String, String>;
+
+fn parse_query(q: &str) -> Query {
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+fn flag(q: &Query, key: &str) -> bool {
+    matches!(q.get(key).map(String::as_str), Some("true" | "1"))
+}
+
+/// `/api/v1/...` or `/apis/<group>/<version>/...` → a resource target.
+fn route(path: &str) -> Option<Result<Target, ApiError>> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] if !rest.is_empty() => ("", *v, rest),
+        ["apis", g, v, rest @ ..] if !rest.is_empty() => (*g, *v, rest),
+        _ => return None,
+    };
+    let find = |plural: &str| resources::by_path(group, version, plural);
+    let target = match rest {
+        ["namespaces", ns, plural, tail @ ..] if find(plural).is_some_and(|rt| rt.namespaced) => {
+            let rt = find(plural)?;
+            Target {
+                rt,
+                namespace: Some(ns.to_string()),
+                name: tail.first().map(|s| s.to_string()),
+                subresource: tail.get(1).map(|s| s.to_string()),
+            }
+        }
+        [plural, tail @ ..] => {
+            let Some(rt) = find(plural) else {
+                return Some(Err(ApiError::no_route()));
+            };
+            Target {
+                rt,
+                namespace: None,
+                name: tail.first().map(|s| s.to_string()),
+                subresource: tail.get(1).map(|s| s.to_string()),
+            }
+        }
+        [] => return None,
+    };
+    if let Some(sub) = &target.subresource
+        && !target.rt.subresources.contains(&sub.as_str())
+    {
+        return Some(Err(ApiError::no_route()));
+    }
+    Some(Ok(target))
+}
+
+/// The verb for authorization, as the real API server names it.
+fn verb_of(method: &Method, target: &Target, q: &Query) -> &'static str {
+    match *method {
+        Method::GET | Method::HEAD if target.name.is_none() => {
+            if flag(q, "watch") {
+                "watch"
+            } else {
+                "list"
+            }
+        }
+        Method::GET | Method::HEAD => "get",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE if target.name.is_none() => "deletecollection",
+        Method::DELETE => "delete",
+        _ => "unknown",
+    }
+}
+
+impl ApiServer {
+    pub fn new(
+        store: Arc<Store>,
+        users: Vec<User>,
+        control: Control,
+        fault_rate: f64,
+        latency: Duration,
+    ) -> Self {
+        ApiServer {
+            store,
+            users,
+            control,
+            journal: Mutex::new(Vec::new()),
+            fault_rate,
+            fault_rules: Mutex::new(Vec::new()),
+            latency,
+            address: Mutex::new(String::new()),
+        }
+    }
+
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn clear_journal(&self) {
+        self.journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    pub fn inject_faults(&self, rule: FaultRule) {
+        self.fault_rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(rule);
+    }
+
+    fn record(&self, method: &Method, path: &str, query: &str, status: u16, user: &str) {
+        self.journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(JournalEntry {
+                method: method.to_string(),
+                path: path.to_string(),
+                query: query.to_string(),
+                status,
+                user: user.to_string(),
+                time: self.store.clock().now_rfc3339(),
+            });
+    }
+
+    /// A fault to inject for this request, if any (rules first, then the random rate).
+    fn pick_fault(&self, method: &Method, path: &str) -> Option<FaultKind> {
+        {
+            let mut rules = self.fault_rules.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(rule) = rules.iter_mut().find(|r| {
+                r.count > 0
+                    && r.method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+                    && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
+            }) {
+                rule.count -= 1;
+                let kind = rule.kind;
+                rules.retain(|r| r.count > 0);
+                return Some(kind);
+            }
+        }
+        if self.fault_rate > 0.0 {
+            let mut rng = rand::rng();
+            if rng.random::<f64>() < self.fault_rate {
+                return Some(match rng.random_range(0..4) {
+                    0 => FaultKind::InternalError,
+                    1 => FaultKind::Unavailable,
+                    2 => FaultKind::TooManyRequests,
+                    _ => FaultKind::DropConnection,
+                });
+            }
+        }
+        None
+    }
+
+    fn authenticate(&self, req: &Request<Incoming>) -> Result<Option<User>, ApiError> {
+        let Some(header) = req.headers().get(http::header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        let user = self
+            .users
+            .iter()
+            .find(|u| u.token == token)
+            .cloned()
+            .ok_or_else(ApiError::unauthorized)?;
+        if let Some(as_user) = req
+            .headers()
+            .get("Impersonate-User")
+            .and_then(|v| v.to_str().ok())
+        {
+            if !user.allows("impersonate", "", "users", None) {
+                return Err(ApiError::new(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "users \"{as_user}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
+                        user.name
+                    ),
+                ));
+            }
+            let impersonated = self
+                .users
+                .iter()
+                .find(|u| u.name == as_user)
+                .cloned()
+                .unwrap_or(User {
+                    name: as_user.to_string(),
+                    token: String::new(),
+                    groups: Vec::new(),
+                    rules: Vec::new(),
+                });
+            return Ok(Some(impersonated));
+        }
+        Ok(Some(user))
+    }
+
+    /// Handles one request end to end: admin endpoints, latency, faults, auth, routing, journal.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Outcome {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let query_string = req.uri().query().unwrap_or("").to_string();
+        if path.starts_with("/sim/v1/") {
+            return Outcome::Respond(self.admin(&method, &path));
+        }
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        if let Some(fault) = self.pick_fault(&method, &path) {
+            let (status, resp) = match fault {
+                FaultKind::InternalError => (500, Some(ApiError::internal("injected fault"))),
+                FaultKind::Unavailable => (503, Some(ApiError::service_unavailable())),
+                FaultKind::TooManyRequests => (429, Some(ApiError::too_many_requests(1))),
+                FaultKind::DropConnection => (0, None),
+            };
+            self.record(&method, &path, &query_string, status, "");
+            return match resp {
+                Some(err) => Outcome::Respond(error_response(&err)),
+                None => Outcome::Drop,
+            };
+        }
+        let user = match self.authenticate(&req) {
+            Ok(u) => u,
+            Err(err) => {
+                self.record(&method, &path, &query_string, err.code, "");
+                return Outcome::Respond(error_response(&err));
+            }
+        };
+        let user_name = user
+            .as_ref()
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| "system:anonymous".to_string());
+        let accept = req
+            .headers()
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = match req.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => Bytes::new(),
+        };
+        if !body.is_empty() && content_type.contains("protobuf") {
+            // Clients (client-go, kubectl) fall back to JSON on 415.
+            let err = ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {content_type:?}"
+                ),
+            );
+            self.record(&method, &path, &query_string, 415, &user_name);
+            return Outcome::Respond(error_response(&err));
+        }
+        let query = parse_query(&query_string);
+        let ctx = RequestContext {
+            method: method.clone(),
+            path: path.clone(),
+            query,
+            body,
+            content_type,
+            accept,
+            user,
+        };
+        let resp = match self.clone().dispatch(&ctx).await {
+            Ok(resp) => resp,
+            Err(err) => error_response(&err),
+        };
+        self.record(
+            &method,
+            &path,
+            &query_string,
+            resp.status().as_u16(),
+            &user_name,
+        );
+        Outcome::Respond(resp)
+    }
+
+    fn admin(&self, method: &Method, path: &str) -> Response<Body> {
+        match (method, path) {
+            (&Method::GET, "/sim/v1/journal") => {
+                json_response(200, &json!({ "items": self.journal() }))
+            }
+            (&Method::DELETE, "/sim/v1/journal") => {
+                self.clear_journal();
+                json_response(200, &json!({ "items": [] }))
+            }
+            (&Method::GET, "/sim/v1/availability") => {
+                json_response(200, &self.control.availability())
+            }
+            _ => error_response(&ApiError::no_route()),
+        }
+    }
+
+    async fn dispatch(self: Arc<Self>, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+        let discovery = self.discovery(&ctx.path);
+        if let Some(value) = discovery {
+            return Ok(json_response(200, &value));
+        }
+        if matches!(ctx.path.as_str(), "/healthz" | "/livez" | "/readyz") {
+            return Ok(Response::builder()
+                .status(200)
+                .body(full("ok"))
+                .expect("response"));
+        }
+        let Some(target) = route(&ctx.path) else {
+            return Err(ApiError::no_route());
+        };
+        let target = target?;
+        let user = ctx.user.clone().ok_or_else(ApiError::unauthorized)?;
+        let verb = verb_of(&ctx.method, &target, &ctx.query);
+        let resource = match &target.subresource {
+            Some(sub) => format!("{}/{}", target.rt.plural, sub),
+            None => target.rt.plural.to_string(),
+        };
+        if !user.allows(
+            verb,
+            target.rt.group,
+            &resource,
+            target.namespace.as_deref(),
+        ) {
+            return Err(ApiError::forbidden(
+                &user.name,
+                verb,
+                target.rt,
+                target.subresource.as_deref(),
+                target.namespace.as_deref(),
+                target.name.as_deref(),
+            ));
+        }
+        if target.rt.plural == "selfsubjectaccessreviews" {
+            return self.access_review(ctx, &user);
+        }
+        match (verb, target.subresource.as_deref()) {
+            ("get", Some("log")) => self.logs(ctx, &target),
+            ("create", Some("eviction")) => {
+                let body = parse_body(&ctx.body)?;
+                let ns = target.namespace.as_deref().unwrap_or("default");
+                let status = self
+                    .control
+                    .evict(ns, target.name.as_deref().unwrap_or(""), &body)?;
+                Ok(json_response(201, &status))
+            }
+            ("get", Some("scale")) => {
+                let obj = self.store.get(
+                    target.rt,
+                    target.namespace.as_deref(),
+                    target.name.as_deref().unwrap_or(""),
+                )?;
+                Ok(json_response(200, &to_scale(&obj)))
+            }
+            ("update" | "patch", Some("scale")) => self.write_scale(ctx, &target),
+            ("get", _) => {
+                let obj = self.store.get(
+                    target.rt,
+                    target.namespace.as_deref(),
+                    target.name.as_deref().unwrap_or(""),
+                )?;
+                Ok(json_response(200, &obj))
+            }
+            ("list", _) => self.list(ctx, &target),
+            ("watch", _) => self.watch(ctx, &target),
+            ("create", None) => self.create(ctx, &target),
+            ("update", sub) => {
+                let obj = parse_body(&ctx.body)?;
+                let name = target.name.clone().unwrap_or_default();
+                let updated = self.store.update(
+                    target.rt,
+                    target.namespace.as_deref(),
+                    &name,
+                    obj,
+                    sub == Some("status"),
+                )?;
+                Ok(json_response(200, &updated))
+            }
+            ("patch", _) => self.patch(ctx, &target),
+            ("delete", None) => {
+                let opts = delete_options(&ctx.query, &ctx.body)?;
+                let name = target.name.clone().unwrap_or_default();
+                let obj =
+                    self.store
+                        .delete(target.rt, target.namespace.as_deref(), &name, &opts)?;
+                Ok(json_response(200, &obj))
+            }
+            ("deletecollection", None) => {
+                let opts = delete_options(&ctx.query, &ctx.body)?;
+                let (items, _) = self.filtered_list(ctx, &target)?;
+                let mut deleted = Vec::new();
+                for item in items {
+                    let name = item["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    let ns = item["metadata"]["namespace"].as_str().map(String::from);
+                    if let Ok(obj) = self.store.delete(target.rt, ns.as_deref(), &name, &opts) {
+                        deleted.push(obj);
+                    }
+                }
+                Ok(json_response(
+                    200,
+                    &list_object(
+                        target.rt,
+                        deleted,
+                        self.store.resource_version(),
+                        None,
+                        None,
+                    ),
+                ))
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        }
+    }
+
+    fn discovery(&self, path: &str) -> Option<Value> {
+        match path.trim_end_matches('/') {
+            "/version" => Some(json!({
+                "major": "1", "minor": "33", "gitVersion": "v1.33.2", "gitCommit": "kube-sim",
+                "gitTreeState": "clean", "buildDate": "2026-06-17T00:00:00Z", "goVersion": "go1.24.4",
+                "compiler": "gc", "platform": "linux/amd64"
+            })),
+            "/api" => Some(json!({
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.address.lock().unwrap_or_else(|e| e.into_inner()).clone()}]
+            })),
+            "/apis" => {
+                let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+                for (g, v) in resources::group_versions() {
+                    if g.is_empty() {
+                        continue;
+                    }
+                    match groups.iter_mut().find(|(name, _)| *name == g) {
+                        Some((_, versions)) => versions.push(v),
+                        None => groups.push((g, vec![v])),
+                    }
+                }
+                let items: Vec<Value> = groups
+                    .iter()
+                    .map(|(g, versions)| {
+                        let vs: Vec<Value> = versions
+                            .iter()
+                            .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+                            .collect();
+                        json!({"name": g, "versions": vs, "preferredVersion": vs[0]})
+                    })
+                    .collect();
+                Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": items}))
+            }
+            p => {
+                let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
+                let (group, version) = match segs.as_slice() {
+                    ["api", v] => ("", *v),
+                    ["apis", g, v] => (*g, *v),
+                    ["apis", g] => {
+                        let versions: Vec<Value> = resources::group_versions()
+                            .into_iter()
+                            .filter(|(gg, _)| gg == g)
+                            .map(|(gg, v)| json!({"groupVersion": format!("{gg}/{v}"), "version": v}))
+                            .collect();
+                        if versions.is_empty() {
+                            return None;
+                        }
+                        return Some(
+                            json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": versions, "preferredVersion": versions[0]}),
+                        );
+                    }
+                    _ => return None,
+                };
+                let list: Vec<&ResourceType> = resources::ALL
+                    .iter()
+                    .filter(|rt| rt.group == group && rt.version == version)
+                    .collect();
+                if list.is_empty() {
+                    return None;
+                }
+                let mut out = Vec::new();
+                for rt in list {
+                    out.push(json!({
+                        "name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced,
+                        "kind": rt.kind, "verbs": resources::verbs(rt), "shortNames": rt.short_names,
+                    }));
+                    for sub in rt.subresources {
+                        let entry = match *sub {
+                            "eviction" => {
+                                json!({"name": format!("{}/eviction", rt.plural), "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]})
+                            }
+                            "scale" => {
+                                json!({"name": format!("{}/scale", rt.plural), "singularName": "", "namespaced": rt.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+                            }
+                            "log" => {
+                                json!({"name": format!("{}/log", rt.plural), "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]})
+                            }
+                            other => {
+                                json!({"name": format!("{}/{other}", rt.plural), "singularName": "", "namespaced": rt.namespaced, "kind": rt.kind, "verbs": ["get", "patch", "update"]})
+                            }
+                        };
+                        out.push(entry);
+                    }
+                }
+                let gv = if group.is_empty() {
+                    version.to_string()
+                } else {
+                    format!("{group}/{version}")
+                };
+                Some(
+                    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}),
+                )
+            }
+        }
+    }
+
+    fn access_review(&self, ctx: &RequestContext, user: &User) -> Result<Response<Body>, ApiError> {
+        let mut review = parse_body(&ctx.body)?;
+        let attrs = &review["spec"]["resourceAttributes"];
+        let (allowed, reason) = if attrs.is_object() {
+            let verb = attrs["verb"].as_str().unwrap_or("");
+            let group = attrs["group"].as_str().unwrap_or("");
+            let resource = match attrs["subresource"].as_str().filter(|s| !s.is_empty()) {
+                Some(sub) => format!("{}/{sub}", attrs["resource"].as_str().unwrap_or("")),
+                None => attrs["resource"].as_str().unwrap_or("").to_string(),
+            };
+            let ns = attrs["namespace"].as_str().filter(|s| !s.is_empty());
+            let allowed = user.allows(verb, group, &resource, ns);
+            let reason = if allowed {
+                "allowed by kube-sim scenario rules"
+            } else {
+                ""
+            };
+            (allowed, reason)
+        } else {
+            (false, "only resourceAttributes are evaluated")
+        };
+        review["status"] = json!({ "allowed": allowed, "reason": reason });
+        review["apiVersion"] = json!("authorization.k8s.io/v1");
+        review["kind"] = json!("SelfSubjectAccessReview");
+        Ok(json_response(201, &review))
+    }
+
+    fn filtered_list(
+        &self,
+        ctx: &RequestContext,
+        target: &Target,
+    ) -> Result<(Vec<Value>, u64), ApiError> {
+        let labels = ctx
+            .query
+            .get("labelSelector")
+            .map(|s| LabelSelector::parse(s))
+            .transpose()?;
+        let fields = ctx
+            .query
+            .get("fieldSelector")
+            .map(|s| FieldSelector::parse(s))
+            .transpose()?;
+        let (items, rv) = self.store.list(target.rt, target.namespace.as_deref());
+        let items = items
+            .into_iter()
+            .filter(|o| labels.as_ref().is_none_or(|l| l.matches_object(o)))
+            .filter(|o| fields.as_ref().is_none_or(|f| f.matches(o)))
+            .collect();
+        Ok((items, rv))
+    }
+
+    fn list(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
+        let (items, rv) = self.filtered_list(ctx, target)?;
+        let offset: usize = match ctx.query.get("continue").filter(|c| !c.is_empty()) {
+            Some(token) => decode_continue(token)
+                .ok_or_else(|| ApiError::bad_request("invalid continue token"))?,
+            None => 0,
+        };
+        let limit: usize = ctx
+            .query
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
+        let total = items.len();
+        let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+        let next = offset + page.len();
+        let (cont, remaining) = if next < total {
+            (Some(encode_continue(next)), Some(total - next))
+        } else {
+            (None, None)
+        };
+        let list = list_object(target.rt, page, rv, cont, remaining);
+        if wants_table(&ctx.accept) {
+            return Ok(json_response(
+                200,
+                &crate::table::to_table(
+                    target.rt,
+                    &list,
+                    self.store.clock().now(),
+                    ctx.query.get("includeObject").map(String::as_str),
+                ),
+            ));
+        }
+        Ok(json_response(200, &list))
+    }
+
+    fn create(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
+        let obj = parse_body(&ctx.body)?;
+        if ctx.query.get("dryRun").is_some_and(|d| d == "All") {
+            return Ok(json_response(201, &obj));
+        }
+        let created = self
+            .store
+            .create(target.rt, target.namespace.as_deref(), obj)?;
+        Ok(json_response(201, &created))
+    }
+
+    fn patch(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
+        let patch = parse_body(&ctx.body)?;
+        let name = target.name.clone().unwrap_or_default();
+        let kind = patch_kind(&ctx.content_type)?;
+        let rt = target.rt;
+        let (obj, ()) = self
+            .store
+            .mutate(rt, target.namespace.as_deref(), &name, |obj| {
+                if let Some(rv) = patch["metadata"]["resourceVersion"].as_str()
+                    && Some(rv) != obj["metadata"]["resourceVersion"].as_str()
+                {
+                    return Err(ApiError::conflict(rt, &name));
+                }
+                apply_patch(obj, &patch, kind).map_err(|m| ApiError::invalid(rt, &name, m))?;
+                if let Some(r) = obj["spec"]["replicas"].as_i64()
+                    && r < 0
+                {
+                    return Err(ApiError::invalid(
+                        rt,
+                        &name,
+                        format!(
+                            "spec.replicas: Invalid value: {r}: must be greater than or equal to 0"
+                        ),
+                    ));
+                }
+                Ok(())
+            })?;
+        Ok(json_response(200, &obj))
+    }
+
+    fn write_scale(
+        &self,
+        ctx: &RequestContext,
+        target: &Target,
+    ) -> Result<Response<Body>, ApiError> {
+        let body = parse_body(&ctx.body)?;
+        let name = target.name.clone().unwrap_or_default();
+        let rt = target.rt;
+        let is_patch = ctx.method == Method::PATCH;
+        let kind = if is_patch {
+            patch_kind(&ctx.content_type)?
+        } else {
+            PatchKind::Merge
+        };
+        let (obj, ()) = self.store.mutate(rt, target.namespace.as_deref(), &name, |obj| {
+            let mut scale = to_scale(obj);
+            if let Some(rv) = body["metadata"]["resourceVersion"].as_str().filter(|r| !r.is_empty())
+                && Some(rv) != obj["metadata"]["resourceVersion"].as_str()
+            {
+                return Err(ApiError::conflict(rt, &name));
+            }
+            if is_patch {
+                apply_patch(&mut scale, &body, kind).map_err(|m| ApiError::invalid(rt, &name, m))?;
+            } else {
+                scale = body.clone();
+            }
+            let replicas = scale["spec"]["replicas"].as_i64().unwrap_or(0);
+            if replicas < 0 {
+                return Err(ApiError::invalid(rt, &name, format!("spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0")));
+            }
+            obj["spec"]["replicas"] = json!(replicas);
+            Ok(())
+        })?;
+        Ok(json_response(200, &to_scale(&obj)))
+    }
+
+    fn logs(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
+        let q = &ctx.query;
+        let req = crate::control::LogRequest {
+            container: q.get("container").cloned(),
+            tail_lines: q.get("tailLines").and_then(|v| v.parse().ok()),
+            since_seconds: q.get("sinceSeconds").and_then(|v| v.parse().ok()),
+            since_time: q.get("sinceTime").cloned(),
+            timestamps: flag(q, "timestamps"),
+            previous: flag(q, "previous"),
+            follow: flag(q, "follow"),
+        };
+        let ns = target.namespace.clone().unwrap_or_else(|| "default".into());
+        let stream = self
+            .control
+            .logs(&ns, target.name.as_deref().unwrap_or(""), &req)?;
+        let body = StreamBody::new(stream.map(|line| Ok::<_, Infallible>(Frame::data(line))));
+        Ok(Response::builder()
+            .status(200)
+            .header("Content-Type", "text/plain")
+            .body(BodyExt::boxed_unsync(body))
+            .expect("response"))
+    }
+
+    fn watch(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
+        let labels = ctx
+            .query
+            .get("labelSelector")
+            .map(|s| LabelSelector::parse(s))
+            .transpose()?;
+        let fields = ctx
+            .query
+            .get("fieldSelector")
+            .map(|s| FieldSelector::parse(s))
+            .transpose()?;
+        let since: Option<u64> = ctx
+            .query
+            .get("resourceVersion")
+            .and_then(|rv| rv.parse().ok())
+            .filter(|rv| *rv > 0);
+        let timeout = ctx
+            .query
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(1800));
+        let bookmarks = flag(&ctx.query, "allowWatchBookmarks");
+        let rt = target.rt;
+        let ns = target.namespace.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+        let (initial, mut live) = match self.store.watch(since) {
+            Ok((backlog, live)) => {
+                if since.is_none() {
+                    let (items, _) = self.store.list(rt, ns.as_deref());
+                    (
+                        items.into_iter().map(|o| ("ADDED", o)).collect::<Vec<_>>(),
+                        live,
+                    )
+                } else {
+                    let events = backlog
+                        .iter()
+                        .filter(|e| std::ptr::eq(e.resource, rt) || e.resource.plural == rt.plural)
+                        .map(|e| (e.event_type.as_str(), e.object.clone()))
+                        .collect();
+                    (events, live)
+                }
+            }
+            Err(err) => {
+                let line = serde_json::to_vec(&json!({"type": "ERROR", "object": err.to_status()}))
+                    .unwrap_or_default();
+                let _ = tx.try_send(Bytes::from([line, b"\n".to_vec()].concat()));
+                drop(tx);
+                return Ok(stream_response(rx));
+            }
+        };
+        let matches = move |obj: &Value| {
+            ns.as_deref()
+                .is_none_or(|n| obj["metadata"]["namespace"].as_str() == Some(n))
+                && labels.as_ref().is_none_or(|l| l.matches_object(obj))
+                && fields.as_ref().is_none_or(|f| f.matches(obj))
+        };
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let send = |t: &str, obj: &Value| {
+                let line =
+                    serde_json::to_vec(&json!({"type": t, "object": obj})).unwrap_or_default();
+                Bytes::from([line, b"\n".to_vec()].concat())
+            };
+            for (t, obj) in initial {
+                if matches(&obj) && tx.send(send(t, &obj)).await.is_err() {
+                    return;
+                }
+            }
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut bookmark = tokio::time::interval(Duration::from_secs(5));
+            bookmark.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => return,
+                    _ = bookmark.tick(), if bookmarks => {
+                        let obj = json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": {"resourceVersion": store.resource_version().to_string()}});
+                        if tx.send(send("BOOKMARK", &obj)).await.is_err() { return; }
+                    }
+                    ev = live.recv() => match ev {
+                        Ok(ev) => {
+                            if ev.resource.plural != rt.plural || ev.resource.group != rt.group || !matches(&ev.object) {
+                                continue;
+                            }
+                            let t = match ev.event_type { EventType::Added => "ADDED", EventType::Modified => "MODIFIED", EventType::Deleted => "DELETED" };
+                            if tx.send(send(t, &ev.object)).await.is_err() { return; }
+                        }
+                        // Fell behind or the store went away: end the watch; clients re-list.
+                        Err(_) => return,
+                    },
+                    _ = tx.closed() => return,
+                }
+            }
+        });
+        Ok(stream_response(rx))
+    }
+}
+
+fn stream_response(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Response<Body> {
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    Response::builder()
+        .status(200)
+        .header("Content-Type", "application/json")
+        .header("Transfer-Encoding", "chunked")
+        .body(BodyExt::boxed_unsync(StreamBody::new(stream)))
+        .expect("response")
+}
+
+struct RequestContext {
+    method: Method,
+    path: String,
+    query: Query,
+    body: Bytes,
+    content_type: String,
+    accept: String,
+    user: Option<User>,
+}
+
+fn wants_table(accept: &str) -> bool {
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"))
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body)
+        .or_else(|_| serde_yaml::from_slice::<Value>(body))
+        .map_err(|e| {
+            ApiError::bad_request(format!("the body of the request could not be decoded: {e}"))
+        })
+}
+
+fn encode_continue(offset: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"offset\":{offset}}}"))
+}
+
+fn decode_continue(token: &str) -> Option<usize> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v["offset"].as_u64().map(|o| o as usize)
+}
+
+fn list_object(
+    rt: &ResourceType,
+    items: Vec<Value>,
+    rv: u64,
+    cont: Option<String>,
+    remaining: Option<usize>,
+) -> Value {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(c) = cont {
+        meta["continue"] = json!(c);
+    }
+    if let Some(r) = remaining {
+        meta["remainingItemCount"] = json!(r);
+    }
+    json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": meta, "items": items})
+}
+
+/// The `autoscaling/v1` Scale of a workload.
+fn to_scale(obj: &Value) -> Value {
+    let selector = obj["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": obj["metadata"]["name"], "namespace": obj["metadata"]["namespace"],
+            "uid": obj["metadata"]["uid"], "resourceVersion": obj["metadata"]["resourceVersion"],
+            "creationTimestamp": obj["metadata"]["creationTimestamp"],
+        },
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
+    })
+}
+
+fn delete_options(q: &Query, body: &Bytes) -> Result<DeleteOptions, ApiError> {
+    let b = parse_body(body)?;
+    let grace = b["gracePeriodSeconds"]
+        .as_i64()
+        .or_else(|| q.get("gracePeriodSeconds").and_then(|g| g.parse().ok()));
+    let propagation = b["propagationPolicy"]
+        .as_str()
+        .map(String::from)
+        .or_else(|| q.get("propagationPolicy").cloned())
+        .or_else(|| match b["orphanDependents"].as_bool() {
+            Some(true) => Some("Orphan".to_string()),
+            _ => None,
+        });
+    let propagation = match propagation.as_deref() {
+        Some("Orphan") => Propagation::Orphan,
+        Some("Foreground") => Propagation::Foreground,
+        Some("Background") | None => Propagation::Background,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid propagationPolicy {other:?}"
+            )));
+        }
+    };
+    Ok(DeleteOptions {
+        grace_period_seconds: grace,
+        propagation,
+        precondition_uid: b["preconditions"]["uid"].as_str().map(String::from),
+        precondition_resource_version: b["preconditions"]["resourceVersion"]
+            .as_str()
+            .map(String::from),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    Json,
+    Merge,
+    Strategic,
+    Apply,
+}
+
+fn patch_kind(content_type: &str) -> Result<PatchKind, ApiError> {
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    match ct {
+        "application/json-patch+json" => Ok(PatchKind::Json),
+        "application/merge-patch+json" => Ok(PatchKind::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchKind::Strategic),
+        "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchKind::Apply),
+        other => Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {other:?}"
+            ),
+        )),
+    }
+}
+
+/// Applies a patch to an object in place.
+pub fn apply_patch(obj: &mut Value, patch: &Value, kind: PatchKind) -> Result<(), String> {
+    match kind {
+        PatchKind::Json => {
+            let p: json_patch::Patch =
+                serde_json::from_value(patch.clone()).map_err(|e| e.to_string())?;
+            json_patch::patch(obj, &p).map_err(|e| e.to_string())
+        }
+        PatchKind::Merge => {
+            json_patch::merge(obj, patch);
+            Ok(())
+        }
+        PatchKind::Strategic | PatchKind::Apply => {
+            strategic_merge(obj, patch);
+            Ok(())
+        }
+    }
+}
+
+/// Strategic merge as kubectl uses it: merge patch, except lists of named objects merge by
+/// `name` (containers, volumes, env, ports…), `$patch: delete` removes an item, and the
+/// `$setElementOrder`/`$retainKeys` directives are ignored.
+pub fn strategic_merge(target: &mut Value, patch: &Value) {
+    let Some(patch_map) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    for (key, pv) in patch_map {
+        if key.starts_with("$setElementOrder")
+            || key == "$retainKeys"
+            || key.starts_with("$deleteFromPrimitiveList")
+            || key == "$patch"
+        {
+            continue;
+        }
+        let map = target.as_object_mut().expect("object");
+        if pv.is_null() {
+            map.remove(key);
+            continue;
+        }
+        match (map.get_mut(key), pv) {
+            (Some(tv @ Value::Object(_)), Value::Object(_)) => strategic_merge(tv, pv),
+            (Some(Value::Array(items)), Value::Array(patch_items))
+                if is_named_list(items) && is_named_list(patch_items) =>
+            {
+                for p in patch_items {
+                    let name = p["name"].clone();
+                    let delete = p["$patch"] == "delete";
+                    match items.iter().position(|i| i["name"] == name) {
+                        Some(idx) if delete => {
+                            items.remove(idx);
+                        }
+                        Some(idx) => strategic_merge(&mut items[idx], p),
+                        None if delete => {}
+                        None => {
+                            let mut fresh = json!({});
+                            strategic_merge(&mut fresh, p);
+                            items.push(fresh);
+                        }
+                    }
+                }
+            }
+            _ => {
+                let mut fresh = if pv.is_object() {
+                    json!({})
+                } else {
+                    Value::Null
+                };
+                if pv.is_object() {
+                    strategic_merge(&mut fresh, pv);
+                } else {
+                    fresh = pv.clone();
+                }
+                map.insert(key.clone(), fresh);
+            }
+        }
+    }
+}
+
+fn is_named_list(items: &[Value]) -> bool {
+    !items.is_empty()
+        && items
+            .iter()
+            .all(|i| i.get("name").is_some_and(Value::is_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resource_paths() {
+        let t = route("/api/v1/namespaces/default/pods/web-1/eviction")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                t.rt.plural,
+                t.namespace.as_deref(),
+                t.name.as_deref(),
+                t.subresource.as_deref()
+            ),
+            ("pods", Some("default"), Some("web-1"), Some("eviction"))
+        );
+        let t = route("/api/v1/namespaces/default").unwrap().unwrap();
+        assert_eq!(
+            (t.rt.plural, t.name.as_deref()),
+            ("namespaces", Some("default"))
+        );
+        let t = route("/apis/apps/v1/deployments").unwrap().unwrap();
+        assert_eq!((t.rt.plural, t.namespace), ("deployments", None));
+        assert!(
+            route("/api/v1/namespaces/default/pods/p/nope")
+                .unwrap()
+                .is_err()
+        );
+        assert!(route("/apis/apps/v1/nope").unwrap().is_err());
+        assert!(route("/version").is_none());
+    }
+
+    #[test]
+    fn strategic_merge_merges_named_lists() {
+        let mut obj = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}}}});
+        strategic_merge(
+            &mut obj,
+            &json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}, "spec": {"$setElementOrder/containers": [{"name": "a"}], "containers": [{"name": "a", "image": "z"}, {"name": "b", "$patch": "delete"}]}}}}),
+        );
+        assert_eq!(
+            obj["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "a", "image": "z"}])
+        );
+        assert_eq!(
+            obj["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+            "now"
+        );
+        strategic_merge(
+            &mut obj,
+            &json!({"spec": {"unschedulable": true, "template": null}}),
+        );
+        assert_eq!(obj, json!({"spec": {"unschedulable": true}}));
+    }
+
+    #[test]
+    fn continue_tokens_round_trip() {
+        assert_eq!(decode_continue(&encode_continue(500)), Some(500));
+        assert_eq!(decode_continue("garbage!"), None);
+    }
+}
