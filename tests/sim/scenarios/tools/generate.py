@@ -1,0 +1,671 @@
+#!/usr/bin/env python3
+"""Writes the built-in kube-sim scenarios (../astronomer.yaml, artsy, aura, atmosphere).
+
+The output is committed; run this again after changing it:
+    python3 tests/sim/scenarios/tools/generate.py
+Deterministic: the same script writes the same files.
+"""
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import random
+
+import yaml  # PyYAML
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.dirname(HERE)
+ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+USERS = [
+    {"name": "admin", "token": "kube-sim-admin-token",
+     "rules": [{"verbs": ["*"], "resources": ["*"]}]},
+    {"name": "viewer", "token": "kube-sim-viewer-token",
+     "rules": [{"verbs": ["get", "list", "watch"], "resources": ["*"]}]},
+]
+
+
+def rnd_name(rng, n):
+    return "".join(rng.choice(ALPHABET) for _ in range(n))
+
+
+def uuid(rng):
+    h = "%032x" % rng.getrandbits(128)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def ts(day, hour=0, minute=0):
+    return f"2026-{day}T{hour:02d}:{minute:02d}:00Z"
+
+
+def namespace(name, labels=None):
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **(labels or {})},
+                         "creationTimestamp": ts("10-01", 9)},
+            "status": {"phase": "Active"}}
+
+
+def node(name, zone, instance, cpu="3920m", memory="15076Mi", pods="58", labels=None, taints=None, ip=None):
+    n = {"apiVersion": "v1", "kind": "Node",
+         "metadata": {"name": name, "creationTimestamp": ts("10-01", 8),
+                      "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                                 "topology.kubernetes.io/zone": zone, "topology.kubernetes.io/region": zone[:-1],
+                                 "node.kubernetes.io/instance-type": "m5.xlarge", **(labels or {})}},
+         "spec": {"providerID": f"aws:///{zone}/{instance}"},
+         "status": {"capacity": {"cpu": "4", "memory": "15987Mi", "pods": pods, "ephemeral-storage": "104845292Ki"},
+                    "allocatable": {"cpu": cpu, "memory": memory, "pods": pods, "ephemeral-storage": "95551679124"},
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                                    "lastHeartbeatTime": ts("11-24", 12), "lastTransitionTime": ts("10-01", 8)}],
+                    "addresses": [{"type": "InternalIP", "address": ip or name.split(".")[0][3:].replace("-", ".")},
+                                  {"type": "Hostname", "address": name}],
+                    "nodeInfo": {"kubeletVersion": "v1.33.2", "kubeProxyVersion": "v1.33.2", "containerRuntimeVersion": "containerd://1.7.27",
+                                 "osImage": "Amazon Linux 2023", "architecture": "amd64", "operatingSystem": "linux"}}}
+    if taints:
+        n["spec"]["taints"] = taints
+    return n
+
+
+class Cluster:
+    """Places pods on nodes (requests against allocatable) and builds consistent objects."""
+
+    def __init__(self, seed, nodes):
+        self.rng = random.Random(seed)
+        self.objects = []
+        self.nodes = nodes
+        self.load = {n["metadata"]["name"]: 0.0 for n in nodes}
+        self.count = {n["metadata"]["name"]: 0 for n in nodes}
+
+    def add(self, obj):
+        self.objects.append(obj)
+        return obj
+
+    def pick_node(self, cpu, selector=None, prefer=None):
+        if prefer:
+            return prefer
+        candidates = []
+        for n in self.nodes:
+            name = n["metadata"]["name"]
+            labels = n["metadata"]["labels"]
+            if n["spec"].get("taints"):
+                continue
+            if selector and any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            alloc = cpu_value(n["status"]["allocatable"]["cpu"])
+            if self.load[name] + cpu <= alloc:
+                candidates.append((self.count[name], name))
+        if not candidates:
+            return None
+        return min(candidates)[1]
+
+    def pod(self, ns, name, template, owner_kind, owner_name, node_name=None, annotations=None, started=("11-20", 10), status="Running", restarts=0):
+        spec = json.loads(json.dumps(template["spec"]))
+        cpu = sum(cpu_value(c.get("resources", {}).get("requests", {}).get("cpu", "0")) for c in spec["containers"])
+        meta = {"name": name, "namespace": ns, "labels": dict(template["metadata"].get("labels", {})),
+                "creationTimestamp": ts(*started), "ownerReferences": [{"apiVersion": "apps/v1" if owner_kind != "Workflow" else "argoproj.io/v1alpha1", "kind": owner_kind, "name": owner_name}] if owner_kind else []}
+        anns = dict(template["metadata"].get("annotations", {}))
+        anns.update(annotations or {})
+        if anns:
+            meta["annotations"] = anns
+        if not owner_kind:
+            del meta["ownerReferences"]
+        spec.setdefault("restartPolicy", "Always")
+        spec.setdefault("terminationGracePeriodSeconds", 30)
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+        if status == "Pending":
+            pod["status"] = {"phase": "Pending", "qosClass": "Burstable"}
+            return self.add(pod)
+        node_name = node_name or self.pick_node(cpu, spec.get("nodeSelector"))
+        if node_name is None:
+            pod["status"] = {"phase": "Pending", "qosClass": "Burstable"}
+            return self.add(pod)
+        self.load[node_name] += cpu
+        self.count[node_name] += 1
+        spec["nodeName"] = node_name
+        start = ts(*started)
+        ip = "10.%d.%d.%d" % (self.rng.randint(100, 149), self.rng.randint(0, 250), self.rng.randint(2, 250))
+        ready = status == "Running"
+        statuses = []
+        for c in spec["containers"]:
+            cs = {"name": c["name"], "image": c["image"], "imageID": f"docker.io/{c['image']}@sha256:{hashlib.sha256(c['image'].encode()).hexdigest()}",
+                  "containerID": f"containerd://{hashlib.sha256((name + c['name']).encode()).hexdigest()}", "ready": ready, "started": ready,
+                  "restartCount": restarts, "state": {"running": {"startedAt": start}}}
+            if status == "CrashLoopBackOff":
+                cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": f"back-off 5m0s restarting failed container={c['name']} pod={name}_{ns}"}}
+                cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": ts("11-24", 11, 50), "finishedAt": ts("11-24", 11, 51)}}
+            statuses.append(cs)
+        cond = lambda t, s: {"type": t, "status": "True" if s else "False", "lastTransitionTime": start, "lastProbeTime": None}
+        pod["status"] = {"phase": "Running", "hostIP": node_ip(self.nodes, node_name), "podIP": ip, "podIPs": [{"ip": ip}], "startTime": start,
+                         "qosClass": "Burstable", "containerStatuses": statuses,
+                         "conditions": [cond("Initialized", True), cond("Ready", ready), cond("ContainersReady", ready), cond("PodScheduled", True)]}
+        return self.add(pod)
+
+    def deployment(self, ns, name, labels, containers, replicas=1, annotations=None, pod_annotations=None, strategy=None, created=("10-02", 10), extra_spec=None):
+        template = {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers, **(extra_spec or {})}}
+        if pod_annotations:
+            template["metadata"]["annotations"] = dict(pod_annotations)
+        d = {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": name, "namespace": ns, "labels": dict(labels), "annotations": {"deployment.kubernetes.io/revision": "1", **(annotations or {})},
+                          "creationTimestamp": ts(*created)},
+             "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)}, "template": template,
+                      "strategy": strategy or {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}}}
+        self.add(d)
+        h = rnd_name(self.rng, 10)
+        rs_template = json.loads(json.dumps(template))
+        rs_template["metadata"]["labels"]["pod-template-hash"] = h
+        rs_name = f"{name}-{h}"
+        self.add({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                  "metadata": {"name": rs_name, "namespace": ns, "labels": rs_template["metadata"]["labels"], "creationTimestamp": ts(*created),
+                               "annotations": {"deployment.kubernetes.io/revision": "1", "deployment.kubernetes.io/desired-replicas": str(replicas)},
+                               "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name}]},
+                  "spec": {"replicas": replicas, "selector": {"matchLabels": rs_template["metadata"]["labels"]}, "template": rs_template}})
+        pods = []
+        for _ in range(replicas):
+            pods.append((f"{rs_name}-{rnd_name(self.rng, 5)}", rs_template, "ReplicaSet", rs_name))
+        return pods
+
+    def statefulset(self, ns, name, labels, containers, replicas=1, claims=(), annotations=None, created=("10-02", 10), extra_spec=None):
+        template = {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers, **(extra_spec or {})}}
+        vcts = [{"metadata": {"name": c}, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": sc, "resources": {"requests": {"storage": size}}}}
+                for c, size, sc in claims]
+        self.add({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                  "metadata": {"name": name, "namespace": ns, "labels": dict(labels), "creationTimestamp": ts(*created), **({"annotations": annotations} if annotations else {})},
+                  "spec": {"replicas": replicas, "serviceName": name, "selector": {"matchLabels": dict(labels)}, "template": template,
+                           "volumeClaimTemplates": vcts, "podManagementPolicy": "OrderedReady",
+                           "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}}})
+        pods = []
+        for i in range(replicas):
+            t = json.loads(json.dumps(template))
+            t["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = f"{name}-{i}"
+            t["spec"]["hostname"] = f"{name}-{i}"
+            vols = t["spec"].setdefault("volumes", [])
+            for c, size, sc in claims:
+                claim = f"{c}-{name}-{i}"
+                vols.append({"name": c, "persistentVolumeClaim": {"claimName": claim}})
+                self.pvc(ns, claim, size, sc, dict(labels), created)
+            pods.append((f"{name}-{i}", t, "StatefulSet", name))
+        return pods
+
+    def pvc(self, ns, name, size, sc="gp2", labels=None, created=("10-02", 10), modes=("ReadWriteOnce",), reclaim="Delete"):
+        pvc_uid = uuid(self.rng)
+        pv = f"pvc-{pvc_uid}"
+        self.add({"apiVersion": "v1", "kind": "PersistentVolume",
+                  "metadata": {"name": pv, "creationTimestamp": ts(*created), "annotations": {"pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com"},
+                               "finalizers": ["kubernetes.io/pv-protection"]},
+                  "spec": {"capacity": {"storage": size}, "accessModes": list(modes), "persistentVolumeReclaimPolicy": reclaim, "storageClassName": sc,
+                           "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": ns, "name": name, "uid": pvc_uid},
+                           "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-0" + "%016x" % self.rng.getrandbits(64)}},
+                  "status": {"phase": "Bound"}})
+        self.add({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                  "metadata": {"name": name, "namespace": ns, "uid": pvc_uid, "labels": labels or {}, "creationTimestamp": ts(*created),
+                               "annotations": {"pv.kubernetes.io/bind-completed": "yes", "volume.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"}},
+                  "spec": {"accessModes": list(modes), "resources": {"requests": {"storage": size}}, "storageClassName": sc, "volumeName": pv, "volumeMode": "Filesystem"},
+                  "status": {"phase": "Bound", "accessModes": list(modes), "capacity": {"storage": size}}})
+
+    def service(self, ns, name, selector, port):
+        self.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts("10-02", 10)},
+                  "spec": {"type": "ClusterIP", "selector": selector, "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}],
+                           "clusterIP": "172.20.%d.%d" % (self.rng.randint(0, 250), self.rng.randint(1, 250))}})
+
+    def place(self, pods, **kw):
+        for name, template, kind, owner in pods:
+            self.pod(template_ns(template, kw), name, template, kind, owner, **{k: v for k, v in kw.items() if k != "ns"})
+
+
+def template_ns(template, kw):
+    return kw["ns"]
+
+
+def cpu_value(q):
+    q = str(q)
+    return float(q[:-1]) / 1000 if q.endswith("m") else float(q)
+
+
+def node_ip(nodes, name):
+    for n in nodes:
+        if n["metadata"]["name"] == name:
+            return n["status"]["addresses"][0]["address"]
+    return "10.0.0.1"
+
+
+def container(name, image, cpu, mem, args=None, ports=None, limits=True):
+    c = {"name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+         "resources": {"requests": {"cpu": cpu, "memory": mem}}}
+    if limits:
+        c["resources"]["limits"] = {"cpu": cpu, "memory": mem}
+    if args:
+        c["args"] = args
+    if ports:
+        c["ports"] = [{"containerPort": p, "protocol": "TCP"} for p in ports]
+    return c
+
+
+SCHEDULER_LOG = """[2026-11-24 11:58:01,113] {scheduler_job.py:1425} INFO - Starting the scheduler
+[2026-11-24 11:58:01,114] {scheduler_job.py:1432} INFO - Processing each file at most -1 times
+[2026-11-24 11:58:01,240] {executor_loader.py:107} INFO - Loaded executor: CeleryExecutor
+[2026-11-24 11:58:01,297] {manager.py:163} INFO - Launched DagFileProcessorManager with pid: 34
+[2026-11-24 11:58:01,300] {scheduler_job.py:1960} INFO - Resetting orphaned tasks for active dag runs
+[2026-11-24 11:58:06,402] {scheduler_job.py:596} INFO - Sending TaskInstanceKey(dag_id='etl_daily', task_id='extract', run_id='scheduled__2026-11-23T00:00:00+00:00', try_number=1) to executor with priority 3 and queue default
+[2026-11-24 11:58:06,403] {base_executor.py:85} INFO - Adding to queue: ['airflow', 'tasks', 'run', 'etl_daily', 'extract', 'scheduled__2026-11-23T00:00:00+00:00', '--local', '--subdir', 'DAGS_FOLDER/etl_daily.py']
+[2026-11-24 11:58:07,511] {scheduler_job.py:659} INFO - Executor reports execution of etl_daily.extract run_id=scheduled__2026-11-23T00:00:00+00:00 exited with status queued for try_number 1
+[2026-11-24 11:59:02,009] {scheduler_job.py:1258} INFO - Heartbeat recovered after 0.11 seconds"""
+
+WORKER_LOG = """ -------------- celery@{pod} v5.3.6 (emerald-rush)
+--- ***** -----
+-- ******* ---- Linux-5.10.219-208.866.amzn2.x86_64 2026-11-24 11:58:10
+- *** --- * ---
+- ** ---------- [config]
+- ** ---------- .> app:         airflow.executors.celery_executor:0x7f3c2d9b1d50
+- ** ---------- .> transport:   redis://:**@{release}-redis:6379/0
+- ** ---------- .> results:     postgresql://{release}_airflow:**@{release}-pgbouncer:6543/{release}-metadata
+- *** --- * --- .> concurrency: 16 (prefork)
+[2026-11-24 11:58:12,448: INFO/MainProcess] Connected to redis://:**@{release}-redis:6379/0
+[2026-11-24 11:58:12,471: INFO/MainProcess] celery@{pod} ready.
+[2026-11-24 11:58:20,102: INFO/MainProcess] Task airflow.executors.celery_executor.execute_command[7c9f1d2e-3b5a-4a8e-9d11-2f6c8e0b4a71] received
+[2026-11-24 11:58:20,114] {celery_executor.py:90} INFO - Executing command in Celery: ['airflow', 'tasks', 'run', 'etl_daily', 'extract', 'scheduled__2026-11-23T00:00:00+00:00', '--local']"""
+
+CRASH_LOG = """[2026-11-24 11:50:02,318] {settings.py:265} INFO - settings.prepare_engine_args(): Using pool settings. pool_size=5, max_overflow=10, pool_recycle=1800, pid=7
+[2026-11-24 11:50:03,911: ERROR/MainProcess] consumer: Cannot connect to redis://:**@{release}-redis:6379/0: Error -2 connecting to {release}-redis:6379. Name or service not known.
+Traceback (most recent call last):
+  File "/usr/local/lib/python3.11/site-packages/kombu/connection.py", line 472, in _reraise_as_library_errors
+redis.exceptions.ConnectionError: Error -2 connecting to {release}-redis:6379. Name or service not known.
+[2026-11-24 11:50:04,001: CRITICAL/MainProcess] Unrecoverable error: OperationalError('Error -2 connecting to {release}-redis:6379. Name or service not known.')"""
+
+
+def astronomer():
+    zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    nodes = []
+    rng = random.Random(3725)
+    for i in range(6):
+        ip = f"10.1.{rng.randint(1, 250)}.{rng.randint(2, 250)}"
+        nodes.append(node(f"ip-{ip.replace('.', '-')}.ec2.internal", zones[i % 3], "i-0" + "%016x" % rng.getrandbits(64),
+                          labels={"eks.amazonaws.com/nodegroup": "astronomer-ee-ng-1", "astronomer.io/multi-tenant": "true"}, ip=ip))
+    c = Cluster(1172, nodes)
+    for n in nodes:
+        c.add(n)
+    c.add({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+           "metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}, "creationTimestamp": ts("10-01", 8)},
+           "provisioner": "ebs.csi.aws.com", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": True,
+           "parameters": {"type": "gp2", "fsType": "ext4"}})
+    c.add(namespace("default"))
+    c.add(namespace("kube-system"))
+    c.add(namespace("astronomer-ee", {"platform": "astronomer-ee"}))
+    platform = "astronomer-ee"
+    plabels = lambda comp: {"tier": "astronomer", "component": comp, "release": platform}
+    for comp, image, replicas, cpu, mem in [("houston", "quay.io/astronomer/ap-houston-api:0.34.2", 2, "500m", "1Gi"),
+                                            ("commander", "quay.io/astronomer/ap-commander:0.34.1", 2, "250m", "512Mi"),
+                                            ("astro-ui", "quay.io/astronomer/ap-astro-ui:0.34.3", 2, "100m", "256Mi"),
+                                            ("nginx", "quay.io/astronomer/ap-nginx:1.5.0", 2, "500m", "1Gi"),
+                                            ("grafana", "quay.io/astronomer/ap-grafana:10.2.3", 1, "250m", "512Mi"),
+                                            ("kibana", "quay.io/astronomer/ap-kibana:8.12.2", 1, "250m", "1Gi"),
+                                            ("kube-state", "quay.io/astronomer/ap-kube-state:2.10.1", 1, "100m", "256Mi"),
+                                            ("cli-install", "quay.io/astronomer/ap-cli-install:0.26.3", 1, "100m", "128Mi")]:
+        c.place(c.deployment(platform, f"{platform}-{comp}", plabels(comp), [container(comp, image, cpu, mem)], replicas), ns=platform)
+    for comp, image, replicas, claims, cpu, mem in [("prometheus", "quay.io/astronomer/ap-prometheus:2.49.1", 1, [("data", "150Gi", "gp2")], "1", "4Gi"),
+                                                    ("elasticsearch-data", "quay.io/astronomer/ap-elasticsearch:8.12.2", 2, [("data", "100Gi", "gp2")], "1", "3Gi"),
+                                                    ("elasticsearch-master", "quay.io/astronomer/ap-elasticsearch:8.12.2", 3, [("data", "20Gi", "gp2")], "100m", "1Gi"),
+                                                    ("registry", "quay.io/astronomer/ap-registry:3.18.4", 1, [("data", "100Gi", "gp2")], "250m", "512Mi"),
+                                                    ("alertmanager", "quay.io/astronomer/ap-alertmanager:0.26.0", 1, [("data", "2Gi", "gp2")], "100m", "128Mi"),
+                                                    ("nats", "quay.io/astronomer/ap-nats-server:2.10.9", 3, [], "100m", "128Mi"),
+                                                    ("stan", "quay.io/astronomer/ap-nats-streaming:0.25.6", 3, [("stan-sts-vol", "10Gi", "gp2")], "100m", "128Mi")]:
+        c.place(c.statefulset(platform, f"{platform}-{comp}", plabels(comp), [container(comp.split("-")[0], image, cpu, mem)], replicas, claims), ns=platform)
+    c.add({"apiVersion": "apps/v1", "kind": "DaemonSet",
+           "metadata": {"name": f"{platform}-fluentd", "namespace": platform, "labels": plabels("fluentd"), "creationTimestamp": ts("10-02", 10)},
+           "spec": {"selector": {"matchLabels": plabels("fluentd")},
+                    "template": {"metadata": {"labels": plabels("fluentd")}, "spec": {"containers": [container("fluentd", "quay.io/astronomer/ap-fluentd:1.16.3", "100m", "256Mi", limits=False)],
+                                                                                       "tolerations": [{"operator": "Exists"}]}}}})
+
+    for release, workers, quota in [("lunar-nuclear-3725", 3, {"requests.cpu": "16", "requests.memory": "48Gi", "limits.cpu": "16", "limits.memory": "48Gi", "pods": "30"}),
+                                    ("zodiac-cosmo-1172", 1, {"requests.cpu": "12", "requests.memory": "24Gi", "limits.cpu": "12", "limits.memory": "24Gi", "pods": "12"})]:
+        ns = f"astronomer-ee-{release}"
+        c.add(namespace(ns, {"platform": platform, "platform-release": platform, "workspace": "ckq5z0a1b000001mm" if release.startswith("lunar") else "ckq5z0a1b000002nn"}))
+        c.add({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": f"{release}-resource-quota", "namespace": ns, "creationTimestamp": ts("10-02", 10)},
+               "spec": {"hard": quota}})
+        al = lambda comp: {"tier": "airflow", "component": comp, "release": release}
+        wl = lambda comp: {**al(comp), "executor": "CeleryExecutor"}
+        img = "quay.io/astronomer/astro-runtime:9.10.0"
+        sched_ann = {"sim.kube-sim.dev/log.scheduler": SCHEDULER_LOG}
+        pods = c.deployment(ns, f"{release}-scheduler", al("scheduler"), [container("scheduler", img, "1", "3840Mi", ["airflow", "scheduler"])], 1,
+                            pod_annotations=sched_ann)
+        c.place(pods, ns=ns)
+        c.place(c.deployment(ns, f"{release}-webserver", al("webserver"), [container("webserver", img, "500m", "1920Mi", ["airflow", "webserver"], [8080])], 1), ns=ns)
+        for comp, cpu, mem in [("flower", "100m", "384Mi"), ("pgbouncer", "100m", "256Mi"), ("statsd", "100m", "256Mi")]:
+            c.place(c.deployment(ns, f"{release}-{comp}", al(comp), [container(comp, f"quay.io/astronomer/ap-{comp}:1.0.0", cpu, mem)], 1), ns=ns)
+        for name, template, kind, owner in c.statefulset(ns, f"{release}-redis", al("redis"), [container("redis", "quay.io/astronomer/ap-redis:7.2.4", "100m", "256Mi", ports=[6379])], 1,
+                                                         [("redis-db", "1Gi", "gp2")]):
+            c.pod(ns, name, template, kind, owner)
+        worker_pods = c.statefulset(ns, f"{release}-worker", wl("worker"), [container("worker", img, "1", "3840Mi", ["airflow", "celery", "worker"])], workers,
+                                    [("logs", "100Gi", "gp2")])
+        for name, template, kind, owner in worker_pods:
+            log = WORKER_LOG.replace("{pod}", name).replace("{release}", release)
+            if release.startswith("lunar") and name.endswith("-2"):
+                crash = {"sim.kube-sim.dev/crash-loop": "worker", "sim.kube-sim.dev/log.worker": CRASH_LOG.replace("{release}", release)}
+                c.pod(ns, name, template, kind, owner, annotations=crash, status="CrashLoopBackOff", restarts=47)
+            else:
+                c.pod(ns, name, template, kind, owner, annotations={"sim.kube-sim.dev/log.worker": log})
+        # The triggerer asks for more cpu than any node has: Pending, Unschedulable.
+        trig_cpu = "6" if release.startswith("zodiac") else "500m"
+        trig = c.deployment(ns, f"{release}-triggerer", al("triggerer"), [container("triggerer", img, trig_cpu, "1Gi", ["airflow", "triggerer"])], 1)
+        for name, template, kind, owner in trig:
+            c.pod(ns, name, template, kind, owner, status="Pending" if release.startswith("zodiac") else "Running")
+        for comp, port in [("webserver", 8080), ("flower", 5555), ("redis", 6379), ("pgbouncer", 6543)]:
+            c.service(ns, f"{release}-{comp}", al(comp), port)
+    return {"name": "astronomer", "description": "Astronomer Enterprise: platform in astronomer-ee, Airflow deployments lunar-nuclear-3725 (3 workers) and zodiac-cosmo-1172 (1 worker)",
+            "users": USERS, "objects": c.objects}
+
+
+def artsy():
+    rng = random.Random(27)
+    nodes = []
+    for i, (ip, zone) in enumerate([("10.0.12.27", "us-east-1a"), ("10.0.23.114", "us-east-1b"), ("10.0.34.201", "us-east-1c"), ("10.0.45.9", "us-east-1a"), ("10.0.56.78", "us-east-1b")]):
+        nodes.append(node(f"ip-{ip.replace('.', '-')}.ec2.internal", zone, "i-0" + "%016x" % rng.getrandbits(64),
+                          labels={"eks.amazonaws.com/nodegroup": "foreground-workers"}, ip=ip))
+    target = nodes[0]["metadata"]["name"]
+    c = Cluster(66811, nodes)
+    for n in nodes:
+        c.add(n)
+    for ns in ["default", "kube-system", "datadog"]:
+        c.add(namespace(ns))
+    c.add({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+           "provisioner": "ebs.csi.aws.com", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"})
+    for ds, ns, image in [("kube-proxy", "kube-system", "602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/kube-proxy:v1.33.0"),
+                          ("aws-node", "kube-system", "602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2"),
+                          ("datadog-agent", "datadog", "gcr.io/datadoghq/agent:7.60.0")]:
+        labels = {"app": ds}
+        c.add({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": ds, "namespace": ns, "labels": labels, "creationTimestamp": ts("10-01", 9)},
+               "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels},
+                                                                          "spec": {"containers": [container(ds, image, "50m", "128Mi", limits=False)], "tolerations": [{"operator": "Exists"}]}}}})
+        for n in nodes:
+            tmpl = {"metadata": {"labels": labels}, "spec": {"containers": [container(ds, image, "50m", "128Mi", limits=False)], "tolerations": [{"operator": "Exists"}]}}
+            c.pod(ns, f"{ds}-{rnd_name(c.rng, 5)}", tmpl, "DaemonSet", ds, node_name=n["metadata"]["name"])
+    web = lambda app: {"app": app, "component": "web", "layer": "application"}
+    # gravity-web: 3 replicas, one on the target node.
+    pods = c.deployment("default", "gravity-web", web("gravity"), [container("gravity-web", "artsy/gravity:2026.11.20", "500m", "1Gi", ports=[8080])], 3)
+    for (name, t, k, o), n in zip(pods, [target, nodes[1]["metadata"]["name"], nodes[2]["metadata"]["name"]]):
+        c.pod("default", name, t, k, o, node_name=n)
+    # force-web: a single replica, on the target node only.
+    for name, t, k, o in c.deployment("default", "force-web", web("force"), [container("force-web", "artsy/force:2026.11.21", "250m", "512Mi", ports=[5000])], 1):
+        c.pod("default", name, t, k, o, node_name=target)
+    # metaphysics-web: 2 replicas (PDB minAvailable 50%), one on the target.
+    pods = c.deployment("default", "metaphysics-web", web("metaphysics"), [container("metaphysics-web", "artsy/metaphysics:2026.11.19", "250m", "512Mi")], 2)
+    for (name, t, k, o), n in zip(pods, [target, nodes[3]["metadata"]["name"]]):
+        c.pod("default", name, t, k, o, node_name=n)
+    # exchange-web: 1 replica with a PDB minAvailable 1: blocked unless pre-scaled.
+    for name, t, k, o in c.deployment("default", "exchange-web", web("exchange"), [container("exchange-web", "artsy/exchange:2026.11.18", "250m", "512Mi")], 1):
+        c.pod("default", name, t, k, o, node_name=target)
+    # positron-web: uses emptyDir scratch space.
+    for name, t, k, o in c.deployment("default", "positron-web", web("positron"), [container("positron-web", "artsy/positron:2026.11.17", "100m", "256Mi")], 2,
+                                      extra_spec={"volumes": [{"name": "cache", "emptyDir": {}}]}):
+        c.pod("default", name, t, k, o, node_name=target if name.endswith(pods[0][0][-1:]) else None)
+    # An unmanaged pod on the target node.
+    c.pod("default", "debug-shell-jane", {"metadata": {"labels": {"run": "debug-shell-jane"}}, "spec": {"containers": [container("shell", "busybox:1.37", "10m", "16Mi", ["sleep", "86400"], limits=False)]}},
+          None, None, node_name=target)
+    # A pod that must not be evicted, on another node.
+    for name, t, k, o in c.deployment("default", "kafka-consumer", {"app": "kafka-consumer"}, [container("consumer", "artsy/pulse:2026.11.10", "250m", "512Mi")], 1,
+                                      pod_annotations={"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}):
+        c.pod("default", name, t, k, o, node_name=nodes[1]["metadata"]["name"])
+    for name, t, k, o in c.deployment("default", "causality-web", web("causality"), [container("causality-web", "artsy/causality:2026.11.01", "250m", "512Mi")], 2):
+        c.pod("default", name, t, k, o)
+    c.add({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "causality-web", "namespace": "default"},
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "causality-web"}, "minReplicas": 2, "maxReplicas": 6,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}})
+    for name, spec in [("gravity-web", {"maxUnavailable": 1}), ("metaphysics-web", {"minAvailable": "50%"}), ("exchange-web", {"minAvailable": 1})]:
+        app = name.split("-")[0]
+        c.add({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": name, "namespace": "default"},
+               "spec": {**spec, "selector": {"matchLabels": web(app)}}})
+    return {"name": "artsy", "description": "Artsy-like application cluster on AWS: drain target ip-10-0-12-27.ec2.internal", "users": USERS, "objects": c.objects}
+
+
+def aura():
+    rng = random.Random(7)
+    nodes = []
+    for i in range(3):
+        nodes.append(node(f"aks-master-{i}", f"westeurope-{i + 1}", f"master-{i}", labels={"node-role.kubernetes.io/control-plane": "", "agentpool": "master"},
+                          taints=[{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}], ip=f"10.240.0.{10 + i}"))
+    for pool, count in [("common", 3), ("database", 3), ("management", 2)]:
+        for i in range(count):
+            nodes.append(node(f"aks-{pool}-{rng.randint(10000000, 99999999)}-vmss00000{i}", f"westeurope-{i % 3 + 1}", f"{pool}-{i}", cpu="7820m", memory="28Gi",
+                              labels={"agentpool": pool, "kubernetes.azure.com/agentpool": pool}, ip=f"10.240.{ {'common': 1, 'database': 2, 'management': 3}[pool]}.{10 + i}"))
+    c = Cluster(8, nodes)
+    for n in nodes:
+        c.add(n)
+    for ns in ["default", "monitoring", "logging", "data", "apps"]:
+        c.add(namespace(ns))
+    c.add({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "managed-premium", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+           "provisioner": "disk.csi.azure.com", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"})
+    c.add({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "retained"}, "provisioner": "disk.csi.azure.com", "reclaimPolicy": "Retain",
+           "volumeBindingMode": "Immediate"})
+    c.add({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "azurefile"}, "provisioner": "file.csi.azure.com", "reclaimPolicy": "Delete",
+           "volumeBindingMode": "Immediate"})
+    c.add({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass", "metadata": {"name": "csi-azuredisk-vsc", "annotations": {"snapshot.storage.kubernetes.io/is-default-class": "true"}},
+           "driver": "disk.csi.azure.com", "deletionPolicy": "Delete"})
+    mgmt = {"agentpool": "management"}
+    db = {"agentpool": "database"}
+    c.place(c.statefulset("logging", "elasticsearch", {"app": "elasticsearch"}, [container("elasticsearch", "docker.elastic.co/elasticsearch/elasticsearch:8.15.0", "1", "4Gi")], 3,
+                          [("data", "200Gi", "managed-premium")], extra_spec={"nodeSelector": mgmt}), ns="logging")
+    c.place(c.statefulset("monitoring", "prometheus", {"app": "prometheus"}, [container("prometheus", "quay.io/prometheus/prometheus:v3.1.0", "1", "8Gi")], 1,
+                          [("prometheus-data", "100Gi", "retained")], extra_spec={"nodeSelector": mgmt}), ns="monitoring")
+    c.place(c.statefulset("data", "mongodb", {"app": "mongodb"}, [container("mongodb", "mongo:7.0.14", "2", "8Gi")], 3,
+                          [("datadir", "500Gi", "managed-premium")], extra_spec={"nodeSelector": db}), ns="data")
+    c.place(c.deployment("apps", "api", {"app": "api"}, [container("api", "aura/api:4.2.0", "500m", "1Gi")], 3), ns="apps")
+    c.add({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "api", "namespace": "apps"},
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "minReplicas": 3, "maxReplicas": 10,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}]}})
+    c.place(c.deployment("apps", "queue-worker", {"app": "queue-worker"}, [container("worker", "aura/worker:4.2.0", "250m", "512Mi")], 2), ns="apps")
+    c.add({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "queue-worker", "namespace": "apps"},
+           "spec": {"scaleTargetRef": {"name": "queue-worker"}, "minReplicaCount": 1, "maxReplicaCount": 20,
+                    "triggers": [{"type": "rabbitmq", "metadata": {"queueName": "jobs", "mode": "QueueLength", "value": "50"}}]}})
+    # A shared RWX claim mounted by two owners.
+    c.pvc("apps", "shared-uploads", "50Gi", "azurefile", modes=("ReadWriteMany",))
+    for owner in ["uploader", "thumbnailer"]:
+        c.place(c.deployment("apps", owner, {"app": owner}, [container(owner, f"aura/{owner}:4.2.0", "100m", "256Mi")], 1,
+                             extra_spec={"volumes": [{"name": "uploads", "persistentVolumeClaim": {"claimName": "shared-uploads"}}]}), ns="apps")
+    # A bare pod with its own claim.
+    c.pvc("default", "scratch-data", "10Gi", "managed-premium")
+    c.pod("default", "data-migration", {"metadata": {"labels": {"run": "data-migration"}},
+                                        "spec": {"containers": [container("migrate", "aura/migrate:1.0.0", "100m", "256Mi")],
+                                                 "volumes": [{"name": "scratch", "persistentVolumeClaim": {"claimName": "scratch-data"}}]}}, None, None)
+    return {"name": "aura", "description": "Aura: agent pools, 3 masters, StatefulSets (elasticsearch, prometheus, mongodb), HPA and KEDA, both reclaim policies",
+            "users": USERS, "objects": c.objects}
+
+
+ANSIBLE_OK = """PLAY [Deploy instance {instance}] ***********************************************
+TASK [Gathering Facts] *********************************************************
+ok: [{instance}]
+TASK [common : Install base packages] ******************************************
+changed: [{instance}]
+TASK [common : Configure users] ************************************************
+ok: [{instance}]
+TASK [atmosphere : Mount volumes] **********************************************
+changed: [{instance}]
+PLAY RECAP *********************************************************************
+{instance}                 : ok=4    changed=2    unreachable=0    failed=0    skipped=0"""
+
+ANSIBLE_FAIL = """PLAY [Deploy instance {instance}] ***********************************************
+TASK [Gathering Facts] *********************************************************
+ok: [{instance}]
+TASK [common : Install base packages] ******************************************
+changed: [{instance}]
+TASK [atmosphere : Mount volumes] **********************************************
+fatal: [{instance}]: FAILED! => {{"changed": false, "msg": "Error mounting /dev/sdb to /vol1: mount: wrong fs type, bad option, bad superblock on /dev/sdb"}}
+PLAY RECAP *********************************************************************
+{instance}                 : ok=2    changed=1    unreachable=0    failed=1    skipped=0"""
+
+
+def fnv32a(text):
+    h = 0x811c9dc5
+    for b in text.encode():
+        h ^= b
+        h = (h * 0x01000193) & 0xffffffff
+    return h
+
+
+def pod_name_v2(wf, template, node_id):
+    # argo-workflows GeneratePodName: <workflow>-<template>-<fnv32a(node name... )>; the node id's hash part
+    if wf == node_id:
+        return wf
+    suffix = node_id.rsplit("-", 1)[-1]
+    return f"{wf}-{template}-{suffix}"
+
+
+def atmosphere():
+    c = Cluster(99, [node("atmo-worker-1", "az1", "i-atmo1", ip="10.9.0.11"), node("atmo-worker-2", "az2", "i-atmo2", ip="10.9.0.12")])
+    for n in c.nodes:
+        c.add(n)
+    c.add(namespace("default"))
+    c.add(namespace("atmosphere"))
+    rng = random.Random(2026)
+    # The real controller workflows from ../shared/fixtures/argo, adapted to the atmosphere namespace.
+    fixtures = os.path.join(os.path.dirname(OUT), "..", "..", "..", "shared", "fixtures", "argo")
+    fixtures = os.path.normpath(fixtures)
+    for i, f in enumerate(sorted(os.listdir(fixtures))):
+        with open(os.path.join(fixtures, f)) as fh:
+            wf = yaml.safe_load(fh)
+        wf.setdefault("apiVersion", "argoproj.io/v1alpha1")
+        wf.setdefault("kind", "Workflow")
+        wf["metadata"].pop("selfLink", None)
+        wf["metadata"].pop("resourceVersion", None)
+        wf["metadata"].pop("uid", None)
+        wf["metadata"]["namespace"] = "atmosphere"
+        labels = wf["metadata"].setdefault("labels", {})
+        labels["instance_uuid"] = f"00000000-fixture-{i}"
+        labels["username"] = "fixtures"
+        phase = wf.get("status", {}).get("phase", "Running")
+        labels["workflows.argoproj.io/phase"] = phase
+        if phase in ("Succeeded", "Failed", "Error"):
+            labels["workflows.argoproj.io/completed"] = "true"
+        c.add(wf)
+    users = ["jdoe", "asmith", "mlee", "rgarcia"]
+    instances = [uuid(rng) for _ in range(8)]
+    phases = ["Succeeded", "Failed", "Running", "Succeeded", "Error", "Pending", "Succeeded", "Failed"]
+    n = 0
+    for idx, instance in enumerate(instances):
+        runs = 1 + idx % 3
+        previous = None
+        for run in range(runs):
+            n += 1
+            last = run == runs - 1
+            phase = phases[(idx + run) % len(phases)] if last else "Failed"
+            day = 14 + (n % 10)
+            created = f"2026-11-{day:02d}T{8 + run:02d}:{(n * 7) % 60:02d}:00Z"
+            wf_name = f"deploy-{instance[:8]}-{rnd_name(rng, 5)}"
+            user = users[idx % len(users)]
+            labels = {"instance_uuid": instance, "username": user, "workflows.argoproj.io/phase": phase}
+            if phase in ("Succeeded", "Failed", "Error"):
+                labels["workflows.argoproj.io/completed"] = "true"
+            if previous:
+                labels["workflows.argoproj.io/resubmitted-from-workflow"] = previous
+            if idx == 5:
+                labels["workflows.argoproj.io/controller-instanceid"] = "atmosphere-canary"
+            annotations = {"workflows.argoproj.io/pod-name-format": "v2"} if idx % 2 == 0 else {}
+            steps = ["prepare", "deploy-playbook", "verify"]
+            nodes = {wf_name: {"id": wf_name, "name": wf_name, "displayName": wf_name, "type": "Steps", "templateName": "deploy", "phase": phase,
+                               "startedAt": created, "children": []}}
+            pods = []
+            prev_group = wf_name
+            failed_at = 1 if phase in ("Failed", "Error") else None
+            for si, step in enumerate(steps):
+                if phase == "Pending":
+                    break
+                group_id = f"{wf_name}-{fnv32a(wf_name + str(si)) % 10**10}"
+                node_id = f"{wf_name}-{fnv32a(wf_name + step) % 10**10}"
+                nodes[prev_group].setdefault("children", []).append(group_id)
+                if failed_at is not None and si > failed_at:
+                    break
+                step_phase = "Succeeded"
+                if failed_at == si:
+                    step_phase = "Failed" if phase == "Failed" else "Error"
+                if phase == "Running" and si == len(steps) - 1:
+                    step_phase = "Running"
+                started = created
+                nodes[group_id] = {"id": group_id, "name": f"{wf_name}[{si}]", "displayName": f"[{si}]", "type": "StepGroup", "templateName": "deploy",
+                                   "phase": step_phase, "boundaryID": wf_name, "startedAt": started, "children": [node_id]}
+                msg = "Error (exit code 2)" if step_phase in ("Failed", "Error") else ""
+                nodes[node_id] = {"id": node_id, "name": f"{wf_name}[{si}].{step}", "displayName": step, "type": "Pod", "templateName": step, "phase": step_phase,
+                                  "boundaryID": wf_name, "startedAt": started, "hostNodeName": "atmo-worker-1",
+                                  "inputs": {"parameters": [{"name": "instance_uuid", "value": instance}]}}
+                if msg:
+                    nodes[node_id]["message"] = msg
+                if step_phase != "Running":
+                    nodes[node_id]["finishedAt"] = created
+                    nodes[group_id]["finishedAt"] = created
+                pods.append((node_id, step, step_phase))
+                prev_group = node_id
+            status = {"phase": phase, "startedAt": created, "progress": f"{sum(1 for p in pods if p[2] == 'Succeeded')}/{len(steps)}",
+                      "nodes": nodes}
+            if phase in ("Succeeded", "Failed", "Error"):
+                status["finishedAt"] = created.replace("T0", "T1")
+            if phase in ("Failed", "Error"):
+                status["message"] = "child 'deploy-playbook' failed"
+            wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                  "metadata": {"name": wf_name, "namespace": "atmosphere", "labels": labels, "annotations": annotations, "creationTimestamp": created},
+                  "spec": {"entrypoint": "deploy", "serviceAccountName": "argo-deployer",
+                           "arguments": {"parameters": [{"name": "instance_uuid", "value": instance}, {"name": "username", "value": user},
+                                                        {"name": "playbook", "value": "deploy-instance.yml"}]},
+                           "templates": [{"name": "deploy", "steps": [[{"name": s, "template": s}] for s in steps]}] +
+                                        [{"name": s, "container": {"image": "atmosphere/ansible:2.17", "command": ["ansible-playbook"], "args": [f"{s}.yml"]}} for s in steps]},
+                  "status": status}
+            if idx == 3 and last:
+                raw = json.dumps(nodes).encode()
+                status["compressedNodes"] = base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+                del status["nodes"]
+            if idx == 6 and last:
+                status["offloadNodeStatusVersion"] = "fnv:1234567890"
+                del status["nodes"]
+            c.add(wf)
+            if last and phase != "Pending":
+                for node_id, step, step_phase in pods:
+                    pod_name = pod_name_v2(wf_name, step, node_id) if annotations else node_id
+                    log = (ANSIBLE_FAIL if step_phase in ("Failed", "Error") else ANSIBLE_OK).replace("{instance}", instance)
+                    tmpl = {"metadata": {"labels": {"workflows.argoproj.io/workflow": wf_name, "workflows.argoproj.io/completed": "false" if step_phase == "Running" else "true"},
+                                         "annotations": {"workflows.argoproj.io/node-name": f"{wf_name}[{steps.index(step)}].{step}", "workflows.argoproj.io/node-id": node_id,
+                                                         "sim.kube-sim.dev/log.main": log, "sim.kube-sim.dev/log.wait": "time=\"2026-11-24T10:00:00Z\" level=info msg=\"Starting Workflow Executor\""}},
+                            "spec": {"restartPolicy": "Never", "containers": [container("wait", "quay.io/argoproj/argoexec:v3.6.2", "10m", "64Mi", limits=False),
+                                                                               container("main", "atmosphere/ansible:2.17", "100m", "256Mi", limits=False)]}}
+                    pod = c.pod("atmosphere", pod_name, tmpl, "Workflow", wf_name, node_name="atmo-worker-1")
+                    if step_phase != "Running":
+                        code = 0 if step_phase == "Succeeded" else 2
+                        pod["status"]["phase"] = "Succeeded" if code == 0 else "Failed"
+                        for cs in pod["status"]["containerStatuses"]:
+                            cs["ready"] = False
+                            cs["started"] = False
+                            cs["state"] = {"terminated": {"exitCode": code if cs["name"] == "main" else 0, "reason": "Completed" if code == 0 or cs["name"] == "wait" else "Error",
+                                                          "startedAt": created, "finishedAt": status.get("finishedAt", created)}}
+                        for cond in pod["status"]["conditions"]:
+                            if cond["type"] in ("Ready", "ContainersReady"):
+                                cond["status"] = "False"
+            previous = wf_name
+    return {"name": "atmosphere", "description": "Atmosphere: Argo Workflows deploying instances (labels instance_uuid, username) in every phase, with pods and logs",
+            "users": USERS + [{"name": "ci-deployer", "token": "kube-sim-ci-deployer-token",
+                               "rules": [{"verbs": ["get", "list", "watch", "create", "patch"], "apiGroups": ["argoproj.io"], "resources": ["workflows"], "namespaces": ["atmosphere"]},
+                                         {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods", "pods/log"], "namespaces": ["atmosphere"]}]}],
+            "objects": c.objects}
+
+
+class Dumper(yaml.SafeDumper):
+    pass
+
+
+def str_presenter(dumper, data):
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+Dumper.add_representer(str, str_presenter)
+Dumper.ignore_aliases = lambda *args: True
+
+
+def main():
+    for build in (astronomer, artsy, aura, atmosphere):
+        scenario = build()
+        path = os.path.join(OUT, f"{scenario['name']}.yaml")
+        with open(path, "w") as fh:
+            fh.write(f"# Generated by tools/generate.py: edit the script, not this file.\n")
+            yaml.dump(scenario, fh, Dumper=Dumper, sort_keys=False, width=160)
+        print(f"wrote {path}: {len(scenario['objects'])} objects")
+
+
+if __name__ == "__main__":
+    main()
