@@ -24,6 +24,8 @@ async fn reads_survive_transient_faults() {
     let sim = SimProcess::start("astronomer", &["--fault-rate", "0.3"]);
     let target = target(&sim).await;
     let pods: Api<Pod> = Api::all(target.client.clone());
+    // Let the controllers settle (the DaemonSet pods appear at start).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let mut counts = Vec::new();
     for _ in 0..30 {
         let list = pods
