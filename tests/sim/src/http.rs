@@ -694,24 +694,42 @@ impl ApiServer {
 
     fn list(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
         let (items, rv) = self.filtered_list(ctx, target)?;
-        let offset: usize = match ctx.query.get("continue").filter(|c| !c.is_empty()) {
-            Some(token) => decode_continue(token)
-                .ok_or_else(|| ApiError::bad_request("invalid continue token"))?,
-            None => 0,
-        };
+        // The token names the last item returned: later pages continue after it, so items
+        // added meanwhile never make a page repeat one.
+        let after: Option<(String, String)> =
+            match ctx.query.get("continue").filter(|c| !c.is_empty()) {
+                Some(token) => Some(
+                    decode_continue(token)
+                        .ok_or_else(|| ApiError::bad_request("invalid continue token"))?,
+                ),
+                None => None,
+            };
         let limit: usize = ctx
             .query
             .get("limit")
             .and_then(|l| l.parse().ok())
             .filter(|l| *l > 0)
             .unwrap_or(usize::MAX);
-        let total = items.len();
-        let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-        let next = offset + page.len();
-        let (cont, remaining) = if next < total {
-            (Some(encode_continue(next)), Some(total - next))
-        } else {
-            (None, None)
+        let key = |o: &Value| {
+            (
+                o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                o["metadata"]["name"].as_str().unwrap_or("").to_string(),
+            )
+        };
+        let rest: Vec<Value> = items
+            .into_iter()
+            .filter(|o| after.as_ref().is_none_or(|a| key(o) > *a))
+            .collect();
+        let total = rest.len();
+        let page: Vec<Value> = rest.into_iter().take(limit).collect();
+        let (cont, remaining) = match page.last() {
+            Some(last) if page.len() < total => {
+                (Some(encode_continue(&key(last))), Some(total - page.len()))
+            }
+            _ => (None, None),
         };
         let list = list_object(target.rt, page, rv, cont, remaining);
         if wants_table(&ctx.accept) {
@@ -968,18 +986,22 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
         })
 }
 
-fn encode_continue(offset: usize) -> String {
+fn encode_continue((namespace, name): &(String, String)) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"offset\":{offset}}}"))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({"ns": namespace, "name": name}).to_string())
 }
 
-fn decode_continue(token: &str) -> Option<usize> {
+fn decode_continue(token: &str) -> Option<(String, String)> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
-    v["offset"].as_u64().map(|o| o as usize)
+    Some((
+        v["ns"].as_str()?.to_string(),
+        v["name"].as_str()?.to_string(),
+    ))
 }
 
 fn list_object(
@@ -1228,7 +1250,8 @@ mod tests {
 
     #[test]
     fn continue_tokens_round_trip() {
-        assert_eq!(decode_continue(&encode_continue(500)), Some(500));
+        let key = ("ns".to_string(), "pod-1".to_string());
+        assert_eq!(decode_continue(&encode_continue(&key)), Some(key));
         assert_eq!(decode_continue("garbage!"), None);
     }
 }

@@ -155,8 +155,10 @@ impl Sim {
         let scenario = Scenario::load(&opts.scenario).map_err(|e| e.to_string())?;
         let clock = Arc::new(Clock::new(opts.time_scale));
         let store = Arc::new(Store::new(clock));
-        let control = control::start(store.clone());
+        // Load the scenario before the controllers run, so they adopt its objects rather than
+        // racing to create their own.
         scenario.apply(&store).map_err(|e| e.to_string())?;
+        let control = control::start(store.clone());
         let user = match &opts.user {
             Some(name) => scenario
                 .users

@@ -26,11 +26,14 @@ async fn sim(scenario: &str, scale: f64) -> Sim {
     .expect("sim")
 }
 
+/// A client without kube's default retry, which would also retry an eviction's 429 (with
+/// backoff up to minutes).
 async fn client(sim: &Sim) -> Client {
     let kc = kube::config::Kubeconfig::read_from(sim.kubeconfig_path()).unwrap();
-    let config = Config::from_custom_kubeconfig(kc, &Default::default())
+    let mut config = Config::from_custom_kubeconfig(kc, &Default::default())
         .await
         .unwrap();
+    config.default_retry = false;
     Client::try_from(config).unwrap()
 }
 
@@ -179,8 +182,8 @@ async fn eviction_at_the_pdb_limit_gets_429_and_kube_rs_drops_the_grace_period()
         Some(30),
         "kube-rs' grace period is not on the wire"
     );
-    // A policy/v1 Eviction with deleteOptions, as the plugins post it, is honoured.
-    let other = pods
+    // Another gravity pod now: the budget (maxUnavailable 1) is used up by the first eviction.
+    let second = pods
         .list(&ListParams::default().labels("app=gravity"))
         .await
         .unwrap()
@@ -188,6 +191,25 @@ async fn eviction_at_the_pdb_limit_gets_429_and_kube_rs_drops_the_grace_period()
         .into_iter()
         .find(|p| p.metadata.name.as_deref() != Some(gname.as_str()))
         .unwrap();
+    let refused = pods
+        .evict(
+            second.metadata.name.as_deref().unwrap(),
+            &EvictParams::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, kube::Error::Api(ref s) if s.code == 429),
+        "{refused:?}"
+    );
+    // force-web has no budget: a policy/v1 Eviction with deleteOptions, as the plugins post it,
+    // is honoured, grace period included.
+    let other = pods
+        .list(&ListParams::default().labels("app=force"))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
     let oname = other.metadata.name.unwrap();
     let body = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": oname, "namespace": NS}, "deleteOptions": {"gracePeriodSeconds": 0}});
     let req = http::Request::post(format!("/api/v1/namespaces/{NS}/pods/{oname}/eviction"))
@@ -199,14 +221,6 @@ async fn eviction_at_the_pdb_limit_gets_429_and_kube_rs_drops_the_grace_period()
     assert!(
         pods.get_opt(&oname).await.unwrap().is_none(),
         "grace 0: gone at once"
-    );
-    // With a gravity pod already evicted, the PDB (maxUnavailable 1) refuses the next one.
-    let pdbs = sim
-        .store()
-        .get(&resources::PDBS, Some(NS), "gravity-web")
-        .unwrap();
-    assert!(
-        pdbs["status"]["disruptedPods"].is_object() || pdbs["status"]["disruptionsAllowed"] == 0
     );
 }
 
@@ -287,6 +301,7 @@ async fn a_pvc_in_use_stays_terminating_until_its_pod_is_gone() {
 async fn paging_returns_everything_once_and_auth_is_enforced() {
     let sim = sim("astronomer", 1.0).await;
     let pods: Api<Pod> = Api::all(client(&sim).await);
+    // Pods created while paging (the DaemonSet's, at start) must not make a page repeat one.
     let all = pods.list(&ListParams::default()).await.unwrap().items.len();
     let mut seen = Vec::new();
     let mut params = ListParams::default().limit(7);
@@ -301,7 +316,12 @@ async fn paging_returns_everything_once_and_auth_is_enforced() {
     let mut unique = seen.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!((seen.len(), unique.len()), (all, all));
+    assert_eq!(seen.len(), unique.len(), "no pod twice");
+    assert!(
+        seen.len() >= all,
+        "every pod that existed at the start: {} < {all}",
+        seen.len()
+    );
 
     let viewer: Api<Pod> = Api::namespaced(client_for(&sim, "viewer").await, "astronomer-ee");
     assert!(viewer.list(&ListParams::default()).await.is_ok());
@@ -364,15 +384,22 @@ async fn a_retrying_client_reaches_the_same_state_through_faults() {
         }
         panic!("no success in 50 attempts")
     }
-    let _ = retry(|| deployments.create(&PostParams::default(), &web(3))).await;
-    let _ = retry(|| {
-        deployments.patch_scale(
-            "gravity-web",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"replicas": 5}})),
-        )
+    let (post, patch_params, web3) = (PostParams::default(), PatchParams::default(), web(3));
+    let scale = Patch::Merge(json!({"spec": {"replicas": 5}}));
+    // Faults strike before the server touches anything, so retrying the create is safe here;
+    // AlreadyExists would mean an earlier attempt landed.
+    let _ = retry(|| async {
+        match deployments.create(&post, &web3).await {
+            Err(kube::Error::Api(s)) if s.code == 409 => deployments.get("web").await,
+            other => other,
+        }
     })
     .await;
+    let _ = retry(|| deployments.patch_scale("gravity-web", &patch_params, &scale)).await;
+    let list_params = ListParams::default();
+    for _ in 0..30 {
+        let _ = retry(|| deployments.list(&list_params)).await;
+    }
     let ok = sim
         .wait_until(Duration::from_secs(30), |o| {
             let ready = |app: &str| {
