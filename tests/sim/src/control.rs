@@ -48,11 +48,14 @@ struct Availability {
     min_ready: i64,
 }
 
+/// Per (kind, namespace, name): what a workload had Ready, at least and now.
+type AvailabilityMap = BTreeMap<(String, String, String), Availability>;
+
 /// Handle on the running controllers.
 #[derive(Clone)]
 pub struct Control {
     store: Arc<Store>,
-    availability: Arc<Mutex<BTreeMap<(String, String, String), Availability>>>,
+    availability: Arc<Mutex<AvailabilityMap>>,
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -652,7 +655,7 @@ fn log_lines(
 }
 
 fn update_availability(
-    map: &mut BTreeMap<(String, String, String), Availability>,
+    map: &mut AvailabilityMap,
     key: (String, String, String),
     kind: &'static str,
     desired: i64,
@@ -1205,11 +1208,12 @@ fn selector_matches(pod: &Value, node: &Value) -> bool {
         .is_none_or(|m| m.iter().all(|(k, v)| labels[k] == *v));
     let terms = &pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
         ["nodeSelectorTerms"];
+    // Node affinity terms use the same operators as label selectors (Gt/Lt never match here).
     let affinity_ok = terms.as_array().is_none_or(|terms| {
-        terms.iter().any(|term| LabelSelector::from_object(&json!({"matchExpressions": term["matchExpressions"].as_array().cloned().unwrap_or_default().iter().map(|e| {
-            let op = match s(&e["operator"]) { "DoesNotExist" => "DoesNotExist", other => other };
-            json!({"key": e["key"], "operator": op, "values": e["values"]})
-        }).collect::<Vec<_>>()})).is_some_and(|sel| sel.matches(labels)))
+        terms.iter().any(|term| {
+            LabelSelector::from_object(&json!({"matchExpressions": term["matchExpressions"]}))
+                .is_some_and(|sel| sel.matches(labels))
+        })
     });
     selector_ok && affinity_ok
 }

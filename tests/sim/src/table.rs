@@ -109,6 +109,9 @@ fn node_cells(node: &Value, now: jiff::Timestamp) -> Vec<Value> {
     ]
 }
 
+/// Renders one object's cells.
+type CellFn = Box<dyn Fn(&Value) -> Vec<Value>>;
+
 /// Builds a `meta.k8s.io/v1` Table from a list object.
 pub fn to_table(
     rt: &ResourceType,
@@ -118,7 +121,7 @@ pub fn to_table(
 ) -> Value {
     let col = |name: &str, ty: &str, priority: u8| json!({"name": name, "type": ty, "format": if name == "Name" { "name" } else { "" }, "description": "", "priority": priority});
     let items = list["items"].as_array().cloned().unwrap_or_default();
-    let (columns, cells): (Vec<Value>, Box<dyn Fn(&Value) -> Vec<Value>>) = match rt.plural {
+    let (columns, cells): (Vec<Value>, CellFn) = match rt.plural {
         "pods" => (
             vec![
                 col("Name", "string", 0),
