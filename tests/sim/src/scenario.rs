@@ -144,6 +144,15 @@ impl Scenario {
         if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
             return Self::from_yaml(name, text);
         }
+        if let Some(spec) = name_or_path.strip_prefix("large:") {
+            let spec = crate::generate::LargeSpec::parse(spec).map_err(|message| {
+                ScenarioError::Invalid {
+                    name: name_or_path.to_string(),
+                    message,
+                }
+            })?;
+            return Ok(crate::generate::large(&spec));
+        }
         let path = Path::new(name_or_path);
         if path.extension().is_some_and(|e| e == "yaml" || e == "yml") || path.exists() {
             let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
