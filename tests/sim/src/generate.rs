@@ -206,7 +206,7 @@ pub fn large(spec: &LargeSpec) -> Scenario {
             let mut status = json!({"phase": phase, "startedAt": started, "progress": "1/1",
                                     "nodes": {name.clone(): {"id": name, "name": name, "displayName": name, "type": "Pod", "templateName": "deploy", "phase": phase, "startedAt": started}}});
             if matches!(phase, "Succeeded" | "Failed" | "Error") {
-                status["finishedAt"] = json!(started.replace("T", "T").replacen(":00Z", ":30Z", 1));
+                status["finishedAt"] = json!(started.replacen(":00Z", ":30Z", 1));
             }
             objects.push(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
                                 "metadata": {"name": name, "namespace": "workflows", "labels": labels, "creationTimestamp": started},
