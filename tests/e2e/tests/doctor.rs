@@ -102,3 +102,45 @@ fn doctor_table_and_no_secret_at_any_verbosity() {
     );
     assert!(!out.stderr.contains("not-a-valid-token") && !out.stdout.contains("not-a-valid-token"));
 }
+
+#[test]
+fn as_impersonates_another_user() {
+    let sim = SimProcess::start("astronomer", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let out = run(plugin("nodeevict", home.path())
+        .args(["doctor", "-o", "json", "--as", "viewer", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(
+        out.code,
+        Some(1),
+        "viewer lacks the write permissions: {}",
+        out.stderr
+    );
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["impersonate"], "viewer");
+    let perms = report["permissions"].as_array().unwrap();
+    assert!(
+        perms
+            .iter()
+            .any(|p| p["verb"] == "patch" && p["allowed"] == false),
+        "{perms:?}"
+    );
+    assert!(
+        perms
+            .iter()
+            .any(|p| p["verb"] == "list" && p["allowed"] == true),
+        "{perms:?}"
+    );
+    // The viewer may not impersonate anyone: a clear 403, nothing else.
+    let viewer = sim.kubeconfig_with_token("viewer", VIEWER_TOKEN);
+    let out = run(plugin("nodeevict", home.path())
+        .args(["doctor", "--as", "admin", "--kubeconfig"])
+        .arg(&viewer));
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stdout.contains("403") || out.stderr.contains("403"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}

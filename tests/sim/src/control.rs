@@ -834,15 +834,26 @@ fn deployments(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Ac
             if room > 0 && new_count < want {
                 scale(new_rs, (new_count + room).min(want), out);
             }
-            let ready_all: i64 = owned.iter().map(|rs| ready_of(rs)).sum();
-            let mut can_remove = ready_all - (want - unavailable);
+            // As the deployment controller does: the scale-down budget counts replicas by spec,
+            // so a scale-down decided earlier but not yet carried out is not counted twice.
+            let min_available = want - unavailable;
+            let spec_total = new_count + old_total;
+            let new_unavailable = (new_count - ready_of(new_rs)).max(0);
+            let mut budget = spec_total - min_available - new_unavailable;
+            // First the old pods that serve nothing, then ready ones down to minAvailable.
+            let ready_all: i64 = owned.iter().map(|rs| ready_of(rs).min(replicas(rs))).sum();
+            let mut can_remove = ready_all - min_available;
             for rs in &olds {
-                // Unhealthy old pods go first: they serve nothing.
-                let unhealthy = (replicas(rs) - ready_of(rs)).max(0);
+                if budget <= 0 {
+                    break;
+                }
+                let unhealthy = (replicas(rs) - ready_of(rs)).clamp(0, budget);
+                budget -= unhealthy;
                 let mut target = replicas(rs) - unhealthy;
-                let extra = target.min(can_remove.max(0));
+                let extra = target.min(can_remove.max(0)).min(budget.max(0));
                 target -= extra;
                 can_remove -= extra;
+                budget -= extra;
                 scale(rs, target.max(0), out);
             }
         }

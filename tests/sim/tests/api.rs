@@ -457,3 +457,63 @@ async fn programmatic_faults_hit_only_the_matching_requests() {
     assert_eq!(statuses, [500, 200]);
     let _ = futures::stream::iter([1]).next().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_never_drops_below_the_budget_and_availability_shows_it() {
+    let sim = sim("artsy", 10.0).await;
+    let client = client(&sim).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    let pods: Api<Pod> = Api::namespaced(client, NS);
+    let before: Vec<String> = pods
+        .list(&ListParams::default().labels("app=gravity"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.metadata.name.unwrap())
+        .collect();
+    // gravity-web: 3 replicas, default 25%/25% strategy: surge 1, unavailable 0.
+    let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-24T15:00:00Z"}}}}});
+    let patched = deployments
+        .patch(
+            "gravity-web",
+            &PatchParams::default(),
+            &Patch::Strategic(restart),
+        )
+        .await
+        .unwrap();
+    let generation = patched.metadata.generation.unwrap();
+    let done = sim
+        .wait_until(Duration::from_secs(60), |o| {
+            let d = o
+                .get(&resources::DEPLOYMENTS, Some(NS), "gravity-web")
+                .unwrap();
+            let fresh: Vec<&serde_json::Value> = o
+                .list(&resources::PODS, Some(NS))
+                .filter(|p| {
+                    p["metadata"]["labels"]["app"] == "gravity"
+                        && !before.contains(&p["metadata"]["name"].as_str().unwrap().to_string())
+                })
+                .collect();
+            let old_left = o
+                .list(&resources::PODS, Some(NS))
+                .any(|p| before.contains(&p["metadata"]["name"].as_str().unwrap().to_string()));
+            d["status"]["observedGeneration"].as_i64() >= Some(generation)
+                && d["status"]["updatedReplicas"] == 3
+                && d["status"]["readyReplicas"] == 3
+                && fresh.len() == 3
+                && !old_left
+        })
+        .await;
+    assert!(done, "the rollout replaces all three pods");
+    let availability = sim.availability();
+    let gravity = availability["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "gravity-web")
+        .unwrap()
+        .clone();
+    assert_eq!(gravity["minReady"], 3, "{gravity}");
+    assert_eq!(gravity["desired"], 3);
+}
