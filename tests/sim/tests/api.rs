@@ -517,3 +517,153 @@ async fn a_rolling_restart_never_drops_below_the_budget_and_availability_shows_i
     assert_eq!(gravity["minReady"], 3, "{gravity}");
     assert_eq!(gravity["desired"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statefulset_pod_waits_for_its_terminating_claim_and_gets_a_fresh_one() {
+    let sim = sim("astronomer", 20.0).await;
+    let client = client(&sim).await;
+    let ns = "astronomer-ee-lunar-nuclear-3725";
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let old_claim = pvcs.get("logs-lunar-nuclear-3725-worker-1").await.unwrap();
+    let old_pod = pods.get("lunar-nuclear-3725-worker-1").await.unwrap();
+    // The runbook's race: delete the claim, then the pod. The claim stays (protection) until the
+    // pod is gone; the controller must not start a pod on the dying claim.
+    pvcs.delete("logs-lunar-nuclear-3725-worker-1", &DeleteParams::default())
+        .await
+        .unwrap();
+    pods.delete("lunar-nuclear-3725-worker-1", &DeleteParams::default())
+        .await
+        .unwrap();
+    let replaced = sim
+        .wait_until(Duration::from_secs(30), |o| {
+            let pod = o.get(&resources::PODS, Some(ns), "lunar-nuclear-3725-worker-1");
+            let claim = o.get(
+                &resources::PVCS,
+                Some(ns),
+                "logs-lunar-nuclear-3725-worker-1",
+            );
+            match (pod, claim) {
+                (Some(p), Some(c)) => {
+                    p["metadata"]["uid"] != old_pod.metadata.uid.as_deref().unwrap()
+                        && c["metadata"]["uid"] != old_claim.metadata.uid.as_deref().unwrap()
+                        && c["status"]["phase"] == "Bound"
+                        && p["status"]["phase"] == "Running"
+                }
+                _ => false,
+            }
+        })
+        .await;
+    assert!(replaced, "a new pod on a new, empty claim");
+    // No pod was ever created while the old claim was terminating: the FailedScheduling
+    // message for a dying claim never appeared.
+    let events = sim.store().list(&resources::EVENTS, Some(ns)).0;
+    assert!(
+        !events.iter().any(|e| e["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("is being deleted")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_honour_tail_since_timestamps_and_previous() {
+    let sim = sim("astronomer", 1.0).await;
+    let pods: Api<Pod> = Api::namespaced(client(&sim).await, "astronomer-ee-lunar-nuclear-3725");
+    let scheduler = pods
+        .list(&ListParams::default().labels("component=scheduler"))
+        .await
+        .unwrap()
+        .items
+        .remove(0)
+        .metadata
+        .name
+        .unwrap();
+    let tail = pods
+        .logs(
+            &scheduler,
+            &kube::api::LogParams {
+                tail_lines: Some(3),
+                timestamps: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(lines.len(), 3, "{tail}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("2026-") && l.split(' ').next().unwrap().ends_with('Z')),
+        "{tail}"
+    );
+    let recent = pods
+        .logs(
+            &scheduler,
+            &kube::api::LogParams {
+                since_seconds: Some(60),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        recent.lines().count() <= 7,
+        "about one line per 10 s in the last minute: {recent}"
+    );
+    let err = pods
+        .logs(
+            &scheduler,
+            &kube::api::LogParams {
+                previous: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 400 && s.message.contains("previous terminated container")),
+        "{err:?}"
+    );
+    let crashed = pods
+        .logs(
+            "lunar-nuclear-3725-worker-2",
+            &kube::api::LogParams {
+                previous: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(crashed.contains("Unrecoverable error"), "{crashed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volume_snapshots_become_ready() {
+    let sim = sim("aura", 10.0).await;
+    let client = client(&sim).await;
+    let body = json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot", "metadata": {"name": "prom-before-reset", "namespace": "monitoring"},
+                      "spec": {"volumeSnapshotClassName": "csi-azuredisk-vsc", "source": {"persistentVolumeClaimName": "prometheus-data-prometheus-0"}}});
+    let req = http::Request::post(
+        "/apis/snapshot.storage.k8s.io/v1/namespaces/monitoring/volumesnapshots",
+    )
+    .header("Content-Type", "application/json")
+    .body(serde_json::to_vec(&body).unwrap())
+    .unwrap();
+    let _: serde_json::Value = client.request(req).await.unwrap();
+    let ready = sim
+        .wait_until(Duration::from_secs(10), |o| {
+            o.get(
+                &resources::VOLUME_SNAPSHOTS,
+                Some("monitoring"),
+                "prom-before-reset",
+            )
+            .is_some_and(|s| {
+                s["status"]["readyToUse"] == true && s["status"]["restoreSize"] == "100Gi"
+            })
+        })
+        .await;
+    assert!(ready);
+}
