@@ -21,7 +21,7 @@ pub fn bin(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
     assert!(
         path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace`",
+        "{} is not built: run `cargo build --workspace --bins` first (the README's test command does)",
         path.display()
     );
     path

@@ -25,6 +25,8 @@ use crate::store::{DeleteOptions, Objects, Store, random_suffix};
 const ANN: &str = "sim.kube-sim.dev/";
 /// Real time between two reconciliations.
 const TICK: Duration = Duration::from_millis(40);
+/// Real time between two reconciliations when the last one found nothing to do.
+const IDLE_TICK: Duration = Duration::from_millis(200);
 
 /// One change decided by a tick.
 enum Action {
@@ -77,9 +79,16 @@ pub fn start(store: Arc<Store>) -> Control {
     let control = Control::new(store);
     let ticking = control.clone();
     let handle = tokio::spawn(async move {
+        let mut last_version = 0;
         loop {
-            ticking.tick();
-            tokio::time::sleep(TICK).await;
+            let changed = ticking.tick();
+            // A quiet cluster (nothing changed, nothing to do) is checked less often; time-based
+            // work (readiness delays, back-offs) still happens within IDLE_TICK.
+            let version = ticking.store.resource_version();
+            let quiet = changed == 0 && version == last_version;
+            last_version = version;
+            let pause = if quiet { IDLE_TICK } else { TICK };
+            tokio::time::sleep(pause).await;
         }
     });
     *control.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
@@ -276,7 +285,8 @@ impl Control {
     }
 
     /// One reconciliation of everything.
-    pub fn tick(&self) {
+    /// Returns how many changes it made.
+    pub fn tick(&self) -> usize {
         let now = self.store.clock().now();
         let actions = self.store.read(|objs| {
             let idx = index(objs);
@@ -294,9 +304,11 @@ impl Control {
             self.track_availability(objs, &idx);
             actions
         });
+        let count = actions.len();
         for action in actions {
             self.apply(action);
         }
+        count
     }
 
     fn apply(&self, action: Action) {
