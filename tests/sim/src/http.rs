@@ -883,7 +883,7 @@ impl ApiServer {
                 } else {
                     let events = backlog
                         .iter()
-                        .filter(|e| std::ptr::eq(e.resource, rt) || e.resource.plural == rt.plural)
+                        .filter(|e| e.resource.plural == rt.plural && e.resource.group == rt.group)
                         .map(|e| (e.event_type.as_str(), e.object.clone()))
                         .collect();
                     (events, live)
