@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use kube_sim::sim::{Sim, SimOptions};
+use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
 #[command(
@@ -95,6 +96,17 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Handlers first: a SIGTERM right after the ready line must find them in place.
+        let (mut term, mut interrupt) = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(t), Ok(i)) => (t, i),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("error: cannot handle signals: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let kubeconfig = std::fs::canonicalize(sim.kubeconfig_path())
             .unwrap_or_else(|_| sim.kubeconfig_path().to_path_buf());
         println!(
@@ -103,16 +115,8 @@ fn main() -> ExitCode {
             kubeconfig.display()
         );
         let _ = std::io::stdout().flush();
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
+            _ = interrupt.recv() => {}
             _ = term.recv() => {}
         }
         sim.shutdown();
