@@ -21,13 +21,13 @@ async fn target(sim: &SimProcess) -> shared::Target {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_survive_transient_faults() {
-    let sim = SimProcess::start("astronomer", &["--fault-rate", "0.3"]);
+    let sim = SimProcess::start("astronomer", &["--fault-rate", "0.1"]);
     let target = target(&sim).await;
     let pods: Api<Pod> = Api::all(target.client.clone());
     // Let the controllers settle (the DaemonSet pods appear at start).
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut counts = Vec::new();
-    for _ in 0..30 {
+    for _ in 0..60 {
         let list = pods
             .list(&ListParams::default())
             .await
