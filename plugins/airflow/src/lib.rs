@@ -1,5 +1,8 @@
 //! `kubectl airflow`: find, inspect, restart and diagnose Airflow deployments
 
+pub mod discovery;
+pub mod list;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +27,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// List Airflow deployments: components' readiness, restarts and health
+    List(list::ListArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
 }
@@ -116,6 +121,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     shared::cli::run(&cli.global, || async {
         match &cli.command {
+            Command::List(args) => list::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })

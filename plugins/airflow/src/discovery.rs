@@ -1,0 +1,311 @@
+//! Finding Airflow deployments: (namespace, release) pairs from the labels `tier=airflow`,
+//! `component=<c>`, `release=<r>` on workloads and pods, as the official chart and Astronomer
+//! set them. Never from namespace names. Three list calls, whatever the cluster's size.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams};
+use kube::{Client, ResourceExt};
+use serde::Serialize;
+
+/// The label selector every Airflow object carries.
+pub const AIRFLOW_SELECTOR: &str = "tier=airflow";
+
+/// Everything read for a listing (the raw material; no decisions).
+#[derive(Debug, Default, Clone)]
+pub struct Inventory {
+    pub deployments: Vec<Deployment>,
+    pub statefulsets: Vec<StatefulSet>,
+    pub pods: Vec<Pod>,
+}
+
+/// Reads the Airflow workloads and pods of one namespace, or of all with `namespace = None`.
+pub async fn read(client: &Client, namespace: Option<&str>) -> Result<Inventory, kube::Error> {
+    let params = ListParams::default().labels(AIRFLOW_SELECTOR);
+    let (deployments, statefulsets, pods) = match namespace {
+        Some(ns) => (
+            Api::<Deployment>::namespaced(client.clone(), ns),
+            Api::<StatefulSet>::namespaced(client.clone(), ns),
+            Api::<Pod>::namespaced(client.clone(), ns),
+        ),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+        ),
+    };
+    let (d, s, p) = tokio::try_join!(
+        deployments.list(&params),
+        statefulsets.list(&params),
+        pods.list(&params)
+    )?;
+    Ok(Inventory {
+        deployments: d.items,
+        statefulsets: s.items,
+        pods: p.items,
+    })
+}
+
+/// One pod, as the listings need it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSummary {
+    pub name: String,
+    pub ready: bool,
+    /// kubectl's STATUS column: Running, CrashLoopBackOff, Pending, Terminating…
+    pub status: String,
+    /// Why, when not Running: the scheduler's or the container's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub restarts: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+/// One component of a deployment: its workload and pods.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Component {
+    pub kind: &'static str,
+    pub workload: String,
+    pub desired: i32,
+    pub ready: i32,
+    pub pods: Vec<PodSummary>,
+}
+
+/// An Airflow deployment: a release in a namespace.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AirflowDeployment {
+    pub namespace: String,
+    pub release: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor: Option<String>,
+    /// Oldest workload's creation time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+    pub components: BTreeMap<String, Component>,
+}
+
+fn label<'a>(labels: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+    labels.get(key).map(String::as_str)
+}
+
+/// kubectl's STATUS for a pod, and the reason behind it.
+pub fn pod_status(pod: &Pod) -> (String, Option<String>) {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return ("Terminating".into(), None);
+    }
+    let status = pod.status.clone().unwrap_or_default();
+    for cs in status.container_statuses.iter().flatten() {
+        if let Some(waiting) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            let reason = waiting.reason.clone().unwrap_or_else(|| "Waiting".into());
+            return (reason, waiting.message.clone());
+        }
+    }
+    let phase = status.phase.clone().unwrap_or_else(|| "Pending".into());
+    if phase == "Pending" {
+        let unschedulable = status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c.reason.clone().unwrap_or_default(),
+                    c.message.clone().unwrap_or_default()
+                )
+            });
+        return (phase, unschedulable);
+    }
+    (phase, None)
+}
+
+fn summarize(pod: &Pod) -> PodSummary {
+    let (status, reason) = pod_status(pod);
+    let st = pod.status.clone().unwrap_or_default();
+    let ready = pod.metadata.deletion_timestamp.is_none()
+        && st
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+    PodSummary {
+        name: pod.name_any(),
+        ready,
+        status,
+        reason,
+        restarts: st
+            .container_statuses
+            .iter()
+            .flatten()
+            .map(|c| c.restart_count)
+            .sum(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+    }
+}
+
+/// Groups the inventory into deployments, sorted by namespace then release (pure).
+pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
+    let mut out: BTreeMap<(String, String), AirflowDeployment> = BTreeMap::new();
+    let mut add = |kind: &'static str,
+                   ns: String,
+                   labels: &BTreeMap<String, String>,
+                   name: String,
+                   desired: i32,
+                   created: Option<Timestamp>| {
+        let (Some(release), Some(component)) =
+            (label(labels, "release"), label(labels, "component"))
+        else {
+            return;
+        };
+        let entry = out
+            .entry((ns.clone(), release.to_string()))
+            .or_insert_with(|| AirflowDeployment {
+                namespace: ns,
+                release: release.to_string(),
+                executor: None,
+                created: None,
+                components: BTreeMap::new(),
+            });
+        if entry.executor.is_none() {
+            entry.executor = label(labels, "executor").map(String::from);
+        }
+        entry.created = match (entry.created, created) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        entry.components.insert(
+            component.to_string(),
+            Component {
+                kind,
+                workload: name,
+                desired,
+                ready: 0,
+                pods: Vec::new(),
+            },
+        );
+    };
+    for d in &inventory.deployments {
+        let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        add(
+            "Deployment",
+            d.namespace().unwrap_or_default(),
+            d.labels(),
+            d.name_any(),
+            desired,
+            d.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        );
+    }
+    for s in &inventory.statefulsets {
+        let desired = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        add(
+            "StatefulSet",
+            s.namespace().unwrap_or_default(),
+            s.labels(),
+            s.name_any(),
+            desired,
+            s.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        );
+    }
+    for pod in &inventory.pods {
+        let labels = pod.labels();
+        let (Some(release), Some(component)) =
+            (label(labels, "release"), label(labels, "component"))
+        else {
+            continue;
+        };
+        let key = (pod.namespace().unwrap_or_default(), release.to_string());
+        if let Some(c) = out
+            .get_mut(&key)
+            .and_then(|d| d.components.get_mut(component))
+        {
+            let summary = summarize(pod);
+            if summary.ready {
+                c.ready += 1;
+            }
+            c.pods.push(summary);
+        }
+    }
+    out.into_values().collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub fn pod(
+        ns: &str,
+        release: &str,
+        component: &str,
+        name: &str,
+        ready: bool,
+        waiting: Option<&str>,
+    ) -> Pod {
+        let mut status = json!({"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                                "containerStatuses": [{"name": "c", "ready": ready, "restartCount": if waiting.is_some() { 5 } else { 0 }, "image": "i", "imageID": "", "state": {"running": {}}}]});
+        if let Some(reason) = waiting {
+            status["containerStatuses"][0]["state"] = json!({"waiting": {"reason": reason}});
+        }
+        serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns, "labels": {"tier": "airflow", "release": release, "component": component}}, "status": status})).unwrap()
+    }
+
+    pub fn workload<K: serde::de::DeserializeOwned>(
+        ns: &str,
+        release: &str,
+        component: &str,
+        replicas: i32,
+    ) -> K {
+        serde_json::from_value(json!({"metadata": {"name": format!("{release}-{component}"), "namespace": ns, "creationTimestamp": "2026-10-02T10:00:00Z",
+                                                   "labels": {"tier": "airflow", "release": release, "component": component, "executor": "CeleryExecutor"}},
+                                      "spec": {"replicas": replicas, "selector": {}, "template": {}}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn groups_by_namespace_and_release_not_by_namespace_name() {
+        let inv = Inventory {
+            deployments: vec![
+                workload("team-a", "r1", "scheduler", 1),
+                workload("team-a", "r2", "scheduler", 1),
+            ],
+            statefulsets: vec![workload("team-a", "r1", "worker", 2)],
+            pods: vec![
+                pod("team-a", "r1", "scheduler", "r1-scheduler-x", true, None),
+                pod("team-a", "r1", "worker", "r1-worker-0", true, None),
+                pod(
+                    "team-a",
+                    "r1",
+                    "worker",
+                    "r1-worker-1",
+                    false,
+                    Some("CrashLoopBackOff"),
+                ),
+                pod("team-a", "r2", "scheduler", "r2-scheduler-x", true, None),
+            ],
+        };
+        let deployments = group(&inv);
+        assert_eq!(deployments.len(), 2);
+        let r1 = &deployments[0];
+        assert_eq!(
+            (
+                r1.namespace.as_str(),
+                r1.release.as_str(),
+                r1.executor.as_deref()
+            ),
+            ("team-a", "r1", Some("CeleryExecutor"))
+        );
+        let worker = &r1.components["worker"];
+        assert_eq!(
+            (worker.kind, worker.desired, worker.ready, worker.pods.len()),
+            ("StatefulSet", 2, 1, 2)
+        );
+        assert_eq!(worker.pods[1].status, "CrashLoopBackOff");
+        assert_eq!(worker.pods[1].restarts, 5);
+    }
+}
