@@ -63,6 +63,8 @@ pub struct PodSummary {
     pub restarts: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
 }
 
 /// One component of a deployment: its workload and pods.
@@ -146,6 +148,7 @@ fn summarize(pod: &Pod) -> PodSummary {
             .map(|c| c.restart_count)
             .sum(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
     }
 }
 
@@ -232,6 +235,41 @@ pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
         }
     }
     out.into_values().collect()
+}
+
+/// Picks the deployment a command is about: the named release, or the only one in the
+/// namespace. Errors list the candidates.
+pub fn select<'a>(
+    deployments: &'a [AirflowDeployment],
+    namespace: &str,
+    release: Option<&str>,
+) -> shared::Result<&'a AirflowDeployment> {
+    let here: Vec<&AirflowDeployment> = deployments
+        .iter()
+        .filter(|d| d.namespace == namespace)
+        .collect();
+    let names = || {
+        here.iter()
+            .map(|d| d.release.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match release {
+        Some(r) => here.iter().copied().find(|d| d.release == r).ok_or_else(|| {
+            if here.is_empty() {
+                shared::Error::Failed(format!("no Airflow deployment in namespace {namespace}: pass -n, or find them with `kubectl airflow list -A`"))
+            } else {
+                shared::Error::Failed(format!("no Airflow release {r:?} in namespace {namespace}: it has {}", names()))
+            }
+        }),
+        None => match here.as_slice() {
+            [one] => Ok(one),
+            [] => Err(shared::Error::Failed(format!(
+                "no Airflow deployment in namespace {namespace}: pass -n, or find them with `kubectl airflow list -A`"
+            ))),
+            _ => Err(shared::Error::Usage(format!("namespace {namespace} holds several Airflow releases: name one of {}", names()))),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod discovery;
 pub mod list;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// List Airflow deployments: components' readiness, restarts and health
     List(list::ListArgs),
+    /// One deployment's components and pods, and the problems found with the command for each
+    Status(status::StatusArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
 }
@@ -122,6 +125,7 @@ pub fn main() -> ExitCode {
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             Command::List(args) => list::run(&cli.global, args).await,
+            Command::Status(args) => status::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })

@@ -98,3 +98,100 @@ fn list_table_and_an_empty_namespace() {
         empty.stderr
     );
 }
+
+#[test]
+fn status_shows_components_and_the_problems_with_their_fixes() {
+    let sim = SimProcess::start("astronomer", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let out = run(plugin("airflow", home.path())
+        .args([
+            "status",
+            "-n",
+            "astronomer-ee-lunar-nuclear-3725",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with(
+            "Airflow lunar-nuclear-3725 in astronomer-ee-lunar-nuclear-3725 (CeleryExecutor)"
+        ),
+        "{}",
+        out.stdout
+    );
+    for expected in [
+        "lunar-nuclear-3725-worker-2",
+        "CrashLoopBackOff",
+        "statefulset/lunar-nuclear-3725-worker 2/3",
+        "Problems:",
+        "fix: kubectl airflow restart worker lunar-nuclear-3725",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "{expected} missing:\n{}",
+            out.stdout
+        );
+    }
+    let zodiac = run(plugin("airflow", home.path())
+        .args([
+            "status",
+            "zodiac-cosmo-1172",
+            "-n",
+            "astronomer-ee-zodiac-cosmo-1172",
+            "-o",
+            "json",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    assert_eq!(zodiac.code, Some(0), "{}", zodiac.stderr);
+    let report: Value = serde_json::from_str(&zodiac.stdout).unwrap();
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["what"].as_str().unwrap().contains(
+                "is Pending: Unschedulable: 0/6 nodes are available: 6 Insufficient cpu"
+            )),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["fix"] == "kubectl airflow diagnose zodiac-cosmo-1172")
+    );
+    // Bad input: one line, documented exit code, nothing changed.
+    let unknown = run(plugin("airflow", home.path())
+        .args([
+            "status",
+            "nope",
+            "-n",
+            "astronomer-ee-zodiac-cosmo-1172",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    assert_eq!(unknown.code, Some(1));
+    assert_eq!(
+        unknown.stderr.trim().lines().count(),
+        1,
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown.stderr.contains("no Airflow release \"nope\"")
+            && unknown.stderr.contains("zodiac-cosmo-1172"),
+        "{}",
+        unknown.stderr
+    );
+    let nowhere = run(plugin("airflow", home.path())
+        .args(["status", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(nowhere.code, Some(1));
+    assert!(
+        nowhere
+            .stderr
+            .contains("no Airflow deployment in namespace default"),
+        "{}",
+        nowhere.stderr
+    );
+    assert!(sim.mutating_requests().is_empty());
+}
