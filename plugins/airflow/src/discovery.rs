@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
@@ -54,6 +55,7 @@ pub async fn read(client: &Client, namespace: Option<&str>) -> Result<Inventory,
 #[serde(rename_all = "camelCase")]
 pub struct PodSummary {
     pub name: String,
+    pub uid: String,
     pub ready: bool,
     /// kubectl's STATUS column: Running, CrashLoopBackOff, Pending, Terminating…
     pub status: String,
@@ -75,6 +77,8 @@ pub struct Component {
     pub workload: String,
     pub desired: i32,
     pub ready: i32,
+    /// The pod template's terminationGracePeriodSeconds (Kubernetes' default 30).
+    pub grace_seconds: i64,
     pub pods: Vec<PodSummary>,
 }
 
@@ -138,6 +142,7 @@ fn summarize(pod: &Pod) -> PodSummary {
             .any(|c| c.type_ == "Ready" && c.status == "True");
     PodSummary {
         name: pod.name_any(),
+        uid: pod.uid().unwrap_or_default(),
         ready,
         status,
         reason,
@@ -152,20 +157,47 @@ fn summarize(pod: &Pod) -> PodSummary {
     }
 }
 
+/// What grouping needs of a Deployment or StatefulSet.
+struct Workload<'a> {
+    kind: &'static str,
+    meta: &'a ObjectMeta,
+    replicas: Option<i32>,
+    template: Option<&'a PodSpec>,
+}
+
 /// Groups the inventory into deployments, sorted by namespace then release (pure).
 pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
+    let workloads = inventory
+        .deployments
+        .iter()
+        .map(|d| {
+            let spec = d.spec.as_ref();
+            Workload {
+                kind: "Deployment",
+                meta: &d.metadata,
+                replicas: spec.and_then(|s| s.replicas),
+                template: spec.and_then(|s| s.template.spec.as_ref()),
+            }
+        })
+        .chain(inventory.statefulsets.iter().map(|s| {
+            let spec = s.spec.as_ref();
+            Workload {
+                kind: "StatefulSet",
+                meta: &s.metadata,
+                replicas: spec.and_then(|s| s.replicas),
+                template: spec.and_then(|s| s.template.spec.as_ref()),
+            }
+        }));
     let mut out: BTreeMap<(String, String), AirflowDeployment> = BTreeMap::new();
-    let mut add = |kind: &'static str,
-                   ns: String,
-                   labels: &BTreeMap<String, String>,
-                   name: String,
-                   desired: i32,
-                   created: Option<Timestamp>| {
+    for w in workloads {
+        let empty = BTreeMap::new();
+        let labels = w.meta.labels.as_ref().unwrap_or(&empty);
         let (Some(release), Some(component)) =
             (label(labels, "release"), label(labels, "component"))
         else {
-            return;
+            continue;
         };
+        let ns = w.meta.namespace.clone().unwrap_or_default();
         let entry = out
             .entry((ns.clone(), release.to_string()))
             .or_insert_with(|| AirflowDeployment {
@@ -178,6 +210,7 @@ pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
         if entry.executor.is_none() {
             entry.executor = label(labels, "executor").map(String::from);
         }
+        let created = w.meta.creation_timestamp.as_ref().map(|t| t.0);
         entry.created = match (entry.created, created) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -185,34 +218,16 @@ pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
         entry.components.insert(
             component.to_string(),
             Component {
-                kind,
-                workload: name,
-                desired,
+                kind: w.kind,
+                workload: w.meta.name.clone().unwrap_or_default(),
+                desired: w.replicas.unwrap_or(1),
                 ready: 0,
+                grace_seconds: w
+                    .template
+                    .and_then(|t| t.termination_grace_period_seconds)
+                    .unwrap_or(30),
                 pods: Vec::new(),
             },
-        );
-    };
-    for d in &inventory.deployments {
-        let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        add(
-            "Deployment",
-            d.namespace().unwrap_or_default(),
-            d.labels(),
-            d.name_any(),
-            desired,
-            d.metadata.creation_timestamp.as_ref().map(|t| t.0),
-        );
-    }
-    for s in &inventory.statefulsets {
-        let desired = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        add(
-            "StatefulSet",
-            s.namespace().unwrap_or_default(),
-            s.labels(),
-            s.name_any(),
-            desired,
-            s.metadata.creation_timestamp.as_ref().map(|t| t.0),
         );
     }
     for pod in &inventory.pods {

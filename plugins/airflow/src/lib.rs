@@ -2,6 +2,7 @@
 
 pub mod discovery;
 pub mod list;
+pub mod restart;
 pub mod status;
 
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// List Airflow deployments: components' readiness, restarts and health
     List(list::ListArgs),
+    /// Restart a component (or all): plan, confirm, restart, verify the new pods are Ready
+    Restart(restart::RestartArgs),
     /// One deployment's components and pods, and the problems found with the command for each
     Status(status::StatusArgs),
     /// Check the connection, the credentials and every permission this plugin needs
@@ -126,6 +129,7 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::List(args) => list::run(&cli.global, args).await,
             Command::Status(args) => status::run(&cli.global, args).await,
+            Command::Restart(args) => restart::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })

@@ -195,3 +195,176 @@ fn status_shows_components_and_the_problems_with_their_fixes() {
     );
     assert!(sim.mutating_requests().is_empty());
 }
+
+const ZODIAC: &str = "astronomer-ee-zodiac-cosmo-1172";
+
+fn scheduler_pods(sim: &SimProcess) -> Vec<(String, bool)> {
+    let out = sim.kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        ZODIAC,
+        "-l",
+        "component=scheduler",
+        "-o",
+        "json",
+    ]);
+    let list: Value = serde_json::from_str(&out.stdout).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let ready = p["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                ready && p["metadata"]["deletionTimestamp"].is_null(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn restart_rolls_the_scheduler_without_downtime() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let before = scheduler_pods(&sim);
+    let out = run(plugin("airflow", home.path())
+        .args([
+            "restart",
+            "scheduler",
+            "-n",
+            ZODIAC,
+            "--yes",
+            "--timeout",
+            "60s",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("every old pod is gone"),
+        "{}",
+        out.stderr
+    );
+    let after = scheduler_pods(&sim);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(after[0].1, "the new scheduler is Ready");
+    assert_ne!(after[0].0, before[0].0, "a new pod");
+    let availability: Value = serde_json::from_str(
+        &sim.kubectl(&["get", "--raw", "/sim/v1/availability"])
+            .stdout,
+    )
+    .unwrap();
+    let scheduler = availability["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "zodiac-cosmo-1172-scheduler")
+        .unwrap()
+        .clone();
+    assert!(
+        scheduler["minReady"].as_i64().unwrap() >= 1,
+        "never 0 Ready: {scheduler}"
+    );
+}
+
+#[test]
+fn restart_refuses_without_a_terminal_and_changes_nothing_on_bad_input() {
+    let sim = SimProcess::start("astronomer", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], i32, &str); 4] = [
+        (
+            &["restart", "scheduler", "-n", ZODIAC],
+            3,
+            "re-run with --yes",
+        ),
+        (
+            &["restart", "schedular", "-n", ZODIAC, "--yes"],
+            2,
+            "unknown component \"schedular\"",
+        ),
+        (
+            &["restart", "scheduler", "nope", "-n", ZODIAC, "--yes"],
+            1,
+            "no Airflow release \"nope\"",
+        ),
+        (
+            &["restart", "scheduler", "-n", ZODIAC, "--dry-run"],
+            0,
+            "dry run: nothing was changed",
+        ),
+    ];
+    for (args, code, message) in cases {
+        let out = run(plugin("airflow", home.path())
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&sim.kubeconfig));
+        assert_eq!(out.code, Some(code), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+    }
+    assert!(
+        sim.mutating_requests().is_empty(),
+        "{:?}",
+        sim.mutating_requests()
+    );
+}
+
+#[test]
+fn restart_prompt_through_kubectl_plugin_dispatch() {
+    use expectrl::{Expect, Session};
+    use std::process::Command;
+    let sim = SimProcess::start("astronomer", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        suite_tests::bin("kubectl-airflow"),
+        plugins.path().join("kubectl-airflow"),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/bin:/bin", plugins.path().display());
+    let spawn = || {
+        let mut cmd = Command::new("/usr/bin/kubectl");
+        suite_tests::isolate(&mut cmd, home.path());
+        cmd.env("PATH", &path)
+            .args([
+                "airflow",
+                "restart",
+                "scheduler",
+                "-n",
+                ZODIAC,
+                "--timeout",
+                "60s",
+                "--kubeconfig",
+            ])
+            .arg(&sim.kubeconfig);
+        let mut s = Session::spawn(cmd).unwrap();
+        s.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+        s
+    };
+    let exit = |s: &expectrl::session::OsSession| match s.get_process().wait().unwrap() {
+        expectrl::process::unix::WaitStatus::Exited(_, code) => code,
+        other => panic!("{other:?}"),
+    };
+    let mut no = spawn();
+    no.expect("Restart scheduler of zodiac-cosmo-1172?")
+        .unwrap();
+    no.send("n").unwrap();
+    no.expect("nothing was changed").unwrap();
+    assert_eq!(exit(&no), 3);
+    assert!(sim.mutating_requests().is_empty());
+    let mut yes = spawn();
+    yes.expect("Restart scheduler of zodiac-cosmo-1172?")
+        .unwrap();
+    yes.send("y").unwrap();
+    yes.expect("every old pod is gone").unwrap();
+    assert_eq!(exit(&yes), 0);
+    assert_eq!(
+        sim.mutating_requests().len(),
+        1,
+        "one PATCH of the Deployment"
+    );
+}

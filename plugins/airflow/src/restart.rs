@@ -1,0 +1,434 @@
+//! `kubectl airflow restart COMPONENT [RELEASE]`: plan, confirm, restart (rolling restart or pod
+//! deletion), then verify that every old pod is gone and the new ones are Ready.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use serde::Serialize;
+use shared::output::{self, OutputFormat};
+use shared::{ChangeArgs, Error, GlobalArgs, Target};
+
+use crate::discovery::{self, AirflowDeployment};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// A rolling restart, as `kubectl rollout restart` does
+    Rollout,
+    /// Delete the pods (the runbook's way); their controller recreates them
+    Delete,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RestartArgs {
+    /// Component to restart (scheduler, webserver, worker or workers, triggerer, …) or `all`
+    pub component: String,
+    /// The Airflow release (implicit when the namespace holds only one)
+    pub release: Option<String>,
+    /// How to restart
+    #[arg(long, value_enum, default_value_t = Strategy::Rollout)]
+    pub strategy: Strategy,
+    /// With --strategy delete: delete with grace period 0 (running tasks are killed)
+    #[arg(long)]
+    pub force: bool,
+    /// Do not wait for the new pods to be Ready
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Output format of the plan: table or json
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+/// One workload to restart.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub component: String,
+    pub kind: &'static str,
+    pub workload: String,
+    pub desired: i32,
+    /// The pods that will be replaced: (name, uid).
+    pub pods: Vec<(String, String)>,
+    pub grace_seconds: i64,
+}
+
+/// What `restart` will do (pure data: rendered for --dry-run, the prompt and -o json).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub namespace: String,
+    pub release: String,
+    pub strategy: Strategy,
+    pub force: bool,
+    pub steps: Vec<Step>,
+    pub warnings: Vec<String>,
+}
+
+/// Builds the plan, or says which components exist.
+pub fn plan(
+    d: &AirflowDeployment,
+    component: &str,
+    strategy: Strategy,
+    force: bool,
+) -> shared::Result<Plan> {
+    let wanted: Vec<&String> = match component {
+        "all" => d.components.keys().collect(),
+        "workers" => d.components.keys().filter(|c| *c == "worker").collect(),
+        c => d.components.keys().filter(|k| *k == c).collect(),
+    };
+    if wanted.is_empty() {
+        let valid: Vec<&str> = d.components.keys().map(String::as_str).collect();
+        return Err(Error::Usage(format!(
+            "unknown component {component:?} in {}: use one of {}, or all",
+            d.release,
+            valid.join(", ")
+        )));
+    }
+    if force && strategy != Strategy::Delete {
+        return Err(Error::Usage("--force goes with --strategy delete".into()));
+    }
+    let mut warnings = Vec::new();
+    let steps: Vec<Step> = wanted
+        .into_iter()
+        .map(|name| {
+            let c = &d.components[name];
+            Step {
+                component: name.clone(),
+                kind: c.kind,
+                workload: c.workload.clone(),
+                desired: c.desired,
+                pods: c
+                    .pods
+                    .iter()
+                    .map(|p| (p.name.clone(), p.uid.clone()))
+                    .collect(),
+                grace_seconds: c.grace_seconds,
+            }
+        })
+        .collect();
+    for s in &steps {
+        if s.component == "worker" {
+            warnings.push(format!(
+                "each worker may take up to {}s (terminationGracePeriodSeconds) to finish its running tasks before it stops",
+                s.grace_seconds
+            ));
+        }
+    }
+    if force {
+        warnings.push("--force deletes with grace period 0: running tasks are killed, and a StatefulSet pod may briefly run twice".into());
+    }
+    Ok(Plan {
+        namespace: d.namespace.clone(),
+        release: d.release.clone(),
+        strategy,
+        force,
+        steps,
+        warnings,
+    })
+}
+
+/// The plan as text.
+pub fn render(plan: &Plan) -> String {
+    let how = match (plan.strategy, plan.force) {
+        (Strategy::Rollout, _) => {
+            "rolling restart (pod-template annotation kubectl.kubernetes.io/restartedAt)"
+        }
+        (Strategy::Delete, false) => "delete the pods; their controller recreates them",
+        (Strategy::Delete, true) => "delete the pods at once (grace period 0)",
+    };
+    let mut out = format!(
+        "Restart in Airflow {} ({}): {how}\n",
+        plan.release, plan.namespace
+    );
+    for s in &plan.steps {
+        out.push_str(&format!(
+            "  {} {}/{} ({} replicas, up to {}s to stop each pod)\n",
+            s.component,
+            s.kind.to_lowercase(),
+            s.workload,
+            s.desired,
+            s.grace_seconds
+        ));
+        for (pod, _) in &s.pods {
+            out.push_str(&format!("    replaces pod {pod}\n"));
+        }
+    }
+    for w in &plan.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    out
+}
+
+async fn execute(target: &Target, plan: &Plan) -> shared::Result<()> {
+    let client = target.client.clone();
+    let ns = plan.namespace.as_str();
+    let params = PatchParams::default();
+    for s in &plan.steps {
+        match plan.strategy {
+            Strategy::Rollout => {
+                let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+                let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
+                let result = match s.kind {
+                    "StatefulSet" => Api::<StatefulSet>::namespaced(client.clone(), ns)
+                        .patch(&s.workload, &params, &Patch::Strategic(&patch))
+                        .await
+                        .map(|_| ()),
+                    _ => Api::<Deployment>::namespaced(client.clone(), ns)
+                        .patch(&s.workload, &params, &Patch::Strategic(&patch))
+                        .await
+                        .map(|_| ()),
+                };
+                result.map_err(|e| target.api_error(e))?;
+                eprintln!("restarted {} {}", s.kind.to_lowercase(), s.workload);
+            }
+            Strategy::Delete => {
+                let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+                let dp = if plan.force {
+                    DeleteParams {
+                        grace_period_seconds: Some(0),
+                        ..Default::default()
+                    }
+                } else {
+                    DeleteParams::default()
+                };
+                for (name, uid) in &s.pods {
+                    let dp = DeleteParams {
+                        preconditions: Some(kube::api::Preconditions {
+                            uid: Some(uid.clone()),
+                            resource_version: None,
+                        }),
+                        ..dp.clone()
+                    };
+                    match pods.delete(name, &dp).await {
+                        Ok(_) => eprintln!("deleted pod {name}"),
+                        // Already gone (or replaced): nothing left to do for it.
+                        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {
+                            eprintln!("pod {name} was already gone")
+                        }
+                        Err(e) => return Err(target.api_error(e)),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the restart is complete: no old pod left, and every component at its desired
+/// number of Ready pods.
+pub fn complete(plan: &Plan, pods: &[Pod]) -> bool {
+    let old: HashSet<&str> = plan
+        .steps
+        .iter()
+        .flat_map(|s| s.pods.iter().map(|(_, uid)| uid.as_str()))
+        .collect();
+    if pods
+        .iter()
+        .any(|p| p.metadata.uid.as_deref().is_some_and(|u| old.contains(u)))
+    {
+        return false;
+    }
+    plan.steps.iter().all(|s| {
+        let ready = pods
+            .iter()
+            .filter(|p| p.labels().get("component") == Some(&s.component))
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|st| st.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+            .count() as i32;
+        ready >= s.desired
+    })
+}
+
+/// Watches the release's pods until the restart is complete or the timeout passes.
+async fn verify(target: &Target, plan: &Plan, timeout: Duration) -> shared::Result<Vec<String>> {
+    let components: BTreeSet<&str> = plan.steps.iter().map(|s| s.component.as_str()).collect();
+    let selector = format!(
+        "{},release={},component in ({})",
+        discovery::AIRFLOW_SELECTOR,
+        plan.release,
+        components.into_iter().collect::<Vec<_>>().join(",")
+    );
+    let api: Api<Pod> = Api::namespaced(target.client.clone(), &plan.namespace);
+    let (reader, writer) = reflector::store();
+    let stream = reflector(
+        writer,
+        watcher(api, watcher::Config::default().labels(&selector)),
+    )
+    .default_backoff()
+    .touched_objects();
+    futures::pin_mut!(stream);
+    let bar = shared::wait::spinner(format!(
+        "waiting for new {} pods to be Ready",
+        plan.steps
+            .iter()
+            .map(|s| s.component.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let result = loop {
+        let pods: Vec<Pod> = reader.state().iter().map(|p| (**p).clone()).collect();
+        if complete(plan, &pods) {
+            break Ok(pods
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .map(|p| p.name_any())
+                .collect());
+        }
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(e))) => tracing::debug!("watch error, retrying: {e}"),
+            Ok(None) => break Err(Error::Failed("the pod watch ended unexpectedly".into())),
+            Err(_) => {
+                let state: Vec<String> = pods
+                    .iter()
+                    .map(|p| format!("{} {}", p.name_any(), crate::discovery::pod_status(p).0))
+                    .collect();
+                break Err(Error::Timeout(format!(
+                    "timed out after {} waiting for the restart to complete; pods now: {}; run `kubectl airflow status {}` to see where it stands",
+                    shared::duration::format(timeout),
+                    state.join(", "),
+                    plan.release
+                )));
+            }
+        }
+    };
+    bar.finish_and_clear();
+    result
+}
+
+pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> {
+    if !matches!(args.output, OutputFormat::Table | OutputFormat::Json) {
+        return Err(Error::Usage(
+            "restart prints its plan as -o table or json".into(),
+        ));
+    }
+    let target = shared::kubeconfig::connect(global).await?;
+    let inventory = discovery::read(&target.client, Some(&target.namespace))
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let deployments = discovery::group(&inventory);
+    let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
+    let plan = plan(deployment, &args.component, args.strategy, args.force)?;
+
+    shared::banner::print(&target);
+    match args.output {
+        OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
+        _ => eprint!("{}", render(&plan)),
+    }
+    if args.change.dry_run {
+        eprintln!("dry run: nothing was changed");
+        return Ok(());
+    }
+    shared::confirm::confirm(
+        &format!("Restart {} of {}?", args.component, plan.release),
+        args.change.yes,
+    )?;
+    let started = Instant::now();
+    execute(&target, &plan).await?;
+    if args.no_wait {
+        eprintln!(
+            "not waiting (--no-wait): check with `kubectl airflow status {}`",
+            plan.release
+        );
+        return Ok(());
+    }
+    let ready = verify(&target, &plan, args.change.timeout).await?;
+    eprintln!(
+        "done in {}: every old pod is gone; Ready now: {}",
+        shared::duration::format(started.elapsed()),
+        ready.join(", ")
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::tests::{pod, workload};
+    use crate::discovery::{Inventory, group};
+
+    fn lunar() -> AirflowDeployment {
+        let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
+        group(&Inventory {
+            deployments: vec![workload(ns, r, "scheduler", 1)],
+            statefulsets: vec![workload(ns, r, "worker", 2)],
+            pods: vec![
+                pod(ns, r, "scheduler", "s-1", true, None),
+                pod(ns, r, "worker", "w-0", true, None),
+                pod(ns, r, "worker", "w-1", true, None),
+            ],
+        })
+        .remove(0)
+    }
+
+    #[test]
+    fn plans_name_workloads_pods_and_warnings() {
+        let p = plan(&lunar(), "workers", Strategy::Rollout, false).unwrap();
+        assert_eq!(p.steps.len(), 1);
+        assert_eq!(
+            (
+                p.steps[0].kind,
+                p.steps[0].workload.as_str(),
+                p.steps[0].pods.len()
+            ),
+            ("StatefulSet", "lunar-nuclear-3725-worker", 2)
+        );
+        assert!(p.warnings[0].contains("terminationGracePeriodSeconds"));
+        let text = render(&p);
+        assert!(
+            text.contains("rolling restart") && text.contains("replaces pod w-1"),
+            "{text}"
+        );
+        assert_eq!(
+            plan(&lunar(), "all", Strategy::Delete, true)
+                .unwrap()
+                .steps
+                .len(),
+            2
+        );
+        let unknown = plan(&lunar(), "schedular", Strategy::Rollout, false).unwrap_err();
+        assert_eq!(unknown.exit_code(), 2);
+        assert!(
+            unknown
+                .to_string()
+                .contains("use one of scheduler, worker, or all"),
+            "{unknown}"
+        );
+        assert_eq!(
+            plan(&lunar(), "scheduler", Strategy::Rollout, true)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn complete_needs_old_pods_gone_and_new_ones_ready() {
+        let p = plan(&lunar(), "scheduler", Strategy::Rollout, false).unwrap();
+        let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
+        let mut old = pod(ns, r, "scheduler", "s-1", true, None);
+        old.metadata.uid = Some(p.steps[0].pods[0].1.clone());
+        let mut fresh = pod(ns, r, "scheduler", "s-2", true, None);
+        fresh.metadata.uid = Some("new".into());
+        assert!(!complete(&p, &[old.clone(), fresh.clone()]));
+        assert!(complete(&p, std::slice::from_ref(&fresh)));
+        let not_ready = pod(ns, r, "scheduler", "s-3", false, None);
+        assert!(!complete(&p, &[not_ready]));
+    }
+}
