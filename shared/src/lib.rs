@@ -12,6 +12,7 @@ pub mod error;
 pub mod flags;
 pub mod kubeconfig;
 pub mod output;
+pub mod quantity;
 pub mod retry;
 pub mod wait;
 

@@ -1,5 +1,6 @@
 //! `kubectl airflow`: find, inspect, restart and diagnose Airflow deployments
 
+pub mod diagnose;
 pub mod discovery;
 pub mod list;
 pub mod restart;
@@ -33,6 +34,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Restart a component (or all): plan, confirm, restart, verify the new pods are Ready
     Restart(restart::RestartArgs),
+    /// Why pods do not run: scheduler messages, quota shortfalls, node fit per pool, advice
+    Diagnose(diagnose::DiagnoseArgs),
     /// One deployment's components and pods, and the problems found with the command for each
     Status(status::StatusArgs),
     /// Check the connection, the credentials and every permission this plugin needs
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
             Command::List(args) => list::run(&cli.global, args).await,
             Command::Status(args) => status::run(&cli.global, args).await,
             Command::Restart(args) => restart::run(&cli.global, args).await,
+            Command::Diagnose(args) => diagnose::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })

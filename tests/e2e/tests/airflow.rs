@@ -368,3 +368,82 @@ fn restart_prompt_through_kubectl_plugin_dispatch() {
         "one PATCH of the Deployment"
     );
 }
+
+#[test]
+fn diagnose_names_the_node_size_problem_and_the_quota_shortfall() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let diagnose = || {
+        let out = run(plugin("airflow", home.path())
+            .args(["diagnose", "-n", ZODIAC, "-o", "json", "--kubeconfig"])
+            .arg(&sim.kubeconfig));
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        serde_json::from_str::<Value>(&out.stdout).unwrap()
+    };
+    // The triggerer asks for 6 CPU; the largest node has 3920m.
+    let report = diagnose();
+    let findings = report["findings"].as_array().unwrap();
+    let triggerer = findings
+        .iter()
+        .find(|f| f["subject"].as_str().unwrap().contains("triggerer"))
+        .expect("triggerer finding");
+    assert!(
+        triggerer["advice"][0]
+            .as_str()
+            .unwrap()
+            .contains("no node is big enough: the pod requests 6 CPU"),
+        "{triggerer}"
+    );
+    assert!(
+        triggerer["advice"][0]
+            .as_str()
+            .unwrap()
+            .contains("the largest node offers 3920m CPU"),
+        "{triggerer}"
+    );
+    // Scaling the workers past the quota: the StatefulSet cannot create worker-4.
+    let out = sim.kubectl(&[
+        "scale",
+        "sts",
+        "-n",
+        ZODIAC,
+        "zodiac-cosmo-1172-worker",
+        "--replicas=6",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let quota_finding = loop {
+        let report = diagnose();
+        if let Some(f) = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["subject"] == "StatefulSet zodiac-cosmo-1172-worker")
+        {
+            break f.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no quota finding: {report}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert!(
+        quota_finding["problem"]
+            .as_str()
+            .unwrap()
+            .contains("exceeded quota: zodiac-cosmo-1172-resource-quota"),
+        "{quota_finding}"
+    );
+    let advice: Vec<&str> = quota_finding["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        advice.iter().any(|a| a
+            .starts_with("raise quota zodiac-cosmo-1172-resource-quota requests.cpu by at least")),
+        "{advice:?}"
+    );
+}

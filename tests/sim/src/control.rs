@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 
 use crate::clock::{format_rfc3339, parse_rfc3339};
 use crate::error::ApiError;
-use crate::quantity;
 use crate::resources::{self as r, ResourceType};
 use crate::selectors::LabelSelector;
 use crate::store::{DeleteOptions, Objects, Store, random_suffix};
+use shared::quantity;
 
 const ANN: &str = "sim.kube-sim.dev/";
 /// Real time between two reconciliations.

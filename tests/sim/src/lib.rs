@@ -5,7 +5,6 @@ pub mod control;
 pub mod error;
 pub mod generate;
 pub mod http;
-pub mod quantity;
 pub mod resources;
 pub mod scenario;
 pub mod selectors;

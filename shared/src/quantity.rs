@@ -1,4 +1,5 @@
-//! Kubernetes resource quantities: `500m`, `2`, `1.5`, `128Mi`, `10Gi`, `1e3`, `100k`.
+//! Kubernetes resource quantities (`500m`, `2`, `1.5`, `128Mi`, `10Gi`, `1e3`, `100k`): parsed to
+//! base units (cores, bytes) and formatted back as the API server prints them.
 
 /// Parses a quantity to its value in base units (cores for cpu, bytes for memory).
 pub fn parse(q: &str) -> Option<f64> {
