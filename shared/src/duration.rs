@@ -105,6 +105,14 @@ pub fn human_age(d: Duration) -> String {
     }
 }
 
+/// The AGE of something created at `created`, as of `now` (`<unknown>` without a time).
+pub fn age(created: Option<jiff::Timestamp>, now: jiff::Timestamp) -> String {
+    match created {
+        Some(t) => human_age(now.duration_since(t).unsigned_abs()),
+        None => "<unknown>".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -333,10 +333,7 @@ pub async fn run(global: &GlobalArgs, args: &DiagnoseArgs) -> shared::Result<()>
     }
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
-    let inventory = discovery::read(&target.client, Some(&ns))
-        .await
-        .map_err(|e| target.api_error(e))?;
-    let deployments = discovery::group(&inventory);
+    let (inventory, deployments) = discovery::load(&target, Some(&ns)).await?;
     let deployment = discovery::select(&deployments, &ns, args.release.as_deref())?;
     let client = target.client.clone();
     let (events_api, quotas_api) = (

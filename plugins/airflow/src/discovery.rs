@@ -50,6 +50,18 @@ pub async fn read(client: &Client, namespace: Option<&str>) -> Result<Inventory,
     })
 }
 
+/// Reads a namespace's (or, with `None`, every) Airflow deployment for a command.
+pub async fn load(
+    target: &shared::Target,
+    namespace: Option<&str>,
+) -> shared::Result<(Inventory, Vec<AirflowDeployment>)> {
+    let inventory = read(&target.client, namespace)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let deployments = group(&inventory);
+    Ok((inventory, deployments))
+}
+
 /// One pod, as the listings need it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

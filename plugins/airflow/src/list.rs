@@ -141,13 +141,6 @@ pub fn rows(deployments: &[AirflowDeployment]) -> Vec<Row> {
         .collect()
 }
 
-fn age(created: Option<Timestamp>, now: Timestamp) -> String {
-    match created {
-        Some(t) => shared::duration::human_age(now.duration_since(t).unsigned_abs()),
-        None => "<unknown>".to_string(),
-    }
-}
-
 /// Renders the rows as kubectl-style text.
 pub fn render_table(rows: &[Row], wide: bool, now: Timestamp) -> String {
     let mut headers = vec![
@@ -184,7 +177,7 @@ pub fn render_table(rows: &[Row], wide: bool, now: Timestamp) -> String {
             r.triggerer.cell(),
             r.restarts.to_string(),
             status,
-            age(r.created, now),
+            shared::duration::age(r.created, now),
         ];
         if wide {
             cells.push(r.reason.clone().unwrap_or_default());
@@ -202,10 +195,8 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
     }
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
-    let inventory = discovery::read(&target.client, namespace)
-        .await
-        .map_err(|e| target.api_error(e))?;
-    let rows = rows(&discovery::group(&inventory));
+    let (_, deployments) = discovery::load(&target, namespace).await?;
+    let rows = rows(&deployments);
     let text = match args.output {
         OutputFormat::Json => output::to_json(&serde_json::json!({ "items": rows }))?,
         OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": rows }))?,

@@ -319,10 +319,7 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         ));
     }
     let target = shared::kubeconfig::connect(global).await?;
-    let inventory = discovery::read(&target.client, Some(&target.namespace))
-        .await
-        .map_err(|e| target.api_error(e))?;
-    let deployments = discovery::group(&inventory);
+    let (_, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
     let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
     let plan = plan(deployment, &args.component, args.strategy, args.force)?;
 

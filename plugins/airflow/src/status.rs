@@ -98,13 +98,6 @@ pub fn problems(d: &AirflowDeployment) -> Vec<Problem> {
     out
 }
 
-fn age(created: Option<Timestamp>, now: Timestamp) -> String {
-    created.map_or_else(
-        || "<unknown>".into(),
-        |t| shared::duration::human_age(now.duration_since(t).unsigned_abs()),
-    )
-}
-
 /// The components table and the problems, as text.
 pub fn render(d: &AirflowDeployment, problems: &[Problem], now: Timestamp) -> String {
     let mut out = format!(
@@ -160,7 +153,7 @@ pub fn render(d: &AirflowDeployment, problems: &[Problem], now: Timestamp) -> St
                 },
                 p.status.clone(),
                 p.restarts.to_string(),
-                age(p.created, now),
+                shared::duration::age(p.created, now),
                 p.node.clone().unwrap_or_else(|| "<none>".into()),
             ]);
         }
@@ -185,10 +178,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
         ));
     }
     let target = shared::kubeconfig::connect(global).await?;
-    let inventory = discovery::read(&target.client, Some(&target.namespace))
-        .await
-        .map_err(|e| target.api_error(e))?;
-    let deployments = discovery::group(&inventory);
+    let (_, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
     let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
     let problems = problems(deployment);
     let text = match args.output {
