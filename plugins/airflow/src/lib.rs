@@ -3,6 +3,7 @@
 pub mod diagnose;
 pub mod discovery;
 pub mod list;
+pub mod logs;
 pub mod restart;
 pub mod status;
 
@@ -34,6 +35,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Restart a component (or all): plan, confirm, restart, verify the new pods are Ready
     Restart(restart::RestartArgs),
+    /// Logs of every pod of a component, prefixed with the pod; -f follows new pods too
+    Logs(logs::LogsArgs),
     /// Why pods do not run: scheduler messages, quota shortfalls, node fit per pool, advice
     Diagnose(diagnose::DiagnoseArgs),
     /// One deployment's components and pods, and the problems found with the command for each
@@ -134,6 +137,7 @@ pub fn main() -> ExitCode {
             Command::Status(args) => status::run(&cli.global, args).await,
             Command::Restart(args) => restart::run(&cli.global, args).await,
             Command::Diagnose(args) => diagnose::run(&cli.global, args).await,
+            Command::Logs(args) => logs::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })

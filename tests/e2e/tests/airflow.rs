@@ -447,3 +447,92 @@ fn diagnose_names_the_node_size_problem_and_the_quota_shortfall() {
         "{advice:?}"
     );
 }
+
+#[test]
+fn logs_prefix_every_worker_and_follow_across_a_restart() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let out = run(plugin("airflow", home.path())
+        .args([
+            "logs",
+            "workers",
+            "-n",
+            "astronomer-ee-lunar-nuclear-3725",
+            "--tail",
+            "2",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for i in 0..3 {
+        assert_eq!(
+            out.stdout
+                .lines()
+                .filter(|l| l.starts_with(&format!("[lunar-nuclear-3725-worker-{i}] ")))
+                .count(),
+            2,
+            "{}",
+            out.stdout
+        );
+    }
+    // Follow the zodiac worker, restart it by deletion: the new pod's log (from its start) follows.
+    let mut follow = plugin("airflow", home.path());
+    follow
+        .args([
+            "logs",
+            "worker",
+            "-f",
+            "-n",
+            ZODIAC,
+            "--tail",
+            "1",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = follow.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("a first line");
+    assert!(
+        first.starts_with("[zodiac-cosmo-1172-worker-0] "),
+        "{first}"
+    );
+    let restart = run(plugin("airflow", home.path())
+        .args([
+            "restart",
+            "worker",
+            "-n",
+            ZODIAC,
+            "--strategy",
+            "delete",
+            "--yes",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    assert_eq!(restart.code, Some(0), "{}", restart.stderr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut from_new_pod = false;
+    while std::time::Instant::now() < deadline && !from_new_pod {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            from_new_pod =
+                line.starts_with("[zodiac-cosmo-1172-worker-0] ") && line.contains("heartbeat 0,");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(from_new_pod, "the recreated worker's log was followed");
+}

@@ -1,0 +1,252 @@
+//! `kubectl airflow logs COMPONENT [RELEASE]`: the logs of every pod of a component, each line
+//! prefixed with its pod; with `-f`, pods created later (after a restart) are followed too.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use clap::Args;
+use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use kube::api::{Api, LogParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use owo_colors::{OwoColorize, Stream};
+use shared::{Error, GlobalArgs, Target};
+use tokio::sync::mpsc;
+
+use crate::discovery::{self, AirflowDeployment};
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    shared::duration::parse(s)
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LogsArgs {
+    /// Component whose pods to read (scheduler, worker or workers, …)
+    pub component: String,
+    /// The Airflow release (implicit when the namespace holds only one)
+    pub release: Option<String>,
+    /// Keep streaming, and pick up pods created later
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Lines of recent log per pod
+    #[arg(long, value_name = "N")]
+    pub tail: Option<i64>,
+    /// Only lines newer than this (e.g. 10m, 1h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<Duration>,
+    /// Container (default: the one named like the component, else the first)
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Prefix each line with its timestamp
+    #[arg(long)]
+    pub timestamps: bool,
+}
+
+/// The component name as the labels spell it (`workers` → `worker`), or the valid ones.
+pub fn component<'a>(d: &'a AirflowDeployment, asked: &str) -> shared::Result<&'a str> {
+    let wanted = if asked == "workers" { "worker" } else { asked };
+    d.components
+        .keys()
+        .find(|k| *k == wanted)
+        .map(String::as_str)
+        .ok_or_else(|| {
+            let valid: Vec<&str> = d.components.keys().map(String::as_str).collect();
+            Error::Usage(format!(
+                "unknown component {asked:?} in {}: use one of {}",
+                d.release,
+                valid.join(", ")
+            ))
+        })
+}
+
+/// The container to read in a pod.
+fn container_of(pod: &Pod, component: &str, asked: Option<&str>) -> Option<String> {
+    if let Some(c) = asked {
+        return Some(c.to_string());
+    }
+    let names: Vec<String> = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    names
+        .iter()
+        .find(|n| n.as_str() == component)
+        .or(names.first())
+        .cloned()
+}
+
+/// `[pod] ` in a colour of its own on a terminal.
+fn prefix(pod: &str, index: usize) -> String {
+    let text = format!("[{pod}]");
+    let coloured = text.if_supports_color(Stream::Stdout, |t| match index % 6 {
+        0 => t.cyan().to_string(),
+        1 => t.magenta().to_string(),
+        2 => t.yellow().to_string(),
+        3 => t.green().to_string(),
+        4 => t.blue().to_string(),
+        _ => t.red().to_string(),
+    });
+    format!("{coloured} ")
+}
+
+fn params(args: &LogsArgs, container: Option<String>, follow: bool, fresh_pod: bool) -> LogParams {
+    LogParams {
+        container,
+        follow,
+        // A pod that appears while following is read from its start.
+        tail_lines: if fresh_pod { None } else { args.tail },
+        since_seconds: if fresh_pod {
+            None
+        } else {
+            args.since.map(|d| d.as_secs() as i64)
+        },
+        timestamps: args.timestamps,
+        ..Default::default()
+    }
+}
+
+/// Streams one pod's log into the channel, line by line.
+fn spawn_stream(api: Api<Pod>, pod: String, lp: LogParams, index: usize, tx: mpsc::Sender<String>) {
+    tokio::spawn(async move {
+        let lines = match api.log_stream(&pod, &lp).await {
+            Ok(reader) => reader.lines(),
+            Err(e) => {
+                let _ = tx
+                    .send(format!(
+                        "{}(cannot read the log: {})",
+                        prefix(&pod, index),
+                        e
+                    ))
+                    .await;
+                return;
+            }
+        };
+        futures::pin_mut!(lines);
+        while let Some(Ok(line)) = lines.next().await {
+            if tx
+                .send(format!("{}{line}", prefix(&pod, index)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+}
+
+fn running(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+}
+
+async fn follow(
+    target: &Target,
+    d: &AirflowDeployment,
+    component: &str,
+    args: &LogsArgs,
+) -> shared::Result<()> {
+    let api: Api<Pod> = Api::namespaced(target.client.clone(), &d.namespace);
+    let selector = format!(
+        "{},release={},component={component}",
+        discovery::AIRFLOW_SELECTOR,
+        d.release
+    );
+    let (tx, mut rx) = mpsc::channel::<String>(1024);
+    let mut followed: HashSet<String> = HashSet::new();
+    let mut first_round = true;
+    let events = watcher(api.clone(), watcher::Config::default().labels(&selector))
+        .default_backoff()
+        .applied_objects();
+    futures::pin_mut!(events);
+    loop {
+        tokio::select! {
+            event = events.try_next() => match event {
+                Ok(Some(pod)) => {
+                    let uid = pod.uid().unwrap_or_default();
+                    if running(&pod) && followed.insert(uid) {
+                        let index = followed.len() - 1;
+                        let lp = params(args, container_of(&pod, component, args.container.as_deref()), true, !first_round);
+                        spawn_stream(api.clone(), pod.name_any(), lp, index, tx.clone());
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => tracing::debug!("pod watch error, retrying: {e}"),
+            },
+            Some(line) = rx.recv() => {
+                shared::output::print_stdout(&format!("{line}\n"));
+            }
+            // After the initial listing, every pod that shows up later is new: read it all.
+            _ = tokio::time::sleep(Duration::from_millis(500)), if first_round => first_round = false,
+        }
+    }
+}
+
+pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    let (inventory, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
+    let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
+    let component = component(deployment, &args.component)?;
+    if args.follow {
+        return follow(&target, deployment, component, args).await;
+    }
+    let api: Api<Pod> = Api::namespaced(target.client.clone(), &deployment.namespace);
+    let mut pods: Vec<&Pod> = inventory
+        .pods
+        .iter()
+        .filter(|p| {
+            p.labels().get("release") == Some(&deployment.release)
+                && p.labels().get("component").map(String::as_str) == Some(component)
+        })
+        .collect();
+    pods.sort_by_key(|p| p.name_any());
+    for (index, pod) in pods.iter().enumerate() {
+        let name = pod.name_any();
+        let lp = params(
+            args,
+            container_of(pod, component, args.container.as_deref()),
+            false,
+            false,
+        );
+        match api.logs(&name, &lp).await {
+            Ok(text) => {
+                let prefixed: String = text
+                    .lines()
+                    .map(|l| format!("{}{l}\n", prefix(&name, index)))
+                    .collect();
+                shared::output::print_stdout(&prefixed);
+            }
+            // A pod that has not started has no log yet: say so and go on with the others.
+            Err(kube::Error::Api(s)) if s.code == 400 => {
+                eprintln!("{}{}", prefix(&name, index), s.message)
+            }
+            Err(e) => return Err(target.api_error(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::tests::workload;
+    use crate::discovery::{Inventory, group};
+
+    #[test]
+    fn components_accept_the_plural_and_list_the_valid_ones() {
+        let d = group(&Inventory {
+            deployments: vec![workload("ns", "r", "scheduler", 1)],
+            statefulsets: vec![workload("ns", "r", "worker", 1)],
+            pods: vec![],
+        })
+        .remove(0);
+        assert_eq!(component(&d, "workers").unwrap(), "worker");
+        let err = component(&d, "dag").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("use one of scheduler, worker"),
+            "{err}"
+        );
+    }
+}
