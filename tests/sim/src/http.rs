@@ -673,16 +673,7 @@ impl ApiServer {
         ctx: &RequestContext,
         target: &Target,
     ) -> Result<(Vec<Value>, u64), ApiError> {
-        let labels = ctx
-            .query
-            .get("labelSelector")
-            .map(|s| LabelSelector::parse(s))
-            .transpose()?;
-        let fields = ctx
-            .query
-            .get("fieldSelector")
-            .map(|s| FieldSelector::parse(s))
-            .transpose()?;
+        let (labels, fields) = selectors(&ctx.query)?;
         let (items, rv) = self.store.list(target.rt, target.namespace.as_deref());
         let items = items
             .into_iter()
@@ -847,16 +838,7 @@ impl ApiServer {
     }
 
     fn watch(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
-        let labels = ctx
-            .query
-            .get("labelSelector")
-            .map(|s| LabelSelector::parse(s))
-            .transpose()?;
-        let fields = ctx
-            .query
-            .get("fieldSelector")
-            .map(|s| FieldSelector::parse(s))
-            .transpose()?;
+        let (labels, fields) = selectors(&ctx.query)?;
         let since: Option<u64> = ctx
             .query
             .get("resourceVersion")
@@ -966,6 +948,19 @@ struct RequestContext {
     content_type: String,
     accept: String,
     user: Option<User>,
+}
+
+/// The `labelSelector` and `fieldSelector` of a list or watch.
+fn selectors(q: &Query) -> Result<(Option<LabelSelector>, Option<FieldSelector>), ApiError> {
+    let labels = q
+        .get("labelSelector")
+        .map(|s| LabelSelector::parse(s))
+        .transpose()?;
+    let fields = q
+        .get("fieldSelector")
+        .map(|s| FieldSelector::parse(s))
+        .transpose()?;
+    Ok((labels, fields))
 }
 
 fn wants_table(accept: &str) -> bool {
