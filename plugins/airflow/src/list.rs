@@ -74,16 +74,19 @@ impl Readiness {
     }
 }
 
-/// Down when no scheduler is Ready; Degraded when any component is short of Ready replicas
-/// or has a pod crash-looping or stuck; Healthy otherwise.
+/// Down when there is no scheduler to run (none, or scaled to 0) or no pod of any component is
+/// Ready; Degraded when a component is short of Ready replicas or has a pod crash-looping or
+/// stuck (a crash-looping scheduler included: the webserver still answers); Healthy otherwise.
 pub fn health(d: &AirflowDeployment) -> (Health, Option<String>) {
-    let scheduler = d.components.get("scheduler");
-    if scheduler.is_none_or(|s| s.ready == 0 && s.desired > 0) {
-        let why = match scheduler {
-            None => "no scheduler".to_string(),
-            Some(s) => format!("scheduler {}/{} ready", s.ready, s.desired),
-        };
-        return (Health::Down, Some(why));
+    match d.components.get("scheduler") {
+        None => return (Health::Down, Some("no scheduler".into())),
+        Some(s) if s.desired == 0 => {
+            return (Health::Down, Some("scheduler scaled to 0".into()));
+        }
+        Some(_) => {}
+    }
+    if d.components.values().all(|c| c.ready == 0) {
+        return (Health::Down, Some("no component has a Ready pod".into()));
     }
     let mut problems = Vec::new();
     for (name, c) in &d.components {
@@ -247,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn a_crash_looping_worker_degrades_and_a_missing_scheduler_is_down() {
+    fn a_crash_looping_pod_degrades_and_no_scheduler_is_down() {
         let rows = rows(&astronomer_like());
         assert_eq!(rows[0].status, Health::Degraded);
         assert_eq!(
@@ -256,11 +259,24 @@ mod tests {
         );
         assert_eq!((rows[0].workers.ready, rows[0].workers.desired), (2, 3));
         assert_eq!(rows[0].restarts, 5);
+        let mut crashing = astronomer_like();
+        crashing[0].components.get_mut("scheduler").unwrap().ready = 0;
+        let (status, reason) = health(&crashing[0]);
+        assert_eq!(status, Health::Degraded);
+        assert!(reason.unwrap().starts_with("scheduler 0/1 ready"));
         let mut down = astronomer_like();
-        down[0].components.get_mut("scheduler").unwrap().ready = 0;
+        down[0].components.get_mut("scheduler").unwrap().desired = 0;
         assert_eq!(
             health(&down[0]),
-            (Health::Down, Some("scheduler 0/1 ready".into()))
+            (Health::Down, Some("scheduler scaled to 0".into()))
+        );
+        for c in down[0].components.values_mut() {
+            c.ready = 0;
+            c.desired = 1;
+        }
+        assert_eq!(
+            health(&down[0]).1.as_deref(),
+            Some("no component has a Ready pod")
         );
     }
 

@@ -124,6 +124,26 @@ pub fn plan(
             ));
         }
     }
+    if strategy == Strategy::Rollout {
+        for name in steps
+            .iter()
+            .filter(|s| s.kind == "StatefulSet")
+            .map(|s| &s.component)
+        {
+            let stuck: Vec<&str> = d.components[name]
+                .pods
+                .iter()
+                .filter(|p| !p.ready && p.status != "Terminating")
+                .map(|p| p.name.as_str())
+                .collect();
+            if !stuck.is_empty() {
+                warnings.push(format!(
+                    "{} is not Ready: a StatefulSet rolls only while all its pods are Ready, so this restart may wait until the timeout; --strategy delete replaces the pods at once",
+                    stuck.join(", ")
+                ));
+            }
+        }
+    }
     if force {
         warnings.push("--force deletes with grace period 0: running tasks are killed, and a StatefulSet pod may briefly run twice".into());
     }
@@ -413,6 +433,31 @@ mod tests {
                 .exit_code(),
             2
         );
+    }
+
+    #[test]
+    fn a_rolling_restart_behind_an_unready_statefulset_pod_is_warned_about() {
+        let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
+        let d = group(&Inventory {
+            deployments: vec![],
+            statefulsets: vec![workload(ns, r, "worker", 2)],
+            pods: vec![
+                pod(ns, r, "worker", "w-0", true, None),
+                pod(ns, r, "worker", "w-1", false, Some("CrashLoopBackOff")),
+            ],
+        })
+        .remove(0);
+        let rollout = plan(&d, "worker", Strategy::Rollout, false).unwrap();
+        assert!(
+            rollout
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("w-1 is not Ready") && w.contains("--strategy delete")),
+            "{:?}",
+            rollout.warnings
+        );
+        let delete = plan(&d, "worker", Strategy::Delete, false).unwrap();
+        assert!(!delete.warnings.iter().any(|w| w.contains("not Ready")));
     }
 
     #[test]

@@ -536,3 +536,81 @@ fn logs_prefix_every_worker_and_follow_across_a_restart() {
     let _ = child.wait();
     assert!(from_new_pod, "the recreated worker's log was followed");
 }
+
+fn zodiac_row(sim: &SimProcess, home: &std::path::Path) -> Value {
+    let out = run(plugin("airflow", home)
+        .args(["list", "-n", ZODIAC, "-o", "json", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    report["items"][0].clone()
+}
+
+#[test]
+fn a_crash_looping_scheduler_is_degraded_advised_and_healthy_after_restart() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let (old, _) = scheduler_pods(&sim).remove(0);
+    // kube-sim crash-loops the named container of a pod carrying this annotation.
+    let annotate = sim.kubectl(&[
+        "annotate",
+        "pod",
+        &old,
+        "-n",
+        ZODIAC,
+        "sim.kube-sim.dev/crash-loop=scheduler",
+    ]);
+    assert_eq!(annotate.code, Some(0), "{}", annotate.stderr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let row = loop {
+        let row = zodiac_row(&sim, home.path());
+        if row["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains(&format!("{old} CrashLoopBackOff")))
+        {
+            break row;
+        }
+        assert!(std::time::Instant::now() < deadline, "never crashed: {row}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(row["status"], "Degraded", "{row}");
+    assert_eq!(row["scheduler"]["ready"], 0, "{row}");
+
+    let status = run(plugin("airflow", home.path())
+        .args(["status", "-n", ZODIAC, "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("- {old} (scheduler) is crash-looping"))
+            && status
+                .stdout
+                .contains("fix: kubectl airflow restart scheduler zodiac-cosmo-1172"),
+        "{}",
+        status.stdout
+    );
+
+    let restart = run(plugin("airflow", home.path())
+        .args(["restart", "scheduler", "zodiac-cosmo-1172", "-n", ZODIAC])
+        .args(["--yes", "--timeout", "60s", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(restart.code, Some(0), "{}", restart.stderr);
+    let after = scheduler_pods(&sim);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(after[0].0 != old && after[0].1, "{after:?}");
+    let row = zodiac_row(&sim, home.path());
+    assert_eq!(row["scheduler"]["ready"], 1, "{row}");
+    assert!(
+        !row["reason"].as_str().unwrap_or("").contains("scheduler"),
+        "only the triggerer's known problem is left: {row}"
+    );
+    let status = run(plugin("airflow", home.path())
+        .args(["status", "-n", ZODIAC, "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert!(
+        !status.stdout.contains("(scheduler) is"),
+        "{}",
+        status.stdout
+    );
+}
