@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
@@ -14,10 +14,14 @@ use serde::Serialize;
 
 /// The label selector every Airflow object carries.
 pub const AIRFLOW_SELECTOR: &str = "tier=airflow";
+/// The label selector of the Astronomer platform's objects (houston, commander, registry, …).
+pub const PLATFORM_SELECTOR: &str = "tier=astronomer";
 
 /// Everything read for a listing (the raw material; no decisions).
 #[derive(Debug, Default, Clone)]
 pub struct Inventory {
+    /// Read for the platform only: Airflow charts have no DaemonSets.
+    pub daemonsets: Vec<DaemonSet>,
     pub deployments: Vec<Deployment>,
     pub statefulsets: Vec<StatefulSet>,
     pub pods: Vec<Pod>,
@@ -26,28 +30,56 @@ pub struct Inventory {
 /// Reads the Airflow workloads and pods of one namespace, or of all with `namespace = None`.
 pub async fn read(client: &Client, namespace: Option<&str>) -> Result<Inventory, kube::Error> {
     let params = ListParams::default().labels(AIRFLOW_SELECTOR);
-    let (deployments, statefulsets, pods) = match namespace {
-        Some(ns) => (
-            Api::<Deployment>::namespaced(client.clone(), ns),
-            Api::<StatefulSet>::namespaced(client.clone(), ns),
-            Api::<Pod>::namespaced(client.clone(), ns),
-        ),
-        None => (
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-        ),
-    };
-    let (d, s, p) = tokio::try_join!(
+    let (deployments, statefulsets, pods) = (
+        api::<Deployment>(client, namespace),
+        api::<StatefulSet>(client, namespace),
+        api::<Pod>(client, namespace),
+    );
+    let (deployments, statefulsets, pods) = tokio::try_join!(
         deployments.list(&params),
         statefulsets.list(&params),
         pods.list(&params)
     )?;
     Ok(Inventory {
-        deployments: d.items,
-        statefulsets: s.items,
-        pods: p.items,
+        daemonsets: Vec::new(),
+        deployments: deployments.items,
+        statefulsets: statefulsets.items,
+        pods: pods.items,
     })
+}
+
+/// Reads the Astronomer platform's workloads (DaemonSets included) and pods, cluster-wide.
+pub async fn read_platform(client: &Client) -> Result<Inventory, kube::Error> {
+    let params = ListParams::default().labels(PLATFORM_SELECTOR);
+    let (daemonsets, deployments, statefulsets, pods) = (
+        Api::<DaemonSet>::all(client.clone()),
+        Api::<Deployment>::all(client.clone()),
+        Api::<StatefulSet>::all(client.clone()),
+        Api::<Pod>::all(client.clone()),
+    );
+    let (daemonsets, deployments, statefulsets, pods) = tokio::try_join!(
+        daemonsets.list(&params),
+        deployments.list(&params),
+        statefulsets.list(&params),
+        pods.list(&params)
+    )?;
+    Ok(Inventory {
+        daemonsets: daemonsets.items,
+        deployments: deployments.items,
+        statefulsets: statefulsets.items,
+        pods: pods.items,
+    })
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
 }
 
 /// Reads a namespace's (or, with `None`, every) Airflow deployment for a command.
@@ -179,6 +211,12 @@ struct Workload<'a> {
 
 /// Groups the inventory into deployments, sorted by namespace then release (pure).
 pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
+    let daemonsets = inventory.daemonsets.iter().map(|d| Workload {
+        kind: "DaemonSet",
+        meta: &d.metadata,
+        replicas: Some(d.status.as_ref().map_or(0, |s| s.desired_number_scheduled)),
+        template: d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+    });
     let workloads = inventory
         .deployments
         .iter()
@@ -199,7 +237,8 @@ pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
                 replicas: spec.and_then(|s| s.replicas),
                 template: spec.and_then(|s| s.template.spec.as_ref()),
             }
-        }));
+        }))
+        .chain(daemonsets);
     let mut out: BTreeMap<(String, String), AirflowDeployment> = BTreeMap::new();
     for w in workloads {
         let empty = BTreeMap::new();
@@ -335,6 +374,7 @@ pub(crate) mod tests {
     #[test]
     fn groups_by_namespace_and_release_not_by_namespace_name() {
         let inv = Inventory {
+            daemonsets: vec![],
             deployments: vec![
                 workload("team-a", "r1", "scheduler", 1),
                 workload("team-a", "r2", "scheduler", 1),

@@ -4,8 +4,10 @@ pub mod diagnose;
 pub mod discovery;
 pub mod list;
 pub mod logs;
+pub mod platform;
 pub mod restart;
 pub mod status;
+pub mod volumes;
 
 use std::process::ExitCode;
 
@@ -41,6 +43,10 @@ pub enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// One deployment's components and pods, and the problems found with the command for each
     Status(status::StatusArgs),
+    /// The deployment's PersistentVolumeClaims: owner, pod, capacity, status, reclaim policy
+    Volumes(volumes::VolumesArgs),
+    /// Health of the Astronomer platform (houston, commander, registry, …) with fixes
+    Platform(platform::PlatformArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
 }
@@ -109,6 +115,27 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission::new(
         "list",
         "",
+        "persistentvolumeclaims",
+        Scope::Namespace,
+        "volumes: the deployment's claims",
+    ),
+    Permission::new(
+        "list",
+        "",
+        "persistentvolumes",
+        Scope::Cluster,
+        "volumes: reclaim policies (optional)",
+    ),
+    Permission::new(
+        "list",
+        "apps",
+        "daemonsets",
+        Scope::AllNamespaces,
+        "platform: Astronomer components",
+    ),
+    Permission::new(
+        "list",
+        "",
         "events",
         Scope::Namespace,
         "diagnose: scheduling and quota events",
@@ -138,6 +165,8 @@ pub fn main() -> ExitCode {
             Command::Restart(args) => restart::run(&cli.global, args).await,
             Command::Diagnose(args) => diagnose::run(&cli.global, args).await,
             Command::Logs(args) => logs::run(&cli.global, args).await,
+            Command::Volumes(args) => volumes::run(&cli.global, args).await,
+            Command::Platform(args) => platform::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })

@@ -227,6 +227,7 @@ mod tests {
         let ns = "astronomer-ee-lunar-nuclear-3725";
         let r = "lunar-nuclear-3725";
         group(&Inventory {
+            daemonsets: vec![],
             deployments: vec![
                 workload(ns, r, "scheduler", 1),
                 workload(ns, r, "webserver", 1),

@@ -236,6 +236,7 @@ mod tests {
     #[test]
     fn components_accept_the_plural_and_list_the_valid_ones() {
         let d = group(&Inventory {
+            daemonsets: vec![],
             deployments: vec![workload("ns", "r", "scheduler", 1)],
             statefulsets: vec![workload("ns", "r", "worker", 1)],
             pods: vec![],

@@ -383,6 +383,7 @@ mod tests {
     fn lunar() -> AirflowDeployment {
         let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
         group(&Inventory {
+            daemonsets: vec![],
             deployments: vec![workload(ns, r, "scheduler", 1)],
             statefulsets: vec![workload(ns, r, "worker", 2)],
             pods: vec![
@@ -439,6 +440,7 @@ mod tests {
     fn a_rolling_restart_behind_an_unready_statefulset_pod_is_warned_about() {
         let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
         let d = group(&Inventory {
+            daemonsets: vec![],
             deployments: vec![],
             statefulsets: vec![workload(ns, r, "worker", 2)],
             pods: vec![

@@ -46,43 +46,64 @@ pub struct Problem {
     pub fix: String,
 }
 
+/// Whose commands fix a problem: `kubectl airflow` for an Airflow deployment, plain kubectl for
+/// the Astronomer platform (which `restart` and `diagnose` do not cover).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixes {
+    Airflow,
+    Platform,
+}
+
 /// The problems of a deployment (pure).
-pub fn problems(d: &AirflowDeployment) -> Vec<Problem> {
+pub fn problems(d: &AirflowDeployment, fixes: Fixes) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut components: Vec<(&String, &discovery::Component)> = d.components.iter().collect();
     components.sort_by_key(|(name, _)| rank(name));
+    let (ns, release) = (&d.namespace, &d.release);
     for (name, c) in components {
+        let workload = format!("{}/{}", c.kind.to_lowercase(), c.workload);
         for p in c.pods.iter().filter(|p| !p.ready) {
+            let pod = &p.name;
             let problem = match p.status.as_str() {
                 "CrashLoopBackOff" | "Error" => Problem {
                     what: format!(
-                        "{} ({name}) is crash-looping after {} restarts",
-                        p.name, p.restarts
+                        "{pod} ({name}) is crash-looping after {} restarts",
+                        p.restarts
                     ),
-                    fix: if name == "worker" {
-                        format!(
-                            "kubectl airflow restart worker {} (if its log volume is full: kubectl airflow reset-logs {} {})",
-                            d.release, p.name, d.release
-                        )
-                    } else {
-                        format!("kubectl airflow restart {name} {}", d.release)
+                    fix: match fixes {
+                        Fixes::Airflow if name == "worker" => format!(
+                            "kubectl airflow restart worker {release} (if its log volume is full: kubectl airflow reset-logs {pod} {release})"
+                        ),
+                        Fixes::Airflow => format!("kubectl airflow restart {name} {release}"),
+                        Fixes::Platform => format!("kubectl -n {ns} rollout restart {workload}"),
                     },
                 },
                 "Pending" => Problem {
                     what: format!(
-                        "{} ({name}) is Pending{}",
-                        p.name,
+                        "{pod} ({name}) is Pending{}",
                         p.reason
                             .as_deref()
                             .map(|r| format!(": {r}"))
                             .unwrap_or_default()
                     ),
-                    fix: format!("kubectl airflow diagnose {}", d.release),
+                    fix: match fixes {
+                        Fixes::Airflow => format!("kubectl airflow diagnose {release}"),
+                        Fixes::Platform => format!("kubectl -n {ns} describe pod {pod}"),
+                    },
                 },
                 "Terminating" => continue,
                 other => Problem {
-                    what: format!("{} ({name}) is not ready: {other}", p.name),
-                    fix: format!("kubectl airflow logs {name} {}", d.release),
+                    what: if other == "Running" {
+                        format!(
+                            "{pod} ({name}) is Running but not Ready (starting, or its readiness probe fails)"
+                        )
+                    } else {
+                        format!("{pod} ({name}) is not ready: {other}")
+                    },
+                    fix: match fixes {
+                        Fixes::Airflow => format!("kubectl airflow logs {name} {release}"),
+                        Fixes::Platform => format!("kubectl -n {ns} logs {pod}"),
+                    },
                 },
             };
             out.push(problem);
@@ -91,7 +112,10 @@ pub fn problems(d: &AirflowDeployment) -> Vec<Problem> {
         if live < c.desired {
             out.push(Problem {
                 what: format!("{} {} has {live} of {} pods", c.kind, c.workload, c.desired),
-                fix: format!("kubectl airflow diagnose {}", d.release),
+                fix: match fixes {
+                    Fixes::Airflow => format!("kubectl airflow diagnose {release}"),
+                    Fixes::Platform => format!("kubectl -n {ns} describe {workload}"),
+                },
             });
         }
     }
@@ -100,8 +124,18 @@ pub fn problems(d: &AirflowDeployment) -> Vec<Problem> {
 
 /// The components table and the problems, as text.
 pub fn render(d: &AirflowDeployment, problems: &[Problem], now: Timestamp) -> String {
+    render_titled("Airflow", d, problems, now)
+}
+
+/// The same, for `what` ("Airflow", "Astronomer platform") release in its namespace.
+pub fn render_titled(
+    what: &str,
+    d: &AirflowDeployment,
+    problems: &[Problem],
+    now: Timestamp,
+) -> String {
     let mut out = format!(
-        "Airflow {} in {}{}\n\n",
+        "{what} {} in {}{}\n\n",
         d.release,
         d.namespace,
         d.executor
@@ -180,7 +214,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let (_, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
     let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
-    let problems = problems(deployment);
+    let problems = problems(deployment, Fixes::Airflow);
     let text = match args.output {
         OutputFormat::Json => {
             output::to_json(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
@@ -203,6 +237,7 @@ mod tests {
     fn lunar() -> Vec<AirflowDeployment> {
         let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
         group(&Inventory {
+            daemonsets: vec![],
             deployments: vec![workload(ns, r, "scheduler", 1)],
             statefulsets: vec![workload(ns, r, "worker", 3)],
             pods: vec![
@@ -223,7 +258,7 @@ mod tests {
     #[test]
     fn problems_name_the_fix() {
         let d = lunar();
-        let found = problems(&d[0]);
+        let found = problems(&d[0], Fixes::Airflow);
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(
             found[0].what,

@@ -614,3 +614,164 @@ fn a_crash_looping_scheduler_is_degraded_advised_and_healthy_after_restart() {
         status.stdout
     );
 }
+
+#[test]
+fn volumes_lists_the_claims_with_owner_and_reclaim_policy() {
+    let sim = SimProcess::start("astronomer", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let out = run(plugin("airflow", home.path())
+        .args([
+            "volumes",
+            "-n",
+            "astronomer-ee-lunar-nuclear-3725",
+            "-o",
+            "json",
+        ])
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows: Vec<(String, String, String, String)> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+            (s("name"), s("owner"), s("capacity"), s("reclaimPolicy"))
+        })
+        .collect();
+    let worker = |n: u8| {
+        (
+            format!("logs-lunar-nuclear-3725-worker-{n}"),
+            "statefulset/lunar-nuclear-3725-worker".to_string(),
+            "100Gi".to_string(),
+            "Delete".to_string(),
+        )
+    };
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0].0, "redis-db-lunar-nuclear-3725-redis-0");
+    assert_eq!(rows[1..], [worker(0), worker(1), worker(2)]);
+    let table = run(plugin("airflow", home.path())
+        .args([
+            "volumes",
+            "lunar-nuclear-3725",
+            "-n",
+            "astronomer-ee-lunar-nuclear-3725",
+        ])
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig));
+    assert!(
+        table
+            .stdout
+            .contains("deleting the claim deletes its volume"),
+        "{}",
+        table.stdout
+    );
+    assert!(sim.mutating_requests().is_empty());
+}
+
+#[test]
+fn platform_shows_astronomer_components_and_the_fix_for_a_crash_loop() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let platform = |sim: &SimProcess| {
+        let out = run(plugin("airflow", home.path())
+            .args(["platform", "-o", "json", "--kubeconfig"])
+            .arg(&sim.kubeconfig));
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let report: Value = serde_json::from_str(&out.stdout).unwrap();
+        report["items"][0].clone()
+    };
+    let report = platform(&sim);
+    assert_eq!(report["platform"]["namespace"], "astronomer-ee");
+    for component in [
+        "houston",
+        "commander",
+        "registry",
+        "prometheus",
+        "grafana",
+        "nginx",
+    ] {
+        assert!(
+            report["platform"]["components"][component].is_object(),
+            "{component} missing: {report}"
+        );
+    }
+    let houston = report["platform"]["components"]["houston"]["pods"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let annotate = sim.kubectl(&[
+        "annotate",
+        "pod",
+        &houston,
+        "-n",
+        "astronomer-ee",
+        "sim.kube-sim.dev/crash-loop=houston",
+    ]);
+    assert_eq!(annotate.code, Some(0), "{}", annotate.stderr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let fix = loop {
+        let report = platform(&sim);
+        let found = report["problems"].as_array().unwrap().iter().find(|p| {
+            p["what"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{houston} (houston) is crash-looping"))
+        });
+        if let Some(problem) = found {
+            break problem["fix"].as_str().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "{report}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        fix,
+        "kubectl -n astronomer-ee rollout restart deployment/astronomer-ee-houston"
+    );
+    // The advice is a real command: run it with kubectl and the problem goes away.
+    let args: Vec<&str> = fix.split(' ').skip(1).collect();
+    let restarted = sim.kubectl(&args);
+    assert_eq!(restarted.code, Some(0), "{}", restarted.stderr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let report = platform(&sim);
+        let houston_problems = report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["what"].as_str().unwrap().contains("(houston)"))
+            .count();
+        if houston_problems == 0 && report["platform"]["components"]["houston"]["ready"] == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{report}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn platform_and_volumes_say_clearly_when_there_is_nothing() {
+    let sim = SimProcess::start("artsy", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let out = run(plugin("airflow", home.path())
+        .args(["platform", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no Astronomer platform") && out.stderr.lines().count() == 1,
+        "{}",
+        out.stderr
+    );
+    let out = run(plugin("airflow", home.path())
+        .args(["volumes", "-n", "default", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("no Airflow deployment in namespace default"),
+        "{}",
+        out.stderr
+    );
+    assert!(sim.mutating_requests().is_empty());
+}

@@ -1,0 +1,349 @@
+//! `kubectl airflow volumes [RELEASE]`: the deployment's PersistentVolumeClaims (worker logs,
+//! redis, …) with the component and pod using each, capacity, status, storage class and what
+//! deleting it does to the data (the PV's reclaim policy).
+
+use std::collections::BTreeMap;
+
+use clap::Args;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+use shared::output::{self, OutputFormat, Table};
+use shared::{Error, GlobalArgs};
+
+use crate::discovery::{self, AirflowDeployment, Inventory};
+
+#[derive(Args, Debug, Clone)]
+pub struct VolumesArgs {
+    /// The Airflow release (implicit when the namespace holds only one)
+    pub release: Option<String>,
+    /// Output format: table, json or yaml
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// One claim of the deployment.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Volume {
+    pub name: String,
+    pub component: String,
+    /// The workload that owns or mounts it, `kind/name`.
+    pub owner: String,
+    /// The pod mounting it, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    pub capacity: String,
+    /// Bound, Pending, Lost, or Terminating while it is being deleted.
+    pub status: String,
+    pub storage_class: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    /// Delete or Retain; None when unbound or when PersistentVolumes cannot be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaim_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
+}
+
+/// How a claim belongs to the deployment.
+struct Use {
+    component: String,
+    owner: String,
+    pod: Option<String>,
+}
+
+/// The claims of `d` (pure): those mounted by its pods, those a StatefulSet's
+/// volumeClaimTemplates made (`<template>-<statefulset>-<ordinal>`, mounted or not), and those
+/// labelled with its release.
+pub fn volumes(
+    d: &AirflowDeployment,
+    inventory: &Inventory,
+    claims: &[PersistentVolumeClaim],
+    pvs: Option<&[PersistentVolume]>,
+) -> Vec<Volume> {
+    let ours = |labels: &BTreeMap<String, String>, ns: Option<String>| {
+        ns.as_deref() == Some(d.namespace.as_str())
+            && labels.get("release").map(String::as_str) == Some(d.release.as_str())
+    };
+    let mut uses: BTreeMap<String, Use> = BTreeMap::new();
+    for pod in &inventory.pods {
+        if !ours(pod.labels(), pod.namespace()) {
+            continue;
+        }
+        let component = pod.labels().get("component").cloned().unwrap_or_default();
+        let owner = d
+            .components
+            .get(&component)
+            .map(|c| format!("{}/{}", c.kind.to_lowercase(), c.workload))
+            .unwrap_or_else(|| format!("pod/{}", pod.name_any()));
+        for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+            if let Some(claim) = &v.persistent_volume_claim {
+                uses.insert(
+                    claim.claim_name.clone(),
+                    Use {
+                        component: component.clone(),
+                        owner: owner.clone(),
+                        pod: Some(pod.name_any()),
+                    },
+                );
+            }
+        }
+    }
+    for sts in &inventory.statefulsets {
+        if !ours(sts.labels(), sts.namespace()) {
+            continue;
+        }
+        let component = sts.labels().get("component").cloned().unwrap_or_default();
+        let templates = sts
+            .spec
+            .iter()
+            .flat_map(|s| s.volume_claim_templates.iter().flatten());
+        for t in templates {
+            let prefix = format!("{}-{}-", t.name_any(), sts.name_any());
+            for claim in claims {
+                let name = claim.name_any();
+                let ordinal = name.strip_prefix(&prefix);
+                if ordinal.is_some_and(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit())) {
+                    uses.entry(name).or_insert_with(|| Use {
+                        component: component.clone(),
+                        owner: format!("statefulset/{}", sts.name_any()),
+                        pod: None,
+                    });
+                }
+            }
+        }
+    }
+    let mut out: Vec<Volume> = claims
+        .iter()
+        .filter_map(|claim| {
+            let name = claim.name_any();
+            let using = uses.remove(&name).or_else(|| {
+                ours(claim.labels(), claim.namespace()).then(|| Use {
+                    component: claim.labels().get("component").cloned().unwrap_or_default(),
+                    owner: "-".into(),
+                    pod: None,
+                })
+            })?;
+            let spec = claim.spec.clone().unwrap_or_default();
+            let status = claim.status.clone().unwrap_or_default();
+            let capacity = status
+                .capacity
+                .as_ref()
+                .and_then(|c| c.get("storage"))
+                .or_else(|| {
+                    spec.resources
+                        .as_ref()
+                        .and_then(|r| r.requests.as_ref())
+                        .and_then(|r| r.get("storage"))
+                })
+                .map_or_else(|| "-".to_string(), |q| q.0.clone());
+            let volume = spec.volume_name.clone().filter(|v| !v.is_empty());
+            let reclaim_policy = pvs.and_then(|pvs| {
+                let pv = pvs.iter().find(|pv| Some(pv.name_any()) == volume)?;
+                pv.spec.as_ref()?.persistent_volume_reclaim_policy.clone()
+            });
+            Some(Volume {
+                name,
+                component: using.component,
+                owner: using.owner,
+                pod: using.pod,
+                capacity,
+                status: if claim.metadata.deletion_timestamp.is_some() {
+                    "Terminating".into()
+                } else {
+                    status.phase.unwrap_or_else(|| "Pending".into())
+                },
+                storage_class: spec.storage_class_name.unwrap_or_else(|| "-".into()),
+                volume,
+                reclaim_policy,
+                created: claim.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.component, &a.name).cmp(&(&b.component, &b.name)));
+    out
+}
+
+/// The claims as a table, with a footnote on what the reclaim policies mean.
+pub fn render(d: &AirflowDeployment, volumes: &[Volume], pvs_read: bool, now: Timestamp) -> String {
+    let mut table = Table::new(&[
+        "pvc",
+        "component",
+        "owner",
+        "pod",
+        "capacity",
+        "status",
+        "storageclass",
+        "reclaim",
+        "age",
+    ]);
+    for v in volumes {
+        table.row([
+            v.name.clone(),
+            v.component.clone(),
+            v.owner.clone(),
+            v.pod.clone().unwrap_or_else(|| "-".into()),
+            v.capacity.clone(),
+            v.status.clone(),
+            v.storage_class.clone(),
+            v.reclaim_policy
+                .clone()
+                .unwrap_or_else(|| if pvs_read { "-" } else { "?" }.into()),
+            shared::duration::age(v.created, now),
+        ]);
+    }
+    let mut out = format!("Volumes of Airflow {} in {}\n\n", d.release, d.namespace);
+    out.push_str(&table.render());
+    if volumes
+        .iter()
+        .any(|v| v.reclaim_policy.as_deref() == Some("Delete"))
+    {
+        out.push_str(
+            "\nReclaim Delete: deleting the claim deletes its volume and the data on it.\n",
+        );
+    }
+    if !pvs_read {
+        out.push_str("\nReclaim ?: PersistentVolumes could not be read with these credentials.\n");
+    }
+    out
+}
+
+pub async fn run(global: &GlobalArgs, args: &VolumesArgs) -> shared::Result<()> {
+    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
+        return Err(Error::Usage(
+            "volumes supports -o table, json or yaml".into(),
+        ));
+    }
+    let target = shared::kubeconfig::connect(global).await?;
+    let (inventory, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
+    let d = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
+    let claims = Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &d.namespace)
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| target.api_error(e))?;
+    // PersistentVolumes are cluster-scoped: a namespace-bound user may not read them; the
+    // listing still helps without the reclaim policy.
+    let pvs = match Api::<PersistentVolume>::all(target.client.clone())
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(list) => Some(list.items),
+        Err(kube::Error::Api(e)) if e.code == 403 => None,
+        Err(e) => return Err(target.api_error(e)),
+    };
+    let found = volumes(d, &inventory, &claims.items, pvs.as_deref());
+    let text = match args.output {
+        OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
+        OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
+        _ if found.is_empty() => {
+            eprintln!(
+                "Airflow {} in {} has no PersistentVolumeClaims.",
+                d.release, d.namespace
+            );
+            return Ok(());
+        }
+        _ => render(d, &found, pvs.is_some(), Timestamp::now()),
+    };
+    output::print_stdout(&text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::group;
+    use crate::discovery::tests::{pod, workload};
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    use serde_json::json;
+
+    const NS: &str = "astronomer-ee-lunar-nuclear-3725";
+    const R: &str = "lunar-nuclear-3725";
+
+    fn claim(name: &str, volume: &str, labels: serde_json::Value) -> PersistentVolumeClaim {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": NS, "labels": labels},
+            "spec": {"storageClassName": "gp2", "volumeName": volume, "accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "10Gi"}}},
+            "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}
+        }))
+        .unwrap()
+    }
+
+    fn pv(name: &str, policy: &str) -> PersistentVolume {
+        serde_json::from_value(
+            json!({"metadata": {"name": name}, "spec": {"persistentVolumeReclaimPolicy": policy}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn claims_are_found_by_mount_template_and_label() {
+        let mut sts: StatefulSet = workload(NS, R, "worker", 2);
+        sts.spec.as_mut().unwrap().volume_claim_templates = Some(vec![
+            serde_json::from_value(json!({"metadata": {"name": "logs"}})).unwrap(),
+        ]);
+        let mut worker0 = pod(NS, R, "worker", "lunar-nuclear-3725-worker-0", true, None);
+        worker0.spec = Some(
+            serde_json::from_value(json!({"containers": [], "volumes": [
+                {"name": "logs", "persistentVolumeClaim": {"claimName": "logs-lunar-nuclear-3725-worker-0"}}]}))
+            .unwrap(),
+        );
+        let inventory = Inventory {
+            daemonsets: vec![],
+            deployments: vec![],
+            statefulsets: vec![sts],
+            pods: vec![worker0],
+        };
+        let d = group(&inventory).remove(0);
+        let claims = [
+            claim("logs-lunar-nuclear-3725-worker-0", "pv-0", json!({})),
+            claim("logs-lunar-nuclear-3725-worker-1", "pv-1", json!({})),
+            claim("logs-lunar-nuclear-3725-worker-old", "pv-x", json!({})),
+            claim(
+                "redis-db-lunar-nuclear-3725-redis-0",
+                "pv-r",
+                json!({"release": R, "component": "redis"}),
+            ),
+            claim("someone-elses", "pv-s", json!({"release": "other"})),
+        ];
+        let pvs = [pv("pv-0", "Delete"), pv("pv-1", "Retain")];
+        let found = volumes(&d, &inventory, &claims, Some(&pvs));
+        let names: Vec<(&str, &str, Option<&str>, Option<&str>)> = found
+            .iter()
+            .map(|v| {
+                (
+                    v.name.as_str(),
+                    v.owner.as_str(),
+                    v.pod.as_deref(),
+                    v.reclaim_policy.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("redis-db-lunar-nuclear-3725-redis-0", "-", None, None),
+                (
+                    "logs-lunar-nuclear-3725-worker-0",
+                    "statefulset/lunar-nuclear-3725-worker",
+                    Some("lunar-nuclear-3725-worker-0"),
+                    Some("Delete")
+                ),
+                (
+                    "logs-lunar-nuclear-3725-worker-1",
+                    "statefulset/lunar-nuclear-3725-worker",
+                    None,
+                    Some("Retain")
+                ),
+            ]
+        );
+        let text = render(&d, &found, false, "2026-11-24T10:00:00Z".parse().unwrap());
+        assert!(
+            text.contains("10Gi") && text.contains("Reclaim ?"),
+            "{text}"
+        );
+    }
+}
