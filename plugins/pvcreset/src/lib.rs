@@ -1,5 +1,14 @@
 //! `kubectl pvcreset`: reset a workload's PersistentVolumeClaim, safely and resumably
 
+pub mod abort;
+pub mod execute;
+pub mod journal;
+pub mod plan;
+pub mod reset;
+pub mod resume;
+pub mod status;
+pub mod world;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,15 +24,24 @@ use shared::doctor::{self, DoctorArgs, Permission, Scope};
     about,
     long_about = "Reset a workload's volume: scale its owner down, delete the PersistentVolumeClaim, let it be\nrecreated empty, scale back up and verify. Interrupted resets can be resumed or aborted."
 )]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    #[command(flatten)]
+    pub reset: reset::ResetArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Resets in progress or interrupted, from the journals on their owners
+    Status(status::StatusArgs),
+    /// Finish interrupted resets from where they stopped
+    Resume(resume::ResumeArgs),
+    /// Undo an interrupted reset while its claims still exist: replicas and autoscalers back
+    Abort(abort::AbortArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
 }
@@ -113,7 +131,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     shared::cli::run(&cli.global, || async {
         match &cli.command {
-            Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
+            None => reset::run(&cli.global, &cli.reset).await,
+            Some(Command::Status(args)) => status::run(&cli.global, args).await,
+            Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
+            Some(Command::Abort(args)) => abort::run(&cli.global, args).await,
+            Some(Command::Doctor(args)) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })
 }

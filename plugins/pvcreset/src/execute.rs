@@ -1,0 +1,470 @@
+//! Carrying out a reset from its journal. Every step is idempotent and checks the cluster
+//! before acting (uid preconditions on deletes), so a reset interrupted anywhere — Ctrl-C,
+//! kill -9, a lost connection — is finished by running the same steps again (`resume`).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use shared::{Error, Target};
+
+use crate::journal::{ANNOTATION, AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, Step, Strategy};
+use crate::world::snapshot_resource;
+
+/// KEDA's pause annotation (KEDA 2.13+): the ScaledObject stops scaling its target.
+pub const KEDA_PAUSED: &str = "autoscaling.keda.sh/paused";
+
+/// What a step needs: the connection, the namespace and when to give up.
+pub struct Ctx<'a> {
+    pub target: &'a Target,
+    pub namespace: String,
+    pub deadline: Instant,
+}
+
+impl Ctx<'_> {
+    fn client(&self) -> Client {
+        self.target.client.clone()
+    }
+
+    fn api_error(&self, e: kube::Error) -> Error {
+        self.target.api_error(e)
+    }
+}
+
+/// What an owner looks like now.
+#[derive(Debug, Clone)]
+pub struct OwnerState {
+    pub replicas: i32,
+    pub ready: i32,
+    pub current: i32,
+    pub selector: String,
+    pub journal: Option<String>,
+}
+
+fn selector_string(selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> String {
+    selector
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub async fn owner_state(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<Option<OwnerState>> {
+    let ns = ctx.namespace.as_str();
+    let state = match owner.kind.as_str() {
+        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
+            .get_opt(&owner.name)
+            .await
+            .map_err(|e| ctx.api_error(e))?
+            .map(|s| {
+                let spec = s.spec.clone().unwrap_or_default();
+                let status = s.status.clone().unwrap_or_default();
+                OwnerState {
+                    replicas: spec.replicas.unwrap_or(1),
+                    ready: status.ready_replicas.unwrap_or(0),
+                    current: status.replicas,
+                    selector: selector_string(&spec.selector),
+                    journal: s.annotations().get(ANNOTATION).cloned(),
+                }
+            }),
+        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
+            .get_opt(&owner.name)
+            .await
+            .map_err(|e| ctx.api_error(e))?
+            .map(|d| {
+                let spec = d.spec.clone().unwrap_or_default();
+                let status = d.status.clone().unwrap_or_default();
+                OwnerState {
+                    replicas: spec.replicas.unwrap_or(1),
+                    ready: status.ready_replicas.unwrap_or(0),
+                    current: status.replicas.unwrap_or(0),
+                    selector: selector_string(&spec.selector),
+                    journal: d.annotations().get(ANNOTATION).cloned(),
+                }
+            }),
+    };
+    Ok(state)
+}
+
+async fn patch_owner(ctx: &Ctx<'_>, owner: &OwnerRecord, patch: &Value) -> shared::Result<()> {
+    let ns = ctx.namespace.as_str();
+    let pp = PatchParams::default();
+    let result = match owner.kind.as_str() {
+        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
+            .patch(&owner.name, &pp, &Patch::Merge(patch))
+            .await
+            .map(|_| ()),
+        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
+            .patch(&owner.name, &pp, &Patch::Merge(patch))
+            .await
+            .map(|_| ()),
+    };
+    result.map_err(|e| ctx.api_error(e))
+}
+
+pub async fn scale(ctx: &Ctx<'_>, owner: &OwnerRecord, replicas: i32) -> shared::Result<()> {
+    let ns = ctx.namespace.as_str();
+    let pp = PatchParams::default();
+    let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
+    let result = match owner.kind.as_str() {
+        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
+            .patch_scale(&owner.name, &pp, &patch)
+            .await
+            .map(|_| ()),
+        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
+            .patch_scale(&owner.name, &pp, &patch)
+            .await
+            .map(|_| ()),
+    };
+    result.map_err(|e| ctx.api_error(e))
+}
+
+/// Writes the journal on the first owner (the record every later step updates).
+pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
+    let owner = &journal.owners[0];
+    patch_owner(ctx, owner, &json!({"metadata": {"annotations": {ANNOTATION: journal.to_annotation()}}})).await?;
+    // A line per step: what an operator (and the interruption tests) can follow.
+    eprintln!("journal: {} on {}", step_name(journal.step), owner.reference());
+    Ok(())
+}
+
+pub fn step_name(step: Step) -> String {
+    serde_json::to_value(step).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+async fn advance(ctx: &Ctx<'_>, journal: &mut Journal, step: Step) -> shared::Result<()> {
+    journal.step = step;
+    save(ctx, journal).await
+}
+
+pub async fn remove_journal(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<()> {
+    patch_owner(ctx, owner, &json!({"metadata": {"annotations": {ANNOTATION: null}}})).await
+}
+
+/// Polls `check` until it yields a value or the deadline passes.
+async fn until<T, F, Fut>(ctx: &Ctx<'_>, what: &str, mut check: F) -> shared::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = shared::Result<Option<T>>>,
+{
+    let bar = shared::wait::spinner(format!("waiting for {what}"));
+    let result = loop {
+        match check().await {
+            Ok(Some(v)) => break Ok(v),
+            Ok(None) => {}
+            // A dropped connection or a 5xx mid-wait is not the end of the reset.
+            Err(Error::Api { status, .. }) if status.is_none_or(|s| s >= 500 || s == 429) => {}
+            Err(e) => break Err(e),
+        }
+        if Instant::now() >= ctx.deadline {
+            break Err(Error::Timeout(format!("timed out waiting for {what}")));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    bar.finish_and_clear();
+    result
+}
+
+async fn pods_of(ctx: &Ctx<'_>, selector: &str) -> shared::Result<Vec<Pod>> {
+    Api::<Pod>::namespaced(ctx.client(), &ctx.namespace)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map(|l| l.items)
+        .map_err(|e| ctx.api_error(e))
+}
+
+async fn get_claim(ctx: &Ctx<'_>, name: &str) -> shared::Result<Option<PersistentVolumeClaim>> {
+    Api::<PersistentVolumeClaim>::namespaced(ctx.client(), &ctx.namespace)
+        .get_opt(name)
+        .await
+        .map_err(|e| ctx.api_error(e))
+}
+
+fn gone_or_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404 || s.code == 409)
+}
+
+/// Deletes the old claim, never a newer one with the same name (uid precondition).
+async fn delete_old_claim(ctx: &Ctx<'_>, claim: &ClaimRecord) -> shared::Result<()> {
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions { uid: Some(claim.uid.clone()), resource_version: None }),
+        ..Default::default()
+    };
+    match Api::<PersistentVolumeClaim>::namespaced(ctx.client(), &ctx.namespace).delete(&claim.name, &dp).await {
+        Ok(_) => Ok(()),
+        Err(e) if gone_or_conflict(&e) => Ok(()),
+        Err(e) => Err(ctx.api_error(e)),
+    }
+}
+
+async fn old_claims_left(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<Vec<PersistentVolumeClaim>> {
+    let mut left = Vec::new();
+    for c in &journal.claims {
+        if let Some(claim) = get_claim(ctx, &c.name).await?
+            && claim.uid().as_deref() == Some(c.uid.as_str())
+        {
+            left.push(claim);
+        }
+    }
+    Ok(left)
+}
+
+async fn pause_autoscalers(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
+    for a in &journal.autoscalers {
+        match a.kind.as_str() {
+            "HorizontalPodAutoscaler" => {
+                let patch = json!({"spec": {"behavior": {"scaleUp": {"selectPolicy": "Disabled"}, "scaleDown": {"selectPolicy": "Disabled"}}}});
+                Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &ctx.namespace)
+                    .patch(&a.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| ctx.api_error(e))?;
+            }
+            _ => {
+                let patch = json!({"metadata": {"annotations": {KEDA_PAUSED: "true"}}});
+                Api::<DynamicObject>::namespaced_with(ctx.client(), &ctx.namespace, &crate::world::scaled_object_resource())
+                    .patch(&a.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| ctx.api_error(e))?;
+            }
+        }
+        eprintln!("paused {} {}", a.kind, a.name);
+    }
+    Ok(())
+}
+
+/// Puts each autoscaler back exactly as recorded.
+pub async fn restore_autoscalers(ctx: &Ctx<'_>, autoscalers: &[AutoscalerRecord]) -> shared::Result<()> {
+    for a in autoscalers {
+        match a.kind.as_str() {
+            "HorizontalPodAutoscaler" => {
+                let api = Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &ctx.namespace);
+                let Some(hpa) = api.get_opt(&a.name).await.map_err(|e| ctx.api_error(e))? else {
+                    continue;
+                };
+                let now = hpa.spec.as_ref().map(|s| serde_json::to_value(&s.behavior).unwrap_or(Value::Null));
+                if now.as_ref() == Some(&a.original) {
+                    continue;
+                }
+                // Replace, not merge: a merge would keep the Disabled policies.
+                let op = if a.original.is_null() {
+                    json!([{"op": "remove", "path": "/spec/behavior"}])
+                } else {
+                    json!([{"op": "add", "path": "/spec/behavior", "value": a.original}])
+                };
+                let patch: json_patch::Patch = serde_json::from_value(op).expect("a JSON patch");
+                api.patch(&a.name, &PatchParams::default(), &Patch::<()>::Json(patch))
+                    .await
+                    .map_err(|e| ctx.api_error(e))?;
+            }
+            _ => {
+                let patch = json!({"metadata": {"annotations": {KEDA_PAUSED: a.original}}});
+                match Api::<DynamicObject>::namespaced_with(ctx.client(), &ctx.namespace, &crate::world::scaled_object_resource())
+                    .patch(&a.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if gone_or_conflict(&e) => {}
+                    Err(e) => return Err(ctx.api_error(e)),
+                }
+            }
+        }
+        eprintln!("restored {} {}", a.kind, a.name);
+    }
+    Ok(())
+}
+
+async fn take_snapshots(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client(), &ctx.namespace, &snapshot_resource());
+    for s in &journal.snapshots {
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": s.name, "namespace": ctx.namespace, "labels": {"app.kubernetes.io/created-by": "kubectl-pvcreset"}},
+            "spec": {"volumeSnapshotClassName": s.class, "source": {"persistentVolumeClaimName": s.claim}}
+        }))
+        .expect("a VolumeSnapshot");
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 409 => {}
+            Err(e) => return Err(ctx.api_error(e)),
+        }
+        until(ctx, &format!("VolumeSnapshot {} to be ready", s.name), || async {
+            let snap = api.get_opt(&s.name).await.map_err(|e| ctx.api_error(e))?;
+            Ok(snap.filter(|o| o.data["status"]["readyToUse"] == json!(true)).map(|_| ()))
+        })
+        .await?;
+        eprintln!("snapshot {} of {} is ready", s.name, s.claim);
+    }
+    Ok(())
+}
+
+/// Runs the reset from wherever its journal says it stands, to the end.
+pub async fn drive(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
+    let started = Instant::now();
+    match journal.strategy {
+        Strategy::Pod => drive_pod(ctx, journal).await?,
+        Strategy::Scale => drive_scale(ctx, journal).await?,
+    }
+    verify(ctx, journal).await?;
+    remove_journal(ctx, &journal.owners[0]).await?;
+    eprintln!(
+        "done in {}: {} replaced by new empty claims, {} back at {} replicas and Ready",
+        shared::duration::format(started.elapsed()),
+        journal.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+        journal.owners.iter().map(|o| o.reference()).collect::<Vec<_>>().join(", "),
+        journal.owners.iter().map(|o| o.replicas.to_string()).collect::<Vec<_>>().join("/"),
+    );
+    Ok(())
+}
+
+async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
+    if journal.step < Step::Snapshotted {
+        take_snapshots(ctx, journal).await?;
+        advance(ctx, journal, Step::Snapshotted).await?;
+    }
+    if journal.step < Step::ClaimsDeleted {
+        for c in &journal.claims {
+            delete_old_claim(ctx, c).await?;
+        }
+        let pods: Api<Pod> = Api::namespaced(ctx.client(), &ctx.namespace);
+        if let Some(pod) = &journal.pod {
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions { uid: Some(pod.uid.clone()), resource_version: None }),
+                ..Default::default()
+            };
+            match pods.delete(&pod.name, &dp).await {
+                Ok(_) => eprintln!("deleted pod {}", pod.name),
+                Err(e) if gone_or_conflict(&e) => {}
+                Err(e) => return Err(ctx.api_error(e)),
+            }
+        }
+        let old_pod = journal.pod.clone();
+        until(ctx, "the old claim to be gone", || async {
+            let left = old_claims_left(ctx, journal).await?;
+            if left.is_empty() {
+                return Ok(Some(()));
+            }
+            // A replacement pod created while the old claim is still terminating would wait on
+            // it forever ("persistentvolumeclaim is being deleted"): delete it once more.
+            if let Some(old) = &old_pod
+                && let Some(p) = pods.get_opt(&old.name).await.map_err(|e| ctx.api_error(e))?
+                && p.uid().as_deref() != Some(old.uid.as_str())
+                && p.metadata.deletion_timestamp.is_none()
+                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
+                && left.iter().all(|c| c.metadata.deletion_timestamp.is_some())
+            {
+                let _ = pods.delete(&old.name, &DeleteParams::default()).await;
+            }
+            Ok(None)
+        })
+        .await?;
+        advance(ctx, journal, Step::ClaimsDeleted).await?;
+    }
+    Ok(())
+}
+
+async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
+    if journal.step < Step::AutoscalersPaused {
+        pause_autoscalers(ctx, journal).await?;
+        advance(ctx, journal, Step::AutoscalersPaused).await?;
+    }
+    if journal.step < Step::Snapshotted {
+        take_snapshots(ctx, journal).await?;
+        advance(ctx, journal, Step::Snapshotted).await?;
+    }
+    if journal.step < Step::ScaledDown {
+        for owner in &journal.owners {
+            scale(ctx, owner, 0).await?;
+            eprintln!("scaled {} to 0", owner.reference());
+        }
+        for owner in &journal.owners {
+            let state = owner_state(ctx, owner)
+                .await?
+                .ok_or_else(|| Error::Failed(format!("{} disappeared during the reset", owner.reference())))?;
+            until(ctx, &format!("the pods of {} to be gone", owner.reference()), || async {
+                let pods = pods_of(ctx, &state.selector).await?;
+                Ok(pods.is_empty().then_some(()))
+            })
+            .await?;
+        }
+        advance(ctx, journal, Step::ScaledDown).await?;
+    }
+    if journal.step < Step::ClaimsDeleted {
+        for c in &journal.claims {
+            delete_old_claim(ctx, c).await?;
+        }
+        until(ctx, "the old claims to be gone (finalizers done)", || async {
+            Ok(old_claims_left(ctx, journal).await?.is_empty().then_some(()))
+        })
+        .await?;
+        eprintln!("deleted claim {}", journal.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
+        advance(ctx, journal, Step::ClaimsDeleted).await?;
+    }
+    if journal.step < Step::ClaimsRecreated {
+        let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client(), &ctx.namespace);
+        for c in &journal.claims {
+            let Some(spec) = &c.recreate else { continue };
+            let claim: PersistentVolumeClaim = serde_json::from_value(spec.clone())
+                .map_err(|e| Error::Failed(format!("the journal's spec of claim {} is unusable: {e}", c.name)))?;
+            match api.create(&PostParams::default(), &claim).await {
+                Ok(_) => eprintln!("created claim {} again", c.name),
+                Err(kube::Error::Api(e)) if e.code == 409 => {}
+                Err(e) => return Err(ctx.api_error(e)),
+            }
+        }
+        advance(ctx, journal, Step::ClaimsRecreated).await?;
+    }
+    if journal.step < Step::ScaledUp {
+        for owner in &journal.owners {
+            scale(ctx, owner, owner.replicas).await?;
+            eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);
+        }
+        advance(ctx, journal, Step::ScaledUp).await?;
+    }
+    restore_autoscalers(ctx, &journal.autoscalers).await?;
+    Ok(())
+}
+
+/// New claims (another uid) Bound, owners back at their replicas with every pod Ready.
+async fn verify(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
+    until(ctx, "the new claims to be Bound and the pods Ready", || async {
+        for c in &journal.claims {
+            let Some(claim) = get_claim(ctx, &c.name).await? else {
+                return Ok(None);
+            };
+            let bound = claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+            if claim.uid().as_deref() == Some(c.uid.as_str()) || !bound {
+                return Ok(None);
+            }
+        }
+        for owner in &journal.owners {
+            let Some(state) = owner_state(ctx, owner).await? else {
+                return Err(Error::Failed(format!("{} disappeared during the reset", owner.reference())));
+            };
+            if state.replicas != owner.replicas || state.ready != owner.replicas || state.current != owner.replicas {
+                return Ok(None);
+            }
+        }
+        if let Some(old) = &journal.pod {
+            let pod = Api::<Pod>::namespaced(ctx.client(), &ctx.namespace)
+                .get_opt(&old.name)
+                .await
+                .map_err(|e| ctx.api_error(e))?;
+            let ready = pod.as_ref().is_some_and(|p| {
+                p.uid().as_deref() != Some(old.uid.as_str())
+                    && p.status.iter().flat_map(|s| s.conditions.iter().flatten()).any(|c| c.type_ == "Ready" && c.status == "True")
+            });
+            if !ready {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    })
+    .await
+}

@@ -1,0 +1,171 @@
+//! The reset's journal: an annotation on the (first) owner, written before the first change,
+//! updated after every step and removed at the end. Whatever interrupts a reset, the journal
+//! says what the owner looked like and how far the reset got, so `resume` can finish it and
+//! `abort` can undo it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The annotation holding the journal (JSON).
+pub const ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/journal";
+
+/// How the claims are replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// StatefulSet, one ordinal: delete the claim and the pod; the controller recreates both
+    Pod,
+    /// Scale the owner to 0, delete (and recreate) the claims, scale back
+    Scale,
+}
+
+/// How far a reset got. Every step is idempotent, so resuming repeats the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// The journal is written; nothing else has changed.
+    Started,
+    AutoscalersPaused,
+    Snapshotted,
+    /// The owners are at 0 replicas and their pods are gone.
+    ScaledDown,
+    /// The old claims are gone (deleted, finalizers done).
+    ClaimsDeleted,
+    /// Claims without a StatefulSet template are created again from their recorded spec.
+    ClaimsRecreated,
+    /// The owners are back to their recorded replicas.
+    ScaledUp,
+}
+
+impl Step {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Step::Started => "started (nothing changed yet)",
+            Step::AutoscalersPaused => "autoscalers paused",
+            Step::Snapshotted => "snapshots taken",
+            Step::ScaledDown => "owners scaled to 0",
+            Step::ClaimsDeleted => "old claims deleted",
+            Step::ClaimsRecreated => "claims recreated",
+            Step::ScaledUp => "owners scaled back",
+        }
+    }
+}
+
+/// A workload whose replicas the reset changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerRecord {
+    /// StatefulSet or Deployment.
+    pub kind: String,
+    pub name: String,
+    /// Replicas before the reset: what it goes back to.
+    pub replicas: i32,
+}
+
+impl OwnerRecord {
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.kind.to_lowercase(), self.name)
+    }
+}
+
+/// A claim being replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimRecord {
+    pub name: String,
+    /// The old claim's uid: a claim with another uid is the new one.
+    pub uid: String,
+    /// The claim to create again (no StatefulSet template makes it): metadata name, labels,
+    /// annotations other than binding ones, and the spec without volumeName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recreate: Option<Value>,
+}
+
+/// The pod deleted by the `pod` strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodRecord {
+    pub name: String,
+    pub uid: String,
+}
+
+/// An autoscaler paused for the reset (`--ignore-autoscaler`), with what restores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoscalerRecord {
+    /// HorizontalPodAutoscaler or ScaledObject.
+    pub kind: String,
+    pub name: String,
+    /// HPA: its spec.behavior before (null when unset). ScaledObject: its
+    /// `autoscaling.keda.sh/paused` annotation before (null when unset).
+    pub original: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Journal {
+    pub strategy: Strategy,
+    pub step: Step,
+    pub started: String,
+    pub owners: Vec<OwnerRecord>,
+    pub claims: Vec<ClaimRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autoscalers: Vec<AutoscalerRecord>,
+    /// VolumeSnapshots to take (and their class) before anything is deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<SnapshotRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotRecord {
+    pub name: String,
+    pub claim: String,
+    pub class: String,
+}
+
+impl Journal {
+    pub fn to_annotation(&self) -> String {
+        serde_json::to_string(self).expect("a journal serializes")
+    }
+
+    pub fn from_annotation(text: &str) -> Result<Journal, String> {
+        serde_json::from_str(text).map_err(|e| format!("unreadable {ANNOTATION} annotation: {e}"))
+    }
+
+    /// Abort is possible while every old claim still exists: nothing is lost yet.
+    pub fn abortable(&self) -> bool {
+        self.step < Step::ClaimsDeleted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journal_round_trips_and_orders_its_steps() {
+        let journal = Journal {
+            strategy: Strategy::Scale,
+            step: Step::ScaledDown,
+            started: "2026-11-25T10:00:00Z".into(),
+            owners: vec![OwnerRecord {
+                kind: "StatefulSet".into(),
+                name: "prometheus".into(),
+                replicas: 1,
+            }],
+            claims: vec![ClaimRecord {
+                name: "prometheus-data-prometheus-0".into(),
+                uid: "u-1".into(),
+                recreate: None,
+            }],
+            pod: None,
+            autoscalers: vec![],
+            snapshots: vec![],
+        };
+        let text = journal.to_annotation();
+        assert!(text.contains("\"step\":\"scaled-down\""), "{text}");
+        assert_eq!(Journal::from_annotation(&text).unwrap(), journal);
+        assert!(journal.abortable());
+        assert!(Step::ClaimsDeleted > Step::ScaledDown);
+        assert!(Journal::from_annotation("{").is_err());
+    }
+}

@@ -1,0 +1,556 @@
+//! The plan of a reset (pure): which claims, what happens to their data, which owners and
+//! pods, which strategy and steps — or the refusal, with the reason and the way out. The same
+//! plan is printed for `--dry-run`, before the prompt and as `-o json`, and becomes the journal.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::ResourceExt;
+use serde::Serialize;
+use serde_json::{Value, json};
+use shared::Error;
+
+use crate::journal::{
+    AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, PodRecord, SnapshotRecord, Step, Strategy,
+};
+use crate::world::World;
+
+/// `--strategy`: auto picks `pod` for one StatefulSet ordinal and `scale` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StrategyChoice {
+    #[default]
+    Auto,
+    Pod,
+    Scale,
+}
+
+/// What the operator asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub claims: Vec<String>,
+    pub strategy: StrategyChoice,
+    pub snapshot: bool,
+    pub ignore_autoscaler: bool,
+    pub force: bool,
+}
+
+/// One claim as the plan shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimView {
+    pub name: String,
+    pub uid: String,
+    pub capacity: String,
+    pub access_modes: Vec<String>,
+    pub storage_class: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaim_policy: Option<String>,
+    /// In plain words: what deleting the claim does to the data.
+    pub data: String,
+    /// The pods mounting it.
+    pub consumers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoscalerView {
+    pub kind: String,
+    pub name: String,
+    pub target: String,
+    pub range: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub namespace: String,
+    pub claims: Vec<ClaimView>,
+    pub autoscalers: Vec<AutoscalerView>,
+    pub steps: Vec<String>,
+    pub disruption: String,
+    pub warnings: Vec<String>,
+    /// What gets recorded on the owner before the first change.
+    pub journal: Journal,
+}
+
+/// The owner of a pod: (kind, name), following ReplicaSet → Deployment.
+pub fn pod_owner(world: &World, pod: &Pod) -> Option<(String, String)> {
+    let owner = pod.owner_references().iter().find(|o| o.controller == Some(true))
+        .or_else(|| pod.owner_references().first())?;
+    if owner.kind == "ReplicaSet" {
+        let rs = world.replicasets.iter().find(|rs| rs.name_any() == owner.name);
+        if let Some(dep) = rs.and_then(|rs| rs.owner_references().iter().find(|o| o.kind == "Deployment")) {
+            return Some(("Deployment".into(), dep.name.clone()));
+        }
+    }
+    Some((owner.kind.clone(), owner.name.clone()))
+}
+
+/// Does `pod` mount `claim`?
+pub fn mounts(pod: &Pod, claim: &str) -> bool {
+    pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| {
+        v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == claim)
+    })
+}
+
+/// The pod still counts as a consumer (a finished pod releases its claim).
+fn live(pod: &Pod) -> bool {
+    !matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+/// `(statefulset, ordinal)` when `claim` is named `<template>-<statefulset>-<ordinal>` after a
+/// claim template of a StatefulSet of the namespace.
+pub fn template_claim(world: &World, claim: &str) -> Option<(String, u32)> {
+    world.statefulsets.iter().find_map(|sts| {
+        let templates = sts.spec.as_ref()?.volume_claim_templates.as_ref()?;
+        templates.iter().find_map(|t| {
+            let rest = claim.strip_prefix(&format!("{}-{}-", t.name_any(), sts.name_any()))?;
+            let ordinal: u32 = rest.parse().ok()?;
+            (ordinal.to_string() == rest).then(|| (sts.name_any(), ordinal))
+        })
+    })
+}
+
+/// Close names, for "did you mean".
+pub fn suggestions(wanted: &str, names: &[String]) -> Vec<String> {
+    let mut scored: Vec<(f64, &String)> = names
+        .iter()
+        .map(|n| (strsim::jaro_winkler(wanted, n), n))
+        .filter(|(score, n)| *score > 0.8 || n.contains(wanted) || wanted.contains(n.as_str()))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+}
+
+fn data_fate(claim: &PersistentVolumeClaim, world: &World) -> (Option<String>, String) {
+    let volume = claim.spec.as_ref().and_then(|s| s.volume_name.clone()).filter(|v| !v.is_empty());
+    let Some(volume) = volume else {
+        return (None, "the claim is not bound to a volume: there is no data to lose".into());
+    };
+    let policy = world
+        .volumes
+        .get(&volume)
+        .and_then(|pv| pv.spec.as_ref()?.persistent_volume_reclaim_policy.clone());
+    let text = match policy.as_deref() {
+        Some("Retain") => format!(
+            "PV {volume} is Released and kept: the data stays on the disk (delete the PV when you no longer need it)"
+        ),
+        Some("Delete") => format!("PV {volume} and its disk are deleted: the data is lost"),
+        Some(other) => format!("PV {volume} has reclaim policy {other}: treat the data as lost"),
+        None => format!(
+            "PV {volume}'s reclaim policy cannot be read with these credentials: treat the data as lost"
+        ),
+    };
+    (policy, text)
+}
+
+/// Labels and annotations a claim is created again with: binding annotations are the old
+/// volume's and would point the new claim at it.
+fn recreate_spec(claim: &PersistentVolumeClaim) -> Value {
+    let annotations: serde_json::Map<String, Value> = claim
+        .annotations()
+        .iter()
+        .filter(|(k, _)| {
+            !(k.starts_with("pv.kubernetes.io/")
+                || k.starts_with("volume.kubernetes.io/")
+                || k.starts_with("volume.beta.kubernetes.io/storage-provisioner")
+                || k.starts_with("pvcreset.kubectl-plugins.dev/"))
+        })
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let spec = claim.spec.clone().unwrap_or_default();
+    let mut out = json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim.name_any(), "labels": claim.labels(), "annotations": annotations},
+        "spec": {
+            "accessModes": spec.access_modes,
+            "resources": {"requests": spec.resources.as_ref().and_then(|r| r.requests.clone())},
+        }
+    });
+    if let Some(class) = spec.storage_class_name {
+        out["spec"]["storageClassName"] = json!(class);
+    }
+    if let Some(mode) = spec.volume_mode {
+        out["spec"]["volumeMode"] = json!(mode);
+    }
+    out
+}
+
+fn capacity(claim: &PersistentVolumeClaim) -> String {
+    let status = claim.status.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage"));
+    let requested = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.resources.as_ref()?.requests.as_ref()?.get("storage").cloned());
+    status.cloned().or(requested).map_or_else(|| "-".into(), |q| q.0)
+}
+
+/// Builds the plan, or the refusal.
+pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan> {
+    if let Some(name) = world.missing.first() {
+        let close = suggestions(name, &world.claim_names);
+        let hint = if close.is_empty() {
+            format!("list them with `kubectl get pvc -n {}`", world.namespace)
+        } else {
+            format!("did you mean {}?", close.join(", "))
+        };
+        return Err(Error::Failed(format!(
+            "persistentvolumeclaim {name:?} not found in namespace {}: {hint}",
+            world.namespace
+        )));
+    }
+    let mut owners: Vec<(String, String)> = Vec::new();
+    let mut views = Vec::new();
+    let mut consumer_pods: Vec<&Pod> = Vec::new();
+    let mut ordinals: BTreeSet<(String, u32)> = BTreeSet::new();
+    let mut all_templated = true;
+    for claim in &world.claims {
+        let name = claim.name_any();
+        let pods: Vec<&Pod> = world.pods.iter().filter(|p| live(p) && mounts(p, &name)).collect();
+        let templated = template_claim(world, &name);
+        match &templated {
+            Some(t) => {
+                ordinals.insert(t.clone());
+            }
+            None => all_templated = false,
+        }
+        let mut claim_owners: Vec<(String, String)> = Vec::new();
+        for pod in &pods {
+            match pod_owner(world, pod) {
+                Some(owner) => claim_owners.push(owner),
+                None => {
+                    return Err(Error::Failed(format!(
+                        "claim {name} is mounted by pod {}, which no controller recreates: delete the pod yourself (keep its manifest), reset the claim, then create the pod again",
+                        pod.name_any()
+                    )));
+                }
+            }
+        }
+        if pods.is_empty()
+            && let Some((sts, _)) = &templated
+        {
+            claim_owners.push(("StatefulSet".into(), sts.clone()));
+        }
+        claim_owners.sort();
+        claim_owners.dedup();
+        if claim_owners.is_empty() {
+            return Err(Error::Failed(format!(
+                "claim {name} is not mounted by any pod and no StatefulSet template makes it: nothing would recreate it; if it is not needed, delete it with `kubectl delete pvc {name} -n {}`",
+                world.namespace
+            )));
+        }
+        for (kind, owner) in &claim_owners {
+            if kind != "StatefulSet" && kind != "Deployment" {
+                return Err(Error::Failed(format!(
+                    "claim {name} is used by {kind} {owner}: pvcreset scales StatefulSets and Deployments only; stop the {kind} yourself, then delete the claim"
+                )));
+            }
+        }
+        let (reclaim_policy, data) = data_fate(claim, world);
+        let spec = claim.spec.clone().unwrap_or_default();
+        views.push(ClaimView {
+            name: name.clone(),
+            uid: claim.uid().unwrap_or_default(),
+            capacity: capacity(claim),
+            access_modes: spec.access_modes.clone().unwrap_or_default(),
+            storage_class: spec.storage_class_name.clone().unwrap_or_else(|| "-".into()),
+            volume: spec.volume_name.clone().filter(|v| !v.is_empty()),
+            reclaim_policy,
+            data,
+            consumers: pods.iter().map(|p| p.name_any()).collect(),
+        });
+        consumer_pods.extend(pods);
+        for o in claim_owners {
+            if !owners.contains(&o) {
+                owners.push(o);
+            }
+        }
+    }
+    if owners.len() > 1 && !request.force {
+        let shared_rwx = views
+            .iter()
+            .any(|v| v.access_modes.iter().any(|m| m == "ReadWriteMany"));
+        let list: Vec<String> = owners.iter().map(|(k, n)| format!("{}/{n}", k.to_lowercase())).collect();
+        return Err(Error::Failed(format!(
+            "{} used by {} owners ({}){}: resetting would take all of them down; re-run with --force to scale every one to 0 and back",
+            if views.len() == 1 { format!("claim {} is", views[0].name) } else { "the claims are".into() },
+            owners.len(),
+            list.join(", "),
+            if shared_rwx { ", a shared ReadWriteMany volume" } else { "" }
+        )));
+    }
+    let owner_records: Vec<OwnerRecord> = owners
+        .iter()
+        .map(|(kind, name)| OwnerRecord {
+            kind: kind.clone(),
+            name: name.clone(),
+            replicas: replicas_of(world, kind, name),
+        })
+        .collect();
+    // One StatefulSet pod's claims: deleting that pod recreates them, the others keep running.
+    let pod_applies = owners.len() == 1
+        && owners[0].0 == "StatefulSet"
+        && all_templated
+        && ordinals.len() == 1;
+    let strategy = match request.strategy {
+        StrategyChoice::Auto if pod_applies => Strategy::Pod,
+        StrategyChoice::Auto | StrategyChoice::Scale => Strategy::Scale,
+        StrategyChoice::Pod if pod_applies => Strategy::Pod,
+        StrategyChoice::Pod => {
+            return Err(Error::Usage(
+                "--strategy pod needs the claims of one StatefulSet pod; use --strategy scale (or auto)".into(),
+            ));
+        }
+    };
+    let pod = match strategy {
+        Strategy::Pod => {
+            let (sts, ordinal) = ordinals.iter().next().cloned().unwrap_or_default();
+            let name = format!("{sts}-{ordinal}");
+            world
+                .pods
+                .iter()
+                .find(|p| p.name_any() == name)
+                .map(|p| PodRecord { name: name.clone(), uid: p.uid().unwrap_or_default() })
+        }
+        Strategy::Scale => None,
+    };
+
+    let mut warnings = Vec::new();
+    let mut autoscaler_views = Vec::new();
+    let mut autoscaler_records = Vec::new();
+    for (kind, name) in &owners {
+        for hpa in &world.hpas {
+            let Some(spec) = hpa.spec.as_ref() else { continue };
+            if spec.scale_target_ref.kind == *kind && spec.scale_target_ref.name == *name {
+                autoscaler_views.push(AutoscalerView {
+                    kind: "HorizontalPodAutoscaler".into(),
+                    name: hpa.name_any(),
+                    target: format!("{}/{name}", kind.to_lowercase()),
+                    range: format!("{}-{} replicas", spec.min_replicas.unwrap_or(1), spec.max_replicas),
+                });
+                autoscaler_records.push(AutoscalerRecord {
+                    kind: "HorizontalPodAutoscaler".into(),
+                    name: hpa.name_any(),
+                    original: serde_json::to_value(&spec.behavior).unwrap_or(Value::Null),
+                });
+            }
+        }
+        for so in &world.scaled_objects {
+            let target = &so.data["spec"]["scaleTargetRef"];
+            let target_kind = target["kind"].as_str().unwrap_or("Deployment");
+            if target_kind == kind && target["name"].as_str() == Some(name.as_str()) {
+                let spec = &so.data["spec"];
+                autoscaler_views.push(AutoscalerView {
+                    kind: "ScaledObject".into(),
+                    name: so.name_any(),
+                    target: format!("{}/{name}", kind.to_lowercase()),
+                    range: format!(
+                        "{}-{} replicas",
+                        spec["minReplicaCount"].as_i64().unwrap_or(0),
+                        spec["maxReplicaCount"].as_i64().unwrap_or(100)
+                    ),
+                });
+                autoscaler_records.push(AutoscalerRecord {
+                    kind: "ScaledObject".into(),
+                    name: so.name_any(),
+                    original: so.annotations().get(crate::execute::KEDA_PAUSED).map_or(Value::Null, |v| json!(v)),
+                });
+            }
+        }
+    }
+    if strategy == Strategy::Scale && !autoscaler_records.is_empty() {
+        let names: Vec<String> = autoscaler_views
+            .iter()
+            .map(|a| format!("{} {} ({} of {})", a.kind, a.name, a.range, a.target))
+            .collect();
+        if !request.ignore_autoscaler {
+            return Err(Error::Failed(format!(
+                "the owner is autoscaled by {}: it would scale the owner back up while the claim is being deleted; re-run with --ignore-autoscaler to pause it during the reset (it is restored afterwards)",
+                names.join(", ")
+            )));
+        }
+        warnings.push(format!("paused during the reset and restored afterwards: {}", names.join(", ")));
+    } else if !autoscaler_records.is_empty() {
+        // The pod strategy leaves replicas alone: nothing for an autoscaler to fight.
+        autoscaler_records.clear();
+    }
+
+    let mut snapshots = Vec::new();
+    if request.snapshot {
+        for claim in &world.claims {
+            let driver = claim
+                .spec
+                .as_ref()
+                .and_then(|s| s.volume_name.as_ref())
+                .and_then(|v| world.volumes.get(v))
+                .and_then(|pv| pv.spec.as_ref()?.csi.as_ref().map(|c| c.driver.clone()));
+            let class = snapshot_class(world, driver.as_deref()).ok_or_else(|| {
+                Error::Failed(format!(
+                    "--snapshot: no VolumeSnapshotClass{} for claim {}: install one, or reset without --snapshot",
+                    driver.as_deref().map(|d| format!(" for driver {d}")).unwrap_or_default(),
+                    claim.name_any()
+                ))
+            })?;
+            let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+            snapshots.push(SnapshotRecord {
+                name: format!("{}-pvcreset-{stamp}", claim.name_any()),
+                claim: claim.name_any(),
+                class,
+            });
+        }
+    }
+
+    let claims: Vec<ClaimRecord> = world
+        .claims
+        .iter()
+        .map(|c| ClaimRecord {
+            name: c.name_any(),
+            uid: c.uid().unwrap_or_default(),
+            recreate: (template_claim(world, &c.name_any()).is_none()).then(|| recreate_spec(c)),
+        })
+        .collect();
+    let owner_list: Vec<String> = owner_records
+        .iter()
+        .map(|o| format!("{} ({} replicas)", o.reference(), o.replicas))
+        .collect();
+    let mut steps = Vec::new();
+    if !autoscaler_records.is_empty() {
+        steps.push("pause the autoscalers".to_string());
+    }
+    for s in &snapshots {
+        steps.push(format!(
+            "snapshot {} as VolumeSnapshot {} (class {}) and wait until it is ready",
+            s.claim, s.name, s.class
+        ));
+    }
+    let names: Vec<&str> = claims.iter().map(|c| c.name.as_str()).collect();
+    let disruption = match strategy {
+        Strategy::Pod => {
+            let pod_name = pod.as_ref().map_or("(no pod yet)", |p| p.name.as_str());
+            steps.push(format!("delete claim {} (it stays Terminating while the pod uses it)", names.join(", ")));
+            steps.push(format!("delete pod {pod_name}; the StatefulSet controller recreates the claim from its template, then the pod"));
+            steps.push("verify: a new claim (new uid) is Bound and the pod is Ready".into());
+            format!(
+                "pod {pod_name} is down until its replacement is Ready; the other pods of {} keep running",
+                owner_list.join(", ")
+            )
+        }
+        Strategy::Scale => {
+            steps.push(format!("scale {} to 0 and wait until its pods are gone", owner_list.join(", ")));
+            steps.push(format!("delete claim {} and wait until it is really gone", names.join(", ")));
+            let recreated: Vec<&str> = claims.iter().filter(|c| c.recreate.is_some()).map(|c| c.name.as_str()).collect();
+            if !recreated.is_empty() {
+                steps.push(format!(
+                    "create {} again: same name, labels, size, class and access modes, a new empty volume",
+                    recreated.join(", ")
+                ));
+            }
+            steps.push("scale back to the recorded replicas".into());
+            if !autoscaler_records.is_empty() {
+                steps.push("restore the autoscalers".into());
+            }
+            steps.push("verify: new claims (new uid) Bound, pods Ready, replicas as before".into());
+            format!("{} unavailable from the scale-down until its pods are Ready again", owner_list.join(", "))
+        }
+    };
+    if !autoscaler_views.is_empty() && strategy == Strategy::Pod {
+        warnings.push("the owner is autoscaled; the pod strategy leaves its replicas alone".into());
+    }
+    Ok(Plan {
+        namespace: world.namespace.clone(),
+        claims: views,
+        autoscalers: autoscaler_views,
+        steps,
+        disruption,
+        warnings,
+        journal: Journal {
+            strategy,
+            step: Step::Started,
+            started: now.to_string(),
+            owners: owner_records,
+            claims,
+            pod,
+            autoscalers: autoscaler_records,
+            snapshots,
+        },
+    })
+}
+
+fn replicas_of(world: &World, kind: &str, name: &str) -> i32 {
+    match kind {
+        "StatefulSet" => world
+            .statefulsets
+            .iter()
+            .find(|s| s.name_any() == name)
+            .and_then(|s| s.spec.as_ref()?.replicas)
+            .unwrap_or(1),
+        _ => world
+            .deployments
+            .iter()
+            .find(|d| d.name_any() == name)
+            .and_then(|d| d.spec.as_ref()?.replicas)
+            .unwrap_or(1),
+    }
+}
+
+/// The snapshot class for a CSI driver: the default one for it, else any for it; with the
+/// driver unknown, the default class.
+fn snapshot_class(world: &World, driver: Option<&str>) -> Option<String> {
+    let is_default = |c: &&&kube::api::DynamicObject| {
+        c.annotations().get("snapshot.storage.kubernetes.io/is-default-class").map(String::as_str) == Some("true")
+    };
+    let for_driver: Vec<&kube::api::DynamicObject> = world
+        .snapshot_classes
+        .iter()
+        .filter(|c| driver.is_none_or(|d| c.data["driver"].as_str() == Some(d)))
+        .collect();
+    for_driver
+        .iter()
+        .find(is_default)
+        .or_else(|| driver.and(for_driver.first()))
+        .map(|c| c.name_any())
+}
+
+/// The plan as text (stderr, before the prompt).
+pub fn render(plan: &Plan) -> String {
+    let mut out = format!(
+        "Reset {} claim{} in namespace {} ({} strategy)\n",
+        plan.claims.len(),
+        if plan.claims.len() == 1 { "" } else { "s" },
+        plan.namespace,
+        match plan.journal.strategy {
+            Strategy::Pod => "pod",
+            Strategy::Scale => "scale",
+        }
+    );
+    for c in &plan.claims {
+        out.push_str(&format!(
+            "  claim {}: {} {}, class {}, volume {}\n    data: {}\n    mounted by: {}\n",
+            c.name,
+            c.capacity,
+            c.access_modes.join(","),
+            c.storage_class,
+            c.volume.as_deref().unwrap_or("-"),
+            c.data,
+            if c.consumers.is_empty() { "no pod".to_string() } else { c.consumers.join(", ") }
+        ));
+    }
+    for o in &plan.journal.owners {
+        out.push_str(&format!("  owner: {} ({} replicas)\n", o.reference(), o.replicas));
+    }
+    out.push_str("  steps:\n");
+    for (i, s) in plan.steps.iter().enumerate() {
+        out.push_str(&format!("    {}. {s}\n", i + 1));
+    }
+    out.push_str(&format!("  disruption: {}\n", plan.disruption));
+    for w in &plan.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    out
+}

@@ -1,0 +1,164 @@
+//! `kubectl pvcreset PVC... | --statefulset NAME (--ordinal N... | --all)`: read, plan, confirm
+//! by typing the name, journal, act, verify.
+
+use std::time::Instant;
+
+use clap::Args;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::ResourceExt;
+use kube::api::Api;
+use shared::output::{self, OutputFormat};
+use shared::{ChangeArgs, Error, GlobalArgs};
+
+use crate::execute::{self, Ctx};
+use crate::plan::{self, Request, StrategyChoice};
+use crate::world;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ResetArgs {
+    /// The PersistentVolumeClaims to reset
+    #[arg(value_name = "PVC")]
+    pub claims: Vec<String>,
+    /// Reset claims of this StatefulSet, named from its volumeClaimTemplates
+    #[arg(long, value_name = "NAME")]
+    pub statefulset: Option<String>,
+    /// With --statefulset: the pod ordinals whose claims to reset
+    #[arg(long, value_name = "N", requires = "statefulset")]
+    pub ordinal: Vec<u32>,
+    /// With --statefulset: every ordinal
+    #[arg(long, requires = "statefulset", conflicts_with = "ordinal")]
+    pub all: bool,
+    /// pod: delete the claim and its pod (one StatefulSet ordinal); scale: scale the owner to 0 and back
+    #[arg(long, value_enum, default_value_t = StrategyChoice::Auto)]
+    pub strategy: StrategyChoice,
+    /// Take a VolumeSnapshot of each claim first and wait until it is ready
+    #[arg(long)]
+    pub snapshot: bool,
+    /// Reset an autoscaled owner: pause its HPA or ScaledObject, restore it afterwards
+    #[arg(long)]
+    pub ignore_autoscaler: bool,
+    /// Reset a claim used by several owners: all of them are scaled to 0 and back
+    #[arg(long)]
+    pub force: bool,
+    /// Output format of the plan: table or json
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+/// The claim names of `sts` for `ordinals` (all when empty), from its claim templates.
+fn statefulset_claims(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result<Vec<String>> {
+    let spec = sts.spec.clone().unwrap_or_default();
+    let templates = spec.volume_claim_templates.unwrap_or_default();
+    if templates.is_empty() {
+        return Err(Error::Failed(format!(
+            "statefulset {} has no volumeClaimTemplates: name the claims instead",
+            sts.name_any()
+        )));
+    }
+    let replicas = spec.replicas.unwrap_or(1).max(0) as u32;
+    let ordinals: Vec<u32> = if ordinals.is_empty() { (0..replicas).collect() } else { ordinals.to_vec() };
+    Ok(ordinals
+        .iter()
+        .flat_map(|o| templates.iter().map(move |t| format!("{}-{}-{o}", t.name_any(), sts.name_any())))
+        .collect())
+}
+
+pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
+    if !matches!(args.output, OutputFormat::Table | OutputFormat::Json) {
+        return Err(Error::Usage("the plan prints as -o table or json".into()));
+    }
+    if args.claims.is_empty() && args.statefulset.is_none() {
+        return Err(Error::Usage(
+            "name the claims to reset (kubectl pvcreset PVC...) or a StatefulSet (--statefulset NAME --ordinal N | --all)".into(),
+        ));
+    }
+    if args.statefulset.is_some() && !args.claims.is_empty() {
+        return Err(Error::Usage("name claims or --statefulset, not both".into()));
+    }
+    if args.statefulset.is_some() && args.ordinal.is_empty() && !args.all {
+        return Err(Error::Usage("--statefulset needs --ordinal N (repeatable) or --all".into()));
+    }
+    let target = shared::kubeconfig::connect(global).await?;
+    let namespace = target.namespace.clone();
+    let claims = match &args.statefulset {
+        Some(name) => {
+            let sts = Api::<StatefulSet>::namespaced(target.client.clone(), &namespace)
+                .get_opt(name)
+                .await
+                .map_err(|e| target.api_error(e))?
+                .ok_or_else(|| Error::Failed(format!("statefulset {name:?} not found in namespace {namespace}: list them with `kubectl get sts -n {namespace}`")))?;
+            statefulset_claims(&sts, &args.ordinal)?
+        }
+        None => args.claims.clone(),
+    };
+    let world = world::read(&target.client, &namespace, &claims, args.snapshot)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let request = Request {
+        claims: claims.clone(),
+        strategy: args.strategy,
+        snapshot: args.snapshot,
+        ignore_autoscaler: args.ignore_autoscaler,
+        force: args.force,
+    };
+    let plan = plan::plan(&world, &request, &now)?;
+    shared::banner::print(&target);
+    match args.output {
+        OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
+        _ => eprint!("{}", plan::render(&plan)),
+    }
+    if args.change.dry_run {
+        eprintln!("dry run: nothing was changed");
+        return Ok(());
+    }
+    let expected = if plan.claims.len() == 1 { plan.claims[0].name.clone() } else { plan.journal.owners[0].name.clone() };
+    let what = if plan.claims.len() == 1 {
+        "This deletes the claim".to_string()
+    } else {
+        format!("This deletes {} claims of {}", plan.claims.len(), plan.journal.owners[0].reference())
+    };
+    shared::confirm::confirm_typed(&what, &expected, args.change.yes)?;
+    let ctx = Ctx {
+        target: &target,
+        namespace,
+        deadline: Instant::now() + args.change.timeout,
+    };
+    let mut journal = plan.journal.clone();
+    // Before the first change: the record that makes any interruption resumable.
+    execute::save(&ctx, &journal).await?;
+    let owner = journal.owners[0].reference();
+    execute::drive(&ctx, &mut journal).await.map_err(|e| with_resume_hint(e, &owner, &ctx.namespace))
+}
+
+/// After the journal exists, every failure says how to finish.
+pub fn with_resume_hint(e: Error, owner: &str, namespace: &str) -> Error {
+    let hint = format!(
+        "; the reset is recorded on {owner}: finish it with `kubectl pvcreset resume {owner} -n {namespace}` (or `abort` it while the claims still exist)"
+    );
+    match e {
+        Error::Timeout(m) => Error::Timeout(m + &hint),
+        Error::Failed(m) => Error::Failed(m + &hint),
+        Error::Api { message, detail, status } => Error::Api { message: message + &hint, detail, status },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_come_from_the_templates() {
+        let sts: StatefulSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {}, "serviceName": "web", "template": {},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}}, {"metadata": {"name": "logs"}}]}
+        }))
+        .unwrap();
+        assert_eq!(statefulset_claims(&sts, &[1]).unwrap(), ["data-web-1", "logs-web-1"]);
+        assert_eq!(statefulset_claims(&sts, &[]).unwrap().len(), 4);
+    }
+}

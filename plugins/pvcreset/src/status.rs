@@ -1,0 +1,112 @@
+//! `kubectl pvcreset status [-A]`: the resets in progress or interrupted, read from the journal
+//! annotations on StatefulSets and Deployments.
+
+use clap::Args;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use kube::api::{Api, ListParams};
+use kube::Client;
+use serde::Serialize;
+use shared::output::{self, OutputFormat, Table};
+use shared::{Error, GlobalArgs};
+
+use crate::journal::{ANNOTATION, Journal};
+
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    /// Look in every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Output format: table, json or yaml
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// A reset recorded on an owner.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recorded {
+    pub namespace: String,
+    /// `statefulset/NAME` or `deployment/NAME`.
+    pub owner: String,
+    pub name: String,
+    /// The owner's replicas now (the journal has the ones to go back to).
+    pub replicas_now: i32,
+    pub journal: Journal,
+}
+
+/// Every recorded reset in `namespace` (all with None). Two list requests.
+pub async fn find(client: &Client, namespace: Option<&str>) -> Result<Vec<Recorded>, kube::Error> {
+    let (sts, deploy): (Api<StatefulSet>, Api<Deployment>) = match namespace {
+        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let lp = ListParams::default();
+    let (sts, deploy) = tokio::try_join!(sts.list(&lp), deploy.list(&lp))?;
+    let mut found = Vec::new();
+    let mut push = |kind: &str, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, replicas: i32| {
+        let Some(text) = meta.annotations.as_ref().and_then(|a| a.get(ANNOTATION)) else {
+            return;
+        };
+        match Journal::from_annotation(text) {
+            Ok(journal) => found.push(Recorded {
+                namespace: meta.namespace.clone().unwrap_or_default(),
+                owner: format!("{kind}/{}", meta.name.clone().unwrap_or_default()),
+                name: meta.name.clone().unwrap_or_default(),
+                replicas_now: replicas,
+                journal,
+            }),
+            Err(e) => tracing::warn!("{kind}/{:?}: {e}", meta.name),
+        }
+    };
+    for s in &sts.items {
+        push("statefulset", &s.metadata, s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1));
+    }
+    for d in &deploy.items {
+        push("deployment", &d.metadata, d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1));
+    }
+    found.sort_by(|a, b| (&a.namespace, &a.owner).cmp(&(&b.namespace, &b.owner)));
+    Ok(found)
+}
+
+/// The recorded resets as a table (pure).
+pub fn render(found: &[Recorded]) -> String {
+    let mut table = Table::new(&["namespace", "owner", "strategy", "step", "claims", "replicas", "started"]);
+    for r in found {
+        let recorded: Vec<String> = r.journal.owners.iter().map(|o| o.replicas.to_string()).collect();
+        table.row([
+            r.namespace.clone(),
+            r.owner.clone(),
+            format!("{:?}", r.journal.strategy).to_lowercase(),
+            r.journal.step.describe().to_string(),
+            r.journal.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(","),
+            format!("{} (was {})", r.replicas_now, recorded.join("/")),
+            r.journal.started.clone(),
+        ]);
+    }
+    table.render()
+}
+
+pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
+    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
+        return Err(Error::Usage("status supports -o table, json or yaml".into()));
+    }
+    let target = shared::kubeconfig::connect(global).await?;
+    let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
+    let found = find(&target.client, namespace).await.map_err(|e| target.api_error(e))?;
+    let text = match args.output {
+        OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
+        OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
+        _ if found.is_empty() => {
+            let scope = namespace.map_or("any namespace".to_string(), |n| format!("namespace {n}"));
+            eprintln!("No reset in progress in {scope}.");
+            return Ok(());
+        }
+        _ => {
+            let mut text = render(&found);
+            text.push_str("\nFinish one with `kubectl pvcreset resume OWNER -n NAMESPACE`, or undo it (while its claims still exist) with `kubectl pvcreset abort OWNER -n NAMESPACE`.\n");
+            text
+        }
+    };
+    output::print_stdout(&text);
+    Ok(())
+}
