@@ -23,14 +23,21 @@ pub struct AbortArgs {
 pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = target.namespace.clone();
-    let found = status::find(&target.client, Some(&namespace)).await.map_err(|e| target.api_error(e))?;
+    let found = status::find(&target.client, Some(&namespace))
+        .await
+        .map_err(|e| target.api_error(e))?;
     let recorded = crate::resume::pick(&found, &args.owner, &namespace)?;
     let journal = &recorded.journal;
     // Once a claim is being deleted its data is gone: nothing to go back to.
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(target.client.clone(), &namespace);
     for c in &journal.claims {
-        let now = claims.get_opt(&c.name).await.map_err(|e| target.api_error(e))?;
-        let intact = now.as_ref().is_some_and(|p| p.uid().as_deref() == Some(c.uid.as_str()) && p.metadata.deletion_timestamp.is_none());
+        let now = claims
+            .get_opt(&c.name)
+            .await
+            .map_err(|e| target.api_error(e))?;
+        let intact = now.as_ref().is_some_and(|p| {
+            p.uid().as_deref() == Some(c.uid.as_str()) && p.metadata.deletion_timestamp.is_none()
+        });
         if !intact {
             return Err(Error::Failed(format!(
                 "claim {} is already deleted or being deleted: the reset cannot be undone; finish it with `kubectl pvcreset resume {} -n {namespace}`",
@@ -41,16 +48,30 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     shared::banner::print(&target);
     eprintln!(
         "Abort the reset of {} on {}: scale {} back, restore autoscalers, keep the claims",
-        journal.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+        journal
+            .claims
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         recorded.owner,
-        journal.owners.iter().map(|o| format!("{} to {}", o.reference(), o.replicas)).collect::<Vec<_>>().join(", ")
+        journal
+            .owners
+            .iter()
+            .map(|o| format!("{} to {}", o.reference(), o.replicas))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
     }
     shared::confirm::confirm("Abort the reset?", args.change.yes)?;
-    let ctx = Ctx { target: &target, namespace: namespace.clone(), deadline: Instant::now() + args.change.timeout };
+    let ctx = Ctx {
+        target: &target,
+        namespace: namespace.clone(),
+        deadline: Instant::now() + args.change.timeout,
+    };
     for owner in &journal.owners {
         execute::scale(&ctx, owner, owner.replicas).await?;
         eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);

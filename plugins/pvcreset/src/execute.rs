@@ -8,12 +8,16 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
+};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use shared::{Error, Target};
 
-use crate::journal::{ANNOTATION, AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, Step, Strategy};
+use crate::journal::{
+    ANNOTATION, AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, Step, Strategy,
+};
 use crate::world::snapshot_resource;
 
 /// KEDA's pause annotation (KEDA 2.13+): the ScaledObject stops scaling its target.
@@ -46,7 +50,9 @@ pub struct OwnerState {
     pub journal: Option<String>,
 }
 
-fn selector_string(selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> String {
+fn selector_string(
+    selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+) -> String {
     selector
         .match_labels
         .iter()
@@ -129,14 +135,26 @@ pub async fn scale(ctx: &Ctx<'_>, owner: &OwnerRecord, replicas: i32) -> shared:
 /// Writes the journal on the first owner (the record every later step updates).
 pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
     let owner = &journal.owners[0];
-    patch_owner(ctx, owner, &json!({"metadata": {"annotations": {ANNOTATION: journal.to_annotation()}}})).await?;
+    patch_owner(
+        ctx,
+        owner,
+        &json!({"metadata": {"annotations": {ANNOTATION: journal.to_annotation()}}}),
+    )
+    .await?;
     // A line per step: what an operator (and the interruption tests) can follow.
-    eprintln!("journal: {} on {}", step_name(journal.step), owner.reference());
+    eprintln!(
+        "journal: {} on {}",
+        step_name(journal.step),
+        owner.reference()
+    );
     Ok(())
 }
 
 pub fn step_name(step: Step) -> String {
-    serde_json::to_value(step).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 async fn advance(ctx: &Ctx<'_>, journal: &mut Journal, step: Step) -> shared::Result<()> {
@@ -145,7 +163,12 @@ async fn advance(ctx: &Ctx<'_>, journal: &mut Journal, step: Step) -> shared::Re
 }
 
 pub async fn remove_journal(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<()> {
-    patch_owner(ctx, owner, &json!({"metadata": {"annotations": {ANNOTATION: null}}})).await
+    patch_owner(
+        ctx,
+        owner,
+        &json!({"metadata": {"annotations": {ANNOTATION: null}}}),
+    )
+    .await
 }
 
 /// Polls `check` until it yields a value or the deadline passes.
@@ -194,17 +217,26 @@ fn gone_or_conflict(e: &kube::Error) -> bool {
 /// Deletes the old claim, never a newer one with the same name (uid precondition).
 async fn delete_old_claim(ctx: &Ctx<'_>, claim: &ClaimRecord) -> shared::Result<()> {
     let dp = DeleteParams {
-        preconditions: Some(Preconditions { uid: Some(claim.uid.clone()), resource_version: None }),
+        preconditions: Some(Preconditions {
+            uid: Some(claim.uid.clone()),
+            resource_version: None,
+        }),
         ..Default::default()
     };
-    match Api::<PersistentVolumeClaim>::namespaced(ctx.client(), &ctx.namespace).delete(&claim.name, &dp).await {
+    match Api::<PersistentVolumeClaim>::namespaced(ctx.client(), &ctx.namespace)
+        .delete(&claim.name, &dp)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if gone_or_conflict(&e) => Ok(()),
         Err(e) => Err(ctx.api_error(e)),
     }
 }
 
-async fn old_claims_left(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<Vec<PersistentVolumeClaim>> {
+async fn old_claims_left(
+    ctx: &Ctx<'_>,
+    journal: &Journal,
+) -> shared::Result<Vec<PersistentVolumeClaim>> {
     let mut left = Vec::new();
     for c in &journal.claims {
         if let Some(claim) = get_claim(ctx, &c.name).await?
@@ -228,10 +260,14 @@ async fn pause_autoscalers(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<(
             }
             _ => {
                 let patch = json!({"metadata": {"annotations": {KEDA_PAUSED: "true"}}});
-                Api::<DynamicObject>::namespaced_with(ctx.client(), &ctx.namespace, &crate::world::scaled_object_resource())
-                    .patch(&a.name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ctx.api_error(e))?;
+                Api::<DynamicObject>::namespaced_with(
+                    ctx.client(),
+                    &ctx.namespace,
+                    &crate::world::scaled_object_resource(),
+                )
+                .patch(&a.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ctx.api_error(e))?;
             }
         }
         eprintln!("paused {} {}", a.kind, a.name);
@@ -240,7 +276,10 @@ async fn pause_autoscalers(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<(
 }
 
 /// Puts each autoscaler back exactly as recorded.
-pub async fn restore_autoscalers(ctx: &Ctx<'_>, autoscalers: &[AutoscalerRecord]) -> shared::Result<()> {
+pub async fn restore_autoscalers(
+    ctx: &Ctx<'_>,
+    autoscalers: &[AutoscalerRecord],
+) -> shared::Result<()> {
     for a in autoscalers {
         match a.kind.as_str() {
             "HorizontalPodAutoscaler" => {
@@ -248,7 +287,10 @@ pub async fn restore_autoscalers(ctx: &Ctx<'_>, autoscalers: &[AutoscalerRecord]
                 let Some(hpa) = api.get_opt(&a.name).await.map_err(|e| ctx.api_error(e))? else {
                     continue;
                 };
-                let now = hpa.spec.as_ref().map(|s| serde_json::to_value(&s.behavior).unwrap_or(Value::Null));
+                let now = hpa
+                    .spec
+                    .as_ref()
+                    .map(|s| serde_json::to_value(&s.behavior).unwrap_or(Value::Null));
                 if now.as_ref() == Some(&a.original) {
                     continue;
                 }
@@ -265,9 +307,13 @@ pub async fn restore_autoscalers(ctx: &Ctx<'_>, autoscalers: &[AutoscalerRecord]
             }
             _ => {
                 let patch = json!({"metadata": {"annotations": {KEDA_PAUSED: a.original}}});
-                match Api::<DynamicObject>::namespaced_with(ctx.client(), &ctx.namespace, &crate::world::scaled_object_resource())
-                    .patch(&a.name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
+                match Api::<DynamicObject>::namespaced_with(
+                    ctx.client(),
+                    &ctx.namespace,
+                    &crate::world::scaled_object_resource(),
+                )
+                .patch(&a.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
                 {
                     Ok(_) => {}
                     Err(e) if gone_or_conflict(&e) => {}
@@ -281,7 +327,8 @@ pub async fn restore_autoscalers(ctx: &Ctx<'_>, autoscalers: &[AutoscalerRecord]
 }
 
 async fn take_snapshots(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
-    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client(), &ctx.namespace, &snapshot_resource());
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client(), &ctx.namespace, &snapshot_resource());
     for s in &journal.snapshots {
         let object: DynamicObject = serde_json::from_value(json!({
             "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
@@ -294,10 +341,16 @@ async fn take_snapshots(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> 
             Err(kube::Error::Api(e)) if e.code == 409 => {}
             Err(e) => return Err(ctx.api_error(e)),
         }
-        until(ctx, &format!("VolumeSnapshot {} to be ready", s.name), || async {
-            let snap = api.get_opt(&s.name).await.map_err(|e| ctx.api_error(e))?;
-            Ok(snap.filter(|o| o.data["status"]["readyToUse"] == json!(true)).map(|_| ()))
-        })
+        until(
+            ctx,
+            &format!("VolumeSnapshot {} to be ready", s.name),
+            || async {
+                let snap = api.get_opt(&s.name).await.map_err(|e| ctx.api_error(e))?;
+                Ok(snap
+                    .filter(|o| o.data["status"]["readyToUse"] == json!(true))
+                    .map(|_| ()))
+            },
+        )
         .await?;
         eprintln!("snapshot {} of {} is ready", s.name, s.claim);
     }
@@ -316,15 +369,30 @@ pub async fn drive(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
     eprintln!(
         "done in {}: {} replaced by new empty claims, {} back at {} replicas and Ready",
         shared::duration::format(started.elapsed()),
-        journal.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
-        journal.owners.iter().map(|o| o.reference()).collect::<Vec<_>>().join(", "),
-        journal.owners.iter().map(|o| o.replicas.to_string()).collect::<Vec<_>>().join("/"),
+        journal
+            .claims
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        journal
+            .owners
+            .iter()
+            .map(|o| o.reference())
+            .collect::<Vec<_>>()
+            .join(", "),
+        journal
+            .owners
+            .iter()
+            .map(|o| o.replicas.to_string())
+            .collect::<Vec<_>>()
+            .join("/"),
     );
     Ok(())
 }
 
 async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
-    if journal.step < Step::Snapshotted {
+    if journal.step < Step::Snapshotted && !journal.snapshots.is_empty() {
         take_snapshots(ctx, journal).await?;
         advance(ctx, journal, Step::Snapshotted).await?;
     }
@@ -335,7 +403,10 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
         let pods: Api<Pod> = Api::namespaced(ctx.client(), &ctx.namespace);
         if let Some(pod) = &journal.pod {
             let dp = DeleteParams {
-                preconditions: Some(Preconditions { uid: Some(pod.uid.clone()), resource_version: None }),
+                preconditions: Some(Preconditions {
+                    uid: Some(pod.uid.clone()),
+                    resource_version: None,
+                }),
                 ..Default::default()
             };
             match pods.delete(&pod.name, &dp).await {
@@ -353,7 +424,10 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
             // A replacement pod created while the old claim is still terminating would wait on
             // it forever ("persistentvolumeclaim is being deleted"): delete it once more.
             if let Some(old) = &old_pod
-                && let Some(p) = pods.get_opt(&old.name).await.map_err(|e| ctx.api_error(e))?
+                && let Some(p) = pods
+                    .get_opt(&old.name)
+                    .await
+                    .map_err(|e| ctx.api_error(e))?
                 && p.uid().as_deref() != Some(old.uid.as_str())
                 && p.metadata.deletion_timestamp.is_none()
                 && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
@@ -370,11 +444,11 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
 }
 
 async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
-    if journal.step < Step::AutoscalersPaused {
+    if journal.step < Step::AutoscalersPaused && !journal.autoscalers.is_empty() {
         pause_autoscalers(ctx, journal).await?;
         advance(ctx, journal, Step::AutoscalersPaused).await?;
     }
-    if journal.step < Step::Snapshotted {
+    if journal.step < Step::Snapshotted && !journal.snapshots.is_empty() {
         take_snapshots(ctx, journal).await?;
         advance(ctx, journal, Step::Snapshotted).await?;
     }
@@ -384,13 +458,20 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
             eprintln!("scaled {} to 0", owner.reference());
         }
         for owner in &journal.owners {
-            let state = owner_state(ctx, owner)
-                .await?
-                .ok_or_else(|| Error::Failed(format!("{} disappeared during the reset", owner.reference())))?;
-            until(ctx, &format!("the pods of {} to be gone", owner.reference()), || async {
-                let pods = pods_of(ctx, &state.selector).await?;
-                Ok(pods.is_empty().then_some(()))
-            })
+            let state = owner_state(ctx, owner).await?.ok_or_else(|| {
+                Error::Failed(format!(
+                    "{} disappeared during the reset",
+                    owner.reference()
+                ))
+            })?;
+            until(
+                ctx,
+                &format!("the pods of {} to be gone", owner.reference()),
+                || async {
+                    let pods = pods_of(ctx, &state.selector).await?;
+                    Ok(pods.is_empty().then_some(()))
+                },
+            )
             .await?;
         }
         advance(ctx, journal, Step::ScaledDown).await?;
@@ -399,19 +480,39 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
         for c in &journal.claims {
             delete_old_claim(ctx, c).await?;
         }
-        until(ctx, "the old claims to be gone (finalizers done)", || async {
-            Ok(old_claims_left(ctx, journal).await?.is_empty().then_some(()))
-        })
+        until(
+            ctx,
+            "the old claims to be gone (finalizers done)",
+            || async {
+                Ok(old_claims_left(ctx, journal)
+                    .await?
+                    .is_empty()
+                    .then_some(()))
+            },
+        )
         .await?;
-        eprintln!("deleted claim {}", journal.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "deleted claim {}",
+            journal
+                .claims
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         advance(ctx, journal, Step::ClaimsDeleted).await?;
     }
     if journal.step < Step::ClaimsRecreated {
         let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client(), &ctx.namespace);
         for c in &journal.claims {
             let Some(spec) = &c.recreate else { continue };
-            let claim: PersistentVolumeClaim = serde_json::from_value(spec.clone())
-                .map_err(|e| Error::Failed(format!("the journal's spec of claim {} is unusable: {e}", c.name)))?;
+            let claim: PersistentVolumeClaim =
+                serde_json::from_value(spec.clone()).map_err(|e| {
+                    Error::Failed(format!(
+                        "the journal's spec of claim {} is unusable: {e}",
+                        c.name
+                    ))
+                })?;
             match api.create(&PostParams::default(), &claim).await {
                 Ok(_) => eprintln!("created claim {} again", c.name),
                 Err(kube::Error::Api(e)) if e.code == 409 => {}
@@ -431,40 +532,70 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
     Ok(())
 }
 
-/// New claims (another uid) Bound, owners back at their replicas with every pod Ready.
+/// New claims (another uid) Bound, owners back at their replicas, and every pod mounting a
+/// new claim Ready. Other pods of the owner are not the reset's business (one may have been
+/// broken before).
 async fn verify(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
-    until(ctx, "the new claims to be Bound and the pods Ready", || async {
-        for c in &journal.claims {
-            let Some(claim) = get_claim(ctx, &c.name).await? else {
-                return Ok(None);
-            };
-            let bound = claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
-            if claim.uid().as_deref() == Some(c.uid.as_str()) || !bound {
-                return Ok(None);
+    let scaled_to_zero = journal.owners.iter().all(|o| o.replicas == 0);
+    until(
+        ctx,
+        "the new claims to be Bound and their pods Ready",
+        || async {
+            for c in &journal.claims {
+                let Some(claim) = get_claim(ctx, &c.name).await? else {
+                    // A StatefulSet at 0 replicas makes its claims with its first pod.
+                    if scaled_to_zero && c.recreate.is_none() {
+                        continue;
+                    }
+                    return Ok(None);
+                };
+                let bound = claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+                if claim.uid().as_deref() == Some(c.uid.as_str()) || !bound {
+                    return Ok(None);
+                }
             }
-        }
-        for owner in &journal.owners {
-            let Some(state) = owner_state(ctx, owner).await? else {
-                return Err(Error::Failed(format!("{} disappeared during the reset", owner.reference())));
-            };
-            if state.replicas != owner.replicas || state.ready != owner.replicas || state.current != owner.replicas {
-                return Ok(None);
+            for owner in &journal.owners {
+                let Some(state) = owner_state(ctx, owner).await? else {
+                    return Err(Error::Failed(format!(
+                        "{} disappeared during the reset",
+                        owner.reference()
+                    )));
+                };
+                if state.replicas != owner.replicas {
+                    return Ok(None);
+                }
             }
-        }
-        if let Some(old) = &journal.pod {
-            let pod = Api::<Pod>::namespaced(ctx.client(), &ctx.namespace)
-                .get_opt(&old.name)
+            if scaled_to_zero {
+                return Ok(Some(()));
+            }
+            let pods = Api::<Pod>::namespaced(ctx.client(), &ctx.namespace)
+                .list(&ListParams::default())
                 .await
                 .map_err(|e| ctx.api_error(e))?;
-            let ready = pod.as_ref().is_some_and(|p| {
-                p.uid().as_deref() != Some(old.uid.as_str())
-                    && p.status.iter().flat_map(|s| s.conditions.iter().flatten()).any(|c| c.type_ == "Ready" && c.status == "True")
-            });
-            if !ready {
-                return Ok(None);
+            for c in &journal.claims {
+                let users: Vec<&Pod> = pods
+                    .items
+                    .iter()
+                    .filter(|p| crate::plan::mounts(p, &c.name))
+                    .collect();
+                let all_ready = !users.is_empty()
+                    && users.iter().all(|p| {
+                        p.metadata.deletion_timestamp.is_none()
+                            && journal
+                                .pod
+                                .as_ref()
+                                .is_none_or(|old| p.uid().as_deref() != Some(old.uid.as_str()))
+                            && p.status
+                                .iter()
+                                .flat_map(|s| s.conditions.iter().flatten())
+                                .any(|c| c.type_ == "Ready" && c.status == "True")
+                    });
+                if !all_ready {
+                    return Ok(None);
+                }
             }
-        }
-        Ok(Some(()))
-    })
+            Ok(Some(()))
+        },
+    )
     .await
 }

@@ -77,11 +77,21 @@ pub struct Plan {
 
 /// The owner of a pod: (kind, name), following ReplicaSet → Deployment.
 pub fn pod_owner(world: &World, pod: &Pod) -> Option<(String, String)> {
-    let owner = pod.owner_references().iter().find(|o| o.controller == Some(true))
+    let owner = pod
+        .owner_references()
+        .iter()
+        .find(|o| o.controller == Some(true))
         .or_else(|| pod.owner_references().first())?;
     if owner.kind == "ReplicaSet" {
-        let rs = world.replicasets.iter().find(|rs| rs.name_any() == owner.name);
-        if let Some(dep) = rs.and_then(|rs| rs.owner_references().iter().find(|o| o.kind == "Deployment")) {
+        let rs = world
+            .replicasets
+            .iter()
+            .find(|rs| rs.name_any() == owner.name);
+        if let Some(dep) = rs.and_then(|rs| {
+            rs.owner_references()
+                .iter()
+                .find(|o| o.kind == "Deployment")
+        }) {
             return Some(("Deployment".into(), dep.name.clone()));
         }
     }
@@ -90,9 +100,14 @@ pub fn pod_owner(world: &World, pod: &Pod) -> Option<(String, String)> {
 
 /// Does `pod` mount `claim`?
 pub fn mounts(pod: &Pod, claim: &str) -> bool {
-    pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| {
-        v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == claim)
-    })
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .any(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .is_some_and(|c| c.claim_name == claim)
+        })
 }
 
 /// The pod still counts as a consumer (a finished pod releases its claim).
@@ -128,9 +143,16 @@ pub fn suggestions(wanted: &str, names: &[String]) -> Vec<String> {
 }
 
 fn data_fate(claim: &PersistentVolumeClaim, world: &World) -> (Option<String>, String) {
-    let volume = claim.spec.as_ref().and_then(|s| s.volume_name.clone()).filter(|v| !v.is_empty());
+    let volume = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_name.clone())
+        .filter(|v| !v.is_empty());
     let Some(volume) = volume else {
-        return (None, "the claim is not bound to a volume: there is no data to lose".into());
+        return (
+            None,
+            "the claim is not bound to a volume: there is no data to lose".into(),
+        );
     };
     let policy = world
         .volumes
@@ -183,12 +205,23 @@ fn recreate_spec(claim: &PersistentVolumeClaim) -> Value {
 }
 
 fn capacity(claim: &PersistentVolumeClaim) -> String {
-    let status = claim.status.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage"));
-    let requested = claim
-        .spec
+    let status = claim
+        .status
         .as_ref()
-        .and_then(|s| s.resources.as_ref()?.requests.as_ref()?.get("storage").cloned());
-    status.cloned().or(requested).map_or_else(|| "-".into(), |q| q.0)
+        .and_then(|s| s.capacity.as_ref())
+        .and_then(|c| c.get("storage"));
+    let requested = claim.spec.as_ref().and_then(|s| {
+        s.resources
+            .as_ref()?
+            .requests
+            .as_ref()?
+            .get("storage")
+            .cloned()
+    });
+    status
+        .cloned()
+        .or(requested)
+        .map_or_else(|| "-".into(), |q| q.0)
 }
 
 /// Builds the plan, or the refusal.
@@ -212,7 +245,11 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
     let mut all_templated = true;
     for claim in &world.claims {
         let name = claim.name_any();
-        let pods: Vec<&Pod> = world.pods.iter().filter(|p| live(p) && mounts(p, &name)).collect();
+        let pods: Vec<&Pod> = world
+            .pods
+            .iter()
+            .filter(|p| live(p) && mounts(p, &name))
+            .collect();
         let templated = template_claim(world, &name);
         match &templated {
             Some(t) => {
@@ -259,7 +296,10 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             uid: claim.uid().unwrap_or_default(),
             capacity: capacity(claim),
             access_modes: spec.access_modes.clone().unwrap_or_default(),
-            storage_class: spec.storage_class_name.clone().unwrap_or_else(|| "-".into()),
+            storage_class: spec
+                .storage_class_name
+                .clone()
+                .unwrap_or_else(|| "-".into()),
             volume: spec.volume_name.clone().filter(|v| !v.is_empty()),
             reclaim_policy,
             data,
@@ -276,13 +316,24 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         let shared_rwx = views
             .iter()
             .any(|v| v.access_modes.iter().any(|m| m == "ReadWriteMany"));
-        let list: Vec<String> = owners.iter().map(|(k, n)| format!("{}/{n}", k.to_lowercase())).collect();
+        let list: Vec<String> = owners
+            .iter()
+            .map(|(k, n)| format!("{}/{n}", k.to_lowercase()))
+            .collect();
         return Err(Error::Failed(format!(
             "{} used by {} owners ({}){}: resetting would take all of them down; re-run with --force to scale every one to 0 and back",
-            if views.len() == 1 { format!("claim {} is", views[0].name) } else { "the claims are".into() },
+            if views.len() == 1 {
+                format!("claim {} is", views[0].name)
+            } else {
+                "the claims are".into()
+            },
             owners.len(),
             list.join(", "),
-            if shared_rwx { ", a shared ReadWriteMany volume" } else { "" }
+            if shared_rwx {
+                ", a shared ReadWriteMany volume"
+            } else {
+                ""
+            }
         )));
     }
     let owner_records: Vec<OwnerRecord> = owners
@@ -294,10 +345,8 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         })
         .collect();
     // One StatefulSet pod's claims: deleting that pod recreates them, the others keep running.
-    let pod_applies = owners.len() == 1
-        && owners[0].0 == "StatefulSet"
-        && all_templated
-        && ordinals.len() == 1;
+    let pod_applies =
+        owners.len() == 1 && owners[0].0 == "StatefulSet" && all_templated && ordinals.len() == 1;
     let strategy = match request.strategy {
         StrategyChoice::Auto if pod_applies => Strategy::Pod,
         StrategyChoice::Auto | StrategyChoice::Scale => Strategy::Scale,
@@ -316,7 +365,10 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                 .pods
                 .iter()
                 .find(|p| p.name_any() == name)
-                .map(|p| PodRecord { name: name.clone(), uid: p.uid().unwrap_or_default() })
+                .map(|p| PodRecord {
+                    name: name.clone(),
+                    uid: p.uid().unwrap_or_default(),
+                })
         }
         Strategy::Scale => None,
     };
@@ -326,13 +378,19 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
     let mut autoscaler_records = Vec::new();
     for (kind, name) in &owners {
         for hpa in &world.hpas {
-            let Some(spec) = hpa.spec.as_ref() else { continue };
+            let Some(spec) = hpa.spec.as_ref() else {
+                continue;
+            };
             if spec.scale_target_ref.kind == *kind && spec.scale_target_ref.name == *name {
                 autoscaler_views.push(AutoscalerView {
                     kind: "HorizontalPodAutoscaler".into(),
                     name: hpa.name_any(),
                     target: format!("{}/{name}", kind.to_lowercase()),
-                    range: format!("{}-{} replicas", spec.min_replicas.unwrap_or(1), spec.max_replicas),
+                    range: format!(
+                        "{}-{} replicas",
+                        spec.min_replicas.unwrap_or(1),
+                        spec.max_replicas
+                    ),
                 });
                 autoscaler_records.push(AutoscalerRecord {
                     kind: "HorizontalPodAutoscaler".into(),
@@ -359,7 +417,10 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                 autoscaler_records.push(AutoscalerRecord {
                     kind: "ScaledObject".into(),
                     name: so.name_any(),
-                    original: so.annotations().get(crate::execute::KEDA_PAUSED).map_or(Value::Null, |v| json!(v)),
+                    original: so
+                        .annotations()
+                        .get(crate::execute::KEDA_PAUSED)
+                        .map_or(Value::Null, |v| json!(v)),
                 });
             }
         }
@@ -375,7 +436,10 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                 names.join(", ")
             )));
         }
-        warnings.push(format!("paused during the reset and restored afterwards: {}", names.join(", ")));
+        warnings.push(format!(
+            "paused during the reset and restored afterwards: {}",
+            names.join(", ")
+        ));
     } else if !autoscaler_records.is_empty() {
         // The pod strategy leaves replicas alone: nothing for an autoscaler to fight.
         autoscaler_records.clear();
@@ -397,7 +461,11 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                     claim.name_any()
                 ))
             })?;
-            let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+            let stamp: String = now
+                .chars()
+                .filter(|c| c.is_ascii_digit())
+                .take(14)
+                .collect();
             snapshots.push(SnapshotRecord {
                 name: format!("{}-pvcreset-{stamp}", claim.name_any()),
                 claim: claim.name_any(),
@@ -433,7 +501,10 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
     let disruption = match strategy {
         Strategy::Pod => {
             let pod_name = pod.as_ref().map_or("(no pod yet)", |p| p.name.as_str());
-            steps.push(format!("delete claim {} (it stays Terminating while the pod uses it)", names.join(", ")));
+            steps.push(format!(
+                "delete claim {} (it stays Terminating while the pod uses it)",
+                names.join(", ")
+            ));
             steps.push(format!("delete pod {pod_name}; the StatefulSet controller recreates the claim from its template, then the pod"));
             steps.push("verify: a new claim (new uid) is Bound and the pod is Ready".into());
             format!(
@@ -442,9 +513,19 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             )
         }
         Strategy::Scale => {
-            steps.push(format!("scale {} to 0 and wait until its pods are gone", owner_list.join(", ")));
-            steps.push(format!("delete claim {} and wait until it is really gone", names.join(", ")));
-            let recreated: Vec<&str> = claims.iter().filter(|c| c.recreate.is_some()).map(|c| c.name.as_str()).collect();
+            steps.push(format!(
+                "scale {} to 0 and wait until its pods are gone",
+                owner_list.join(", ")
+            ));
+            steps.push(format!(
+                "delete claim {} and wait until it is really gone",
+                names.join(", ")
+            ));
+            let recreated: Vec<&str> = claims
+                .iter()
+                .filter(|c| c.recreate.is_some())
+                .map(|c| c.name.as_str())
+                .collect();
             if !recreated.is_empty() {
                 steps.push(format!(
                     "create {} again: same name, labels, size, class and access modes, a new empty volume",
@@ -456,7 +537,10 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                 steps.push("restore the autoscalers".into());
             }
             steps.push("verify: new claims (new uid) Bound, pods Ready, replicas as before".into());
-            format!("{} unavailable from the scale-down until its pods are Ready again", owner_list.join(", "))
+            format!(
+                "{} unavailable from the scale-down until its pods are Ready again",
+                owner_list.join(", ")
+            )
         }
     };
     if !autoscaler_views.is_empty() && strategy == Strategy::Pod {
@@ -503,7 +587,10 @@ fn replicas_of(world: &World, kind: &str, name: &str) -> i32 {
 /// driver unknown, the default class.
 fn snapshot_class(world: &World, driver: Option<&str>) -> Option<String> {
     let is_default = |c: &&&kube::api::DynamicObject| {
-        c.annotations().get("snapshot.storage.kubernetes.io/is-default-class").map(String::as_str) == Some("true")
+        c.annotations()
+            .get("snapshot.storage.kubernetes.io/is-default-class")
+            .map(String::as_str)
+            == Some("true")
     };
     let for_driver: Vec<&kube::api::DynamicObject> = world
         .snapshot_classes
@@ -538,11 +625,19 @@ pub fn render(plan: &Plan) -> String {
             c.storage_class,
             c.volume.as_deref().unwrap_or("-"),
             c.data,
-            if c.consumers.is_empty() { "no pod".to_string() } else { c.consumers.join(", ") }
+            if c.consumers.is_empty() {
+                "no pod".to_string()
+            } else {
+                c.consumers.join(", ")
+            }
         ));
     }
     for o in &plan.journal.owners {
-        out.push_str(&format!("  owner: {} ({} replicas)\n", o.reference(), o.replicas));
+        out.push_str(&format!(
+            "  owner: {} ({} replicas)\n",
+            o.reference(),
+            o.replicas
+        ));
     }
     out.push_str("  steps:\n");
     for (i, s) in plan.steps.iter().enumerate() {

@@ -58,10 +58,18 @@ fn statefulset_claims(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result<Vec
         )));
     }
     let replicas = spec.replicas.unwrap_or(1).max(0) as u32;
-    let ordinals: Vec<u32> = if ordinals.is_empty() { (0..replicas).collect() } else { ordinals.to_vec() };
+    let ordinals: Vec<u32> = if ordinals.is_empty() {
+        (0..replicas).collect()
+    } else {
+        ordinals.to_vec()
+    };
     Ok(ordinals
         .iter()
-        .flat_map(|o| templates.iter().map(move |t| format!("{}-{}-{o}", t.name_any(), sts.name_any())))
+        .flat_map(|o| {
+            templates
+                .iter()
+                .map(move |t| format!("{}-{}-{o}", t.name_any(), sts.name_any()))
+        })
         .collect())
 }
 
@@ -75,10 +83,14 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
         ));
     }
     if args.statefulset.is_some() && !args.claims.is_empty() {
-        return Err(Error::Usage("name claims or --statefulset, not both".into()));
+        return Err(Error::Usage(
+            "name claims or --statefulset, not both".into(),
+        ));
     }
     if args.statefulset.is_some() && args.ordinal.is_empty() && !args.all {
-        return Err(Error::Usage("--statefulset needs --ordinal N (repeatable) or --all".into()));
+        return Err(Error::Usage(
+            "--statefulset needs --ordinal N (repeatable) or --all".into(),
+        ));
     }
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = target.namespace.clone();
@@ -96,7 +108,9 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
     let world = world::read(&target.client, &namespace, &claims, args.snapshot)
         .await
         .map_err(|e| target.api_error(e))?;
-    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let request = Request {
         claims: claims.clone(),
         strategy: args.strategy,
@@ -114,11 +128,19 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
         eprintln!("dry run: nothing was changed");
         return Ok(());
     }
-    let expected = if plan.claims.len() == 1 { plan.claims[0].name.clone() } else { plan.journal.owners[0].name.clone() };
+    let expected = if plan.claims.len() == 1 {
+        plan.claims[0].name.clone()
+    } else {
+        plan.journal.owners[0].name.clone()
+    };
     let what = if plan.claims.len() == 1 {
         "This deletes the claim".to_string()
     } else {
-        format!("This deletes {} claims of {}", plan.claims.len(), plan.journal.owners[0].reference())
+        format!(
+            "This deletes {} claims of {}",
+            plan.claims.len(),
+            plan.journal.owners[0].reference()
+        )
     };
     shared::confirm::confirm_typed(&what, &expected, args.change.yes)?;
     let ctx = Ctx {
@@ -130,7 +152,9 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
     // Before the first change: the record that makes any interruption resumable.
     execute::save(&ctx, &journal).await?;
     let owner = journal.owners[0].reference();
-    execute::drive(&ctx, &mut journal).await.map_err(|e| with_resume_hint(e, &owner, &ctx.namespace))
+    execute::drive(&ctx, &mut journal)
+        .await
+        .map_err(|e| with_resume_hint(e, &owner, &ctx.namespace))
 }
 
 /// After the journal exists, every failure says how to finish.
@@ -141,7 +165,15 @@ pub fn with_resume_hint(e: Error, owner: &str, namespace: &str) -> Error {
     match e {
         Error::Timeout(m) => Error::Timeout(m + &hint),
         Error::Failed(m) => Error::Failed(m + &hint),
-        Error::Api { message, detail, status } => Error::Api { message: message + &hint, detail, status },
+        Error::Api {
+            message,
+            detail,
+            status,
+        } => Error::Api {
+            message: message + &hint,
+            detail,
+            status,
+        },
         other => other,
     }
 }
@@ -158,7 +190,10 @@ mod tests {
                      "volumeClaimTemplates": [{"metadata": {"name": "data"}}, {"metadata": {"name": "logs"}}]}
         }))
         .unwrap();
-        assert_eq!(statefulset_claims(&sts, &[1]).unwrap(), ["data-web-1", "logs-web-1"]);
+        assert_eq!(
+            statefulset_claims(&sts, &[1]).unwrap(),
+            ["data-web-1", "logs-web-1"]
+        );
         assert_eq!(statefulset_claims(&sts, &[]).unwrap().len(), 4);
     }
 }

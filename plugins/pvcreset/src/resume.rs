@@ -21,21 +21,35 @@ pub struct ResumeArgs {
 }
 
 /// The recorded reset `owner` names (NAME or kind/NAME), or a one-line error listing them.
-pub fn pick<'a>(found: &'a [Recorded], owner: &str, namespace: &str) -> shared::Result<&'a Recorded> {
+pub fn pick<'a>(
+    found: &'a [Recorded],
+    owner: &str,
+    namespace: &str,
+) -> shared::Result<&'a Recorded> {
     let matches: Vec<&Recorded> = found
         .iter()
         .filter(|r| r.owner == owner.to_lowercase() || r.name == owner)
         .collect();
     match matches.as_slice() {
         [one] => Ok(one),
-        [] if found.is_empty() => Err(Error::Failed(format!("no reset is recorded in namespace {namespace}: nothing to do"))),
+        [] if found.is_empty() => Err(Error::Failed(format!(
+            "no reset is recorded in namespace {namespace}: nothing to do"
+        ))),
         [] => Err(Error::Failed(format!(
             "no reset is recorded on {owner:?} in namespace {namespace}; recorded: {}",
-            found.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>().join(", ")
+            found
+                .iter()
+                .map(|r| r.owner.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
         _ => Err(Error::Usage(format!(
             "{owner:?} is ambiguous: name one of {}",
-            matches.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>().join(", ")
+            matches
+                .iter()
+                .map(|r| r.owner.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -43,7 +57,9 @@ pub fn pick<'a>(found: &'a [Recorded], owner: &str, namespace: &str) -> shared::
 pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = target.namespace.clone();
-    let found = status::find(&target.client, Some(&namespace)).await.map_err(|e| target.api_error(e))?;
+    let found = status::find(&target.client, Some(&namespace))
+        .await
+        .map_err(|e| target.api_error(e))?;
     let chosen: Vec<&Recorded> = match &args.owner {
         Some(owner) => vec![pick(&found, owner, &namespace)?],
         None if found.is_empty() => {
@@ -53,15 +69,35 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         None => found.iter().collect(),
     };
     shared::banner::print(&target);
-    eprint!("{}", status::render(&found.iter().filter(|r| chosen.iter().any(|c| c.owner == r.owner)).cloned().collect::<Vec<_>>()));
+    eprint!(
+        "{}",
+        status::render(
+            &found
+                .iter()
+                .filter(|r| chosen.iter().any(|c| c.owner == r.owner))
+                .cloned()
+                .collect::<Vec<_>>()
+        )
+    );
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
     }
-    shared::confirm::confirm(&format!("Resume {} reset(s) from where they stopped?", chosen.len()), args.change.yes)?;
-    let ctx = Ctx { target: &target, namespace: namespace.clone(), deadline: Instant::now() + args.change.timeout };
+    shared::confirm::confirm(
+        &format!("Resume {} reset(s) from where they stopped?", chosen.len()),
+        args.change.yes,
+    )?;
+    let ctx = Ctx {
+        target: &target,
+        namespace: namespace.clone(),
+        deadline: Instant::now() + args.change.timeout,
+    };
     for recorded in chosen {
-        eprintln!("resuming {} at: {}", recorded.owner, recorded.journal.step.describe());
+        eprintln!(
+            "resuming {} at: {}",
+            recorded.owner,
+            recorded.journal.step.describe()
+        );
         let mut journal = recorded.journal.clone();
         execute::drive(&ctx, &mut journal)
             .await

@@ -3,8 +3,8 @@
 
 use clap::Args;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use kube::api::{Api, ListParams};
 use kube::Client;
+use kube::api::{Api, ListParams};
 use serde::Serialize;
 use shared::output::{self, OutputFormat, Table};
 use shared::{Error, GlobalArgs};
@@ -37,13 +37,18 @@ pub struct Recorded {
 /// Every recorded reset in `namespace` (all with None). Two list requests.
 pub async fn find(client: &Client, namespace: Option<&str>) -> Result<Vec<Recorded>, kube::Error> {
     let (sts, deploy): (Api<StatefulSet>, Api<Deployment>) = match namespace {
-        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let lp = ListParams::default();
     let (sts, deploy) = tokio::try_join!(sts.list(&lp), deploy.list(&lp))?;
     let mut found = Vec::new();
-    let mut push = |kind: &str, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, replicas: i32| {
+    let mut push = |kind: &str,
+                    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+                    replicas: i32| {
         let Some(text) = meta.annotations.as_ref().and_then(|a| a.get(ANNOTATION)) else {
             return;
         };
@@ -59,10 +64,18 @@ pub async fn find(client: &Client, namespace: Option<&str>) -> Result<Vec<Record
         }
     };
     for s in &sts.items {
-        push("statefulset", &s.metadata, s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1));
+        push(
+            "statefulset",
+            &s.metadata,
+            s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        );
     }
     for d in &deploy.items {
-        push("deployment", &d.metadata, d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1));
+        push(
+            "deployment",
+            &d.metadata,
+            d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        );
     }
     found.sort_by(|a, b| (&a.namespace, &a.owner).cmp(&(&b.namespace, &b.owner)));
     Ok(found)
@@ -70,15 +83,33 @@ pub async fn find(client: &Client, namespace: Option<&str>) -> Result<Vec<Record
 
 /// The recorded resets as a table (pure).
 pub fn render(found: &[Recorded]) -> String {
-    let mut table = Table::new(&["namespace", "owner", "strategy", "step", "claims", "replicas", "started"]);
+    let mut table = Table::new(&[
+        "namespace",
+        "owner",
+        "strategy",
+        "step",
+        "claims",
+        "replicas",
+        "started",
+    ]);
     for r in found {
-        let recorded: Vec<String> = r.journal.owners.iter().map(|o| o.replicas.to_string()).collect();
+        let recorded: Vec<String> = r
+            .journal
+            .owners
+            .iter()
+            .map(|o| o.replicas.to_string())
+            .collect();
         table.row([
             r.namespace.clone(),
             r.owner.clone(),
             format!("{:?}", r.journal.strategy).to_lowercase(),
             r.journal.step.describe().to_string(),
-            r.journal.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(","),
+            r.journal
+                .claims
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             format!("{} (was {})", r.replicas_now, recorded.join("/")),
             r.journal.started.clone(),
         ]);
@@ -88,11 +119,15 @@ pub fn render(found: &[Recorded]) -> String {
 
 pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
     if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage("status supports -o table, json or yaml".into()));
+        return Err(Error::Usage(
+            "status supports -o table, json or yaml".into(),
+        ));
     }
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
-    let found = find(&target.client, namespace).await.map_err(|e| target.api_error(e))?;
+    let found = find(&target.client, namespace)
+        .await
+        .map_err(|e| target.api_error(e))?;
     let text = match args.output {
         OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
         OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
