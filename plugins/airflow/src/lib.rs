@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod list;
 pub mod logs;
 pub mod platform;
+pub mod reset_logs;
 pub mod restart;
 pub mod status;
 pub mod volumes;
@@ -45,6 +46,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// The deployment's PersistentVolumeClaims: owner, pod, capacity, status, reclaim policy
     Volumes(volumes::VolumesArgs),
+    /// Replace worker log volumes (full disks crash-loop workers), through kubectl pvcreset
+    ResetLogs(reset_logs::ResetLogsArgs),
     /// Health of the Astronomer platform (houston, commander, registry, …) with fixes
     Platform(platform::PlatformArgs),
     /// Check the connection, the credentials and every permission this plugin needs
@@ -166,6 +169,7 @@ pub fn main() -> ExitCode {
             Command::Diagnose(args) => diagnose::run(&cli.global, args).await,
             Command::Logs(args) => logs::run(&cli.global, args).await,
             Command::Volumes(args) => volumes::run(&cli.global, args).await,
+            Command::ResetLogs(args) => reset_logs::run(&cli.global, args).await,
             Command::Platform(args) => platform::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }

@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::ResourceExt;
 use kube::api::Api;
 use shared::output::{self, OutputFormat};
-use shared::{ChangeArgs, Error, GlobalArgs};
+use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
 use crate::plan::{self, Request, StrategyChoice};
@@ -48,7 +48,7 @@ pub struct ResetArgs {
 }
 
 /// The claim names of `sts` for `ordinals` (all when empty), from its claim templates.
-fn statefulset_claims(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result<Vec<String>> {
+pub fn statefulset_claims(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result<Vec<String>> {
     let spec = sts.spec.clone().unwrap_or_default();
     let templates = spec.volume_claim_templates.unwrap_or_default();
     if templates.is_empty() {
@@ -105,26 +105,56 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
         }
         None => args.claims.clone(),
     };
-    let world = world::read(&target.client, &namespace, &claims, args.snapshot)
+    let options = Options {
+        strategy: args.strategy,
+        snapshot: args.snapshot,
+        ignore_autoscaler: args.ignore_autoscaler,
+        force: args.force,
+        output: args.output,
+        change: args.change.clone(),
+    };
+    reset_claims(&target, &namespace, claims, &options).await
+}
+
+/// How to reset: the flags of `kubectl pvcreset` (and of `kubectl airflow reset-logs`).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub strategy: StrategyChoice,
+    pub snapshot: bool,
+    pub ignore_autoscaler: bool,
+    pub force: bool,
+    pub output: OutputFormat,
+    pub change: ChangeArgs,
+}
+
+/// The whole reset of `claims` in `namespace`: read, plan, show, confirm by typing the name,
+/// journal, act, verify. The entry point for other plugins.
+pub async fn reset_claims(
+    target: &Target,
+    namespace: &str,
+    claims: Vec<String>,
+    options: &Options,
+) -> shared::Result<()> {
+    let world = world::read(&target.client, namespace, &claims, options.snapshot)
         .await
         .map_err(|e| target.api_error(e))?;
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let request = Request {
-        claims: claims.clone(),
-        strategy: args.strategy,
-        snapshot: args.snapshot,
-        ignore_autoscaler: args.ignore_autoscaler,
-        force: args.force,
+        claims,
+        strategy: options.strategy,
+        snapshot: options.snapshot,
+        ignore_autoscaler: options.ignore_autoscaler,
+        force: options.force,
     };
     let plan = plan::plan(&world, &request, &now)?;
-    shared::banner::print(&target);
-    match args.output {
+    shared::banner::print(target);
+    match options.output {
         OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
         _ => eprint!("{}", plan::render(&plan)),
     }
-    if args.change.dry_run {
+    if options.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
     }
@@ -142,11 +172,11 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
             plan.journal.owners[0].reference()
         )
     };
-    shared::confirm::confirm_typed(&what, &expected, args.change.yes)?;
+    shared::confirm::confirm_typed(&what, &expected, options.change.yes)?;
     let ctx = Ctx {
-        target: &target,
-        namespace,
-        deadline: Instant::now() + args.change.timeout,
+        target,
+        namespace: namespace.to_string(),
+        deadline: Instant::now() + options.change.timeout,
     };
     let mut journal = plan.journal.clone();
     // Before the first change: the record that makes any interruption resumable.
@@ -154,7 +184,7 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
     let owner = journal.owners[0].reference();
     execute::drive(&ctx, &mut journal)
         .await
-        .map_err(|e| with_resume_hint(e, &owner, &ctx.namespace))
+        .map_err(|e| with_resume_hint(e, &owner, namespace))
 }
 
 /// After the journal exists, every failure says how to finish.

@@ -775,3 +775,65 @@ fn platform_and_volumes_say_clearly_when_there_is_nothing() {
     );
     assert!(sim.mutating_requests().is_empty());
 }
+
+#[test]
+fn reset_logs_replaces_the_crash_looping_workers_volume_and_the_deployment_is_healthy() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let ns = "astronomer-ee-lunar-nuclear-3725";
+    let claim_uid = |name: &str| {
+        let out = sim.kubectl(&[
+            "get",
+            "pvc",
+            name,
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        out.stdout
+    };
+    let before: Vec<String> = (0..3)
+        .map(|i| claim_uid(&format!("logs-lunar-nuclear-3725-worker-{i}")))
+        .collect();
+    let bad = run(plugin("airflow", home.path())
+        .args([
+            "reset-logs",
+            "lunar-nuclear-3725-worker-9x",
+            "-n",
+            ns,
+            "-y",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("is not a worker pod"), "{}", bad.stderr);
+    assert!(sim.mutating_requests().is_empty());
+
+    let out = run(plugin("airflow", home.path())
+        .args([
+            "reset-logs",
+            "lunar-nuclear-3725-worker-2",
+            "lunar-nuclear-3725",
+            "-n",
+            ns,
+        ])
+        .args(["-y", "--timeout", "60s", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("(pod strategy)"), "{}", out.stderr);
+    let after: Vec<String> = (0..3)
+        .map(|i| claim_uid(&format!("logs-lunar-nuclear-3725-worker-{i}")))
+        .collect();
+    assert_eq!(
+        after[..2],
+        before[..2],
+        "the other workers' volumes are kept"
+    );
+    assert_ne!(after[2], before[2], "worker-2 has a new volume");
+    let list = run(plugin("airflow", home.path())
+        .args(["list", "-n", ns, "-o", "json", "--kubeconfig"])
+        .arg(&sim.kubeconfig));
+    let report: Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(report["items"][0]["status"], "Healthy", "{report}");
+}
