@@ -1,7 +1,7 @@
 //! The cluster's behaviour over simulated time: workload controllers (Deployment → ReplicaSet →
-//! Pods, StatefulSet, DaemonSet, HPA), the scheduler, the kubelet, storage (binding, protection,
-//! reclaim, snapshots), PodDisruptionBudget status and the Eviction subresource, ResourceQuota
-//! admission and usage, events, pod logs, and availability tracking.
+//! Pods, StatefulSet, DaemonSet, HPA, KEDA ScaledObject), the scheduler, the kubelet, storage
+//! (binding, protection, reclaim, snapshots), PodDisruptionBudget status and the Eviction
+//! subresource, ResourceQuota admission and usage, events, pod logs, and availability tracking.
 //!
 //! Each tick reads the whole store under its lock, decides what to change (pure), then applies
 //! those changes through the store, so every change is seen by watchers like any client's.
@@ -295,7 +295,8 @@ impl Control {
             replica_sets(objs, &idx, &mut actions);
             stateful_sets(objs, &idx, &mut actions);
             daemon_sets(objs, &idx, &mut actions);
-            hpas(objs, &mut actions);
+            hpas(objs, now, &mut actions);
+            scaled_objects(objs, &mut actions);
             schedule(objs, &idx, now, &mut actions);
             kubelet(objs, now, &mut actions);
             storage(objs, &idx, now, &mut actions);
@@ -1457,22 +1458,43 @@ fn daemon_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
     }
 }
 
-fn hpas(objs: &Objects, out: &mut Vec<Action>) {
+/// The resource a `scaleTargetRef` kind names, for the kinds the sim scales.
+fn scale_target(kind: &str) -> Option<&'static ResourceType> {
+    match kind {
+        "Deployment" => Some(&r::DEPLOYMENTS),
+        "StatefulSet" => Some(&r::STATEFUL_SETS),
+        "ReplicaSet" => Some(&r::REPLICA_SETS),
+        _ => None,
+    }
+}
+
+/// What the HPA wants for a target at `current` replicas: `(desired, scaling disabled)`.
+/// Without metrics the sim's recommendation is the current count, kept within
+/// `[minReplicas, maxReplicas]`. A target scaled to 0 (with `minReplicas` not 0) is left alone,
+/// as the real controller does (ScalingActive=False, ScalingDisabled). `selectPolicy: Disabled`
+/// only stops metric-driven changes, which the sim has none of: like upstream, an out-of-range
+/// count is still brought into range (kubernetes/kubernetes#110034).
+fn hpa_desired(hpa: &Value, current: i64) -> (i64, bool) {
+    let min = hpa["spec"]["minReplicas"].as_i64().unwrap_or(1);
+    let max = hpa["spec"]["maxReplicas"].as_i64().unwrap_or(min);
+    if current == 0 && min != 0 {
+        return (0, true);
+    }
+    (current.clamp(min, max.max(min)), false)
+}
+
+fn hpas(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
+    let stamp = format_rfc3339(now);
     for hpa in objs.list(&r::HPAS, None) {
         let target = &hpa["spec"]["scaleTargetRef"];
-        let rt = match s(&target["kind"]) {
-            "Deployment" => &r::DEPLOYMENTS,
-            "StatefulSet" => &r::STATEFUL_SETS,
-            "ReplicaSet" => &r::REPLICA_SETS,
-            _ => continue,
+        let Some(rt) = scale_target(s(&target["kind"])) else {
+            continue;
         };
         let Some(obj) = objs.get(rt, ns(hpa).as_deref(), s(&target["name"])) else {
             continue;
         };
-        let min = hpa["spec"]["minReplicas"].as_i64().unwrap_or(1);
-        let max = hpa["spec"]["maxReplicas"].as_i64().unwrap_or(min);
         let current = replicas(obj);
-        let desired = current.clamp(min, max.max(min));
+        let (desired, scaling_disabled) = hpa_desired(hpa, current);
         if desired != current {
             out.push(Action::Patch(
                 rt,
@@ -1481,15 +1503,79 @@ fn hpas(objs: &Objects, out: &mut Vec<Action>) {
                 json!({"spec": {"replicas": desired}}),
             ));
         }
-        let status = json!({"currentReplicas": current, "desiredReplicas": desired});
+        let mut status = json!({"currentReplicas": current, "desiredReplicas": desired});
+        // ScalingActive says whether scaling is disabled by a target at 0; other conditions
+        // (none by default) are kept.
+        let mut conditions: Vec<Value> = hpa["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let active = conditions.iter().find(|c| c["type"] == "ScalingActive");
+        let was_disabled = active.is_some_and(|c| c["reason"] == "ScalingDisabled");
+        if scaling_disabled && !was_disabled {
+            conditions.retain(|c| c["type"] != "ScalingActive");
+            conditions.push(json!({"type": "ScalingActive", "status": "False", "reason": "ScalingDisabled",
+                "message": "scaling is disabled since the replica count of the target is zero", "lastTransitionTime": stamp}));
+            status["conditions"] = json!(conditions);
+        } else if !scaling_disabled && was_disabled {
+            conditions.retain(|c| c["type"] != "ScalingActive");
+            conditions.push(json!({"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound",
+                "message": "the HPA was able to successfully calculate a replica count", "lastTransitionTime": stamp}));
+            status["conditions"] = json!(conditions);
+        }
         if hpa["status"]["currentReplicas"] != status["currentReplicas"]
             || hpa["status"]["desiredReplicas"] != status["desiredReplicas"]
+            || !status["conditions"].is_null()
         {
             out.push(Action::Patch(
                 &r::HPAS,
                 ns(hpa),
                 name(hpa),
                 json!({"status": status}),
+            ));
+        }
+    }
+}
+
+const KEDA_PAUSED: &str = "autoscaling.keda.sh/paused";
+const KEDA_PAUSED_REPLICAS: &str = "autoscaling.keda.sh/paused-replicas";
+
+/// KEDA's ScaledObjects, without triggers: a target is kept within
+/// `[minReplicaCount (0), maxReplicaCount (100)]`; unlike an HPA, KEDA does scale a target
+/// back up from 0. `autoscaling.keda.sh/paused: "true"` leaves the target alone;
+/// `autoscaling.keda.sh/paused-replicas: "N"` holds it at N.
+fn scaled_objects(objs: &Objects, out: &mut Vec<Action>) {
+    for so in objs.list(&r::SCALED_OBJECTS, None) {
+        if deleting(so) {
+            continue;
+        }
+        let target = &so["spec"]["scaleTargetRef"];
+        let Some(rt) = scale_target(target["kind"].as_str().unwrap_or("Deployment")) else {
+            continue;
+        };
+        let Some(obj) = objs.get(rt, ns(so).as_deref(), s(&target["name"])) else {
+            continue;
+        };
+        let annotations = &so["metadata"]["annotations"];
+        let current = replicas(obj);
+        let desired = if let Some(paused) = annotations[KEDA_PAUSED_REPLICAS].as_str() {
+            match paused.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => n,
+                _ => continue,
+            }
+        } else if annotations[KEDA_PAUSED] == "true" {
+            continue;
+        } else {
+            let min = so["spec"]["minReplicaCount"].as_i64().unwrap_or(0);
+            let max = so["spec"]["maxReplicaCount"].as_i64().unwrap_or(100);
+            current.clamp(min, max.max(min))
+        };
+        if desired != current {
+            out.push(Action::Patch(
+                rt,
+                ns(obj),
+                name(obj),
+                json!({"spec": {"replicas": desired}}),
             ));
         }
     }
@@ -1556,9 +1642,6 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let crash: Vec<&str> = ann(pod, "crash-loop")
-            .map(|c| c.split(',').map(str::trim).collect())
-            .unwrap_or_default();
         if pod["status"]["containerStatuses"].is_null() || phase == "Pending" {
             let statuses: Vec<Value> = containers
                 .iter()
@@ -1590,6 +1673,7 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
             continue;
         }
         // Running: crash loops, exits, readiness.
+        let crash = crash_looping(objs, pod);
         let mut statuses: Vec<Value> = pod["status"]["containerStatuses"]
             .as_array()
             .cloned()
@@ -1602,7 +1686,7 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
             let started = ts(&cs["state"]["running"]["startedAt"])
                 .or_else(|| ts(&cs["lastState"]["terminated"]["finishedAt"]))
                 .unwrap_or(now);
-            if crash.contains(&cname.as_str()) {
+            if crash.contains(&cname) {
                 let restarts = cs["restartCount"].as_i64().unwrap_or(0);
                 let backoff = (10.0 * 2f64.powi(restarts.min(5) as i32)).min(300.0);
                 let last_finish = ts(&cs["lastState"]["terminated"]["finishedAt"]);
@@ -1662,15 +1746,55 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
             name(pod),
             json!({"status": status}),
         ));
-        if crash.iter().any(|c| !c.is_empty()) {
+        if let Some(crashed) = statuses
+            .iter()
+            .map(|c| s(&c["name"]))
+            .find(|c| crash.iter().any(|x| x == c))
+        {
             out.push(Action::Event {
                 involved: involved(pod, &r::PODS),
                 reason: "BackOff".into(),
-                message: format!("Back-off restarting failed container {}", crash[0]),
+                message: format!("Back-off restarting failed container {crashed}"),
                 warning: true,
             });
         }
     }
+}
+
+/// Splits a `crash-loop` annotation (a comma list of container names).
+fn crash_list(o: &Value) -> impl Iterator<Item = String> + '_ {
+    ann(o, "crash-loop")
+        .into_iter()
+        .flat_map(|c| c.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(String::from)
+}
+
+/// The containers of a pod that crash-loop: those in its own `crash-loop` annotation, and
+/// those in the `crash-loop` annotation of a PersistentVolume bound to a claim it mounts (a
+/// full or corrupt disk: a fresh claim gets a fresh volume, without the annotation).
+fn crash_looping(objs: &Objects, pod: &Value) -> Vec<String> {
+    let mut crash: Vec<String> = crash_list(pod).collect();
+    let Some(volumes) = pod["spec"]["volumes"].as_array() else {
+        return crash;
+    };
+    let namespace = ns(pod);
+    for claim in volumes
+        .iter()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+    {
+        let Some(pv) = objs
+            .get(&r::PVCS, namespace.as_deref(), claim)
+            .and_then(|pvc| pvc["spec"]["volumeName"].as_str())
+            .filter(|v| !v.is_empty())
+            .and_then(|v| objs.get(&r::PVS, None, v))
+        else {
+            continue;
+        };
+        crash.extend(crash_list(pv));
+    }
+    crash
 }
 
 fn ready_conditions(pod: &Value, ready: bool, stamp: &str) -> Value {
@@ -2085,6 +2209,22 @@ mod tests {
         assert_eq!(int_or_percent(&Value::Null, 10, true, "25%"), 3);
         assert_eq!(int_or_percent(&json!(2), 10, true, "25%"), 2);
         assert_eq!(int_or_percent(&json!("50%"), 3, true, "0"), 2);
+    }
+
+    #[test]
+    fn hpa_leaves_zero_alone_and_clamps_even_with_disabled_directions() {
+        let hpa = json!({"spec": {"minReplicas": 3, "maxReplicas": 10}});
+        assert_eq!(hpa_desired(&hpa, 0), (0, true));
+        assert_eq!(hpa_desired(&hpa, 1), (3, false));
+        assert_eq!(hpa_desired(&hpa, 5), (5, false));
+        assert_eq!(hpa_desired(&hpa, 12), (10, false));
+        // minReplicas 0 (HPAScaleToZero): a target at 0 is not "disabled".
+        let to_zero = json!({"spec": {"minReplicas": 0, "maxReplicas": 4}});
+        assert_eq!(hpa_desired(&to_zero, 0), (0, false));
+        let neither = json!({"spec": {"minReplicas": 3, "maxReplicas": 10, "behavior": {"scaleUp": {"selectPolicy": "Disabled"}, "scaleDown": {"selectPolicy": "Disabled"}}}});
+        assert_eq!(hpa_desired(&neither, 1), (3, false));
+        assert_eq!(hpa_desired(&neither, 12), (10, false));
+        assert_eq!(hpa_desired(&neither, 0), (0, true));
     }
 
     #[test]

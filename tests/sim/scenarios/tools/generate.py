@@ -165,7 +165,15 @@ class Cluster:
             pods.append((f"{rs_name}-{rnd_name(self.rng, 5)}", rs_template, "ReplicaSet", rs_name))
         return pods
 
-    def statefulset(self, ns, name, labels, containers, replicas=1, claims=(), annotations=None, created=("10-02", 10), extra_spec=None):
+    def reclaim_policy(self, sc):
+        """The reclaimPolicy of a StorageClass added earlier (Delete, as Kubernetes defaults it)."""
+        for o in self.objects:
+            if o["kind"] == "StorageClass" and o["metadata"]["name"] == sc:
+                return o.get("reclaimPolicy", "Delete")
+        return "Delete"
+
+    def statefulset(self, ns, name, labels, containers, replicas=1, claims=(), annotations=None, created=("10-02", 10), extra_spec=None, pv_annotations=None):
+        """pv_annotations: claim name -> annotations for the PersistentVolume bound to it."""
         template = {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers, **(extra_spec or {})}}
         vcts = [{"metadata": {"name": c}, "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": sc, "resources": {"requests": {"storage": size}}}}
                 for c, size, sc in claims]
@@ -183,15 +191,15 @@ class Cluster:
             for c, size, sc in claims:
                 claim = f"{c}-{name}-{i}"
                 vols.append({"name": c, "persistentVolumeClaim": {"claimName": claim}})
-                self.pvc(ns, claim, size, sc, dict(labels), created)
+                self.pvc(ns, claim, size, sc, dict(labels), created, reclaim=self.reclaim_policy(sc), pv_annotations=(pv_annotations or {}).get(claim))
             pods.append((f"{name}-{i}", t, "StatefulSet", name))
         return pods
 
-    def pvc(self, ns, name, size, sc="gp2", labels=None, created=("10-02", 10), modes=("ReadWriteOnce",), reclaim="Delete"):
+    def pvc(self, ns, name, size, sc="gp2", labels=None, created=("10-02", 10), modes=("ReadWriteOnce",), reclaim="Delete", pv_annotations=None):
         pvc_uid = uuid(self.rng)
         pv = f"pvc-{pvc_uid}"
         self.add({"apiVersion": "v1", "kind": "PersistentVolume",
-                  "metadata": {"name": pv, "creationTimestamp": ts(*created), "annotations": {"pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com"},
+                  "metadata": {"name": pv, "creationTimestamp": ts(*created), "annotations": {"pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com", **(pv_annotations or {})},
                                "finalizers": ["kubernetes.io/pv-protection"]},
                   "spec": {"capacity": {"storage": size}, "accessModes": list(modes), "persistentVolumeReclaimPolicy": reclaim, "storageClassName": sc,
                            "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": ns, "name": name, "uid": pvc_uid},
@@ -271,6 +279,14 @@ Traceback (most recent call last):
   File "/usr/local/lib/python3.11/site-packages/kombu/connection.py", line 472, in _reraise_as_library_errors
 redis.exceptions.ConnectionError: Error -2 connecting to {release}-redis:6379. Name or service not known.
 [2026-11-24 11:50:04,001: CRITICAL/MainProcess] Unrecoverable error: OperationalError('Error -2 connecting to {release}-redis:6379. Name or service not known.')"""
+
+
+PROMETHEUS_CRASH_LOG = """time=2026-11-24T11:50:01.204Z level=INFO source=main.go:1431 msg="Starting Prometheus Server" mode=server version="(version=3.1.0, branch=HEAD)"
+time=2026-11-24T11:50:01.209Z level=INFO source=main.go:1269 msg="Starting TSDB ..."
+time=2026-11-24T11:50:01.388Z level=INFO source=head.go:628 msg="Replaying on-disk memory mappable chunks if any" component=tsdb
+time=2026-11-24T11:50:04.912Z level=ERROR source=main.go:1083 msg="Error opening storage" err="opening storage failed: create dir: mkdir /prometheus/wal: no space left on device"
+time=2026-11-24T11:50:04.913Z level=INFO source=main.go:1084 msg="See you next time!"
+""".rstrip("\n")
 
 
 def astronomer():
@@ -444,8 +460,12 @@ def aura():
     db = {"agentpool": "database"}
     c.place(c.statefulset("logging", "elasticsearch", {"app": "elasticsearch"}, [container("elasticsearch", "docker.elastic.co/elasticsearch/elasticsearch:8.15.0", "1", "4Gi")], 3,
                           [("data", "200Gi", "managed-premium")], extra_spec={"nodeSelector": mgmt}), ns="logging")
-    c.place(c.statefulset("monitoring", "prometheus", {"app": "prometheus"}, [container("prometheus", "quay.io/prometheus/prometheus:v3.1.0", "1", "8Gi")], 1,
-                          [("prometheus-data", "100Gi", "retained")], extra_spec={"nodeSelector": mgmt}), ns="monitoring")
+    # prometheus-0 crash-loops on its volume (a full disk): a fresh claim fixes it.
+    for name, template, kind, owner in c.statefulset("monitoring", "prometheus", {"app": "prometheus"}, [container("prometheus", "quay.io/prometheus/prometheus:v3.1.0", "1", "8Gi")], 1,
+                                                     [("prometheus-data", "100Gi", "retained")], extra_spec={"nodeSelector": mgmt},
+                                                     pv_annotations={"prometheus-data-prometheus-0": {"sim.kube-sim.dev/crash-loop": "prometheus"}}):
+        c.pod("monitoring", name, template, kind, owner, annotations={"sim.kube-sim.dev/log.prometheus": PROMETHEUS_CRASH_LOG},
+              status="CrashLoopBackOff", restarts=31)
     c.place(c.statefulset("data", "mongodb", {"app": "mongodb"}, [container("mongodb", "mongo:7.0.14", "2", "8Gi")], 3,
                           [("datadir", "500Gi", "managed-premium")], extra_spec={"nodeSelector": db}), ns="data")
     c.place(c.deployment("apps", "api", {"app": "api"}, [container("api", "aura/api:4.2.0", "500m", "1Gi")], 3), ns="apps")
@@ -466,6 +486,10 @@ def aura():
     c.pod("default", "data-migration", {"metadata": {"labels": {"run": "data-migration"}},
                                         "spec": {"containers": [container("migrate", "aura/migrate:1.0.0", "100m", "256Mi")],
                                                  "volumes": [{"name": "scratch", "persistentVolumeClaim": {"claimName": "scratch-data"}}]}}, None, None)
+    # A Deployment with its own RWO claim.
+    c.pvc("apps", "report-cache", "20Gi", "managed-premium")
+    c.place(c.deployment("apps", "report-builder", {"app": "report-builder"}, [container("report-builder", "aura/report-builder:2.3.1", "100m", "256Mi")], 1,
+                         extra_spec={"volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": "report-cache"}}]}), ns="apps")
     return {"name": "aura", "description": "Aura: agent pools, 3 masters, StatefulSets (elasticsearch, prometheus, mongodb), HPA and KEDA, both reclaim policies",
             "users": USERS, "objects": c.objects}
 
