@@ -649,3 +649,185 @@ pub fn render(plan: &Plan) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn claim(name: &str, volume: &str, modes: &[&str]) -> PersistentVolumeClaim {
+        from(json!({
+            "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}"),
+                         "labels": {"app": "web"},
+                         "annotations": {"pv.kubernetes.io/bind-completed": "yes", "volume.kubernetes.io/selected-node": "n1", "team": "data"}},
+            "spec": {"accessModes": modes, "storageClassName": "fast", "volumeName": volume, "volumeMode": "Filesystem",
+                     "resources": {"requests": {"storage": "10Gi"}}},
+            "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}
+        }))
+    }
+
+    fn pod(name: &str, owner: (&str, &str), claim: &str) -> Pod {
+        from(json!({
+            "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}"),
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner.0, "name": owner.1, "uid": "x", "controller": true}]},
+            "spec": {"containers": [], "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim}}]},
+            "status": {"phase": "Running"}
+        }))
+    }
+
+    fn world() -> World {
+        World {
+            namespace: "ns".into(),
+            claims: vec![claim("data-web-1", "pv-1", &["ReadWriteOnce"])],
+            volumes: [(
+                "pv-1".to_string(),
+                from(json!({"metadata": {"name": "pv-1"}, "spec": {"persistentVolumeReclaimPolicy": "Retain", "csi": {"driver": "d", "volumeHandle": "h"}}})),
+            )]
+            .into(),
+            pods: vec![pod("web-1", ("StatefulSet", "web"), "data-web-1")],
+            statefulsets: vec![from(json!({"metadata": {"name": "web"}, "spec": {"replicas": 3, "selector": {}, "serviceName": "web", "template": {},
+                                                "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}}))],
+            ..Default::default()
+        }
+    }
+
+    fn request(strategy: StrategyChoice) -> Request {
+        Request {
+            claims: vec!["data-web-1".into()],
+            strategy,
+            snapshot: false,
+            ignore_autoscaler: false,
+            force: false,
+        }
+    }
+
+    #[test]
+    fn one_statefulset_ordinal_takes_the_pod_strategy_and_keeps_retained_data() {
+        let p = plan(
+            &world(),
+            &request(StrategyChoice::Auto),
+            "2026-11-25T10:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(p.journal.strategy, Strategy::Pod);
+        assert_eq!(p.journal.pod.as_ref().unwrap().name, "web-1");
+        assert_eq!(p.journal.owners[0].replicas, 3);
+        assert!(
+            p.claims[0].data.contains("Released and kept"),
+            "{}",
+            p.claims[0].data
+        );
+        assert!(
+            p.journal.claims[0].recreate.is_none(),
+            "the template recreates it"
+        );
+        let scale = plan(&world(), &request(StrategyChoice::Scale), "t").unwrap();
+        assert_eq!(scale.journal.strategy, Strategy::Scale);
+        assert!(render(&scale).contains("scale statefulset/web (3 replicas) to 0"));
+    }
+
+    #[test]
+    fn a_deployment_claim_is_recreated_without_binding_annotations() {
+        let mut w = world();
+        w.statefulsets.clear();
+        w.pods = vec![pod("api-abc", ("ReplicaSet", "api-7d"), "data-web-1")];
+        w.replicasets = vec![from(
+            json!({"metadata": {"name": "api-7d", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d"}]}}),
+        )];
+        let p = plan(&w, &request(StrategyChoice::Auto), "t").unwrap();
+        assert_eq!(p.journal.strategy, Strategy::Scale);
+        assert_eq!(p.journal.owners[0].reference(), "deployment/api");
+        let spec = p.journal.claims[0].recreate.clone().unwrap();
+        assert_eq!(spec["metadata"]["annotations"], json!({"team": "data"}));
+        assert_eq!(spec["metadata"]["labels"], json!({"app": "web"}));
+        assert!(spec["spec"]["volumeName"].is_null());
+        assert_eq!(spec["spec"]["storageClassName"], "fast");
+        assert_eq!(spec["spec"]["resources"]["requests"]["storage"], "10Gi");
+        let pod_strategy = plan(&w, &request(StrategyChoice::Pod), "t").unwrap_err();
+        assert_eq!(pod_strategy.exit_code(), 2);
+    }
+
+    #[test]
+    fn refusals_say_why_and_the_way_out() {
+        let mut shared = world();
+        shared.claims = vec![claim("data-web-1", "pv-1", &["ReadWriteMany"])];
+        shared
+            .pods
+            .push(pod("other-0", ("StatefulSet", "other"), "data-web-1"));
+        let e = plan(&shared, &request(StrategyChoice::Auto), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("used by 2 owners") && e.contains("ReadWriteMany") && e.contains("--force"),
+            "{e}"
+        );
+        let forced = Request {
+            force: true,
+            ..request(StrategyChoice::Auto)
+        };
+        assert_eq!(plan(&shared, &forced, "t").unwrap().journal.owners.len(), 2);
+
+        let mut bare = world();
+        bare.pods[0].metadata.owner_references = None;
+        assert!(
+            plan(&bare, &request(StrategyChoice::Auto), "t")
+                .unwrap_err()
+                .to_string()
+                .contains("no controller recreates")
+        );
+
+        let mut autoscaled = world();
+        autoscaled.hpas = vec![from(
+            json!({"metadata": {"name": "web"}, "spec": {"scaleTargetRef": {"kind": "StatefulSet", "name": "web"}, "maxReplicas": 5}}),
+        )];
+        let e = plan(&autoscaled, &request(StrategyChoice::Scale), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("autoscaled by HorizontalPodAutoscaler web (1-5 replicas")
+                && e.contains("--ignore-autoscaler"),
+            "{e}"
+        );
+        let ignored = Request {
+            ignore_autoscaler: true,
+            ..request(StrategyChoice::Scale)
+        };
+        assert_eq!(
+            plan(&autoscaled, &ignored, "t")
+                .unwrap()
+                .journal
+                .autoscalers
+                .len(),
+            1
+        );
+        assert!(
+            plan(&autoscaled, &request(StrategyChoice::Auto), "t").is_ok(),
+            "the pod strategy leaves replicas alone"
+        );
+
+        let missing = World {
+            namespace: "ns".into(),
+            missing: vec!["data-wbe-1".into()],
+            claim_names: vec!["data-web-1".into(), "unrelated".into()],
+            ..Default::default()
+        };
+        let e = plan(&missing, &request(StrategyChoice::Auto), "t").unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.to_string().ends_with("did you mean data-web-1?"), "{e}");
+
+        let snapshot = Request {
+            snapshot: true,
+            ..request(StrategyChoice::Auto)
+        };
+        assert!(
+            plan(&world(), &snapshot, "t")
+                .unwrap_err()
+                .to_string()
+                .contains("no VolumeSnapshotClass for driver d")
+        );
+    }
+}

@@ -491,3 +491,82 @@ fn the_prompt_wants_the_claim_name_typed() {
     assert_eq!(exit(&right), 0);
     assert_ne!(uid(&sim, "pvc", LUNAR, claim), before);
 }
+
+#[test]
+fn snapshot_first_and_refused_without_a_class_for_the_driver() {
+    let sim = SimProcess::start("aura", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    // shared-uploads is on Azure Files: no VolumeSnapshotClass for file.csi.azure.com.
+    let refused = pvcreset(
+        &sim,
+        home.path(),
+        &[
+            "shared-uploads",
+            "-n",
+            "apps",
+            "--force",
+            "--snapshot",
+            "-y",
+        ],
+    );
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("no VolumeSnapshotClass for driver file.csi.azure.com"),
+        "{}",
+        refused.stderr
+    );
+    assert!(sim.mutating_requests().is_empty());
+
+    let out = pvcreset(
+        &sim,
+        home.path(),
+        &[
+            "report-cache",
+            "-n",
+            "apps",
+            "--snapshot",
+            "-y",
+            "--timeout",
+            "90s",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let snapshots = get(&sim, &["volumesnapshots", "-n", "apps"]);
+    let items = snapshots["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{snapshots}");
+    assert_eq!(
+        items[0]["spec"]["source"]["persistentVolumeClaimName"],
+        "report-cache"
+    );
+    assert_eq!(
+        items[0]["spec"]["volumeSnapshotClassName"],
+        "csi-azuredisk-vsc"
+    );
+    assert_eq!(items[0]["status"]["readyToUse"], true);
+    // The snapshot was ready before the claim was deleted.
+    let journal = sim.journal();
+    let created = journal
+        .iter()
+        .position(|r| {
+            r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/volumesnapshots")
+        })
+        .unwrap();
+    let deleted = journal
+        .iter()
+        .position(|r| {
+            r["method"] == "DELETE"
+                && r["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/persistentvolumeclaims/report-cache")
+        })
+        .unwrap();
+    assert!(created < deleted);
+    assert!(
+        out.stderr.find("is ready").unwrap() < out.stderr.find("deleted claim").unwrap(),
+        "{}",
+        out.stderr
+    );
+}

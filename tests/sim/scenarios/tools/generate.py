@@ -172,6 +172,13 @@ class Cluster:
                 return o.get("reclaimPolicy", "Delete")
         return "Delete"
 
+    def provisioner(self, sc):
+        """The provisioner of a StorageClass added earlier (the CSI driver of its volumes)."""
+        for o in self.objects:
+            if o["kind"] == "StorageClass" and o["metadata"]["name"] == sc:
+                return o.get("provisioner", "ebs.csi.aws.com")
+        return "ebs.csi.aws.com"
+
     def statefulset(self, ns, name, labels, containers, replicas=1, claims=(), annotations=None, created=("10-02", 10), extra_spec=None, pv_annotations=None):
         """pv_annotations: claim name -> annotations for the PersistentVolume bound to it."""
         template = {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers, **(extra_spec or {})}}
@@ -199,15 +206,15 @@ class Cluster:
         pvc_uid = uuid(self.rng)
         pv = f"pvc-{pvc_uid}"
         self.add({"apiVersion": "v1", "kind": "PersistentVolume",
-                  "metadata": {"name": pv, "creationTimestamp": ts(*created), "annotations": {"pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com", **(pv_annotations or {})},
+                  "metadata": {"name": pv, "creationTimestamp": ts(*created), "annotations": {"pv.kubernetes.io/provisioned-by": self.provisioner(sc), **(pv_annotations or {})},
                                "finalizers": ["kubernetes.io/pv-protection"]},
                   "spec": {"capacity": {"storage": size}, "accessModes": list(modes), "persistentVolumeReclaimPolicy": reclaim, "storageClassName": sc,
                            "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": ns, "name": name, "uid": pvc_uid},
-                           "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-0" + "%016x" % self.rng.getrandbits(64)}},
+                           "csi": {"driver": self.provisioner(sc), "volumeHandle": "vol-0" + "%016x" % self.rng.getrandbits(64)}},
                   "status": {"phase": "Bound"}})
         self.add({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                   "metadata": {"name": name, "namespace": ns, "uid": pvc_uid, "labels": labels or {}, "creationTimestamp": ts(*created),
-                               "annotations": {"pv.kubernetes.io/bind-completed": "yes", "volume.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"}},
+                               "annotations": {"pv.kubernetes.io/bind-completed": "yes", "volume.kubernetes.io/storage-provisioner": self.provisioner(sc)}},
                   "spec": {"accessModes": list(modes), "resources": {"requests": {"storage": size}}, "storageClassName": sc, "volumeName": pv, "volumeMode": "Filesystem"},
                   "status": {"phase": "Bound", "accessModes": list(modes), "capacity": {"storage": size}}})
 
