@@ -967,12 +967,18 @@ fn new_pod(owner: &Value, rt: &ResourceType, template: &Value, pod_name: &str) -
 }
 
 /// Which extra pod to remove first: unscheduled, then not ready, then newest.
+/// Which pods a ReplicaSet removes first, as the real controller ranks them: unscheduled,
+/// then not Ready, then the lowest `controller.kubernetes.io/pod-deletion-cost`, then the newest.
 fn removal_order(pods: &mut [&Value]) {
     pods.sort_by_key(|p| {
         let scheduled = p["spec"]["nodeName"].as_str().is_some();
         let ready = pod_ready(p);
+        let cost: i64 = p["metadata"]["annotations"]["controller.kubernetes.io/pod-deletion-cost"]
+            .as_str()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let created = s(&p["metadata"]["creationTimestamp"]).to_string();
-        (scheduled, ready, std::cmp::Reverse(created))
+        (scheduled, ready, cost, std::cmp::Reverse(created))
     });
 }
 

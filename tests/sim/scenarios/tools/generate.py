@@ -47,13 +47,13 @@ def namespace(name, labels=None):
             "status": {"phase": "Active"}}
 
 
-def node(name, zone, instance, cpu="3920m", memory="15076Mi", pods="58", labels=None, taints=None, ip=None):
+def node(name, zone, instance, cpu="3920m", memory="15076Mi", pods="58", labels=None, taints=None, ip=None, provider_id=None):
     n = {"apiVersion": "v1", "kind": "Node",
          "metadata": {"name": name, "creationTimestamp": ts("10-01", 8),
                       "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                                  "topology.kubernetes.io/zone": zone, "topology.kubernetes.io/region": zone[:-1],
                                  "node.kubernetes.io/instance-type": "m5.xlarge", **(labels or {})}},
-         "spec": {"providerID": f"aws:///{zone}/{instance}"},
+         "spec": {"providerID": provider_id or f"aws:///{zone}/{instance}"},
          "status": {"capacity": {"cpu": "4", "memory": "15987Mi", "pods": pods, "ephemeral-storage": "104845292Ki"},
                     "allocatable": {"cpu": cpu, "memory": memory, "pods": pods, "ephemeral-storage": "95551679124"},
                     "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
@@ -440,16 +440,24 @@ def artsy():
     return {"name": "artsy", "description": "Artsy-like application cluster on AWS: drain target ip-10-0-12-27.ec2.internal", "users": USERS, "objects": c.objects}
 
 
+AZURE_RG = "azure:///subscriptions/7f3c2a9e-41d6-4b8a-9c0e-5d2f6a1b8e47/resourceGroups/mc_aura-prod_aura-aks_westeurope"
+
+
 def aura():
     rng = random.Random(7)
     nodes = []
     for i in range(3):
-        nodes.append(node(f"aks-master-{i}", f"westeurope-{i + 1}", f"master-{i}", labels={"node-role.kubernetes.io/control-plane": "", "agentpool": "master"},
-                          taints=[{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}], ip=f"10.240.0.{10 + i}"))
+        nodes.append(node(f"aks-master-{i}", f"westeurope-{i + 1}", f"master-{i}", labels={"node-role.kubernetes.io/control-plane": "", "agentpool": "master",
+                                                                                        "node.kubernetes.io/instance-type": "Standard_D4s_v5"},
+                          taints=[{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}], ip=f"10.240.0.{10 + i}",
+                          provider_id=f"{AZURE_RG}/providers/Microsoft.Compute/virtualMachines/aks-master-{i}"))
     for pool, count in [("common", 3), ("database", 3), ("management", 2)]:
         for i in range(count):
-            nodes.append(node(f"aks-{pool}-{rng.randint(10000000, 99999999)}-vmss00000{i}", f"westeurope-{i % 3 + 1}", f"{pool}-{i}", cpu="7820m", memory="28Gi",
-                              labels={"agentpool": pool, "kubernetes.azure.com/agentpool": pool}, ip=f"10.240.{ {'common': 1, 'database': 2, 'management': 3}[pool]}.{10 + i}"))
+            vmss = f"aks-{pool}-{rng.randint(10000000, 99999999)}-vmss"
+            nodes.append(node(f"{vmss}00000{i}", f"westeurope-{i % 3 + 1}", f"{pool}-{i}", cpu="7820m", memory="28Gi",
+                              labels={"agentpool": pool, "kubernetes.azure.com/agentpool": pool, "node.kubernetes.io/instance-type": "Standard_D8s_v5"},
+                              ip=f"10.240.{ {'common': 1, 'database': 2, 'management': 3}[pool]}.{10 + i}",
+                              provider_id=f"{AZURE_RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmss}/virtualMachines/{i}"))
     c = Cluster(8, nodes)
     for n in nodes:
         c.add(n)
@@ -497,6 +505,9 @@ def aura():
     c.pvc("apps", "report-cache", "20Gi", "managed-premium")
     c.place(c.deployment("apps", "report-builder", {"app": "report-builder"}, [container("report-builder", "aura/report-builder:2.3.1", "100m", "256Mi")], 1,
                          extra_spec={"volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": "report-cache"}}]}), ns="apps")
+    # MongoDB keeps a strict quorum: the budget allows no voluntary disruption at all.
+    c.add({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "mongodb", "namespace": "data", "creationTimestamp": ts("10-02", 10)},
+           "spec": {"minAvailable": 3, "selector": {"matchLabels": {"app": "mongodb"}}}})
     return {"name": "aura", "description": "Aura: agent pools, 3 masters, StatefulSets (elasticsearch, prometheus, mongodb), HPA and KEDA, both reclaim policies",
             "users": USERS, "objects": c.objects}
 
