@@ -1,5 +1,15 @@
 //! `kubectl nodeevict`: empty a node without downtime, then hand it over for termination
 
+pub mod abort;
+pub mod drain;
+pub mod execute;
+pub mod journal;
+pub mod plan;
+pub mod resume;
+pub mod status;
+pub mod uncordon;
+pub mod world;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,15 +25,26 @@ use shared::doctor::{self, DoctorArgs, Permission, Scope};
     about,
     long_about = "Evict every pod from a node without downtime: plan, pre-scale what would go down, cordon,\nevict honouring PodDisruptionBudgets, wait, restore, and say what to do next."
 )]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    #[command(flatten)]
+    pub drain: drain::DrainArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Make nodes schedulable again
+    Uncordon(uncordon::UncordonArgs),
+    /// Drains in progress or interrupted, from the node journals
+    Status(status::StatusArgs),
+    /// Finish interrupted drains
+    Resume(resume::ResumeArgs),
+    /// Undo interrupted drains: owners restored, node uncordoned
+    Abort(abort::AbortArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
 }
@@ -82,7 +103,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     shared::cli::run(&cli.global, || async {
         match &cli.command {
-            Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
+            None => drain::run(&cli.global, &cli.drain).await,
+            Some(Command::Uncordon(args)) => uncordon::run(&cli.global, args).await,
+            Some(Command::Status(args)) => status::run(&cli.global, args).await,
+            Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
+            Some(Command::Abort(args)) => abort::run(&cli.global, args).await,
+            Some(Command::Doctor(args)) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })
 }

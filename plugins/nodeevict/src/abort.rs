@@ -1,0 +1,70 @@
+//! `kubectl nodeevict abort NODE...`: undo interrupted drains — pre-scaled owners and HPAs back,
+//! the node uncordoned (unless it was cordoned before), the journal removed. Evicted pods stay
+//! where they now run.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use shared::{ChangeArgs, Error, GlobalArgs};
+
+use crate::execute::{self, Ctx};
+use crate::journal::NODE_ANNOTATION;
+use crate::status;
+
+#[derive(Args, Debug, Clone)]
+pub struct AbortArgs {
+    /// The nodes whose drain to undo
+    #[arg(value_name = "NODE", required = true)]
+    pub nodes: Vec<String>,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    let found = status::find(&target.client).await.map_err(|e| target.api_error(e))?;
+    let mut chosen = Vec::new();
+    for n in &args.nodes {
+        match found.iter().find(|r| &r.node == n) {
+            Some(r) => chosen.push(r.clone()),
+            None => {
+                return Err(Error::Failed(format!(
+                    "no drain is recorded on node {n}: to make it schedulable, `kubectl nodeevict uncordon {n}`"
+                )));
+            }
+        }
+    }
+    shared::banner::print(&target);
+    eprint!("{}", status::render(&chosen));
+    if args.change.dry_run {
+        eprintln!("dry run: nothing was changed");
+        return Ok(());
+    }
+    shared::confirm::confirm("Abort: restore the owners and uncordon?", args.change.yes)?;
+    let ctx = Ctx {
+        target: &target,
+        deadline: Instant::now() + args.change.timeout,
+        pod_timeout: Duration::from_secs(300),
+        concurrency: 1,
+    };
+    for r in &chosen {
+        execute::restore(&ctx, &r.journal).await?;
+        let mut patch = json!({"metadata": {"annotations": {NODE_ANNOTATION: null}}});
+        if !r.journal.was_unschedulable {
+            patch["spec"] = json!({"unschedulable": false});
+        }
+        Api::<Node>::all(target.client.clone())
+            .patch(&r.node, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| target.api_error(e))?;
+        eprintln!(
+            "aborted the drain of {}: owners restored{}",
+            r.node,
+            if r.journal.was_unschedulable { " (it was cordoned before: left cordoned)" } else { ", node uncordoned" }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,547 @@
+//! Carrying out a drain from its journal: cordon, pre-scale and wait, evict (bounded
+//! concurrency, budgets honoured with back-off), wait for the pods to go by watch, restore,
+//! verify. Each step is idempotent, so `resume` runs the same code from where it stopped.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use http_body_util::BodyExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use shared::{Error, Target};
+
+use crate::journal::{
+    DELETION_COST, HpaRecord, NODE_ANNOTATION, NodeJournal, ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICAS, Options, Prescale,
+    Step, Workload,
+};
+use crate::plan::{self, NodePlan, Verdict};
+
+pub struct Ctx<'a> {
+    pub target: &'a Target,
+    pub deadline: Instant,
+    pub pod_timeout: Duration,
+    pub concurrency: usize,
+}
+
+impl Ctx<'_> {
+    fn client(&self) -> Client {
+        self.target.client.clone()
+    }
+    fn err(&self, e: kube::Error) -> Error {
+        self.target.api_error(e)
+    }
+    fn timed_out(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+}
+
+/// The journal a fresh drain starts with.
+pub fn journal_from_plan(plan: &NodePlan, options: &Options, was_unschedulable: bool, now: &str) -> NodeJournal {
+    let touched: BTreeSet<Workload> = plan
+        .pods
+        .iter()
+        .filter(|p| matches!(p.verdict, Verdict::Evict | Verdict::Delete))
+        .filter_map(|p| {
+            let (kind, name) = p.owner.split_once('/')?;
+            matches!(kind, "Deployment" | "StatefulSet").then(|| Workload {
+                kind: kind.to_string(),
+                namespace: p.namespace.clone(),
+                name: name.to_string(),
+            })
+        })
+        .collect();
+    NodeJournal {
+        step: Step::Cordoned,
+        started: now.to_string(),
+        options: options.clone(),
+        was_unschedulable,
+        prescaled: plan
+            .prescale
+            .iter()
+            .map(|p| Prescale {
+                namespace: p.namespace.clone(),
+                name: p.name.clone(),
+                original: p.from,
+                target: p.to,
+                hpa: p.hpa.as_ref().map(|h| HpaRecord {
+                    name: h.clone(),
+                    original_min: p.hpa_min.unwrap_or(1),
+                }),
+                surge_pods: Vec::new(),
+            })
+            .collect(),
+        touched: touched.into_iter().collect(),
+    }
+}
+
+/// Writes the journal on the node; with `cordon`, cordons it in the same request.
+pub async fn save(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal, cordon: bool) -> shared::Result<()> {
+    let mut patch = json!({"metadata": {"annotations": {NODE_ANNOTATION: journal.to_annotation()}}});
+    if cordon {
+        patch["spec"] = json!({"unschedulable": true});
+    }
+    Api::<Node>::all(ctx.client())
+        .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    eprintln!("journal: {} {node}", crate::execute::step_name(journal.step));
+    Ok(())
+}
+
+pub fn step_name(step: Step) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+async fn poll<T, F, Fut>(ctx: &Ctx<'_>, what: &str, mut check: F) -> shared::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = shared::Result<Option<T>>>,
+{
+    let bar = shared::wait::spinner(format!("waiting for {what}"));
+    let result = loop {
+        match check().await {
+            Ok(Some(v)) => break Ok(v),
+            Ok(None) => {}
+            Err(Error::Api { status, .. }) if status.is_none_or(|s| s >= 500 || s == 429) => {}
+            Err(e) => break Err(e),
+        }
+        if ctx.timed_out() {
+            break Err(Error::Timeout(format!("timed out waiting for {what}")));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    bar.finish_and_clear();
+    result
+}
+
+async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> shared::Result<()> {
+    let pp = PatchParams::default();
+    for p in &journal.prescaled {
+        let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
+        match &p.hpa {
+            Some(h) => {
+                let patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: h.original_min.to_string()}}, "spec": {"minReplicas": p.target}});
+                Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &p.namespace)
+                    .patch(&h.name, &pp, &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| ctx.err(e))?;
+                // Annotate the Deployment too: `status` finds every pre-scaled owner there.
+                let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}});
+                deployments.patch(&p.name, &pp, &Patch::Merge(&patch)).await.map_err(|e| ctx.err(e))?;
+                eprintln!("raised HPA {}/{} minReplicas to {}", p.namespace, h.name, p.target);
+            }
+            None => {
+                let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}, "spec": {"replicas": p.target}});
+                deployments.patch(&p.name, &pp, &Patch::Merge(&patch)).await.map_err(|e| ctx.err(e))?;
+                eprintln!("scaled deployment {}/{} {} → {}", p.namespace, p.name, p.original, p.target);
+            }
+        }
+    }
+    let started: Option<jiff::Timestamp> = journal.started.parse().ok();
+    for p in journal.prescaled.iter_mut() {
+        let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
+        let what = format!("{} extra replica(s) of deployment {}/{} to be Ready", p.target - p.original, p.namespace, p.name);
+        let selector = poll(ctx, &what, || async {
+            let d = deployments.get(&p.name).await.map_err(|e| ctx.err(e))?;
+            let ready = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+            Ok((ready >= p.target).then(|| {
+                d.spec
+                    .as_ref()
+                    .and_then(|s| s.selector.match_labels.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }))
+        })
+        .await?;
+        let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| ctx.err(e))?;
+        p.surge_pods = pods
+            .items
+            .iter()
+            .filter(|pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node))
+            .filter(|pod| {
+                let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
+                matches!((created, started), (Some(c), Some(s)) if c >= s)
+            })
+            .map(|pod| pod.name_any())
+            .collect();
+    }
+    Ok(())
+}
+
+/// What the watch on the node's pods knows: the UIDs still there.
+type Present = Arc<Mutex<HashMap<String, String>>>;
+
+enum Outcome {
+    Accepted,
+    Gone,
+}
+
+async fn post_eviction(client: &Client, pod: &plan::PodPlan, grace: Option<i64>) -> Result<(u16, Option<u64>, Value), kube::Error> {
+    let mut delete_options = json!({"preconditions": {"uid": pod.uid}});
+    if let Some(g) = grace {
+        delete_options["gracePeriodSeconds"] = json!(g);
+    }
+    let body = json!({
+        "apiVersion": "policy/v1", "kind": "Eviction",
+        "metadata": {"name": pod.name, "namespace": pod.namespace},
+        "deleteOptions": delete_options,
+    });
+    // Posted as written: the policy/v1 field is `deleteOptions`, and the 429's details (which
+    // budget, its numbers) and Retry-After are needed, which the typed call does not return.
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/namespaces/{}/pods/{}/eviction", pod.namespace, pod.name))
+        .header("content-type", "application/json")
+        .body(kube::client::Body::from(serde_json::to_vec(&body).expect("json")))
+        .expect("a request");
+    let response = client.send(request).await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Ok((status, retry_after, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+}
+
+/// Evicts (or deletes) one pod until the server accepts it or the pod is gone.
+async fn remove_pod(
+    ctx: &Ctx<'_>,
+    pod: &plan::PodPlan,
+    options: &Options,
+    present: &Present,
+    blocked: &Arc<Mutex<HashMap<String, String>>>,
+) -> shared::Result<Outcome> {
+    let key = format!("{}/{}", pod.namespace, pod.name);
+    let gone = || !present.lock().expect("lock").contains_key(&pod.uid);
+    let deadline = (Instant::now() + ctx.pod_timeout).min(ctx.deadline);
+    let mut delay = Duration::from_millis(500);
+    loop {
+        if gone() {
+            return Ok(Outcome::Gone);
+        }
+        if Instant::now() >= deadline {
+            let why = blocked.lock().expect("lock").get(&key).cloned().unwrap_or_else(|| "the API kept failing".into());
+            return Err(Error::Timeout(format!("timed out evicting {key}: {why}")));
+        }
+        let mut wait = delay;
+        if pod.verdict == Verdict::Delete {
+            let dp = DeleteParams {
+                grace_period_seconds: options.grace_period.map(|g| g as u32),
+                preconditions: Some(Preconditions { uid: Some(pod.uid.clone()), resource_version: None }),
+                ..Default::default()
+            };
+            match Api::<Pod>::namespaced(ctx.client(), &pod.namespace).delete(&pod.name, &dp).await {
+                Ok(_) => return Ok(Outcome::Accepted),
+                Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => return Ok(Outcome::Gone),
+                Err(e) => tracing::debug!("deleting {key}: {e}; retrying"),
+            }
+        } else {
+            match post_eviction(&ctx.client(), pod, options.grace_period).await {
+                Ok((200 | 201, _, _)) => {
+                    blocked.lock().expect("lock").remove(&key);
+                    return Ok(Outcome::Accepted);
+                }
+                // Gone, or replaced by a pod with another UID (the precondition failed).
+                Ok((404 | 409, _, _)) => return Ok(Outcome::Gone),
+                Ok((429, retry_after, status)) => {
+                    let budget = status["details"]["causes"]
+                        .as_array()
+                        .and_then(|c| c.iter().find(|c| c["reason"] == "DisruptionBudget"))
+                        .and_then(|c| c["message"].as_str().map(String::from));
+                    if let Some(budget) = budget {
+                        let mut b = blocked.lock().expect("lock");
+                        if b.get(&key) != Some(&budget) {
+                            eprintln!("{key}: {budget}; retrying with back-off");
+                            b.insert(key.clone(), budget);
+                        }
+                    }
+                    if let Some(s) = retry_after.filter(|s| *s > 0) {
+                        wait = Duration::from_secs(s).min(Duration::from_secs(30));
+                    }
+                }
+                Ok((code, _, status)) if code >= 500 => tracing::debug!("evicting {key}: {code} {}", status["message"]),
+                Ok((code, _, status)) => {
+                    return Err(Error::Failed(format!(
+                        "evicting {key} failed ({code}): {}",
+                        status["message"].as_str().unwrap_or("no message")
+                    )));
+                }
+                Err(e) => tracing::debug!("evicting {key}: {e}; retrying"),
+            }
+        }
+        tokio::time::sleep(wait).await;
+        delay = (delay * 2).min(Duration::from_secs(8));
+    }
+}
+
+fn progress(total: u64) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} pods gone {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Evicts every pod the plan acts on and waits, by watch, until each UID has left the node.
+pub async fn evict(ctx: &Ctx<'_>, node: &str, plan: &NodePlan, options: &Options) -> shared::Result<()> {
+    let acting: Vec<&plan::PodPlan> = plan
+        .pods
+        .iter()
+        .filter(|p| matches!(p.verdict, Verdict::Evict | Verdict::Delete))
+        .collect();
+    if acting.is_empty() {
+        return Ok(());
+    }
+    let (reader, writer) = reflector::store::<Pod>();
+    let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
+    let present: Present = Arc::new(Mutex::new(HashMap::new()));
+    // One watch for the whole node (not a poll per pod): it drives the store.
+    let stream = reflector(writer, watcher(Api::<Pod>::all(ctx.client()), config)).default_backoff();
+    let watch = tokio::spawn(async move {
+        let mut stream = stream.boxed();
+        while stream.next().await.is_some() {}
+    });
+    // Mirror the store's UIDs for the evicting tasks.
+    let mirror_reader = reader.clone();
+    let mirror_present = present.clone();
+    let mirror = tokio::spawn(async move {
+        loop {
+            let uids: HashMap<String, String> = mirror_reader
+                .state()
+                .iter()
+                .filter_map(|p| Some((p.uid()?, p.name_any())))
+                .collect();
+            *mirror_present.lock().expect("lock") = uids;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let ready = tokio::time::timeout(Duration::from_secs(60), reader.wait_until_ready()).await;
+    if !matches!(ready, Ok(Ok(()))) {
+        watch.abort();
+        mirror.abort();
+        return Err(Error::Failed(format!("could not watch the pods of node {node}")));
+    }
+    *present.lock().expect("lock") = reader
+        .state()
+        .iter()
+        .filter_map(|p| Some((p.uid()?, p.name_any())))
+        .collect();
+
+    let bar = progress(acting.len() as u64);
+    let blocked: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
+    let verb = if options.disable_eviction { "deleting (PodDisruptionBudgets are bypassed)" } else { "evicting" };
+    eprintln!("{verb} {} pod(s) from {node}, {} at a time", acting.len(), ctx.concurrency);
+    let results: Vec<shared::Result<(String, Instant)>> = futures::stream::iter(acting.iter().copied())
+        .map(|pod| {
+            let present = present.clone();
+            let blocked = blocked.clone();
+            async move {
+                remove_pod(ctx, pod, options, &present, &blocked).await?;
+                Ok((pod.uid.clone(), Instant::now()))
+            }
+        })
+        .buffer_unordered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    let mut accepted: Vec<(String, Instant)> = Vec::new();
+    let mut first_error = None;
+    for r in results {
+        match r {
+            Ok(a) => accepted.push(a),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let result = match first_error {
+        Some(e) => Err(e),
+        None => loop {
+            let now_present = present.lock().expect("lock").clone();
+            let left: Vec<&(String, Instant)> = accepted.iter().filter(|(uid, _)| now_present.contains_key(uid)).collect();
+            bar.set_position((accepted.len() - left.len()) as u64);
+            let blocked_now: Vec<String> = blocked.lock().expect("lock").iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            bar.set_message(if blocked_now.is_empty() { String::new() } else { format!("blocked: {}", blocked_now.join("; ")) });
+            if left.is_empty() {
+                break Ok(());
+            }
+            if let Some((uid, _)) = left.iter().find(|(_, at)| at.elapsed() >= ctx.pod_timeout) {
+                break Err(Error::Timeout(format!(
+                    "pod {} is still on {node} {} after its eviction",
+                    now_present.get(uid).cloned().unwrap_or_default(),
+                    shared::duration::format(ctx.pod_timeout)
+                )));
+            }
+            if ctx.timed_out() {
+                break Err(Error::Timeout(format!("timed out with {} pod(s) still on {node}", left.len())));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        },
+    };
+    bar.finish_and_clear();
+    watch.abort();
+    mirror.abort();
+    result
+}
+
+/// Scales pre-scaled owners back (their surge pods first) and puts HPAs back.
+pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()> {
+    let pp = PatchParams::default();
+    for p in &journal.prescaled {
+        let pods: Api<Pod> = Api::namespaced(ctx.client(), &p.namespace);
+        for name in &p.surge_pods {
+            let patch = json!({"metadata": {"annotations": {DELETION_COST: "-1000"}}});
+            match pods.patch(name, &pp, &Patch::Merge(&patch)).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(ctx.err(e)),
+            }
+        }
+        if let Some(h) = &p.hpa {
+            let patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: null}}, "spec": {"minReplicas": h.original_min}});
+            match Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &p.namespace)
+                .patch(&h.name, &pp, &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(ctx.err(e)),
+            }
+        }
+        let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: null}}, "spec": {"replicas": p.original}});
+        match Api::<Deployment>::namespaced(ctx.client(), &p.namespace)
+            .patch(&p.name, &pp, &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => eprintln!("restored deployment {}/{} to {} replicas", p.namespace, p.name, p.original),
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(ctx.err(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Waits until every workload the drain moved is back to its desired Ready count.
+pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
+    for w in touched {
+        let what = format!("{} {}/{} to be Ready again", w.kind.to_lowercase(), w.namespace, w.name);
+        poll(ctx, &what, || async {
+            let (desired, ready) = match w.kind.as_str() {
+                "StatefulSet" => {
+                    let Some(s) = Api::<StatefulSet>::namespaced(ctx.client(), &w.namespace)
+                        .get_opt(&w.name)
+                        .await
+                        .map_err(|e| ctx.err(e))?
+                    else {
+                        return Ok(Some(()));
+                    };
+                    (s.spec.and_then(|s| s.replicas).unwrap_or(1), s.status.and_then(|s| s.ready_replicas).unwrap_or(0))
+                }
+                _ => {
+                    let Some(d) = Api::<Deployment>::namespaced(ctx.client(), &w.namespace)
+                        .get_opt(&w.name)
+                        .await
+                        .map_err(|e| ctx.err(e))?
+                    else {
+                        return Ok(Some(()));
+                    };
+                    (d.spec.and_then(|s| s.replicas).unwrap_or(1), d.status.and_then(|s| s.ready_replicas).unwrap_or(0))
+                }
+            };
+            Ok((ready >= desired).then_some(()))
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Runs a node's drain from its journal to the end. `plan` is what to evict (re-planned on
+/// resume); the journal is saved after every step.
+pub async fn run_node(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal, plan: &NodePlan) -> shared::Result<()> {
+    let started = Instant::now();
+    if journal.step < Step::Prescaled {
+        prescale(ctx, node, journal).await?;
+        journal.step = Step::Prescaled;
+        save(ctx, node, journal, false).await?;
+    }
+    if journal.step < Step::Evicted {
+        evict(ctx, node, plan, &journal.options).await?;
+        journal.step = Step::Evicted;
+        save(ctx, node, journal, false).await?;
+    }
+    restore(ctx, journal).await?;
+    verify(ctx, node, journal).await?;
+    let patch = json!({"metadata": {"annotations": {NODE_ANNOTATION: null}}});
+    Api::<Node>::all(ctx.client())
+        .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    eprintln!(
+        "node {node} drained in {}: only DaemonSet pods left, cordoned, everything restored — safe to terminate",
+        shared::duration::format(started.elapsed())
+    );
+    eprintln!("next: {}", plan::next_step(plan.provider_id.as_deref()));
+    Ok(())
+}
+
+async fn verify(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::Result<()> {
+    let pods = Api::<Pod>::all(ctx.client())
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    let left: Vec<String> = pods
+        .items
+        .iter()
+        .filter(|p| plan::daemonset_filter(p).or_else(|| plan::mirror_filter(p)).or_else(|| plan::finished_filter(p)).is_none())
+        .map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()))
+        .collect();
+    if !left.is_empty() {
+        return Err(Error::Failed(format!("still on node {node}: {}", left.join(", "))));
+    }
+    for p in &journal.prescaled {
+        let d = Api::<Deployment>::namespaced(ctx.client(), &p.namespace).get(&p.name).await.map_err(|e| ctx.err(e))?;
+        let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        if replicas != p.original || d.annotations().contains_key(ORIGINAL_REPLICAS) {
+            return Err(Error::Failed(format!("deployment {}/{} is not restored", p.namespace, p.name)));
+        }
+    }
+    Ok(())
+}
+
+/// The journal recorded on a node, if any.
+pub async fn read_journal(client: &Client, node: &str) -> Result<Option<NodeJournal>, Error> {
+    let n = Api::<Node>::all(client.clone())
+        .get_opt(node)
+        .await
+        .map_err(|e| Error::Failed(e.to_string()))?;
+    match n.and_then(|n| n.annotations().get(NODE_ANNOTATION).cloned()) {
+        None => Ok(None),
+        Some(text) => NodeJournal::from_annotation(&text).map(Some).map_err(Error::Failed),
+    }
+}
+

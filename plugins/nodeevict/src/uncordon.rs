@@ -1,0 +1,40 @@
+//! `kubectl nodeevict uncordon NODE...`: make nodes schedulable again.
+
+use clap::Args;
+use k8s_openapi::api::core::v1::Node;
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use shared::{Error, GlobalArgs};
+
+use crate::journal::NODE_ANNOTATION;
+
+#[derive(Args, Debug, Clone)]
+pub struct UncordonArgs {
+    #[arg(value_name = "NODE", required = true)]
+    pub nodes: Vec<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: &UncordonArgs) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    let api: Api<Node> = Api::all(target.client.clone());
+    for name in &args.nodes {
+        let node = api
+            .get_opt(name)
+            .await
+            .map_err(|e| target.api_error(e))?
+            .ok_or_else(|| Error::Failed(format!("node {name:?} not found: list them with `kubectl get nodes`")))?;
+        if node.annotations().contains_key(NODE_ANNOTATION) {
+            return Err(Error::Failed(format!(
+                "a drain is recorded on node {name}: `kubectl nodeevict abort {name}` undoes it (and uncordons), `resume` finishes it"
+            )));
+        }
+    }
+    for name in &args.nodes {
+        api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"unschedulable": false}})))
+            .await
+            .map_err(|e| target.api_error(e))?;
+        eprintln!("node/{name} uncordoned");
+    }
+    Ok(())
+}
