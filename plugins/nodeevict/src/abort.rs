@@ -25,7 +25,9 @@ pub struct AbortArgs {
 
 pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
-    let found = status::find(&target.client).await.map_err(|e| target.api_error(e))?;
+    let found = status::find(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
     let mut chosen = Vec::new();
     for n in &args.nodes {
         match found.iter().find(|r| &r.node == n) {
@@ -63,7 +65,11 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         eprintln!(
             "aborted the drain of {}: owners restored{}",
             r.node,
-            if r.journal.was_unschedulable { " (it was cordoned before: left cordoned)" } else { ", node uncordoned" }
+            if r.journal.was_unschedulable {
+                " (it was cordoned before: left cordoned)"
+            } else {
+                ", node uncordoned"
+            }
         );
     }
     Ok(())

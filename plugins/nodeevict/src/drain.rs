@@ -93,7 +93,12 @@ async fn resolve_nodes(target: &shared::Target, args: &DrainArgs) -> shared::Res
         }
         None => {
             for name in &args.nodes {
-                if api.get_opt(name).await.map_err(|e| target.api_error(e))?.is_none() {
+                if api
+                    .get_opt(name)
+                    .await
+                    .map_err(|e| target.api_error(e))?
+                    .is_none()
+                {
                     return Err(Error::Failed(format!(
                         "node {name:?} not found: list them with `kubectl get nodes`"
                     )));
@@ -106,7 +111,9 @@ async fn resolve_nodes(target: &shared::Target, args: &DrainArgs) -> shared::Res
 
 pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     if args.nodes.is_empty() && args.selector.is_none() {
-        return Err(Error::Usage("name the nodes to drain, or select them with -l".into()));
+        return Err(Error::Usage(
+            "name the nodes to drain, or select them with -l".into(),
+        ));
     }
     if !matches!(args.output, OutputFormat::Table | OutputFormat::Json) {
         return Err(Error::Usage("the plan prints as -o table or json".into()));
@@ -114,11 +121,18 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let nodes = resolve_nodes(&target, args).await?;
     let options = args.options();
-    let world = world::read(&target.client).await.map_err(|e| target.api_error(e))?;
-    let plans: Vec<plan::NodePlan> = nodes.iter().map(|n| plan::plan(&world, n, &nodes, &options)).collect();
+    let world = world::read(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let plans: Vec<plan::NodePlan> = nodes
+        .iter()
+        .map(|n| plan::plan(&world, n, &nodes, &options))
+        .collect();
     shared::banner::print(&target);
     match args.output {
-        OutputFormat::Json => output::print_stdout(&output::to_json(&serde_json::json!({ "items": plans }))?),
+        OutputFormat::Json => {
+            output::print_stdout(&output::to_json(&serde_json::json!({ "items": plans }))?)
+        }
         _ => {
             for p in &plans {
                 eprint!("{}", plan::render(p));
@@ -148,7 +162,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         let plan = if i == 0 {
             plans[0].clone()
         } else {
-            let world = world::read(&target.client).await.map_err(|e| target.api_error(e))?;
+            let world = world::read(&target.client)
+                .await
+                .map_err(|e| target.api_error(e))?;
             let fresh = plan::plan(&world, node, &nodes[i..], &options);
             if let Some(b) = fresh.blockers.first() {
                 return Err(Error::Failed(format!("stopped before {node}: {b}")));
@@ -161,7 +177,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
             .find(|n| &n.name_any() == node)
             .and_then(|n| n.spec.as_ref()?.unschedulable)
             .unwrap_or(false);
-        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         let mut journal = execute::journal_from_plan(&plan, &options, was_unschedulable, &now);
         execute::save(&ctx, node, &journal, true).await?;
         eprintln!("cordoned {node}");
@@ -185,11 +203,21 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
 }
 
 pub fn with_hint(e: Error, node: &str) -> Error {
-    let hint = format!("; the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it");
+    let hint = format!(
+        "; the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it"
+    );
     match e {
         Error::Timeout(m) => Error::Timeout(m + &hint),
         Error::Failed(m) => Error::Failed(m + &hint),
-        Error::Api { message, detail, status } => Error::Api { message: message + &hint, detail, status },
+        Error::Api {
+            message,
+            detail,
+            status,
+        } => Error::Api {
+            message: message + &hint,
+            detail,
+            status,
+        },
         other => other,
     }
 }

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use shared::{Error, Target};
 
 use crate::journal::{
-    DELETION_COST, HpaRecord, NODE_ANNOTATION, NodeJournal, ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICAS, Options, Prescale,
-    Step, Workload,
+    DELETION_COST, HpaRecord, NODE_ANNOTATION, NodeJournal, ORIGINAL_MIN_REPLICAS,
+    ORIGINAL_REPLICAS, Options, Prescale, Step, Workload,
 };
 use crate::plan::{self, NodePlan, Verdict};
 
@@ -45,7 +45,12 @@ impl Ctx<'_> {
 }
 
 /// The journal a fresh drain starts with.
-pub fn journal_from_plan(plan: &NodePlan, options: &Options, was_unschedulable: bool, now: &str) -> NodeJournal {
+pub fn journal_from_plan(
+    plan: &NodePlan,
+    options: &Options,
+    was_unschedulable: bool,
+    now: &str,
+) -> NodeJournal {
     let touched: BTreeSet<Workload> = plan
         .pods
         .iter()
@@ -84,8 +89,14 @@ pub fn journal_from_plan(plan: &NodePlan, options: &Options, was_unschedulable: 
 }
 
 /// Writes the journal on the node; with `cordon`, cordons it in the same request.
-pub async fn save(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal, cordon: bool) -> shared::Result<()> {
-    let mut patch = json!({"metadata": {"annotations": {NODE_ANNOTATION: journal.to_annotation()}}});
+pub async fn save(
+    ctx: &Ctx<'_>,
+    node: &str,
+    journal: &NodeJournal,
+    cordon: bool,
+) -> shared::Result<()> {
+    let mut patch =
+        json!({"metadata": {"annotations": {NODE_ANNOTATION: journal.to_annotation()}}});
     if cordon {
         patch["spec"] = json!({"unschedulable": true});
     }
@@ -93,7 +104,10 @@ pub async fn save(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal, cordon: bool
         .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(|e| ctx.err(e))?;
-    eprintln!("journal: {} {node}", crate::execute::step_name(journal.step));
+    eprintln!(
+        "journal: {} {node}",
+        crate::execute::step_name(journal.step)
+    );
     Ok(())
 }
 
@@ -139,23 +153,44 @@ async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> share
                     .map_err(|e| ctx.err(e))?;
                 // Annotate the Deployment too: `status` finds every pre-scaled owner there.
                 let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}});
-                deployments.patch(&p.name, &pp, &Patch::Merge(&patch)).await.map_err(|e| ctx.err(e))?;
-                eprintln!("raised HPA {}/{} minReplicas to {}", p.namespace, h.name, p.target);
+                deployments
+                    .patch(&p.name, &pp, &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| ctx.err(e))?;
+                eprintln!(
+                    "raised HPA {}/{} minReplicas to {}",
+                    p.namespace, h.name, p.target
+                );
             }
             None => {
                 let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}, "spec": {"replicas": p.target}});
-                deployments.patch(&p.name, &pp, &Patch::Merge(&patch)).await.map_err(|e| ctx.err(e))?;
-                eprintln!("scaled deployment {}/{} {} → {}", p.namespace, p.name, p.original, p.target);
+                deployments
+                    .patch(&p.name, &pp, &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| ctx.err(e))?;
+                eprintln!(
+                    "scaled deployment {}/{} {} → {}",
+                    p.namespace, p.name, p.original, p.target
+                );
             }
         }
     }
     let started: Option<jiff::Timestamp> = journal.started.parse().ok();
     for p in journal.prescaled.iter_mut() {
         let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
-        let what = format!("{} extra replica(s) of deployment {}/{} to be Ready", p.target - p.original, p.namespace, p.name);
+        let what = format!(
+            "{} extra replica(s) of deployment {}/{} to be Ready",
+            p.target - p.original,
+            p.namespace,
+            p.name
+        );
         let selector = poll(ctx, &what, || async {
             let d = deployments.get(&p.name).await.map_err(|e| ctx.err(e))?;
-            let ready = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+            let ready = d
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
             Ok((ready >= p.target).then(|| {
                 d.spec
                     .as_ref()
@@ -194,7 +229,11 @@ enum Outcome {
     Gone,
 }
 
-async fn post_eviction(client: &Client, pod: &plan::PodPlan, grace: Option<i64>) -> Result<(u16, Option<u64>, Value), kube::Error> {
+async fn post_eviction(
+    client: &Client,
+    pod: &plan::PodPlan,
+    grace: Option<i64>,
+) -> Result<(u16, Option<u64>, Value), kube::Error> {
     let mut delete_options = json!({"preconditions": {"uid": pod.uid}});
     if let Some(g) = grace {
         delete_options["gracePeriodSeconds"] = json!(g);
@@ -208,9 +247,14 @@ async fn post_eviction(client: &Client, pod: &plan::PodPlan, grace: Option<i64>)
     // budget, its numbers) and Retry-After are needed, which the typed call does not return.
     let request = http::Request::builder()
         .method("POST")
-        .uri(format!("/api/v1/namespaces/{}/pods/{}/eviction", pod.namespace, pod.name))
+        .uri(format!(
+            "/api/v1/namespaces/{}/pods/{}/eviction",
+            pod.namespace, pod.name
+        ))
         .header("content-type", "application/json")
-        .body(kube::client::Body::from(serde_json::to_vec(&body).expect("json")))
+        .body(kube::client::Body::from(
+            serde_json::to_vec(&body).expect("json"),
+        ))
         .expect("a request");
     let response = client.send(request).await?;
     let status = response.status().as_u16();
@@ -225,7 +269,11 @@ async fn post_eviction(client: &Client, pod: &plan::PodPlan, grace: Option<i64>)
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    Ok((status, retry_after, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    Ok((
+        status,
+        retry_after,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
 }
 
 /// Evicts (or deletes) one pod until the server accepts it or the pod is gone.
@@ -245,19 +293,32 @@ async fn remove_pod(
             return Ok(Outcome::Gone);
         }
         if Instant::now() >= deadline {
-            let why = blocked.lock().expect("lock").get(&key).cloned().unwrap_or_else(|| "the API kept failing".into());
+            let why = blocked
+                .lock()
+                .expect("lock")
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| "the API kept failing".into());
             return Err(Error::Timeout(format!("timed out evicting {key}: {why}")));
         }
         let mut wait = delay;
         if pod.verdict == Verdict::Delete {
             let dp = DeleteParams {
                 grace_period_seconds: options.grace_period.map(|g| g as u32),
-                preconditions: Some(Preconditions { uid: Some(pod.uid.clone()), resource_version: None }),
+                preconditions: Some(Preconditions {
+                    uid: Some(pod.uid.clone()),
+                    resource_version: None,
+                }),
                 ..Default::default()
             };
-            match Api::<Pod>::namespaced(ctx.client(), &pod.namespace).delete(&pod.name, &dp).await {
+            match Api::<Pod>::namespaced(ctx.client(), &pod.namespace)
+                .delete(&pod.name, &dp)
+                .await
+            {
                 Ok(_) => return Ok(Outcome::Accepted),
-                Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => return Ok(Outcome::Gone),
+                Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {
+                    return Ok(Outcome::Gone);
+                }
                 Err(e) => tracing::debug!("deleting {key}: {e}; retrying"),
             }
         } else {
@@ -284,7 +345,9 @@ async fn remove_pod(
                         wait = Duration::from_secs(s).min(Duration::from_secs(30));
                     }
                 }
-                Ok((code, _, status)) if code >= 500 => tracing::debug!("evicting {key}: {code} {}", status["message"]),
+                Ok((code, _, status)) if code >= 500 => {
+                    tracing::debug!("evicting {key}: {code} {}", status["message"])
+                }
                 Ok((code, _, status)) => {
                     return Err(Error::Failed(format!(
                         "evicting {key} failed ({code}): {}",
@@ -300,7 +363,11 @@ async fn remove_pod(
 }
 
 fn progress(total: u64) -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} pods gone {msg} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -309,7 +376,12 @@ fn progress(total: u64) -> ProgressBar {
 }
 
 /// Evicts every pod the plan acts on and waits, by watch, until each UID has left the node.
-pub async fn evict(ctx: &Ctx<'_>, node: &str, plan: &NodePlan, options: &Options) -> shared::Result<()> {
+pub async fn evict(
+    ctx: &Ctx<'_>,
+    node: &str,
+    plan: &NodePlan,
+    options: &Options,
+) -> shared::Result<()> {
     let acting: Vec<&plan::PodPlan> = plan
         .pods
         .iter()
@@ -322,7 +394,8 @@ pub async fn evict(ctx: &Ctx<'_>, node: &str, plan: &NodePlan, options: &Options
     let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
     let present: Present = Arc::new(Mutex::new(HashMap::new()));
     // One watch for the whole node (not a poll per pod): it drives the store.
-    let stream = reflector(writer, watcher(Api::<Pod>::all(ctx.client()), config)).default_backoff();
+    let stream =
+        reflector(writer, watcher(Api::<Pod>::all(ctx.client()), config)).default_backoff();
     let watch = tokio::spawn(async move {
         let mut stream = stream.boxed();
         while stream.next().await.is_some() {}
@@ -345,7 +418,9 @@ pub async fn evict(ctx: &Ctx<'_>, node: &str, plan: &NodePlan, options: &Options
     if !matches!(ready, Ok(Ok(()))) {
         watch.abort();
         mirror.abort();
-        return Err(Error::Failed(format!("could not watch the pods of node {node}")));
+        return Err(Error::Failed(format!(
+            "could not watch the pods of node {node}"
+        )));
     }
     *present.lock().expect("lock") = reader
         .state()
@@ -355,20 +430,29 @@ pub async fn evict(ctx: &Ctx<'_>, node: &str, plan: &NodePlan, options: &Options
 
     let bar = progress(acting.len() as u64);
     let blocked: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
-    let verb = if options.disable_eviction { "deleting (PodDisruptionBudgets are bypassed)" } else { "evicting" };
-    eprintln!("{verb} {} pod(s) from {node}, {} at a time", acting.len(), ctx.concurrency);
-    let results: Vec<shared::Result<(String, Instant)>> = futures::stream::iter(acting.iter().copied())
-        .map(|pod| {
-            let present = present.clone();
-            let blocked = blocked.clone();
-            async move {
-                remove_pod(ctx, pod, options, &present, &blocked).await?;
-                Ok((pod.uid.clone(), Instant::now()))
-            }
-        })
-        .buffer_unordered(ctx.concurrency.max(1))
-        .collect()
-        .await;
+    let verb = if options.disable_eviction {
+        "deleting (PodDisruptionBudgets are bypassed)"
+    } else {
+        "evicting"
+    };
+    eprintln!(
+        "{verb} {} pod(s) from {node}, {} at a time",
+        acting.len(),
+        ctx.concurrency
+    );
+    let results: Vec<shared::Result<(String, Instant)>> =
+        futures::stream::iter(acting.iter().copied())
+            .map(|pod| {
+                let present = present.clone();
+                let blocked = blocked.clone();
+                async move {
+                    remove_pod(ctx, pod, options, &present, &blocked).await?;
+                    Ok((pod.uid.clone(), Instant::now()))
+                }
+            })
+            .buffer_unordered(ctx.concurrency.max(1))
+            .collect()
+            .await;
     let mut accepted: Vec<(String, Instant)> = Vec::new();
     let mut first_error = None;
     for r in results {
@@ -383,10 +467,22 @@ pub async fn evict(ctx: &Ctx<'_>, node: &str, plan: &NodePlan, options: &Options
         Some(e) => Err(e),
         None => loop {
             let now_present = present.lock().expect("lock").clone();
-            let left: Vec<&(String, Instant)> = accepted.iter().filter(|(uid, _)| now_present.contains_key(uid)).collect();
+            let left: Vec<&(String, Instant)> = accepted
+                .iter()
+                .filter(|(uid, _)| now_present.contains_key(uid))
+                .collect();
             bar.set_position((accepted.len() - left.len()) as u64);
-            let blocked_now: Vec<String> = blocked.lock().expect("lock").iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            bar.set_message(if blocked_now.is_empty() { String::new() } else { format!("blocked: {}", blocked_now.join("; ")) });
+            let blocked_now: Vec<String> = blocked
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            bar.set_message(if blocked_now.is_empty() {
+                String::new()
+            } else {
+                format!("blocked: {}", blocked_now.join("; "))
+            });
             if left.is_empty() {
                 break Ok(());
             }
@@ -398,7 +494,10 @@ pub async fn evict(ctx: &Ctx<'_>, node: &str, plan: &NodePlan, options: &Options
                 )));
             }
             if ctx.timed_out() {
-                break Err(Error::Timeout(format!("timed out with {} pod(s) still on {node}", left.len())));
+                break Err(Error::Timeout(format!(
+                    "timed out with {} pod(s) still on {node}",
+                    left.len()
+                )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         },
@@ -438,7 +537,10 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
             .patch(&p.name, &pp, &Patch::Merge(&patch))
             .await
         {
-            Ok(_) => eprintln!("restored deployment {}/{} to {} replicas", p.namespace, p.name, p.original),
+            Ok(_) => eprintln!(
+                "restored deployment {}/{} to {} replicas",
+                p.namespace, p.name, p.original
+            ),
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => return Err(ctx.err(e)),
         }
@@ -449,7 +551,12 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
 /// Waits until every workload the drain moved is back to its desired Ready count.
 pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
     for w in touched {
-        let what = format!("{} {}/{} to be Ready again", w.kind.to_lowercase(), w.namespace, w.name);
+        let what = format!(
+            "{} {}/{} to be Ready again",
+            w.kind.to_lowercase(),
+            w.namespace,
+            w.name
+        );
         poll(ctx, &what, || async {
             let (desired, ready) = match w.kind.as_str() {
                 "StatefulSet" => {
@@ -460,7 +567,10 @@ pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
                     else {
                         return Ok(Some(()));
                     };
-                    (s.spec.and_then(|s| s.replicas).unwrap_or(1), s.status.and_then(|s| s.ready_replicas).unwrap_or(0))
+                    (
+                        s.spec.and_then(|s| s.replicas).unwrap_or(1),
+                        s.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+                    )
                 }
                 _ => {
                     let Some(d) = Api::<Deployment>::namespaced(ctx.client(), &w.namespace)
@@ -470,7 +580,10 @@ pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
                     else {
                         return Ok(Some(()));
                     };
-                    (d.spec.and_then(|s| s.replicas).unwrap_or(1), d.status.and_then(|s| s.ready_replicas).unwrap_or(0))
+                    (
+                        d.spec.and_then(|s| s.replicas).unwrap_or(1),
+                        d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+                    )
                 }
             };
             Ok((ready >= desired).then_some(()))
@@ -482,7 +595,12 @@ pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
 
 /// Runs a node's drain from its journal to the end. `plan` is what to evict (re-planned on
 /// resume); the journal is saved after every step.
-pub async fn run_node(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal, plan: &NodePlan) -> shared::Result<()> {
+pub async fn run_node(
+    ctx: &Ctx<'_>,
+    node: &str,
+    journal: &mut NodeJournal,
+    plan: &NodePlan,
+) -> shared::Result<()> {
     let started = Instant::now();
     if journal.step < Step::Prescaled {
         prescale(ctx, node, journal).await?;
@@ -517,17 +635,31 @@ async fn verify(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::Res
     let left: Vec<String> = pods
         .items
         .iter()
-        .filter(|p| plan::daemonset_filter(p).or_else(|| plan::mirror_filter(p)).or_else(|| plan::finished_filter(p)).is_none())
+        .filter(|p| {
+            plan::daemonset_filter(p)
+                .or_else(|| plan::mirror_filter(p))
+                .or_else(|| plan::finished_filter(p))
+                .is_none()
+        })
         .map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()))
         .collect();
     if !left.is_empty() {
-        return Err(Error::Failed(format!("still on node {node}: {}", left.join(", "))));
+        return Err(Error::Failed(format!(
+            "still on node {node}: {}",
+            left.join(", ")
+        )));
     }
     for p in &journal.prescaled {
-        let d = Api::<Deployment>::namespaced(ctx.client(), &p.namespace).get(&p.name).await.map_err(|e| ctx.err(e))?;
+        let d = Api::<Deployment>::namespaced(ctx.client(), &p.namespace)
+            .get(&p.name)
+            .await
+            .map_err(|e| ctx.err(e))?;
         let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         if replicas != p.original || d.annotations().contains_key(ORIGINAL_REPLICAS) {
-            return Err(Error::Failed(format!("deployment {}/{} is not restored", p.namespace, p.name)));
+            return Err(Error::Failed(format!(
+                "deployment {}/{} is not restored",
+                p.namespace, p.name
+            )));
         }
     }
     Ok(())
@@ -541,7 +673,8 @@ pub async fn read_journal(client: &Client, node: &str) -> Result<Option<NodeJour
         .map_err(|e| Error::Failed(e.to_string()))?;
     match n.and_then(|n| n.annotations().get(NODE_ANNOTATION).cloned()) {
         None => Ok(None),
-        Some(text) => NodeJournal::from_annotation(&text).map(Some).map_err(Error::Failed),
+        Some(text) => NodeJournal::from_annotation(&text)
+            .map(Some)
+            .map_err(Error::Failed),
     }
 }
-

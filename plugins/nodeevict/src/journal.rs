@@ -102,7 +102,8 @@ impl NodeJournal {
     }
 
     pub fn from_annotation(text: &str) -> Result<NodeJournal, String> {
-        serde_json::from_str(text).map_err(|e| format!("unreadable {NODE_ANNOTATION} annotation: {e}"))
+        serde_json::from_str(text)
+            .map_err(|e| format!("unreadable {NODE_ANNOTATION} annotation: {e}"))
     }
 }
 
@@ -115,7 +116,10 @@ mod tests {
         let j = NodeJournal {
             step: Step::Prescaled,
             started: "2026-11-25T10:00:00Z".into(),
-            options: Options { prescale: true, ..Default::default() },
+            options: Options {
+                prescale: true,
+                ..Default::default()
+            },
             was_unschedulable: false,
             prescaled: vec![Prescale {
                 namespace: "default".into(),

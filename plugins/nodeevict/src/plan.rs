@@ -84,7 +84,8 @@ fn owner_kind(pod: &Pod) -> Option<(&str, &str)> {
 }
 
 pub fn daemonset_filter(pod: &Pod) -> Option<(Verdict, String)> {
-    matches!(owner_kind(pod), Some(("DaemonSet", _))).then(|| (Verdict::Skip, "DaemonSet pod".into()))
+    matches!(owner_kind(pod), Some(("DaemonSet", _)))
+        .then(|| (Verdict::Skip, "DaemonSet pod".into()))
 }
 
 pub fn mirror_filter(pod: &Pod) -> Option<(Verdict, String)> {
@@ -95,7 +96,8 @@ pub fn mirror_filter(pod: &Pod) -> Option<(Verdict, String)> {
 
 pub fn finished_filter(pod: &Pod) -> Option<(Verdict, String)> {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    matches!(phase, Some("Succeeded" | "Failed")).then(|| (Verdict::Skip, "already finished".into()))
+    matches!(phase, Some("Succeeded" | "Failed"))
+        .then(|| (Verdict::Skip, "already finished".into()))
 }
 
 pub fn unmanaged_filter(pod: &Pod, options: &Options) -> Option<(Verdict, String)> {
@@ -103,9 +105,15 @@ pub fn unmanaged_filter(pod: &Pod, options: &Options) -> Option<(Verdict, String
         return None;
     }
     Some(if options.force {
-        (Verdict::Delete, "unmanaged pod: deleted and NOT recreated anywhere (--force)".into())
+        (
+            Verdict::Delete,
+            "unmanaged pod: deleted and NOT recreated anywhere (--force)".into(),
+        )
     } else {
-        (Verdict::Blocked, "unmanaged pod: nothing recreates it; --force deletes it for good".into())
+        (
+            Verdict::Blocked,
+            "unmanaged pod: nothing recreates it; --force deletes it for good".into(),
+        )
     })
 }
 
@@ -125,7 +133,10 @@ pub fn emptydir_filter(pod: &Pod, options: &Options) -> Option<(Verdict, String)
 
 pub fn do_not_disrupt_filter(pod: &Pod, options: &Options) -> Option<(Verdict, String)> {
     let a = pod.annotations();
-    let marked = a.get("cluster-autoscaler.kubernetes.io/safe-to-evict").map(String::as_str) == Some("false")
+    let marked = a
+        .get("cluster-autoscaler.kubernetes.io/safe-to-evict")
+        .map(String::as_str)
+        == Some("false")
         || a.get("karpenter.sh/do-not-disrupt").map(String::as_str) == Some("true");
     (marked && !options.force).then(|| {
         (
@@ -145,7 +156,10 @@ pub fn pod_verdict(pod: &Pod, options: &Options) -> (Verdict, String) {
         .or_else(|| do_not_disrupt_filter(pod, options))
         .unwrap_or_else(|| {
             if options.disable_eviction {
-                (Verdict::Delete, "deleted (--disable-eviction: budgets bypassed)".into())
+                (
+                    Verdict::Delete,
+                    "deleted (--disable-eviction: budgets bypassed)".into(),
+                )
             } else {
                 (Verdict::Evict, "evict".into())
             }
@@ -172,7 +186,10 @@ pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, Stri
         }
     });
     let empty = selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
-        && selector.match_expressions.as_ref().is_none_or(|m| m.is_empty());
+        && selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(|m| m.is_empty());
     !empty && labels_ok && expressions_ok
 }
 
@@ -195,7 +212,11 @@ pub fn workload_of(world: &World, pod: &Pod) -> Option<(String, String)> {
             .replicasets
             .iter()
             .find(|rs| rs.name_any() == name && rs.namespace() == pod.namespace());
-        if let Some(dep) = rs.and_then(|rs| rs.owner_references().iter().find(|o| o.kind == "Deployment")) {
+        if let Some(dep) = rs.and_then(|rs| {
+            rs.owner_references()
+                .iter()
+                .find(|o| o.kind == "Deployment")
+        }) {
             return Some(("Deployment".into(), dep.name.clone()));
         }
     }
@@ -220,8 +241,14 @@ fn requests(pod: &Pod) -> (f64, f64) {
     let mut mem = 0.0;
     for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
         if let Some(r) = c.resources.as_ref().and_then(|r| r.requests.as_ref()) {
-            cpu += r.get("cpu").and_then(|q| shared::quantity::parse(&q.0)).unwrap_or(0.0);
-            mem += r.get("memory").and_then(|q| shared::quantity::parse(&q.0)).unwrap_or(0.0);
+            cpu += r
+                .get("cpu")
+                .and_then(|q| shared::quantity::parse(&q.0))
+                .unwrap_or(0.0);
+            mem += r
+                .get("memory")
+                .and_then(|q| shared::quantity::parse(&q.0))
+                .unwrap_or(0.0);
         }
     }
     (cpu, mem)
@@ -229,7 +256,11 @@ fn requests(pod: &Pod) -> (f64, f64) {
 
 fn allocatable(node: &Node) -> (f64, f64) {
     let a = node.status.as_ref().and_then(|s| s.allocatable.as_ref());
-    let get = |k: &str| a.and_then(|a| a.get(k)).and_then(|q| shared::quantity::parse(&q.0)).unwrap_or(0.0);
+    let get = |k: &str| {
+        a.and_then(|a| a.get(k))
+            .and_then(|q| shared::quantity::parse(&q.0))
+            .unwrap_or(0.0)
+    };
     (get("cpu"), get("memory"))
 }
 
@@ -279,7 +310,13 @@ fn capacity(world: &World, draining: &[String], movers: &[&Pod]) -> Capacity {
         .nodes
         .iter()
         .filter(|n| !draining.contains(&n.name_any()))
-        .filter(|n| !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false) && node_ready(n))
+        .filter(|n| {
+            !n.spec
+                .as_ref()
+                .and_then(|s| s.unschedulable)
+                .unwrap_or(false)
+                && node_ready(n)
+        })
         .map(|n| {
             let (cpu, memory) = allocatable(n);
             let (used_cpu, used_mem) = world
@@ -345,7 +382,8 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
                 namespace: p.namespace().unwrap_or_default(),
                 name: p.name_any(),
                 uid: p.uid().unwrap_or_default(),
-                owner: workload_of(world, p).map_or_else(|| "-".into(), |(k, n)| format!("{k}/{n}")),
+                owner: workload_of(world, p)
+                    .map_or_else(|| "-".into(), |(k, n)| format!("{k}/{n}")),
                 verdict,
                 reason,
             }
@@ -358,7 +396,10 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, p) in plans.iter().enumerate() {
         if matches!(p.verdict, Verdict::Evict | Verdict::Delete) && p.owner != "-" {
-            groups.entry((p.namespace.clone(), p.owner.clone())).or_default().push(i);
+            groups
+                .entry((p.namespace.clone(), p.owner.clone()))
+                .or_default()
+                .push(i);
         }
     }
     for ((namespace, owner), indices) in &groups {
@@ -377,31 +418,44 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
         let pdb = pdb_for(world, pods[indices[0]]);
         let budget = pdb.map(|pdb| {
             let st = pdb.status.clone().unwrap_or_default();
-            (pdb.name_any(), st.disruptions_allowed, st.desired_healthy, st.current_healthy)
+            (
+                pdb.name_any(),
+                st.disruptions_allowed,
+                st.desired_healthy,
+                st.current_healthy,
+            )
         });
         let all_here = ready_elsewhere == 0;
-        let budget_short = budget.as_ref().is_some_and(|(_, allowed, _, _)| *allowed < here);
+        let budget_short = budget
+            .as_ref()
+            .is_some_and(|(_, allowed, _, _)| *allowed < here);
         if !all_here && !budget_short {
             continue;
         }
         let budget_text = budget.as_ref().map(|(n, allowed, desired, current)| {
-            format!("PDB {n} allows {allowed} disruption(s) — needs {desired} healthy, has {current}")
+            format!(
+                "PDB {n} allows {allowed} disruption(s) — needs {desired} healthy, has {current}"
+            )
         });
         let evicting_all_deleted = indices.iter().all(|i| plans[*i].verdict == Verdict::Delete);
         match kind {
             "Deployment" if options.prescale => {
-                let dep = world
-                    .deployments
-                    .iter()
-                    .find(|d| d.name_any() == name && d.namespace().as_deref() == Some(namespace.as_str()));
+                let dep = world.deployments.iter().find(|d| {
+                    d.name_any() == name && d.namespace().as_deref() == Some(namespace.as_str())
+                });
                 let from = dep.and_then(|d| d.spec.as_ref()?.replicas).unwrap_or(1);
                 let extra = match &budget {
-                    Some((_, allowed, _, _)) if budget_short => (here - allowed).max(if all_here { here } else { 0 }),
+                    Some((_, allowed, _, _)) if budget_short => {
+                        (here - allowed).max(if all_here { here } else { 0 })
+                    }
                     _ => here,
                 };
                 let hpa = world.hpas.iter().find(|h| {
                     h.namespace().as_deref() == Some(namespace.as_str())
-                        && h.spec.as_ref().is_some_and(|s| s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name)
+                        && h.spec.as_ref().is_some_and(|s| {
+                            s.scale_target_ref.kind == "Deployment"
+                                && s.scale_target_ref.name == name
+                        })
                 });
                 let why = if all_here {
                     format!("every Ready replica is on {node}")
@@ -441,7 +495,8 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
                     for i in indices {
                         if budget_short && plans[*i].verdict == Verdict::Evict {
                             plans[*i].verdict = Verdict::Delete;
-                            plans[*i].reason = format!("{risk}; --force deletes it past the budget");
+                            plans[*i].reason =
+                                format!("{risk}; --force deletes it past the budget");
                         }
                     }
                     warnings.push(format!(
@@ -462,11 +517,20 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     let movers: Vec<&Pod> = pods
         .iter()
         .zip(&plans)
-        .filter(|(_, plan)| matches!(plan.verdict, Verdict::Evict | Verdict::Delete) && plan.owner != "-")
+        .filter(|(_, plan)| {
+            matches!(plan.verdict, Verdict::Evict | Verdict::Delete) && plan.owner != "-"
+        })
         .map(|(p, _)| *p)
         .chain(prescale.iter().flat_map(|ps| {
             // The extra replicas need room too: as big as one of the owner's pods here.
-            let template = pods.iter().zip(&plans).find(|(_, plan)| plan.owner == format!("Deployment/{}", ps.name) && plan.namespace == ps.namespace).map(|(p, _)| *p);
+            let template = pods
+                .iter()
+                .zip(&plans)
+                .find(|(_, plan)| {
+                    plan.owner == format!("Deployment/{}", ps.name)
+                        && plan.namespace == ps.namespace
+                })
+                .map(|(p, _)| *p);
             std::iter::repeat_n(template, (ps.to - ps.from) as usize).flatten()
         }))
         .collect();
@@ -481,9 +545,15 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     }
     if !capacity.fits {
         if options.force {
-            warnings.push(format!("capacity: {} (--force: pods may stay Pending)", capacity.detail));
+            warnings.push(format!(
+                "capacity: {} (--force: pods may stay Pending)",
+                capacity.detail
+            ));
         } else {
-            blockers.push(format!("capacity: {}; add nodes first, or --force", capacity.detail));
+            blockers.push(format!(
+                "capacity: {}; add nodes first, or --force",
+                capacity.detail
+            ));
         }
     }
     NodePlan {
@@ -520,15 +590,16 @@ pub fn render(plan: &NodePlan) -> String {
             s.to,
             s.hpa
                 .as_ref()
-                .map(|h| format!(" through HPA {h} (minReplicas {} → {})", s.hpa_min.unwrap_or(1), s.to))
+                .map(|h| format!(
+                    " through HPA {h} (minReplicas {} → {})",
+                    s.hpa_min.unwrap_or(1),
+                    s.to
+                ))
                 .unwrap_or_default(),
             s.why
         ));
     }
-    out.push_str(&format!(
-        "capacity: {}\n",
-        plan.capacity.detail
-    ));
+    out.push_str(&format!("capacity: {}\n", plan.capacity.detail));
     for w in &plan.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
@@ -541,13 +612,18 @@ pub fn render(plan: &NodePlan) -> String {
 /// What to run once the node is empty (printed, never run), from `spec.providerID`.
 pub fn next_step(provider_id: Option<&str>) -> String {
     let Some(id) = provider_id else {
-        return "terminate the machine with your provider's tools (the node has no providerID)".into();
+        return "terminate the machine with your provider's tools (the node has no providerID)"
+            .into();
     };
     if let Some(rest) = id.strip_prefix("aws:///") {
         // aws:///us-east-1a/i-0123…
         let (zone, instance) = rest.split_once('/').unwrap_or(("", rest));
         let region = zone.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-        let region = if region.is_empty() { String::new() } else { format!(" --region {region}") };
+        let region = if region.is_empty() {
+            String::new()
+        } else {
+            format!(" --region {region}")
+        };
         return format!("aws ec2 terminate-instances{region} --instance-ids {instance}");
     }
     if let Some(rest) = id.strip_prefix("azure:///") {
@@ -564,15 +640,21 @@ pub fn next_step(provider_id: Option<&str>) -> String {
         let vmss = after("virtualMachineScaleSets");
         let vm = after("virtualMachines");
         return if !vmss.is_empty() {
-            format!("az vmss delete-instances --subscription {subscription} --resource-group {group} --name {vmss} --instance-ids {vm}")
+            format!(
+                "az vmss delete-instances --subscription {subscription} --resource-group {group} --name {vmss} --instance-ids {vm}"
+            )
         } else {
-            format!("az vm delete --subscription {subscription} --resource-group {group} --name {vm}")
+            format!(
+                "az vm delete --subscription {subscription} --resource-group {group} --name {vm}"
+            )
         };
     }
     if let Some(rest) = id.strip_prefix("gce://") {
         let parts: Vec<&str> = rest.split('/').collect();
         if let [project, zone, name] = parts.as_slice() {
-            return format!("gcloud compute instances delete {name} --project {project} --zone {zone}");
+            return format!(
+                "gcloud compute instances delete {name} --project {project} --zone {zone}"
+            );
         }
     }
     format!("terminate the machine behind providerID {id} with your provider's tools")

@@ -27,10 +27,14 @@ pub struct ResumeArgs {
 
 pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
-    let found = status::find(&target.client).await.map_err(|e| target.api_error(e))?;
+    let found = status::find(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
     for n in &args.nodes {
         if !found.iter().any(|r| &r.node == n) {
-            return Err(Error::Failed(format!("no drain is recorded on node {n}: see `kubectl nodeevict status`")));
+            return Err(Error::Failed(format!(
+                "no drain is recorded on node {n}: see `kubectl nodeevict status`"
+            )));
         }
     }
     let chosen: Vec<&status::Recorded> = found
@@ -42,12 +46,25 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         return Ok(());
     }
     shared::banner::print(&target);
-    eprint!("{}", status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>()));
+    eprint!(
+        "{}",
+        status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
+    );
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
     }
-    shared::confirm::confirm(&format!("Resume the drain of {}?", chosen.iter().map(|r| r.node.as_str()).collect::<Vec<_>>().join(", ")), args.change.yes)?;
+    shared::confirm::confirm(
+        &format!(
+            "Resume the drain of {}?",
+            chosen
+                .iter()
+                .map(|r| r.node.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        args.change.yes,
+    )?;
     let ctx = Ctx {
         target: &target,
         deadline: Instant::now() + args.change.timeout,
@@ -61,15 +78,24 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         execute::save(&ctx, node, &journal, true).await?;
         // What is still on the node, judged with the options the drain started with; budgets
         // are enforced by the Eviction API itself, so a pod blocked by one is evicted with back-off.
-        let world = world::read(&target.client).await.map_err(|e| target.api_error(e))?;
+        let world = world::read(&target.client)
+            .await
+            .map_err(|e| target.api_error(e))?;
         let mut options = journal.options.clone();
         options.prescale = false;
         let mut plan = plan::plan(&world, node, std::slice::from_ref(node), &options);
-        for p in plan.pods.iter_mut().filter(|p| p.verdict == plan::Verdict::Blocked) {
+        for p in plan
+            .pods
+            .iter_mut()
+            .filter(|p| p.verdict == plan::Verdict::Blocked)
+        {
             if p.reason.contains("PDB") {
                 p.verdict = plan::Verdict::Evict;
             } else {
-                return Err(Error::Failed(format!("{}/{} blocks the drain: {}", p.namespace, p.name, p.reason)));
+                return Err(Error::Failed(format!(
+                    "{}/{} blocks the drain: {}",
+                    p.namespace, p.name, p.reason
+                )));
             }
         }
         execute::run_node(&ctx, node, &mut journal, &plan)

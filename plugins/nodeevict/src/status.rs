@@ -26,14 +26,22 @@ pub struct Recorded {
 
 /// Every node with a drain journal (one list request).
 pub async fn find(client: &kube::Client) -> Result<Vec<Recorded>, kube::Error> {
-    let nodes = Api::<Node>::all(client.clone()).list(&ListParams::default()).await?;
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await?;
     let mut found = Vec::new();
     for n in &nodes.items {
-        let Some(text) = n.annotations().get(NODE_ANNOTATION) else { continue };
+        let Some(text) = n.annotations().get(NODE_ANNOTATION) else {
+            continue;
+        };
         match NodeJournal::from_annotation(text) {
             Ok(journal) => found.push(Recorded {
                 node: n.name_any(),
-                cordoned: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
+                cordoned: n
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.unschedulable)
+                    .unwrap_or(false),
                 journal,
             }),
             Err(e) => tracing::warn!("{}: {e}", n.name_any()),
@@ -63,10 +71,14 @@ pub fn render(found: &[Recorded]) -> String {
 
 pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
     if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage("status supports -o table, json or yaml".into()));
+        return Err(Error::Usage(
+            "status supports -o table, json or yaml".into(),
+        ));
     }
     let target = shared::kubeconfig::connect(global).await?;
-    let found = find(&target.client).await.map_err(|e| target.api_error(e))?;
+    let found = find(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
     let text = match args.output {
         OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
         OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,

@@ -23,7 +23,11 @@ pub async fn run(global: &GlobalArgs, args: &UncordonArgs) -> shared::Result<()>
             .get_opt(name)
             .await
             .map_err(|e| target.api_error(e))?
-            .ok_or_else(|| Error::Failed(format!("node {name:?} not found: list them with `kubectl get nodes`")))?;
+            .ok_or_else(|| {
+                Error::Failed(format!(
+                    "node {name:?} not found: list them with `kubectl get nodes`"
+                ))
+            })?;
         if node.annotations().contains_key(NODE_ANNOTATION) {
             return Err(Error::Failed(format!(
                 "a drain is recorded on node {name}: `kubectl nodeevict abort {name}` undoes it (and uncordons), `resume` finishes it"
@@ -31,9 +35,13 @@ pub async fn run(global: &GlobalArgs, args: &UncordonArgs) -> shared::Result<()>
         }
     }
     for name in &args.nodes {
-        api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"unschedulable": false}})))
-            .await
-            .map_err(|e| target.api_error(e))?;
+        api.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"unschedulable": false}})),
+        )
+        .await
+        .map_err(|e| target.api_error(e))?;
         eprintln!("node/{name} uncordoned");
     }
     Ok(())

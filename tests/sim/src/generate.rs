@@ -14,6 +14,8 @@ pub struct LargeSpec {
     /// Pods in total (Airflow pods count towards it; the rest are filler Deployments).
     pub pods: usize,
     pub workflows: usize,
+    /// Seconds a pod takes to stop once deleted (the kubelet's graceful termination); 1 if unset.
+    pub terminate_seconds: Option<usize>,
 }
 
 impl Default for LargeSpec {
@@ -23,6 +25,7 @@ impl Default for LargeSpec {
             airflow_deployments: 0,
             pods: 0,
             workflows: 0,
+            terminate_seconds: None,
         }
     }
 }
@@ -43,9 +46,10 @@ impl LargeSpec {
                 "airflow" => spec.airflow_deployments = n,
                 "pods" => spec.pods = n,
                 "workflows" => spec.workflows = n,
+                "terminate" => spec.terminate_seconds = Some(n),
                 other => {
                     return Err(format!(
-                        "unknown key {other:?}: use nodes, airflow, pods, workflows"
+                        "unknown key {other:?}: use nodes, airflow, pods, workflows, terminate"
                     ));
                 }
             }
@@ -213,6 +217,22 @@ pub fn large(spec: &LargeSpec) -> Scenario {
                                 "spec": {"entrypoint": "deploy", "arguments": {"parameters": [{"name": "instance_uuid", "value": labels["instance_uuid"]}]},
                                          "templates": [{"name": "deploy", "container": {"image": "ansible:2.17"}}]},
                                 "status": status}));
+        }
+    }
+    if let Some(seconds) = spec.terminate_seconds {
+        // The kubelet's graceful termination takes this long for every pod.
+        for pod in objects.iter_mut().filter(|o| o["kind"] == "Pod") {
+            pod["metadata"]["annotations"]["sim.kube-sim.dev/terminate-seconds"] =
+                json!(seconds.to_string());
+        }
+        for owner in objects.iter_mut().filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("ReplicaSet" | "StatefulSet" | "Deployment")
+            )
+        }) {
+            owner["spec"]["template"]["metadata"]["annotations"]["sim.kube-sim.dev/terminate-seconds"] =
+                json!(seconds.to_string());
         }
     }
     Scenario {
