@@ -69,7 +69,8 @@ pub struct ApiServer {
     pub users: Vec<User>,
     pub control: Control,
     journal: Mutex<Vec<JournalEntry>>,
-    fault_rate: f64,
+    /// The fraction of requests that fail (f64 bits): `DELETE /sim/v1/faults` sets it to 0.
+    fault_rate: std::sync::atomic::AtomicU64,
     fault_rules: Mutex<Vec<FaultRule>>,
     latency: Duration,
     /// host:port, for `/api`'s serverAddressByClientCIDRs.
@@ -200,7 +201,7 @@ impl ApiServer {
             users,
             control,
             journal: Mutex::new(Vec::new()),
-            fault_rate,
+            fault_rate: std::sync::atomic::AtomicU64::new(fault_rate.to_bits()),
             fault_rules: Mutex::new(Vec::new()),
             latency,
             address: Mutex::new(String::new()),
@@ -259,9 +260,10 @@ impl ApiServer {
                 return Some(kind);
             }
         }
-        if self.fault_rate > 0.0 {
+        let rate = f64::from_bits(self.fault_rate.load(std::sync::atomic::Ordering::Relaxed));
+        if rate > 0.0 {
             let mut rng = rand::rng();
-            if rng.random::<f64>() < self.fault_rate {
+            if rng.random::<f64>() < rate {
                 return Some(match rng.random_range(0..4) {
                     0 => FaultKind::InternalError,
                     1 => FaultKind::Unavailable,
@@ -418,6 +420,13 @@ impl ApiServer {
             }
             (&Method::GET, "/sim/v1/availability") => {
                 json_response(200, &self.control.availability())
+            }
+            // Ends random faults (rules stay): lets a test check the outcome without them.
+            (&Method::DELETE, "/sim/v1/faults") => {
+                self.fault_rate
+                    .store(0f64.to_bits(), std::sync::atomic::Ordering::Relaxed);
+                self.fault_rules.lock().expect("faults").clear();
+                json_response(200, &json!({ "faultRate": 0.0 }))
             }
             _ => error_response(&ApiError::no_route()),
         }
