@@ -659,3 +659,185 @@ pub fn next_step(provider_id: Option<&str>) -> String {
     }
     format!("terminate the machine behind providerID {id} with your provider's tools")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn pod(name: &str, owner: Option<(&str, &str)>, extra: Value) -> Pod {
+        let mut p = json!({
+            "metadata": {"name": name, "namespace": "default", "uid": format!("u-{name}"), "labels": {"app": name}},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+        });
+        if let Some((kind, owner)) = owner {
+            p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": kind, "name": owner, "uid": "o", "controller": true}]);
+        }
+        json_patch::merge(&mut p, &extra);
+        from(p)
+    }
+
+    fn node(name: &str, cpu: &str) -> Node {
+        from(
+            json!({"metadata": {"name": name}, "spec": {"providerID": format!("aws:///eu-west-1b/i-{name}")},
+                    "status": {"allocatable": {"cpu": cpu, "memory": "8Gi"}, "conditions": [{"type": "Ready", "status": "True"}]}}),
+        )
+    }
+
+    #[test]
+    fn each_filter_decides_its_kind_of_pod() {
+        let o = Options::default();
+        let ds = pod("ds", Some(("DaemonSet", "agent")), json!({}));
+        assert_eq!(pod_verdict(&ds, &o).0, Verdict::Skip);
+        let mirror = pod(
+            "m",
+            None,
+            json!({"metadata": {"annotations": {"kubernetes.io/config.mirror": "x"}}}),
+        );
+        assert_eq!(pod_verdict(&mirror, &o).0, Verdict::Skip);
+        let done = pod(
+            "j",
+            Some(("Job", "j")),
+            json!({"status": {"phase": "Succeeded"}}),
+        );
+        assert_eq!(pod_verdict(&done, &o).0, Verdict::Skip);
+        let bare = pod("bare", None, json!({}));
+        assert_eq!(pod_verdict(&bare, &o).0, Verdict::Blocked);
+        let forced = Options {
+            force: true,
+            ..Default::default()
+        };
+        assert_eq!(pod_verdict(&bare, &forced).0, Verdict::Delete);
+        let scratch = pod(
+            "s",
+            Some(("ReplicaSet", "s")),
+            json!({"spec": {"volumes": [{"name": "tmp", "emptyDir": {}}]}}),
+        );
+        assert_eq!(pod_verdict(&scratch, &o).0, Verdict::Blocked);
+        let emptydir = Options {
+            delete_emptydir_data: true,
+            ..Default::default()
+        };
+        assert_eq!(pod_verdict(&scratch, &emptydir).0, Verdict::Evict);
+        let pinned = pod(
+            "k",
+            Some(("ReplicaSet", "k")),
+            json!({"metadata": {"annotations": {"karpenter.sh/do-not-disrupt": "true"}}}),
+        );
+        assert_eq!(pod_verdict(&pinned, &o).0, Verdict::Blocked);
+        let plain = pod("p", Some(("ReplicaSet", "p")), json!({}));
+        assert_eq!(pod_verdict(&plain, &o).0, Verdict::Evict);
+        let no_eviction = Options {
+            disable_eviction: true,
+            ..Default::default()
+        };
+        assert_eq!(pod_verdict(&plain, &no_eviction).0, Verdict::Delete);
+    }
+
+    fn world() -> World {
+        World {
+            nodes: vec![node("n1", "4"), node("n2", "4")],
+            pods: vec![pod("web-abc", Some(("ReplicaSet", "web-7d")), json!({}))],
+            replicasets: vec![from(
+                json!({"metadata": {"name": "web-7d", "namespace": "default",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d"}]}}),
+            )],
+            deployments: vec![from(
+                json!({"metadata": {"name": "web", "namespace": "default"}, "spec": {"replicas": 1, "selector": {}, "template": {}}}),
+            )],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_single_replica_is_prescaled_and_a_statefulset_at_its_budget_blocks() {
+        let o = Options {
+            prescale: true,
+            ..Default::default()
+        };
+        let p = plan(&world(), "n1", &["n1".to_string()], &o);
+        assert!(p.blockers.is_empty(), "{:?}", p.blockers);
+        assert_eq!(
+            (
+                p.prescale[0].name.as_str(),
+                p.prescale[0].from,
+                p.prescale[0].to
+            ),
+            ("web", 1, 2)
+        );
+        assert!(p.capacity.fits, "{}", p.capacity.detail);
+
+        let mut w = world();
+        w.pods.push(pod(
+            "db-0",
+            Some(("StatefulSet", "db")),
+            json!({"metadata": {"labels": {"app": "db"}}}),
+        ));
+        w.pods.push(pod(
+            "db-1",
+            Some(("StatefulSet", "db")),
+            json!({"metadata": {"labels": {"app": "db"}}, "spec": {"nodeName": "n2"}}),
+        ));
+        w.pdbs = vec![from(
+            json!({"metadata": {"name": "db", "namespace": "default"},
+            "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "db"}}},
+            "status": {"disruptionsAllowed": 0, "currentHealthy": 2, "desiredHealthy": 2, "expectedPods": 2, "observedGeneration": 1}}),
+        )];
+        let blocked = plan(&w, "n1", &["n1".to_string()], &o);
+        assert_eq!(blocked.blockers.len(), 1, "{:?}", blocked.blockers);
+        assert!(
+            blocked.blockers[0].contains("PDB db allows 0 disruption(s) — needs 2 healthy, has 2"),
+            "{:?}",
+            blocked.blockers
+        );
+        let forced = plan(
+            &w,
+            "n1",
+            &["n1".to_string()],
+            &Options {
+                force: true,
+                ..o.clone()
+            },
+        );
+        assert!(forced.blockers.is_empty());
+        let db = forced.pods.iter().find(|p| p.name == "db-0").unwrap();
+        assert_eq!(db.verdict, Verdict::Delete);
+
+        let mut tight = world();
+        tight.nodes = vec![node("n1", "4"), node("n2", "100m")];
+        let full = plan(&tight, "n1", &["n1".to_string()], &o);
+        assert!(
+            !full.capacity.fits && full.blockers[0].starts_with("capacity:"),
+            "{:?}",
+            full.blockers
+        );
+    }
+
+    #[test]
+    fn next_steps_per_provider() {
+        assert_eq!(
+            next_step(Some("aws:///us-east-1a/i-07ad98a70a603e9e1")),
+            "aws ec2 terminate-instances --region us-east-1 --instance-ids i-07ad98a70a603e9e1"
+        );
+        assert_eq!(
+            next_step(Some(
+                "azure:///subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachineScaleSets/aks-pool-vmss/virtualMachines/3"
+            )),
+            "az vmss delete-instances --subscription S --resource-group RG --name aks-pool-vmss --instance-ids 3"
+        );
+        assert_eq!(
+            next_step(Some("gce://proj/europe-west1-b/gke-node-1")),
+            "gcloud compute instances delete gke-node-1 --project proj --zone europe-west1-b"
+        );
+        assert!(next_step(None).contains("no providerID"));
+        assert!(
+            next_step(Some("kind://docker/kind/kind-worker"))
+                .contains("kind://docker/kind/kind-worker")
+        );
+    }
+}
