@@ -470,3 +470,55 @@ fn twenty_drains_under_faults_end_correct() {
         }
     }
 }
+
+#[test]
+fn an_autoscaled_single_replica_is_prescaled_through_its_hpa() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let hpa = suite_tests::write(
+        home.path(),
+        "hpa.json",
+        r#"{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "force-web", "namespace": "default"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "force-web"},
+                     "minReplicas": 1, "maxReplicas": 4}}"#,
+    );
+    assert_eq!(
+        sim.kubectl(&["create", "--validate=false", "-f", hpa.to_str().unwrap()])
+            .code,
+        Some(0)
+    );
+    let dry = nodeevict(&sim, home.path(), &[NODE, "--force", "--dry-run"]);
+    assert!(
+        dry.stderr.contains(
+            "Deployment default/force-web: 1 → 2 replicas through HPA force-web (minReplicas 1 → 2)"
+        ),
+        "{}",
+        dry.stderr
+    );
+    let out = nodeevict(
+        &sim,
+        home.path(),
+        &[NODE, "--force", "-y", "--timeout", "2m"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("raised HPA default/force-web minReplicas to 2"),
+        "{}",
+        out.stderr
+    );
+    let hpa = get(&sim, &["hpa", "force-web"]);
+    assert_eq!(hpa["spec"]["minReplicas"], 1, "{hpa}");
+    assert!(!annotated(&hpa));
+    assert!(
+        availability(&sim, "force-web")["minReady"]
+            .as_i64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        get(&sim, &["deployment", "force-web"])["spec"]["replicas"],
+        1
+    );
+}
