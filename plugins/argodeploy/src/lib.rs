@@ -1,5 +1,15 @@
 //! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
 
+pub mod find;
+pub mod get;
+pub mod labels;
+pub mod list;
+pub mod logs;
+pub mod resubmit;
+pub mod shutdown;
+pub mod tree;
+pub mod workflow;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,12 +28,28 @@ use shared::doctor::{self, DoctorArgs, Permission, Scope};
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    #[command(flatten)]
+    pub labels: labels::LabelKeys,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// List workflows (argo list's filters and order), with their user and instance
+    List(list::ListArgs),
+    /// Every workflow of an instance; the newest one's failing step, message and log tail
+    Find(find::FindArgs),
+    /// One workflow: header and node tree as argo get prints them
+    Get(get::GetArgs),
+    /// The main containers' logs, prefixed with the step; -f until the workflow completes
+    Logs(logs::LogsArgs),
+    /// Run a workflow again with the same definition and parameters (or overridden ones)
+    Resubmit(resubmit::ResubmitArgs),
+    /// Stop a running workflow (exit handlers run)
+    Stop(shutdown::ShutdownArgs),
+    /// Terminate a running workflow at once (no exit handlers)
+    Terminate(shutdown::ShutdownArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
 }
@@ -60,6 +86,15 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     shared::cli::run(&cli.global, || async {
         match &cli.command {
+            Command::List(args) => list::run(&cli.global, &cli.labels, args).await,
+            Command::Find(args) => find::run(&cli.global, &cli.labels, args).await,
+            Command::Get(args) => get::run(&cli.global, args).await,
+            Command::Logs(args) => logs::run(&cli.global, args).await,
+            Command::Resubmit(args) => resubmit::run(&cli.global, args).await,
+            Command::Stop(args) => shutdown::run(&cli.global, args, shutdown::Shutdown::Stop).await,
+            Command::Terminate(args) => {
+                shutdown::run(&cli.global, args, shutdown::Shutdown::Terminate).await
+            }
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
         }
     })

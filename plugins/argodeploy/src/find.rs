@@ -1,0 +1,139 @@
+//! `kubectl argodeploy find INSTANCE_UUID`: every workflow of an instance, newest first; for the
+//! newest, its phase, the failing steps with their messages and the failing step's log tail.
+
+use clap::Args;
+use jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject};
+use shared::{Error, GlobalArgs};
+
+use crate::labels::LabelKeys;
+use crate::list::{self, ListArgs, ReadError};
+use crate::workflow;
+
+#[derive(Args, Debug, Clone)]
+pub struct FindArgs {
+    /// The instance's UUID
+    pub instance: String,
+    /// Look in every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Log lines of the failing step to show
+    #[arg(long, default_value_t = 20)]
+    pub tail: i64,
+}
+
+/// The failing steps of a workflow (pure): Pod nodes Failed or Error, with their messages.
+pub fn failing_steps(wf: &DynamicObject) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String, String)> = wf.data["status"]["nodes"]
+        .as_object()
+        .map(|nodes| {
+            nodes
+                .values()
+                .filter(|n| {
+                    n["type"] == "Pod" && matches!(n["phase"].as_str(), Some("Failed" | "Error"))
+                })
+                .map(|n| {
+                    let s = |k: &str| n[k].as_str().unwrap_or("").to_string();
+                    (s("startedAt"), s("displayName"), s("name"), s("message"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.into_iter()
+        .map(|(_, display, name, message)| (display, name, message))
+        .collect()
+}
+
+pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &FindArgs) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    let api: Api<DynamicObject> = if args.all_namespaces {
+        Api::all_with(target.client.clone(), &workflow::resource())
+    } else {
+        Api::namespaced_with(
+            target.client.clone(),
+            &target.namespace,
+            &workflow::resource(),
+        )
+    };
+    let now = Timestamp::now();
+    let query = ListArgs {
+        instance: Some(args.instance.clone()),
+        chunk_size: 500,
+        ..Default::default()
+    };
+    let mut items = match list::read(&api, &query, keys, now).await {
+        Ok(items) => items,
+        Err(ReadError::Usage(e)) => return Err(e),
+        Err(ReadError::Api(e)) => return Err(target.api_error(e)),
+    };
+    if items.is_empty() {
+        let scope = if args.all_namespaces {
+            "any namespace".to_string()
+        } else {
+            format!("namespace {} (try -A)", target.namespace)
+        };
+        return Err(Error::Failed(format!(
+            "no workflow of instance {} in {scope}",
+            args.instance
+        )));
+    }
+    items.sort_by_key(|wf| std::cmp::Reverse(workflow::created(wf)));
+    let rows: Vec<list::Row> = items.iter().map(|wf| list::row(wf, keys, now)).collect();
+    let mut out = format!("Workflows of instance {} (newest first)\n", args.instance);
+    out.push_str(&list::render(&rows, false, args.all_namespaces));
+    let newest = &items[0];
+    out.push_str(&format!(
+        "\nNewest: {} — {}",
+        newest.name_any(),
+        workflow::phase(newest)
+    ));
+    let message = workflow::message(newest);
+    if !message.is_empty() {
+        out.push_str(&format!(": {message}"));
+    }
+    out.push('\n');
+    let failing = failing_steps(newest);
+    let ns = newest.namespace().unwrap_or_default();
+    for (display, node_name, message) in &failing {
+        out.push_str(&format!(
+            "failing step {display}: {}\n",
+            if message.is_empty() {
+                "(no message)"
+            } else {
+                message
+            }
+        ));
+        let pods = crate::logs::pods_of(&target, &ns, &newest.name_any()).await?;
+        let pod = pods.iter().find(|p| {
+            p.annotations()
+                .get("workflows.argoproj.io/node-name")
+                .map(String::as_str)
+                == Some(node_name.as_str())
+        });
+        match pod {
+            Some(pod) => {
+                match crate::logs::tail(&target, &ns, &pod.name_any(), "main", args.tail).await {
+                    Ok(lines) => {
+                        out.push_str(&format!(
+                            "last {} lines of {} (main):\n",
+                            lines.len(),
+                            pod.name_any()
+                        ));
+                        for l in lines {
+                            out.push_str(&format!("  {l}\n"));
+                        }
+                    }
+                    Err(e) => out.push_str(&format!("  (its log cannot be read: {e})\n")),
+                }
+            }
+            None => out.push_str("  (its pod is gone: no log to show)\n"),
+        }
+    }
+    if failing.is_empty() && matches!(workflow::phase(newest).as_str(), "Failed" | "Error") {
+        out.push_str("no failed step recorded (the workflow itself failed)\n");
+    }
+    shared::output::print_stdout(&out);
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! `kubectl argodeploy resubmit WF`: argo's FormulateResubmitWorkflow (workflow/util/util.go) —
+//! generateName, the spec carried over with shutdown cleared, labels copied except the phase,
+//! completed and creator ones, `resubmitted-from-workflow` added, parameters overridden with
+//! `-p`; `--memoized` (Failed/Error only) carries succeeded steps over as Skipped.
+
+use std::time::Duration;
+
+use clap::Args;
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::{Map, Value, json};
+use shared::output::{self, OutputFormat};
+use shared::{ChangeArgs, Error, GlobalArgs};
+
+use crate::tree::node_id;
+use crate::workflow::{self, RESUBMITTED_FROM};
+
+#[derive(Args, Debug, Clone)]
+pub struct ResubmitArgs {
+    /// The workflow to run again
+    pub workflow: String,
+    /// Override a parameter (repeatable)
+    #[arg(short = 'p', long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+    /// Re-run only the failed steps (Failed or Error workflows only)
+    #[arg(long)]
+    pub memoized: bool,
+    /// Follow the new workflow until it completes
+    #[arg(long)]
+    pub wait: bool,
+    /// Output: table (a line about the new workflow) or name
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+const DROPPED_LABELS: &[&str] = &[
+    "workflows.argoproj.io/creator",
+    "workflows.argoproj.io/creator-email",
+    "workflows.argoproj.io/creator-preferred-username",
+    "workflows.argoproj.io/phase",
+    "workflows.argoproj.io/completed",
+    "workflows.argoproj.io/workflow-archiving-status",
+];
+
+fn random_suffix() -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut n = nanos ^ u128::from(std::process::id());
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(n % ALPHABET.len() as u128) as usize] as char;
+            n /= ALPHABET.len() as u128;
+            c
+        })
+        .collect()
+}
+
+/// The workflow to create (pure, but for the memoized name's random suffix and timestamps).
+pub fn formulate(
+    wf: &DynamicObject,
+    memoized: bool,
+    parameters: &[String],
+) -> shared::Result<Value> {
+    let name = wf.name_any();
+    let generate_name = wf
+        .metadata
+        .generate_name
+        .clone()
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| format!("{name}-"));
+    let phase = workflow::phase(wf);
+    if memoized && !matches!(phase.as_str(), "Failed" | "Error") {
+        return Err(Error::Failed(format!(
+            "workflow {name} is {phase}: --memoized needs a Failed or Error workflow (resubmit without it to run everything again)"
+        )));
+    }
+    let mut labels: Map<String, Value> = wf
+        .labels()
+        .iter()
+        .filter(|(k, _)| !DROPPED_LABELS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    labels.insert(RESUBMITTED_FROM.into(), json!(name));
+    let mut spec = wf.data["spec"].clone();
+    if let Some(s) = spec.as_object_mut() {
+        s.remove("shutdown");
+        if s.get("activeDeadlineSeconds") == Some(&json!(0)) {
+            s.remove("activeDeadlineSeconds");
+        }
+    }
+    if !parameters.is_empty() {
+        let mut passed: Vec<Value> = Vec::new();
+        for p in parameters {
+            let (k, v) = p.split_once('=').ok_or_else(|| {
+                Error::Usage(format!(
+                    "expected parameter of the form NAME=VALUE, got {p:?}"
+                ))
+            })?;
+            passed.push(json!({"name": k, "value": v}));
+        }
+        let existing = spec["arguments"]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for p in existing {
+            if !passed.iter().any(|q| q["name"] == p["name"]) {
+                passed.push(p);
+            }
+        }
+        spec["arguments"]["parameters"] = Value::Array(passed);
+    }
+    let mut metadata = json!({"labels": labels, "namespace": wf.namespace()});
+    let annotations = wf.annotations();
+    if !annotations.is_empty() {
+        metadata["annotations"] = json!(annotations);
+    }
+    if let Some(owners) = &wf.metadata.owner_references {
+        metadata["ownerReferences"] = json!(owners);
+    }
+    let new_name = memoized.then(|| format!("{generate_name}{}", random_suffix()));
+    match &new_name {
+        Some(n) => metadata["name"] = json!(n),
+        None => metadata["generateName"] = json!(generate_name),
+    }
+    let mut out = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": metadata, "spec": spec});
+    if let Some(new_name) = new_name {
+        out["status"] = memoized_status(wf, &name, &new_name);
+    }
+    Ok(out)
+}
+
+fn memoized_status(wf: &DynamicObject, old: &str, new: &str) -> Value {
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let on_exit = format!("{old}.onExit");
+    let convert = |id: &str, nodes: &Map<String, Value>| -> String {
+        nodes
+            .get(id)
+            .and_then(|n| n["name"].as_str())
+            .map(|n| node_id(new, &n.replacen(old, new, 1)))
+            .unwrap_or_else(|| id.replacen(old, new, 1))
+    };
+    let mut out = Map::new();
+    let nodes = wf.data["status"]["nodes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for node in nodes.values() {
+        let node_name = node["name"].as_str().unwrap_or("");
+        if node_name.starts_with(&on_exit) {
+            continue;
+        }
+        let failed_pod =
+            node["type"] == "Pod" && matches!(node["phase"].as_str(), Some("Failed" | "Error"));
+        if failed_pod {
+            // Not carried over: it runs again.
+            continue;
+        }
+        let mut n = node.clone();
+        let new_node_name = node_name.replacen(old, new, 1);
+        let original_id = node_id(old, node_name);
+        n["name"] = json!(new_node_name);
+        n["id"] = json!(node_id(new, &new_node_name));
+        if let Some(b) = node["boundaryID"].as_str() {
+            n["boundaryID"] = json!(convert(b, &nodes));
+        }
+        for key in ["children", "outboundNodes"] {
+            if let Some(ids) = node[key].as_array() {
+                n[key] = json!(
+                    ids.iter()
+                        .filter_map(|c| c.as_str())
+                        .map(|c| convert(c, &nodes))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+        n["startedAt"] = json!(now);
+        n["finishedAt"] = json!(now);
+        if node["type"] == "Pod" {
+            n["phase"] = json!("Skipped");
+            n["type"] = json!("Skipped");
+            n["message"] = json!(format!("original pod: {original_id}"));
+        } else {
+            n["phase"] = json!("Pending");
+            n["message"] = json!("");
+        }
+        out.insert(n["id"].as_str().unwrap_or_default().to_string(), n);
+    }
+    json!({
+        "nodes": out,
+        "storedTemplates": wf.data["status"]["storedTemplates"],
+        "conditions": [{"status": "False", "type": "Completed"}],
+        "phase": "Unknown",
+    })
+}
+
+pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()> {
+    if !matches!(args.output, OutputFormat::Table | OutputFormat::Name) {
+        return Err(Error::Usage("resubmit prints -o table or name".into()));
+    }
+    let target = shared::kubeconfig::connect(global).await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        target.client.clone(),
+        &target.namespace,
+        &workflow::resource(),
+    );
+    let wf = api
+        .get_opt(&args.workflow)
+        .await
+        .map_err(|e| target.api_error(e))?
+        .ok_or_else(|| {
+            Error::Failed(format!(
+                "workflow {:?} not found in namespace {}: `kubectl argodeploy list` shows them",
+                args.workflow, target.namespace
+            ))
+        })?;
+    let new = formulate(&wf, args.memoized, &args.parameters)?;
+    shared::banner::print(&target);
+    let params: Vec<String> = new["spec"]["arguments"]["parameters"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    format!(
+                        "{}={}",
+                        p["name"].as_str().unwrap_or(""),
+                        p["value"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "Resubmit {} ({}) as a new workflow {}{}, parameters: {}",
+        args.workflow,
+        workflow::phase(&wf),
+        new["metadata"]["name"].as_str().map_or_else(
+            || format!(
+                "{}…",
+                new["metadata"]["generateName"].as_str().unwrap_or("")
+            ),
+            String::from
+        ),
+        if args.memoized {
+            " (memoized: succeeded steps are skipped)"
+        } else {
+            ""
+        },
+        if params.is_empty() {
+            "none".to_string()
+        } else {
+            params.join(", ")
+        }
+    );
+    if args.change.dry_run {
+        eprintln!("dry run: nothing was changed");
+        return Ok(());
+    }
+    shared::confirm::confirm(&format!("Resubmit {}?", args.workflow), args.change.yes)?;
+    let object: DynamicObject = serde_json::from_value(new.clone())
+        .map_err(|e| Error::Failed(format!("the new workflow is invalid: {e}")))?;
+    let created = api
+        .create(&PostParams::default(), &object)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let name = created.name_any();
+    // A server that treats status as a subresource drops it on create: set it there.
+    if args.memoized && created.data["status"]["nodes"].is_null() {
+        let status = json!({"status": new["status"]});
+        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .map_err(|e| target.api_error(e))?;
+    }
+    match args.output {
+        OutputFormat::Name => output::print_stdout(&format!("workflow.argoproj.io/{name}\n")),
+        _ => output::print_stdout(&format!("{name}\n")),
+    }
+    if args.wait {
+        let deadline = tokio::time::Instant::now() + args.change.timeout;
+        let bar = shared::wait::spinner(format!("waiting for {name} to complete"));
+        let phase = loop {
+            if let Ok(Some(wf)) = api.get_opt(&name).await
+                && workflow::is_completed(&wf)
+            {
+                break workflow::phase(&wf);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bar.finish_and_clear();
+                return Err(Error::Timeout(format!(
+                    "timed out waiting for {name}; `kubectl argodeploy get {name}` shows where it is"
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        bar.finish_and_clear();
+        eprintln!("{name} {phase}");
+        if phase != "Succeeded" {
+            return Err(Error::Failed(format!(
+                "{name} ended {phase}: `kubectl argodeploy find` or `logs {name}` shows why"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wf(phase: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "deploy-abc-x1", "generateName": "deploy-abc-", "namespace": "atmosphere",
+                         "labels": {"instance_uuid": "abc", "username": "jdoe", "workflows.argoproj.io/phase": phase,
+                                    "workflows.argoproj.io/completed": "true", "workflows.argoproj.io/creator": "u1"}},
+            "spec": {"entrypoint": "deploy", "shutdown": "Stop",
+                     "arguments": {"parameters": [{"name": "instance_uuid", "value": "abc"}, {"name": "playbook", "value": "deploy.yml"}]}},
+            "status": {"phase": phase, "nodes": {
+                "deploy-abc-x1": {"id": "deploy-abc-x1", "name": "deploy-abc-x1", "type": "Steps", "phase": phase, "children": [node_id("deploy-abc-x1", "deploy-abc-x1[0].prepare")]},
+                node_id("deploy-abc-x1", "deploy-abc-x1[0].prepare"): {"id": node_id("deploy-abc-x1", "deploy-abc-x1[0].prepare"), "name": "deploy-abc-x1[0].prepare", "type": "Pod", "phase": "Succeeded", "boundaryID": "deploy-abc-x1"},
+                node_id("deploy-abc-x1", "deploy-abc-x1[1].play"): {"id": node_id("deploy-abc-x1", "deploy-abc-x1[1].play"), "name": "deploy-abc-x1[1].play", "type": "Pod", "phase": "Failed", "boundaryID": "deploy-abc-x1"}
+            }}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_resubmission_is_argos() {
+        let new = formulate(&wf("Failed"), false, &["playbook=redeploy.yml".into()]).unwrap();
+        assert_eq!(new["metadata"]["generateName"], "deploy-abc-");
+        assert!(new["metadata"]["name"].is_null());
+        let labels = &new["metadata"]["labels"];
+        assert_eq!(
+            labels["workflows.argoproj.io/resubmitted-from-workflow"],
+            "deploy-abc-x1"
+        );
+        assert_eq!(labels["instance_uuid"], "abc");
+        assert!(
+            labels["workflows.argoproj.io/phase"].is_null()
+                && labels["workflows.argoproj.io/completed"].is_null()
+        );
+        assert!(labels["workflows.argoproj.io/creator"].is_null());
+        assert!(new["spec"]["shutdown"].is_null());
+        assert!(new["status"].is_null());
+        assert_eq!(
+            new["spec"]["arguments"]["parameters"],
+            json!([{"name": "playbook", "value": "redeploy.yml"}, {"name": "instance_uuid", "value": "abc"}])
+        );
+    }
+
+    #[test]
+    fn memoized_needs_a_failure_and_keeps_succeeded_steps() {
+        assert!(
+            formulate(&wf("Succeeded"), true, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("--memoized needs a Failed or Error")
+        );
+        let new = formulate(&wf("Failed"), true, &[]).unwrap();
+        let name = new["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("deploy-abc-") && name.len() == "deploy-abc-".len() + 5);
+        let nodes = new["status"]["nodes"].as_object().unwrap();
+        assert_eq!(nodes.len(), 2, "the failed step runs again: {nodes:?}");
+        let prepare = &nodes[&node_id(name, &format!("{name}[0].prepare"))];
+        assert_eq!(prepare["phase"], "Skipped");
+        assert_eq!(prepare["boundaryID"], name);
+        assert_eq!(
+            nodes[name]["children"],
+            json!([node_id(name, &format!("{name}[0].prepare"))])
+        );
+    }
+}

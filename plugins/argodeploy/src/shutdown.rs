@@ -1,0 +1,92 @@
+//! `kubectl argodeploy stop WF` / `terminate WF`: merge-patch `spec.shutdown` as argo does
+//! (Stop runs exit handlers, Terminate does not); refused for completed workflows.
+
+use clap::Args;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::json;
+use shared::{ChangeArgs, Error, GlobalArgs};
+
+use crate::workflow;
+
+#[derive(Args, Debug, Clone)]
+pub struct ShutdownArgs {
+    /// The workflow
+    pub workflow: String,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    Stop,
+    Terminate,
+}
+
+pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        target.client.clone(),
+        &target.namespace,
+        &workflow::resource(),
+    );
+    let wf = api
+        .get_opt(&args.workflow)
+        .await
+        .map_err(|e| target.api_error(e))?
+        .ok_or_else(|| {
+            Error::Failed(format!(
+                "workflow {:?} not found in namespace {}: `kubectl argodeploy list` shows them",
+                args.workflow, target.namespace
+            ))
+        })?;
+    if workflow::is_completed(&wf) {
+        return Err(Error::Failed(format!(
+            "workflow {} already completed ({}): nothing to {}",
+            args.workflow,
+            workflow::phase(&wf),
+            if how == Shutdown::Stop {
+                "stop"
+            } else {
+                "terminate"
+            }
+        )));
+    }
+    let (value, what) = match how {
+        Shutdown::Stop => (
+            "Stop",
+            "stop it: no further steps, running pods are stopped, exit handlers run",
+        ),
+        Shutdown::Terminate => (
+            "Terminate",
+            "terminate it at once: pods are killed, exit handlers do not run",
+        ),
+    };
+    shared::banner::print(&target);
+    eprintln!(
+        "Workflow {} is {}: {what}",
+        args.workflow,
+        workflow::phase(&wf)
+    );
+    if args.change.dry_run {
+        eprintln!("dry run: nothing was changed");
+        return Ok(());
+    }
+    shared::confirm::confirm(&format!("{value} {}?", args.workflow), args.change.yes)?;
+    api.patch(
+        &args.workflow,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"shutdown": value}})),
+    )
+    .await
+    .map_err(|e| target.api_error(e))?;
+    eprintln!(
+        "workflow {} {}",
+        args.workflow,
+        if how == Shutdown::Stop {
+            "stopped"
+        } else {
+            "terminated"
+        }
+    );
+    Ok(())
+}

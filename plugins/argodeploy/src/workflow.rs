@@ -1,0 +1,107 @@
+//! Reading Argo Workflows through the Kubernetes API (no argo-server): the resource, and what
+//! the commands need from one (phase, times, parameters, labels).
+
+use jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use serde_json::Value;
+
+pub const PHASE_LABEL: &str = "workflows.argoproj.io/phase";
+pub const COMPLETED_LABEL: &str = "workflows.argoproj.io/completed";
+pub const INSTANCE_ID_LABEL: &str = "workflows.argoproj.io/controller-instanceid";
+pub const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
+pub const RESUBMITTED_FROM: &str = "workflows.argoproj.io/resubmitted-from-workflow";
+
+pub fn resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Workflow"),
+        "workflows",
+    )
+}
+
+pub fn phase(wf: &DynamicObject) -> String {
+    wf.data["status"]["phase"]
+        .as_str()
+        .map(String::from)
+        .or_else(|| wf.labels().get(PHASE_LABEL).cloned())
+        .unwrap_or_else(|| "Pending".into())
+}
+
+pub fn is_completed(wf: &DynamicObject) -> bool {
+    wf.labels().get(COMPLETED_LABEL).map(String::as_str) == Some("true")
+        || matches!(phase(wf).as_str(), "Succeeded" | "Failed" | "Error")
+}
+
+pub fn time(value: &Value) -> Option<Timestamp> {
+    value.as_str().and_then(|s| s.parse().ok())
+}
+
+pub fn created(wf: &DynamicObject) -> Option<Timestamp> {
+    wf.metadata.creation_timestamp.as_ref().map(|t| t.0)
+}
+
+pub fn started(wf: &DynamicObject) -> Option<Timestamp> {
+    time(&wf.data["status"]["startedAt"])
+}
+
+pub fn finished(wf: &DynamicObject) -> Option<Timestamp> {
+    time(&wf.data["status"]["finishedAt"])
+}
+
+/// Run time: finished − started, or now − started while running.
+pub fn duration(wf: &DynamicObject, now: Timestamp) -> Option<std::time::Duration> {
+    let start = started(wf)?;
+    let end = finished(wf).unwrap_or(now);
+    end.duration_since(start).try_into().ok()
+}
+
+pub fn message(wf: &DynamicObject) -> String {
+    wf.data["status"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `name=value` of spec.arguments.parameters.
+pub fn parameters(wf: &DynamicObject) -> Vec<(String, String)> {
+    wf.data["spec"]["arguments"]["parameters"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    let value = match &p["value"] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    (p["name"].as_str().unwrap_or("").to_string(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Argo's list order: unfinished first (newest created first), then finished by finishedAt,
+/// newest first.
+pub fn sort(items: &mut [DynamicObject]) {
+    items.sort_by(|a, b| {
+        let (fa, fb) = (finished(a), finished(b));
+        match (fa, fb) {
+            (None, None) => created(b).cmp(&created(a)),
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => y.cmp(&x),
+        }
+    });
+}
+
+/// Argo's short durations: 45s, 3m, 2h, 4d.
+pub fn short_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
