@@ -490,3 +490,42 @@ fn logs_follow_a_running_workflow_until_it_completes() {
     };
     assert!(status.success());
 }
+
+#[test]
+fn get_reads_compressed_nodes_names_the_real_pods_and_refuses_offloaded_ones() {
+    let sim = SimProcess::start("atmosphere", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let pods = sim.kubectl(&["get", "pods", "-n", NS, "-o", "name"]).stdout;
+    for wf in [
+        "deploy-6bad6be2-g255x",
+        "deploy-14aa4e71-5v4f5",
+        "deploy-e5121482-wwmms",
+    ] {
+        let out = argodeploy(&sim, home.path(), &["get", wf, "-n", NS]);
+        assert_eq!(out.code, Some(0), "{wf}: {}", out.stderr);
+        let named: Vec<&str> = out
+            .stdout
+            .split_whitespace()
+            .filter(|w| w.starts_with(&format!("{wf}-")))
+            .collect();
+        assert!(!named.is_empty(), "{}", out.stdout);
+        for pod in named {
+            assert!(
+                pods.contains(&format!("pod/{pod}\n")),
+                "{wf}: PODNAME {pod} is not a pod: {pods}"
+            );
+        }
+    }
+    let offloaded = argodeploy(
+        &sim,
+        home.path(),
+        &["get", "deploy-70eb9a0a-vv8bx", "-n", NS],
+    );
+    assert_eq!(offloaded.code, Some(1));
+    assert!(
+        offloaded.stderr.contains("offloaded"),
+        "{}",
+        offloaded.stderr
+    );
+    assert_eq!(offloaded.stderr.trim().lines().count(), 1);
+}

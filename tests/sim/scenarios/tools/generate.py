@@ -543,12 +543,16 @@ def fnv32a(text):
     return h
 
 
-def pod_name_v2(wf, template, node_id):
-    # argo-workflows GeneratePodName: <workflow>-<template>-<fnv32a(node name... )>; the node id's hash part
-    if wf == node_id:
+def argo_node_id(wf, node_name):
+    # Workflow.NodeID: the workflow's name for the root, else <workflow>-<fnv32a(node name)>.
+    return wf if node_name == wf else f"{wf}-{fnv32a(node_name)}"
+
+
+def pod_name_v2(wf, template, node_name):
+    # argo-workflows GeneratePodName (v2): <workflow>-<template>-<fnv32a(node name)>.
+    if wf == node_name:
         return wf
-    suffix = node_id.rsplit("-", 1)[-1]
-    return f"{wf}-{template}-{suffix}"
+    return f"{wf}-{template}-{fnv32a(node_name)}"
 
 
 def atmosphere():
@@ -600,7 +604,9 @@ def atmosphere():
                 labels["workflows.argoproj.io/resubmitted-from-workflow"] = previous
             if idx == 5:
                 labels["workflows.argoproj.io/controller-instanceid"] = "atmosphere-canary"
-            annotations = {"workflows.argoproj.io/pod-name-format": "v2"} if idx % 2 == 0 else {}
+            # The controller records its pod-name format on each workflow (POD_NAMES=v1 or v2).
+            pod_names = "v2" if idx % 2 == 0 else "v1"
+            annotations = {"workflows.argoproj.io/pod-name-format": pod_names}
             steps = ["prepare", "deploy-playbook", "verify"]
             nodes = {wf_name: {"id": wf_name, "name": wf_name, "displayName": wf_name, "type": "Steps", "templateName": "deploy", "phase": phase,
                                "startedAt": created, "children": []}}
@@ -610,8 +616,8 @@ def atmosphere():
             for si, step in enumerate(steps):
                 if phase == "Pending":
                     break
-                group_id = f"{wf_name}-{fnv32a(wf_name + str(si)) % 10**10}"
-                node_id = f"{wf_name}-{fnv32a(wf_name + step) % 10**10}"
+                group_id = argo_node_id(wf_name, f"{wf_name}[{si}]")
+                node_id = argo_node_id(wf_name, f"{wf_name}[{si}].{step}")
                 nodes[prev_group].setdefault("children", []).append(group_id)
                 if failed_at is not None and si > failed_at:
                     break
@@ -658,7 +664,7 @@ def atmosphere():
             c.add(wf)
             if last and phase != "Pending":
                 for node_id, step, step_phase in pods:
-                    pod_name = pod_name_v2(wf_name, step, node_id) if annotations else node_id
+                    pod_name = pod_name_v2(wf_name, step, f"{wf_name}[{steps.index(step)}].{step}") if pod_names == "v2" else node_id
                     log = (ANSIBLE_FAIL if step_phase in ("Failed", "Error") else ANSIBLE_OK).replace("{instance}", instance)
                     tmpl = {"metadata": {"labels": {"workflows.argoproj.io/workflow": wf_name, "workflows.argoproj.io/completed": "false" if step_phase == "Running" else "true"},
                                          "annotations": {"workflows.argoproj.io/node-name": f"{wf_name}[{steps.index(step)}].{step}", "workflows.argoproj.io/node-id": node_id,
