@@ -78,7 +78,14 @@ pub const PERMISSIONS: &[Permission] = &[
         Scope::Namespace,
         "stop, terminate",
     ),
-    Permission::new("get", "", "pods", Scope::Namespace, "logs"),
+    Permission::new(
+        "list",
+        "",
+        "pods",
+        Scope::Namespace,
+        "logs, find: the workflow's pods",
+    ),
+    Permission::new("watch", "", "pods", Scope::Namespace, "logs -f: new pods"),
     Permission::new("get", "", "pods", Scope::Namespace, "logs").sub("log"),
 ];
 
