@@ -5,6 +5,7 @@
 
 pub mod banner;
 pub mod cli;
+pub mod complete;
 pub mod confirm;
 pub mod doctor;
 pub mod duration;

@@ -1,5 +1,6 @@
 //! `kubectl airflow`: find, inspect, restart and diagnose Airflow deployments
 
+pub mod complete;
 pub mod diagnose;
 pub mod discovery;
 pub mod list;
@@ -52,6 +53,14 @@ pub enum Command {
     Platform(platform::PlatformArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
+    /// Print a shell completion script: bash, zsh or fish
+    Completion(shared::complete::CompletionArgs),
+    /// kubectl's plugin completion protocol (used by kubectl_complete-airflow)
+    #[command(name = "__complete", hide = true)]
+    Complete(shared::complete::CompleteArgs),
+    /// The man page (roff)
+    #[command(name = "__man", hide = true)]
+    Man,
 }
 
 /// What `kubectl airflow` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -172,6 +181,16 @@ pub fn main() -> ExitCode {
             Command::ResetLogs(args) => reset_logs::run(&cli.global, args).await,
             Command::Platform(args) => platform::run(&cli.global, args).await,
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
+            Command::Completion(args) => {
+                shared::complete::print_script(
+                    <Cli as clap::CommandFactory>::command(),
+                    args.shell,
+                );
+                Ok(())
+            }
+            Command::Complete(args) => complete::run(args).await,
+            Command::Man => shared::complete::print_man(<Cli as clap::CommandFactory>::command())
+                .map_err(|e| shared::Error::Failed(format!("writing the man page: {e}"))),
         }
     })
 }

@@ -1,5 +1,6 @@
 //! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
 
+pub mod complete;
 pub mod find;
 pub mod get;
 pub mod labels;
@@ -52,6 +53,14 @@ pub enum Command {
     Terminate(shutdown::ShutdownArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
+    /// Print a shell completion script: bash, zsh or fish
+    Completion(shared::complete::CompletionArgs),
+    /// kubectl's plugin completion protocol (used by kubectl_complete-argodeploy)
+    #[command(name = "__complete", hide = true)]
+    Complete(shared::complete::CompleteArgs),
+    /// The man page (roff)
+    #[command(name = "__man", hide = true)]
+    Man,
 }
 
 /// What `kubectl argodeploy` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -103,6 +112,16 @@ pub fn main() -> ExitCode {
                 shutdown::run(&cli.global, args, shutdown::Shutdown::Terminate).await
             }
             Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
+            Command::Completion(args) => {
+                shared::complete::print_script(
+                    <Cli as clap::CommandFactory>::command(),
+                    args.shell,
+                );
+                Ok(())
+            }
+            Command::Complete(args) => complete::run(args, &cli.labels).await,
+            Command::Man => shared::complete::print_man(<Cli as clap::CommandFactory>::command())
+                .map_err(|e| shared::Error::Failed(format!("writing the man page: {e}"))),
         }
     })
 }

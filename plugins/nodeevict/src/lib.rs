@@ -1,6 +1,7 @@
 //! `kubectl nodeevict`: empty a node without downtime, then hand it over for termination
 
 pub mod abort;
+pub mod complete;
 pub mod drain;
 pub mod execute;
 pub mod journal;
@@ -47,6 +48,14 @@ pub enum Command {
     Abort(abort::AbortArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
+    /// Print a shell completion script: bash, zsh or fish
+    Completion(shared::complete::CompletionArgs),
+    /// kubectl's plugin completion protocol (used by kubectl_complete-nodeevict)
+    #[command(name = "__complete", hide = true)]
+    Complete(shared::complete::CompleteArgs),
+    /// The man page (roff)
+    #[command(name = "__man", hide = true)]
+    Man,
 }
 
 /// What `kubectl nodeevict` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -155,6 +164,18 @@ pub fn main() -> ExitCode {
             Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
             Some(Command::Abort(args)) => abort::run(&cli.global, args).await,
             Some(Command::Doctor(args)) => doctor::run(&cli.global, args, PERMISSIONS).await,
+            Some(Command::Completion(args)) => {
+                shared::complete::print_script(
+                    <Cli as clap::CommandFactory>::command(),
+                    args.shell,
+                );
+                Ok(())
+            }
+            Some(Command::Complete(args)) => complete::run(args).await,
+            Some(Command::Man) => {
+                shared::complete::print_man(<Cli as clap::CommandFactory>::command())
+                    .map_err(|e| shared::Error::Failed(format!("writing the man page: {e}")))
+            }
         }
     })
 }

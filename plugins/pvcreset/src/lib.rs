@@ -1,6 +1,7 @@
 //! `kubectl pvcreset`: reset a workload's PersistentVolumeClaim, safely and resumably
 
 pub mod abort;
+pub mod complete;
 pub mod execute;
 pub mod journal;
 pub mod plan;
@@ -44,6 +45,14 @@ pub enum Command {
     Abort(abort::AbortArgs),
     /// Check the connection, the credentials and every permission this plugin needs
     Doctor(DoctorArgs),
+    /// Print a shell completion script: bash, zsh or fish
+    Completion(shared::complete::CompletionArgs),
+    /// kubectl's plugin completion protocol (used by kubectl_complete-pvcreset)
+    #[command(name = "__complete", hide = true)]
+    Complete(shared::complete::CompleteArgs),
+    /// The man page (roff)
+    #[command(name = "__man", hide = true)]
+    Man,
 }
 
 /// What `kubectl pvcreset` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -194,6 +203,18 @@ pub fn main() -> ExitCode {
             Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
             Some(Command::Abort(args)) => abort::run(&cli.global, args).await,
             Some(Command::Doctor(args)) => doctor::run(&cli.global, args, PERMISSIONS).await,
+            Some(Command::Completion(args)) => {
+                shared::complete::print_script(
+                    <Cli as clap::CommandFactory>::command(),
+                    args.shell,
+                );
+                Ok(())
+            }
+            Some(Command::Complete(args)) => complete::run(args).await,
+            Some(Command::Man) => {
+                shared::complete::print_man(<Cli as clap::CommandFactory>::command())
+                    .map_err(|e| shared::Error::Failed(format!("writing the man page: {e}")))
+            }
         }
     })
 }

@@ -1,0 +1,53 @@
+//! Live completion for `kubectl_complete-pvcreset`: claim names, owners with a recorded reset,
+//! StatefulSet names.
+
+use clap::CommandFactory;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
+use shared::complete::{self, CompleteArgs};
+
+pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
+    let typed = complete::parse(&args.words);
+    let Ok(target) = shared::kubeconfig::connect(&typed.global).await else {
+        complete::answer(Vec::new(), &typed.current);
+        return Ok(());
+    };
+    let ns = target.namespace.clone();
+    let claims = async || -> Vec<String> {
+        Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &ns)
+            .list_metadata(&ListParams::default())
+            .await
+            .map(|l| l.items.iter().map(|c| c.name_any()).collect())
+            .unwrap_or_default()
+    };
+    let candidates = match (
+        typed.flag.as_deref(),
+        typed.words.first().map(String::as_str),
+    ) {
+        (Some("-n" | "--namespace"), _) => complete::namespaces(&typed.global).await,
+        (Some("--strategy"), _) => vec!["auto".into(), "pod".into(), "scale".into()],
+        (Some("--statefulset"), _) => Api::<StatefulSet>::namespaced(target.client.clone(), &ns)
+            .list_metadata(&ListParams::default())
+            .await
+            .map(|l| l.items.iter().map(|s| s.name_any()).collect())
+            .unwrap_or_default(),
+        (Some(_), _) => Vec::new(),
+        (None, Some("resume" | "abort")) => crate::status::find(&target.client, Some(&ns))
+            .await
+            .map(|found| found.iter().map(|r| r.owner.clone()).collect())
+            .unwrap_or_default(),
+        (None, Some("status" | "doctor" | "completion")) => Vec::new(),
+        (None, None) if typed.current.is_empty() || !typed.current.starts_with('-') => {
+            let mut all = complete::subcommands(&crate::Cli::command());
+            all.extend(claims().await);
+            all
+        }
+        // Further claims after the first.
+        (None, Some(_)) => claims().await,
+        (None, None) => Vec::new(),
+    };
+    complete::answer(candidates, &typed.current);
+    Ok(())
+}
