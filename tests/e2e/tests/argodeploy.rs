@@ -140,6 +140,22 @@ fn list_filters_and_order_match_argo() {
         expected(&sim, |w| label(w, "username") == "mlee")
     );
     assert!(names(&sim, home.path(), &["--since", "1s"]).is_empty());
+    // Small pages: the client-side filters apply to every page; nothing is dropped.
+    let before = sim.journal().len();
+    assert_eq!(
+        names(&sim, home.path(), &["--chunk-size", "2", "--since", "9d"]),
+        names(&sim, home.path(), &["--since", "9d"])
+    );
+    let pages = sim
+        .journal()
+        .iter()
+        .skip(before)
+        .filter(|r| {
+            r["path"].as_str().unwrap().ends_with("/workflows")
+                && r["query"].as_str().unwrap_or("").contains("limit=2")
+        })
+        .count();
+    assert!(pages > 3, "{pages} pages");
 
     // Unfinished first, newest created first; then finished, newest finishedAt first.
     let by_name: std::collections::HashMap<String, Value> = workflows(&sim)
