@@ -545,3 +545,35 @@ fn get_reads_compressed_nodes_names_the_real_pods_and_refuses_offloaded_ones() {
     );
     assert_eq!(offloaded.stderr.trim().lines().count(), 1);
 }
+
+#[test]
+fn label_keys_come_from_flags_or_the_environment() {
+    let sim = SimProcess::start("atmosphere", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let by_flag = names(
+        &sim,
+        home.path(),
+        &["--instance-label", "username", "--instance", "jdoe"],
+    );
+    let by_user = names(&sim, home.path(), &["--username", "jdoe"]);
+    assert_eq!(by_flag, by_user);
+    let out = run(plugin("argodeploy", home.path())
+        .env("ARGODEPLOY_USER_LABEL", "instance_uuid")
+        .args([
+            "list",
+            "-n",
+            NS,
+            "-o",
+            "json",
+            "--username",
+            "e5121482-3929-4d22-a255-accb1a466884",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig));
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(
+        v["items"][0]["user"],
+        "e5121482-3929-4d22-a255-accb1a466884"
+    );
+}
