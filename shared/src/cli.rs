@@ -70,3 +70,17 @@ where
         }
     }
 }
+
+/// The environment variable that halts a resumable command right after it journals the named
+/// step (e.g. `scaled-down`), so interruption tests can kill it at an exact step boundary.
+pub const HALT_AFTER_STEP: &str = "KUBECTL_SUITE_HALT_AFTER_STEP";
+
+/// Called after each journaled step: with [`HALT_AFTER_STEP`] naming it, waits until killed.
+pub fn step_boundary(step: &str) {
+    if std::env::var(HALT_AFTER_STEP).is_ok_and(|s| s == step) {
+        eprintln!("halted after step {step} ({HALT_AFTER_STEP}): waiting to be interrupted");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}

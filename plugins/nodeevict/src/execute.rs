@@ -108,6 +108,7 @@ pub async fn save(
         "journal: {} {node}",
         crate::execute::step_name(journal.step)
     );
+    shared::cli::step_boundary(&step_name(journal.step));
     Ok(())
 }
 

@@ -147,6 +147,7 @@ pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
         step_name(journal.step),
         owner.reference()
     );
+    shared::cli::step_boundary(&step_name(journal.step));
     Ok(())
 }
 

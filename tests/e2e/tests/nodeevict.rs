@@ -238,9 +238,11 @@ fn the_dry_run_json_is_exactly_what_is_done() {
     assert_eq!(done, planned);
 }
 
-/// Starts a drain and SIGKILLs it as soon as it reports `step` journaled.
+/// Starts a drain halted right after it journals `step` (the suite's step-boundary hook) and
+/// SIGKILLs it there.
 fn kill_after(sim: &SimProcess, home: &std::path::Path, args: &[&str], step: &str) {
     let mut child = plugin("nodeevict", home)
+        .env(shared::cli::HALT_AFTER_STEP, step)
         .args(args)
         .arg("--kubeconfig")
         .arg(&sim.kubeconfig)

@@ -185,9 +185,11 @@ fn a_deployment_claim_is_recreated_with_its_name_size_and_class() {
     assert!(!has_journal(&deployment));
 }
 
-/// Starts a reset and SIGKILLs it as soon as it reports `step` journaled.
+/// Starts a reset halted right after it journals `step` (the suite's step-boundary hook) and
+/// SIGKILLs it there.
 fn kill_after(sim: &SimProcess, home: &std::path::Path, args: &[&str], step: &str) -> String {
     let mut child = plugin("pvcreset", home)
+        .env(shared::cli::HALT_AFTER_STEP, step)
         .args(args)
         .arg("--kubeconfig")
         .arg(&sim.kubeconfig)
