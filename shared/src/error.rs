@@ -51,6 +51,25 @@ impl Error {
         }
     }
 
+    /// The same error with `hint` appended to its message (how to resume an interrupted
+    /// change); usage, config and refusal errors are returned unchanged.
+    pub fn with_hint(self, hint: &str) -> Error {
+        match self {
+            Error::Timeout(m) => Error::Timeout(m + hint),
+            Error::Failed(m) => Error::Failed(m + hint),
+            Error::Api {
+                message,
+                detail,
+                status,
+            } => Error::Api {
+                message: message + hint,
+                detail,
+                status,
+            },
+            other => other,
+        }
+    }
+
     /// Extra detail shown with `-v` (never contains credentials).
     pub fn detail(&self) -> Option<&str> {
         match self {

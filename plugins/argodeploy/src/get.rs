@@ -2,7 +2,7 @@
 //! node status read transparently), or the workflow as JSON/YAML.
 
 use clap::{Args, ValueEnum};
-use kube::api::{Api, DynamicObject};
+
 use shared::output;
 use shared::{Error, GlobalArgs};
 
@@ -31,21 +31,7 @@ pub struct GetArgs {
 
 pub async fn run(global: &GlobalArgs, args: &GetArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        target.client.clone(),
-        &target.namespace,
-        &workflow::resource(),
-    );
-    let wf = api
-        .get_opt(&args.workflow)
-        .await
-        .map_err(|e| target.api_error(e))?
-        .ok_or_else(|| {
-            Error::Failed(format!(
-                "workflow {:?} not found in namespace {}: `kubectl argodeploy list` shows them",
-                args.workflow, target.namespace
-            ))
-        })?;
+    let (_, wf) = workflow::get(&target, &args.workflow).await?;
     let value = serde_json::to_value(&wf).map_err(|e| Error::Failed(e.to_string()))?;
     let text = match args.output {
         GetFormat::Json => output::to_json(&value)?,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use kube::ResourceExt;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Map, Value, json};
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
@@ -205,21 +205,7 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
         return Err(Error::Usage("resubmit prints -o table or name".into()));
     }
     let target = shared::kubeconfig::connect(global).await?;
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        target.client.clone(),
-        &target.namespace,
-        &workflow::resource(),
-    );
-    let wf = api
-        .get_opt(&args.workflow)
-        .await
-        .map_err(|e| target.api_error(e))?
-        .ok_or_else(|| {
-            Error::Failed(format!(
-                "workflow {:?} not found in namespace {}: `kubectl argodeploy list` shows them",
-                args.workflow, target.namespace
-            ))
-        })?;
+    let (api, wf) = workflow::get(&target, &args.workflow).await?;
     let new = formulate(&wf, args.memoized, &args.parameters)?;
     shared::banner::print(&target);
     let params: Vec<String> = new["spec"]["arguments"]["parameters"]

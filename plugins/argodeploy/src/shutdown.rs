@@ -2,7 +2,7 @@
 //! (Stop runs exit handlers, Terminate does not); refused for completed workflows.
 
 use clap::Args;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
@@ -24,21 +24,7 @@ pub enum Shutdown {
 
 pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        target.client.clone(),
-        &target.namespace,
-        &workflow::resource(),
-    );
-    let wf = api
-        .get_opt(&args.workflow)
-        .await
-        .map_err(|e| target.api_error(e))?
-        .ok_or_else(|| {
-            Error::Failed(format!(
-                "workflow {:?} not found in namespace {}: `kubectl argodeploy list` shows them",
-                args.workflow, target.namespace
-            ))
-        })?;
+    let (api, wf) = workflow::get(&target, &args.workflow).await?;
     if workflow::is_completed(&wf) {
         return Err(Error::Failed(format!(
             "workflow {} already completed ({}): nothing to {}",

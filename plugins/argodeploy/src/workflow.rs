@@ -105,3 +105,23 @@ pub fn short_duration(d: std::time::Duration) -> String {
         _ => format!("{}d", s / 86400),
     }
 }
+
+/// The named workflow of the target's namespace, or a one-line "not found" error.
+pub async fn get(
+    target: &shared::Target,
+    name: &str,
+) -> shared::Result<(kube::Api<DynamicObject>, DynamicObject)> {
+    let api: kube::Api<DynamicObject> =
+        kube::Api::namespaced_with(target.client.clone(), &target.namespace, &resource());
+    let wf = api
+        .get_opt(name)
+        .await
+        .map_err(|e| target.api_error(e))?
+        .ok_or_else(|| {
+            shared::Error::Failed(format!(
+                "workflow {name:?} not found in namespace {}: `kubectl argodeploy list` shows them",
+                target.namespace
+            ))
+        })?;
+    Ok((api, wf))
+}

@@ -203,21 +203,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
 }
 
 pub fn with_hint(e: Error, node: &str) -> Error {
-    let hint = format!(
+    e.with_hint(&format!(
         "; the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it"
-    );
-    match e {
-        Error::Timeout(m) => Error::Timeout(m + &hint),
-        Error::Failed(m) => Error::Failed(m + &hint),
-        Error::Api {
-            message,
-            detail,
-            status,
-        } => Error::Api {
-            message: message + &hint,
-            detail,
-            status,
-        },
-        other => other,
-    }
+    ))
 }

@@ -189,23 +189,9 @@ pub async fn reset_claims(
 
 /// After the journal exists, every failure says how to finish.
 pub fn with_resume_hint(e: Error, owner: &str, namespace: &str) -> Error {
-    let hint = format!(
+    e.with_hint(&format!(
         "; the reset is recorded on {owner}: finish it with `kubectl pvcreset resume {owner} -n {namespace}` (or `abort` it while the claims still exist)"
-    );
-    match e {
-        Error::Timeout(m) => Error::Timeout(m + &hint),
-        Error::Failed(m) => Error::Failed(m + &hint),
-        Error::Api {
-            message,
-            detail,
-            status,
-        } => Error::Api {
-            message: message + &hint,
-            detail,
-            status,
-        },
-        other => other,
-    }
+    ))
 }
 
 #[cfg(test)]
