@@ -77,7 +77,12 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);
     }
     execute::restore_autoscalers(&ctx, &journal.autoscalers).await?;
+    // The journal goes before the wait: were the wait to time out, a later `resume` must not
+    // pick the reset up again and delete the claims the operator chose to keep.
     execute::remove_journal(&ctx, &journal.owners[0]).await?;
-    eprintln!("aborted: the claims are untouched and the journal is removed");
+    execute::wait_owners_ready(&ctx, &journal.owners).await?;
+    eprintln!(
+        "aborted: the claims are untouched, the owners are Ready again and the journal is removed"
+    );
     Ok(())
 }

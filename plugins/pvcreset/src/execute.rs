@@ -196,6 +196,31 @@ where
     result
 }
 
+/// Waits until every owner runs its recorded replicas, all Ready: the check that ends an
+/// abort the way `verify` ends a reset.
+pub async fn wait_owners_ready(ctx: &Ctx<'_>, owners: &[OwnerRecord]) -> shared::Result<()> {
+    for owner in owners {
+        until(
+            ctx,
+            &format!("{} to be back at {} Ready", owner.reference(), owner.replicas),
+            || async {
+                let Some(state) = owner_state(ctx, owner).await? else {
+                    return Err(Error::Failed(format!(
+                        "{} disappeared during the abort",
+                        owner.reference()
+                    )));
+                };
+                let back = state.replicas == owner.replicas
+                    && state.current == owner.replicas
+                    && state.ready == owner.replicas;
+                Ok(back.then_some(()))
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn pods_of(ctx: &Ctx<'_>, selector: &str) -> shared::Result<Vec<Pod>> {
     Api::<Pod>::namespaced(ctx.client(), &ctx.namespace)
         .list(&ListParams::default().labels(selector))

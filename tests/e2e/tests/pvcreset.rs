@@ -321,6 +321,10 @@ fn abort_before_the_delete_restores_the_replicas_and_keeps_the_claim() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
     assert_eq!(deployment["spec"]["replicas"], 1);
+    assert_eq!(
+        deployment["status"]["readyReplicas"], 1,
+        "abort waits until the owner is Ready again"
+    );
     assert!(!has_journal(&deployment));
     assert_eq!(
         uid(&sim, "pvc", "apps", "report-cache"),
