@@ -26,18 +26,35 @@ struct InterruptMeansNo(Option<tokio::task::JoinHandle<()>>);
 
 impl InterruptMeansNo {
     fn arm() -> Self {
-        let handle = tokio::runtime::Handle::try_current().ok().map(|rt| {
-            rt.spawn(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
+        let handle = tokio::runtime::Handle::try_current().ok().and_then(|rt| {
+            // The handler is registered here, before the prompt is drawn: registering it in
+            // the spawned task raced a Ctrl-C typed right after the prompt appeared.
+            let _entered = rt.enter();
+            let interrupted = interrupt_signal()?;
+            Some(rt.spawn(async move {
+                if interrupted.await {
                     let _ = console::Term::stderr().show_cursor();
                     eprintln!();
                     eprintln!("error: interrupted at the prompt: nothing was changed");
                     std::process::exit(i32::from(crate::error::exit::REFUSED));
                 }
-            })
+            }))
         });
         InterruptMeansNo(handle)
     }
+}
+
+/// A future resolving to true on SIGINT, with the handler already installed.
+#[cfg(unix)]
+fn interrupt_signal() -> Option<impl std::future::Future<Output = bool> + Send + 'static> {
+    let mut signal =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()?;
+    Some(async move { signal.recv().await.is_some() })
+}
+
+#[cfg(not(unix))]
+fn interrupt_signal() -> Option<impl std::future::Future<Output = bool> + Send + 'static> {
+    Some(async { tokio::signal::ctrl_c().await.is_ok() })
 }
 
 impl Drop for InterruptMeansNo {

@@ -202,7 +202,11 @@ pub async fn wait_owners_ready(ctx: &Ctx<'_>, owners: &[OwnerRecord]) -> shared:
     for owner in owners {
         until(
             ctx,
-            &format!("{} to be back at {} Ready", owner.reference(), owner.replicas),
+            &format!(
+                "{} to be back at {} Ready",
+                owner.reference(),
+                owner.replicas
+            ),
             || async {
                 let Some(state) = owner_state(ctx, owner).await? else {
                     return Err(Error::Failed(format!(
