@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the four plugins in release mode and packs them for krew (see packaging/README.md):
 #   dist/kubectl-<name>_v<version>_<os>_<arch>.tar.gz (.zip on Windows): the binary, LICENSE
-#       and, except on Windows, completions/kubectl_complete-<name> when the repo has it
+#       its man pages (man/kubectl-<name>*.1) and, except on Windows, completions/kubectl_complete-<name>
 #   dist/checksums.txt   sha256sum of every archive in dist/
 #   dist/<name>.yaml     krew manifest rendered from krew/<name>.yaml for the platform(s)
 #                        whose archive is in dist/, uri = file:// to the archive
@@ -89,6 +89,12 @@ for name in "${PLUGINS[@]}"; do
   if [ "$os" != windows ] && [ -f "$completion" ]; then
     members+=(--member "kubectl_complete-$name=$completion:755")
   fi
+  # The man pages (generated from the clap definitions, committed in man/ and kept current
+  # by the e2e tests): for manual installs; krew installs only `files`.
+  for page in man/kubectl-"$name".1 man/kubectl-"$name"-*.1; do
+    [ -f "$page" ] || die "$page is missing: regenerate with cargo run -p kubectl-$name -- __man man"
+    members+=(--member "${page#man/}=$page:644")
+  done
   out="dist/kubectl-${name}_${tag}_${os}_${arch}.$ext"
   tool archive --out "$out" --mtime "$mtime" "${members[@]}"
   echo "wrote $out"

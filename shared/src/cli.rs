@@ -53,6 +53,7 @@ where
             return ExitCode::from(crate::error::exit::FAILURE);
         }
     };
+    crate::interrupt::install(&runtime);
     let result = runtime.block_on(command());
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,9 @@ pub struct CompletionArgs {
     pub shell: Shell,
 }
 
+/// The shells `completion` writes scripts for, offered as its argument's candidates.
+pub const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
+
 /// The hidden `__complete` subcommand's arguments: the words typed after the plugin's name,
 /// the last one being the word to complete (possibly empty).
 #[derive(Args, Debug, Clone)]
@@ -34,11 +37,50 @@ pub fn print_script(cmd: Command, shell: Shell) {
     clap_complete::generate(shell, &mut cmd, name, &mut std::io::stdout());
 }
 
-/// Prints the man page of `cmd` (roff).
-pub fn print_man(cmd: Command) -> std::io::Result<()> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(cmd).render(&mut out)?;
-    std::io::stdout().write_all(&out)
+/// The hidden `__man` subcommand's arguments.
+#[derive(Args, Debug, Clone)]
+pub struct ManArgs {
+    /// Write kubectl-<name>.1 and one kubectl-<name>-<subcommand>.1 per subcommand here
+    /// instead of printing the main page
+    pub dir: Option<std::path::PathBuf>,
+}
+
+/// The man pages of `cmd` (roff): the main page on stdout, or with a directory, the main
+/// page and one per visible subcommand, written there.
+pub fn man(cmd: Command, args: &ManArgs) -> crate::Result<()> {
+    let failed = |what: &str, e: std::io::Error| crate::Error::Failed(format!("{what}: {e}"));
+    let Some(dir) = &args.dir else {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .map_err(|e| failed("rendering the man page", e))?;
+        return std::io::stdout()
+            .write_all(&out)
+            .map_err(|e| failed("writing the man page", e));
+    };
+    let mut cmd = cmd.disable_help_subcommand(true);
+    cmd.build();
+    let stem = cmd.get_name().replace(' ', "-");
+    let mut pages = vec![(stem.clone(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let title = format!("{} {}", cmd.get_name(), sub.get_name());
+        pages.push((
+            format!("{stem}-{}", sub.get_name()),
+            sub.clone().name(title.clone()).display_name(title),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| failed(&format!("creating {}", dir.display()), e))?;
+    for (stem, page) in pages {
+        let path = dir.join(format!("{stem}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut out)
+            .map_err(|e| failed("rendering the man page", e))?;
+        std::fs::write(&path, out)
+            .map_err(|e| failed(&format!("writing {}", path.display()), e))?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 /// What was typed, split into connection flags, positional words and the word to complete.

@@ -13,6 +13,9 @@ pub mod exit {
     pub const REFUSED: u8 = 3;
     /// Timed out waiting; the state was printed and the command can be resumed.
     pub const TIMEOUT: u8 = 4;
+    /// Interrupted (Ctrl-C, SIGINT) outside a prompt: the message says what was done and how
+    /// to resume; 128 + SIGINT, as shells report it.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Every error a plugin reports. `Display` is the one-line message; `detail` is what `-v` adds.
@@ -91,6 +94,12 @@ impl Error {
             Error::Api { status, .. } => *status,
             _ => None,
         }
+    }
+
+    /// A failure the next attempt may not see: no answer (connection dropped or refused),
+    /// throttling or a server error. A write that failed this way may still have happened.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Api { status, .. } if status.is_none_or(|s| s >= 500 || s == 429))
     }
 
     /// Maps a kube client error to a clear message; `server` names the API server for context.

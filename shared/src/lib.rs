@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod duration;
 pub mod error;
 pub mod flags;
+pub mod interrupt;
 pub mod kubeconfig;
 pub mod output;
 pub mod quantity;

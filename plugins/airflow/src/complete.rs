@@ -53,6 +53,7 @@ pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
             live().await.map(|(_, releases, _)| releases)
         }
         ["reset-logs"] => live().await.map(|(_, _, workers)| workers),
+        ["completion"] => Some(complete::SHELLS.map(String::from).to_vec()),
         _ => None,
     };
     complete::answer(candidates.unwrap_or_default(), &typed.current);

@@ -60,7 +60,7 @@ pub enum Command {
     Complete(shared::complete::CompleteArgs),
     /// The man page (roff)
     #[command(name = "__man", hide = true)]
-    Man,
+    Man(shared::complete::ManArgs),
 }
 
 /// What `kubectl airflow` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -189,8 +189,9 @@ pub fn main() -> ExitCode {
                 Ok(())
             }
             Command::Complete(args) => complete::run(args).await,
-            Command::Man => shared::complete::print_man(<Cli as clap::CommandFactory>::command())
-                .map_err(|e| shared::Error::Failed(format!("writing the man page: {e}"))),
+            Command::Man(args) => {
+                shared::complete::man(<Cli as clap::CommandFactory>::command(), args)
+            }
         }
     })
 }

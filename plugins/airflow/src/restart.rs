@@ -357,6 +357,10 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         args.change.yes,
     )?;
     let started = Instant::now();
+    shared::interrupt::changing(format!(
+        "the restart of {} in {} was requested, in part or in whole; the cluster carries on with what was requested: `kubectl airflow status {} -n {}` shows where it stands",
+        args.component, plan.release, plan.release, plan.namespace
+    ));
     execute(&target, &plan).await?;
     if args.no_wait {
         eprintln!(

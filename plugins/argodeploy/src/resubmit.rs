@@ -122,13 +122,13 @@ pub fn formulate(
     if let Some(owners) = &wf.metadata.owner_references {
         metadata["ownerReferences"] = json!(owners);
     }
-    let new_name = memoized.then(|| format!("{generate_name}{}", random_suffix()));
-    match &new_name {
-        Some(n) => metadata["name"] = json!(n),
-        None => metadata["generateName"] = json!(generate_name),
-    }
+    // The name is chosen here, as generateName would (five random characters), so that after
+    // a lost response a GET tells whether the create happened: never two resubmissions.
+    let new_name = format!("{generate_name}{}", random_suffix());
+    metadata["name"] = json!(new_name);
+    metadata["generateName"] = json!(generate_name);
     let mut out = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": metadata, "spec": spec});
-    if let Some(new_name) = new_name {
+    if memoized {
         out["status"] = memoized_status(wf, &name, &new_name);
     }
     Ok(out)
@@ -251,10 +251,12 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
     shared::confirm::confirm(&format!("Resubmit {}?", args.workflow), args.change.yes)?;
     let object: DynamicObject = serde_json::from_value(new.clone())
         .map_err(|e| Error::Failed(format!("the new workflow is invalid: {e}")))?;
-    let created = api
-        .create(&PostParams::default(), &object)
-        .await
-        .map_err(|e| target.api_error(e))?;
+    shared::interrupt::changing(format!(
+        "the resubmission of {} may have been created: `kubectl argodeploy list --prefix {}` shows it",
+        args.workflow,
+        object.name_any()
+    ));
+    let created = create_once(&target, &api, &object).await?;
     let name = created.name_any();
     // A server that treats status as a subresource drops it on create: set it there.
     if args.memoized && created.data["status"]["nodes"].is_null() {
@@ -295,6 +297,44 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
     Ok(())
 }
 
+/// Creates `object` (which has its name) exactly once: a create whose answer was lost (a
+/// dropped connection or a 5xx) is looked up by name before it is tried again, and a 409 after
+/// such a loss is our own create.
+async fn create_once(
+    target: &shared::Target,
+    api: &kube::Api<DynamicObject>,
+    object: &DynamicObject,
+) -> shared::Result<DynamicObject> {
+    const ATTEMPTS: u32 = 6;
+    let name = object.name_any();
+    let mut answer_lost = false;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match api.create(&PostParams::default(), object).await {
+            Ok(created) => return Ok(created),
+            Err(kube::Error::Api(e)) if e.code == 409 && !answer_lost => {
+                return Err(Error::Failed(format!(
+                    "a workflow named {name} already exists: run the resubmit again (it picks another name)"
+                )));
+            }
+            Err(e) => target.api_error(e),
+        };
+        if !(error.is_transient() || error.status() == Some(409)) {
+            return Err(error);
+        }
+        answer_lost = true;
+        // Did the lost create happen? (A GET is retried by the client on transient faults.)
+        if let Some(existing) = api.get_opt(&name).await.map_err(|e| target.api_error(e))? {
+            return Ok(existing);
+        }
+        if attempt >= ATTEMPTS {
+            return Err(error);
+        }
+        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,7 +360,11 @@ mod tests {
     fn a_resubmission_is_argos() {
         let new = formulate(&wf("Failed"), false, &["playbook=redeploy.yml".into()]).unwrap();
         assert_eq!(new["metadata"]["generateName"], "deploy-abc-");
-        assert!(new["metadata"]["name"].is_null());
+        let name = new["metadata"]["name"].as_str().unwrap();
+        assert!(
+            name.starts_with("deploy-abc-") && name.len() == "deploy-abc-".len() + 5,
+            "named here, as generateName would: {name}"
+        );
         let labels = &new["metadata"]["labels"];
         assert_eq!(
             labels["workflows.argoproj.io/resubmitted-from-workflow"],

@@ -58,6 +58,11 @@ pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> sha
         return Ok(());
     }
     shared::confirm::confirm(&format!("{value} {}?", args.workflow), args.change.yes)?;
+    shared::interrupt::changing(format!(
+        "the {} request may have been sent: `kubectl argodeploy get {}` shows it; running the same command again is safe",
+        value.to_lowercase(),
+        args.workflow
+    ));
     api.patch(
         &args.workflow,
         &PatchParams::default(),

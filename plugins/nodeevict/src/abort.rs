@@ -46,6 +46,9 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         return Ok(());
     }
     shared::confirm::confirm("Abort: restore the owners and uncordon?", args.change.yes)?;
+    shared::interrupt::changing(
+        "the abort was under way and its journal is kept: run the same abort again to finish it",
+    );
     let ctx = Ctx {
         target: &target,
         deadline: Instant::now() + args.change.timeout,

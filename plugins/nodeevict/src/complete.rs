@@ -24,7 +24,8 @@ pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
     ) {
         (Some("--prescale"), _) => vec!["auto".into(), "off".into()],
         (Some(_), _) => Vec::new(),
-        (None, Some("status" | "doctor" | "completion")) => Vec::new(),
+        (None, Some("completion")) => complete::SHELLS.map(String::from).to_vec(),
+        (None, Some("status" | "doctor")) => Vec::new(),
         (None, None) => {
             let mut all = complete::subcommands(&crate::Cli::command());
             all.extend(nodes().await);

@@ -203,7 +203,12 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
 }
 
 pub fn with_hint(e: Error, node: &str) -> Error {
-    e.with_hint(&format!(
-        "; the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it"
-    ))
+    e.with_hint(&format!("; {}", resume_hint(node)))
+}
+
+/// How to finish or undo a drain recorded on `node`.
+pub fn resume_hint(node: &str) -> String {
+    format!(
+        "the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it"
+    )
 }

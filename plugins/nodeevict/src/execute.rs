@@ -95,6 +95,8 @@ pub async fn save(
     journal: &NodeJournal,
     cordon: bool,
 ) -> shared::Result<()> {
+    let hint = crate::drain::resume_hint(node);
+    shared::interrupt::changing(format!("the drain of {node} was under way; {hint}"));
     let mut patch =
         json!({"metadata": {"annotations": {NODE_ANNOTATION: journal.to_annotation()}}});
     if cordon {
@@ -108,6 +110,10 @@ pub async fn save(
         "journal: {} {node}",
         crate::execute::step_name(journal.step)
     );
+    shared::interrupt::changing(format!(
+        "the drain of {node} stopped after step {}; {hint}",
+        step_name(journal.step)
+    ));
     shared::cli::step_boundary(&step_name(journal.step));
     Ok(())
 }

@@ -34,6 +34,10 @@ pub async fn run(global: &GlobalArgs, args: &UncordonArgs) -> shared::Result<()>
             )));
         }
     }
+    shared::interrupt::changing(format!(
+        "some of {} may be uncordoned: running the same command again is safe",
+        args.nodes.join(", ")
+    ));
     for name in &args.nodes {
         api.patch(
             name,

@@ -67,6 +67,10 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         return Ok(());
     }
     shared::confirm::confirm("Abort the reset?", args.change.yes)?;
+    shared::interrupt::changing(format!(
+        "the abort was under way; until it ends the reset stays recorded on {}: run `kubectl pvcreset abort {} -n {namespace}` again to finish it",
+        recorded.owner, recorded.owner
+    ));
     let ctx = Ctx {
         target: &target,
         namespace: namespace.clone(),
@@ -80,6 +84,9 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     // The journal goes before the wait: were the wait to time out, a later `resume` must not
     // pick the reset up again and delete the claims the operator chose to keep.
     execute::remove_journal(&ctx, &journal.owners[0]).await?;
+    shared::interrupt::changing(
+        "the abort was done (owners scaled back, claims kept, journal removed); only the wait for their pods to be Ready was cut short",
+    );
     execute::wait_owners_ready(&ctx, &journal.owners).await?;
     eprintln!(
         "aborted: the claims are untouched, the owners are Ready again and the journal is removed"

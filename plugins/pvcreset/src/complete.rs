@@ -10,13 +10,13 @@ use shared::complete::{self, CompleteArgs};
 
 pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
     let typed = complete::parse(&args.words);
-    let Ok(target) = shared::kubeconfig::connect(&typed.global).await else {
-        complete::answer(Vec::new(), &typed.current);
-        return Ok(());
-    };
-    let ns = target.namespace.clone();
+    // Without a reachable cluster the subcommands and fixed values are still offered.
+    let target = shared::kubeconfig::connect(&typed.global).await.ok();
     let claims = async || -> Vec<String> {
-        Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &ns)
+        let Some(target) = &target else {
+            return Vec::new();
+        };
+        Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &target.namespace)
             .list_metadata(&ListParams::default())
             .await
             .map(|l| l.items.iter().map(|c| c.name_any()).collect())
@@ -28,17 +28,24 @@ pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
     ) {
         (Some("-n" | "--namespace"), _) => complete::namespaces(&typed.global).await,
         (Some("--strategy"), _) => vec!["auto".into(), "pod".into(), "scale".into()],
-        (Some("--statefulset"), _) => Api::<StatefulSet>::namespaced(target.client.clone(), &ns)
-            .list_metadata(&ListParams::default())
-            .await
-            .map(|l| l.items.iter().map(|s| s.name_any()).collect())
-            .unwrap_or_default(),
+        (Some("--statefulset"), _) => match &target {
+            Some(t) => Api::<StatefulSet>::namespaced(t.client.clone(), &t.namespace)
+                .list_metadata(&ListParams::default())
+                .await
+                .map(|l| l.items.iter().map(|s| s.name_any()).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
         (Some(_), _) => Vec::new(),
-        (None, Some("resume" | "abort")) => crate::status::find(&target.client, Some(&ns))
-            .await
-            .map(|found| found.iter().map(|r| r.owner.clone()).collect())
-            .unwrap_or_default(),
-        (None, Some("status" | "doctor" | "completion")) => Vec::new(),
+        (None, Some("resume" | "abort")) => match &target {
+            Some(t) => crate::status::find(&t.client, Some(&t.namespace))
+                .await
+                .map(|found| found.iter().map(|r| r.owner.clone()).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
+        (None, Some("completion")) => complete::SHELLS.map(String::from).to_vec(),
+        (None, Some("status" | "doctor")) => Vec::new(),
         (None, None) if typed.current.is_empty() || !typed.current.starts_with('-') => {
             let mut all = complete::subcommands(&crate::Cli::command());
             all.extend(claims().await);

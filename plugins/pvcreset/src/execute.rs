@@ -135,6 +135,8 @@ pub async fn scale(ctx: &Ctx<'_>, owner: &OwnerRecord, replicas: i32) -> shared:
 /// Writes the journal on the first owner (the record every later step updates).
 pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
     let owner = &journal.owners[0];
+    let hint = crate::reset::resume_hint(&owner.reference(), &ctx.namespace);
+    shared::interrupt::changing(format!("the reset was under way; {hint}"));
     patch_owner(
         ctx,
         owner,
@@ -147,6 +149,10 @@ pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
         step_name(journal.step),
         owner.reference()
     );
+    shared::interrupt::changing(format!(
+        "the reset stopped after step {}; {hint}",
+        step_name(journal.step)
+    ));
     shared::cli::step_boundary(&step_name(journal.step));
     Ok(())
 }
@@ -231,6 +237,30 @@ async fn pods_of(ctx: &Ctx<'_>, selector: &str) -> shared::Result<Vec<Pod>> {
         .await
         .map(|l| l.items)
         .map_err(|e| ctx.api_error(e))
+}
+
+/// Creates the named `object` once; true when this call created it. A 409 means it exists
+/// (an earlier attempt made it); a create that failed transiently may still have happened
+/// (its answer lost), so it is looked up before being tried again: never two.
+async fn create_once<K>(ctx: &Ctx<'_>, api: &Api<K>, object: &K, name: &str) -> shared::Result<bool>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+{
+    until(ctx, &format!("{name} to be created"), || async {
+        match api.create(&PostParams::default(), object).await {
+            Ok(_) => Ok(Some(true)),
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(Some(false)),
+            Err(e) => {
+                let error = ctx.api_error(e);
+                if !error.is_transient() {
+                    return Err(error);
+                }
+                let found = api.get_opt(name).await.map_err(|e| ctx.api_error(e))?;
+                Ok(found.map(|_| false))
+            }
+        }
+    })
+    .await
 }
 
 async fn get_claim(ctx: &Ctx<'_>, name: &str) -> shared::Result<Option<PersistentVolumeClaim>> {
@@ -366,11 +396,7 @@ async fn take_snapshots(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> 
             "spec": {"volumeSnapshotClassName": s.class, "source": {"persistentVolumeClaimName": s.claim}}
         }))
         .expect("a VolumeSnapshot");
-        match api.create(&PostParams::default(), &object).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 409 => {}
-            Err(e) => return Err(ctx.api_error(e)),
-        }
+        create_once(ctx, &api, &object, &s.name).await?;
         until(
             ctx,
             &format!("VolumeSnapshot {} to be ready", s.name),
@@ -543,10 +569,9 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
                         c.name
                     ))
                 })?;
-            match api.create(&PostParams::default(), &claim).await {
-                Ok(_) => eprintln!("created claim {} again", c.name),
-                Err(kube::Error::Api(e)) if e.code == 409 => {}
-                Err(e) => return Err(ctx.api_error(e)),
+            // The old claim is gone by now, so a claim of this name is the new one.
+            if create_once(ctx, &api, &claim, &c.name).await? {
+                eprintln!("created claim {} again", c.name);
             }
         }
         advance(ctx, journal, Step::ClaimsRecreated).await?;

@@ -52,7 +52,7 @@ pub enum Command {
     Complete(shared::complete::CompleteArgs),
     /// The man page (roff)
     #[command(name = "__man", hide = true)]
-    Man,
+    Man(shared::complete::ManArgs),
 }
 
 /// What `kubectl pvcreset` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -211,9 +211,8 @@ pub fn main() -> ExitCode {
                 Ok(())
             }
             Some(Command::Complete(args)) => complete::run(args).await,
-            Some(Command::Man) => {
-                shared::complete::print_man(<Cli as clap::CommandFactory>::command())
-                    .map_err(|e| shared::Error::Failed(format!("writing the man page: {e}")))
+            Some(Command::Man(args)) => {
+                shared::complete::man(<Cli as clap::CommandFactory>::command(), args)
             }
         }
     })

@@ -189,9 +189,14 @@ pub async fn reset_claims(
 
 /// After the journal exists, every failure says how to finish.
 pub fn with_resume_hint(e: Error, owner: &str, namespace: &str) -> Error {
-    e.with_hint(&format!(
-        "; the reset is recorded on {owner}: finish it with `kubectl pvcreset resume {owner} -n {namespace}` (or `abort` it while the claims still exist)"
-    ))
+    e.with_hint(&format!("; {}", resume_hint(owner, namespace)))
+}
+
+/// How to finish or undo a reset recorded on `owner`.
+pub fn resume_hint(owner: &str, namespace: &str) -> String {
+    format!(
+        "the reset is recorded on {owner}: finish it with `kubectl pvcreset resume {owner} -n {namespace}` (or `abort` it while the claims still exist)"
+    )
 }
 
 #[cfg(test)]

@@ -181,6 +181,20 @@ impl SimProcess {
         run(&mut cmd)
     }
 
+    /// Sets the rate of random transient faults from now on (0 ends them).
+    pub fn set_fault_rate(&self, rate: f64) {
+        let body = self.dir.path().join("empty.json");
+        std::fs::write(&body, "{}").expect("write");
+        let out = self.kubectl(&[
+            "create",
+            "--raw",
+            &format!("/sim/v1/faults/rate/{rate}"),
+            "-f",
+            body.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(out.code, Some(0), "set the fault rate: {}", out.stderr);
+    }
+
     /// The sim's request journal (every API request: method, path, query, status).
     pub fn journal(&self) -> Vec<serde_json::Value> {
         let out = self.kubectl(&["get", "--raw", "/sim/v1/journal"]);
@@ -225,4 +239,88 @@ impl Drop for SimProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How the harness interrupts a command halted at a step boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// `kill -9`: no chance to say anything (a crash, a closed laptop).
+    Kill,
+    /// Ctrl-C: the command must stop with one clear line, exit 130 and a resume hint.
+    CtrlC,
+}
+
+/// Runs `plugin ARGS --kubeconfig SIM` halted right after it journals `step` (the suite's
+/// step-boundary hook, [`shared::cli::HALT_AFTER_STEP`]) and interrupts it there. Returns
+/// everything it printed on stderr and its exit code (None when killed by a signal).
+pub fn interrupt_after_step(
+    name: &str,
+    sim: &SimProcess,
+    home: &Path,
+    args: &[&str],
+    step: &str,
+    how: Interrupt,
+) -> Run {
+    use std::io::{BufRead, BufReader};
+    let mut child = plugin(name, home)
+        .env(shared::cli::HALT_AFTER_STEP, step)
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the plugin");
+    let halted = format!("halted after step {step} ");
+    let mut stderr = String::new();
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("stderr line");
+        stderr.push_str(&line);
+        stderr.push('\n');
+        if line.starts_with(&halted) {
+            match how {
+                Interrupt::Kill => child.kill().expect("kill"),
+                Interrupt::CtrlC => {
+                    let sent = Command::new("kill")
+                        .args(["-INT", &child.id().to_string()])
+                        .status()
+                        .expect("kill -INT");
+                    assert!(sent.success());
+                }
+            }
+            break;
+        }
+    }
+    for line in lines {
+        stderr.push_str(&line.expect("stderr line"));
+        stderr.push('\n');
+    }
+    let status = child.wait().expect("wait");
+    assert!(
+        stderr.contains(&halted),
+        "{name} never reached step {step}: {stderr}"
+    );
+    Run {
+        stdout: String::new(),
+        stderr,
+        code: status.code(),
+    }
+}
+
+/// The first command quoted in backticks in `message`, split into words, without its
+/// leading `kubectl <plugin>`: what a resume hint tells the operator to run.
+pub fn hinted_command(message: &str, name: &str) -> Vec<String> {
+    let quoted = message
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `command` in {message:?}"));
+    let prefix = format!("kubectl {name} ");
+    quoted
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{quoted:?} does not start with {prefix:?}"))
+        .split_whitespace()
+        .map(String::from)
+        .collect()
 }

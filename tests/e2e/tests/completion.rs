@@ -123,6 +123,26 @@ fn completion_scripts_and_man_pages() {
         }
         let man = run(suite_tests::plugin(name, dir.path()).arg("__man"));
         assert_eq!(man.code, Some(0));
+        // The committed pages (man/, packed into the release archives) are the clap
+        // definitions' current ones.
+        let pages = dir.path().join(format!("man-{name}"));
+        let written = run(suite_tests::plugin(name, dir.path())
+            .arg("__man")
+            .arg(&pages));
+        assert_eq!(written.code, Some(0), "{}", written.stderr);
+        let mut files: Vec<String> = written.stdout.lines().map(String::from).collect();
+        assert!(files.len() > 3, "{name}: a page per subcommand: {files:?}");
+        files.sort();
+        for file in files {
+            let file = Path::new(&file);
+            let committed = repo().join("man").join(file.file_name().unwrap());
+            assert_eq!(
+                std::fs::read_to_string(&committed).unwrap_or_default(),
+                std::fs::read_to_string(file).unwrap(),
+                "{} is stale: regenerate with `cargo run -p kubectl-{name} -- __man man`",
+                committed.display()
+            );
+        }
         assert!(
             man.stdout.contains(".TH") && man.stdout.contains(&format!("kubectl {name}")),
             "{}",
@@ -138,4 +158,25 @@ fn completion_scripts_and_man_pages() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+#[test]
+fn without_a_cluster_the_subcommands_and_shells_are_still_offered() {
+    // HOME is an empty directory: no kubeconfig at all.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, subcommand) in [
+        ("airflow", "restart"),
+        ("pvcreset", "resume"),
+        ("nodeevict", "uncordon"),
+        ("argodeploy", "resubmit"),
+    ] {
+        let out = run(suite_tests::plugin(name, dir.path()).args(["__complete", ""]));
+        assert_eq!(out.code, Some(0), "{name}: {}", out.stderr);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert!(lines.contains(&subcommand), "{name}: {lines:?}");
+        assert_eq!(lines.last(), Some(&":4"), "{name}");
+        let shells =
+            run(suite_tests::plugin(name, dir.path()).args(["__complete", "completion", ""]));
+        assert_eq!(shells.stdout, "bash\nzsh\nfish\n:4\n", "{name}");
+    }
 }

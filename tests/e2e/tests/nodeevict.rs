@@ -1,11 +1,9 @@
 //! `kubectl nodeevict` against kube-sim: availability, the node's pods and the owners afterwards.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use suite_tests::{Run, SimProcess, plugin, run};
+use suite_tests::{Interrupt, Run, SimProcess, plugin, run};
 
 const NODE: &str = "ip-10-0-12-27.ec2.internal";
 
@@ -241,29 +239,7 @@ fn the_dry_run_json_is_exactly_what_is_done() {
 /// Starts a drain halted right after it journals `step` (the suite's step-boundary hook) and
 /// SIGKILLs it there.
 fn kill_after(sim: &SimProcess, home: &std::path::Path, args: &[&str], step: &str) {
-    let mut child = plugin("nodeevict", home)
-        .env(shared::cli::HALT_AFTER_STEP, step)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let marker = format!("journal: {step} ");
-    let mut seen = String::new();
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.starts_with(&marker) {
-            child.kill().unwrap();
-            break;
-        }
-    }
-    child.wait().unwrap();
-    assert!(seen.contains(&marker), "never reached {step}: {seen}");
+    suite_tests::interrupt_after_step("nodeevict", sim, home, args, step, Interrupt::Kill);
 }
 
 #[test]

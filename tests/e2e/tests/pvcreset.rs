@@ -1,11 +1,9 @@
 //! `kubectl pvcreset` against kube-sim: the cluster's state afterwards is the judge.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use suite_tests::{Run, SimProcess, plugin, run};
+use suite_tests::{Interrupt, Run, SimProcess, plugin, run};
 
 const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
 
@@ -188,30 +186,7 @@ fn a_deployment_claim_is_recreated_with_its_name_size_and_class() {
 /// Starts a reset halted right after it journals `step` (the suite's step-boundary hook) and
 /// SIGKILLs it there.
 fn kill_after(sim: &SimProcess, home: &std::path::Path, args: &[&str], step: &str) -> String {
-    let mut child = plugin("pvcreset", home)
-        .env(shared::cli::HALT_AFTER_STEP, step)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut seen = String::new();
-    let marker = format!("journal: {step} on");
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.starts_with(&marker) {
-            child.kill().unwrap();
-            break;
-        }
-    }
-    child.wait().unwrap();
-    assert!(seen.contains(&marker), "never reached {step}: {seen}");
-    seen
+    suite_tests::interrupt_after_step("pvcreset", sim, home, args, step, Interrupt::Kill).stderr
 }
 
 #[test]

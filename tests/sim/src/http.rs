@@ -37,6 +37,10 @@ pub struct JournalEntry {
     pub status: u16,
     pub user: String,
     pub time: String,
+    /// Set when the request was carried out but its response replaced by a fault
+    /// ("response-lost-500", "response-lost-drop"): `status` is what the server did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 impl JournalEntry {
@@ -230,6 +234,18 @@ impl ApiServer {
     }
 
     fn record(&self, method: &Method, path: &str, query: &str, status: u16, user: &str) {
+        self.record_fault(method, path, query, status, user, None);
+    }
+
+    fn record_fault(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        status: u16,
+        user: &str,
+        fault: Option<String>,
+    ) {
         self.journal
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -240,11 +256,13 @@ impl ApiServer {
                 status,
                 user: user.to_string(),
                 time: self.store.clock().now_rfc3339(),
+                fault,
             });
     }
 
-    /// A fault to inject for this request, if any (rules first, then the random rate).
-    fn pick_fault(&self, method: &Method, path: &str) -> Option<FaultKind> {
+    /// A fault to inject for this request, if any (rules first, then the random rate), and
+    /// whether it came from the random rate.
+    fn pick_fault(&self, method: &Method, path: &str) -> Option<(FaultKind, bool)> {
         {
             let mut rules = self.fault_rules.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(rule) = rules.iter_mut().find(|r| {
@@ -257,19 +275,20 @@ impl ApiServer {
                 rule.count -= 1;
                 let kind = rule.kind;
                 rules.retain(|r| r.count > 0);
-                return Some(kind);
+                return Some((kind, false));
             }
         }
         let rate = f64::from_bits(self.fault_rate.load(std::sync::atomic::Ordering::Relaxed));
         if rate > 0.0 {
             let mut rng = rand::rng();
             if rng.random::<f64>() < rate {
-                return Some(match rng.random_range(0..4) {
+                let kind = match rng.random_range(0..4) {
                     0 => FaultKind::InternalError,
                     1 => FaultKind::Unavailable,
                     2 => FaultKind::TooManyRequests,
                     _ => FaultKind::DropConnection,
-                });
+                };
+                return Some((kind, true));
             }
         }
         None
@@ -328,12 +347,28 @@ impl ApiServer {
         let path = req.uri().path().to_string();
         let query_string = req.uri().query().unwrap_or("").to_string();
         if path.starts_with("/sim/v1/") {
+            // Read the body first: answering before it is read breaks the client's pipe.
+            let _ = req.into_body().collect().await;
             return Outcome::Respond(self.admin(&method, &path));
         }
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
-        if let Some(fault) = self.pick_fault(&method, &path) {
+        let fault = self.pick_fault(&method, &path);
+        // Half the random 500s and dropped connections on a write strike after the write was
+        // done, as a real API server's timeout or a lost response can: a client cannot tell
+        // from the error whether its create happened.
+        let lost_response = fault.and_then(|(kind, random)| {
+            (random
+                && matches!(kind, FaultKind::InternalError | FaultKind::DropConnection)
+                && matches!(
+                    method,
+                    Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+                )
+                && rand::rng().random_bool(0.5))
+            .then_some(kind)
+        });
+        if let Some((fault, _)) = fault.filter(|_| lost_response.is_none()) {
             let (status, resp) = match fault {
                 FaultKind::InternalError => (500, Some(ApiError::internal("injected fault"))),
                 FaultKind::Unavailable => (503, Some(ApiError::service_unavailable())),
@@ -399,6 +434,24 @@ impl ApiServer {
             Ok(resp) => resp,
             Err(err) => error_response(&err),
         };
+        if let Some(fault) = lost_response {
+            let (label, outcome) = match fault {
+                FaultKind::DropConnection => ("response-lost-drop", Outcome::Drop),
+                _ => (
+                    "response-lost-500",
+                    Outcome::Respond(error_response(&ApiError::internal("injected fault"))),
+                ),
+            };
+            self.record_fault(
+                &method,
+                &path,
+                &query_string,
+                resp.status().as_u16(),
+                &user_name,
+                Some(label.to_string()),
+            );
+            return outcome;
+        }
         self.record(
             &method,
             &path,
@@ -427,6 +480,22 @@ impl ApiServer {
                     .store(0f64.to_bits(), std::sync::atomic::Ordering::Relaxed);
                 self.fault_rules.lock().expect("faults").clear();
                 json_response(200, &json!({ "faultRate": 0.0 }))
+            }
+            // Starts (or changes) random faults mid-run: a test reads the state before the
+            // faults, then turns them on (`kubectl create --raw /sim/v1/faults/rate/0.1 -f {}`).
+            (&Method::POST, p) if p.starts_with("/sim/v1/faults/rate/") => {
+                match p["/sim/v1/faults/rate/".len()..].parse::<f64>() {
+                    Ok(rate) if (0.0..=1.0).contains(&rate) => {
+                        self.fault_rate
+                            .store(rate.to_bits(), std::sync::atomic::Ordering::Relaxed);
+                        json_response(200, &json!({ "faultRate": rate }))
+                    }
+                    _ => error_response(&ApiError::new(
+                        400,
+                        "BadRequest",
+                        "the fault rate is a number between 0 and 1".to_string(),
+                    )),
+                }
             }
             _ => error_response(&ApiError::no_route()),
         }

@@ -1,0 +1,311 @@
+//! Every destructive flow, 20 times, each on a fresh kube-sim failing 10% of requests with
+//! every transient kind (500, 503, 429 with Retry-After, dropped connections; half the 500s and
+//! drops on writes strike after the write was done, so a lost answer hides a create that
+//! happened). Each run must end correct; the outcome is judged from the sim's state and journal
+//! with the faults switched off. (nodeevict's 20 drains are in nodeevict.rs.)
+
+use serde_json::Value;
+use suite_tests::{Run, SimProcess, plugin, run};
+
+const ROUNDS: usize = 20;
+const SIM: &[&str] = &["--time-scale", "5"];
+const FAULT_RATE: f64 = 0.1;
+
+fn plugin_run(name: &str, sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
+    run(plugin(name, home)
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig))
+}
+
+/// Ends the random faults, so what follows reads the outcome reliably.
+fn faults_off(sim: &SimProcess) {
+    assert_eq!(
+        sim.kubectl(&["delete", "--raw", "/sim/v1/faults"]).code,
+        Some(0)
+    );
+}
+
+/// Starts the random faults, the state before them read.
+fn faults_on(sim: &SimProcess) {
+    sim.set_fault_rate(FAULT_RATE);
+}
+
+fn get(sim: &SimProcess, args: &[&str]) -> Value {
+    let mut full = vec!["get"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["-o", "json"]);
+    let out = sim.kubectl(&full);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+/// Writes the server carried out (2xx, including those whose answer was lost) for `method`
+/// on paths containing `path`.
+fn done_writes(sim: &SimProcess, method: &str, path: &str) -> Vec<Value> {
+    sim.journal()
+        .into_iter()
+        .filter(|e| {
+            e["method"] == method
+                && e["path"].as_str().unwrap_or("").contains(path)
+                && (200..300).contains(&e["status"].as_u64().unwrap_or(0))
+        })
+        .collect()
+}
+
+fn faults_seen(sim: &SimProcess) -> usize {
+    sim.journal()
+        .iter()
+        .filter(|e| {
+            !e["fault"].is_null() || matches!(e["status"].as_u64(), Some(0 | 429 | 500 | 503))
+        })
+        .count()
+}
+
+const ZODIAC: &str = "astronomer-ee-zodiac-cosmo-1172";
+const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
+
+fn pods(sim: &SimProcess, namespace: &str, selector: &str) -> Vec<Value> {
+    get(sim, &["pods", "-n", namespace, "-l", selector])["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn ready(pod: &Value) -> bool {
+    pod["metadata"]["deletionTimestamp"].is_null()
+        && pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+#[test]
+fn airflow_restart_ends_correct_under_faults() {
+    let mut faults = 0;
+    for round in 0..ROUNDS {
+        let sim = SimProcess::start("astronomer", SIM);
+        let home = tempfile::tempdir().unwrap();
+        // Alternate the two strategies: a rolling restart of the scheduler, and the runbook's
+        // delete of the workers' pods.
+        let (namespace, component, selector, workload, strategy) = if round % 2 == 0 {
+            (
+                ZODIAC,
+                "scheduler",
+                "component=scheduler",
+                "deployment/zodiac-cosmo-1172-scheduler",
+                "rollout",
+            )
+        } else {
+            (
+                LUNAR,
+                "worker",
+                "component=worker",
+                "statefulset/lunar-nuclear-3725-worker",
+                "delete",
+            )
+        };
+        let before: Vec<String> = pods(&sim, namespace, selector)
+            .iter()
+            .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
+            .collect();
+        let generation = get(&sim, &[workload, "-n", namespace])["metadata"]["generation"].clone();
+        faults_on(&sim);
+        let out = plugin_run(
+            "airflow",
+            &sim,
+            home.path(),
+            &[
+                "restart",
+                component,
+                "-n",
+                namespace,
+                "--strategy",
+                strategy,
+                "-y",
+                "--timeout",
+                "2m",
+            ],
+        );
+        assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
+        faults_off(&sim);
+        faults += faults_seen(&sim);
+        let after = pods(&sim, namespace, selector);
+        assert_eq!(after.len(), before.len(), "round {round}: nothing lost");
+        for pod in &after {
+            assert!(
+                ready(pod),
+                "round {round}: {} Ready",
+                pod["metadata"]["name"]
+            );
+            let uid = pod["metadata"]["uid"].as_str().unwrap();
+            assert!(!before.iter().any(|b| b == uid), "round {round}: replaced");
+        }
+        let workload_now = get(&sim, &[workload, "-n", namespace]);
+        if strategy == "rollout" {
+            // One rollout, not two: a retried patch carries the same restartedAt.
+            assert_eq!(
+                workload_now["metadata"]["generation"].as_i64(),
+                generation.as_i64().map(|g| g + 1),
+                "round {round}"
+            );
+        } else {
+            assert_eq!(
+                workload_now["metadata"]["generation"], generation,
+                "round {round}: deleting pods changes no spec"
+            );
+        }
+        assert_eq!(
+            workload_now["status"]["readyReplicas"], workload_now["spec"]["replicas"],
+            "round {round}"
+        );
+    }
+    assert!(faults > 0, "faults were injected");
+    eprintln!("{faults} faults injected over {ROUNDS} rounds");
+}
+
+#[test]
+fn pvcreset_ends_correct_under_faults() {
+    let mut faults = 0;
+    for round in 0..ROUNDS {
+        let sim = SimProcess::start("aura", SIM);
+        let home = tempfile::tempdir().unwrap();
+        let claims_before = get(&sim, &["pvc", "-A"])["items"].as_array().unwrap().len();
+        let old = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+        faults_on(&sim);
+        let out = plugin_run(
+            "pvcreset",
+            &sim,
+            home.path(),
+            &["report-cache", "-n", "apps", "-y", "--timeout", "2m"],
+        );
+        assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
+        faults_off(&sim);
+        faults += faults_seen(&sim);
+        let claim = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+        assert_ne!(
+            claim["metadata"]["uid"], old["metadata"]["uid"],
+            "round {round}"
+        );
+        assert_eq!(claim["status"]["phase"], "Bound", "round {round}");
+        assert_eq!(claim["spec"]["resources"], old["spec"]["resources"]);
+        assert_eq!(
+            done_writes(&sim, "POST", "/persistentvolumeclaims").len(),
+            1,
+            "round {round}: exactly one create"
+        );
+        assert_eq!(
+            get(&sim, &["pvc", "-A"])["items"].as_array().unwrap().len(),
+            claims_before,
+            "round {round}: no claim lost or added"
+        );
+        let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+        assert_eq!(deployment["spec"]["replicas"], 1, "round {round}");
+        assert_eq!(deployment["status"]["readyReplicas"], 1, "round {round}");
+        assert!(
+            deployment["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null(),
+            "round {round}: journal removed"
+        );
+    }
+    assert!(faults > 0, "faults were injected");
+    eprintln!("{faults} faults injected over {ROUNDS} rounds");
+}
+
+const NS: &str = "atmosphere";
+
+#[test]
+fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
+    let mut faults = 0;
+    for round in 0..ROUNDS {
+        let sim = SimProcess::start("atmosphere", SIM);
+        let home = tempfile::tempdir().unwrap();
+        let workflows_before = get(&sim, &["workflows", "-n", NS])["items"]
+            .as_array()
+            .unwrap()
+            .len();
+        faults_on(&sim);
+        let out = plugin_run(
+            "argodeploy",
+            &sim,
+            home.path(),
+            &[
+                "resubmit",
+                "deploy-e5121482-wwmms",
+                "-n",
+                NS,
+                "-y",
+                "-o",
+                "name",
+            ],
+        );
+        assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
+        let stopped = plugin_run(
+            "argodeploy",
+            &sim,
+            home.path(),
+            &["stop", "deploy-f3f49249-njqlp", "-n", NS, "-y"],
+        );
+        assert_eq!(stopped.code, Some(0), "round {round}: {}", stopped.stderr);
+        faults_off(&sim);
+        faults += faults_seen(&sim);
+        // Exactly one resubmission, the one printed.
+        let resubmitted: Vec<Value> = get(
+            &sim,
+            &[
+                "workflows",
+                "-n",
+                NS,
+                "-l",
+                "workflows.argoproj.io/resubmitted-from-workflow=deploy-e5121482-wwmms",
+            ],
+        )["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(resubmitted.len(), 1, "round {round}: no duplicate");
+        assert_eq!(
+            out.stdout.trim(),
+            format!(
+                "workflow.argoproj.io/{}",
+                resubmitted[0]["metadata"]["name"].as_str().unwrap()
+            ),
+            "round {round}"
+        );
+        assert_eq!(
+            done_writes(&sim, "POST", "/workflows").len(),
+            1,
+            "round {round}: exactly one create"
+        );
+        assert_eq!(
+            get(&sim, &["workflows", "-n", NS])["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            workflows_before + 1,
+            "round {round}: nothing lost"
+        );
+        let stopped_wf = get(&sim, &["workflow", "deploy-f3f49249-njqlp", "-n", NS]);
+        assert_eq!(stopped_wf["spec"]["shutdown"], "Stop", "round {round}");
+        // Nothing else was written: the create and the stop patch only.
+        let writes: Vec<String> = sim
+            .mutating_requests()
+            .iter()
+            .filter(|e| (200..300).contains(&e["status"].as_u64().unwrap_or(0)))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["method"].as_str().unwrap_or(""),
+                    e["path"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert!(
+            writes.iter().all(|w| w == "POST /apis/argoproj.io/v1alpha1/namespaces/atmosphere/workflows"
+                || w == "PATCH /apis/argoproj.io/v1alpha1/namespaces/atmosphere/workflows/deploy-f3f49249-njqlp"),
+            "round {round}: {writes:?}"
+        );
+    }
+    assert!(faults > 0, "faults were injected");
+    eprintln!("{faults} faults injected over {ROUNDS} rounds");
+}
