@@ -34,6 +34,41 @@ fn init_logging(verbosity: u8) {
         .try_init();
 }
 
+/// Parses the command line. Help and version print as clap renders them; a usage error is
+/// one line (clap's message and its tip, then where to read more), exit 2.
+pub fn parse<C: clap::Parser>() -> C {
+    match C::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                err.exit();
+            }
+            let name = C::command().get_name().to_string();
+            eprintln!("{}", one_line_usage_error(&err.render().to_string(), &name));
+            std::process::exit(i32::from(crate::error::exit::USAGE));
+        }
+    }
+}
+
+/// clap's rendered usage error as one line: the `error:` line, its tips, and the help hint.
+pub fn one_line_usage_error(rendered: &str, name: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("error: invalid arguments");
+    let tips: Vec<&str> = lines.filter_map(|l| l.strip_prefix("tip: ")).collect();
+    let mut out = first.to_string();
+    for tip in tips {
+        out.push_str(&format!(" ({tip})"));
+    }
+    out.push_str(&format!("; see `{name} --help`"));
+    out
+}
+
 /// Runs `command` and turns its result into the process exit code.
 pub fn run<F, Fut>(global: &GlobalArgs, command: F) -> ExitCode
 where
@@ -55,6 +90,12 @@ where
     };
     crate::interrupt::install(&runtime);
     let result = runtime.block_on(command());
+    if !crate::interrupt::claim_exit() {
+        // A Ctrl-C's handler is reporting and exiting: let it.
+        loop {
+            std::thread::park();
+        }
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -83,5 +124,19 @@ pub fn step_boundary(step: &str) {
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_are_one_line_with_the_tip_and_the_help_hint() {
+        let rendered = "error: unrecognized subcommand 'bogus'\n\n  tip: a similar subcommand exists: 'logs'\n\nUsage: kubectl airflow [OPTIONS] <COMMAND>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line_usage_error(rendered, "kubectl airflow"),
+            "error: unrecognized subcommand 'bogus' (a similar subcommand exists: 'logs'); see `kubectl airflow --help`"
+        );
     }
 }

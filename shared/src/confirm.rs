@@ -37,8 +37,10 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
         .interact_opt();
     match answer {
         Ok(Some(true)) => Ok(()),
-        // No, Enter (the default), Esc/q (None), or Ctrl-C / a closed terminal (Err).
-        _ => Err(declined()),
+        // No, Enter (the default), Esc/q (None).
+        Ok(_) => Err(declined()),
+        // Ctrl-C (the terminal may also raise SIGINT for it) or a closed terminal.
+        Err(e) => Err(declined_at_prompt(_at_prompt, e)),
     }
 }
 
@@ -63,6 +65,20 @@ pub fn confirm_typed(what: &str, expected: &str, yes: bool) -> Result<()> {
             "declined: typed {:?}, expected {expected:?}; nothing was changed",
             t.trim()
         ))),
-        Err(_) => Err(declined()),
+        Err(e) => Err(declined_at_prompt(_at_prompt, e)),
     }
+}
+
+/// A prompt ended by Ctrl-C: console raises SIGINT as well as returning an error, and the
+/// signal's handler may run after the prompt is gone. The prompt stays marked as shown, so
+/// that either way the answer is "no" (exit 3).
+fn declined_at_prompt(at_prompt: crate::interrupt::AtPrompt, e: dialoguer::Error) -> Error {
+    let dialoguer::Error::IO(e) = e;
+    if e.kind() != std::io::ErrorKind::Interrupted {
+        return declined();
+    }
+    // The same words whichever of the two reports it.
+    let message = crate::interrupt::message();
+    std::mem::forget(at_prompt);
+    Error::Refused(message)
 }

@@ -148,6 +148,64 @@ async fn check(
     Ok((status.allowed, reason))
 }
 
+/// Before the first change: asks the API server (SelfSubjectAccessReviews, in parallel)
+/// whether every permission the plan needs is granted, and refuses with the missing ones
+/// named, so a 403 never strikes halfway through. Best effort: when the server cannot answer
+/// the reviews, the change goes ahead and the server itself will refuse what is not allowed.
+pub async fn preflight(
+    target: &kubeconfig::Target,
+    namespace: &str,
+    needs: &[Permission],
+    doctor: &str,
+) -> Result<()> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(target.client.clone());
+    let answers = join_all(needs.iter().map(|p| check(&api, p, namespace))).await;
+    let mut missing = Vec::new();
+    for (p, answer) in needs.iter().zip(answers) {
+        match answer {
+            Ok((true, _)) => {}
+            Ok((false, _)) => missing.push(p),
+            Err(e) => {
+                tracing::debug!("RBAC preflight skipped: the access review failed: {e}");
+                return Ok(());
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let whom = match target.impersonate.as_deref() {
+        Some(as_user) => format!("user {as_user:?} (--as)"),
+        None => format!(
+            "the credentials of context {:?} (user {:?})",
+            target.context, target.user
+        ),
+    };
+    let described: Vec<String> = missing
+        .iter()
+        .map(|p| {
+            let place = match p.scope {
+                Scope::Namespace => format!(" in namespace {namespace:?}"),
+                Scope::AllNamespaces | Scope::Cluster => String::new(),
+            };
+            format!(
+                "{} {}{place} ({})",
+                p.verb,
+                p.resource_label(),
+                p.needed_for
+            )
+        })
+        .collect();
+    Err(Error::Api {
+        message: format!(
+            "forbidden: {whom} may not {}; nothing was changed; ask for these permissions (`{doctor}` lists them all)",
+            described.join(", ")
+        ),
+        detail: None,
+        status: Some(403),
+    })
+}
+
 /// Runs the checks and prints the report; Err (exit 1) when anything is wrong.
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs, permissions: &[Permission]) -> Result<()> {
     let target = kubeconfig::connect(global).await?;

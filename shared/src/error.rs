@@ -137,6 +137,19 @@ impl Error {
                     status: Some(code),
                 }
             }
+            // The credential plugin ran and failed: what it said, not a dump of the process.
+            kube::Error::Auth(kube::client::AuthError::AuthExecRun { out, .. }) => {
+                let said = String::from_utf8_lossy(&out.stderr);
+                let said = said.trim().lines().last().unwrap_or("(nothing on stderr)");
+                Error::Config {
+                    message: format!(
+                        "cannot get credentials for {server}: the kubeconfig's exec credential plugin failed ({}): {}; run it by hand to see why",
+                        out.status,
+                        redact(said)
+                    ),
+                    detail,
+                }
+            }
             kube::Error::Auth(auth) => Error::Config {
                 message: format!(
                     "cannot get credentials for {server}: {}",

@@ -14,6 +14,14 @@ use crate::error::exit;
 static NOTE: Mutex<Option<String>> = Mutex::new(None);
 /// A confirmation prompt is on the terminal.
 static AT_PROMPT: AtomicBool = AtomicBool::new(false);
+/// The process is about to report its outcome and exit (from the command or the handler).
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Claims the last word: true for the first caller only. The command's end and the SIGINT
+/// handler race for it, so exactly one of them prints a final line and sets the exit code.
+pub(crate) fn claim_exit() -> bool {
+    !EXITING.swap(true, Ordering::SeqCst)
+}
 
 /// Records, before a change, what an interruption from now on leaves behind and how to
 /// finish or undo it (e.g. "stopped after step scaled-down; resume: `…`").
@@ -66,7 +74,7 @@ pub(crate) fn install(runtime: &tokio::runtime::Runtime) {
         return;
     };
     runtime.spawn(async move {
-        if interrupted.await {
+        if interrupted.await && claim_exit() {
             // A prompt may have hidden the cursor.
             let _ = console::Term::stderr().show_cursor();
             eprintln!();

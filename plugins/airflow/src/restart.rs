@@ -189,6 +189,41 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
+/// The writes the restart will make, checked before the first one.
+pub fn needed_permissions(plan: &Plan) -> Vec<shared::doctor::Permission> {
+    use shared::doctor::{Permission, Scope::Namespace};
+    let mut needs: Vec<Permission> = match plan.strategy {
+        Strategy::Delete => vec![Permission::new(
+            "delete",
+            "",
+            "pods",
+            Namespace,
+            "delete the pods",
+        )],
+        Strategy::Rollout => plan
+            .steps
+            .iter()
+            .map(|s| {
+                let resource = if s.kind == "StatefulSet" {
+                    "statefulsets"
+                } else {
+                    "deployments"
+                };
+                Permission::new(
+                    "patch",
+                    "apps",
+                    resource,
+                    Namespace,
+                    "annotate the pod template, as rollout restart does",
+                )
+            })
+            .collect(),
+    };
+    needs.sort_by_key(|p| p.resource);
+    needs.dedup_by_key(|p| p.resource);
+    needs
+}
+
 async fn execute(target: &Target, plan: &Plan) -> shared::Result<()> {
     let client = target.client.clone();
     let ns = plan.namespace.as_str();
@@ -348,6 +383,13 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
         _ => eprint!("{}", render(&plan)),
     }
+    shared::doctor::preflight(
+        &target,
+        &plan.namespace,
+        &needed_permissions(&plan),
+        "kubectl airflow doctor",
+    )
+    .await?;
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());

@@ -99,7 +99,7 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = shared::cli::parse();
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             Command::List(args) => list::run(&cli.global, &cli.labels, args).await,

@@ -105,7 +105,15 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
         .as_deref()
         .map(Regex::new)
         .transpose()
-        .map_err(|e| Error::Usage(format!("--grep: {e}")))?;
+        .map_err(|e| {
+            // The regex crate's message spans lines (the pattern, a caret, the reason).
+            let reason = e.to_string();
+            let reason = reason.lines().last().unwrap_or_default().trim_start_matches("error: ");
+            Error::Usage(format!(
+                "--grep {:?} is not a regular expression: {reason}; escape special characters with \\",
+                args.grep.as_deref().unwrap_or_default()
+            ))
+        })?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
     let wfs: Api<DynamicObject> =

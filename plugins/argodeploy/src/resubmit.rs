@@ -244,6 +244,19 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
             params.join(", ")
         }
     );
+    shared::doctor::preflight(
+        &target,
+        &wf.namespace().unwrap_or_default(),
+        &[shared::doctor::Permission::new(
+            "create",
+            "argoproj.io",
+            "workflows",
+            shared::doctor::Scope::Namespace,
+            "create the new workflow",
+        )],
+        "kubectl argodeploy doctor",
+    )
+    .await?;
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());

@@ -2,6 +2,7 @@
 //! (Stop runs exit handlers, Terminate does not); refused for completed workflows.
 
 use clap::Args;
+use kube::ResourceExt;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use shared::{ChangeArgs, Error, GlobalArgs};
@@ -53,6 +54,19 @@ pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> sha
         args.workflow,
         workflow::phase(&wf)
     );
+    shared::doctor::preflight(
+        &target,
+        &wf.namespace().unwrap_or_default(),
+        &[shared::doctor::Permission::new(
+            "patch",
+            "argoproj.io",
+            "workflows",
+            shared::doctor::Scope::Namespace,
+            "set spec.shutdown",
+        )],
+        "kubectl argodeploy doctor",
+    )
+    .await?;
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());

@@ -2,12 +2,14 @@
 //! first change, confirm, then drain one node at a time — the next is cordoned only once every
 //! workload the previous one moved is back to its desired Ready count.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
+use shared::doctor::Permission;
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
@@ -146,6 +148,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
             blockers.len()
         )));
     }
+    for (namespace, needs) in needed_permissions(&plans) {
+        shared::doctor::preflight(&target, &namespace, &needs, "kubectl nodeevict doctor").await?;
+    }
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
@@ -200,6 +205,62 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The writes the drains will make, per namespace ("" for the cluster-scoped ones), checked
+/// before the first one.
+pub fn needed_permissions(plans: &[plan::NodePlan]) -> BTreeMap<String, Vec<Permission>> {
+    use shared::doctor::Scope::{Cluster, Namespace};
+    let mut needs: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
+    needs
+        .entry(String::new())
+        .or_default()
+        .push(Permission::new(
+            "patch",
+            "",
+            "nodes",
+            Cluster,
+            "cordon the node and record the drain's journal",
+        ));
+    for p in plans {
+        for pod in &p.pods {
+            let need = match pod.verdict {
+                plan::Verdict::Evict => {
+                    Permission::new("create", "", "pods", Namespace, "evict the pods")
+                        .sub("eviction")
+                }
+                plan::Verdict::Delete => {
+                    Permission::new("delete", "", "pods", Namespace, "delete the pods")
+                }
+                plan::Verdict::Skip | plan::Verdict::Blocked => continue,
+            };
+            needs.entry(pod.namespace.clone()).or_default().push(need);
+        }
+        for scale in &p.prescale {
+            let list = needs.entry(scale.namespace.clone()).or_default();
+            list.push(Permission::new(
+                "patch",
+                "apps",
+                "deployments",
+                Namespace,
+                "pre-scale and record the original replicas",
+            ));
+            if scale.hpa.is_some() {
+                list.push(Permission::new(
+                    "patch",
+                    "autoscaling",
+                    "horizontalpodautoscalers",
+                    Namespace,
+                    "raise the autoscaler's minReplicas",
+                ));
+            }
+        }
+    }
+    for list in needs.values_mut() {
+        list.sort_by_key(|p| (p.verb, p.group, p.resource, p.subresource));
+        list.dedup_by_key(|p| (p.verb, p.group, p.resource, p.subresource));
+    }
+    needs
 }
 
 pub fn with_hint(e: Error, node: &str) -> Error {

@@ -195,7 +195,7 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = shared::cli::parse();
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             None => reset::run(&cli.global, &cli.reset).await,

@@ -7,10 +7,12 @@ use clap::Args;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::ResourceExt;
 use kube::api::Api;
+use shared::doctor::Permission;
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
+use crate::journal::{Journal, Strategy};
 use crate::plan::{self, Request, StrategyChoice};
 use crate::world;
 
@@ -154,6 +156,13 @@ pub async fn reset_claims(
         OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
         _ => eprint!("{}", plan::render(&plan)),
     }
+    shared::doctor::preflight(
+        target,
+        namespace,
+        &needed_permissions(&plan.journal),
+        "kubectl pvcreset doctor",
+    )
+    .await?;
     if options.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
@@ -185,6 +194,91 @@ pub async fn reset_claims(
     execute::drive(&ctx, &mut journal)
         .await
         .map_err(|e| with_resume_hint(e, &owner, namespace))
+}
+
+/// The writes this reset will make, checked before the first one.
+pub fn needed_permissions(journal: &Journal) -> Vec<Permission> {
+    use shared::doctor::Scope::Namespace;
+    let owner_resource = |kind: &str| {
+        if kind == "StatefulSet" {
+            "statefulsets"
+        } else {
+            "deployments"
+        }
+    };
+    let mut needs = vec![Permission::new(
+        "delete",
+        "",
+        "persistentvolumeclaims",
+        Namespace,
+        "delete the old claim",
+    )];
+    for owner in &journal.owners {
+        let resource = owner_resource(&owner.kind);
+        needs.push(Permission::new(
+            "patch",
+            "apps",
+            resource,
+            Namespace,
+            "record the reset's journal on its owner",
+        ));
+        if journal.strategy == Strategy::Scale {
+            needs.push(
+                Permission::new("patch", "apps", resource, Namespace, "scale the owner")
+                    .sub("scale"),
+            );
+        }
+    }
+    if journal.strategy == Strategy::Pod {
+        needs.push(Permission::new(
+            "delete",
+            "",
+            "pods",
+            Namespace,
+            "replace the pod mounting the claim",
+        ));
+    }
+    if journal.claims.iter().any(|c| c.recreate.is_some()) {
+        needs.push(Permission::new(
+            "create",
+            "",
+            "persistentvolumeclaims",
+            Namespace,
+            "create the claim again",
+        ));
+    }
+    for a in &journal.autoscalers {
+        needs.push(if a.kind == "ScaledObject" {
+            Permission::new(
+                "patch",
+                "keda.sh",
+                "scaledobjects",
+                Namespace,
+                "pause the KEDA ScaledObject",
+            )
+        } else {
+            Permission::new(
+                "patch",
+                "autoscaling",
+                "horizontalpodautoscalers",
+                Namespace,
+                "pause the HorizontalPodAutoscaler",
+            )
+        });
+    }
+    if !journal.snapshots.is_empty() {
+        needs.push(Permission::new(
+            "create",
+            "snapshot.storage.k8s.io",
+            "volumesnapshots",
+            Namespace,
+            "snapshot the claim first",
+        ));
+    }
+    needs.dedup_by(|a, b| {
+        (a.verb, a.resource, a.subresource) == (b.verb, b.resource, b.subresource)
+    });
+    needs
 }
 
 /// After the journal exists, every failure says how to finish.

@@ -79,6 +79,15 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
                 .collect::<Vec<_>>()
         )
     );
+    for recorded in &chosen {
+        shared::doctor::preflight(
+            &target,
+            &namespace,
+            &crate::reset::needed_permissions(&recorded.journal),
+            "kubectl pvcreset doctor",
+        )
+        .await?;
+    }
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
