@@ -52,3 +52,34 @@ where
         ))),
     }
 }
+
+/// Polls `check` every `every` until it returns `Some`, with a spinner, or fails with
+/// [`Error::Timeout`] at `deadline`. Transient API failures (a dropped connection, 429, 5xx)
+/// mid-wait are not the end: the next round tries again. For conditions spanning several
+/// objects, where watching one is not enough.
+pub async fn until<T, F, Fut>(
+    deadline: std::time::Instant,
+    every: Duration,
+    what: &str,
+    mut check: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let bar = spinner(format!("waiting for {what}"));
+    let result = loop {
+        match check().await {
+            Ok(Some(v)) => break Ok(v),
+            Ok(None) => {}
+            Err(e) if e.is_transient() => {}
+            Err(e) => break Err(e),
+        }
+        if std::time::Instant::now() >= deadline {
+            break Err(Error::Timeout(format!("timed out waiting for {what}")));
+        }
+        tokio::time::sleep(every).await;
+    };
+    bar.finish_and_clear();
+    result
+}

@@ -125,26 +125,12 @@ pub fn step_name(step: Step) -> String {
         .unwrap_or_default()
 }
 
-async fn poll<T, F, Fut>(ctx: &Ctx<'_>, what: &str, mut check: F) -> shared::Result<T>
+async fn poll<T, F, Fut>(ctx: &Ctx<'_>, what: &str, check: F) -> shared::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = shared::Result<Option<T>>>,
 {
-    let bar = shared::wait::spinner(format!("waiting for {what}"));
-    let result = loop {
-        match check().await {
-            Ok(Some(v)) => break Ok(v),
-            Ok(None) => {}
-            Err(Error::Api { status, .. }) if status.is_none_or(|s| s >= 500 || s == 429) => {}
-            Err(e) => break Err(e),
-        }
-        if ctx.timed_out() {
-            break Err(Error::Timeout(format!("timed out waiting for {what}")));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    bar.finish_and_clear();
-    result
+    shared::wait::until(ctx.deadline, Duration::from_millis(500), what, check).await
 }
 
 async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> shared::Result<()> {

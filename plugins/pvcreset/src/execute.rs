@@ -179,27 +179,12 @@ pub async fn remove_journal(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Resul
 }
 
 /// Polls `check` until it yields a value or the deadline passes.
-async fn until<T, F, Fut>(ctx: &Ctx<'_>, what: &str, mut check: F) -> shared::Result<T>
+async fn until<T, F, Fut>(ctx: &Ctx<'_>, what: &str, check: F) -> shared::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = shared::Result<Option<T>>>,
 {
-    let bar = shared::wait::spinner(format!("waiting for {what}"));
-    let result = loop {
-        match check().await {
-            Ok(Some(v)) => break Ok(v),
-            Ok(None) => {}
-            // A dropped connection or a 5xx mid-wait is not the end of the reset.
-            Err(Error::Api { status, .. }) if status.is_none_or(|s| s >= 500 || s == 429) => {}
-            Err(e) => break Err(e),
-        }
-        if Instant::now() >= ctx.deadline {
-            break Err(Error::Timeout(format!("timed out waiting for {what}")));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    bar.finish_and_clear();
-    result
+    shared::wait::until(ctx.deadline, Duration::from_millis(250), what, check).await
 }
 
 /// Waits until every owner runs its recorded replicas, all Ready: the check that ends an
