@@ -195,6 +195,24 @@ impl SimProcess {
         assert_eq!(out.code, Some(0), "set the fault rate: {}", out.stderr);
     }
 
+    /// Makes the sim carry out the next `method` request whose path contains `path`, then
+    /// drop the connection: the write happens, its answer is lost.
+    pub fn lose_next_answer(&self, method: &str, path: &str) {
+        let body = self.dir.path().join("empty.json");
+        std::fs::write(&body, "{}").expect("write");
+        let out = self.kubectl(&[
+            "create",
+            "--raw",
+            &format!(
+                "/sim/v1/faults/lose-answer/{method}/{}",
+                path.trim_start_matches('/')
+            ),
+            "-f",
+            body.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(out.code, Some(0), "lose the next answer: {}", out.stderr);
+    }
+
     /// The sim's request journal (every API request: method, path, query, status).
     pub fn journal(&self) -> Vec<serde_json::Value> {
         let out = self.kubectl(&["get", "--raw", "/sim/v1/journal"]);

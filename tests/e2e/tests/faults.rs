@@ -53,13 +53,31 @@ fn done_writes(sim: &SimProcess, method: &str, path: &str) -> Vec<Value> {
         .collect()
 }
 
-fn faults_seen(sim: &SimProcess) -> usize {
-    sim.journal()
+/// Faults injected so far: (all of them, those that hid a write that was carried out).
+fn faults_seen(sim: &SimProcess) -> (usize, usize) {
+    let journal = sim.journal();
+    let lost = journal.iter().filter(|e| !e["fault"].is_null()).count();
+    let refused = journal
         .iter()
         .filter(|e| {
-            !e["fault"].is_null() || matches!(e["status"].as_u64(), Some(0 | 429 | 500 | 503))
+            e["fault"].is_null() && matches!(e["status"].as_u64(), Some(0 | 429 | 500 | 503))
         })
-        .count()
+        .count();
+    (refused + lost, lost)
+}
+
+/// Adds one run's faults to the flow's tally.
+fn tally(total: &mut (usize, usize), run: (usize, usize)) {
+    total.0 += run.0;
+    total.1 += run.1;
+}
+
+fn report(flow: &str, faults: (usize, usize)) {
+    assert!(faults.0 > 0, "{flow}: faults were injected");
+    eprintln!(
+        "{flow}: {} faults injected over {ROUNDS} runs, {} of them answers lost after the write was done",
+        faults.0, faults.1
+    );
 }
 
 const ZODIAC: &str = "astronomer-ee-zodiac-cosmo-1172";
@@ -83,7 +101,7 @@ fn ready(pod: &Value) -> bool {
 
 #[test]
 fn airflow_restart_ends_correct_under_faults() {
-    let mut faults = 0;
+    let mut faults = (0, 0);
     for round in 0..ROUNDS {
         let sim = SimProcess::start("astronomer", SIM);
         let home = tempfile::tempdir().unwrap();
@@ -130,7 +148,7 @@ fn airflow_restart_ends_correct_under_faults() {
         );
         assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
         faults_off(&sim);
-        faults += faults_seen(&sim);
+        tally(&mut faults, faults_seen(&sim));
         let after = pods(&sim, namespace, selector);
         assert_eq!(after.len(), before.len(), "round {round}: nothing lost");
         for pod in &after {
@@ -161,13 +179,12 @@ fn airflow_restart_ends_correct_under_faults() {
             "round {round}"
         );
     }
-    assert!(faults > 0, "faults were injected");
-    eprintln!("{faults} faults injected over {ROUNDS} rounds");
+    report("airflow restart", faults);
 }
 
 #[test]
 fn pvcreset_ends_correct_under_faults() {
-    let mut faults = 0;
+    let mut faults = (0, 0);
     for round in 0..ROUNDS {
         let sim = SimProcess::start("aura", SIM);
         let home = tempfile::tempdir().unwrap();
@@ -182,7 +199,7 @@ fn pvcreset_ends_correct_under_faults() {
         );
         assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
         faults_off(&sim);
-        faults += faults_seen(&sim);
+        tally(&mut faults, faults_seen(&sim));
         let claim = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
         assert_ne!(
             claim["metadata"]["uid"], old["metadata"]["uid"],
@@ -208,15 +225,14 @@ fn pvcreset_ends_correct_under_faults() {
             "round {round}: journal removed"
         );
     }
-    assert!(faults > 0, "faults were injected");
-    eprintln!("{faults} faults injected over {ROUNDS} rounds");
+    report("pvcreset", faults);
 }
 
 const NS: &str = "atmosphere";
 
 #[test]
 fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
-    let mut faults = 0;
+    let mut faults = (0, 0);
     for round in 0..ROUNDS {
         let sim = SimProcess::start("atmosphere", SIM);
         let home = tempfile::tempdir().unwrap();
@@ -248,7 +264,7 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
         );
         assert_eq!(stopped.code, Some(0), "round {round}: {}", stopped.stderr);
         faults_off(&sim);
-        faults += faults_seen(&sim);
+        tally(&mut faults, faults_seen(&sim));
         // Exactly one resubmission, the one printed.
         let resubmitted: Vec<Value> = get(
             &sim,
@@ -306,6 +322,84 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
             "round {round}: {writes:?}"
         );
     }
-    assert!(faults > 0, "faults were injected");
-    eprintln!("{faults} faults injected over {ROUNDS} rounds");
+    report("argodeploy resubmit + stop", faults);
+}
+
+/// The exact case the random faults reach only now and then: the answer to the create itself is
+/// lost after the server made the object. Exactly one object, and the command succeeds.
+#[test]
+fn a_create_whose_answer_is_lost_happens_exactly_once() {
+    let home = tempfile::tempdir().unwrap();
+
+    let sim = SimProcess::start("atmosphere", SIM);
+    sim.lose_next_answer(
+        "POST",
+        "/apis/argoproj.io/v1alpha1/namespaces/atmosphere/workflows",
+    );
+    let out = plugin_run(
+        "argodeploy",
+        &sim,
+        home.path(),
+        &[
+            "resubmit",
+            "deploy-e5121482-wwmms",
+            "-n",
+            NS,
+            "-y",
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lost: Vec<Value> = sim
+        .journal()
+        .into_iter()
+        .filter(|e| e["fault"] == "response-lost-drop")
+        .collect();
+    assert_eq!(lost.len(), 1, "the create's answer was lost: {lost:?}");
+    assert_eq!(lost[0]["status"], 201, "after the create was done");
+    let resubmitted = get(
+        &sim,
+        &[
+            "workflows",
+            "-n",
+            NS,
+            "-l",
+            "workflows.argoproj.io/resubmitted-from-workflow=deploy-e5121482-wwmms",
+        ],
+    )["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(resubmitted.len(), 1, "exactly one resubmission");
+    assert_eq!(
+        out.stdout.trim(),
+        format!(
+            "workflow.argoproj.io/{}",
+            resubmitted[0]["metadata"]["name"].as_str().unwrap()
+        )
+    );
+
+    let sim = SimProcess::start("aura", SIM);
+    sim.lose_next_answer("POST", "/api/v1/namespaces/apps/persistentvolumeclaims");
+    let out = plugin_run(
+        "pvcreset",
+        &sim,
+        home.path(),
+        &["report-cache", "-n", "apps", "-y", "--timeout", "2m"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        done_writes(&sim, "POST", "/persistentvolumeclaims").len(),
+        1,
+        "exactly one create: {:?}",
+        sim.journal()
+            .iter()
+            .filter(|e| e["method"] == "POST")
+            .collect::<Vec<_>>()
+    );
+    let claim = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+    assert_eq!(claim["status"]["phase"], "Bound");
+    let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+    assert_eq!(deployment["status"]["readyReplicas"], 1);
 }

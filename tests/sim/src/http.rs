@@ -50,8 +50,9 @@ impl JournalEntry {
 }
 
 /// A transient failure the fault layer can inject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FaultKind {
+    #[default]
     InternalError,
     Unavailable,
     TooManyRequests,
@@ -59,12 +60,15 @@ pub enum FaultKind {
 }
 
 /// Fail the next `count` requests that match `method` and `path_contains` (when given).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FaultRule {
     pub count: usize,
     pub method: Option<String>,
     pub path_contains: Option<String>,
     pub kind: FaultKind,
+    /// Carry the request out first, then fail it (500 or dropped connection only): the
+    /// client's write happened but its answer is lost.
+    pub after_write: bool,
 }
 
 /// The API server's shared state.
@@ -261,7 +265,7 @@ impl ApiServer {
     }
 
     /// A fault to inject for this request, if any (rules first, then the random rate), and
-    /// whether it came from the random rate.
+    /// whether it strikes after the write is done (the answer lost).
     fn pick_fault(&self, method: &Method, path: &str) -> Option<(FaultKind, bool)> {
         {
             let mut rules = self.fault_rules.lock().unwrap_or_else(|e| e.into_inner());
@@ -273,9 +277,9 @@ impl ApiServer {
                     && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
             }) {
                 rule.count -= 1;
-                let kind = rule.kind;
+                let fault = (rule.kind, rule.after_write);
                 rules.retain(|r| r.count > 0);
-                return Some((kind, false));
+                return Some(fault);
             }
         }
         let rate = f64::from_bits(self.fault_rate.load(std::sync::atomic::Ordering::Relaxed));
@@ -288,7 +292,17 @@ impl ApiServer {
                     2 => FaultKind::TooManyRequests,
                     _ => FaultKind::DropConnection,
                 };
-                return Some((kind, true));
+                // Half the 500s and drops on a write strike after the write was done, as a
+                // real API server's timeout or a lost response can: a client cannot tell from
+                // the error whether its create happened.
+                let after_write =
+                    matches!(kind, FaultKind::InternalError | FaultKind::DropConnection)
+                        && matches!(
+                            *method,
+                            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+                        )
+                        && rng.random_bool(0.5);
+                return Some((kind, after_write));
             }
         }
         None
@@ -358,15 +372,9 @@ impl ApiServer {
         // Half the random 500s and dropped connections on a write strike after the write was
         // done, as a real API server's timeout or a lost response can: a client cannot tell
         // from the error whether its create happened.
-        let lost_response = fault.and_then(|(kind, random)| {
-            (random
-                && matches!(kind, FaultKind::InternalError | FaultKind::DropConnection)
-                && matches!(
-                    method,
-                    Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-                )
-                && rand::rng().random_bool(0.5))
-            .then_some(kind)
+        let lost_response = fault.and_then(|(kind, after_write)| {
+            (after_write && matches!(kind, FaultKind::InternalError | FaultKind::DropConnection))
+                .then_some(kind)
         });
         if let Some((fault, _)) = fault.filter(|_| lost_response.is_none()) {
             let (status, resp) = match fault {
@@ -480,6 +488,32 @@ impl ApiServer {
                     .store(0f64.to_bits(), std::sync::atomic::Ordering::Relaxed);
                 self.fault_rules.lock().expect("faults").clear();
                 json_response(200, &json!({ "faultRate": 0.0 }))
+            }
+            // Loses the answer to the next write matching a method and a path fragment, after
+            // carrying it out: `kubectl create --raw /sim/v1/faults/lose-answer/POST/<path> -f {}`
+            // (the connection is dropped).
+            (&Method::POST, p) if p.starts_with("/sim/v1/faults/lose-answer/") => {
+                let rest = &p["/sim/v1/faults/lose-answer/".len()..];
+                match rest.split_once('/') {
+                    Some((verb, fragment)) if !fragment.is_empty() => {
+                        self.inject_faults(FaultRule {
+                            count: 1,
+                            method: Some(verb.to_ascii_uppercase()),
+                            path_contains: Some(format!("/{fragment}")),
+                            kind: FaultKind::DropConnection,
+                            after_write: true,
+                        });
+                        json_response(
+                            200,
+                            &json!({ "loseAnswer": {"method": verb, "path": format!("/{fragment}")} }),
+                        )
+                    }
+                    _ => error_response(&ApiError::new(
+                        400,
+                        "BadRequest",
+                        "use /sim/v1/faults/lose-answer/<METHOD>/<path fragment>".to_string(),
+                    )),
+                }
             }
             // Starts (or changes) random faults mid-run: a test reads the state before the
             // faults, then turns them on (`kubectl create --raw /sim/v1/faults/rate/0.1 -f {}`).

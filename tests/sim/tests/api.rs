@@ -442,6 +442,7 @@ async fn programmatic_faults_hit_only_the_matching_requests() {
         method: Some("GET".into()),
         path_contains: Some("/pods".into()),
         kind: FaultKind::InternalError,
+        ..Default::default()
     });
     assert!(
         pods.list(&ListParams::default()).await.is_err(),
