@@ -152,11 +152,13 @@ async fn check(
 /// whether every permission the plan needs is granted, and refuses with the missing ones
 /// named, so a 403 never strikes halfway through. Best effort: when the server cannot answer
 /// the reviews, the change goes ahead and the server itself will refuse what is not allowed.
+/// In a dry run the missing permissions are a warning: the plan is still worth reading.
 pub async fn preflight(
     target: &kubeconfig::Target,
     namespace: &str,
     needs: &[Permission],
     doctor: &str,
+    dry_run: bool,
 ) -> Result<()> {
     let api: Api<SelfSubjectAccessReview> = Api::all(target.client.clone());
     let answers = join_all(needs.iter().map(|p| check(&api, p, namespace))).await;
@@ -196,6 +198,13 @@ pub async fn preflight(
             )
         })
         .collect();
+    if dry_run {
+        eprintln!(
+            "warning: {whom} may not {}: without these permissions the change would be refused (`{doctor}` lists them all)",
+            described.join(", ")
+        );
+        return Ok(());
+    }
     Err(Error::Api {
         message: format!(
             "forbidden: {whom} may not {}; nothing was changed; ask for these permissions (`{doctor}` lists them all)",

@@ -388,6 +388,7 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         &plan.namespace,
         &needed_permissions(&plan),
         "kubectl airflow doctor",
+        args.change.dry_run,
     )
     .await?;
     if args.change.dry_run {

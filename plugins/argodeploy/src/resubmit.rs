@@ -255,6 +255,7 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
             "create the new workflow",
         )],
         "kubectl argodeploy doctor",
+        args.change.dry_run,
     )
     .await?;
     if args.change.dry_run {

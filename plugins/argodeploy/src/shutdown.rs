@@ -65,6 +65,7 @@ pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> sha
             "set spec.shutdown",
         )],
         "kubectl argodeploy doctor",
+        args.change.dry_run,
     )
     .await?;
     if args.change.dry_run {

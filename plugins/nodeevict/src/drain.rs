@@ -149,7 +149,14 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         )));
     }
     for (namespace, needs) in needed_permissions(&plans) {
-        shared::doctor::preflight(&target, &namespace, &needs, "kubectl nodeevict doctor").await?;
+        shared::doctor::preflight(
+            &target,
+            &namespace,
+            &needs,
+            "kubectl nodeevict doctor",
+            args.change.dry_run,
+        )
+        .await?;
     }
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");

@@ -161,6 +161,7 @@ pub async fn reset_claims(
         namespace,
         &needed_permissions(&plan.journal),
         "kubectl pvcreset doctor",
+        options.change.dry_run,
     )
     .await?;
     if options.change.dry_run {

@@ -85,6 +85,7 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
             &namespace,
             &crate::reset::needed_permissions(&recorded.journal),
             "kubectl pvcreset doctor",
+            args.change.dry_run,
         )
         .await?;
     }

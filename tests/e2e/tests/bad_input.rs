@@ -407,3 +407,24 @@ fn prompt_cases(sims: &Sims, dir: &Path) -> Vec<String> {
     ));
     lines
 }
+
+/// A dry run by someone who may not make the change still shows the plan, and warns that the
+/// change would be refused (exit 0: nothing was asked of the server but reads).
+#[test]
+fn a_dry_run_without_the_permissions_shows_the_plan_and_warns() {
+    let sim = SimProcess::start("aura", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let viewer = sim.kubeconfig_with_token("viewer", VIEWER_TOKEN);
+    let out = run(plugin("pvcreset", dir.path())
+        .args(["report-cache", "-n", "apps", "--dry-run", "--kubeconfig"])
+        .arg(&viewer));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("may not delete persistentvolumeclaims")
+            && out.stderr.contains("the change would be refused")
+            && out.stderr.contains("dry run: nothing was changed"),
+        "{}",
+        out.stderr
+    );
+    assert!(sim.mutating_requests().is_empty());
+}
