@@ -280,3 +280,75 @@ pub fn resume_hint(node: &str) -> String {
         "the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plan::{Capacity, NodePlan, PodPlan, PrescalePlan, Verdict};
+
+    fn pod(namespace: &str, verdict: Verdict) -> PodPlan {
+        PodPlan {
+            namespace: namespace.into(),
+            name: "p".into(),
+            uid: "u".into(),
+            owner: "-".into(),
+            verdict,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_preflight_asks_per_namespace_for_exactly_the_writes_of_the_plan() {
+        let plan = NodePlan {
+            node: "n1".into(),
+            provider_id: None,
+            pods: vec![
+                pod("default", Verdict::Evict),
+                pod("default", Verdict::Evict),
+                pod("kube-system", Verdict::Skip),
+                pod("apps", Verdict::Delete),
+            ],
+            prescale: vec![PrescalePlan {
+                namespace: "default".into(),
+                name: "web".into(),
+                from: 1,
+                to: 2,
+                hpa: Some("web".into()),
+                hpa_min: Some(1),
+                why: String::new(),
+            }],
+            capacity: Capacity {
+                fits: true,
+                detail: String::new(),
+            },
+            blockers: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let needs = needed_permissions(&[plan]);
+        let listed: Vec<(String, Vec<String>)> = needs
+            .iter()
+            .map(|(ns, list)| {
+                let verbs = list
+                    .iter()
+                    .map(|p| format!("{} {}/{}", p.verb, p.resource, p.subresource))
+                    .collect();
+                (ns.clone(), verbs)
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (String::new(), vec!["patch nodes/".to_string()]),
+                ("apps".into(), vec!["delete pods/".into()]),
+                (
+                    "default".into(),
+                    vec![
+                        "create pods/eviction".into(),
+                        "patch deployments/".into(),
+                        "patch horizontalpodautoscalers/".into()
+                    ]
+                ),
+            ]
+        );
+    }
+}

@@ -312,4 +312,49 @@ mod tests {
         );
         assert_eq!(statefulset_claims(&sts, &[]).unwrap().len(), 4);
     }
+
+    fn journal(value: serde_json::Value) -> Journal {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn listed(needs: &[Permission]) -> Vec<String> {
+        needs
+            .iter()
+            .map(|p| format!("{} {}/{}", p.verb, p.resource, p.subresource))
+            .collect()
+    }
+
+    #[test]
+    fn the_preflight_asks_for_exactly_the_writes_of_the_plan() {
+        let scale = journal(serde_json::json!({
+            "strategy": "scale", "step": "started", "started": "2026-11-25T00:00:00Z",
+            "owners": [{"kind": "Deployment", "name": "report-builder", "replicas": 1}],
+            "claims": [{"name": "report-cache", "uid": "u1", "recreate": {"metadata": {"name": "report-cache"}}}],
+            "autoscalers": [{"kind": "HorizontalPodAutoscaler", "name": "report-builder", "original": null}]
+        }));
+        assert_eq!(
+            listed(&needed_permissions(&scale)),
+            [
+                "delete persistentvolumeclaims/",
+                "patch deployments/",
+                "patch deployments/scale",
+                "create persistentvolumeclaims/",
+                "patch horizontalpodautoscalers/",
+            ]
+        );
+        let pod = journal(serde_json::json!({
+            "strategy": "pod", "step": "started", "started": "2026-11-25T00:00:00Z",
+            "owners": [{"kind": "StatefulSet", "name": "worker", "replicas": 3}],
+            "claims": [{"name": "logs-worker-2", "uid": "u2"}],
+            "pod": {"name": "worker-2", "uid": "p2"}
+        }));
+        assert_eq!(
+            listed(&needed_permissions(&pod)),
+            [
+                "delete persistentvolumeclaims/",
+                "patch statefulsets/",
+                "delete pods/"
+            ]
+        );
+    }
 }
