@@ -215,6 +215,55 @@ pub async fn preflight(
     })
 }
 
+/// [`preflight`] for writes spread over many namespaces (`""` holds the cluster-scoped ones):
+/// each namespaced permission is first asked for all namespaces at once, and only where that
+/// is refused, namespace by namespace — a handful of reviews for an admin, however many
+/// namespaces a node's pods live in.
+pub async fn preflight_namespaces(
+    target: &kubeconfig::Target,
+    needs: &std::collections::BTreeMap<String, Vec<Permission>>,
+    doctor: &str,
+    dry_run: bool,
+) -> Result<()> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(target.client.clone());
+    let mut distinct: Vec<Permission> = needs
+        .values()
+        .flatten()
+        .filter(|p| p.scope == Scope::Namespace)
+        .copied()
+        .collect();
+    distinct.sort_by_key(|p| (p.verb, p.group, p.resource, p.subresource));
+    distinct.dedup_by_key(|p| (p.verb, p.group, p.resource, p.subresource));
+    let everywhere: Vec<Permission> = distinct
+        .iter()
+        .map(|p| Permission {
+            scope: Scope::AllNamespaces,
+            ..*p
+        })
+        .collect();
+    let everywhere = join_all(everywhere.iter().map(|p| check(&api, p, ""))).await;
+    let granted_everywhere: Vec<&Permission> = distinct
+        .iter()
+        .zip(&everywhere)
+        .filter(|(_, answer)| matches!(answer, Ok((true, _))))
+        .map(|(p, _)| p)
+        .collect();
+    let key = |p: &Permission| (p.verb, p.group, p.resource, p.subresource);
+    for (namespace, list) in needs {
+        let left: Vec<Permission> = list
+            .iter()
+            .filter(|p| {
+                p.scope != Scope::Namespace || !granted_everywhere.iter().any(|g| key(g) == key(p))
+            })
+            .copied()
+            .collect();
+        if !left.is_empty() {
+            preflight(target, namespace, &left, doctor, dry_run).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the checks and prints the report; Err (exit 1) when anything is wrong.
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs, permissions: &[Permission]) -> Result<()> {
     let target = kubeconfig::connect(global).await?;

@@ -148,16 +148,13 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
             blockers.len()
         )));
     }
-    for (namespace, needs) in needed_permissions(&plans) {
-        shared::doctor::preflight(
-            &target,
-            &namespace,
-            &needs,
-            "kubectl nodeevict doctor",
-            args.change.dry_run,
-        )
-        .await?;
-    }
+    shared::doctor::preflight_namespaces(
+        &target,
+        &needed_permissions(&plans),
+        "kubectl nodeevict doctor",
+        args.change.dry_run,
+    )
+    .await?;
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
