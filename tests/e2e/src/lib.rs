@@ -173,6 +173,29 @@ impl SimProcess {
         path
     }
 
+    /// `kubectl get ARGS -o json` against the sim, parsed (the test fails if kubectl does).
+    pub fn get_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", "json"]);
+        let out = self.kubectl(&all);
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        serde_json::from_str(&out.stdout).expect("kubectl get -o json")
+    }
+
+    /// Runs `kubectl-<name> ARGS --kubeconfig <the sim's>` with `home` as HOME.
+    pub fn run_plugin<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        name: &str,
+        home: &Path,
+        args: &[S],
+    ) -> Run {
+        run(plugin(name, home)
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig))
+    }
+
     /// Runs real kubectl against the sim.
     pub fn kubectl(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new("/usr/bin/kubectl");
@@ -258,6 +281,13 @@ impl Drop for SimProcess {
         let _ = self.child.wait();
     }
 }
+
+/// An HPA on aura's report-builder Deployment (the autoscaled owner of report-cache).
+pub const REPORT_BUILDER_HPA: &str = r#"{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+  "metadata": {"name": "report-builder", "namespace": "apps"},
+  "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "report-builder"},
+           "minReplicas": 1, "maxReplicas": 4,
+           "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}}"#;
 
 /// How the harness interrupts a command halted at a step boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,18 +5,11 @@
 //! with the faults switched off. (nodeevict's 20 drains are in nodeevict.rs.)
 
 use serde_json::Value;
-use suite_tests::{Run, SimProcess, plugin, run};
+use suite_tests::SimProcess;
 
 const ROUNDS: usize = 20;
 const SIM: &[&str] = &["--time-scale", "5"];
 const FAULT_RATE: f64 = 0.1;
-
-fn plugin_run(name: &str, sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
-    run(plugin(name, home)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig))
-}
 
 /// Ends the random faults, so what follows reads the outcome reliably.
 fn faults_off(sim: &SimProcess) {
@@ -29,15 +22,6 @@ fn faults_off(sim: &SimProcess) {
 /// Starts the random faults, the state before them read.
 fn faults_on(sim: &SimProcess) {
     sim.set_fault_rate(FAULT_RATE);
-}
-
-fn get(sim: &SimProcess, args: &[&str]) -> Value {
-    let mut full = vec!["get"];
-    full.extend_from_slice(args);
-    full.extend_from_slice(&["-o", "json"]);
-    let out = sim.kubectl(&full);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
 }
 
 /// Writes the server carried out (2xx, including those whose answer was lost) for `method`
@@ -84,7 +68,7 @@ const ZODIAC: &str = "astronomer-ee-zodiac-cosmo-1172";
 const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
 
 fn pods(sim: &SimProcess, namespace: &str, selector: &str) -> Vec<Value> {
-    get(sim, &["pods", "-n", namespace, "-l", selector])["items"]
+    sim.get_json(&["pods", "-n", namespace, "-l", selector])["items"]
         .as_array()
         .unwrap()
         .clone()
@@ -128,11 +112,11 @@ fn airflow_restart_ends_correct_under_faults() {
             .iter()
             .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
             .collect();
-        let generation = get(&sim, &[workload, "-n", namespace])["metadata"]["generation"].clone();
+        let generation =
+            sim.get_json(&[workload, "-n", namespace])["metadata"]["generation"].clone();
         faults_on(&sim);
-        let out = plugin_run(
+        let out = sim.run_plugin(
             "airflow",
-            &sim,
             home.path(),
             &[
                 "restart",
@@ -160,7 +144,7 @@ fn airflow_restart_ends_correct_under_faults() {
             let uid = pod["metadata"]["uid"].as_str().unwrap();
             assert!(!before.iter().any(|b| b == uid), "round {round}: replaced");
         }
-        let workload_now = get(&sim, &[workload, "-n", namespace]);
+        let workload_now = sim.get_json(&[workload, "-n", namespace]);
         if strategy == "rollout" {
             // One rollout, not two: a retried patch carries the same restartedAt.
             assert_eq!(
@@ -188,19 +172,21 @@ fn pvcreset_ends_correct_under_faults() {
     for round in 0..ROUNDS {
         let sim = SimProcess::start("aura", SIM);
         let home = tempfile::tempdir().unwrap();
-        let claims_before = get(&sim, &["pvc", "-A"])["items"].as_array().unwrap().len();
-        let old = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+        let claims_before = sim.get_json(&["pvc", "-A"])["items"]
+            .as_array()
+            .unwrap()
+            .len();
+        let old = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
         faults_on(&sim);
-        let out = plugin_run(
+        let out = sim.run_plugin(
             "pvcreset",
-            &sim,
             home.path(),
             &["report-cache", "-n", "apps", "-y", "--timeout", "2m"],
         );
         assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
         faults_off(&sim);
         tally(&mut faults, faults_seen(&sim));
-        let claim = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+        let claim = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
         assert_ne!(
             claim["metadata"]["uid"], old["metadata"]["uid"],
             "round {round}"
@@ -213,11 +199,14 @@ fn pvcreset_ends_correct_under_faults() {
             "round {round}: exactly one create"
         );
         assert_eq!(
-            get(&sim, &["pvc", "-A"])["items"].as_array().unwrap().len(),
+            sim.get_json(&["pvc", "-A"])["items"]
+                .as_array()
+                .unwrap()
+                .len(),
             claims_before,
             "round {round}: no claim lost or added"
         );
-        let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+        let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
         assert_eq!(deployment["spec"]["replicas"], 1, "round {round}");
         assert_eq!(deployment["status"]["readyReplicas"], 1, "round {round}");
         assert!(
@@ -230,20 +219,33 @@ fn pvcreset_ends_correct_under_faults() {
 
 const NS: &str = "atmosphere";
 
+/// The workflows resubmitted from the failed deploy-e5121482-wwmms.
+fn resubmissions(sim: &SimProcess) -> Vec<Value> {
+    sim.get_json(&[
+        "workflows",
+        "-n",
+        NS,
+        "-l",
+        "workflows.argoproj.io/resubmitted-from-workflow=deploy-e5121482-wwmms",
+    ])["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 #[test]
 fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
     let mut faults = (0, 0);
     for round in 0..ROUNDS {
         let sim = SimProcess::start("atmosphere", SIM);
         let home = tempfile::tempdir().unwrap();
-        let workflows_before = get(&sim, &["workflows", "-n", NS])["items"]
+        let workflows_before = sim.get_json(&["workflows", "-n", NS])["items"]
             .as_array()
             .unwrap()
             .len();
         faults_on(&sim);
-        let out = plugin_run(
+        let out = sim.run_plugin(
             "argodeploy",
-            &sim,
             home.path(),
             &[
                 "resubmit",
@@ -256,9 +258,8 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
             ],
         );
         assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
-        let stopped = plugin_run(
+        let stopped = sim.run_plugin(
             "argodeploy",
-            &sim,
             home.path(),
             &["stop", "deploy-f3f49249-njqlp", "-n", NS, "-y"],
         );
@@ -266,19 +267,7 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
         faults_off(&sim);
         tally(&mut faults, faults_seen(&sim));
         // Exactly one resubmission, the one printed.
-        let resubmitted: Vec<Value> = get(
-            &sim,
-            &[
-                "workflows",
-                "-n",
-                NS,
-                "-l",
-                "workflows.argoproj.io/resubmitted-from-workflow=deploy-e5121482-wwmms",
-            ],
-        )["items"]
-            .as_array()
-            .unwrap()
-            .clone();
+        let resubmitted = resubmissions(&sim);
         assert_eq!(resubmitted.len(), 1, "round {round}: no duplicate");
         assert_eq!(
             out.stdout.trim(),
@@ -294,14 +283,14 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
             "round {round}: exactly one create"
         );
         assert_eq!(
-            get(&sim, &["workflows", "-n", NS])["items"]
+            sim.get_json(&["workflows", "-n", NS])["items"]
                 .as_array()
                 .unwrap()
                 .len(),
             workflows_before + 1,
             "round {round}: nothing lost"
         );
-        let stopped_wf = get(&sim, &["workflow", "deploy-f3f49249-njqlp", "-n", NS]);
+        let stopped_wf = sim.get_json(&["workflow", "deploy-f3f49249-njqlp", "-n", NS]);
         assert_eq!(stopped_wf["spec"]["shutdown"], "Stop", "round {round}");
         // Nothing else was written: the create and the stop patch only.
         let writes: Vec<String> = sim
@@ -336,9 +325,8 @@ fn a_create_whose_answer_is_lost_happens_exactly_once() {
         "POST",
         "/apis/argoproj.io/v1alpha1/namespaces/atmosphere/workflows",
     );
-    let out = plugin_run(
+    let out = sim.run_plugin(
         "argodeploy",
-        &sim,
         home.path(),
         &[
             "resubmit",
@@ -358,19 +346,7 @@ fn a_create_whose_answer_is_lost_happens_exactly_once() {
         .collect();
     assert_eq!(lost.len(), 1, "the create's answer was lost: {lost:?}");
     assert_eq!(lost[0]["status"], 201, "after the create was done");
-    let resubmitted = get(
-        &sim,
-        &[
-            "workflows",
-            "-n",
-            NS,
-            "-l",
-            "workflows.argoproj.io/resubmitted-from-workflow=deploy-e5121482-wwmms",
-        ],
-    )["items"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let resubmitted = resubmissions(&sim);
     assert_eq!(resubmitted.len(), 1, "exactly one resubmission");
     assert_eq!(
         out.stdout.trim(),
@@ -382,9 +358,8 @@ fn a_create_whose_answer_is_lost_happens_exactly_once() {
 
     let sim = SimProcess::start("aura", SIM);
     sim.lose_next_answer("POST", "/api/v1/namespaces/apps/persistentvolumeclaims");
-    let out = plugin_run(
+    let out = sim.run_plugin(
         "pvcreset",
-        &sim,
         home.path(),
         &["report-cache", "-n", "apps", "-y", "--timeout", "2m"],
     );
@@ -398,8 +373,8 @@ fn a_create_whose_answer_is_lost_happens_exactly_once() {
             .filter(|e| e["method"] == "POST")
             .collect::<Vec<_>>()
     );
-    let claim = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+    let claim = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
     assert_eq!(claim["status"]["phase"], "Bound");
-    let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+    let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
     assert_eq!(deployment["status"]["readyReplicas"], 1);
 }

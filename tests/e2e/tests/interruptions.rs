@@ -2,37 +2,39 @@
 //! line saying what was done, exit code 130, and a resume hint that works when run as printed.
 //! (SIGKILL at the same boundaries is in pvcreset.rs and nodeevict.rs.)
 
-use serde_json::Value;
-use suite_tests::{Interrupt, Run, SimProcess, hinted_command, interrupt_after_step, plugin, run};
+use suite_tests::{Interrupt, SimProcess, hinted_command, interrupt_after_step, plugin};
 
 const INTERRUPTED: i32 = 130;
-
-fn plugin_run(name: &str, sim: &SimProcess, home: &std::path::Path, args: &[String]) -> Run {
-    run(plugin(name, home)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig))
-}
-
-fn get(sim: &SimProcess, args: &[&str]) -> Value {
-    let mut full = vec!["get"];
-    full.extend_from_slice(args);
-    full.extend_from_slice(&["-o", "json"]);
-    let out = sim.kubectl(&full);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
 
 /// The last line of stderr: the error line the interruption printed.
 fn last_line(stderr: &str) -> &str {
     stderr.trim_end().lines().last().unwrap_or("")
 }
 
-const HPA: &str = r#"{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-  "metadata": {"name": "report-builder", "namespace": "apps"},
-  "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "report-builder"},
-           "minReplicas": 1, "maxReplicas": 4,
-           "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}}"#;
+/// Ctrl-C after `step`: exit 130 and a last line starting with `expected`; then the command
+/// that line quotes, run as printed (plus -y: no terminal here), must finish the change.
+fn ctrl_c_then_run_the_hint(
+    name: &str,
+    sim: &SimProcess,
+    home: &std::path::Path,
+    args: &[&str],
+    step: &str,
+    expected: &str,
+) {
+    let out = interrupt_after_step(name, sim, home, args, step, Interrupt::CtrlC);
+    assert_eq!(out.code, Some(INTERRUPTED), "after {step}: {}", out.stderr);
+    let line = last_line(&out.stderr);
+    assert!(line.starts_with(expected), "after {step}: {line}");
+    let mut resume = hinted_command(line, name);
+    resume.extend(["-y".to_string(), "--timeout".into(), "2m".into()]);
+    let resumed = sim.run_plugin(name, home, &resume);
+    assert_eq!(
+        resumed.code,
+        Some(0),
+        "resume after {step}: {}",
+        resumed.stderr
+    );
+}
 
 #[test]
 fn ctrl_c_after_each_pvcreset_step_says_how_to_resume_and_the_hint_works() {
@@ -46,13 +48,13 @@ fn ctrl_c_after_each_pvcreset_step_says_how_to_resume_and_the_hint_works() {
     ] {
         let sim = SimProcess::start("aura", &["--time-scale", "5"]);
         let home = tempfile::tempdir().unwrap();
-        let file = suite_tests::write(home.path(), "hpa.json", HPA);
+        let file = suite_tests::write(home.path(), "hpa.json", suite_tests::REPORT_BUILDER_HPA);
         let created = sim.kubectl(&["create", "--validate=false", "-f", file.to_str().unwrap()]);
         assert_eq!(created.code, Some(0), "{}", created.stderr);
-        let hpa_before = get(&sim, &["hpa", "report-builder", "-n", "apps"])["spec"].clone();
-        let claim_before = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+        let hpa_before = sim.get_json(&["hpa", "report-builder", "-n", "apps"])["spec"].clone();
+        let claim_before = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
 
-        let out = interrupt_after_step(
+        ctrl_c_then_run_the_hint(
             "pvcreset",
             &sim,
             home.path(),
@@ -66,41 +68,25 @@ fn ctrl_c_after_each_pvcreset_step_says_how_to_resume_and_the_hint_works() {
                 "90s",
             ],
             step,
-            Interrupt::CtrlC,
-        );
-        assert_eq!(out.code, Some(INTERRUPTED), "after {step}: {}", out.stderr);
-        let line = last_line(&out.stderr);
-        assert!(
-            line.starts_with(&format!(
+            &format!(
                 "error: interrupted: the reset stopped after step {step}; the reset is recorded on deployment/report-builder: finish it with `kubectl pvcreset resume deployment/report-builder -n apps`"
-            )),
-            "after {step}: {line}"
+            ),
         );
-        // The hint, run as printed (plus -y: no terminal here).
-        let mut resume = hinted_command(line, "pvcreset");
-        resume.extend(["-y".to_string(), "--timeout".into(), "90s".into()]);
-        let resumed = plugin_run("pvcreset", &sim, home.path(), &resume);
-        assert_eq!(
-            resumed.code,
-            Some(0),
-            "resume after {step}: {}",
-            resumed.stderr
-        );
-        let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+        let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
         assert_eq!(deployment["spec"]["replicas"], 1, "after {step}");
         assert_eq!(deployment["status"]["readyReplicas"], 1, "after {step}");
         assert!(
             deployment["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null(),
             "after {step}: journal removed"
         );
-        let claim = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+        let claim = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
         assert_ne!(
             claim["metadata"]["uid"], claim_before["metadata"]["uid"],
             "after {step}: a new claim"
         );
         assert_eq!(claim["status"]["phase"], "Bound", "after {step}");
         assert_eq!(
-            get(&sim, &["hpa", "report-builder", "-n", "apps"])["spec"],
+            sim.get_json(&["hpa", "report-builder", "-n", "apps"])["spec"],
             hpa_before,
             "after {step}: the autoscaler is restored exactly"
         );
@@ -114,32 +100,17 @@ fn ctrl_c_after_each_nodeevict_step_says_how_to_resume_and_the_hint_works() {
     for step in ["cordoned", "prescaled", "evicted"] {
         let sim = SimProcess::start("artsy", &["--time-scale", "5"]);
         let home = tempfile::tempdir().unwrap();
-        let out = interrupt_after_step(
+        ctrl_c_then_run_the_hint(
             "nodeevict",
             &sim,
             home.path(),
             &[NODE, "--force", "-y"],
             step,
-            Interrupt::CtrlC,
-        );
-        assert_eq!(out.code, Some(INTERRUPTED), "after {step}: {}", out.stderr);
-        let line = last_line(&out.stderr);
-        assert!(
-            line.starts_with(&format!(
+            &format!(
                 "error: interrupted: the drain of {NODE} stopped after step {step}; the drain is recorded on node {NODE}: `kubectl nodeevict resume {NODE}` finishes it"
-            )),
-            "after {step}: {line}"
+            ),
         );
-        let mut resume = hinted_command(line, "nodeevict");
-        resume.extend(["-y".to_string(), "--timeout".into(), "2m".into()]);
-        let resumed = plugin_run("nodeevict", &sim, home.path(), &resume);
-        assert_eq!(
-            resumed.code,
-            Some(0),
-            "resume after {step}: {}",
-            resumed.stderr
-        );
-        let node = get(&sim, &["node", NODE]);
+        let node = sim.get_json(&["node", NODE]);
         assert_eq!(
             node["spec"]["unschedulable"], true,
             "after {step}: cordoned"
@@ -148,15 +119,12 @@ fn ctrl_c_after_each_nodeevict_step_says_how_to_resume_and_the_hint_works() {
             node["metadata"]["annotations"]["nodeevict.kubectl-plugins.dev/journal"].is_null(),
             "after {step}: journal removed"
         );
-        let pods = get(
-            &sim,
-            &[
-                "pods",
-                "-A",
-                "--field-selector",
-                &format!("spec.nodeName={NODE}"),
-            ],
-        );
+        let pods = sim.get_json(&[
+            "pods",
+            "-A",
+            "--field-selector",
+            &format!("spec.nodeName={NODE}"),
+        ]);
         for pod in pods["items"].as_array().unwrap() {
             let owner = &pod["metadata"]["ownerReferences"][0]["kind"];
             assert_eq!(
@@ -166,7 +134,7 @@ fn ctrl_c_after_each_nodeevict_step_says_how_to_resume_and_the_hint_works() {
             );
         }
         for single in ["force-web", "exchange-web"] {
-            let d = get(&sim, &["deployment", single]);
+            let d = sim.get_json(&["deployment", single]);
             assert_eq!(d["spec"]["replicas"], 1, "after {step}: {single} restored");
         }
     }

@@ -14,25 +14,13 @@ fn nodeevict(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
         .arg(&sim.kubeconfig))
 }
 
-fn get(sim: &SimProcess, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = sim.kubectl(&all);
-    assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
-
 fn pods_on(sim: &SimProcess, node: &str) -> Vec<(String, String)> {
-    get(
-        sim,
-        &[
-            "pods",
-            "-A",
-            "--field-selector",
-            &format!("spec.nodeName={node}"),
-        ],
-    )["items"]
+    sim.get_json(&[
+        "pods",
+        "-A",
+        "--field-selector",
+        &format!("spec.nodeName={node}"),
+    ])["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -106,12 +94,12 @@ fn the_only_replica_never_goes_down_and_everything_is_restored() {
             a["minReady"].as_i64().unwrap() >= 1,
             "{single} never below 1 Ready: {a}"
         );
-        let d = get(&sim, &["deployment", single]);
+        let d = sim.get_json(&["deployment", single]);
         assert_eq!(d["spec"]["replicas"], 1, "{single} back at 1");
         assert!(!annotated(&d), "{d}");
     }
     only_daemonsets_left(&sim, NODE);
-    let node = get(&sim, &["node", NODE]);
+    let node = sim.get_json(&["node", NODE]);
     assert_eq!(
         node["spec"]["unschedulable"], true,
         "left cordoned for termination"
@@ -185,7 +173,7 @@ fn a_statefulset_pod_at_its_budget_blocks_until_forced_and_confirmed() {
         .expect("az vmss delete-instances --subscription 7f3c2a9e-41d6-4b8a-9c0e-5d2f6a1b8e47 --resource-group mc_aura-prod_aura-aks_westeurope --name aks-database-97366946-vmss --instance-ids 0")
         .unwrap();
     only_daemonsets_left(&sim, node);
-    let builder = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+    let builder = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
     assert_eq!(builder["spec"]["replicas"], 1);
     assert!(
         availability(&sim, "report-builder")["minReady"]
@@ -273,11 +261,11 @@ fn killed_after_each_step_then_resumed_or_aborted() {
         );
         only_daemonsets_left(&sim, NODE);
         for single in ["force-web", "exchange-web"] {
-            let d = get(&sim, &["deployment", single]);
+            let d = sim.get_json(&["deployment", single]);
             assert_eq!(d["spec"]["replicas"], 1, "after {step}: {d}");
             assert!(!annotated(&d), "after {step}");
         }
-        assert!(!annotated(&get(&sim, &["node", NODE])), "after {step}");
+        assert!(!annotated(&sim.get_json(&["node", NODE])), "after {step}");
     }
     for step in ["cordoned", "prescaled"] {
         let sim = SimProcess::start("artsy", &["--time-scale", "5"]);
@@ -290,14 +278,14 @@ fn killed_after_each_step_then_resumed_or_aborted() {
             "abort after {step}: {}",
             aborted.stderr
         );
-        let node = get(&sim, &["node", NODE]);
+        let node = sim.get_json(&["node", NODE]);
         assert!(
             node["spec"]["unschedulable"].is_null() || node["spec"]["unschedulable"] == false,
             "{node}"
         );
         assert!(!annotated(&node));
         for single in ["force-web", "exchange-web"] {
-            let d = get(&sim, &["deployment", single]);
+            let d = sim.get_json(&["deployment", single]);
             assert_eq!(d["spec"]["replicas"], 1, "abort after {step}: {d}");
             assert!(!annotated(&d));
         }
@@ -334,7 +322,7 @@ fn uncordon_and_bad_input() {
     assert_eq!(sim.kubectl(&["cordon", NODE]).code, Some(0));
     let out = nodeevict(&sim, home.path(), &["uncordon", NODE]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(get(&sim, &["node", NODE])["spec"]["unschedulable"] != true);
+    assert!(sim.get_json(&["node", NODE])["spec"]["unschedulable"] != true);
 }
 
 #[test]
@@ -347,7 +335,7 @@ fn a_pool_is_drained_one_node_at_a_time() {
         &["-l", "agentpool=common", "-y", "--timeout", "3m"],
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let nodes: Vec<String> = get(&sim, &["nodes", "-l", "agentpool=common"])["items"]
+    let nodes: Vec<String> = sim.get_json(&["nodes", "-l", "agentpool=common"])["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -399,7 +387,7 @@ fn a_pool_is_drained_one_node_at_a_time() {
         only_daemonsets_left(&sim, n);
     }
     assert_eq!(
-        get(&sim, &["deployment", "api", "-n", "apps"])["status"]["readyReplicas"],
+        sim.get_json(&["deployment", "api", "-n", "apps"])["status"]["readyReplicas"],
         3
     );
 }
@@ -427,7 +415,7 @@ fn twenty_drains_under_faults_end_correct() {
             "gravity-web",
             "metaphysics-web",
         ] {
-            let dep = get(&sim, &["deployment", d]);
+            let dep = sim.get_json(&["deployment", d]);
             let want = if d == "gravity-web" {
                 3
             } else if d == "metaphysics-web" {
@@ -438,12 +426,12 @@ fn twenty_drains_under_faults_end_correct() {
             assert_eq!(dep["spec"]["replicas"], want, "round {round}: {d}");
             assert!(!annotated(&dep), "round {round}: {d}");
         }
-        assert!(!annotated(&get(&sim, &["node", NODE])), "round {round}");
+        assert!(!annotated(&sim.get_json(&["node", NODE])), "round {round}");
         // Nothing lost: every Deployment is back to its desired Ready count (the unmanaged pod
         // was deleted on purpose, --force).
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let short: Vec<String> = get(&sim, &["deployments", "-A"])["items"]
+            let short: Vec<String> = sim.get_json(&["deployments", "-A"])["items"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -499,7 +487,7 @@ fn an_autoscaled_single_replica_is_prescaled_through_its_hpa() {
         "{}",
         out.stderr
     );
-    let hpa = get(&sim, &["hpa", "force-web"]);
+    let hpa = sim.get_json(&["hpa", "force-web"]);
     assert_eq!(hpa["spec"]["minReplicas"], 1, "{hpa}");
     assert!(!annotated(&hpa));
     assert!(
@@ -509,7 +497,7 @@ fn an_autoscaled_single_replica_is_prescaled_through_its_hpa() {
             >= 1
     );
     assert_eq!(
-        get(&sim, &["deployment", "force-web"])["spec"]["replicas"],
+        sim.get_json(&["deployment", "force-web"])["spec"]["replicas"],
         1
     );
 }

@@ -7,17 +7,8 @@ use suite_tests::{Interrupt, Run, SimProcess, plugin, run};
 
 const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
 
-fn get(sim: &SimProcess, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = sim.kubectl(&all);
-    assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
-
 fn uid(sim: &SimProcess, kind: &str, ns: &str, name: &str) -> String {
-    get(sim, &[kind, name, "-n", ns])["metadata"]["uid"]
+    sim.get_json(&[kind, name, "-n", ns])["metadata"]["uid"]
         .as_str()
         .unwrap()
         .to_string()
@@ -69,18 +60,20 @@ fn one_worker_volume_with_the_pod_strategy_leaves_the_other_workers_alone() {
         &[claim, "-n", LUNAR, "-y", "--timeout", "60s"],
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let new = get(&sim, &["pvc", claim, "-n", LUNAR]);
+    let new = sim.get_json(&["pvc", claim, "-n", LUNAR]);
     assert_ne!(
         new["metadata"]["uid"].as_str().unwrap(),
         old_claim,
         "a new claim"
     );
     assert_eq!(new["status"]["phase"], "Bound");
-    assert!(ready(&get(
-        &sim,
-        &["pod", "lunar-nuclear-3725-worker-1", "-n", LUNAR]
-    )));
-    let sts = get(&sim, &["sts", "lunar-nuclear-3725-worker", "-n", LUNAR]);
+    assert!(ready(&sim.get_json(&[
+        "pod",
+        "lunar-nuclear-3725-worker-1",
+        "-n",
+        LUNAR
+    ])));
+    let sts = sim.get_json(&["sts", "lunar-nuclear-3725-worker", "-n", LUNAR]);
     assert_eq!(sts["spec"]["replicas"], 3);
     assert!(!has_journal(&sts), "the journal is removed at the end");
     let after: Vec<String> = ["lunar-nuclear-3725-worker-0", "lunar-nuclear-3725-worker-2"]
@@ -101,13 +94,13 @@ fn a_statefulset_crash_looping_on_its_volume_runs_again_after_a_scale_reset() {
     let sim = SimProcess::start("aura", &["--time-scale", "5"]);
     let home = tempfile::tempdir().unwrap();
     let claim = "prometheus-data-prometheus-0";
-    let old_volume = get(&sim, &["pvc", claim, "-n", "monitoring"])["spec"]["volumeName"]
+    let old_volume = sim.get_json(&["pvc", claim, "-n", "monitoring"])["spec"]["volumeName"]
         .as_str()
         .unwrap()
         .to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while get(&sim, &["pod", "prometheus-0", "-n", "monitoring"])["status"]["containerStatuses"][0]
-        ["state"]["waiting"]["reason"]
+    while sim.get_json(&["pod", "prometheus-0", "-n", "monitoring"])["status"]["containerStatuses"]
+        [0]["state"]["waiting"]["reason"]
         != "CrashLoopBackOff"
     {
         assert!(Instant::now() < deadline, "prometheus-0 never crash-looped");
@@ -134,22 +127,22 @@ fn a_statefulset_crash_looping_on_its_volume_runs_again_after_a_scale_reset() {
         "reclaim Retain: {}",
         out.stderr
     );
-    let pod = get(&sim, &["pod", "prometheus-0", "-n", "monitoring"]);
+    let pod = sim.get_json(&["pod", "prometheus-0", "-n", "monitoring"]);
     assert!(ready(&pod), "{pod}");
     assert!(
         pod["status"]["containerStatuses"][0]["state"]["running"].is_object(),
         "{pod}"
     );
     assert_eq!(
-        get(&sim, &["sts", "prometheus", "-n", "monitoring"])["spec"]["replicas"],
+        sim.get_json(&["sts", "prometheus", "-n", "monitoring"])["spec"]["replicas"],
         1
     );
-    let old = get(&sim, &["pv", &old_volume]);
+    let old = sim.get_json(&["pv", &old_volume]);
     assert_eq!(
         old["status"]["phase"], "Released",
         "the Retain volume is kept: {old}"
     );
-    let new = get(&sim, &["pvc", claim, "-n", "monitoring"]);
+    let new = sim.get_json(&["pvc", claim, "-n", "monitoring"]);
     assert_ne!(new["spec"]["volumeName"].as_str().unwrap(), old_volume);
 }
 
@@ -157,7 +150,7 @@ fn a_statefulset_crash_looping_on_its_volume_runs_again_after_a_scale_reset() {
 fn a_deployment_claim_is_recreated_with_its_name_size_and_class() {
     let sim = SimProcess::start("aura", &["--time-scale", "5"]);
     let home = tempfile::tempdir().unwrap();
-    let before = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+    let before = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
     let out = pvcreset(
         &sim,
         home.path(),
@@ -165,7 +158,7 @@ fn a_deployment_claim_is_recreated_with_its_name_size_and_class() {
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stderr.contains("(scale strategy)"), "{}", out.stderr);
-    let after = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+    let after = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
     assert_ne!(after["metadata"]["uid"], before["metadata"]["uid"]);
     assert_eq!(
         after["spec"]["storageClassName"],
@@ -177,7 +170,7 @@ fn a_deployment_claim_is_recreated_with_its_name_size_and_class() {
     );
     assert_eq!(after["spec"]["accessModes"], before["spec"]["accessModes"]);
     assert_eq!(after["status"]["phase"], "Bound");
-    let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+    let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
     assert_eq!(deployment["spec"]["replicas"], 1);
     assert_eq!(deployment["status"]["readyReplicas"], 1);
     assert!(!has_journal(&deployment));
@@ -245,11 +238,11 @@ fn killed_after_any_step_the_reset_is_listed_and_resumed() {
             "resume after {step}: {}",
             resumed.stderr
         );
-        let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+        let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
         assert_eq!(deployment["spec"]["replicas"], 1, "after {step}");
         assert_eq!(deployment["status"]["readyReplicas"], 1, "after {step}");
         assert!(!has_journal(&deployment), "after {step}");
-        let claim = get(&sim, &["pvc", "report-cache", "-n", "apps"]);
+        let claim = sim.get_json(&["pvc", "report-cache", "-n", "apps"]);
         assert_ne!(
             claim["metadata"]["uid"].as_str().unwrap(),
             before,
@@ -285,7 +278,7 @@ fn abort_before_the_delete_restores_the_replicas_and_keeps_the_claim() {
         "scaled-down",
     );
     assert_eq!(
-        get(&sim, &["deployment", "report-builder", "-n", "apps"])["spec"]["replicas"],
+        sim.get_json(&["deployment", "report-builder", "-n", "apps"])["spec"]["replicas"],
         0
     );
     let out = pvcreset(
@@ -294,7 +287,7 @@ fn abort_before_the_delete_restores_the_replicas_and_keeps_the_claim() {
         &["abort", "deployment/report-builder", "-n", "apps", "-y"],
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let deployment = get(&sim, &["deployment", "report-builder", "-n", "apps"]);
+    let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
     assert_eq!(deployment["spec"]["replicas"], 1);
     assert_eq!(
         deployment["status"]["readyReplicas"], 1,
@@ -333,20 +326,14 @@ fn abort_before_the_delete_restores_the_replicas_and_keeps_the_claim() {
     assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
 }
 
-const HPA: &str = r#"{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-  "metadata": {"name": "report-builder", "namespace": "apps"},
-  "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "report-builder"},
-           "minReplicas": 1, "maxReplicas": 4,
-           "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}}"#;
-
 #[test]
 fn an_autoscaled_owner_is_refused_unless_the_autoscaler_is_paused_and_restored() {
     let sim = SimProcess::start("aura", &["--time-scale", "5"]);
     let home = tempfile::tempdir().unwrap();
-    let file = suite_tests::write(home.path(), "hpa.json", HPA);
+    let file = suite_tests::write(home.path(), "hpa.json", suite_tests::REPORT_BUILDER_HPA);
     let created = sim.kubectl(&["create", "--validate=false", "-f", file.to_str().unwrap()]);
     assert_eq!(created.code, Some(0), "{}", created.stderr);
-    let hpa_before = get(&sim, &["hpa", "report-builder", "-n", "apps"])["spec"].clone();
+    let hpa_before = sim.get_json(&["hpa", "report-builder", "-n", "apps"])["spec"].clone();
     let journal_before = sim.mutating_requests().len();
     let refused = pvcreset(&sim, home.path(), &["report-cache", "-n", "apps", "-y"]);
     assert_eq!(refused.code, Some(1), "{}", refused.stderr);
@@ -385,12 +372,12 @@ fn an_autoscaled_owner_is_refused_unless_the_autoscaler_is_paused_and_restored()
         out.stderr
     );
     assert_eq!(
-        get(&sim, &["hpa", "report-builder", "-n", "apps"])["spec"],
+        sim.get_json(&["hpa", "report-builder", "-n", "apps"])["spec"],
         hpa_before,
         "the HPA is as it was"
     );
     assert_eq!(
-        get(&sim, &["deployment", "report-builder", "-n", "apps"])["spec"]["replicas"],
+        sim.get_json(&["deployment", "report-builder", "-n", "apps"])["spec"]["replicas"],
         1
     );
 }
@@ -514,7 +501,7 @@ fn snapshot_first_and_refused_without_a_class_for_the_driver() {
         ],
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let snapshots = get(&sim, &["volumesnapshots", "-n", "apps"]);
+    let snapshots = sim.get_json(&["volumesnapshots", "-n", "apps"]);
     let items = snapshots["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{snapshots}");
     assert_eq!(
