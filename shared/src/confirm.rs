@@ -2,8 +2,8 @@
 
 use std::io::IsTerminal;
 
+use dialoguer::Input;
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input};
 
 use crate::error::{Error, Result};
 
@@ -20,7 +20,10 @@ fn declined() -> Error {
     Error::Refused("declined: nothing was changed".to_string())
 }
 
-/// Asks a yes/no question on stderr; default No. Ok means proceed.
+/// Asks a yes/no question on stderr: `question [y/N]`, a whole line that acts only on Enter,
+/// default No, as kubectl's own prompts (`y`/`yes`, any case, proceed; anything else declines).
+/// A single keypress never decides, and nothing the operator typed is left over for the shell
+/// (a `yes` typed at a key-at-a-time prompt used to run `es` afterwards). Ok means proceed.
 pub fn confirm(question: &str, yes: bool) -> Result<()> {
     if yes {
         return Ok(());
@@ -30,18 +33,22 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
     }
     // Ctrl-C now means no (crate::interrupt's handler).
     let _at_prompt = crate::interrupt::AtPrompt::show();
-    let answer = Confirm::with_theme(&ColorfulTheme::default())
-        .with_prompt(question)
-        .default(false)
-        .show_default(true)
-        .interact_opt();
+    let answer: std::result::Result<String, _> = Input::with_theme(&ColorfulTheme::default())
+        .with_prompt(format!("{question} [y/N]"))
+        .allow_empty(true)
+        .interact_text();
     match answer {
-        Ok(Some(true)) => Ok(()),
-        // No, Enter (the default), Esc/q (None).
+        Ok(line) if is_yes(&line) => Ok(()),
+        // No, Enter (the default), or anything else.
         Ok(_) => Err(declined()),
         // Ctrl-C (the terminal may also raise SIGINT for it) or a closed terminal.
         Err(e) => Err(declined_at_prompt(_at_prompt, e)),
     }
+}
+
+/// The answers that mean yes to a `[y/N]` prompt.
+pub fn is_yes(line: &str) -> bool {
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 /// Makes the operator type `expected` (an object's name) before data is lost.
@@ -81,4 +88,19 @@ fn declined_at_prompt(at_prompt: crate::interrupt::AtPrompt, e: dialoguer::Error
     let message = crate::interrupt::message();
     std::mem::forget(at_prompt);
     Error::Refused(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_yes;
+
+    #[test]
+    fn only_y_or_yes_proceed() {
+        for yes in ["y", "Y", "yes", "YES", " yes ", "Yes"] {
+            assert!(is_yes(yes), "{yes:?}");
+        }
+        for no in ["", "n", "no", "x", "ye", "yess", "y y", "ok", "true"] {
+            assert!(!is_yes(no), "{no:?}");
+        }
+    }
 }

@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+/// The longest duration a flag accepts: ten years. Beyond it a deadline (`now + timeout`) or a
+/// `--since` start can overflow the clock; nobody means a longer wait.
+pub const MAX: Duration = Duration::from_secs(10 * 365 * 86_400);
+
 /// Parses `30s`, `5m`, `1h30m`, `1.5h`, `7d`, `250ms` or a bare number of seconds.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
@@ -11,8 +15,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err(bad());
     }
+    let too_long =
+        || format!("invalid duration {text:?}: longer than ten years; use a shorter one");
     if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+        let d = Duration::from_secs(secs);
+        return if d > MAX { Err(too_long()) } else { Ok(d) };
     }
     let mut total = 0f64;
     let mut rest = s;
@@ -38,6 +45,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         };
         total += value * factor;
         rest = &rest[unit_end..];
+    }
+    // Checked before the conversion, which panics on values it cannot hold.
+    if !total.is_finite() || total > MAX.as_secs_f64() {
+        return Err(too_long());
     }
     Ok(Duration::from_secs_f64(total))
 }
@@ -127,6 +138,12 @@ mod tests {
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse("0"), Ok(Duration::ZERO));
         assert_eq!(parse("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse("3650d"), Ok(MAX));
+        for too_long in ["99999999999d", "3651d", "18446744073709551615", "1e400s"] {
+            assert!(parse(too_long).is_err(), "{too_long}");
+        }
+        let huge = "9".repeat(400) + "d";
+        assert!(parse(&huge).unwrap_err().contains("longer than ten years"));
         for bad in ["", "5 minutes", "m5", "5x", "-1s", "1h-"] {
             assert!(parse(bad).is_err(), "{bad}");
         }

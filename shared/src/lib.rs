@@ -14,8 +14,10 @@ pub mod flags;
 pub mod interrupt;
 pub mod kubeconfig;
 pub mod output;
+pub mod owner;
 pub mod quantity;
 pub mod retry;
+pub mod selector;
 pub mod wait;
 
 pub use error::{Error, Result};

@@ -352,14 +352,14 @@ fn restart_prompt_through_kubectl_plugin_dispatch() {
     let mut no = spawn();
     no.expect("Restart scheduler of zodiac-cosmo-1172?")
         .unwrap();
-    no.send("n").unwrap();
+    no.send("n\r").unwrap();
     no.expect("nothing was changed").unwrap();
     assert_eq!(exit(&no), 3);
     assert!(sim.mutating_requests().is_empty());
     let mut yes = spawn();
     yes.expect("Restart scheduler of zodiac-cosmo-1172?")
         .unwrap();
-    yes.send("y").unwrap();
+    yes.send("yes\r").unwrap();
     yes.expect("every old pod is gone").unwrap();
     assert_eq!(exit(&yes), 0);
     assert_eq!(

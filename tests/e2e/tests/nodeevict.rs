@@ -167,7 +167,7 @@ fn a_statefulset_pod_at_its_budget_blocks_until_forced_and_confirmed() {
     let mut session = Session::spawn(cmd).unwrap();
     session.set_expect_timeout(Some(Duration::from_secs(60)));
     session.expect(format!("Drain {node}?")).unwrap();
-    session.send("y").unwrap();
+    session.send("y\r").unwrap();
     session.expect("safe to terminate").unwrap();
     session
         .expect("az vmss delete-instances --subscription 7f3c2a9e-41d6-4b8a-9c0e-5d2f6a1b8e47 --resource-group mc_aura-prod_aura-aks_westeurope --name aks-database-97366946-vmss --instance-ids 0")

@@ -1,9 +1,12 @@
-//! Confirmation prompts in a real pseudo-terminal: `y` proceeds; `n`, Enter and Ctrl-C give
-//! exit 3; without a terminal and without --yes the command refuses at once with exit 3.
+//! Confirmation prompts in a real pseudo-terminal: a whole line that acts only on Enter —
+//! `y⏎` and `yes⏎` proceed; `n⏎`, `⏎`, `x⏎` and Ctrl-C give exit 3; a single keypress decides
+//! nothing, and nothing typed is left over for the shell afterwards; without a terminal and
+//! without --yes the command refuses at once with exit 3.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use expectrl::process::Healthcheck;
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Expect, Session};
 use suite_tests::{isolate, run};
@@ -29,22 +32,78 @@ fn exit_code(session: &expectrl::session::OsSession) -> i32 {
     }
 }
 
-#[test]
-fn y_proceeds() {
-    let mut s = spawn(&[]);
+/// Runs the prompt in bash (whose `read -t` waits for the rest of a line), which reads whatever is left in the terminal after it exits, as
+/// the operator's shell would: types `answer` and Enter, returns the prompt's exit code and
+/// what reached the shell.
+fn answer_then_shell(answer: &str) -> (i32, String) {
+    let script = format!(
+        "{} ; code=$? ; IFS= read -r -t 2 rest ; echo \"exit=$code leftover=[$rest]\"",
+        env!("CARGO_BIN_EXE_confirm-prompt")
+    );
+    let mut cmd = Command::new("bash");
+    isolate(&mut cmd, &std::env::temp_dir());
+    cmd.args(["-c", &script]);
+    let mut s = Session::spawn(cmd).expect("spawn in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(20)));
     s.expect("Proceed?").unwrap();
-    s.send("y").unwrap();
-    s.expect("confirmed").unwrap();
-    assert_eq!(exit_code(&s), 0);
+    s.send(answer).unwrap();
+    s.send("\r").unwrap();
+    let found = s
+        .expect(expectrl::Regex(r"exit=(\d+) leftover=\[([^\]]*)\]"))
+        .unwrap();
+    let code: i32 = String::from_utf8_lossy(found.get(1).unwrap())
+        .parse()
+        .unwrap();
+    let leftover = String::from_utf8_lossy(found.get(2).unwrap()).into_owned();
+    (code, leftover)
 }
 
 #[test]
-fn n_declines_with_exit_3() {
+fn a_whole_line_answers_and_nothing_reaches_the_shell() {
+    for (answer, expected) in [
+        ("yes", 0),
+        ("y", 0),
+        ("YES", 0),
+        ("n", 3),
+        ("", 3),
+        ("x", 3),
+    ] {
+        let (code, leftover) = answer_then_shell(answer);
+        assert_eq!(code, expected, "answer {answer:?}");
+        assert_eq!(
+            leftover, "",
+            "answer {answer:?} left {leftover:?} for the shell"
+        );
+    }
+}
+
+#[test]
+fn a_single_keypress_decides_nothing() {
     let mut s = spawn(&[]);
     s.expect("Proceed?").unwrap();
-    s.send("n").unwrap();
+    s.send("y").unwrap();
+    // Without Enter the prompt still waits: nothing is confirmed.
+    assert!(
+        s.check("confirmed").unwrap().is_empty(),
+        "a keypress confirmed"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(s.check("confirmed").unwrap().is_empty());
+    assert!(s.is_alive().unwrap(), "the prompt still waits for Enter");
+    // A change of mind before Enter counts: the whole line is the answer.
+    s.send("\x7f").unwrap();
+    s.send("n\r").unwrap();
     s.expect("declined: nothing was changed").unwrap();
     assert_eq!(exit_code(&s), 3);
+}
+
+#[test]
+fn y_and_enter_proceeds() {
+    let mut s = spawn(&[]);
+    s.expect("Proceed? [y/N]").unwrap();
+    s.send("y\r").unwrap();
+    s.expect("confirmed").unwrap();
+    assert_eq!(exit_code(&s), 0);
 }
 
 #[test]
