@@ -242,6 +242,28 @@ fn cases() -> Vec<Case> {
             exit: 2,
         },
         Case {
+            name: "absurd duration: --timeout 18446744073709551615 seconds (once an Instant overflow panic)",
+            plugin: "nodeevict",
+            args: &[NODE, "--force", "-y", "--timeout", "18446744073709551615"],
+            config: Sim,
+            exit: 2,
+        },
+        Case {
+            name: "absurd duration: a 300-digit --timeout (once a Duration::from_secs_f64 panic)",
+            plugin: "airflow",
+            args: &[
+                "restart",
+                "scheduler",
+                "-n",
+                ZODIAC,
+                "-y",
+                "--timeout",
+                "99999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999d",
+            ],
+            config: Sim,
+            exit: 2,
+        },
+        Case {
             name: "invalid duration: --since",
             plugin: "argodeploy",
             args: &["list", "--since", "yesterday"],
