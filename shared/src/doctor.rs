@@ -148,12 +148,58 @@ async fn check(
     Ok((status.allowed, reason))
 }
 
+/// Test hook: when set to a file path, every preflight appends the permissions it asks for
+/// there, one JSON object a line (`verb`, `apiGroup`, `resource` with its subresource,
+/// `namespace`, "" when not namespaced), so a test can grant a user exactly those.
+pub const PERMISSIONS_LOG: &str = "KUBECTL_SUITE_PERMISSIONS_LOG";
+
+fn log_needs(namespace: &str, needs: &[Permission]) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(PERMISSIONS_LOG) else {
+        return;
+    };
+    let mut text = String::new();
+    for p in needs {
+        let resource = if p.subresource.is_empty() {
+            p.resource.to_string()
+        } else {
+            format!("{}/{}", p.resource, p.subresource)
+        };
+        let namespace = match p.scope {
+            Scope::Namespace => namespace,
+            Scope::AllNamespaces | Scope::Cluster => "",
+        };
+        let line = serde_json::json!({"verb": p.verb, "apiGroup": p.group, "resource": resource, "namespace": namespace});
+        text.push_str(&format!("{line}\n"));
+    }
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        tracing::debug!("{PERMISSIONS_LOG}: {e}");
+    }
+}
+
 /// Before the first change: asks the API server (SelfSubjectAccessReviews, in parallel)
 /// whether every permission the plan needs is granted, and refuses with the missing ones
 /// named, so a 403 never strikes halfway through. Best effort: when the server cannot answer
 /// the reviews, the change goes ahead and the server itself will refuse what is not allowed.
 /// In a dry run the missing permissions are a warning: the plan is still worth reading.
 pub async fn preflight(
+    target: &kubeconfig::Target,
+    namespace: &str,
+    needs: &[Permission],
+    doctor: &str,
+    dry_run: bool,
+) -> Result<()> {
+    log_needs(namespace, needs);
+    checked(target, namespace, needs, doctor, dry_run).await
+}
+
+/// [`preflight`] without the test log (preflight_namespaces logs its whole list once).
+async fn checked(
     target: &kubeconfig::Target,
     namespace: &str,
     needs: &[Permission],
@@ -225,6 +271,9 @@ pub async fn preflight_namespaces(
     doctor: &str,
     dry_run: bool,
 ) -> Result<()> {
+    for (namespace, list) in needs {
+        log_needs(namespace, list);
+    }
     let api: Api<SelfSubjectAccessReview> = Api::all(target.client.clone());
     let mut distinct: Vec<Permission> = needs
         .values()
@@ -258,7 +307,7 @@ pub async fn preflight_namespaces(
             .copied()
             .collect();
         if !left.is_empty() {
-            preflight(target, namespace, &left, doctor, dry_run).await?;
+            checked(target, namespace, &left, doctor, dry_run).await?;
         }
     }
     Ok(())

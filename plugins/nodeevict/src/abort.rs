@@ -5,13 +5,11 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
-use crate::journal::NODE_ANNOTATION;
+use crate::journal::{self, Record};
 use crate::status;
 
 #[derive(Args, Debug, Clone)]
@@ -56,15 +54,12 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         concurrency: 1,
     };
     for r in &chosen {
+        // Take the journal over first (conditional on it being the one read): a run still
+        // going on with this drain stops at its next step instead of undoing the undo.
+        journal::write(&target, &r.node, Record::Set(&r.journal), None).await?;
         execute::restore(&ctx, &r.journal).await?;
-        let mut patch = json!({"metadata": {"annotations": {NODE_ANNOTATION: null}}});
-        if !r.journal.was_unschedulable {
-            patch["spec"] = json!({"unschedulable": false});
-        }
-        Api::<Node>::all(target.client.clone())
-            .patch(&r.node, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| target.api_error(e))?;
+        let uncordon = (!r.journal.was_unschedulable).then(|| json!({"unschedulable": false}));
+        journal::write(&target, &r.node, Record::Remove, uncordon).await?;
         eprintln!(
             "aborted the drain of {}: owners restored{}",
             r.node,

@@ -14,8 +14,9 @@ use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
-use crate::journal::Options;
+use crate::journal::{NODE_ANNOTATION, NodeJournal, Options, Workload};
 use crate::plan;
+use crate::resume;
 use crate::world;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,12 +47,17 @@ pub struct DrainArgs {
     /// Delete pods instead of evicting them (PodDisruptionBudgets are bypassed)
     #[arg(long)]
     pub disable_eviction: bool,
-    /// Grace period for each pod, in seconds (default: the pod's own)
-    #[arg(long, value_name = "SECONDS")]
+    /// Grace period for each pod, in seconds; -1 (default): the pod's own, as kubectl drain
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub grace_period: Option<i64>,
     /// How long one pod may take to go after its eviction
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = shared::duration::parse)]
     pub pod_timeout: Duration,
+    /// Count a pod as gone once its deletion is this many seconds old (as kubectl drain's
+    /// flag; 0 waits for every pod to finish). Default: 60 on a NotReady node, whose pods never
+    /// finish terminating without a kubelet; 0 on a Ready one
+    #[arg(long, value_name = "SECONDS")]
+    pub skip_wait_for_delete_timeout: Option<u64>,
     /// Evictions in flight at once
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
@@ -68,8 +74,10 @@ impl DrainArgs {
             force: self.force,
             delete_emptydir_data: self.delete_emptydir_data,
             disable_eviction: self.disable_eviction,
-            grace_period: self.grace_period,
+            // -1 is kubectl drain's "the pod's own": no grace period is sent.
+            grace_period: self.grace_period.filter(|g| *g >= 0),
             prescale: self.prescale == PrescaleMode::Auto,
+            skip_wait_for_delete_timeout: self.skip_wait_for_delete_timeout,
         }
     }
 }
@@ -120,26 +128,44 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     if !matches!(args.output, OutputFormat::Table | OutputFormat::Json) {
         return Err(Error::Usage("the plan prints as -o table or json".into()));
     }
+    if let Some(g) = args.grace_period.filter(|g| *g < -1) {
+        return Err(Error::Usage(format!(
+            "--grace-period {g}: give seconds (0 or more), or -1 for each pod's own"
+        )));
+    }
     let target = shared::kubeconfig::connect(global).await?;
     let nodes = resolve_nodes(&target, args).await?;
     let options = args.options();
     let world = world::read(&target.client)
         .await
         .map_err(|e| target.api_error(e))?;
+    let recorded = recorded_drains(&world, &nodes, &options)?;
     let plans: Vec<plan::NodePlan> = nodes
         .iter()
-        .map(|n| plan::plan(&world, n, &nodes, &options))
-        .collect();
+        .map(|n| match recorded.get(n) {
+            Some(journal) => resume::replan(&world, n, journal),
+            None => Ok(plan::plan(&world, n, &nodes, &options)),
+        })
+        .collect::<shared::Result<_>>()?;
     shared::banner::print(&target);
+    let continuing: Vec<&NodeJournal> = recorded.values().collect();
+    let needs = needed_permissions(&plans, &continuing);
     match args.output {
-        OutputFormat::Json => {
-            output::print_stdout(&output::to_json(&serde_json::json!({ "items": plans }))?)
-        }
+        OutputFormat::Json => output::print_stdout(&output::to_json(&serde_json::json!({
+            "items": plans,
+            "permissions": permissions_json(&needs),
+        }))?),
         _ => {
             for p in &plans {
                 eprint!("{}", plan::render(p));
             }
         }
+    }
+    for (node, journal) in &recorded {
+        eprintln!(
+            "a drain of {node} is already recorded (step {}); continuing it as `kubectl nodeevict resume {node}` would",
+            execute::step_name(journal.step)
+        );
     }
     let blockers: Vec<&String> = plans.iter().flat_map(|p| &p.blockers).collect();
     if let Some(first) = blockers.first() {
@@ -150,7 +176,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     }
     shared::doctor::preflight_namespaces(
         &target,
-        &needed_permissions(&plans),
+        &needs,
         "kubectl nodeevict doctor",
         args.change.dry_run,
     )
@@ -168,39 +194,41 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     };
     for (i, node) in nodes.iter().enumerate() {
         // After the first node, pods have moved: plan this one afresh.
-        let plan = if i == 0 {
-            plans[0].clone()
+        let (plan, journal) = if i == 0 {
+            (plans[0].clone(), recorded.get(node).cloned())
         } else {
             let world = world::read(&target.client)
                 .await
                 .map_err(|e| target.api_error(e))?;
-            let fresh = plan::plan(&world, node, &nodes[i..], &options);
-            if let Some(b) = fresh.blockers.first() {
-                return Err(Error::Failed(format!("stopped before {node}: {b}")));
+            let again = recorded_drains(&world, std::slice::from_ref(node), &options)?;
+            match again.get(node) {
+                Some(journal) => (
+                    resume::replan(&world, node, journal)?,
+                    Some(journal.clone()),
+                ),
+                None => {
+                    let fresh = plan::plan(&world, node, &nodes[i..], &options);
+                    if let Some(b) = fresh.blockers.first() {
+                        return Err(Error::Failed(format!("stopped before {node}: {b}")));
+                    }
+                    (fresh, None)
+                }
             }
-            fresh
         };
-        let was_unschedulable = world
-            .nodes
-            .iter()
-            .find(|n| &n.name_any() == node)
-            .and_then(|n| n.spec.as_ref()?.unschedulable)
-            .unwrap_or(false);
-        let now = jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
-        let mut journal = execute::journal_from_plan(&plan, &options, was_unschedulable, &now);
-        execute::save(&ctx, node, &journal, true).await?;
-        eprintln!("cordoned {node}");
-        execute::run_node(&ctx, node, &mut journal, &plan)
-            .await
-            .map_err(|e| with_hint(e, node))?;
+        let touched = match journal {
+            // A drain already recorded goes on exactly as `resume` would take it.
+            Some(journal) => {
+                let touched = journal.touched.clone();
+                resume::continue_node(&ctx, node, journal, &plan).await?;
+                touched
+            }
+            None => run_fresh(&ctx, &world, node, &plan, &options).await?,
+        };
         if i + 1 < nodes.len() {
-            execute::settle(&ctx, &journal.touched).await?;
+            execute::settle(&ctx, &touched).await?;
             eprintln!(
                 "workloads moved off {node} are Ready again: {}",
-                journal
-                    .touched
+                touched
                     .iter()
                     .map(|w| format!("{}/{}", w.namespace, w.name))
                     .collect::<Vec<_>>()
@@ -211,9 +239,120 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     Ok(())
 }
 
+/// Starts a drain with nothing recorded on the node: the journal's first write (with the
+/// cordon) is conditional on the node as planned, so of two runs only one starts. Returns the
+/// workloads it moved.
+async fn run_fresh(
+    ctx: &Ctx<'_>,
+    world: &world::World,
+    node: &str,
+    plan: &plan::NodePlan,
+    options: &Options,
+) -> shared::Result<Vec<Workload>> {
+    let was_unschedulable = world
+        .nodes
+        .iter()
+        .find(|n| n.name_any() == node)
+        .and_then(|n| n.spec.as_ref()?.unschedulable)
+        .unwrap_or(false);
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut journal = execute::journal_from_plan(plan, options, was_unschedulable, &now);
+    execute::save(ctx, node, &journal, true).await?;
+    eprintln!("cordoned {node}");
+    execute::run_node(ctx, node, &mut journal, plan)
+        .await
+        .map_err(|e| with_hint(e, node))?;
+    Ok(journal.touched)
+}
+
+/// The drains already recorded on `nodes` (each node remembered as read, so the first write
+/// is conditional on it). A record started with other options refuses before any change:
+/// going on with either set of options would not be what one of the two commands said.
+fn recorded_drains(
+    world: &world::World,
+    nodes: &[String],
+    options: &Options,
+) -> shared::Result<BTreeMap<String, NodeJournal>> {
+    let mut found = BTreeMap::new();
+    for n in world.nodes.iter().filter(|n| nodes.contains(&n.name_any())) {
+        crate::journal::observe(n);
+        let node = n.name_any();
+        let Some(text) = n.annotations().get(NODE_ANNOTATION) else {
+            continue;
+        };
+        let journal = NodeJournal::from_annotation(text).map_err(|e| {
+            Error::Failed(format!(
+                "node {node} carries a drain journal this version cannot read ({e}); nothing was changed: see `kubectl get node {node} -o yaml`"
+            ))
+        })?;
+        if &journal.options != options {
+            return Err(Error::Failed(format!(
+                "a drain of {node} is already recorded (step {}) with other options ({}; this command: {}); this run changed nothing on it — {}",
+                execute::step_name(journal.step),
+                describe(&journal.options),
+                describe(options),
+                resume_hint(&node)
+            )));
+        }
+        found.insert(node, journal);
+    }
+    Ok(found)
+}
+
+/// Options as the flags that set them.
+fn describe(options: &Options) -> String {
+    let mut flags = Vec::new();
+    if options.force {
+        flags.push("--force".to_string());
+    }
+    if options.delete_emptydir_data {
+        flags.push("--delete-emptydir-data".to_string());
+    }
+    if options.disable_eviction {
+        flags.push("--disable-eviction".to_string());
+    }
+    if let Some(g) = options.grace_period {
+        flags.push(format!("--grace-period {g}"));
+    }
+    if !options.prescale {
+        flags.push("--prescale off".to_string());
+    }
+    if flags.is_empty() {
+        "no flags".to_string()
+    } else {
+        flags.join(" ")
+    }
+}
+
+/// The permissions the preflight asks for, as `-o json` shows them (a Role can be made of it).
+fn permissions_json(needs: &BTreeMap<String, Vec<Permission>>) -> serde_json::Value {
+    let mut list = Vec::new();
+    for (namespace, perms) in needs {
+        for p in perms {
+            list.push(serde_json::json!({
+                "verb": p.verb,
+                "apiGroup": p.group,
+                "resource": if p.subresource.is_empty() {
+                    p.resource.to_string()
+                } else {
+                    format!("{}/{}", p.resource, p.subresource)
+                },
+                "namespace": namespace,
+                "neededFor": p.needed_for,
+            }));
+        }
+    }
+    serde_json::Value::Array(list)
+}
+
 /// The writes the drains will make, per namespace ("" for the cluster-scoped ones), checked
 /// before the first one.
-pub fn needed_permissions(plans: &[plan::NodePlan]) -> BTreeMap<String, Vec<Permission>> {
+pub fn needed_permissions(
+    plans: &[plan::NodePlan],
+    continuing: &[&NodeJournal],
+) -> BTreeMap<String, Vec<Permission>> {
     use shared::doctor::Scope::{Cluster, Namespace};
     let mut needs: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
     needs
@@ -241,22 +380,24 @@ pub fn needed_permissions(plans: &[plan::NodePlan]) -> BTreeMap<String, Vec<Perm
             needs.entry(pod.namespace.clone()).or_default().push(need);
         }
         for scale in &p.prescale {
-            let list = needs.entry(scale.namespace.clone()).or_default();
-            list.push(Permission::new(
-                "patch",
-                "apps",
-                "deployments",
-                Namespace,
-                "pre-scale and record the original replicas",
-            ));
-            if scale.hpa.is_some() {
-                list.push(Permission::new(
-                    "patch",
-                    "autoscaling",
-                    "horizontalpodautoscalers",
-                    Namespace,
-                    "raise the autoscaler's minReplicas",
-                ));
+            prescale_needs(
+                needs.entry(scale.namespace.clone()).or_default(),
+                scale.hpa.is_some(),
+            );
+            if scale.scaled_object.is_some() {
+                scaled_object_needs(needs.entry(scale.namespace.clone()).or_default());
+            }
+        }
+    }
+    // A drain taken up again restores what its journal pre-scaled.
+    for journal in continuing {
+        for scale in &journal.prescaled {
+            prescale_needs(
+                needs.entry(scale.namespace.clone()).or_default(),
+                scale.hpa.is_some(),
+            );
+            if scale.scaled_object.is_some() {
+                scaled_object_needs(needs.entry(scale.namespace.clone()).or_default());
             }
         }
     }
@@ -265,6 +406,46 @@ pub fn needed_permissions(plans: &[plan::NodePlan]) -> BTreeMap<String, Vec<Perm
         list.dedup_by_key(|p| (p.verb, p.group, p.resource, p.subresource));
     }
     needs
+}
+
+/// A KEDA-scaled Deployment is pre-scaled through its ScaledObject's minReplicaCount.
+fn scaled_object_needs(list: &mut Vec<Permission>) {
+    list.push(Permission::new(
+        "patch",
+        "keda.sh",
+        "scaledobjects",
+        shared::doctor::Scope::Namespace,
+        "raise and restore the ScaledObject's minReplicaCount",
+    ));
+}
+
+/// The writes of pre-scaling one Deployment and restoring it.
+fn prescale_needs(list: &mut Vec<Permission>, through_hpa: bool) {
+    use shared::doctor::Scope::Namespace;
+    list.push(Permission::new(
+        "patch",
+        "apps",
+        "deployments",
+        Namespace,
+        "pre-scale and record the original replicas",
+    ));
+    // Restoring marks the pre-scale's extra pods to go first (pod-deletion-cost).
+    list.push(Permission::new(
+        "patch",
+        "",
+        "pods",
+        Namespace,
+        "mark the extra replicas to be removed first",
+    ));
+    if through_hpa {
+        list.push(Permission::new(
+            "patch",
+            "autoscaling",
+            "horizontalpodautoscalers",
+            Namespace,
+            "raise the autoscaler's minReplicas",
+        ));
+    }
 }
 
 pub fn with_hint(e: Error, node: &str) -> Error {
@@ -313,6 +494,7 @@ mod tests {
                 hpa: Some("web".into()),
                 hpa_min: Some(1),
                 why: String::new(),
+                ..Default::default()
             }],
             capacity: Capacity {
                 fits: true,
@@ -320,8 +502,9 @@ mod tests {
             },
             blockers: Vec::new(),
             warnings: Vec::new(),
+            skip_wait_for_delete: None,
         };
-        let needs = needed_permissions(&[plan]);
+        let needs = needed_permissions(&[plan], &[]);
         let listed: Vec<(String, Vec<String>)> = needs
             .iter()
             .map(|(ns, list)| {
@@ -341,6 +524,7 @@ mod tests {
                     "default".into(),
                     vec![
                         "create pods/eviction".into(),
+                        "patch pods/".into(),
                         "patch deployments/".into(),
                         "patch horizontalpodautoscalers/".into()
                     ]

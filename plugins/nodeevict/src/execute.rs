@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 use shared::{Error, Target};
 
 use crate::journal::{
-    DELETION_COST, HpaRecord, NODE_ANNOTATION, NodeJournal, ORIGINAL_MIN_REPLICAS,
-    ORIGINAL_REPLICAS, Options, Prescale, Step, Workload,
+    DELETION_COST, HpaRecord, NODE_ANNOTATION, NodeJournal, ORIGINAL_MAX_REPLICAS,
+    ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS, Options, Prescale,
+    ScaledObjectRecord, Step, Workload,
 };
 use crate::plan::{self, NodePlan, Verdict};
 
@@ -80,6 +81,12 @@ pub fn journal_from_plan(
                 hpa: p.hpa.as_ref().map(|h| HpaRecord {
                     name: h.clone(),
                     original_min: p.hpa_min.unwrap_or(1),
+                    original_max: p.hpa_max,
+                }),
+                scaled_object: p.scaled_object.as_ref().map(|so| ScaledObjectRecord {
+                    name: so.clone(),
+                    original_min: p.so_min,
+                    original_max: p.so_max,
                 }),
                 surge_pods: Vec::new(),
             })
@@ -97,15 +104,14 @@ pub async fn save(
 ) -> shared::Result<()> {
     let hint = crate::drain::resume_hint(node);
     shared::interrupt::changing(format!("the drain of {node} was under way; {hint}"));
-    let mut patch =
-        json!({"metadata": {"annotations": {NODE_ANNOTATION: journal.to_annotation()}}});
-    if cordon {
-        patch["spec"] = json!({"unschedulable": true});
-    }
-    Api::<Node>::all(ctx.client())
-        .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|e| ctx.err(e))?;
+    // Conditional on the node as this run last saw it: never over another run's journal.
+    crate::journal::write(
+        ctx.target,
+        node,
+        crate::journal::Record::Set(journal),
+        cordon.then(|| json!({"unschedulable": true})),
+    )
+    .await?;
     eprintln!(
         "journal: {} {node}",
         crate::execute::step_name(journal.step)
@@ -137,9 +143,41 @@ async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> share
     let pp = PatchParams::default();
     for p in &journal.prescaled {
         let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
+        if let Some(so) = &p.scaled_object {
+            // KEDA derives its HPA from the ScaledObject and resets any edit of it: the
+            // ScaledObject's minReplicaCount is what raises the count and keeps it raised.
+            let mut spec = json!({"minReplicaCount": p.target});
+            if so.original_max.is_some() {
+                spec["maxReplicaCount"] = json!(p.target);
+            }
+            let before =
+                json!({"minReplicaCount": so.original_min, "maxReplicaCount": so.original_max});
+            let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICA_COUNTS: before.to_string()}}, "spec": spec});
+            scaled_objects(ctx, &p.namespace)
+                .patch(&so.name, &pp, &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ctx.err(e))?;
+            let patch =
+                json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}});
+            deployments
+                .patch(&p.name, &pp, &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ctx.err(e))?;
+            eprintln!(
+                "raised ScaledObject {}/{} minReplicaCount to {}",
+                p.namespace, so.name, p.target
+            );
+            continue;
+        }
         match &p.hpa {
             Some(h) => {
-                let patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: h.original_min.to_string()}}, "spec": {"minReplicas": p.target}});
+                let mut patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: h.original_min.to_string()}}, "spec": {"minReplicas": p.target}});
+                // minReplicas above maxReplicas is a 422: raise the maximum in the same write.
+                if let Some(max) = h.original_max {
+                    patch["metadata"]["annotations"][ORIGINAL_MAX_REPLICAS] =
+                        json!(max.to_string());
+                    patch["spec"]["maxReplicas"] = json!(p.target);
+                }
                 Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &p.namespace)
                     .patch(&h.name, &pp, &Patch::Merge(&patch))
                     .await
@@ -184,18 +222,43 @@ async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> share
                 .as_ref()
                 .and_then(|s| s.ready_replicas)
                 .unwrap_or(0);
-            Ok((ready >= p.target).then(|| {
-                d.spec
-                    .as_ref()
-                    .and_then(|s| s.selector.match_labels.clone())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }))
+            // The whole selector (matchExpressions too): one built from matchLabels alone
+            // would list, and later mark, every pod of the namespace.
+            let selector = d
+                .spec
+                .as_ref()
+                .and_then(|s| shared::selector::to_query(&s.selector));
+            if ready >= p.target {
+                return Ok(Some(selector));
+            }
+            // Replicas on the node that are not Ready (crash-looping, or on a dead node) may
+            // never be: what must be Ready before evicting is the rest, on other nodes.
+            let Some(query) = &selector else {
+                return Ok(None);
+            };
+            let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
+                .list(&ListParams::default().labels(query))
+                .await
+                .map_err(|e| ctx.err(e))?;
+            let on_node =
+                |pod: &Pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node);
+            let here = pods
+                .items
+                .iter()
+                .filter(|pod| on_node(pod) && pod.metadata.deletion_timestamp.is_none())
+                .count() as i32;
+            let ready_elsewhere = pods
+                .items
+                .iter()
+                .filter(|pod| !on_node(pod) && plan::is_ready(pod))
+                .count() as i32;
+            Ok((ready_elsewhere >= p.target - here).then_some(selector))
         })
         .await?;
+        let Some(selector) = selector else {
+            p.surge_pods = Vec::new();
+            continue;
+        };
         let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
             .list(&ListParams::default().labels(&selector))
             .await
@@ -212,6 +275,14 @@ async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> share
             .collect();
     }
     Ok(())
+}
+
+fn scaled_objects(ctx: &Ctx<'_>, namespace: &str) -> Api<kube::api::DynamicObject> {
+    Api::namespaced_with(
+        ctx.client(),
+        namespace,
+        &crate::world::scaled_object_resource(),
+    )
 }
 
 /// What the watch on the node's pods knows: the UIDs still there.
@@ -393,16 +464,33 @@ pub async fn evict(
         let mut stream = stream.boxed();
         while stream.next().await.is_some() {}
     });
-    // Mirror the store's UIDs for the evicting tasks.
+    // Mirror the store's UIDs for the evicting tasks; with a skip-wait limit, a pod whose
+    // deletion is older than it is no longer there (a dead node never finishes it).
     let mirror_reader = reader.clone();
     let mirror_present = present.clone();
+    let skip_wait = plan.skip_wait_for_delete.map(Duration::from_secs);
     let mirror = tokio::spawn(async move {
+        let mut deleting_since: HashMap<String, Instant> = HashMap::new();
+        let mut skipped: BTreeSet<String> = BTreeSet::new();
         loop {
-            let uids: HashMap<String, String> = mirror_reader
-                .state()
-                .iter()
-                .filter_map(|p| Some((p.uid()?, p.name_any())))
-                .collect();
+            let mut uids: HashMap<String, String> = HashMap::new();
+            for p in mirror_reader.state() {
+                let Some(uid) = p.uid() else { continue };
+                if let Some(limit) = skip_wait
+                    && deletion_older_than(&p, limit, &mut deleting_since)
+                {
+                    if skipped.insert(uid) {
+                        eprintln!(
+                            "{}/{}: deleted more than {} ago and still terminating: treated as gone (--skip-wait-for-delete-timeout)",
+                            p.namespace().unwrap_or_default(),
+                            p.name_any(),
+                            shared::duration::format(limit)
+                        );
+                    }
+                    continue;
+                }
+                uids.insert(uid, p.name_any());
+            }
             *mirror_present.lock().expect("lock") = uids;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -418,6 +506,7 @@ pub async fn evict(
     *present.lock().expect("lock") = reader
         .state()
         .iter()
+        .filter(|p| skip_wait.is_none() || p.metadata.deletion_timestamp.is_none())
         .filter_map(|p| Some((p.uid()?, p.name_any())))
         .collect();
 
@@ -501,6 +590,35 @@ pub async fn evict(
     result
 }
 
+/// Whether a terminating pod's deletion is older than `limit`, as kubectl drain's
+/// `--skip-wait-for-delete-timeout` counts it: from its deletionTimestamp (the end of its grace
+/// period), against this machine's clock; and, since that clock may lag the server's (or a
+/// simulated one), also on this run's own clock from when it first saw the deletion plus the
+/// grace period. Either one old enough counts.
+fn deletion_older_than(
+    pod: &Pod,
+    limit: Duration,
+    deleting_since: &mut HashMap<String, Instant>,
+) -> bool {
+    let Some(deleted) = pod.metadata.deletion_timestamp.as_ref() else {
+        return false;
+    };
+    let uid = pod.uid().unwrap_or_default();
+    let seen = *deleting_since.entry(uid).or_insert_with(Instant::now);
+    let grace = Duration::from_secs(
+        pod.metadata
+            .deletion_grace_period_seconds
+            .unwrap_or(0)
+            .max(0) as u64,
+    );
+    let by_server = jiff::Timestamp::now()
+        .duration_since(deleted.0)
+        .try_into()
+        .is_ok_and(|age: Duration| age > limit);
+    let by_us = seen.elapsed() > grace.saturating_add(limit);
+    by_server || by_us
+}
+
 /// Scales pre-scaled owners back (their surge pods first) and puts HPAs back.
 pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()> {
     let pp = PatchParams::default();
@@ -514,8 +632,50 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
                 Err(e) => return Err(ctx.err(e)),
             }
         }
+        if let Some(so) = &p.scaled_object {
+            let mut spec = json!({"minReplicaCount": so.original_min});
+            if let Some(max) = so.original_max {
+                spec["maxReplicaCount"] = json!(max);
+            }
+            let patch =
+                json!({"metadata": {"annotations": {ORIGINAL_REPLICA_COUNTS: null}}, "spec": spec});
+            match scaled_objects(ctx, &p.namespace)
+                .patch(&so.name, &pp, &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(ctx.err(e)),
+            }
+            // Until KEDA's next reconcile its HPA keeps the raised minimum and would scale the
+            // Deployment straight back up: wait for KEDA to lower it first.
+            let hpas = Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &p.namespace);
+            let what = format!(
+                "KEDA to lower the HPA of deployment {}/{}",
+                p.namespace, p.name
+            );
+            poll(ctx, &what, || async {
+                let list = hpas
+                    .list(&ListParams::default())
+                    .await
+                    .map_err(|e| ctx.err(e))?;
+                let raised = list.items.iter().any(|h| {
+                    h.spec.as_ref().is_some_and(|s| {
+                        s.scale_target_ref.kind == "Deployment"
+                            && s.scale_target_ref.name == p.name
+                            && s.min_replicas.unwrap_or(1) > p.original.max(1)
+                    })
+                });
+                Ok((!raised).then_some(()))
+            })
+            .await?;
+        }
         if let Some(h) = &p.hpa {
-            let patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: null}}, "spec": {"minReplicas": h.original_min}});
+            let mut patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: null}}, "spec": {"minReplicas": h.original_min}});
+            if let Some(max) = h.original_max {
+                patch["metadata"]["annotations"][ORIGINAL_MAX_REPLICAS] = Value::Null;
+                patch["spec"]["maxReplicas"] = json!(max);
+            }
             match Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &p.namespace)
                 .patch(&h.name, &pp, &Patch::Merge(&patch))
                 .await
@@ -606,12 +766,8 @@ pub async fn run_node(
         save(ctx, node, journal, false).await?;
     }
     restore(ctx, journal).await?;
-    verify(ctx, node, journal).await?;
-    let patch = json!({"metadata": {"annotations": {NODE_ANNOTATION: null}}});
-    Api::<Node>::all(ctx.client())
-        .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|e| ctx.err(e))?;
+    verify(ctx, node, journal, plan.skip_wait_for_delete.is_some()).await?;
+    crate::journal::write(ctx.target, node, crate::journal::Record::Remove, None).await?;
     eprintln!(
         "node {node} drained in {}: only DaemonSet pods left, cordoned, everything restored — safe to terminate",
         shared::duration::format(started.elapsed())
@@ -620,7 +776,14 @@ pub async fn run_node(
     Ok(())
 }
 
-async fn verify(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::Result<()> {
+/// `terminating_is_gone`: with a skip-wait limit, pods still terminating were waited for that
+/// long already (a dead node never finishes them) and are not left behind.
+async fn verify(
+    ctx: &Ctx<'_>,
+    node: &str,
+    journal: &NodeJournal,
+    terminating_is_gone: bool,
+) -> shared::Result<()> {
     let pods = Api::<Pod>::all(ctx.client())
         .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
         .await
@@ -634,6 +797,7 @@ async fn verify(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::Res
                 .or_else(|| plan::finished_filter(p))
                 .is_none()
         })
+        .filter(|p| !(terminating_is_gone && p.metadata.deletion_timestamp.is_some()))
         .map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()))
         .collect();
     if !left.is_empty() {

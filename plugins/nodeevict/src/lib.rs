@@ -152,6 +152,20 @@ pub const PERMISSIONS: &[Permission] = &[
         Scope::AllNamespaces,
         "raise and restore minReplicas",
     ),
+    Permission::new(
+        "list",
+        "keda.sh",
+        "scaledobjects",
+        Scope::AllNamespaces,
+        "KEDA-scaled owners",
+    ),
+    Permission::new(
+        "patch",
+        "keda.sh",
+        "scaledobjects",
+        Scope::AllNamespaces,
+        "raise and restore minReplicaCount",
+    ),
 ];
 
 pub fn main() -> ExitCode {

@@ -38,7 +38,7 @@ pub struct PodPlan {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PrescalePlan {
     pub namespace: String,
@@ -49,17 +49,30 @@ pub struct PrescalePlan {
     pub hpa: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hpa_min: Option<i32>,
+    /// The HPA's maxReplicas before, when it is below `to` and must be raised as well
+    /// (minReplicas > maxReplicas is refused with a 422).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hpa_max: Option<i32>,
+    /// The KEDA ScaledObject raised instead of an HPA: KEDA owns its HPA and resets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaled_object: Option<String>,
+    /// The ScaledObject's minReplicaCount before (`None`: unset, KEDA's 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub so_min: Option<i32>,
+    /// Its maxReplicaCount before (100 when unset), when it is below `to` and must be raised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub so_max: Option<i32>,
     pub why: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Capacity {
     pub fits: bool,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct NodePlan {
     pub node: String,
@@ -70,17 +83,18 @@ pub struct NodePlan {
     pub capacity: Capacity,
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
+    /// Seconds after its deletion a pod counts as gone (`--skip-wait-for-delete-timeout`, or
+    /// the NotReady default); `None` waits for every pod to finish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_wait_for_delete: Option<u64>,
 }
 
 // ---- filters: each decides one kind of pod, or passes (None) ----
 
+/// The pod's controller, as kubectl drain's `GetControllerOf` finds it: only the reference
+/// with `controller: true` counts; a pod with plain owner references is unmanaged.
 fn owner_kind(pod: &Pod) -> Option<(&str, &str)> {
-    let refs = pod.metadata.owner_references.as_ref()?;
-    let owner = refs
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .or(refs.first())?;
-    Some((owner.kind.as_str(), owner.name.as_str()))
+    shared::owner::controller_kind_name(&pod.metadata)
 }
 
 pub fn daemonset_filter(pod: &Pod) -> Option<(Verdict, String)> {
@@ -168,29 +182,10 @@ pub fn pod_verdict(pod: &Pod, options: &Options) -> (Verdict, String) {
 
 // ---- helpers ----
 
+/// Whether a workload's or budget's whole selector (matchLabels and matchExpressions) picks
+/// these labels; an empty or invalid selector picks nothing.
 pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_ok = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let expressions_ok = selector.match_expressions.iter().flatten().all(|e| {
-        let value = labels.get(&e.key);
-        let values = e.values.clone().unwrap_or_default();
-        match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
-        }
-    });
-    let empty = selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
-        && selector
-            .match_expressions
-            .as_ref()
-            .is_none_or(|m| m.is_empty());
-    !empty && labels_ok && expressions_ok
+    shared::selector::matches(selector, labels)
 }
 
 pub fn pdb_for<'a>(world: &'a World, pod: &Pod) -> Option<&'a PodDisruptionBudget> {
@@ -212,12 +207,10 @@ pub fn workload_of(world: &World, pod: &Pod) -> Option<(String, String)> {
             .replicasets
             .iter()
             .find(|rs| rs.name_any() == name && rs.namespace() == pod.namespace());
-        if let Some(dep) = rs.and_then(|rs| {
-            rs.owner_references()
-                .iter()
-                .find(|o| o.kind == "Deployment")
-        }) {
-            return Some(("Deployment".into(), dep.name.clone()));
+        if let Some(("Deployment", dep)) =
+            rs.and_then(|rs| shared::owner::controller_kind_name(&rs.metadata))
+        {
+            return Some(("Deployment".into(), dep.to_string()));
         }
     }
     Some((kind.to_string(), name.to_string()))
@@ -369,6 +362,140 @@ fn capacity(world: &World, draining: &[String], movers: &[&Pod]) -> Capacity {
     }
 }
 
+/// Every budget whose selector picks the pod (the eviction API supports one).
+pub fn pdbs_for<'a>(world: &'a World, pod: &Pod) -> Vec<&'a PodDisruptionBudget> {
+    world
+        .pdbs
+        .iter()
+        .filter(|pdb| {
+            pdb.namespace() == pod.namespace()
+                && pdb
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.selector.as_ref())
+                    .is_some_and(|sel| selector_matches(sel, pod.labels()))
+        })
+        .collect()
+}
+
+/// A budget's numbers, as its status has them.
+struct Budget {
+    name: String,
+    allowed: i32,
+    desired: i32,
+    current: i32,
+    always_allow: bool,
+}
+
+impl Budget {
+    fn of(pdb: &PodDisruptionBudget) -> Budget {
+        let st = pdb.status.clone().unwrap_or_default();
+        Budget {
+            name: pdb.name_any(),
+            allowed: st.disruptions_allowed,
+            desired: st.desired_healthy,
+            current: st.current_healthy,
+            always_allow: pdb
+                .spec
+                .as_ref()
+                .and_then(|s| s.unhealthy_pod_eviction_policy.as_deref())
+                == Some("AlwaysAllow"),
+        }
+    }
+
+    /// Whether a pod that is not Ready is evicted without using a disruption, as
+    /// pkg/registry/core/pod/storage/eviction.go decides: always under
+    /// `unhealthyPodEvictionPolicy: AlwaysAllow`, else (IfHealthyBudget, the default) when the
+    /// budget is met — currentHealthy >= desiredHealthy > 0.
+    fn unhealthy_pods_go_free(&self) -> bool {
+        self.always_allow || (self.current >= self.desired && self.desired > 0)
+    }
+}
+
+/// A pod under two or more budgets cannot be evicted at all: the API answers 500 ("This pod
+/// has more than one PodDisruptionBudget, which the eviction subresource does not support."),
+/// and retrying changes nothing. Blocked before the first change, naming the budgets; only a
+/// delete (--disable-eviction) bypasses them, as with kubectl drain.
+fn two_budgets(world: &World, pods: &[&Pod], plans: &mut [PodPlan]) {
+    for (pod, plan) in pods.iter().zip(plans.iter_mut()) {
+        if plan.verdict != Verdict::Evict {
+            continue;
+        }
+        let budgets = pdbs_for(world, pod);
+        if budgets.len() > 1 {
+            let names: Vec<String> = budgets.iter().map(|b| b.name_any()).collect();
+            plan.verdict = Verdict::Blocked;
+            plan.reason = format!(
+                "{} PodDisruptionBudgets select it ({}): the eviction API refuses a pod with more than one; fix the budgets, or --disable-eviction deletes it past them",
+                names.len(),
+                names.join(", ")
+            );
+        }
+    }
+}
+
+/// The ScaledObject that KEDA scales `Deployment namespace/name` with, if any.
+fn scaled_object_of<'a>(
+    world: &'a World,
+    namespace: &str,
+    name: &str,
+) -> Option<&'a kube::api::DynamicObject> {
+    world.scaled_objects.iter().find(|so| {
+        let target = &so.data["spec"]["scaleTargetRef"];
+        so.namespace().as_deref() == Some(namespace)
+            && target["name"].as_str() == Some(name)
+            && target["kind"].as_str().is_none_or(|k| k == "Deployment")
+    })
+}
+
+/// How a Deployment goes from `from` to `to` replicas: through the ScaledObject when KEDA
+/// scales it (never the HPA KEDA owns: KEDA resets it on its next reconcile), else through
+/// its HPA's minReplicas (and maxReplicas, when below `to`), else directly.
+fn prescale_plan(
+    world: &World,
+    namespace: &str,
+    name: &str,
+    from: i32,
+    to: i32,
+    why: String,
+) -> PrescalePlan {
+    let mut plan = PrescalePlan {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        from,
+        to,
+        why,
+        ..Default::default()
+    };
+    if let Some(so) = scaled_object_of(world, namespace, name) {
+        let spec = &so.data["spec"];
+        let count = |key: &str| spec[key].as_i64().and_then(|v| i32::try_from(v).ok());
+        plan.scaled_object = Some(so.name_any());
+        plan.so_min = count("minReplicaCount");
+        let max = count("maxReplicaCount").unwrap_or(100);
+        plan.so_max = (max < to).then_some(max);
+        return plan;
+    }
+    let hpa = world.hpas.iter().find(|h| {
+        h.namespace().as_deref() == Some(namespace)
+            && !matches!(
+                shared::owner::controller_kind_name(&h.metadata),
+                Some(("ScaledObject", _))
+            )
+            && h.spec.as_ref().is_some_and(|s| {
+                s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name
+            })
+    });
+    if let Some(h) = hpa {
+        let spec = h.spec.as_ref();
+        plan.hpa = Some(h.name_any());
+        plan.hpa_min = spec.and_then(|s| s.min_replicas);
+        let max = spec.map_or(to, |s| s.max_replicas);
+        plan.hpa_max = (max < to).then_some(max);
+    }
+    plan
+}
+
 /// Plans the drain of `node` (the nodes of the same run are in `draining`).
 pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -> NodePlan {
     let node_obj = world.nodes.iter().find(|n| n.name_any() == node);
@@ -392,6 +519,8 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     let mut prescale = Vec::new();
     let mut warnings = Vec::new();
 
+    two_budgets(world, &pods, &mut plans);
+
     // Per workload: would taking its pods off this node take it down, or break its budget?
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, p) in plans.iter().enumerate() {
@@ -404,7 +533,10 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     }
     for ((namespace, owner), indices) in &groups {
         let (kind, name) = owner.split_once('/').unwrap_or(("", owner));
-        let here = indices.len() as i32;
+        // Only Ready pods count against a budget: an unhealthy one (crash-looping, on a dead
+        // node) is not part of the workload's availability.
+        let ready_here = indices.iter().filter(|i| is_ready(pods[**i])).count() as i32;
+        let unhealthy_here = indices.len() as i32 - ready_here;
         let owner_pods: Vec<&Pod> = world
             .pods
             .iter()
@@ -415,26 +547,23 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
             .iter()
             .filter(|p| is_ready(p) && !draining.iter().any(|d| on_node(p, d)))
             .count() as i32;
-        let pdb = pdb_for(world, pods[indices[0]]);
-        let budget = pdb.map(|pdb| {
-            let st = pdb.status.clone().unwrap_or_default();
-            (
-                pdb.name_any(),
-                st.disruptions_allowed,
-                st.desired_healthy,
-                st.current_healthy,
-            )
-        });
-        let all_here = ready_elsewhere == 0;
+        let budget = pdbs_for(world, pods[indices[0]])
+            .first()
+            .map(|pdb| Budget::of(pdb));
+        let unhealthy_free = budget.as_ref().is_none_or(Budget::unhealthy_pods_go_free);
+        // Nothing to keep up when no replica here is Ready: pre-scaling a workload that is
+        // already down only waits for replicas that may never be Ready.
+        let all_here = ready_here > 0 && ready_elsewhere == 0;
         let budget_short = budget
             .as_ref()
-            .is_some_and(|(_, allowed, _, _)| *allowed < here);
+            .is_some_and(|b| b.allowed < ready_here || (unhealthy_here > 0 && !unhealthy_free));
         if !all_here && !budget_short {
             continue;
         }
-        let budget_text = budget.as_ref().map(|(n, allowed, desired, current)| {
+        let budget_text = budget.as_ref().map(|b| {
             format!(
-                "PDB {n} allows {allowed} disruption(s) — needs {desired} healthy, has {current}"
+                "PDB {} allows {} disruption(s) — needs {} healthy, has {}",
+                b.name, b.allowed, b.desired, b.current
             )
         });
         let evicting_all_deleted = indices.iter().all(|i| plans[*i].verdict == Verdict::Delete);
@@ -444,33 +573,31 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
                     d.name_any() == name && d.namespace().as_deref() == Some(namespace.as_str())
                 });
                 let from = dep.and_then(|d| d.spec.as_ref()?.replicas).unwrap_or(1);
-                let extra = match &budget {
-                    Some((_, allowed, _, _)) if budget_short => {
-                        (here - allowed).max(if all_here { here } else { 0 })
+                let mut extra = 0;
+                if let Some(b) = budget.as_ref().filter(|_| budget_short) {
+                    extra += (ready_here - b.allowed).max(0);
+                    if unhealthy_here > 0 && !unhealthy_free {
+                        // Unhealthy pods go once the budget is met: add what it lacks.
+                        extra += (b.desired - b.current).max(0);
                     }
-                    _ => here,
-                };
-                let hpa = world.hpas.iter().find(|h| {
-                    h.namespace().as_deref() == Some(namespace.as_str())
-                        && h.spec.as_ref().is_some_and(|s| {
-                            s.scale_target_ref.kind == "Deployment"
-                                && s.scale_target_ref.name == name
-                        })
-                });
+                    extra = extra.max(1);
+                }
+                if all_here {
+                    extra = extra.max(ready_here);
+                }
                 let why = if all_here {
                     format!("every Ready replica is on {node}")
                 } else {
                     budget_text.clone().unwrap_or_default()
                 };
-                prescale.push(PrescalePlan {
-                    namespace: namespace.clone(),
-                    name: name.to_string(),
+                prescale.push(prescale_plan(
+                    world,
+                    namespace,
+                    name,
                     from,
-                    to: from + extra,
-                    hpa: hpa.map(|h| h.name_any()),
-                    hpa_min: hpa.and_then(|h| h.spec.as_ref()?.min_replicas),
+                    from + extra,
                     why,
-                });
+                ));
             }
             "Deployment" => {
                 if budget_short && !evicting_all_deleted {
@@ -543,6 +670,23 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     if node_obj.is_none() {
         blockers.push(format!("node {node} not found"));
     }
+    // A NotReady node's kubelet cannot finish its pods' termination: their deletions never
+    // complete, so a deletion older than the limit counts as the pod gone (kubectl drain's
+    // --skip-wait-for-delete-timeout, defaulted here for a dead node).
+    let node_is_ready = node_obj.is_none_or(node_ready);
+    let skip_wait_for_delete = options
+        .skip_wait_for_delete_timeout
+        .or((!node_is_ready).then_some(DEAD_NODE_SKIP_WAIT_SECONDS))
+        .filter(|s| *s > 0);
+    if !node_is_ready {
+        warnings.push(match skip_wait_for_delete {
+            Some(secs) => format!(
+                "node is NotReady: its kubelet does not answer; pods will be treated as gone {} after their deletion",
+                shared::duration::format(std::time::Duration::from_secs(secs))
+            ),
+            None => "node is NotReady: its kubelet does not answer; its pods may never finish terminating (--skip-wait-for-delete-timeout 0 waits for them)".to_string(),
+        });
+    }
     if !capacity.fits {
         if options.force {
             warnings.push(format!(
@@ -564,8 +708,13 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
         capacity,
         blockers,
         warnings,
+        skip_wait_for_delete,
     }
 }
+
+/// `--skip-wait-for-delete-timeout` on a NotReady node when not given: a minute is far past any
+/// kubelet that still answers, and short enough not to hold a drain of a dead machine.
+pub const DEAD_NODE_SKIP_WAIT_SECONDS: u64 = 60;
 
 /// The plan as text.
 pub fn render(plan: &NodePlan) -> String {
@@ -588,14 +737,7 @@ pub fn render(plan: &NodePlan) -> String {
             s.name,
             s.from,
             s.to,
-            s.hpa
-                .as_ref()
-                .map(|h| format!(
-                    " through HPA {h} (minReplicas {} → {})",
-                    s.hpa_min.unwrap_or(1),
-                    s.to
-                ))
-                .unwrap_or_default(),
+            through(s),
             s.why
         ));
     }
@@ -607,6 +749,31 @@ pub fn render(plan: &NodePlan) -> String {
         out.push_str(&format!("blocked: {b}\n"));
     }
     out
+}
+
+/// ` through HPA h (minReplicas 1 → 2, maxReplicas 1 → 2)` or the ScaledObject's counts.
+fn through(s: &PrescalePlan) -> String {
+    let raise_max = |what: &str, max: Option<i32>| {
+        max.map(|m| format!(", {what} {m} → {}", s.to))
+            .unwrap_or_default()
+    };
+    if let Some(so) = &s.scaled_object {
+        return format!(
+            " through ScaledObject {so} (minReplicaCount {} → {}{})",
+            s.so_min.unwrap_or(0),
+            s.to,
+            raise_max("maxReplicaCount", s.so_max)
+        );
+    }
+    match &s.hpa {
+        Some(h) => format!(
+            " through HPA {h} (minReplicas {} → {}{})",
+            s.hpa_min.unwrap_or(1),
+            s.to,
+            raise_max("maxReplicas", s.hpa_max)
+        ),
+        None => String::new(),
+    }
 }
 
 /// What to run once the node is empty (printed, never run), from `spec.providerID`.
@@ -745,7 +912,7 @@ mod tests {
             pods: vec![pod("web-abc", Some(("ReplicaSet", "web-7d")), json!({}))],
             replicasets: vec![from(
                 json!({"metadata": {"name": "web-7d", "namespace": "default",
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d"}]}}),
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d", "controller": true}]}}),
             )],
             deployments: vec![from(
                 json!({"metadata": {"name": "web", "namespace": "default"}, "spec": {"replicas": 1, "selector": {}, "template": {}}}),
@@ -815,6 +982,207 @@ mod tests {
             !full.capacity.fits && full.blockers[0].starts_with("capacity:"),
             "{:?}",
             full.blockers
+        );
+    }
+
+    fn pdb(name: &str, spec: Value, status: Value) -> PodDisruptionBudget {
+        from(json!({"metadata": {"name": name, "namespace": "default"},
+            "spec": json_patch_merge(json!({"selector": {"matchLabels": {"app": "web"}}}), spec), "status": status}))
+    }
+
+    fn json_patch_merge(mut base: Value, extra: Value) -> Value {
+        json_patch::merge(&mut base, &extra);
+        base
+    }
+
+    /// web: 3 replicas, one on n1 (`sick` makes it not Ready), two Ready on n2, under one PDB.
+    fn three_web(sick: bool, budget: PodDisruptionBudget) -> World {
+        let mut w = world();
+        let ready = if sick { "False" } else { "True" };
+        w.pods = vec![
+            pod(
+                "web-abc",
+                Some(("ReplicaSet", "web-7d")),
+                json!({"metadata": {"labels": {"app": "web"}}, "status": {"conditions": [{"type": "Ready", "status": ready}]}}),
+            ),
+            pod(
+                "web-def",
+                Some(("ReplicaSet", "web-7d")),
+                json!({"metadata": {"labels": {"app": "web"}}, "spec": {"nodeName": "n2"}}),
+            ),
+            pod(
+                "web-ghi",
+                Some(("ReplicaSet", "web-7d")),
+                json!({"metadata": {"labels": {"app": "web"}}, "spec": {"nodeName": "n2"}}),
+            ),
+        ];
+        w.deployments[0].spec.as_mut().unwrap().replicas = Some(3);
+        w.pdbs = vec![budget];
+        w
+    }
+
+    #[test]
+    fn an_unhealthy_pod_uses_no_budget_as_the_eviction_api_decides() {
+        let o = Options {
+            prescale: true,
+            ..Default::default()
+        };
+        let n1 = ["n1".to_string()];
+        let met = json!({"disruptionsAllowed": 0, "currentHealthy": 2, "desiredHealthy": 2, "expectedPods": 3});
+        // Healthy at the budget: pre-scaled first.
+        let healthy = plan(
+            &three_web(
+                false,
+                pdb(
+                    "web",
+                    json!({"maxUnavailable": 0}),
+                    json!({"disruptionsAllowed": 0, "currentHealthy": 3, "desiredHealthy": 3}),
+                ),
+            ),
+            "n1",
+            &n1,
+            &o,
+        );
+        assert_eq!(healthy.prescale.len(), 1, "{:?}", healthy.prescale);
+        // Crash-looping with the budget met (IfHealthyBudget): a plain eviction.
+        let sick = plan(
+            &three_web(true, pdb("web", json!({"maxUnavailable": 1}), met.clone())),
+            "n1",
+            &n1,
+            &o,
+        );
+        assert!(sick.prescale.is_empty(), "{:?}", sick.prescale);
+        assert!(sick.blockers.is_empty(), "{:?}", sick.blockers);
+        assert_eq!(sick.pods[0].verdict, Verdict::Evict);
+        // Budget not met: IfHealthyBudget refuses, pre-scaling adds the healthy pod it lacks...
+        let short = json!({"disruptionsAllowed": 0, "currentHealthy": 2, "desiredHealthy": 3});
+        let lacking = plan(
+            &three_web(true, pdb("web", json!({"minAvailable": 3}), short.clone())),
+            "n1",
+            &n1,
+            &o,
+        );
+        assert_eq!(lacking.prescale[0].to, 4, "{:?}", lacking.prescale);
+        // ...and AlwaysAllow lets it go anyway.
+        let always = plan(
+            &three_web(
+                true,
+                pdb(
+                    "web",
+                    json!({"minAvailable": 3, "unhealthyPodEvictionPolicy": "AlwaysAllow"}),
+                    short,
+                ),
+            ),
+            "n1",
+            &n1,
+            &o,
+        );
+        assert!(always.prescale.is_empty(), "{:?}", always.prescale);
+    }
+
+    #[test]
+    fn a_pod_under_two_budgets_is_blocked_naming_both() {
+        let mut w = three_web(
+            false,
+            pdb(
+                "web",
+                json!({"maxUnavailable": 1}),
+                json!({"disruptionsAllowed": 1, "currentHealthy": 3, "desiredHealthy": 2}),
+            ),
+        );
+        w.pdbs.push(pdb(
+            "web-too",
+            json!({"maxUnavailable": 2}),
+            json!({"disruptionsAllowed": 2, "currentHealthy": 3, "desiredHealthy": 1}),
+        ));
+        let p = plan(&w, "n1", &["n1".to_string()], &Options::default());
+        assert_eq!(p.pods[0].verdict, Verdict::Blocked);
+        assert!(p.blockers[0].contains("(web, web-too)"), "{:?}", p.blockers);
+        let deleting = plan(
+            &w,
+            "n1",
+            &["n1".to_string()],
+            &Options {
+                disable_eviction: true,
+                ..Default::default()
+            },
+        );
+        assert!(deleting.blockers.is_empty(), "{:?}", deleting.blockers);
+    }
+
+    #[test]
+    fn autoscaled_owners_are_raised_through_what_owns_their_count() {
+        let o = Options {
+            prescale: true,
+            ..Default::default()
+        };
+        let mut w = world();
+        w.hpas = vec![from(
+            json!({"metadata": {"name": "web", "namespace": "default"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 1}}),
+        )];
+        let p = plan(&w, "n1", &["n1".to_string()], &o);
+        assert_eq!(
+            (p.prescale[0].hpa_min, p.prescale[0].hpa_max),
+            (Some(1), Some(1))
+        );
+        assert!(
+            render(&p).contains("through HPA web (minReplicas 1 → 2, maxReplicas 1 → 2)"),
+            "{}",
+            render(&p)
+        );
+        // KEDA's HPA is never the one raised: its ScaledObject is.
+        w.hpas = vec![from(
+            json!({"metadata": {"name": "keda-hpa-web", "namespace": "default",
+                "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "web", "uid": "s", "controller": true}]},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 1}}),
+        )];
+        w.scaled_objects = vec![from(
+            json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"scaleTargetRef": {"name": "web"}, "maxReplicaCount": 1}}),
+        )];
+        let p = plan(&w, "n1", &["n1".to_string()], &o);
+        let s = &p.prescale[0];
+        assert_eq!(
+            (s.hpa.as_deref(), s.scaled_object.as_deref()),
+            (None, Some("web"))
+        );
+        assert_eq!((s.so_min, s.so_max), (None, Some(1)));
+        assert!(
+            render(&p).contains(
+                "through ScaledObject web (minReplicaCount 0 → 2, maxReplicaCount 1 → 2)"
+            ),
+            "{}",
+            render(&p)
+        );
+    }
+
+    #[test]
+    fn a_not_ready_node_says_so_and_counts_old_deletions_as_gone() {
+        let mut w = world();
+        w.nodes[0] = from(json!({"metadata": {"name": "n1"},
+            "status": {"conditions": [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]}}));
+        let p = plan(&w, "n1", &["n1".to_string()], &Options::default());
+        assert_eq!(p.skip_wait_for_delete, Some(DEAD_NODE_SKIP_WAIT_SECONDS));
+        assert!(
+            p.warnings.iter().any(|w| w == "node is NotReady: its kubelet does not answer; pods will be treated as gone 1m after their deletion"),
+            "{:?}",
+            p.warnings
+        );
+        let waiting = plan(
+            &w,
+            "n1",
+            &["n1".to_string()],
+            &Options {
+                skip_wait_for_delete_timeout: Some(0),
+                ..Default::default()
+            },
+        );
+        assert_eq!(waiting.skip_wait_for_delete, None);
+        assert_eq!(
+            plan(&world(), "n1", &["n1".to_string()], &Options::default()).skip_wait_for_delete,
+            None
         );
     }
 

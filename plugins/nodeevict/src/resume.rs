@@ -7,6 +7,7 @@ use clap::Args;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
+use crate::journal::NodeJournal;
 use crate::status;
 use crate::{plan, world};
 
@@ -72,35 +73,54 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         concurrency: args.concurrency,
     };
     for recorded in chosen {
-        let node = &recorded.node;
-        let mut journal = recorded.journal.clone();
-        eprintln!("resuming {node} at: {}", journal.step.describe());
-        execute::save(&ctx, node, &journal, true).await?;
-        // What is still on the node, judged with the options the drain started with; budgets
-        // are enforced by the Eviction API itself, so a pod blocked by one is evicted with back-off.
         let world = world::read(&target.client)
             .await
             .map_err(|e| target.api_error(e))?;
-        let mut options = journal.options.clone();
-        options.prescale = false;
-        let mut plan = plan::plan(&world, node, std::slice::from_ref(node), &options);
-        for p in plan
-            .pods
-            .iter_mut()
-            .filter(|p| p.verdict == plan::Verdict::Blocked)
-        {
-            if p.reason.contains("PDB") {
-                p.verdict = plan::Verdict::Evict;
-            } else {
-                return Err(Error::Failed(format!(
-                    "{}/{} blocks the drain: {}",
-                    p.namespace, p.name, p.reason
-                )));
-            }
-        }
-        execute::run_node(&ctx, node, &mut journal, &plan)
-            .await
-            .map_err(|e| crate::drain::with_hint(e, node))?;
+        let plan = replan(&world, &recorded.node, &recorded.journal)?;
+        continue_node(&ctx, &recorded.node, recorded.journal.clone(), &plan).await?;
     }
     Ok(())
+}
+
+/// What is still on the node, judged with the options the drain started with; budgets are
+/// enforced by the Eviction API itself, so a pod blocked by one is evicted with back-off.
+/// Anything else that blocks stops before a change.
+pub fn replan(
+    world: &world::World,
+    node: &str,
+    journal: &NodeJournal,
+) -> shared::Result<plan::NodePlan> {
+    let mut options = journal.options.clone();
+    options.prescale = false;
+    let mut plan = plan::plan(world, node, &[node.to_string()], &options);
+    for p in plan
+        .pods
+        .iter_mut()
+        .filter(|p| p.verdict == plan::Verdict::Blocked)
+    {
+        if p.reason.contains("PDB") {
+            p.verdict = plan::Verdict::Evict;
+        } else {
+            return Err(Error::Failed(format!(
+                "{}/{} blocks the drain: {}",
+                p.namespace, p.name, p.reason
+            )));
+        }
+    }
+    Ok(plan)
+}
+
+/// Goes on with a recorded drain from its step: first takes the journal over (conditional on
+/// it being the one read, so two resumes never both go on), then runs it to the end.
+pub async fn continue_node(
+    ctx: &Ctx<'_>,
+    node: &str,
+    mut journal: NodeJournal,
+    plan: &plan::NodePlan,
+) -> shared::Result<()> {
+    eprintln!("resuming {node} at: {}", journal.step.describe());
+    execute::save(ctx, node, &journal, true).await?;
+    execute::run_node(ctx, node, &mut journal, plan)
+        .await
+        .map_err(|e| crate::drain::with_hint(e, node))
 }

@@ -34,6 +34,8 @@ pub async fn find(client: &kube::Client) -> Result<Vec<Recorded>, kube::Error> {
         let Some(text) = n.annotations().get(NODE_ANNOTATION) else {
             continue;
         };
+        // A resume or abort that follows writes only over the journal as read here.
+        crate::journal::observe(n);
         match NodeJournal::from_annotation(text) {
             Ok(journal) => found.push(Recorded {
                 node: n.name_any(),

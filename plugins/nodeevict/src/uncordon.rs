@@ -3,11 +3,11 @@
 use clap::Args;
 use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde_json::json;
 use shared::{Error, GlobalArgs};
 
-use crate::journal::NODE_ANNOTATION;
+use crate::journal::{NODE_ANNOTATION, Record};
 
 #[derive(Args, Debug, Clone)]
 pub struct UncordonArgs {
@@ -28,6 +28,8 @@ pub async fn run(global: &GlobalArgs, args: &UncordonArgs) -> shared::Result<()>
                     "node {name:?} not found: list them with `kubectl get nodes`"
                 ))
             })?;
+        // The uncordon below is conditional on this read: a drain started meanwhile wins.
+        crate::journal::observe(&node);
         if node.annotations().contains_key(NODE_ANNOTATION) {
             return Err(Error::Failed(format!(
                 "a drain is recorded on node {name}: `kubectl nodeevict abort {name}` undoes it (and uncordons), `resume` finishes it"
@@ -39,13 +41,13 @@ pub async fn run(global: &GlobalArgs, args: &UncordonArgs) -> shared::Result<()>
         args.nodes.join(", ")
     ));
     for name in &args.nodes {
-        api.patch(
+        crate::journal::write(
+            &target,
             name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"unschedulable": false}})),
+            Record::Keep,
+            Some(json!({"unschedulable": false})),
         )
-        .await
-        .map_err(|e| target.api_error(e))?;
+        .await?;
         eprintln!("node/{name} uncordoned");
     }
     Ok(())

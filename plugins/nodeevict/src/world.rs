@@ -1,12 +1,13 @@
 //! What planning a drain reads: every node, every pod (capacity and where replicas run), the
-//! owners, PodDisruptionBudgets and HPAs. Seven list requests, whatever the node holds.
+//! owners, PodDisruptionBudgets, HPAs and KEDA ScaledObjects. Eight list requests, whatever the
+//! node holds.
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
 #[derive(Debug, Clone, Default)]
 pub struct World {
@@ -17,6 +18,16 @@ pub struct World {
     pub statefulsets: Vec<StatefulSet>,
     pub pdbs: Vec<PodDisruptionBudget>,
     pub hpas: Vec<HorizontalPodAutoscaler>,
+    /// KEDA's ScaledObjects (a CRD: none where KEDA is not installed).
+    pub scaled_objects: Vec<DynamicObject>,
+}
+
+/// KEDA's ScaledObject.
+pub fn scaled_object_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("keda.sh", "v1alpha1", "ScaledObject"),
+        "scaledobjects",
+    )
 }
 
 pub async fn read(client: &Client) -> Result<World, kube::Error> {
@@ -39,6 +50,17 @@ pub async fn read(client: &Client) -> Result<World, kube::Error> {
         pdbs.list(&lp),
         hpas.list(&lp),
     )?;
+    // A 404 means KEDA is not installed: nothing is KEDA-scaled. A 403 (a role without KEDA)
+    // hides them too; an HPA KEDA owns is still never edited (see plan::prescale_plan).
+    let scaled_objects =
+        match Api::<DynamicObject>::all_with(client.clone(), &scaled_object_resource())
+            .list(&lp)
+            .await
+        {
+            Ok(list) => list.items,
+            Err(kube::Error::Api(e)) if e.code == 404 || e.code == 403 => Vec::new(),
+            Err(e) => return Err(e),
+        };
     Ok(World {
         nodes: nodes.items,
         pods: pods.items,
@@ -47,5 +69,6 @@ pub async fn read(client: &Client) -> Result<World, kube::Error> {
         statefulsets: statefulsets.items,
         pdbs: pdbs.items,
         hpas: hpas.items,
+        scaled_objects,
     })
 }

@@ -1,8 +1,6 @@
 //! `kubectl pvcreset abort OWNER`: undo an interrupted reset while its claims still exist —
 //! owners back to their recorded replicas, autoscalers restored, journal removed.
 
-use std::time::Instant;
-
 use clap::Args;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
@@ -23,9 +21,12 @@ pub struct AbortArgs {
 pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = target.namespace.clone();
-    let found = status::find(&target.client, Some(&namespace))
+    let (found, unreadable) = status::find_all(&target.client, Some(&namespace))
         .await
         .map_err(|e| target.api_error(e))?;
+    if let Some(bad) = crate::resume::unreadable_named(&unreadable, &args.owner) {
+        return Err(bad.to_error());
+    }
     let recorded = crate::resume::pick(&found, &args.owner, &namespace)?;
     let journal = &recorded.journal;
     // Once a claim is being deleted its data is gone: nothing to go back to.
@@ -40,8 +41,9 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         });
         if !intact {
             return Err(Error::Failed(format!(
-                "claim {} is already deleted or being deleted: the reset cannot be undone; finish it with `kubectl pvcreset resume {} -n {namespace}`",
-                c.name, recorded.owner
+                "claim {} is already deleted or being deleted: the reset cannot be undone; finish it with `{}`",
+                c.name,
+                crate::reset::command("resume", &recorded.owner, &namespace)
             )));
         }
     }
@@ -68,22 +70,28 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     }
     shared::confirm::confirm("Abort the reset?", args.change.yes)?;
     shared::interrupt::changing(format!(
-        "the abort was under way; until it ends the reset stays recorded on {}: run `kubectl pvcreset abort {} -n {namespace}` again to finish it",
-        recorded.owner, recorded.owner
+        "the abort was under way; until it ends the reset stays recorded on {}: run `{}` again to finish it",
+        recorded.owner,
+        crate::reset::command("abort", &recorded.owner, &namespace)
     ));
     let ctx = Ctx {
         target: &target,
         namespace: namespace.clone(),
-        deadline: Instant::now() + args.change.timeout,
+        deadline: execute::deadline(args.change.timeout),
+        run: crate::journal::new_run_id(),
     };
+    // The abort owns the journal from here: a run still driving the reset stops at its
+    // next step instead of deleting what the operator chose to keep.
+    execute::take_over(&ctx, journal, recorded.run.clone()).await?;
     for owner in &journal.owners {
         execute::scale(&ctx, owner, owner.replicas).await?;
         eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);
     }
+    execute::restore_claim_retention(&ctx, &journal.owners).await?;
     execute::restore_autoscalers(&ctx, &journal.autoscalers).await?;
     // The journal goes before the wait: were the wait to time out, a later `resume` must not
     // pick the reset up again and delete the claims the operator chose to keep.
-    execute::remove_journal(&ctx, &journal.owners[0]).await?;
+    execute::remove_journal(&ctx, journal.holder()?).await?;
     shared::interrupt::changing(
         "the abort was done (owners scaled back, claims kept, journal removed); only the wait for their pods to be Ready was cut short",
     );

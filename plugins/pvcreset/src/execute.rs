@@ -16,18 +16,20 @@ use serde_json::{Value, json};
 use shared::{Error, Target};
 
 use crate::journal::{
-    ANNOTATION, AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, Step, Strategy,
+    ANNOTATION, AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, RUN_ANNOTATION, Step, Strategy,
 };
 use crate::world::snapshot_resource;
 
 /// KEDA's pause annotation (KEDA 2.13+): the ScaledObject stops scaling its target.
 pub const KEDA_PAUSED: &str = "autoscaling.keda.sh/paused";
 
-/// What a step needs: the connection, the namespace and when to give up.
+/// What a step needs: the connection, the namespace, when to give up and this run's id
+/// (written with the journal: see [`Expect`]).
 pub struct Ctx<'a> {
     pub target: &'a Target,
     pub namespace: String,
     pub deadline: Instant,
+    pub run: String,
 }
 
 impl Ctx<'_> {
@@ -50,16 +52,12 @@ pub struct OwnerState {
     pub journal: Option<String>,
 }
 
+/// The whole selector (matchLabels and matchExpressions) as a query; empty when it selects
+/// nothing usable, which `pods_of` refuses rather than list every pod of the namespace.
 fn selector_string(
     selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
 ) -> String {
-    selector
-        .match_labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    shared::selector::to_query(selector).unwrap_or_default()
 }
 
 pub async fn owner_state(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<Option<OwnerState>> {
@@ -132,17 +130,201 @@ pub async fn scale(ctx: &Ctx<'_>, owner: &OwnerRecord, replicas: i32) -> shared:
     result.map_err(|e| ctx.api_error(e))
 }
 
+/// Whose journal a write may replace. Every write carries the owner's resourceVersion as
+/// read just before, so two runs cannot both pass the check and both write.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// A new reset's first write: no journal on the owner, still at the replicas it was
+    /// planned with (`resource_version` as read when planning).
+    Fresh {
+        resource_version: Option<String>,
+        replicas: i32,
+    },
+    /// Taking a recorded reset over from the run that wrote it (`None`: a journal written
+    /// before runs were recorded).
+    From(Option<String>),
+    /// This run's own journal.
+    Mine,
+}
+
+/// The owner's metadata and replicas now.
+async fn owner_meta(
+    ctx: &Ctx<'_>,
+    owner: &OwnerRecord,
+) -> shared::Result<
+    Option<(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+        i32,
+    )>,
+> {
+    let ns = ctx.namespace.as_str();
+    let found = match owner.kind.as_str() {
+        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
+            .get_opt(&owner.name)
+            .await
+            .map(|o| o.map(|s| (s.spec.as_ref().and_then(|s| s.replicas), s.metadata))),
+        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
+            .get_opt(&owner.name)
+            .await
+            .map(|o| o.map(|d| (d.spec.as_ref().and_then(|s| s.replicas), d.metadata))),
+    };
+    Ok(found
+        .map_err(|e| ctx.api_error(e))?
+        .map(|(replicas, meta)| (meta, replicas.unwrap_or(1))))
+}
+
+/// The refusal when another run holds (or just took) the journal: nothing of this run's
+/// plan has been done, and the commands to paste are the other run's.
+fn owned_elsewhere(ctx: &Ctx<'_>, owner: &OwnerRecord) -> Error {
+    let owner = owner.reference();
+    Error::Failed(format!(
+        "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `kubectl pvcreset status -n {}`; if that run was interrupted, {}",
+        ctx.namespace,
+        crate::reset::resume_abort_commands(&owner, &ctx.namespace)
+    ))
+}
+
+/// Writes `journal` (None: removes it) on `owner` with this run's id, if `expect` holds.
+/// A 409 Conflict means the owner changed since it was read: read it again and re-check.
+async fn write_journal(
+    ctx: &Ctx<'_>,
+    owner: &OwnerRecord,
+    journal: Option<&Journal>,
+    mut expect: Expect,
+) -> shared::Result<()> {
+    let text = journal.map(Journal::to_annotation);
+    let mut known = match &expect {
+        Expect::Fresh {
+            resource_version, ..
+        } => resource_version.clone().filter(|v| !v.is_empty()),
+        _ => None,
+    };
+    const ATTEMPTS: usize = 10;
+    for _ in 0..ATTEMPTS {
+        let resource_version = match known.take() {
+            Some(rv) => Some(rv),
+            None => {
+                let (meta, replicas) = owner_meta(ctx, owner).await?.ok_or_else(|| {
+                    Error::Failed(format!(
+                        "{} disappeared during the reset",
+                        owner.reference()
+                    ))
+                })?;
+                let annotations = meta.annotations.clone().unwrap_or_default();
+                let (now_text, now_run) =
+                    (annotations.get(ANNOTATION), annotations.get(RUN_ANNOTATION));
+                if now_run == Some(&ctx.run) {
+                    // Ours: a write whose answer was lost may already have happened.
+                    if now_text == text.as_ref() {
+                        return Ok(());
+                    }
+                    expect = Expect::Mine;
+                } else {
+                    match &expect {
+                        Expect::Fresh {
+                            replicas: planned, ..
+                        } => {
+                            if now_text.is_some() {
+                                return Err(owned_elsewhere(ctx, owner));
+                            }
+                            if replicas != *planned {
+                                return Err(Error::Failed(format!(
+                                    "{} changed since this run read it (replicas {planned} → {replicas}): this run changed nothing; run it again to plan with what is there now",
+                                    owner.reference()
+                                )));
+                            }
+                        }
+                        Expect::From(previous) => {
+                            if now_text.is_none() || now_run != previous.as_ref() {
+                                return Err(owned_elsewhere(ctx, owner));
+                            }
+                        }
+                        Expect::Mine if text.is_none() && now_text.is_none() => return Ok(()),
+                        Expect::Mine => {
+                            return Err(Error::Failed(format!(
+                                "another run took over the reset recorded on {}: this run stops here and leaves the reset to it",
+                                owner.reference()
+                            )));
+                        }
+                    }
+                }
+                meta.resource_version.filter(|v| !v.is_empty())
+            }
+        };
+        let run = text.as_ref().map(|_| ctx.run.as_str());
+        let mut patch =
+            json!({"metadata": {"annotations": {ANNOTATION: text, RUN_ANNOTATION: run}}});
+        if let Some(rv) = resource_version {
+            // A resourceVersion in a patch is a precondition: 409 unless it is current.
+            patch["metadata"]["resourceVersion"] = json!(rv);
+        }
+        match patch_owner(ctx, owner, &patch).await {
+            Ok(()) => return Ok(()),
+            Err(Error::Api {
+                status: Some(409), ..
+            }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Failed(format!(
+        "{} kept changing while the journal was written ({ATTEMPTS} conflicts in a row): run the command again",
+        owner.reference()
+    )))
+}
+
+/// The deadline `timeout` from now; a timeout beyond what the clock holds means no limit.
+pub fn deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(10 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
+/// Writes the first journal of a new reset: only if the owner holds none and is as it was
+/// planned (`resource_version` as read when planning). Another run's journal: exit 1.
+pub async fn start(
+    ctx: &Ctx<'_>,
+    journal: &Journal,
+    resource_version: Option<String>,
+) -> shared::Result<()> {
+    let replicas = journal.holder()?.replicas;
+    record(
+        ctx,
+        journal,
+        Expect::Fresh {
+            resource_version,
+            replicas,
+        },
+    )
+    .await
+}
+
+/// Makes this run the owner of a recorded reset, if `previous` (the run read with it) still
+/// holds it: `resume` and `abort` of one reset, or a rerun, never drive it twice at once.
+pub async fn take_over(
+    ctx: &Ctx<'_>,
+    journal: &Journal,
+    previous: Option<String>,
+) -> shared::Result<()> {
+    write_journal(
+        ctx,
+        journal.holder()?,
+        Some(journal),
+        Expect::From(previous),
+    )
+    .await
+}
+
 /// Writes the journal on the first owner (the record every later step updates).
 pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
-    let owner = &journal.owners[0];
+    record(ctx, journal, Expect::Mine).await
+}
+
+async fn record(ctx: &Ctx<'_>, journal: &Journal, expect: Expect) -> shared::Result<()> {
+    let owner = journal.holder()?;
     let hint = crate::reset::resume_hint(&owner.reference(), &ctx.namespace);
     shared::interrupt::changing(format!("the reset was under way; {hint}"));
-    patch_owner(
-        ctx,
-        owner,
-        &json!({"metadata": {"annotations": {ANNOTATION: journal.to_annotation()}}}),
-    )
-    .await?;
+    write_journal(ctx, owner, Some(journal), expect).await?;
     // A line per step: what an operator (and the interruption tests) can follow.
     eprintln!(
         "journal: {} on {}",
@@ -169,13 +351,9 @@ async fn advance(ctx: &Ctx<'_>, journal: &mut Journal, step: Step) -> shared::Re
     save(ctx, journal).await
 }
 
+/// Removes this run's journal (and its run id) from `owner`.
 pub async fn remove_journal(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<()> {
-    patch_owner(
-        ctx,
-        owner,
-        &json!({"metadata": {"annotations": {ANNOTATION: null}}}),
-    )
-    .await
+    write_journal(ctx, owner, None, Expect::Mine).await
 }
 
 /// Polls `check` until it yields a value or the deadline passes.
@@ -217,6 +395,11 @@ pub async fn wait_owners_ready(ctx: &Ctx<'_>, owners: &[OwnerRecord]) -> shared:
 }
 
 async fn pods_of(ctx: &Ctx<'_>, selector: &str) -> shared::Result<Vec<Pod>> {
+    if selector.is_empty() {
+        return Err(Error::Failed(
+            "the owner's selector is empty or invalid: pvcreset cannot tell its pods from the others of the namespace".into(),
+        ));
+    }
     Api::<Pod>::namespaced(ctx.client(), &ctx.namespace)
         .list(&ListParams::default().labels(selector))
         .await
@@ -406,7 +589,7 @@ pub async fn drive(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
         Strategy::Scale => drive_scale(ctx, journal).await?,
     }
     verify(ctx, journal).await?;
-    remove_journal(ctx, &journal.owners[0]).await?;
+    remove_journal(ctx, journal.holder()?).await?;
     eprintln!(
         "done in {}: {} replaced by new empty claims, {} back at {} replicas and Ready",
         shared::duration::format(started.elapsed()),
@@ -494,6 +677,7 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
         advance(ctx, journal, Step::Snapshotted).await?;
     }
     if journal.step < Step::ScaledDown {
+        hold_claim_retention(ctx, &journal.owners).await?;
         for owner in &journal.owners {
             scale(ctx, owner, 0).await?;
             eprintln!("scaled {} to 0", owner.reference());
@@ -568,7 +752,44 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
         }
         advance(ctx, journal, Step::ScaledUp).await?;
     }
+    restore_claim_retention(ctx, &journal.owners).await?;
     restore_autoscalers(ctx, &journal.autoscalers).await?;
+    Ok(())
+}
+
+/// Holds each StatefulSet owner recorded with a claim retention policy at
+/// `whenScaled: Retain` before it is scaled to 0: scaling to 0 condemns every ordinal, and
+/// under `whenScaled: Delete` the controller gives each condemned pod's claims to the garbage
+/// collector (pkg/controller/statefulset/stateful_set_utils.go) — not only the named ones.
+/// The policy is changed before the scale, so the controller sees it first.
+async fn hold_claim_retention(ctx: &Ctx<'_>, owners: &[OwnerRecord]) -> shared::Result<()> {
+    for owner in owners.iter().filter(|o| o.claim_retention.is_some()) {
+        let patch =
+            json!({"spec": {"persistentVolumeClaimRetentionPolicy": {"whenScaled": "Retain"}}});
+        patch_owner(ctx, owner, &patch).await?;
+        eprintln!(
+            "set {}'s claim retention to whenScaled: Retain for the reset",
+            owner.reference()
+        );
+    }
+    Ok(())
+}
+
+/// Puts back each claim retention policy the reset held (at its end, and by `abort`).
+/// Idempotent: the recorded policy is merged as it was.
+pub async fn restore_claim_retention(ctx: &Ctx<'_>, owners: &[OwnerRecord]) -> shared::Result<()> {
+    for owner in owners {
+        let Some(policy) = &owner.claim_retention else {
+            continue;
+        };
+        let patch = json!({"spec": {"persistentVolumeClaimRetentionPolicy": policy}});
+        patch_owner(ctx, owner, &patch).await?;
+        eprintln!(
+            "put {}'s claim retention back to whenScaled: {}",
+            owner.reference(),
+            policy["whenScaled"].as_str().unwrap_or("Retain")
+        );
+    }
     Ok(())
 }
 

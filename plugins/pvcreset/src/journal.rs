@@ -9,6 +9,20 @@ use serde_json::Value;
 /// The annotation holding the journal (JSON).
 pub const ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/journal";
 
+/// The run that owns the journal, written with it. Every later write checks it first (and
+/// carries the resourceVersion it was read at), so of two runs on one owner only one
+/// drives the reset; `resume` takes a journal over by writing its own.
+pub const RUN_ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/run";
+
+/// A new run's id: unique enough across the runs of one cluster (host, pid and clock).
+pub fn new_run_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{}-{nanos}", host.trim(), std::process::id())
+}
+
 /// How the claims are replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -59,6 +73,15 @@ pub struct OwnerRecord {
     pub name: String,
     /// Replicas before the reset: what it goes back to.
     pub replicas: i32,
+    /// A StatefulSet's `persistentVolumeClaimRetentionPolicy` before the reset, recorded when
+    /// the reset holds it at `whenScaled: Retain` (a scale to 0 under `whenScaled: Delete`
+    /// would delete every ordinal's claims); put back at the end and by `abort`.
+    #[serde(
+        default,
+        rename = "claimRetention",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub claim_retention: Option<Value>,
 }
 
 impl OwnerRecord {
@@ -127,8 +150,26 @@ impl Journal {
         serde_json::to_string(self).expect("a journal serializes")
     }
 
+    /// The journal in `text`, or why it cannot be acted on. A journal naming no owner or no
+    /// claim (edited by hand) has nothing to scale back or replace.
     pub fn from_annotation(text: &str) -> Result<Journal, String> {
-        serde_json::from_str(text).map_err(|e| format!("unreadable {ANNOTATION} annotation: {e}"))
+        let journal: Journal = serde_json::from_str(text)
+            .map_err(|e| format!("unreadable {ANNOTATION} annotation: {e}"))?;
+        if journal.owners.is_empty() {
+            return Err(format!("the {ANNOTATION} annotation names no owner"));
+        }
+        if journal.claims.is_empty() {
+            return Err(format!("the {ANNOTATION} annotation names no claim"));
+        }
+        Ok(journal)
+    }
+
+    /// The owner holding the journal (the first one; `from_annotation` and `plan` make sure
+    /// there is one).
+    pub fn holder(&self) -> Result<&OwnerRecord, shared::Error> {
+        self.owners.first().ok_or_else(|| {
+            shared::Error::Failed("the reset's journal names no owner: nothing to act on".into())
+        })
     }
 
     /// Abort is possible while every old claim still exists: nothing is lost yet.
@@ -151,6 +192,7 @@ mod tests {
                 kind: "StatefulSet".into(),
                 name: "prometheus".into(),
                 replicas: 1,
+                claim_retention: None,
             }],
             claims: vec![ClaimRecord {
                 name: "prometheus-data-prometheus-0".into(),
@@ -167,5 +209,15 @@ mod tests {
         assert!(journal.abortable());
         assert!(Step::ClaimsDeleted > Step::ScaledDown);
         assert!(Journal::from_annotation("{").is_err());
+        let ownerless = text.replace(
+            r#""owners":[{"kind":"StatefulSet","name":"prometheus","replicas":1}]"#,
+            r#""owners":[]"#,
+        );
+        assert_ne!(ownerless, text);
+        assert!(
+            Journal::from_annotation(&ownerless)
+                .unwrap_err()
+                .contains("names no owner")
+        );
     }
 }

@@ -196,6 +196,7 @@ pub const PERMISSIONS: &[Permission] = &[
 
 pub fn main() -> ExitCode {
     let cli: Cli = shared::cli::parse();
+    reset::remember_context(&cli.global);
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             None => reset::run(&cli.global, &cli.reset).await,

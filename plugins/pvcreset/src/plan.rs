@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::ResourceExt;
 use serde::Serialize;
@@ -62,6 +63,17 @@ pub struct AutoscalerView {
     pub range: String,
 }
 
+/// A StatefulSet owner's `persistentVolumeClaimRetentionPolicy` (Retain when unset).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionView {
+    pub owner: String,
+    pub when_scaled: String,
+    pub when_deleted: String,
+    /// Set to `whenScaled: Retain` for the reset and put back afterwards.
+    pub held: bool,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
@@ -71,31 +83,44 @@ pub struct Plan {
     pub steps: Vec<String>,
     pub disruption: String,
     pub warnings: Vec<String>,
+    /// The StatefulSets' claim retention policies, and whether the reset holds one at Retain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retention: Vec<RetentionView>,
     /// What gets recorded on the owner before the first change.
     pub journal: Journal,
 }
 
-/// The owner of a pod: (kind, name), following ReplicaSet → Deployment.
+/// The controller of a pod: (kind, name), following ReplicaSet → Deployment. Only the
+/// ownerReference marked `controller: true` counts, as kubectl's GetControllerOf: a plain
+/// owner reference recreates nothing, so such a pod is unmanaged.
 pub fn pod_owner(world: &World, pod: &Pod) -> Option<(String, String)> {
-    let owner = pod
-        .owner_references()
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .or_else(|| pod.owner_references().first())?;
-    if owner.kind == "ReplicaSet" {
-        let rs = world
+    let (kind, name) = shared::owner::controller_kind_name(&pod.metadata)?;
+    if kind == "ReplicaSet"
+        && let Some(("Deployment", deployment)) = world
             .replicasets
             .iter()
-            .find(|rs| rs.name_any() == owner.name);
-        if let Some(dep) = rs.and_then(|rs| {
-            rs.owner_references()
-                .iter()
-                .find(|o| o.kind == "Deployment")
-        }) {
-            return Some(("Deployment".into(), dep.name.clone()));
-        }
+            .find(|rs| rs.name_any() == name)
+            .and_then(|rs| shared::owner::controller_kind_name(&rs.metadata))
+    {
+        return Some(("Deployment".into(), deployment.to_string()));
     }
-    Some((owner.kind.clone(), owner.name.clone()))
+    Some((kind.to_string(), name.to_string()))
+}
+
+/// An HPA that a ScaledObject targeting the same workload controls: KEDA's `keda-hpa-<name>`
+/// (kedacore/keda controllers/keda/hpa.go), whose spec KEDA resets on every reconcile.
+/// Pausing the ScaledObject pauses it; pvcreset never edits it.
+fn keda_made(world: &World, hpa: &HorizontalPodAutoscaler, kind: &str, name: &str) -> bool {
+    let Some(("ScaledObject", scaled_object)) = shared::owner::controller_kind_name(&hpa.metadata)
+    else {
+        return false;
+    };
+    world.scaled_objects.iter().any(|so| {
+        let target = &so.data["spec"]["scaleTargetRef"];
+        so.name_any() == scaled_object
+            && target["kind"].as_str().unwrap_or("Deployment") == kind
+            && target["name"].as_str() == Some(name)
+    })
 }
 
 /// Does `pod` mount `claim`?
@@ -238,11 +263,19 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             world.namespace
         )));
     }
+    // Nothing asked for: no owner to record a journal on, nothing to do.
+    if world.claims.is_empty() {
+        return Err(Error::Failed(format!(
+            "no claim to reset in namespace {}: name at least one",
+            world.namespace
+        )));
+    }
     let mut owners: Vec<(String, String)> = Vec::new();
     let mut views = Vec::new();
     let mut consumer_pods: Vec<&Pod> = Vec::new();
     let mut ordinals: BTreeSet<(String, u32)> = BTreeSet::new();
     let mut all_templated = true;
+    let mut unprovisioned: Vec<String> = Vec::new();
     for claim in &world.claims {
         let name = claim.name_any();
         let pods: Vec<&Pod> = world
@@ -288,6 +321,31 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                     "claim {name} is used by {kind} {owner}: pvcreset scales StatefulSets and Deployments only; stop the {kind} yourself, then delete the claim"
                 )));
             }
+        }
+        if let Some(class) = unprovisioned_class(world, claim) {
+            let volume = format!(
+                "class {class}, at least {}, {}",
+                capacity(claim),
+                claim
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.access_modes.clone())
+                    .unwrap_or_default()
+                    .join(",")
+            );
+            if !request.force {
+                return Err(Error::Failed(format!(
+                    "claim {name}: the claim's class {class} has no provisioner: a recreated claim would stay Pending until someone provides a PersistentVolume; to reset it anyway, re-run with --force and create a matching PersistentVolume ({volume})"
+                )));
+            }
+            let users: Vec<String> = claim_owners
+                .iter()
+                .map(|(k, n)| format!("{}/{n}", k.to_lowercase()))
+                .collect();
+            unprovisioned.push(format!(
+                "claim {name}: class {class} has no provisioner, so nothing makes a volume for the new claim: it and the pods of {} stay Pending until someone creates a PersistentVolume for the new claim ({volume}); the reset waits for that until --timeout, then stops and `resume` finishes it",
+                users.join(", ")
+            ));
         }
         let (reclaim_policy, data) = data_fate(claim, world);
         let spec = claim.spec.clone().unwrap_or_default();
@@ -336,12 +394,13 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             }
         )));
     }
-    let owner_records: Vec<OwnerRecord> = owners
+    let mut owner_records: Vec<OwnerRecord> = owners
         .iter()
         .map(|(kind, name)| OwnerRecord {
             kind: kind.clone(),
             name: name.clone(),
             replicas: replicas_of(world, kind, name),
+            claim_retention: None,
         })
         .collect();
     // One StatefulSet pod's claims: deleting that pod recreates them, the others keep running.
@@ -373,7 +432,26 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         Strategy::Scale => None,
     };
 
-    let mut warnings = Vec::new();
+    let mut warnings = unprovisioned;
+    // Scaling a StatefulSet to 0 condemns every ordinal: under `whenScaled: Delete` the
+    // controller would hand all their claims to the garbage collector, not only the named
+    // ones. The scale strategy holds the policy at Retain until the owner is back.
+    let mut retention = Vec::new();
+    for owner in owner_records.iter_mut() {
+        let Some((policy, when_scaled, when_deleted)) = claim_retention(world, owner) else {
+            continue;
+        };
+        let held = strategy == Strategy::Scale && when_scaled == "Delete";
+        if held {
+            owner.claim_retention = Some(policy);
+        }
+        retention.push(RetentionView {
+            owner: owner.reference(),
+            when_scaled,
+            when_deleted,
+            held,
+        });
+    }
     let mut autoscaler_views = Vec::new();
     let mut autoscaler_records = Vec::new();
     for (kind, name) in &owners {
@@ -381,7 +459,10 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             let Some(spec) = hpa.spec.as_ref() else {
                 continue;
             };
-            if spec.scale_target_ref.kind == *kind && spec.scale_target_ref.name == *name {
+            if spec.scale_target_ref.kind == *kind
+                && spec.scale_target_ref.name == *name
+                && !keda_made(world, hpa, kind, name)
+            {
                 autoscaler_views.push(AutoscalerView {
                     kind: "HorizontalPodAutoscaler".into(),
                     name: hpa.name_any(),
@@ -513,6 +594,12 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             )
         }
         Strategy::Scale => {
+            for r in retention.iter().filter(|r| r.held) {
+                steps.push(format!(
+                    "set {}'s claim retention to whenScaled: Retain (with whenScaled: Delete the scale to 0 would delete the claims of every pod, not only these)",
+                    r.owner
+                ));
+            }
             steps.push(format!(
                 "scale {} to 0 and wait until its pods are gone",
                 owner_list.join(", ")
@@ -533,6 +620,12 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                 ));
             }
             steps.push("scale back to the recorded replicas".into());
+            for r in retention.iter().filter(|r| r.held) {
+                steps.push(format!(
+                    "put {}'s claim retention back to whenScaled: Delete",
+                    r.owner
+                ));
+            }
             if !autoscaler_records.is_empty() {
                 steps.push("restore the autoscalers".into());
             }
@@ -553,6 +646,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         steps,
         disruption,
         warnings,
+        retention,
         journal: Journal {
             strategy,
             step: Step::Started,
@@ -564,6 +658,50 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             snapshots,
         },
     })
+}
+
+/// The provisioner of classes whose volumes someone makes by hand (local volumes).
+pub const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
+
+/// The claim's class, quoted as the plan shows it, when nothing would make a volume for the
+/// claim created again: `storageClassName: ""` (no class) or a class whose provisioner is
+/// kubernetes.io/no-provisioner. Such claims bind only to a PersistentVolume someone made
+/// (kubernetes/kubernetes pkg/controller/volume/persistentvolume/pv_controller.go). A claim
+/// without the field got the default class at admission, if there is one.
+fn unprovisioned_class(world: &World, claim: &PersistentVolumeClaim) -> Option<String> {
+    match claim.spec.as_ref()?.storage_class_name.as_deref()? {
+        "" => Some("\"\"".into()),
+        class => world
+            .classes
+            .get(class)
+            .filter(|c| c.provisioner == NO_PROVISIONER)
+            .map(|_| class.to_string()),
+    }
+}
+
+/// A StatefulSet owner's claim retention policy: (as found, whenScaled, whenDeleted), Retain
+/// when unset. None for Deployments.
+fn claim_retention(world: &World, owner: &OwnerRecord) -> Option<(Value, String, String)> {
+    if owner.kind != "StatefulSet" {
+        return None;
+    }
+    let sts = world
+        .statefulsets
+        .iter()
+        .find(|s| s.name_any() == owner.name)?;
+    let policy = sts
+        .spec
+        .as_ref()?
+        .persistent_volume_claim_retention_policy
+        .clone()
+        .unwrap_or_default();
+    let as_found = serde_json::to_value(&policy).unwrap_or(Value::Null);
+    let retain = || "Retain".to_string();
+    Some((
+        as_found,
+        policy.when_scaled.unwrap_or_else(retain),
+        policy.when_deleted.unwrap_or_else(retain),
+    ))
 }
 
 fn replicas_of(world: &World, kind: &str, name: &str) -> i32 {
@@ -622,7 +760,11 @@ pub fn render(plan: &Plan) -> String {
             c.name,
             c.capacity,
             c.access_modes.join(","),
-            c.storage_class,
+            if c.storage_class.is_empty() {
+                "\"\" (none)"
+            } else {
+                &c.storage_class
+            },
             c.volume.as_deref().unwrap_or("-"),
             c.data,
             if c.consumers.is_empty() {
@@ -638,6 +780,18 @@ pub fn render(plan: &Plan) -> String {
             o.reference(),
             o.replicas
         ));
+        if let Some(r) = plan.retention.iter().find(|r| r.owner == o.reference()) {
+            out.push_str(&format!(
+                "    claim retention: whenScaled {}, whenDeleted {}{}\n",
+                r.when_scaled,
+                r.when_deleted,
+                if r.held {
+                    " (held at whenScaled: Retain during the reset)"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     out.push_str("  steps:\n");
     for (i, s) in plan.steps.iter().enumerate() {
@@ -736,7 +890,7 @@ mod tests {
         w.statefulsets.clear();
         w.pods = vec![pod("api-abc", ("ReplicaSet", "api-7d"), "data-web-1")];
         w.replicasets = vec![from(
-            json!({"metadata": {"name": "api-7d", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d"}]}}),
+            json!({"metadata": {"name": "api-7d", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d", "controller": true}]}}),
         )];
         let p = plan(&w, &request(StrategyChoice::Auto), "t").unwrap();
         assert_eq!(p.journal.strategy, Strategy::Scale);
@@ -775,6 +929,17 @@ mod tests {
         bare.pods[0].metadata.owner_references = None;
         assert!(
             plan(&bare, &request(StrategyChoice::Auto), "t")
+                .unwrap_err()
+                .to_string()
+                .contains("no controller recreates")
+        );
+        // An owner reference without `controller: true` recreates nothing either.
+        let mut plain = world();
+        if let Some(refs) = plain.pods[0].metadata.owner_references.as_mut() {
+            refs[0].controller = None;
+        }
+        assert!(
+            plan(&plain, &request(StrategyChoice::Auto), "t")
                 .unwrap_err()
                 .to_string()
                 .contains("no controller recreates")
@@ -829,5 +994,83 @@ mod tests {
                 .to_string()
                 .contains("no VolumeSnapshotClass for driver d")
         );
+    }
+
+    #[test]
+    fn a_scale_reset_holds_a_deleting_claim_retention_at_retain() {
+        let mut w = world();
+        w.statefulsets = vec![from(
+            json!({"metadata": {"name": "web"}, "spec": {"replicas": 3, "selector": {}, "serviceName": "web", "template": {},
+                   "persistentVolumeClaimRetentionPolicy": {"whenScaled": "Delete", "whenDeleted": "Retain"},
+                   "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}}),
+        )];
+        let scale = plan(&w, &request(StrategyChoice::Scale), "t").unwrap();
+        assert_eq!(
+            scale.journal.owners[0].claim_retention,
+            Some(json!({"whenScaled": "Delete", "whenDeleted": "Retain"}))
+        );
+        let text = render(&scale);
+        assert!(
+            text.contains("claim retention: whenScaled Delete, whenDeleted Retain (held")
+                && text.contains("1. set statefulset/web's claim retention to whenScaled: Retain")
+                && text
+                    .contains("put statefulset/web's claim retention back to whenScaled: Delete"),
+            "{text}"
+        );
+        // The pod strategy scales nothing: the policy is shown and left alone.
+        let pod = plan(&w, &request(StrategyChoice::Auto), "t").unwrap();
+        assert_eq!(pod.journal.strategy, Strategy::Pod);
+        assert_eq!(pod.journal.owners[0].claim_retention, None);
+        assert!(!pod.retention[0].held);
+        // Retain (the default) needs nothing either.
+        let retain = plan(&world(), &request(StrategyChoice::Scale), "t").unwrap();
+        assert_eq!(retain.journal.owners[0].claim_retention, None);
+        assert!(
+            render(&retain).contains("claim retention: whenScaled Retain, whenDeleted Retain\n")
+        );
+    }
+
+    #[test]
+    fn a_claim_nothing_provisions_is_refused_unless_forced() {
+        let mut none = world();
+        if let Some(spec) = none.claims[0].spec.as_mut() {
+            spec.storage_class_name = Some(String::new());
+        }
+        let e = plan(&none, &request(StrategyChoice::Auto), "t").unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(
+            e.to_string().contains("the claim's class \"\" has no provisioner: a recreated claim would stay Pending until someone provides a PersistentVolume")
+                && e.to_string().contains("--force"),
+            "{e}"
+        );
+        let forced = Request {
+            force: true,
+            ..request(StrategyChoice::Auto)
+        };
+        let p = plan(&none, &forced, "t").unwrap();
+        assert!(
+            p.warnings[0].contains(
+                "the pods of statefulset/web stay Pending until someone creates a PersistentVolume"
+            ),
+            "{:?}",
+            p.warnings
+        );
+        assert!(render(&p).contains("class \"\" (none)"));
+
+        let mut local = world();
+        local.classes.insert(
+            "fast".into(),
+            from(json!({"metadata": {"name": "fast"}, "provisioner": "kubernetes.io/no-provisioner"})),
+        );
+        let e = plan(&local, &request(StrategyChoice::Auto), "t").unwrap_err();
+        assert!(
+            e.to_string().contains("class fast has no provisioner"),
+            "{e}"
+        );
+        local.classes.insert(
+            "fast".into(),
+            from(json!({"metadata": {"name": "fast"}, "provisioner": "ebs.csi.aws.com"})),
+        );
+        assert!(plan(&local, &request(StrategyChoice::Auto), "t").is_ok());
     }
 }

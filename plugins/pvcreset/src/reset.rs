@@ -1,19 +1,21 @@
 //! `kubectl pvcreset PVC... | --statefulset NAME (--ordinal N... | --all)`: read, plan, confirm
 //! by typing the name, journal, act, verify.
 
-use std::time::Instant;
+use std::sync::OnceLock;
 
 use clap::Args;
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
-use kube::api::Api;
+use kube::api::{Api, ListParams};
 use shared::doctor::Permission;
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
-use crate::journal::{Journal, Strategy};
+use crate::journal::{ANNOTATION, Journal, Strategy, new_run_id};
 use crate::plan::{self, Request, StrategyChoice};
+use crate::status::{self, Recorded};
 use crate::world;
 
 #[derive(Args, Debug, Clone, Default)]
@@ -47,6 +49,48 @@ pub struct ResetArgs {
     pub output: OutputFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
+}
+
+/// The ordinal of `claim` when it is named as `sts`'s controller names the claims of its
+/// templates: `<template>-<statefulset>-<ordinal>` (kubernetes/kubernetes
+/// pkg/controller/statefulset/stateful_set_utils.go, getPersistentVolumeClaimName).
+fn claim_ordinal(sts: &StatefulSet, claim: &str) -> Option<u32> {
+    let templates = sts.spec.as_ref()?.volume_claim_templates.as_ref()?;
+    templates.iter().find_map(|t| {
+        let rest = claim.strip_prefix(&format!("{}-{}-", t.name_any(), sts.name_any()))?;
+        let ordinal: u32 = rest.parse().ok()?;
+        (ordinal.to_string() == rest).then_some(ordinal)
+    })
+}
+
+/// `--all`: every claim `sts`'s templates have made, of any ordinal. They outlive a scale
+/// down (or to 0), so they are found by name among the namespace's claims, not counted
+/// from the replicas; `recorded` adds the claims of a reset recorded on the StatefulSet
+/// that it has deleted already (the same command, run again, must name the same claims).
+pub fn made_claims(
+    sts: &StatefulSet,
+    existing: &[String],
+    recorded: &[String],
+) -> shared::Result<Vec<String>> {
+    let templates = sts
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_claim_templates.as_ref())
+        .map_or(0, Vec::len);
+    if templates == 0 {
+        return Err(Error::Failed(format!(
+            "statefulset {} has no volumeClaimTemplates: name the claims instead",
+            sts.name_any()
+        )));
+    }
+    let mut claims: Vec<(u32, String)> = existing
+        .iter()
+        .chain(recorded)
+        .filter_map(|c| claim_ordinal(sts, c).map(|o| (o, c.clone())))
+        .collect();
+    claims.sort();
+    claims.dedup();
+    Ok(claims.into_iter().map(|(_, c)| c).collect())
 }
 
 /// The claim names of `sts` for `ordinals` (all when empty), from its claim templates.
@@ -103,7 +147,32 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
                 .await
                 .map_err(|e| target.api_error(e))?
                 .ok_or_else(|| Error::Failed(format!("statefulset {name:?} not found in namespace {namespace}: list them with `kubectl get sts -n {namespace}`")))?;
-            statefulset_claims(&sts, &args.ordinal)?
+            if args.all {
+                let existing: Vec<String> =
+                    Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &namespace)
+                        .list_metadata(&ListParams::default())
+                        .await
+                        .map_err(|e| target.api_error(e))?
+                        .items
+                        .iter()
+                        .map(|c| c.name_any())
+                        .collect();
+                let recorded: Vec<String> = sts
+                    .annotations()
+                    .get(ANNOTATION)
+                    .and_then(|text| Journal::from_annotation(text).ok())
+                    .map(|j| j.claims.into_iter().map(|c| c.name).collect())
+                    .unwrap_or_default();
+                let claims = made_claims(&sts, &existing, &recorded)?;
+                if claims.is_empty() {
+                    return Err(Error::Failed(format!(
+                        "statefulset {name} has made no claims yet (none named <template>-{name}-<ordinal> in namespace {namespace}): nothing to reset"
+                    )));
+                }
+                claims
+            } else {
+                statefulset_claims(&sts, &args.ordinal)?
+            }
         }
         None => args.claims.clone(),
     };
@@ -137,6 +206,33 @@ pub async fn reset_claims(
     claims: Vec<String>,
     options: &Options,
 ) -> shared::Result<()> {
+    if claims.is_empty() {
+        return Err(Error::Failed(format!(
+            "no claim to reset in namespace {namespace}: name at least one"
+        )));
+    }
+    // A reset recorded on an owner is finished or undone, never written over.
+    let (recorded, unreadable) = status::find_all(&target.client, Some(namespace))
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let touching: Vec<&Recorded> = recorded
+        .iter()
+        .filter(|r| r.journal.claims.iter().any(|c| claims.contains(&c.name)))
+        .collect();
+    if let [one] = touching.as_slice()
+        && same_request(&one.journal, &claims, options)
+    {
+        eprintln!(
+            "a reset of the same claims is recorded on {} (step: {}): continuing it, as `{}` does",
+            one.owner,
+            one.journal.step.describe(),
+            command("resume", &one.owner, namespace)
+        );
+        return crate::resume::continue_recorded(target, namespace, &[one], &options.change).await;
+    }
+    if let Some(other) = touching.first() {
+        return Err(recorded_elsewhere(other, namespace));
+    }
     let world = world::read(&target.client, namespace, &claims, options.snapshot)
         .await
         .map_err(|e| target.api_error(e))?;
@@ -151,6 +247,32 @@ pub async fn reset_claims(
         force: options.force,
     };
     let plan = plan::plan(&world, &request, &now)?;
+    // Another reset of one of the plan's owners (other claims, or a journal nothing can read).
+    for owner in &plan.journal.owners {
+        let reference = owner.reference();
+        if let Some(bad) = unreadable.iter().find(|u| u.owner == reference) {
+            return Err(bad.to_error());
+        }
+        if let Some(other) = recorded.iter().find(|r| {
+            r.owner == reference || r.journal.owners.iter().any(|o| o.reference() == reference)
+        }) {
+            return Err(recorded_elsewhere(other, namespace));
+        }
+    }
+    let holder = plan.journal.holder()?.clone();
+    // The precondition of the journal's first write: the owner as it was read for the plan.
+    let planned_version = match holder.kind.as_str() {
+        "StatefulSet" => world
+            .statefulsets
+            .iter()
+            .find(|s| s.name_any() == holder.name)
+            .and_then(|s| s.resource_version()),
+        _ => world
+            .deployments
+            .iter()
+            .find(|d| d.name_any() == holder.name)
+            .and_then(|d| d.resource_version()),
+    };
     shared::banner::print(target);
     match options.output {
         OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
@@ -168,30 +290,29 @@ pub async fn reset_claims(
         eprintln!("dry run: nothing was changed");
         return Ok(());
     }
-    let expected = if plan.claims.len() == 1 {
-        plan.claims[0].name.clone()
-    } else {
-        plan.journal.owners[0].name.clone()
-    };
-    let what = if plan.claims.len() == 1 {
-        "This deletes the claim".to_string()
-    } else {
-        format!(
-            "This deletes {} claims of {}",
-            plan.claims.len(),
-            plan.journal.owners[0].reference()
-        )
+    let (expected, what) = match plan.claims.as_slice() {
+        [one] => (one.name.clone(), "This deletes the claim".to_string()),
+        many => (
+            holder.name.clone(),
+            format!(
+                "This deletes {} claims of {}",
+                many.len(),
+                holder.reference()
+            ),
+        ),
     };
     shared::confirm::confirm_typed(&what, &expected, options.change.yes)?;
     let ctx = Ctx {
         target,
         namespace: namespace.to_string(),
-        deadline: Instant::now() + options.change.timeout,
+        deadline: execute::deadline(options.change.timeout),
+        run: new_run_id(),
     };
     let mut journal = plan.journal.clone();
-    // Before the first change: the record that makes any interruption resumable.
-    execute::save(&ctx, &journal).await?;
-    let owner = journal.owners[0].reference();
+    // Before the first change: the record that makes any interruption resumable, written
+    // only if no other run got there first.
+    execute::start(&ctx, &journal, planned_version).await?;
+    let owner = holder.reference();
     execute::drive(&ctx, &mut journal)
         .await
         .map_err(|e| with_resume_hint(e, &owner, namespace))
@@ -282,6 +403,85 @@ pub fn needed_permissions(journal: &Journal) -> Vec<Permission> {
     needs
 }
 
+/// Whether a recorded reset is what this run would do: the same claims, and the strategy and
+/// snapshots asked for (auto accepts the recorded strategy). Its owners are the journal's.
+fn same_request(journal: &Journal, claims: &[String], options: &Options) -> bool {
+    let mut recorded: Vec<&str> = journal.claims.iter().map(|c| c.name.as_str()).collect();
+    let mut wanted: Vec<&str> = claims.iter().map(String::as_str).collect();
+    recorded.sort_unstable();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let strategy = match options.strategy {
+        StrategyChoice::Auto => true,
+        StrategyChoice::Pod => journal.strategy == Strategy::Pod,
+        StrategyChoice::Scale => journal.strategy == Strategy::Scale,
+    };
+    let snapshots = !journal.snapshots.is_empty();
+    recorded == wanted && strategy && options.snapshot == snapshots
+}
+
+/// The refusal when another reset is recorded where this one would write: one line with
+/// the commands that finish or undo the recorded one.
+fn recorded_elsewhere(other: &Recorded, namespace: &str) -> Error {
+    Error::Failed(format!(
+        "{} holds an unfinished reset of {} (step: {}) that this run would write over: nothing was changed; {}",
+        other.owner,
+        other
+            .journal
+            .claims
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        other.journal.step.describe(),
+        resume_abort_commands(&other.owner, namespace)
+    ))
+}
+
+/// `--context` as given on the command line, for the commands the hints print.
+static CONTEXT: OnceLock<String> = OnceLock::new();
+
+/// Remembers `--context` (when given) so every printed command can be pasted as it is.
+pub fn remember_context(global: &GlobalArgs) {
+    if let Some(context) = &global.context {
+        let _ = CONTEXT.set(context.clone());
+    }
+}
+
+/// A word as a shell reads it back: quoted unless it is plainly safe.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@=+,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// `kubectl pvcreset VERB OWNER -n NS [--context C]`, ready to paste.
+pub fn command(verb: &str, owner: &str, namespace: &str) -> String {
+    let context = CONTEXT
+        .get()
+        .map(|c| format!(" --context {}", shell_word(c)))
+        .unwrap_or_default();
+    format!(
+        "kubectl pvcreset {verb} {owner} -n {}{context}",
+        shell_word(namespace)
+    )
+}
+
+/// Both ways out of a recorded reset, as commands to paste.
+pub fn resume_abort_commands(owner: &str, namespace: &str) -> String {
+    format!(
+        "finish it with `{}` or undo it with `{}` (abort works while its claims still exist)",
+        command("resume", owner, namespace),
+        command("abort", owner, namespace)
+    )
+}
+
 /// After the journal exists, every failure says how to finish.
 pub fn with_resume_hint(e: Error, owner: &str, namespace: &str) -> Error {
     e.with_hint(&format!("; {}", resume_hint(owner, namespace)))
@@ -290,7 +490,8 @@ pub fn with_resume_hint(e: Error, owner: &str, namespace: &str) -> Error {
 /// How to finish or undo a reset recorded on `owner`.
 pub fn resume_hint(owner: &str, namespace: &str) -> String {
     format!(
-        "the reset is recorded on {owner}: finish it with `kubectl pvcreset resume {owner} -n {namespace}` (or `abort` it while the claims still exist)"
+        "the reset is recorded on {owner}: finish it with `{}` (or `abort` it while the claims still exist)",
+        command("resume", owner, namespace)
     )
 }
 
@@ -315,6 +516,89 @@ mod tests {
 
     fn journal(value: serde_json::Value) -> Journal {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn all_means_every_claim_the_templates_made_of_any_ordinal() {
+        let sts: StatefulSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web"},
+            "spec": {"replicas": 0, "selector": {}, "serviceName": "web", "template": {},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}
+        }))
+        .unwrap();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let existing = names(&[
+            "data-web-10",
+            "data-web-2",
+            "data-web-x",
+            "data-web-01",
+            "data-webapp-0",
+            "other",
+        ]);
+        assert_eq!(
+            made_claims(&sts, &existing, &names(&["data-web-0"])).unwrap(),
+            ["data-web-0", "data-web-2", "data-web-10"],
+            "by ordinal; a recorded reset's deleted claims count"
+        );
+        assert!(made_claims(&sts, &[], &[]).unwrap().is_empty());
+        let bare: StatefulSet =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "web"}})).unwrap();
+        assert!(made_claims(&bare, &existing, &[]).is_err());
+    }
+
+    #[test]
+    fn a_rerun_continues_only_the_same_request() {
+        let recorded = journal(serde_json::json!({
+            "strategy": "scale", "step": "scaled-down", "started": "2026-11-25T00:00:00Z",
+            "owners": [{"kind": "StatefulSet", "name": "web", "replicas": 2}],
+            "claims": [{"name": "data-web-1", "uid": "u1"}, {"name": "data-web-0", "uid": "u0"}]
+        }));
+        let options = |strategy, snapshot| Options {
+            strategy,
+            snapshot,
+            ignore_autoscaler: false,
+            force: false,
+            output: OutputFormat::Table,
+            change: ChangeArgs::default(),
+        };
+        let claims = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let both = claims(&["data-web-0", "data-web-1"]);
+        assert!(same_request(
+            &recorded,
+            &both,
+            &options(StrategyChoice::Auto, false)
+        ));
+        assert!(same_request(
+            &recorded,
+            &both,
+            &options(StrategyChoice::Scale, false)
+        ));
+        assert!(!same_request(
+            &recorded,
+            &both,
+            &options(StrategyChoice::Pod, false)
+        ));
+        assert!(!same_request(
+            &recorded,
+            &both,
+            &options(StrategyChoice::Auto, true)
+        ));
+        assert!(!same_request(
+            &recorded,
+            &claims(&["data-web-0"]),
+            &options(StrategyChoice::Auto, false)
+        ));
+    }
+
+    #[test]
+    fn printed_commands_paste_as_they_are() {
+        assert_eq!(
+            shell_word("arn:aws:eks:eu-west-1:1:cluster/prod"),
+            "arn:aws:eks:eu-west-1:1:cluster/prod"
+        );
+        assert_eq!(shell_word("my ctx"), "'my ctx'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 
     fn listed(needs: &[Permission]) -> Vec<String> {

@@ -1,12 +1,11 @@
 //! `kubectl pvcreset resume OWNER|--all`: finish interrupted resets from their journals.
 
-use std::time::Instant;
-
 use clap::Args;
-use shared::{ChangeArgs, Error, GlobalArgs};
+use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
-use crate::status::{self, Recorded};
+use crate::journal::new_run_id;
+use crate::status::{self, Recorded, Unreadable};
 
 #[derive(Args, Debug, Clone)]
 pub struct ResumeArgs {
@@ -54,53 +53,77 @@ pub fn pick<'a>(
     }
 }
 
+/// The unreadable journal `owner` names (NAME or kind/NAME), if any.
+pub fn unreadable_named<'a>(unreadable: &'a [Unreadable], owner: &str) -> Option<&'a Unreadable> {
+    unreadable
+        .iter()
+        .find(|u| u.owner == owner.to_lowercase() || u.name == owner)
+}
+
 pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = target.namespace.clone();
-    let found = status::find(&target.client, Some(&namespace))
+    let (found, unreadable) = status::find_all(&target.client, Some(&namespace))
         .await
         .map_err(|e| target.api_error(e))?;
     let chosen: Vec<&Recorded> = match &args.owner {
-        Some(owner) => vec![pick(&found, owner, &namespace)?],
-        None if found.is_empty() => {
-            eprintln!("No reset is recorded in namespace {namespace}: nothing to do.");
-            return Ok(());
+        Some(owner) => {
+            if let Some(bad) = unreadable_named(&unreadable, owner) {
+                return Err(bad.to_error());
+            }
+            vec![pick(&found, owner, &namespace)?]
         }
-        None => found.iter().collect(),
+        None => {
+            if let Some(bad) = unreadable.first() {
+                return Err(bad.to_error());
+            }
+            if found.is_empty() {
+                eprintln!("No reset is recorded in namespace {namespace}: nothing to do.");
+                return Ok(());
+            }
+            found.iter().collect()
+        }
     };
-    shared::banner::print(&target);
+    continue_recorded(&target, &namespace, &chosen, &args.change).await
+}
+
+/// Finishes the recorded resets `chosen`: shows them, checks the permissions, confirms,
+/// takes each journal over from the run that wrote it (so two runs never drive one reset)
+/// and drives it to the end. `resume`, and a reset run again with the same plan.
+pub async fn continue_recorded(
+    target: &Target,
+    namespace: &str,
+    chosen: &[&Recorded],
+    change: &ChangeArgs,
+) -> shared::Result<()> {
+    shared::banner::print(target);
     eprint!(
         "{}",
-        status::render(
-            &found
-                .iter()
-                .filter(|r| chosen.iter().any(|c| c.owner == r.owner))
-                .cloned()
-                .collect::<Vec<_>>()
-        )
+        status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
     );
-    for recorded in &chosen {
+    for recorded in chosen {
         shared::doctor::preflight(
-            &target,
-            &namespace,
+            target,
+            namespace,
             &crate::reset::needed_permissions(&recorded.journal),
             "kubectl pvcreset doctor",
-            args.change.dry_run,
+            change.dry_run,
         )
         .await?;
     }
-    if args.change.dry_run {
+    if change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());
     }
     shared::confirm::confirm(
         &format!("Resume {} reset(s) from where they stopped?", chosen.len()),
-        args.change.yes,
+        change.yes,
     )?;
     let ctx = Ctx {
-        target: &target,
-        namespace: namespace.clone(),
-        deadline: Instant::now() + args.change.timeout,
+        target,
+        namespace: namespace.to_string(),
+        deadline: execute::deadline(change.timeout),
+        run: new_run_id(),
     };
     for recorded in chosen {
         eprintln!(
@@ -109,9 +132,10 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
             recorded.journal.step.describe()
         );
         let mut journal = recorded.journal.clone();
+        execute::take_over(&ctx, &journal, recorded.run.clone()).await?;
         execute::drive(&ctx, &mut journal)
             .await
-            .map_err(|e| crate::reset::with_resume_hint(e, &recorded.owner, &namespace))?;
+            .map_err(|e| crate::reset::with_resume_hint(e, &recorded.owner, namespace))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use shared::output::{self, OutputFormat, Table};
 use shared::{Error, GlobalArgs};
 
-use crate::journal::{ANNOTATION, Journal};
+use crate::journal::{ANNOTATION, Journal, RUN_ANNOTATION};
 
 #[derive(Args, Debug, Clone)]
 pub struct StatusArgs {
@@ -32,10 +32,42 @@ pub struct Recorded {
     /// The owner's replicas now (the journal has the ones to go back to).
     pub replicas_now: i32,
     pub journal: Journal,
+    /// The run that wrote the journal, as read: what taking it over expects to find.
+    #[serde(skip)]
+    pub run: Option<String>,
+}
+
+/// A journal annotation nothing can act on (unparsable, or edited to name no owner).
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    pub namespace: String,
+    pub owner: String,
+    pub name: String,
+    pub error: String,
+}
+
+impl Unreadable {
+    /// One line: what is wrong and how to look at it or drop it.
+    pub fn to_error(&self) -> Error {
+        let (kind, name) = self.owner.split_once('/').unwrap_or(("", &self.owner));
+        Error::Failed(format!(
+            "{} in namespace {} holds a journal pvcreset cannot act on ({}): look at it with `kubectl get {kind} {name} -n {} -o yaml`; once the owner's replicas and claims are as they should be, remove it with `kubectl annotate {kind} {name} -n {} {ANNOTATION}- {RUN_ANNOTATION}-`",
+            self.owner, self.namespace, self.error, self.namespace, self.namespace
+        ))
+    }
 }
 
 /// Every recorded reset in `namespace` (all with None). Two list requests.
 pub async fn find(client: &Client, namespace: Option<&str>) -> Result<Vec<Recorded>, kube::Error> {
+    Ok(find_all(client, namespace).await?.0)
+}
+
+/// Every journal in `namespace` (all with None): those that can be acted on, and those that
+/// cannot. Two list requests.
+pub async fn find_all(
+    client: &Client,
+    namespace: Option<&str>,
+) -> Result<(Vec<Recorded>, Vec<Unreadable>), kube::Error> {
     let (sts, deploy): (Api<StatefulSet>, Api<Deployment>) = match namespace {
         Some(ns) => (
             Api::namespaced(client.clone(), ns),
@@ -46,21 +78,32 @@ pub async fn find(client: &Client, namespace: Option<&str>) -> Result<Vec<Record
     let lp = ListParams::default();
     let (sts, deploy) = tokio::try_join!(sts.list(&lp), deploy.list(&lp))?;
     let mut found = Vec::new();
+    let mut unreadable = Vec::new();
     let mut push = |kind: &str,
                     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
                     replicas: i32| {
-        let Some(text) = meta.annotations.as_ref().and_then(|a| a.get(ANNOTATION)) else {
+        let annotations = meta.annotations.as_ref();
+        let Some(text) = annotations.and_then(|a| a.get(ANNOTATION)) else {
             return;
         };
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let name = meta.name.clone().unwrap_or_default();
+        let owner = format!("{kind}/{name}");
         match Journal::from_annotation(text) {
             Ok(journal) => found.push(Recorded {
-                namespace: meta.namespace.clone().unwrap_or_default(),
-                owner: format!("{kind}/{}", meta.name.clone().unwrap_or_default()),
-                name: meta.name.clone().unwrap_or_default(),
+                namespace,
+                owner,
+                name,
                 replicas_now: replicas,
                 journal,
+                run: annotations.and_then(|a| a.get(RUN_ANNOTATION)).cloned(),
             }),
-            Err(e) => tracing::warn!("{kind}/{:?}: {e}", meta.name),
+            Err(error) => unreadable.push(Unreadable {
+                namespace,
+                owner,
+                name,
+                error,
+            }),
         }
     };
     for s in &sts.items {
@@ -78,7 +121,8 @@ pub async fn find(client: &Client, namespace: Option<&str>) -> Result<Vec<Record
         );
     }
     found.sort_by(|a, b| (&a.namespace, &a.owner).cmp(&(&b.namespace, &b.owner)));
-    Ok(found)
+    unreadable.sort_by(|a, b| (&a.namespace, &a.owner).cmp(&(&b.namespace, &b.owner)));
+    Ok((found, unreadable))
 }
 
 /// The recorded resets as a table (pure).
@@ -125,9 +169,13 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
     }
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
-    let found = find(&target.client, namespace)
+    let (found, unreadable) = find_all(&target.client, namespace)
         .await
         .map_err(|e| target.api_error(e))?;
+    // A journal nothing can act on is the first thing the operator must hear about.
+    if let Some(bad) = unreadable.first() {
+        return Err(bad.to_error());
+    }
     let text = match args.output {
         OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
         OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,

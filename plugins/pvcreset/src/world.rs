@@ -101,7 +101,8 @@ pub async fn read(
                 Err(e) => return Err(e),
             }
         }
-        if let Some(class) = spec.storage_class_name
+        // `storageClassName: ""` asks for no class: there is nothing to read.
+        if let Some(class) = spec.storage_class_name.filter(|c| !c.is_empty())
             && !world.classes.contains_key(&class)
         {
             match classes.get_opt(&class).await {

@@ -33,6 +33,8 @@ enum Action {
     Create(&'static ResourceType, Option<String>, Value),
     Patch(&'static ResourceType, Option<String>, String, Value),
     Delete(&'static ResourceType, Option<String>, String),
+    /// A delete with a uid precondition: never a newer object of the same name.
+    DeleteUid(&'static ResourceType, Option<String>, String, String),
     Remove(&'static ResourceType, Option<String>, String),
     Event {
         involved: Value,
@@ -131,12 +133,14 @@ fn secs_since(t: Timestamp, now: Timestamp) -> f64 {
     now.duration_since(t).as_secs_f64()
 }
 
+/// The controller's uid: as kubernetes/kubernetes pkg/controller/controller_ref_manager.go
+/// (metav1.GetControllerOf), only the reference with `controller: true` counts; a pod that
+/// merely names a ReplicaSet among its owners is not one of its replicas.
 fn owner_uid(o: &Value) -> Option<&str> {
     o["metadata"]["ownerReferences"]
         .as_array()?
         .iter()
         .find(|r| r["controller"] == true)
-        .or_else(|| o["metadata"]["ownerReferences"].as_array()?.first())
         .and_then(|r| r["uid"].as_str())
 }
 
@@ -297,9 +301,11 @@ impl Control {
             daemon_sets(objs, &idx, &mut actions);
             hpas(objs, now, &mut actions);
             scaled_objects(objs, &mut actions);
+            node_lifecycle(objs, now, &mut actions);
             schedule(objs, &idx, now, &mut actions);
             kubelet(objs, now, &mut actions);
             storage(objs, &idx, now, &mut actions);
+            garbage_collect(objs, &mut actions);
             pdb_status(objs, &mut actions);
             quota_status(objs, &mut actions);
             self.track_availability(objs, &idx);
@@ -357,6 +363,13 @@ impl Control {
             }
             Action::Delete(rt, ns, name) => {
                 let _ = store.delete(rt, ns.as_deref(), &name, &DeleteOptions::default());
+            }
+            Action::DeleteUid(rt, ns, name, uid) => {
+                let options = DeleteOptions {
+                    precondition_uid: Some(uid),
+                    ..DeleteOptions::default()
+                };
+                let _ = store.delete(rt, ns.as_deref(), &name, &options);
             }
             Action::Remove(rt, ns, name) => {
                 store.remove(rt, ns.as_deref(), &name);
@@ -445,6 +458,7 @@ impl Control {
                 .cloned()
                 .collect()
         });
+        // pkg/registry/core/pod/storage/eviction.go: one budget per pod, else a 500.
         if pdbs.len() > 1 {
             return Err(ApiError::internal(
                 "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
@@ -453,6 +467,17 @@ impl Control {
         if let Some(pdb) = pdbs.first() {
             let pdb_name = name(pdb);
             let (healthy, desired, _) = store.read(|objs| pdb_numbers(objs, pdb));
+            // eviction.go: a pod that is not Ready does not count as healthy, so deleting it
+            // takes nothing from the budget: it goes without consuming a disruption when the
+            // budget is met (IfHealthyBudget, the default: currentHealthy >= desiredHealthy > 0),
+            // and always under `unhealthyPodEvictionPolicy: AlwaysAllow`.
+            if !pod_ready(&pod) {
+                let always = pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow";
+                if always || (healthy >= desired && desired > 0) {
+                    store.delete(&r::PODS, Some(namespace), pod_name, &delete)?;
+                    return Ok(success);
+                }
+            }
             if healthy - desired <= 0 {
                 return Err(ApiError::disruption_budget(
                     &pdb_name,
@@ -711,6 +736,9 @@ fn record_event(store: &Store, involved: Value, reason: &str, message: &str, war
     let component = match reason {
         "FailedScheduling" | "Scheduled" => "default-scheduler",
         "Pulled" | "Created" | "Started" | "Killing" | "BackOff" => "kubelet",
+        "FailedBinding" | "ProvisioningFailed" | "WaitForFirstConsumer" | "WaitForPodScheduled" => {
+            "persistentvolume-controller"
+        }
         _ => "controller-manager",
     };
     let event = json!({
@@ -1149,6 +1177,7 @@ fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
             });
             created_one = true;
         }
+        claim_retention(objs, st, &by_ordinal, want, out);
         // Scale down from the highest ordinal, one at a time unless Parallel.
         let mut extra: Vec<(&i64, &&Value)> = by_ordinal
             .iter()
@@ -1204,6 +1233,123 @@ fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
                 name(st),
                 json!({"status": status}),
             ));
+        }
+    }
+}
+
+/// `spec.persistentVolumeClaimRetentionPolicy` (GA in 1.32), as kubernetes/kubernetes
+/// pkg/controller/statefulset/stateful_set_utils.go (isClaimOwnerUpToDate,
+/// updateClaimOwnerRefForSetAndPod) and stateful_set_control.go (condemned pods' claims are
+/// fixed before any of them is deleted): the claims of each pod get controller references so
+/// that the garbage collector deletes them — to the pod when `whenScaled: Delete` and the
+/// ordinal is condemned (>= replicas), to the StatefulSet when `whenDeleted: Delete` and the
+/// ordinal is in range. `Retain` (the default) means no such reference. A claim under a
+/// foreign controller, or holding a stale reference (same name, other uid), is left alone.
+fn claim_retention(
+    objs: &Objects,
+    st: &Value,
+    by_ordinal: &HashMap<i64, &Value>,
+    want: i64,
+    out: &mut Vec<Action>,
+) {
+    let policy = &st["spec"]["persistentVolumeClaimRetentionPolicy"];
+    let scaled_delete = s(&policy["whenScaled"]) == "Delete";
+    let deleted_delete = s(&policy["whenDeleted"]) == "Delete";
+    let set_ref = owner_ref(st, &r::STATEFUL_SETS)[0].clone();
+    for (ordinal, pod) in by_ordinal {
+        let condemned = *ordinal >= want;
+        let pod_ref = owner_ref(pod, &r::PODS)[0].clone();
+        let mut wanted = Vec::new();
+        if scaled_delete && condemned {
+            wanted.push(pod_ref.clone());
+        } else if deleted_delete {
+            wanted.push(set_ref.clone());
+        }
+        for tmpl in st["spec"]["volumeClaimTemplates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let claim = format!("{}-{}", name(tmpl), name(pod));
+            let Some(pvc) = objs.get(&r::PVCS, ns(st).as_deref(), &claim) else {
+                continue;
+            };
+            if deleting(pvc) {
+                continue;
+            }
+            let refs: Vec<Value> = pvc["metadata"]["ownerReferences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let ours = |r: &Value| {
+                (r["kind"] == "StatefulSet" && r["name"] == set_ref["name"])
+                    || (r["kind"] == "Pod" && r["name"] == pod_ref["name"])
+            };
+            let stale = refs
+                .iter()
+                .any(|r| ours(r) && r["uid"] != set_ref["uid"] && r["uid"] != pod_ref["uid"]);
+            let foreign_controller = refs.iter().any(|r| r["controller"] == true && !ours(r));
+            if stale || foreign_controller {
+                continue;
+            }
+            let mut next: Vec<Value> = refs.iter().filter(|r| !ours(r)).cloned().collect();
+            next.extend(wanted.iter().cloned());
+            let same = |a: &[Value], b: &[Value]| {
+                a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| y["uid"] == x["uid"]))
+            };
+            if !same(&refs, &next) {
+                out.push(Action::Patch(
+                    &r::PVCS,
+                    ns(pvc),
+                    claim,
+                    json!({"metadata": {"ownerReferences": next}}),
+                ));
+            }
+        }
+    }
+}
+
+/// The garbage collector, as kubernetes/kubernetes pkg/controller/garbagecollector
+/// (garbagecollector.go attemptToDeleteItem, classifyReferences), in the background: an
+/// object whose owners are all gone is deleted; one with some owners gone loses the dangling
+/// references. An owner is gone when no object of its kind and name carries its uid. Owners
+/// of kinds kube-sim does not serve stay unresolved, never gone (the real collector cannot
+/// resolve them either and retries). The store already collects an owner's dependents when
+/// the owner is removed; this catches references that point at an owner already gone (e.g.
+/// a claim handed to a pod that had just finished terminating).
+fn garbage_collect(objs: &Objects, out: &mut Vec<Action>) {
+    for rt in r::ALL {
+        for o in objs.list(rt, None) {
+            if deleting(o) {
+                continue;
+            }
+            let Some(refs) = o["metadata"]["ownerReferences"]
+                .as_array()
+                .filter(|refs| !refs.is_empty())
+            else {
+                continue;
+            };
+            let dangling = |r: &Value| {
+                r::by_kind(s(&r["apiVersion"]), s(&r["kind"])).is_some_and(|owner_rt| {
+                    let owner_ns = if owner_rt.namespaced { ns(o) } else { None };
+                    objs.get(owner_rt, owner_ns.as_deref(), s(&r["name"]))
+                        .is_none_or(|owner| uid(owner) != s(&r["uid"]))
+                })
+            };
+            let solid: Vec<Value> = refs.iter().filter(|r| !dangling(r)).cloned().collect();
+            if solid.len() == refs.len() {
+                continue;
+            }
+            if solid.is_empty() {
+                out.push(Action::DeleteUid(rt, ns(o), name(o), uid(o).to_string()));
+            } else {
+                out.push(Action::Patch(
+                    rt,
+                    ns(o),
+                    name(o),
+                    json!({"metadata": {"ownerReferences": solid}}),
+                ));
+            }
         }
     }
 }
@@ -1321,7 +1467,11 @@ fn schedule(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Actio
                             "persistentvolumeclaim \"{claim}\" is being deleted"
                         ))
                     }
-                    _ => {}
+                    Some(pvc) => {
+                        if let Some(problem) = unbindable_claim(objs, pvc, nodes.len()) {
+                            claim_problem = Some(problem);
+                        }
+                    }
                 }
             }
         }
@@ -1546,23 +1696,32 @@ fn hpas(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
 const KEDA_PAUSED: &str = "autoscaling.keda.sh/paused";
 const KEDA_PAUSED_REPLICAS: &str = "autoscaling.keda.sh/paused-replicas";
 
-/// KEDA's ScaledObjects, without triggers: a target is kept within
-/// `[minReplicaCount (0), maxReplicaCount (100)]`; unlike an HPA, KEDA does scale a target
-/// back up from 0. `autoscaling.keda.sh/paused: "true"` leaves the target alone;
-/// `autoscaling.keda.sh/paused-replicas: "N"` holds it at N.
+/// KEDA's ScaledObjects, without triggers. As kedacore/keda controllers/keda/hpa.go, every
+/// reconcile makes the HPA `keda-hpa-<name>` (owned by the ScaledObject, controller: true)
+/// match what KEDA derives — minReplicas from `minReplicaCount` (1 when 0: an HPA cannot go
+/// to 0, KEDA's scale executor does), maxReplicas from `maxReplicaCount` (100) — so an edit
+/// of that HPA lasts one reconcile. KEDA also scales the target itself: within
+/// `[minReplicaCount, maxReplicaCount]`, and from 0 back up (an HPA would not).
+/// `autoscaling.keda.sh/paused: "true"` leaves the target alone and
+/// `autoscaling.keda.sh/paused-replicas: "N"` holds it at N; paused, KEDA removes its HPA
+/// (controllers/keda/scaledobject_controller.go), so nothing fights the paused count.
 fn scaled_objects(objs: &Objects, out: &mut Vec<Action>) {
     for so in objs.list(&r::SCALED_OBJECTS, None) {
         if deleting(so) {
             continue;
         }
         let target = &so["spec"]["scaleTargetRef"];
-        let Some(rt) = scale_target(target["kind"].as_str().unwrap_or("Deployment")) else {
+        let kind = target["kind"].as_str().unwrap_or("Deployment");
+        let annotations = &so["metadata"]["annotations"];
+        let paused =
+            !annotations[KEDA_PAUSED_REPLICAS].is_null() || annotations[KEDA_PAUSED] == "true";
+        keda_hpa(objs, so, kind, paused, out);
+        let Some(rt) = scale_target(kind) else {
             continue;
         };
         let Some(obj) = objs.get(rt, ns(so).as_deref(), s(&target["name"])) else {
             continue;
         };
-        let annotations = &so["metadata"]["annotations"];
         let current = replicas(obj);
         let desired = if let Some(paused) = annotations[KEDA_PAUSED_REPLICAS].as_str() {
             match paused.trim().parse::<i64>() {
@@ -1572,8 +1731,7 @@ fn scaled_objects(objs: &Objects, out: &mut Vec<Action>) {
         } else if annotations[KEDA_PAUSED] == "true" {
             continue;
         } else {
-            let min = so["spec"]["minReplicaCount"].as_i64().unwrap_or(0);
-            let max = so["spec"]["maxReplicaCount"].as_i64().unwrap_or(100);
+            let (min, max) = keda_range(so);
             current.clamp(min, max.max(min))
         };
         if desired != current {
@@ -1584,6 +1742,62 @@ fn scaled_objects(objs: &Objects, out: &mut Vec<Action>) {
                 json!({"spec": {"replicas": desired}}),
             ));
         }
+    }
+}
+
+/// `(minReplicaCount, maxReplicaCount)` with KEDA's defaults (0, 100).
+fn keda_range(so: &Value) -> (i64, i64) {
+    (
+        so["spec"]["minReplicaCount"].as_i64().unwrap_or(0),
+        so["spec"]["maxReplicaCount"].as_i64().unwrap_or(100),
+    )
+}
+
+/// Creates, resets or (paused) removes the HPA a ScaledObject owns.
+fn keda_hpa(objs: &Objects, so: &Value, kind: &str, paused: bool, out: &mut Vec<Action>) {
+    let namespace = ns(so);
+    let hpa_name = format!("keda-hpa-{}", name(so));
+    let existing = objs.get(&r::HPAS, namespace.as_deref(), &hpa_name);
+    if paused {
+        if existing.is_some_and(|h| !deleting(h)) {
+            out.push(Action::Delete(&r::HPAS, namespace, hpa_name));
+        }
+        return;
+    }
+    let (min, max) = keda_range(so);
+    let min = min.max(1);
+    let target = &so["spec"]["scaleTargetRef"];
+    let spec = json!({
+        "scaleTargetRef": {"apiVersion": target["apiVersion"].as_str().unwrap_or("apps/v1"), "kind": kind, "name": target["name"]},
+        "minReplicas": min,
+        "maxReplicas": max.max(min),
+        "metrics": [{"type": "External", "external": {"metric": {"name": format!("s0-{}", s(&so["spec"]["triggers"][0]["type"]))}, "target": {"type": "AverageValue", "averageValue": "1"}}}],
+    });
+    match existing {
+        None => out.push(Action::Create(
+            &r::HPAS,
+            namespace.clone(),
+            json!({
+                "metadata": {"name": hpa_name, "namespace": namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "keda-operator", "app.kubernetes.io/name": hpa_name, "scaledobject.keda.sh/name": name(so)},
+                    "ownerReferences": owner_ref(so, &r::SCALED_OBJECTS)},
+                "spec": spec,
+            }),
+        )),
+        Some(hpa) if !deleting(hpa) && hpa["spec"] != spec => {
+            // The whole spec back to KEDA's (a merge patch of the full spec: fields others
+            // added, e.g. behavior, are dropped as KEDA's Update drops them).
+            let mut patch = json!({"spec": spec});
+            if let Some(extra) = hpa["spec"].as_object() {
+                for key in extra.keys() {
+                    if spec.get(key).is_none() {
+                        patch["spec"][key] = Value::Null;
+                    }
+                }
+            }
+            out.push(Action::Patch(&r::HPAS, namespace, hpa_name, patch));
+        }
+        Some(_) => {}
     }
 }
 
@@ -1604,12 +1818,144 @@ fn pod_ip(pod: &Value) -> String {
     format!("10.{}.{}.{}", 100 + b[0] % 50, b[1] % 250, 2 + b[2] % 250)
 }
 
+/// A node whose kubelet the test stopped (`sim.kube-sim.dev/kubelet: stopped`, e.g. with
+/// `kubectl annotate node`): a dead or unreachable machine.
+fn kubelet_stopped(node: &Value) -> bool {
+    ann(node, "kubelet") == Some("stopped")
+}
+
+const UNREACHABLE_TAINT: &str = "node.kubernetes.io/unreachable";
+
+/// The node lifecycle controller, as pkg/controller/nodelifecycle/node_lifecycle_controller.go:
+/// a node whose kubelet stopped posting status gets every condition Unknown
+/// (NodeStatusUnknown, "Kubelet stopped posting node status."), the
+/// `node.kubernetes.io/unreachable:NoSchedule` taint, and its pods marked not Ready
+/// (MarkPodsNotReady in pkg/controller/util/node). A kubelet back sets Ready again.
+fn node_lifecycle(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
+    let stamp = format_rfc3339(now);
+    for node in objs.list(&r::NODES, None) {
+        let stopped = kubelet_stopped(node);
+        let conditions: Vec<Value> = node["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ready = conditions.iter().find(|c| c["type"] == "Ready");
+        let unknown = ready.is_some_and(|c| c["status"] == "Unknown");
+        let taints: Vec<Value> = node["spec"]["taints"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let tainted = taints.iter().any(|t| t["key"] == UNREACHABLE_TAINT);
+        if stopped {
+            if !unknown || !tainted {
+                let mut conditions = conditions.clone();
+                if !conditions.iter().any(|c| c["type"] == "Ready") {
+                    conditions.push(json!({"type": "Ready"}));
+                }
+                for c in conditions.iter_mut() {
+                    c["status"] = json!("Unknown");
+                    c["reason"] = json!("NodeStatusUnknown");
+                    c["message"] = json!("Kubelet stopped posting node status.");
+                    c["lastTransitionTime"] = json!(stamp);
+                }
+                let mut taints = taints.clone();
+                if !tainted {
+                    taints.push(json!({"key": UNREACHABLE_TAINT, "effect": "NoSchedule", "timeAdded": stamp}));
+                }
+                out.push(Action::Patch(
+                    &r::NODES,
+                    None,
+                    name(node),
+                    json!({"spec": {"taints": taints}, "status": {"conditions": conditions}}),
+                ));
+            }
+            let node_name = name(node);
+            for pod in objs.list(&r::PODS, None) {
+                if pod["spec"]["nodeName"].as_str() != Some(node_name.as_str()) {
+                    continue;
+                }
+                let mut pod_conditions: Vec<Value> = pod["status"]["conditions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let mut changed = false;
+                for c in pod_conditions
+                    .iter_mut()
+                    .filter(|c| c["type"] == "Ready" && c["status"] == "True")
+                {
+                    c["status"] = json!("False");
+                    c["lastTransitionTime"] = json!(stamp);
+                    changed = true;
+                }
+                if changed {
+                    out.push(Action::Patch(
+                        &r::PODS,
+                        ns(pod),
+                        name(pod),
+                        json!({"status": {"conditions": pod_conditions}}),
+                    ));
+                }
+            }
+        } else if unknown && ready.is_some_and(|c| c["reason"] == "NodeStatusUnknown") {
+            // The kubelet posts its status again (a node scenario-made NotReady stays so).
+            let conditions: Vec<Value> = conditions
+                .iter()
+                .map(|c| {
+                    let t = s(&c["type"]);
+                    // What pkg/kubelet/nodestatus/setters.go posts.
+                    let (status, reason, message) = match t {
+                        "Ready" => ("True", "KubeletReady", "kubelet is posting ready status"),
+                        "MemoryPressure" => (
+                            "False",
+                            "KubeletHasSufficientMemory",
+                            "kubelet has sufficient memory available",
+                        ),
+                        "DiskPressure" => (
+                            "False",
+                            "KubeletHasNoDiskPressure",
+                            "kubelet has no disk pressure",
+                        ),
+                        "PIDPressure" => (
+                            "False",
+                            "KubeletHasSufficientPID",
+                            "kubelet has sufficient PID available",
+                        ),
+                        _ => ("False", "", ""),
+                    };
+                    json!({"type": t, "status": status, "reason": reason, "message": message,
+                           "lastHeartbeatTime": stamp, "lastTransitionTime": stamp})
+                })
+                .collect();
+            let taints: Vec<Value> = taints
+                .into_iter()
+                .filter(|t| t["key"] != UNREACHABLE_TAINT)
+                .collect();
+            out.push(Action::Patch(
+                &r::NODES,
+                None,
+                name(node),
+                json!({"spec": {"taints": if taints.is_empty() { Value::Null } else { json!(taints) }}, "status": {"conditions": conditions}}),
+            ));
+        }
+    }
+}
+
 fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
     let stamp = format_rfc3339(now);
+    let stopped: HashSet<String> = objs
+        .list(&r::NODES, None)
+        .filter(|n| kubelet_stopped(n))
+        .map(name)
+        .collect();
     for pod in objs.list(&r::PODS, None) {
         let Some(node) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) else {
             continue;
         };
+        // No kubelet: nothing starts, nothing gets Ready, a deleted pod never finishes
+        // terminating (its deletionTimestamp stays), as on a dead machine.
+        if stopped.contains(node) {
+            continue;
+        }
         let phase = s(&pod["status"]["phase"]);
         if deleting(pod) {
             let grace = pod["metadata"]["deletionGracePeriodSeconds"]
@@ -1838,7 +2184,193 @@ fn default_storage_class(objs: &Objects) -> Option<&Value> {
     })
 }
 
+/// The provisioner of classes whose volumes an administrator makes by hand (local volumes).
+const NO_PROVISIONER: &str = "kubernetes.io/no-provisioner";
+
+/// A claim's class: its `storageClassName` ("" asks for no class), else the default class
+/// (the DefaultStorageClass admission plugin and, since 1.28, its retroactive assignment).
+fn claim_class(objs: &Objects, pvc: &Value) -> String {
+    match pvc["spec"]["storageClassName"].as_str() {
+        Some(class) => class.to_string(),
+        None => default_storage_class(objs).map(name).unwrap_or_default(),
+    }
+}
+
+/// The volume a claim binds to, as pkg/controller/volume/persistentvolume/index.go
+/// findBestMatchForClaim (volume/util FindMatchingVolume): one pre-bound to this claim, else
+/// the smallest Available volume of the claim's class that has every requested access mode,
+/// the volume mode, enough capacity and the labels of the claim's selector.
+fn matching_volume<'a>(objs: &'a Objects, pvc: &Value, class: &str) -> Option<&'a Value> {
+    let wanted = pvc["spec"]["resources"]["requests"]["storage"]
+        .as_str()
+        .and_then(quantity::parse)
+        .unwrap_or(0.0);
+    let modes: Vec<&str> = pvc["spec"]["accessModes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mode = |o: &Value| s(&o["spec"]["volumeMode"]).to_string();
+    let selector = (!pvc["spec"]["selector"].is_null())
+        .then(|| LabelSelector::from_object(&pvc["spec"]["selector"]))
+        .flatten();
+    let named = s(&pvc["spec"]["volumeName"]);
+    let mut best: Option<(&Value, f64)> = None;
+    for pv in objs.list(&r::PVS, None) {
+        if deleting(pv) || (!named.is_empty() && name(pv) != named) {
+            continue;
+        }
+        let claim = &pv["spec"]["claimRef"];
+        let for_this = !claim.is_null()
+            && claim["name"] == pvc["metadata"]["name"]
+            && claim["namespace"] == pvc["metadata"]["namespace"]
+            && (s(&claim["uid"]).is_empty() || s(&claim["uid"]) == uid(pvc));
+        if !claim.is_null() && !for_this {
+            continue;
+        }
+        if claim.is_null() && !matches!(s(&pv["status"]["phase"]), "" | "Pending" | "Available") {
+            continue;
+        }
+        let capacity = pv["spec"]["capacity"]["storage"]
+            .as_str()
+            .and_then(quantity::parse)
+            .unwrap_or(0.0);
+        let has_modes = modes.iter().all(|m| {
+            pv["spec"]["accessModes"]
+                .as_array()
+                .is_some_and(|have| have.iter().any(|h| h == m))
+        });
+        let fits = s(&pv["spec"]["storageClassName"]) == class
+            && has_modes
+            && mode(pv).replace("Filesystem", "") == mode(pvc).replace("Filesystem", "")
+            && capacity + 1e-9 >= wanted
+            && selector.as_ref().is_none_or(|sel| sel.matches_object(pv));
+        if !fits {
+            continue;
+        }
+        if for_this || !named.is_empty() {
+            return Some(pv);
+        }
+        if best.is_none_or(|(_, c)| capacity < c) {
+            best = Some((pv, capacity));
+        }
+    }
+    best.map(|(pv, _)| pv)
+}
+
+/// Binds a claim and a volume both ways (pv_controller.go bind: bindVolumeToClaim, then
+/// bindClaimToVolume), with the annotations the controller leaves.
+fn bind(pvc: &Value, pv: &Value, out: &mut Vec<Action>) {
+    let by_controller = pv["spec"]["claimRef"].is_null();
+    let mut pv_patch = json!({
+        "spec": {"claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": pvc["metadata"]["namespace"], "name": name(pvc), "uid": uid(pvc)}},
+        "status": {"phase": "Bound"},
+    });
+    if by_controller {
+        pv_patch["metadata"] =
+            json!({"annotations": {"pv.kubernetes.io/bound-by-controller": "yes"}});
+    }
+    out.push(Action::Patch(&r::PVS, None, name(pv), pv_patch));
+    let mut annotations = json!({"pv.kubernetes.io/bind-completed": "yes"});
+    if s(&pvc["spec"]["volumeName"]).is_empty() {
+        annotations["pv.kubernetes.io/bound-by-controller"] = json!("yes");
+    }
+    out.push(Action::Patch(
+        &r::PVCS,
+        ns(pvc),
+        name(pvc),
+        json!({"metadata": {"annotations": annotations}, "spec": {"volumeName": name(pv)},
+               "status": {"phase": "Bound", "capacity": pv["spec"]["capacity"], "accessModes": pv["spec"]["accessModes"]}}),
+    ));
+}
+
+/// Leaves a claim Pending with the event that says why, once (the real controller repeats
+/// it on every resync; one event is what `kubectl describe` needs).
+fn claim_pending(
+    objs: &Objects,
+    pvc: &Value,
+    why: Option<(&str, String, bool)>,
+    out: &mut Vec<Action>,
+) {
+    if s(&pvc["status"]["phase"]) != "Pending" {
+        out.push(Action::Patch(
+            &r::PVCS,
+            ns(pvc),
+            name(pvc),
+            json!({"status": {"phase": "Pending"}}),
+        ));
+    }
+    let Some((reason, message, warning)) = why else {
+        return;
+    };
+    let said = objs
+        .list(&r::EVENTS, ns(pvc).as_deref())
+        .any(|e| e["involvedObject"]["uid"] == pvc["metadata"]["uid"] && e["reason"] == reason);
+    if !said {
+        out.push(Action::Event {
+            involved: involved(pvc, &r::PVCS),
+            reason: reason.into(),
+            message,
+            warning,
+        });
+    }
+}
+
+/// Why the scheduler cannot place a pod using `pvc`, when nothing will ever bind it
+/// (pkg/scheduler/framework/plugins/volumebinding): an Immediate claim without a class or
+/// with a class that has no provisioner, and no volume to bind; or a WaitForFirstConsumer
+/// claim of a no-provisioner class with no volume. Claims a provisioner will serve are bound
+/// within a tick and not reported.
+fn unbindable_claim(objs: &Objects, pvc: &Value, nodes: usize) -> Option<String> {
+    if s(&pvc["status"]["phase"]) == "Bound" {
+        return None;
+    }
+    let class_name = claim_class(objs, pvc);
+    let class = (!class_name.is_empty())
+        .then(|| objs.get(&r::STORAGE_CLASSES, None, &class_name))
+        .flatten();
+    let provisioned = class.is_some_and(|c| s(&c["provisioner"]) != NO_PROVISIONER);
+    if provisioned || matching_volume(objs, pvc, &class_name).is_some() {
+        return None;
+    }
+    let delay = class.is_some_and(|c| s(&c["volumeBindingMode"]) == "WaitForFirstConsumer");
+    let reason = if delay {
+        format!("{nodes} node(s) didn't find available persistent volumes to bind")
+    } else {
+        "pod has unbound immediate PersistentVolumeClaims".to_string()
+    };
+    Some(format!(
+        "0/{nodes} nodes are available: {reason}. preemption: 0/{nodes} nodes are available: {nodes} Preemption is not helpful for scheduling."
+    ))
+}
+
+/// A volume pre-bound by hand (claimRef without uid) to a claim that does not exist yet.
+fn prebound_waiting(objs: &Objects, pv: &Value) -> bool {
+    let claim = &pv["spec"]["claimRef"];
+    !claim.is_null()
+        && s(&claim["uid"]).is_empty()
+        && objs
+            .get(&r::PVCS, claim["namespace"].as_str(), s(&claim["name"]))
+            .is_none()
+}
+
 fn storage(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action>) {
+    // A volume made by hand starts Available (pv_controller.go syncVolume), also when
+    // pre-bound to a claim that does not exist yet; before any binding of this tick.
+    for pv in objs.list(&r::PVS, None) {
+        if !deleting(pv)
+            && (pv["spec"]["claimRef"].is_null() || prebound_waiting(objs, pv))
+            && matches!(s(&pv["status"]["phase"]), "" | "Pending")
+        {
+            out.push(Action::Patch(
+                &r::PVS,
+                None,
+                name(pv),
+                json!({"status": {"phase": "Available"}}),
+            ));
+        }
+    }
     for pvc in objs.list(&r::PVCS, None) {
         let namespace = ns(pvc).unwrap_or_default();
         let users: Vec<&Value> = idx
@@ -1869,21 +2401,87 @@ fn storage(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action
             }
             continue;
         }
-        if s(&pvc["status"]["phase"]) == "Bound"
-            || pvc["spec"]["volumeName"]
-                .as_str()
-                .is_some_and(|v| !v.is_empty())
-        {
+        if s(&pvc["status"]["phase"]) == "Bound" {
             continue;
         }
-        let class_name = pvc["spec"]["storageClassName"]
+        // As pkg/controller/volume/persistentvolume/pv_controller.go syncUnboundClaim: an
+        // existing volume that matches is bound first; only a class with a provisioner
+        // makes a new one; otherwise the claim stays Pending and says why.
+        let class_name = claim_class(objs, pvc);
+        let class = (!class_name.is_empty())
+            .then(|| objs.get(&r::STORAGE_CLASSES, None, &class_name))
+            .flatten();
+        let delay = class.is_some_and(|c| s(&c["volumeBindingMode"]) == "WaitForFirstConsumer");
+        let consumer = users.iter().find(|p| pod_active(p));
+        if let Some(pv) = matching_volume(objs, pvc, &class_name) {
+            // WaitForFirstConsumer: the scheduler binds once a pod needs the claim
+            // (pkg/scheduler/framework/plugins/volumebinding); kube-sim has no node topology.
+            if !delay || consumer.is_some() {
+                bind(pvc, pv, out);
+            }
+            continue;
+        }
+        if pvc["spec"]["volumeName"]
             .as_str()
-            .map(String::from)
-            .or_else(|| default_storage_class(objs).map(name));
-        let class = class_name
-            .as_deref()
-            .and_then(|c| objs.get(&r::STORAGE_CLASSES, None, c));
-        if class.is_some_and(|c| s(&c["volumeBindingMode"]) == "WaitForFirstConsumer")
+            .is_some_and(|v| !v.is_empty())
+        {
+            // Pre-bound to a volume that is missing or taken: Pending until it appears.
+            claim_pending(objs, pvc, None, out);
+            continue;
+        }
+        let no_provisioner = class.is_some_and(|c| s(&c["provisioner"]) == NO_PROVISIONER);
+        if delay && consumer.is_none() {
+            // emitEventForUnboundDelayBindingClaim
+            let why = (
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding".to_string(),
+                false,
+            );
+            claim_pending(objs, pvc, Some(why), out);
+            continue;
+        }
+        if delay && no_provisioner {
+            // The scheduler finds no volume for the pod (it reports that on the pod).
+            let pod = consumer.map(|p| name(p)).unwrap_or_default();
+            let why = (
+                "WaitForPodScheduled",
+                format!("waiting for pod {pod} to be scheduled"),
+                false,
+            );
+            claim_pending(objs, pvc, Some(why), out);
+            continue;
+        }
+        if class_name.is_empty() {
+            let why = (
+                "FailedBinding",
+                "no persistent volumes available for this claim and no storage class is set"
+                    .to_string(),
+                false,
+            );
+            claim_pending(objs, pvc, Some(why), out);
+            continue;
+        }
+        if class.is_none() {
+            // provisionClaimOperation: the class named does not exist.
+            let why = (
+                "ProvisioningFailed",
+                format!("storageclass.storage.k8s.io \"{class_name}\" not found"),
+                true,
+            );
+            claim_pending(objs, pvc, Some(why), out);
+            continue;
+        }
+        if no_provisioner {
+            // provisionClaimOperation: findProvisionablePlugin finds no in-tree plugin.
+            let why = (
+                "ProvisioningFailed",
+                format!("no volume plugin matched name: {NO_PROVISIONER}"),
+                true,
+            );
+            claim_pending(objs, pvc, Some(why), out);
+            continue;
+        }
+        if delay
             && !users
                 .iter()
                 .any(|p| p["spec"]["nodeName"].as_str().is_some())
@@ -1909,6 +2507,9 @@ fn storage(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action
     }
     for pv in objs.list(&r::PVS, None) {
         let claim = &pv["spec"]["claimRef"];
+        if prebound_waiting(objs, pv) {
+            continue;
+        }
         if claim.is_null() || deleting(pv) {
             if deleting(pv)
                 && pv["metadata"]["finalizers"]
@@ -1979,7 +2580,13 @@ fn pdb_numbers(objs: &Objects, pdb: &Value) -> (i64, i64, i64) {
     let mut expected = 0i64;
     let mut owners = HashSet::new();
     for p in &pods {
-        let owner = p["metadata"]["ownerReferences"][0].clone();
+        // The controller reference, as the disruption controller's getExpectedScale reads it
+        // (pkg/controller/disruption/disruption.go: metav1.GetControllerOf).
+        let owner = p["metadata"]["ownerReferences"]
+            .as_array()
+            .and_then(|refs| refs.iter().find(|r| r["controller"] == true))
+            .cloned()
+            .unwrap_or(Value::Null);
         let scale = match s(&owner["kind"]) {
             "ReplicaSet" => objs
                 .get(&r::REPLICA_SETS, namespace.as_deref(), s(&owner["name"]))
@@ -2231,6 +2838,26 @@ mod tests {
         assert_eq!(hpa_desired(&neither, 1), (3, false));
         assert_eq!(hpa_desired(&neither, 12), (10, false));
         assert_eq!(hpa_desired(&neither, 0), (0, true));
+    }
+
+    #[test]
+    fn the_scenarios_have_no_garbage_and_bind_no_claim_anew() {
+        for scenario in ["astronomer", "artsy", "aura", "atmosphere"] {
+            let store = Store::new(Arc::new(crate::clock::Clock::new(1.0)));
+            crate::scenario::Scenario::load(scenario)
+                .unwrap()
+                .apply(&store)
+                .unwrap();
+            let mut out = Vec::new();
+            store.read(|objs| garbage_collect(objs, &mut out));
+            assert_eq!(out.len(), 0, "{scenario}: owners of every object exist");
+            // Bound claims stay as they are; only new objects get a phase.
+            store.read(|objs| {
+                for pvc in objs.list(&r::PVCS, None) {
+                    assert_eq!(s(&pvc["status"]["phase"]), "Bound", "{scenario}: {pvc}");
+                }
+            });
+        }
     }
 
     #[test]

@@ -611,6 +611,9 @@ impl ApiServer {
             ("update", sub) => {
                 let obj = parse_body(&ctx.body)?;
                 let name = target.name.clone().unwrap_or_default();
+                if sub.is_none() {
+                    validate_hpa(target.rt, &name, &obj)?;
+                }
                 let updated = self.store.update(
                     target.rt,
                     target.namespace.as_deref(),
@@ -851,6 +854,7 @@ impl ApiServer {
 
     fn create(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
         let obj = parse_body(&ctx.body)?;
+        validate_hpa(target.rt, s_name(&obj), &obj)?;
         if ctx.query.get("dryRun").is_some_and(|d| d == "All") {
             return Ok(json_response(201, &obj));
         }
@@ -874,6 +878,9 @@ impl ApiServer {
                     return Err(ApiError::conflict(rt, &name));
                 }
                 apply_patch(obj, &patch, kind).map_err(|m| ApiError::invalid(rt, &name, m))?;
+                if target.subresource.is_none() {
+                    validate_hpa(rt, &name, obj)?;
+                }
                 if let Some(r) = obj["spec"]["replicas"].as_i64()
                     && r < 0
                 {
@@ -1126,6 +1133,61 @@ fn list_object(
         meta["remainingItemCount"] = json!(r);
     }
     json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": meta, "items": items})
+}
+
+fn s_name(obj: &Value) -> &str {
+    obj["metadata"]["name"].as_str().unwrap_or("")
+}
+
+/// HPA spec validation on create, update and patch, as upstream's
+/// pkg/apis/autoscaling/validation/validation.go (validateHorizontalPodAutoscalerSpec):
+/// minReplicas >= 1 (0 only behind the HPAScaleToZero feature gate, off by default),
+/// maxReplicas >= 1 and >= minReplicas; every error found, in one 422.
+fn validate_hpa(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> {
+    if rt.plural != "horizontalpodautoscalers" {
+        return Ok(());
+    }
+    let spec = &obj["spec"];
+    let min = spec["minReplicas"].as_i64();
+    let max = spec["maxReplicas"].as_i64().unwrap_or(0);
+    let mut errors: Vec<(&str, i64, &str)> = Vec::new();
+    if let Some(min) = min.filter(|m| *m < 1) {
+        errors.push((
+            "spec.minReplicas",
+            min,
+            "must be greater than or equal to 1",
+        ));
+    }
+    if max < 1 {
+        errors.push(("spec.maxReplicas", max, "must be greater than 0"));
+    }
+    if min.is_some_and(|min| max < min) {
+        errors.push((
+            "spec.maxReplicas",
+            max,
+            "must be greater than or equal to `minReplicas`",
+        ));
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    // As apimachinery's errors.NewInvalid: the aggregate in the message (one error as itself,
+    // more as `[a, b]`) and one cause per field error, which kubectl prints.
+    let texts: Vec<String> = errors
+        .iter()
+        .map(|(field, value, detail)| format!("{field}: Invalid value: {value}: {detail}"))
+        .collect();
+    let aggregate = match texts.as_slice() {
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    let causes: Vec<Value> = errors
+        .iter()
+        .map(|(field, value, detail)| json!({"reason": "FieldValueInvalid", "message": format!("Invalid value: {value}: {detail}"), "field": field}))
+        .collect();
+    let mut err = ApiError::invalid(rt, name, aggregate);
+    err.details = Some(json!({"name": name, "group": rt.group, "kind": rt.kind, "causes": causes}));
+    Err(err)
 }
 
 /// The `autoscaling/v1` Scale of a workload.

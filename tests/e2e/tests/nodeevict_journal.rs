@@ -1,0 +1,370 @@
+//! `kubectl nodeevict`: the drain journal is never written over (a rerun continues it or
+//! refuses, two runs never both own a node), `--grace-period -1`, owners as kubectl's
+//! `GetControllerOf` finds them and whole label selectors.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use suite_tests::{Interrupt, Run, SimProcess, interrupt_after_step, plugin, run};
+
+const NODE: &str = "ip-10-0-12-27.ec2.internal";
+const OTHER_NODES: [&str; 4] = [
+    "ip-10-0-23-114.ec2.internal",
+    "ip-10-0-34-201.ec2.internal",
+    "ip-10-0-45-9.ec2.internal",
+    "ip-10-0-56-78.ec2.internal",
+];
+
+fn nodeevict(sim: &SimProcess, home: &Path, args: &[&str]) -> Run {
+    run(plugin("nodeevict", home)
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig))
+}
+
+fn annotated(object: &Value) -> bool {
+    object["metadata"]["annotations"]
+        .as_object()
+        .is_some_and(|a| {
+            a.keys()
+                .any(|k| k.starts_with("nodeevict.kubectl-plugins.dev/"))
+        })
+}
+
+fn replicas(sim: &SimProcess, deployment: &str) -> Value {
+    sim.get_json(&["deployment", deployment])["spec"]["replicas"].clone()
+}
+
+/// The single-replica Deployments of artsy's drain node are back at 1, unannotated, and the
+/// node carries no journal.
+fn everything_restored(sim: &SimProcess, context: &str) {
+    for single in ["exchange-web", "force-web"] {
+        let d = sim.get_json(&["deployment", single]);
+        assert_eq!(d["spec"]["replicas"], 1, "{context}: {single}: {d}");
+        assert!(!annotated(&d), "{context}: {single} still annotated: {d}");
+    }
+    let node = sim.get_json(&["node", NODE]);
+    assert!(!annotated(&node), "{context}: the journal is left: {node}");
+}
+
+/// Creates objects with real kubectl (`apply -f` of a JSON file).
+fn apply(sim: &SimProcess, dir: &Path, name: &str, object: &Value) {
+    let path = suite_tests::write(dir, name, &object.to_string());
+    let out = sim.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "apply {name}: {}", out.stderr);
+}
+
+#[test]
+fn rerunning_the_same_drain_after_a_kill_continues_it_and_restores_the_originals() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let args = [NODE, "--force", "-y", "--timeout", "2m"];
+    interrupt_after_step(
+        "nodeevict",
+        &sim,
+        home.path(),
+        &args,
+        "prescaled",
+        Interrupt::Kill,
+    );
+    assert_eq!(
+        replicas(&sim, "exchange-web"),
+        2,
+        "the kill came after the pre-scale"
+    );
+    // What most operators type next: the same command again.
+    let again = nodeevict(&sim, home.path(), &args);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again.stderr.contains(&format!(
+            "a drain of {NODE} is already recorded (step prescaled); continuing it as `kubectl nodeevict resume {NODE}` would"
+        )),
+        "{}",
+        again.stderr
+    );
+    everything_restored(&sim, "after the rerun");
+}
+
+#[test]
+fn a_rerun_with_other_options_refuses_and_changes_nothing() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    interrupt_after_step(
+        "nodeevict",
+        &sim,
+        home.path(),
+        &[NODE, "--force", "-y"],
+        "prescaled",
+        Interrupt::Kill,
+    );
+    let journal_before = sim.get_json(&["node", NODE])["metadata"]["annotations"].clone();
+    let before = sim.mutating_requests().len();
+    for other in [
+        vec![NODE, "-y"],
+        vec![NODE, "--force", "--delete-emptydir-data", "-y"],
+        vec![NODE, "--force", "--grace-period", "5", "-y"],
+    ] {
+        let out = nodeevict(&sim, home.path(), &other);
+        assert_eq!(out.code, Some(1), "{other:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("`kubectl nodeevict resume {NODE}`"))
+                && out
+                    .stderr
+                    .contains(&format!("`kubectl nodeevict abort {NODE}`")),
+            "{other:?}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            sim.mutating_requests().len(),
+            before,
+            "{other:?} changed something: {}",
+            out.stderr
+        );
+    }
+    let journal_after = sim.get_json(&["node", NODE])["metadata"]["annotations"].clone();
+    assert_eq!(journal_before, journal_after);
+    // The record is intact: the resume it names finishes the drain.
+    let resumed = nodeevict(
+        &sim,
+        home.path(),
+        &["resume", NODE, "-y", "--timeout", "2m"],
+    );
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    everything_restored(&sim, "after the resume");
+}
+
+#[test]
+fn of_two_drains_of_one_node_started_at_once_exactly_one_proceeds() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let spawn = || {
+        plugin("nodeevict", home.path())
+            .args([NODE, "--force", "-y", "--timeout", "2m", "--kubeconfig"])
+            .arg(&sim.kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nodeevict")
+    };
+    let (a, b) = (spawn(), spawn());
+    let runs: Vec<Run> = [a, b]
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait").into())
+        .collect();
+    let codes: Vec<Option<i32>> = runs.iter().map(|r| r.code).collect();
+    let both = format!("{}\n----\n{}", runs[0].stderr, runs[1].stderr);
+    assert!(
+        codes == [Some(0), Some(1)] || codes == [Some(1), Some(0)],
+        "{codes:?}: {both}"
+    );
+    let loser = runs.iter().find(|r| r.code == Some(1)).unwrap();
+    let last = loser.stderr.trim_end().lines().last().unwrap_or("");
+    assert!(last.contains(NODE), "{last}");
+    assert!(last.starts_with("error: "), "{last}");
+    assert!(last.contains("another run"), "{last}");
+    eprintln!("the run that stopped: {last}");
+    everything_restored(&sim, "after two concurrent drains");
+}
+
+#[test]
+fn grace_period_minus_one_is_the_pods_own_and_other_negatives_are_usage_errors() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let bad = nodeevict(
+        &sim,
+        home.path(),
+        &[NODE, "--force", "--grace-period", "-5", "-y"],
+    );
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("--grace-period"), "{}", bad.stderr);
+    assert!(sim.mutating_requests().is_empty());
+    // -1, as in kubectl drain: each pod's own terminationGracePeriodSeconds (30s, scaled).
+    let out = nodeevict(
+        &sim,
+        home.path(),
+        &[
+            NODE,
+            "--force",
+            "--grace-period",
+            "-1",
+            "-y",
+            "--timeout",
+            "90s",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let gone = sim.kubectl(&["get", "pod", "debug-shell-jane"]);
+    assert_ne!(gone.code, Some(0), "the unmanaged pod is still there");
+    everything_restored(&sim, "after --grace-period -1");
+}
+
+/// A pod whose only ownerReference is not its controller: nothing recreates it.
+#[test]
+fn an_owner_reference_without_controller_true_is_an_unmanaged_pod() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let rs = sim.get_json(&["rs", "-l", "app=exchange"])["items"][0].clone();
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "adopted-by-nobody", "namespace": "default", "labels": {"run": "adopted"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": rs["metadata"]["name"], "uid": rs["metadata"]["uid"]}]},
+        "spec": {"nodeName": NODE, "containers": [{"name": "c", "image": "busybox:1.37",
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}
+    });
+    apply(&sim, home.path(), "pod.json", &pod);
+    // kube-sim's ReplicaSet controller, as the real one, counts only the pods it controls:
+    // this one is not an extra replica to remove.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let kept = sim.kubectl(&["get", "pod", "adopted-by-nobody"]);
+    assert_eq!(kept.code, Some(0), "the sim removed it: {}", kept.stderr);
+    assert_eq!(
+        sim.get_json(&["pods", "-l", "app=exchange"])["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The artsy node's own unmanaged pod would block too: it goes first.
+    let removed = sim.kubectl(&[
+        "delete",
+        "pod",
+        "debug-shell-jane",
+        "--grace-period=0",
+        "--force",
+    ]);
+    assert_eq!(removed.code, Some(0), "{}", removed.stderr);
+    let before = sim.mutating_requests().len();
+    let out = nodeevict(
+        &sim,
+        home.path(),
+        &[NODE, "-y", "-o", "json", "--timeout", "1m"],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(sim.mutating_requests().len(), before, "{}", out.stderr);
+    let plan: Value = serde_json::from_str(&out.stdout).expect("the plan as json");
+    let planned = plan["items"][0]["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "adopted-by-nobody")
+        .cloned()
+        .unwrap();
+    assert_eq!(planned["verdict"], "blocked", "{planned}");
+    assert_eq!(planned["owner"], "-", "{planned}");
+    assert!(
+        out.stderr.contains("adopted-by-nobody: unmanaged pod"),
+        "{}",
+        out.stderr
+    );
+    // With --force it is deleted (for good), as kubectl drain --force does.
+    let forced = nodeevict(
+        &sim,
+        home.path(),
+        &[NODE, "--force", "-y", "--timeout", "2m"],
+    );
+    assert_eq!(forced.code, Some(0), "{}", forced.stderr);
+    assert_ne!(
+        sim.kubectl(&["get", "pod", "adopted-by-nobody"]).code,
+        Some(0)
+    );
+    everything_restored(&sim, "after --force");
+}
+
+/// A Deployment selecting its pods with matchExpressions alone: only its pods are listed,
+/// marked and waited for; an unrelated pod of the namespace is left alone.
+#[test]
+fn a_match_expressions_selector_touches_only_its_own_pods() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    // Its one replica lands on the drain node: every other node is cordoned meanwhile.
+    for n in OTHER_NODES {
+        assert_eq!(sim.kubectl(&["cordon", n]).code, Some(0));
+    }
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "exprweb", "namespace": "default"},
+        "spec": {"replicas": 1,
+            "selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["exprweb"]}]},
+            "template": {"metadata": {"labels": {"app": "exprweb"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                    "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}}
+    });
+    apply(&sim, home.path(), "deployment.json", &deployment);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let ready = sim.get_json(&["deployment", "exprweb"])["status"]["readyReplicas"].as_i64();
+        if ready == Some(1) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exprweb never became Ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for n in OTHER_NODES {
+        assert_eq!(sim.kubectl(&["uncordon", n]).code, Some(0));
+    }
+    let pods = sim.get_json(&["pods", "-l", "app=exprweb"]);
+    assert_eq!(pods["items"][0]["spec"]["nodeName"], NODE, "{pods}");
+    let args = [NODE, "--force", "-y", "--timeout", "2m"];
+    interrupt_after_step(
+        "nodeevict",
+        &sim,
+        home.path(),
+        &args,
+        "cordoned",
+        Interrupt::Kill,
+    );
+    // A pod of the same namespace, created while the drain is under way, on another node.
+    let unrelated = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "unrelated", "namespace": "default", "labels": {"app": "unrelated"}},
+        "spec": {"nodeName": OTHER_NODES[0], "containers": [{"name": "c", "image": "busybox:1.37",
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}
+    });
+    apply(&sim, home.path(), "unrelated.json", &unrelated);
+    let uid = sim.get_json(&["pod", "unrelated"])["metadata"]["uid"].clone();
+    let resumed = nodeevict(
+        &sim,
+        home.path(),
+        &["resume", NODE, "-y", "--timeout", "2m"],
+    );
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let after = sim.get_json(&["pod", "unrelated"]);
+    assert_eq!(after["metadata"]["uid"], uid);
+    assert!(
+        after["metadata"]["annotations"]
+            .get("controller.kubernetes.io/pod-deletion-cost")
+            .is_none(),
+        "{after}"
+    );
+    let unrelated_writes: Vec<Value> = sim
+        .mutating_requests()
+        .into_iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/pods/unrelated")
+        })
+        .filter(|r| r["method"] != "POST")
+        .collect();
+    assert!(unrelated_writes.is_empty(), "{unrelated_writes:?}");
+    let prescaled = sim.mutating_requests().into_iter().any(|r| {
+        r["method"] == "PATCH"
+            && r["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/deployments/exprweb")
+    });
+    assert!(prescaled, "exprweb was never pre-scaled");
+    let d = sim.get_json(&["deployment", "exprweb"]);
+    assert_eq!(d["spec"]["replicas"], 1, "{d}");
+    assert!(!annotated(&d), "{d}");
+    everything_restored(&sim, "after the drain");
+}
