@@ -27,6 +27,21 @@ pub fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> b
     of(selector).is_some_and(|s| s.matches(labels))
 }
 
+/// Whether a PodDisruptionBudget's selector takes in a pod with `labels`. Unlike a workload's,
+/// a policy/v1 budget's empty selector (`{}`) selects every pod in its namespace, and a missing
+/// one selects none (pkg/controller/disruption/disruption.go reads it with
+/// `metav1.LabelSelectorAsSelector`, which gives `labels.Everything()` for an empty selector;
+/// pkg/apis/policy/types.go documents the policy/v1 rule).
+pub fn budget_matches(selector: Option<&LabelSelector>, labels: &BTreeMap<String, String>) -> bool {
+    match selector {
+        None => false,
+        Some(s) => match Selector::try_from(s.clone()) {
+            Ok(parsed) => parsed.matches(labels),
+            Err(_) => false,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +106,21 @@ mod tests {
             }]),
         };
         assert_eq!(to_query(&bad), None);
+    }
+
+    #[test]
+    fn a_budget_with_an_empty_selector_covers_the_whole_namespace() {
+        let any = labels(&[("app", "anything")]);
+        assert!(budget_matches(Some(&LabelSelector::default()), &any));
+        assert!(budget_matches(
+            Some(&LabelSelector::default()),
+            &labels(&[])
+        ));
+        assert!(!budget_matches(None, &any));
+        assert!(budget_matches(
+            Some(&expressions_only()),
+            &labels(&[("app", "web")])
+        ));
+        assert!(!budget_matches(Some(&expressions_only()), &any));
     }
 }

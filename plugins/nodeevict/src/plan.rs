@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::ResourceExt;
 use serde::Serialize;
 
@@ -182,20 +181,13 @@ pub fn pod_verdict(pod: &Pod, options: &Options) -> (Verdict, String) {
 
 // ---- helpers ----
 
-/// Whether a workload's or budget's whole selector (matchLabels and matchExpressions) picks
-/// these labels; an empty or invalid selector picks nothing.
-pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    shared::selector::matches(selector, labels)
-}
-
 pub fn pdb_for<'a>(world: &'a World, pod: &Pod) -> Option<&'a PodDisruptionBudget> {
     world.pdbs.iter().find(|pdb| {
         pdb.namespace() == pod.namespace()
-            && pdb
-                .spec
-                .as_ref()
-                .and_then(|s| s.selector.as_ref())
-                .is_some_and(|sel| selector_matches(sel, pod.labels()))
+            && shared::selector::budget_matches(
+                pdb.spec.as_ref().and_then(|s| s.selector.as_ref()),
+                pod.labels(),
+            )
     })
 }
 
@@ -369,11 +361,10 @@ pub fn pdbs_for<'a>(world: &'a World, pod: &Pod) -> Vec<&'a PodDisruptionBudget>
         .iter()
         .filter(|pdb| {
             pdb.namespace() == pod.namespace()
-                && pdb
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.selector.as_ref())
-                    .is_some_and(|sel| selector_matches(sel, pod.labels()))
+                && shared::selector::budget_matches(
+                    pdb.spec.as_ref().and_then(|s| s.selector.as_ref()),
+                    pod.labels(),
+                )
         })
         .collect()
 }

@@ -337,3 +337,36 @@ fn a_pod_under_two_budgets_blocks_the_plan_naming_both() {
     assert_eq!(sim.mutating_requests().len(), before, "nothing was changed");
     assert!(pod["metadata"]["deletionTimestamp"].is_null());
 }
+
+#[test]
+fn a_budget_with_an_empty_selector_covers_every_pod_of_its_namespace() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    // policy/v1: `selector: {}` selects every pod in the namespace (a missing one: none).
+    apply(
+        &sim,
+        home.path(),
+        "shop.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: ledger\n  namespace: shop\nspec:\n  replicas: 1\n  serviceName: ledger\n  selector:\n    matchLabels:\n      app: ledger\n  template:\n    metadata:\n      labels:\n        app: ledger\n    spec:\n      nodeSelector:\n        kubernetes.io/hostname: {NODE}\n      containers:\n      - name: ledger\n        image: shop/ledger:1\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: everything\n  namespace: shop\nspec:\n  minAvailable: 1\n  selector: {{}}\n"
+        ),
+    );
+    wait_for(
+        "ledger-0 Ready and the budget to count it",
+        Duration::from_secs(20),
+        || {
+            let st = sim.get_json(&["pdb", "everything", "-n", "shop"])["status"].clone();
+            st["currentHealthy"] == 1 && st["disruptionsAllowed"] == 0
+        },
+    );
+    let before = sim.mutating_requests().len();
+    let out = nodeevict(&sim, home.path(), &[NODE, "-y", "--timeout", "1m"]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("blocked: ") && l.contains("ledger-0"))
+        .unwrap_or_else(|| panic!("ledger-0 is not blocked: {}", out.stderr));
+    assert!(line.contains("PDB everything"), "{line}");
+    assert_eq!(sim.mutating_requests().len(), before, "nothing was changed");
+}
