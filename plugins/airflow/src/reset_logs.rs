@@ -71,6 +71,8 @@ pub fn claims(sts: &StatefulSet, ordinal: Option<u32>) -> Vec<String> {
 }
 
 pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()> {
+    // The resume/abort commands it prints are pvcreset's: with --context when one was given.
+    kubectl_pvcreset::reset::remember_context(global);
     let (pod, release) = match (args.all, &args.worker_pod, &args.release) {
         (true, Some(_), Some(_)) => {
             return Err(Error::Usage("with --all, name only the release".into()));

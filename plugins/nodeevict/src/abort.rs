@@ -39,6 +39,15 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     }
     shared::banner::print(&target);
     eprint!("{}", status::render(&chosen));
+    // The writes the abort makes (journal and uncordon, the owners restored), checked first.
+    let journals: Vec<&journal::NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
+    shared::doctor::preflight_namespaces(
+        &target,
+        &crate::drain::needed_permissions(&[], &journals),
+        "kubectl nodeevict doctor",
+        args.change.dry_run,
+    )
+    .await?;
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());

@@ -319,6 +319,9 @@ fn describe(options: &Options) -> String {
     if !options.prescale {
         flags.push("--prescale off".to_string());
     }
+    if let Some(secs) = options.skip_wait_for_delete_timeout {
+        flags.push(format!("--skip-wait-for-delete-timeout {secs}"));
+    }
     if flags.is_empty() {
         "no flags".to_string()
     } else {

@@ -51,6 +51,23 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         "{}",
         status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
     );
+    // The writes the resumed drains make (what is left to evict, what to restore), checked
+    // before the first one, as a fresh drain does.
+    let world = world::read(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let plans = chosen
+        .iter()
+        .map(|r| replan(&world, &r.node, &r.journal))
+        .collect::<shared::Result<Vec<_>>>()?;
+    let journals: Vec<&NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
+    shared::doctor::preflight_namespaces(
+        &target,
+        &crate::drain::needed_permissions(&plans, &journals),
+        "kubectl nodeevict doctor",
+        args.change.dry_run,
+    )
+    .await?;
     if args.change.dry_run {
         eprintln!("dry run: nothing was changed");
         return Ok(());

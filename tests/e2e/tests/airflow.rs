@@ -837,3 +837,46 @@ fn reset_logs_replaces_the_crash_looping_workers_volume_and_the_deployment_is_he
     let report: Value = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(report["items"][0]["status"], "Healthy", "{report}");
 }
+
+/// reset-logs prints pvcreset's resume command; with `--context` given, the command carries it,
+/// so it works as pasted from any shell whose kubeconfig's current context is another cluster.
+#[test]
+fn reset_logs_interrupted_prints_a_resume_command_with_the_context() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let ns = "astronomer-ee-lunar-nuclear-3725";
+    let out = suite_tests::interrupt_after_step(
+        "airflow",
+        &sim,
+        home.path(),
+        &[
+            "reset-logs",
+            "lunar-nuclear-3725-worker-2",
+            "lunar-nuclear-3725",
+            "-n",
+            ns,
+            "--context",
+            "kube-sim",
+            "-y",
+        ],
+        "started",
+        suite_tests::Interrupt::CtrlC,
+    );
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    let line = out
+        .stderr
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+    let hint = suite_tests::hinted_command(&line, "pvcreset");
+    assert!(
+        hint.windows(2).any(|w| w == ["--context", "kube-sim"]),
+        "{line}"
+    );
+    let mut resume = hint.clone();
+    resume.extend(["-y".to_string(), "--timeout".into(), "2m".into()]);
+    let resumed = sim.run_plugin("pvcreset", home.path(), &resume);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+}

@@ -266,3 +266,60 @@ fn argodeploy_resubmit_with_exactly_its_permissions_resubmits_and_without_one_ch
         );
     });
 }
+
+/// `resume` and `abort` of an interrupted drain check their writes first too: a user who may
+/// cordon and evict but not restore the pre-scaled Deployments is refused before the first
+/// change (it used to evict everything and then fail at the restore, half-way).
+#[test]
+fn nodeevict_resume_and_abort_check_their_writes_before_the_first_change() {
+    let home = tempfile::tempdir().unwrap();
+    let need = |verb: &str, group: &str, resource: &str| Need {
+        verb: verb.into(),
+        group: group.into(),
+        resource: resource.into(),
+        namespace: String::new(),
+    };
+    let no_restore = [
+        need("patch", "", "nodes"),
+        need("create", "", "pods/eviction"),
+        need("delete", "", "pods"),
+        need("patch", "", "pods"),
+    ];
+    let path = scenario_file(home.path(), "artsy", &no_restore, "no-restore");
+    let sim = SimProcess::start(path.to_str().unwrap(), &["--time-scale", "20"]);
+    let halted = suite_tests::interrupt_after_step(
+        "nodeevict",
+        &sim,
+        home.path(),
+        &[NODE, "--force", "-y"],
+        "prescaled",
+        suite_tests::Interrupt::Kill,
+    );
+    assert_eq!(halted.code, None, "killed: {}", halted.stderr);
+    let limited = sim.kubeconfig_with_token(USER, TOKEN);
+    for verb in ["resume", "abort"] {
+        let before = sim.mutating_requests().len();
+        let out = run_as(&limited, home.path(), "nodeevict", &[verb, NODE, "-y"]);
+        assert_eq!(out.code, Some(1), "{verb}: {}", out.stderr);
+        let last = out.stderr.trim_end().lines().last().unwrap_or("");
+        assert!(
+            last.contains("forbidden")
+                && last.contains("deployments")
+                && last.contains("nothing was changed"),
+            "{verb}: {last}"
+        );
+        assert_eq!(
+            sim.mutating_requests().len(),
+            before,
+            "{verb} changed something: {:?}",
+            &sim.mutating_requests()[before..]
+        );
+    }
+    // The admin finishes it as the hint says: both Deployments back at their one replica.
+    let out = sim.run_plugin("nodeevict", home.path(), &["resume", NODE, "-y"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for deployment in ["exchange-web", "force-web"] {
+        let d = sim.get_json(&["deployment", deployment]);
+        assert_eq!(d["spec"]["replicas"], 1, "{deployment}");
+    }
+}
