@@ -13,12 +13,18 @@ pub fn parse(q: &str) -> Option<f64> {
         ("Gi", 1_073_741_824.0),
         ("Ti", 1_099_511_627_776.0),
         ("Pi", 1_125_899_906_842_624.0),
+        ("Ei", 1_152_921_504_606_846_976.0),
+        // apimachinery pkg/api/resource/suffix.go: the whole decimal SI set, n and u included
+        // (a quota message may say `requests.cpu=500u`).
+        ("n", 1e-9),
+        ("u", 1e-6),
         ("m", 0.001),
         ("k", 1e3),
         ("M", 1e6),
         ("G", 1e9),
         ("T", 1e12),
         ("P", 1e15),
+        ("E", 1e18),
     ];
     for (suffix, factor) in SUFFIXES {
         if let Some(num) = q.strip_suffix(suffix) {
@@ -68,6 +74,10 @@ mod tests {
         assert_eq!(parse("128Mi"), Some(134_217_728.0));
         assert_eq!(parse("1e3"), Some(1000.0));
         assert_eq!(parse("10G"), Some(1e10));
+        assert_eq!(parse("500u"), Some(0.0005));
+        assert_eq!(parse("250n"), Some(250e-9));
+        assert_eq!(parse("2E"), Some(2e18));
+        assert_eq!(parse("1Ei"), Some(1_152_921_504_606_846_976.0));
         assert_eq!(parse("x"), None);
         assert_eq!(format("requests.cpu", 0.5), "500m");
         assert_eq!(format("requests.cpu", 7.0), "7");

@@ -16,10 +16,6 @@ use tokio::sync::mpsc;
 
 use crate::discovery::{self, AirflowDeployment};
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    shared::duration::parse(s)
-}
-
 #[derive(Args, Debug, Clone)]
 pub struct LogsArgs {
     /// Component whose pods to read (scheduler, worker or workers, …)
@@ -29,12 +25,15 @@ pub struct LogsArgs {
     /// Keep streaming, and pick up pods created later
     #[arg(short = 'f', long)]
     pub follow: bool,
-    /// Lines of recent log per pod
-    #[arg(long, value_name = "N")]
+    /// Lines of recent log per pod (-1: all)
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = shared::validate::tail)]
     pub tail: Option<i64>,
     /// Only lines newer than this (e.g. 10m, 1h)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = shared::validate::since, conflicts_with = "since_time")]
     pub since: Option<Duration>,
+    /// Only lines after this time (RFC 3339, e.g. 2026-11-21T08:49:00Z)
+    #[arg(long, value_name = "TIME", value_parser = shared::validate::since_time)]
+    pub since_time: Option<k8s_openapi::jiff::Timestamp>,
     /// Container (default: the one named like the component, else the first)
     #[arg(short = 'c', long)]
     pub container: Option<String>,
@@ -96,12 +95,17 @@ fn params(args: &LogsArgs, container: Option<String>, follow: bool, fresh_pod: b
         container,
         follow,
         // A pod that appears while following is read from its start.
-        tail_lines: if fresh_pod { None } else { args.tail },
+        tail_lines: if fresh_pod {
+            None
+        } else {
+            shared::validate::tail_lines(args.tail)
+        },
         since_seconds: if fresh_pod {
             None
         } else {
-            args.since.map(|d| d.as_secs() as i64)
+            args.since.map(shared::validate::since_seconds)
         },
+        since_time: if fresh_pod { None } else { args.since_time },
         timestamps: args.timestamps,
         ..Default::default()
     }

@@ -47,27 +47,19 @@ pub fn log_templates(sts: &StatefulSet) -> Vec<String> {
     if logs.is_empty() { all } else { logs }
 }
 
-/// The claims to reset: the log templates for one ordinal, or for every ordinal (pure).
-pub fn claims(sts: &StatefulSet, ordinal: Option<u32>) -> Vec<String> {
-    let replicas = sts
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1)
-        .max(0) as u32;
-    let ordinals: Vec<u32> = match ordinal {
-        Some(o) => vec![o],
-        None => (0..replicas).collect(),
-    };
+/// The claims to reset: the log templates for one ordinal, or for every ordinal the
+/// StatefulSet runs (from `spec.ordinals.start`); an ordinal it does not run is a usage error.
+pub fn claims(sts: &StatefulSet, ordinal: Option<u32>) -> shared::Result<Vec<String>> {
+    let ordinals = reset::checked_ordinals(sts, ordinal.as_slice())?;
     let templates = log_templates(sts);
-    ordinals
+    Ok(ordinals
         .iter()
         .flat_map(|o| {
             templates
                 .iter()
                 .map(move |t| format!("{t}-{}-{o}", sts.name_any()))
         })
-        .collect()
+        .collect())
 }
 
 pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()> {
@@ -138,7 +130,8 @@ pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()
         output: args.output,
         change: args.change.clone(),
     };
-    reset::reset_claims(&target, &d.namespace, claims(&sts, ordinal), &options).await
+    let claims = claims(&sts, ordinal)?;
+    reset::reset_claims(&target, &d.namespace, claims, &options).await
 }
 
 #[cfg(test)]
@@ -153,7 +146,18 @@ mod tests {
                      "volumeClaimTemplates": [{"metadata": {"name": "logs"}}, {"metadata": {"name": "cache"}}]}
         }))
         .unwrap();
-        assert_eq!(claims(&sts, Some(2)), ["logs-lunar-nuclear-3725-worker-2"]);
-        assert_eq!(claims(&sts, None).len(), 3);
+        assert_eq!(
+            claims(&sts, Some(2)).unwrap(),
+            ["logs-lunar-nuclear-3725-worker-2"]
+        );
+        assert_eq!(claims(&sts, None).unwrap().len(), 3);
+        assert_eq!(claims(&sts, Some(3)).unwrap_err().exit_code(), 2);
+        let started: StatefulSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "w"},
+            "spec": {"replicas": 2, "ordinals": {"start": 5}, "selector": {}, "serviceName": "w", "template": {},
+                     "volumeClaimTemplates": [{"metadata": {"name": "logs"}}]}
+        }))
+        .unwrap();
+        assert_eq!(claims(&started, None).unwrap(), ["logs-w-5", "logs-w-6"]);
     }
 }

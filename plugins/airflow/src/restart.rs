@@ -1,7 +1,7 @@
 //! `kubectl airflow restart COMPONENT [RELEASE]`: plan, confirm, restart (rolling restart or pod
 //! deletion), then verify that every old pod is gone and the new ones are Ready.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -16,7 +16,7 @@ use serde::Serialize;
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
-use crate::discovery::{self, AirflowDeployment};
+use crate::discovery::{self, AirflowDeployment, Inventory};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,6 +60,52 @@ pub struct Step {
     /// The pods that will be replaced: (name, uid).
     pub pods: Vec<(String, String)>,
     pub grace_seconds: i64,
+    /// How this workload is restarted: the requested strategy, or `delete` where its
+    /// controller would not roll a template change.
+    pub how: Strategy,
+    /// Why `how` differs from the requested strategy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+/// Why a workload's controller would not act on the rolling restart's template change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRollout {
+    /// `spec.paused` (deployment_controller.go: a paused Deployment only scales).
+    Paused,
+    /// `updateStrategy: OnDelete` (stateful_set_control.go: only deleted pods are replaced).
+    OnDelete,
+    /// `rollingUpdate.partition` > 0: the ordinals below it keep their revision.
+    Partition(i32),
+}
+
+/// The workloads of `inventory` that would not roll a template change, by (kind, name).
+pub fn no_rollout(inventory: &Inventory) -> BTreeMap<(&'static str, String), NoRollout> {
+    let mut out = BTreeMap::new();
+    for d in &inventory.deployments {
+        if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
+            out.insert(("Deployment", d.name_any()), NoRollout::Paused);
+        }
+    }
+    for st in &inventory.statefulsets {
+        let Some(strategy) = st.spec.as_ref().and_then(|s| s.update_strategy.as_ref()) else {
+            continue;
+        };
+        let partition = strategy
+            .rolling_update
+            .as_ref()
+            .and_then(|r| r.partition)
+            .unwrap_or(0);
+        if strategy.type_.as_deref() == Some("OnDelete") {
+            out.insert(("StatefulSet", st.name_any()), NoRollout::OnDelete);
+        } else if partition > 0 {
+            out.insert(
+                ("StatefulSet", st.name_any()),
+                NoRollout::Partition(partition),
+            );
+        }
+    }
+    out
 }
 
 /// What `restart` will do (pure data: rendered for --dry-run, the prompt and -o json).
@@ -80,6 +126,7 @@ pub fn plan(
     component: &str,
     strategy: Strategy,
     force: bool,
+    blocked: &BTreeMap<(&'static str, String), NoRollout>,
 ) -> shared::Result<Plan> {
     let wanted: Vec<&String> = match component {
         "all" => d.components.keys().collect(),
@@ -98,11 +145,13 @@ pub fn plan(
         return Err(Error::Usage("--force goes with --strategy delete".into()));
     }
     let mut warnings = Vec::new();
-    let steps: Vec<Step> = wanted
+    let mut steps: Vec<Step> = wanted
         .into_iter()
         .map(|name| {
             let c = &d.components[name];
             Step {
+                how: strategy,
+                why: None,
                 component: name.clone(),
                 kind: c.kind,
                 workload: c.workload.clone(),
@@ -116,6 +165,36 @@ pub fn plan(
             }
         })
         .collect();
+    for s in steps.iter_mut() {
+        let Some(block) = blocked.get(&(s.kind, s.workload.clone())) else {
+            continue;
+        };
+        let what = format!("{}/{}", s.kind.to_lowercase(), s.workload);
+        match (block, strategy) {
+            (NoRollout::Paused, Strategy::Rollout) => {
+                return Err(Error::Refused(format!(
+                    "{what} is paused: a rolling restart would wait for a rollout that never comes; resume it with `kubectl rollout resume {what} -n {}` and rerun, or restart with --strategy delete",
+                    d.namespace
+                )));
+            }
+            (NoRollout::Paused, Strategy::Delete) => warnings.push(format!(
+                "{what} is paused: its new pods keep the template it last rolled out"
+            )),
+            (NoRollout::OnDelete, Strategy::Rollout) => {
+                s.how = Strategy::Delete;
+                s.why = Some(format!(
+                    "{what} has updateStrategy OnDelete: a template change replaces no pod, so its pods are deleted and recreated instead"
+                ));
+            }
+            (NoRollout::Partition(p), Strategy::Rollout) => {
+                s.how = Strategy::Delete;
+                s.why = Some(format!(
+                    "{what} has rollingUpdate partition {p}: a template change replaces no pod below ordinal {p}, so its pods are deleted and recreated instead"
+                ));
+            }
+            (_, Strategy::Delete) => {}
+        }
+    }
     for s in &steps {
         if s.component == "worker" {
             warnings.push(format!(
@@ -127,7 +206,7 @@ pub fn plan(
     if strategy == Strategy::Rollout {
         for name in steps
             .iter()
-            .filter(|s| s.kind == "StatefulSet")
+            .filter(|s| s.kind == "StatefulSet" && s.how == Strategy::Rollout)
             .map(|s| &s.component)
         {
             let stuck: Vec<&str> = d.components[name]
@@ -179,6 +258,9 @@ pub fn render(plan: &Plan) -> String {
             s.desired,
             s.grace_seconds
         ));
+        if let Some(why) = &s.why {
+            out.push_str(&format!("    {why}\n"));
+        }
         for (pod, _) in &s.pods {
             out.push_str(&format!("    replaces pod {pod}\n"));
         }
@@ -192,18 +274,12 @@ pub fn render(plan: &Plan) -> String {
 /// The writes the restart will make, checked before the first one.
 pub fn needed_permissions(plan: &Plan) -> Vec<shared::doctor::Permission> {
     use shared::doctor::{Permission, Scope::Namespace};
-    let mut needs: Vec<Permission> = match plan.strategy {
-        Strategy::Delete => vec![Permission::new(
-            "delete",
-            "",
-            "pods",
-            Namespace,
-            "delete the pods",
-        )],
-        Strategy::Rollout => plan
-            .steps
-            .iter()
-            .map(|s| {
+    let mut needs: Vec<Permission> = plan
+        .steps
+        .iter()
+        .map(|s| match s.how {
+            Strategy::Delete => Permission::new("delete", "", "pods", Namespace, "delete the pods"),
+            Strategy::Rollout => {
                 let resource = if s.kind == "StatefulSet" {
                     "statefulsets"
                 } else {
@@ -216,9 +292,9 @@ pub fn needed_permissions(plan: &Plan) -> Vec<shared::doctor::Permission> {
                     Namespace,
                     "annotate the pod template, as rollout restart does",
                 )
-            })
-            .collect(),
-    };
+            }
+        })
+        .collect();
     needs.sort_by_key(|p| p.resource);
     needs.dedup_by_key(|p| p.resource);
     needs
@@ -229,7 +305,7 @@ async fn execute(target: &Target, plan: &Plan) -> shared::Result<()> {
     let ns = plan.namespace.as_str();
     let params = PatchParams::default();
     for s in &plan.steps {
-        match plan.strategy {
+        match s.how {
             Strategy::Rollout => {
                 let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
                 let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
@@ -320,12 +396,13 @@ async fn verify(target: &Target, plan: &Plan, timeout: Duration) -> shared::Resu
     );
     let api: Api<Pod> = Api::namespaced(target.client.clone(), &plan.namespace);
     let (reader, writer) = reflector::store();
+    // Every event wakes the check, InitDone included: the reader's state is filled only once
+    // the initial list is done, and on a quiet cluster no later event may come.
     let stream = reflector(
         writer,
         watcher(api, watcher::Config::default().labels(&selector)),
     )
-    .default_backoff()
-    .touched_objects();
+    .default_backoff();
     futures::pin_mut!(stream);
     let bar = shared::wait::spinner(format!(
         "waiting for new {} pods to be Ready",
@@ -374,9 +451,15 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         ));
     }
     let target = shared::kubeconfig::connect(global).await?;
-    let (_, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
+    let (inventory, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
     let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
-    let plan = plan(deployment, &args.component, args.strategy, args.force)?;
+    let plan = plan(
+        deployment,
+        &args.component,
+        args.strategy,
+        args.force,
+        &no_rollout(&inventory),
+    )?;
 
     shared::banner::print(&target);
     match args.output {
@@ -444,7 +527,14 @@ mod tests {
 
     #[test]
     fn plans_name_workloads_pods_and_warnings() {
-        let p = plan(&lunar(), "workers", Strategy::Rollout, false).unwrap();
+        let p = plan(
+            &lunar(),
+            "workers",
+            Strategy::Rollout,
+            false,
+            &BTreeMap::new(),
+        )
+        .unwrap();
         assert_eq!(p.steps.len(), 1);
         assert_eq!(
             (
@@ -461,13 +551,20 @@ mod tests {
             "{text}"
         );
         assert_eq!(
-            plan(&lunar(), "all", Strategy::Delete, true)
+            plan(&lunar(), "all", Strategy::Delete, true, &BTreeMap::new())
                 .unwrap()
                 .steps
                 .len(),
             2
         );
-        let unknown = plan(&lunar(), "schedular", Strategy::Rollout, false).unwrap_err();
+        let unknown = plan(
+            &lunar(),
+            "schedular",
+            Strategy::Rollout,
+            false,
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
         assert_eq!(unknown.exit_code(), 2);
         assert!(
             unknown
@@ -476,9 +573,15 @@ mod tests {
             "{unknown}"
         );
         assert_eq!(
-            plan(&lunar(), "scheduler", Strategy::Rollout, true)
-                .unwrap_err()
-                .exit_code(),
+            plan(
+                &lunar(),
+                "scheduler",
+                Strategy::Rollout,
+                true,
+                &BTreeMap::new()
+            )
+            .unwrap_err()
+            .exit_code(),
             2
         );
     }
@@ -496,7 +599,7 @@ mod tests {
             ],
         })
         .remove(0);
-        let rollout = plan(&d, "worker", Strategy::Rollout, false).unwrap();
+        let rollout = plan(&d, "worker", Strategy::Rollout, false, &BTreeMap::new()).unwrap();
         assert!(
             rollout
                 .warnings
@@ -505,13 +608,76 @@ mod tests {
             "{:?}",
             rollout.warnings
         );
-        let delete = plan(&d, "worker", Strategy::Delete, false).unwrap();
+        let delete = plan(&d, "worker", Strategy::Delete, false, &BTreeMap::new()).unwrap();
         assert!(!delete.warnings.iter().any(|w| w.contains("not Ready")));
     }
 
     #[test]
+    fn paused_deployments_refuse_a_rollout_and_held_statefulsets_are_deleted() {
+        let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
+        let mut scheduler: Deployment = workload(ns, r, "scheduler", 1);
+        scheduler.spec.as_mut().unwrap().paused = Some(true);
+        let mut worker: StatefulSet = workload(ns, r, "worker", 2);
+        worker.spec.as_mut().unwrap().update_strategy =
+            Some(serde_json::from_value(serde_json::json!({"type": "OnDelete"})).unwrap());
+        let inventory = Inventory {
+            daemonsets: vec![],
+            deployments: vec![scheduler],
+            statefulsets: vec![worker],
+            pods: vec![pod(ns, r, "worker", "w-0", true, None)],
+        };
+        let blocked = no_rollout(&inventory);
+        let d = group(&inventory).remove(0);
+        let refused = plan(&d, "all", Strategy::Rollout, false, &blocked).unwrap_err();
+        assert_eq!(refused.exit_code(), 3);
+        assert!(
+            refused.to_string().contains(&format!(
+                "`kubectl rollout resume deployment/lunar-nuclear-3725-scheduler -n {ns}`"
+            )),
+            "{refused}"
+        );
+        let workers = plan(&d, "worker", Strategy::Rollout, false, &blocked).unwrap();
+        assert_eq!(workers.steps[0].how, Strategy::Delete);
+        assert!(render(&workers).contains("updateStrategy OnDelete"));
+        assert_eq!(needed_permissions(&workers)[0].resource, "pods");
+        let deleted = plan(&d, "all", Strategy::Delete, false, &blocked).unwrap();
+        assert!(
+            deleted
+                .steps
+                .iter()
+                .all(|s| s.how == Strategy::Delete && s.why.is_none())
+        );
+        assert!(deleted.warnings.iter().any(|w| w.contains("is paused")));
+
+        let mut partitioned: StatefulSet = workload(ns, r, "worker", 2);
+        partitioned.spec.as_mut().unwrap().update_strategy = Some(
+            serde_json::from_value(
+                serde_json::json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 1}}),
+            )
+            .unwrap(),
+        );
+        let held = no_rollout(&Inventory {
+            daemonsets: vec![],
+            deployments: vec![],
+            statefulsets: vec![partitioned],
+            pods: vec![],
+        });
+        assert_eq!(
+            held.get(&("StatefulSet", "lunar-nuclear-3725-worker".to_string())),
+            Some(&NoRollout::Partition(1))
+        );
+    }
+
+    #[test]
     fn complete_needs_old_pods_gone_and_new_ones_ready() {
-        let p = plan(&lunar(), "scheduler", Strategy::Rollout, false).unwrap();
+        let p = plan(
+            &lunar(),
+            "scheduler",
+            Strategy::Rollout,
+            false,
+            &BTreeMap::new(),
+        )
+        .unwrap();
         let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
         let mut old = pod(ns, r, "scheduler", "s-1", true, None);
         old.metadata.uid = Some(p.steps[0].pods[0].1.clone());

@@ -10,7 +10,8 @@ pub struct LabelKeys {
         long,
         global = true,
         env = "ARGODEPLOY_USER_LABEL",
-        default_value = "username"
+        default_value = "username",
+        value_parser = shared::validate::label_key
     )]
     pub user_label: String,
     /// The label holding the instance's UUID
@@ -18,11 +19,12 @@ pub struct LabelKeys {
         long,
         global = true,
         env = "ARGODEPLOY_INSTANCE_LABEL",
-        default_value = "instance_uuid"
+        default_value = "instance_uuid",
+        value_parser = shared::validate::label_key
     )]
     pub instance_label: String,
     /// The controller instance ID (as argo's --instanceid): only its workflows are listed
-    #[arg(long, global = true, env = "ARGO_INSTANCEID")]
+    #[arg(long, global = true, env = "ARGO_INSTANCEID", value_parser = shared::validate::label_value)]
     pub instanceid: Option<String>,
 }
 

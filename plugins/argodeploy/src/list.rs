@@ -21,10 +21,10 @@ pub struct ListArgs {
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
     /// Only the workflows this user deployed (kubectl's --user stays the kubeconfig user)
-    #[arg(long = "username", value_name = "USER")]
+    #[arg(long = "username", value_name = "USER", value_parser = shared::validate::label_value)]
     pub deployer: Option<String>,
     /// Only this instance's workflows
-    #[arg(long)]
+    #[arg(long, value_parser = shared::validate::label_value)]
     pub instance: Option<String>,
     /// Only these phases (comma-separated: Running,Succeeded,Failed,Error,Pending)
     #[arg(long, value_delimiter = ',')]
@@ -36,13 +36,13 @@ pub struct ListArgs {
     #[arg(long)]
     pub completed: bool,
     /// Only workflows created within this long (30m, 2h, 7d)
-    #[arg(long, value_parser = shared::duration::parse)]
+    #[arg(long, value_parser = shared::validate::since)]
     pub since: Option<Duration>,
     /// Only workflows that finished longer ago than this (30m, 2h, 7d)
     #[arg(long, value_parser = shared::duration::parse)]
     pub older: Option<Duration>,
     /// Extra label selector
-    #[arg(short = 'l', long)]
+    #[arg(short = 'l', long, value_parser = shared::validate::selector)]
     pub selector: Option<String>,
     /// Only names starting with this
     #[arg(long)]
@@ -154,13 +154,17 @@ pub struct Row {
 
 pub fn row(wf: &DynamicObject, keys: &LabelKeys, now: Timestamp) -> Row {
     let (mut p, mut r, mut c) = (0, 0, 0);
-    if let Some(nodes) = wf.data["status"]["nodes"].as_object() {
-        for n in nodes.values().filter(|n| n["type"] == "Pod") {
-            match n["phase"].as_str() {
-                Some("Pending") | None => p += 1,
-                Some("Running") => r += 1,
-                _ => c += 1,
-            }
+    // Compressed node status counts too; an offloaded one is not in the API: "?".
+    let nodes = workflow::nodes(wf);
+    for n in nodes
+        .iter()
+        .flat_map(|m| m.values())
+        .filter(|n| n["type"] == "Pod")
+    {
+        match n["phase"].as_str() {
+            Some("Pending") | None => p += 1,
+            Some("Running") => r += 1,
+            _ => c += 1,
         }
     }
     Row {
@@ -180,7 +184,11 @@ pub fn row(wf: &DynamicObject, keys: &LabelKeys, now: Timestamp) -> Row {
             .get(&keys.instance_label)
             .cloned()
             .unwrap_or_default(),
-        prc: format!("{p}/{r}/{c}"),
+        prc: if nodes.is_ok() {
+            format!("{p}/{r}/{c}")
+        } else {
+            "?".to_string()
+        },
         parameters: workflow::parameters(wf)
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

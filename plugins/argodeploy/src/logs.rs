@@ -29,12 +29,15 @@ pub struct LogsArgs {
     /// Follow: new pods too, until the workflow completes
     #[arg(short = 'f', long)]
     pub follow: bool,
-    /// Lines from the end of each log
-    #[arg(long, value_name = "N")]
+    /// Lines from the end of each log (-1: all)
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = shared::validate::tail)]
     pub tail: Option<i64>,
     /// Only lines newer than this (30m, 2h)
-    #[arg(long, value_parser = shared::duration::parse)]
+    #[arg(long, value_parser = shared::validate::since, conflicts_with = "since_time")]
     pub since: Option<Duration>,
+    /// Only lines after this time (RFC 3339, e.g. 2026-11-21T08:49:00Z)
+    #[arg(long, value_name = "TIME", value_parser = shared::validate::since_time)]
+    pub since_time: Option<jiff::Timestamp>,
     /// Show each line's timestamp
     #[arg(long)]
     pub timestamps: bool,
@@ -86,11 +89,11 @@ pub async fn tail(
     namespace: &str,
     pod: &str,
     container: &str,
-    tail: i64,
+    tail_lines: Option<i64>,
 ) -> Result<Vec<String>, kube::Error> {
     let lp = LogParams {
         container: Some(container.to_string()),
-        tail_lines: Some(tail),
+        tail_lines,
         ..Default::default()
     };
     let text = Api::<Pod>::namespaced(target.client.clone(), namespace)
@@ -142,8 +145,9 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
     {
         let lp = LogParams {
             container: Some(args.container.clone()),
-            tail_lines: args.tail,
-            since_seconds: args.since.map(|d| d.as_secs() as i64),
+            tail_lines: shared::validate::tail_lines(args.tail),
+            since_seconds: args.since.map(shared::validate::since_seconds),
+            since_time: args.since_time,
             // Always asked with timestamps: they order the lines of all pods.
             timestamps: true,
             ..Default::default()
@@ -229,8 +233,9 @@ async fn follow(
                         let lp = LogParams {
                             container: Some(args.container.clone()),
                             follow: true,
-                            tail_lines: args.tail,
-                            since_seconds: args.since.map(|d| d.as_secs() as i64),
+                            tail_lines: shared::validate::tail_lines(args.tail),
+                            since_seconds: args.since.map(shared::validate::since_seconds),
+                            since_time: args.since_time,
                             timestamps: args.timestamps,
                             ..Default::default()
                         };

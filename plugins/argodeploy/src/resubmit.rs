@@ -1,7 +1,9 @@
 //! `kubectl argodeploy resubmit WF`: argo's FormulateResubmitWorkflow (workflow/util/util.go) —
-//! generateName, the spec carried over with shutdown cleared, labels copied except the phase,
-//! completed and creator ones, `resubmitted-from-workflow` added, parameters overridden with
-//! `-p`; `--memoized` (Failed/Error only) carries succeeded steps over as Skipped.
+//! generateName (the new name within 63 characters, as the API server's generateName makes
+//! it), the spec carried over with shutdown cleared, argo's own `workflows.argoproj.io/*`
+//! labels dropped but the controller instance id, `resubmitted-from-workflow` added,
+//! parameters overridden with `-p`; `--memoized` (Failed/Error only) carries succeeded steps
+//! over as Skipped, reading compressed node status as `get` does.
 
 use std::time::Duration;
 
@@ -35,14 +37,27 @@ pub struct ResubmitArgs {
     pub change: ChangeArgs,
 }
 
-const DROPPED_LABELS: &[&str] = &[
-    "workflows.argoproj.io/creator",
-    "workflows.argoproj.io/creator-email",
-    "workflows.argoproj.io/creator-preferred-username",
-    "workflows.argoproj.io/phase",
-    "workflows.argoproj.io/completed",
-    "workflows.argoproj.io/workflow-archiving-status",
-];
+/// Argo's label domain: workflow/common `workflow.FullName + "/"`.
+const ARGO_LABEL_PREFIX: &str = "workflows.argoproj.io/";
+
+/// The one argo label a resubmission keeps ("skip any argoproj.io labels except for the
+/// controller instanceID label", FormulateResubmitWorkflow), so the same controller runs it.
+fn keeps_label(key: &str) -> bool {
+    !key.starts_with(ARGO_LABEL_PREFIX) || key == workflow::INSTANCE_ID_LABEL
+}
+
+/// apiserver storage/names/generate.go: a generated name is the base cut to 58 characters
+/// (`maxGeneratedNameLength` = 63 − 5) and five random ones, so it stays a valid label value
+/// (argo puts the workflow name in its pods' `workflows.argoproj.io/workflow` label).
+const MAX_GENERATED_BASE: usize = 58;
+
+fn generated_name(base: &str, suffix: &str) -> String {
+    let mut cut = base.len().min(MAX_GENERATED_BASE);
+    while !base.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{suffix}", &base[..cut])
+}
 
 fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -82,7 +97,7 @@ pub fn formulate(
     let mut labels: Map<String, Value> = wf
         .labels()
         .iter()
-        .filter(|(k, _)| !DROPPED_LABELS.contains(&k.as_str()))
+        .filter(|(k, _)| keeps_label(k))
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
     labels.insert(RESUBMITTED_FROM.into(), json!(name));
@@ -124,33 +139,40 @@ pub fn formulate(
     }
     // The name is chosen here, as generateName would (five random characters), so that after
     // a lost response a GET tells whether the create happened: never two resubmissions.
-    let new_name = format!("{generate_name}{}", random_suffix());
+    let new_name = generated_name(&generate_name, &random_suffix());
     metadata["name"] = json!(new_name);
     metadata["generateName"] = json!(generate_name);
     let mut out = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": metadata, "spec": spec});
     if memoized {
-        out["status"] = memoized_status(wf, &name, &new_name);
+        // argo decompresses the old workflow's nodes first (packer.DecompressWorkflow).
+        let nodes = workflow::nodes(wf).map_err(|reason| {
+            Error::Failed(format!(
+                "--memoized needs the node status of {name}: {reason}"
+            ))
+        })?;
+        out["status"] = memoized_status(wf, &nodes, &name, &new_name);
     }
     Ok(out)
 }
 
-fn memoized_status(wf: &DynamicObject, old: &str, new: &str) -> Value {
+fn memoized_status(wf: &DynamicObject, nodes: &Map<String, Value>, old: &str, new: &str) -> Value {
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let on_exit = format!("{old}.onExit");
+    // argo's regexp "^" + old name: only a leading old name is replaced.
+    let rename = |n: &str| match n.strip_prefix(old) {
+        Some(rest) => format!("{new}{rest}"),
+        None => n.to_string(),
+    };
     let convert = |id: &str, nodes: &Map<String, Value>| -> String {
         nodes
             .get(id)
             .and_then(|n| n["name"].as_str())
-            .map(|n| node_id(new, &n.replacen(old, new, 1)))
-            .unwrap_or_else(|| id.replacen(old, new, 1))
+            .map(|n| node_id(new, &rename(n)))
+            .unwrap_or_else(|| rename(id))
     };
     let mut out = Map::new();
-    let nodes = wf.data["status"]["nodes"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
     for node in nodes.values() {
         let node_name = node["name"].as_str().unwrap_or("");
         if node_name.starts_with(&on_exit) {
@@ -163,19 +185,19 @@ fn memoized_status(wf: &DynamicObject, old: &str, new: &str) -> Value {
             continue;
         }
         let mut n = node.clone();
-        let new_node_name = node_name.replacen(old, new, 1);
+        let new_node_name = rename(node_name);
         let original_id = node_id(old, node_name);
         n["name"] = json!(new_node_name);
         n["id"] = json!(node_id(new, &new_node_name));
         if let Some(b) = node["boundaryID"].as_str() {
-            n["boundaryID"] = json!(convert(b, &nodes));
+            n["boundaryID"] = json!(convert(b, nodes));
         }
         for key in ["children", "outboundNodes"] {
             if let Some(ids) = node[key].as_array() {
                 n[key] = json!(
                     ids.iter()
                         .filter_map(|c| c.as_str())
-                        .map(|c| convert(c, &nodes))
+                        .map(|c| convert(c, nodes))
                         .collect::<Vec<_>>()
                 );
             }
@@ -396,6 +418,32 @@ mod tests {
             new["spec"]["arguments"]["parameters"],
             json!([{"name": "playbook", "value": "redeploy.yml"}, {"name": "instance_uuid", "value": "abc"}])
         );
+    }
+
+    #[test]
+    fn names_stay_within_63_characters_and_only_the_instance_id_label_is_kept() {
+        assert_eq!(generated_name("deploy-abc-", "x1y2z"), "deploy-abc-x1y2z");
+        let long = format!("{}-", "a".repeat(70));
+        let name = generated_name(&long, "x1y2z");
+        assert_eq!(name, format!("{}x1y2z", "a".repeat(58)));
+        let mut w = wf("Succeeded");
+        w.metadata.generate_name = None;
+        w.metadata.name = Some("d".repeat(63));
+        let labels = w.metadata.labels.get_or_insert_default();
+        labels.insert(workflow::INSTANCE_ID_LABEL.into(), "ci-east".into());
+        labels.insert(
+            "workflows.argoproj.io/workflow-template".into(),
+            "tmpl".into(),
+        );
+        let new = formulate(&w, false, &[]).unwrap();
+        assert_eq!(new["metadata"]["name"].as_str().unwrap().len(), 63);
+        let labels = new["metadata"]["labels"].as_object().unwrap();
+        let argo: Vec<&str> = labels
+            .keys()
+            .filter(|k| k.starts_with(ARGO_LABEL_PREFIX))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(argo, [workflow::INSTANCE_ID_LABEL, RESUBMITTED_FROM]);
     }
 
     #[test]

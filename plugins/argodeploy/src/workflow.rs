@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub const PHASE_LABEL: &str = "workflows.argoproj.io/phase";
 pub const COMPLETED_LABEL: &str = "workflows.argoproj.io/completed";
@@ -53,6 +53,17 @@ pub fn duration(wf: &DynamicObject, now: Timestamp) -> Option<std::time::Duratio
     let start = started(wf)?;
     let end = finished(wf).unwrap_or(now);
     end.duration_since(start).try_into().ok()
+}
+
+/// The node status map, from `status.nodes` or, when argo compressed it, from
+/// `status.compressedNodes` (as `get` reads it: [`crate::tree::nodes`]). `Err` when it cannot
+/// be read here (offloaded to the archive database, or corrupt), saying why.
+pub fn nodes(wf: &DynamicObject) -> Result<Map<String, Value>, String> {
+    let whole = serde_json::json!({
+        "metadata": {"name": wf.name_any()},
+        "status": wf.data["status"],
+    });
+    crate::tree::nodes(&whole)
 }
 
 pub fn message(wf: &DynamicObject) -> String {

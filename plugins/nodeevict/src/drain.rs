@@ -33,7 +33,7 @@ pub struct DrainArgs {
     #[arg(value_name = "NODE")]
     pub nodes: Vec<String>,
     /// Select the nodes by label instead (e.g. agentpool=common)
-    #[arg(short = 'l', long, conflicts_with = "nodes")]
+    #[arg(short = 'l', long, conflicts_with = "nodes", value_parser = shared::validate::selector)]
     pub selector: Option<String>,
     /// Pre-scale Deployments whose only Ready replicas are on the node or whose budget would refuse
     #[arg(long, value_enum, default_value_t = PrescaleMode::Auto)]

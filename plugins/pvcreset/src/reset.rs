@@ -93,6 +93,61 @@ pub fn made_claims(
     Ok(claims.into_iter().map(|(_, c)| c).collect())
 }
 
+/// The ordinals `sts` runs: `start..start+replicas`, as kubernetes/kubernetes
+/// pkg/controller/statefulset/stateful_set_utils.go getStartOrdinal/getEndOrdinal
+/// (`spec.ordinals.start`, GA in 1.31). The replicas are those a reset recorded on it, if
+/// any: a reset scales it to 0 midway, and its rerun must name the same ordinals.
+pub fn ordinal_range(sts: &StatefulSet) -> std::ops::Range<u32> {
+    let spec = sts.spec.as_ref();
+    let start = spec
+        .and_then(|s| s.ordinals.as_ref())
+        .and_then(|o| o.start)
+        .unwrap_or(0)
+        .max(0) as u32;
+    let recorded = sts
+        .annotations()
+        .get(ANNOTATION)
+        .and_then(|text| Journal::from_annotation(text).ok())
+        .and_then(|j| {
+            j.owners
+                .iter()
+                .find(|o| o.kind == "StatefulSet" && o.name == sts.name_any())
+                .map(|o| o.replicas)
+        });
+    let replicas = recorded
+        .or(spec.and_then(|s| s.replicas))
+        .unwrap_or(1)
+        .max(0) as u32;
+    start..start.saturating_add(replicas)
+}
+
+/// `ordinals` when each is one `sts` runs (all of them when empty), else a one-line usage
+/// error naming the range.
+pub fn checked_ordinals(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result<Vec<u32>> {
+    let range = ordinal_range(sts);
+    if ordinals.is_empty() {
+        return Ok(range.collect());
+    }
+    if let Some(bad) = ordinals.iter().find(|o| !range.contains(o)) {
+        let runs = if range.is_empty() {
+            "runs no ordinal (0 replicas)".to_string()
+        } else {
+            format!(
+                "runs ordinals {}..={} (spec.ordinals.start {}, {} replicas)",
+                range.start,
+                range.end - 1,
+                range.start,
+                range.len()
+            )
+        };
+        return Err(Error::Usage(format!(
+            "statefulset {} {runs}: no ordinal {bad}; a claim of another ordinal can be named as it is (kubectl pvcreset CLAIM)",
+            sts.name_any()
+        )));
+    }
+    Ok(ordinals.to_vec())
+}
+
 /// The claim names of `sts` for `ordinals` (all when empty), from its claim templates.
 pub fn statefulset_claims(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result<Vec<String>> {
     let spec = sts.spec.clone().unwrap_or_default();
@@ -103,12 +158,7 @@ pub fn statefulset_claims(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result
             sts.name_any()
         )));
     }
-    let replicas = spec.replicas.unwrap_or(1).max(0) as u32;
-    let ordinals: Vec<u32> = if ordinals.is_empty() {
-        (0..replicas).collect()
-    } else {
-        ordinals.to_vec()
-    };
+    let ordinals = checked_ordinals(sts, ordinals)?;
     Ok(ordinals
         .iter()
         .flat_map(|o| {
@@ -512,6 +562,33 @@ mod tests {
             ["data-web-1", "logs-web-1"]
         );
         assert_eq!(statefulset_claims(&sts, &[]).unwrap().len(), 4);
+        let err = statefulset_claims(&sts, &[2]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("runs ordinals 0..=1"), "{err}");
+    }
+
+    #[test]
+    fn ordinals_start_where_the_statefulset_says() {
+        let sts: StatefulSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "ordinals": {"start": 5}, "selector": {}, "serviceName": "web", "template": {},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}
+        }))
+        .unwrap();
+        assert_eq!(ordinal_range(&sts), 5..7);
+        assert_eq!(
+            statefulset_claims(&sts, &[]).unwrap(),
+            ["data-web-5", "data-web-6"]
+        );
+        assert_eq!(statefulset_claims(&sts, &[6]).unwrap(), ["data-web-6"]);
+        let err = statefulset_claims(&sts, &[0]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "statefulset web runs ordinals 5..=6 (spec.ordinals.start 5, 2 replicas): no ordinal 0; a claim of another ordinal can be named as it is (kubectl pvcreset CLAIM)"
+        );
+        let mut scaled = sts.clone();
+        scaled.spec.as_mut().unwrap().replicas = Some(0);
+        assert!(statefulset_claims(&scaled, &[5]).is_err());
     }
 
     fn journal(value: serde_json::Value) -> Journal {

@@ -121,6 +121,36 @@ pub struct SimProcess {
     pub url: String,
     pub kubeconfig: PathBuf,
     dir: tempfile::TempDir,
+    /// The seed of the sim's random draws (faults, generated names).
+    pub seed: u64,
+}
+
+/// The environment variable that replays a sim run: `SUITE_SIM_SEED=<the seed a failing test
+/// printed>` starts every sim with that seed.
+pub const SIM_SEED_ENV: &str = "SUITE_SIM_SEED";
+
+/// The seed for a new sim: `--seed` when the test passes one, else `$SUITE_SIM_SEED`, else a
+/// fresh one (std's randomly keyed hasher, so no extra dependency).
+fn sim_seed(extra: &[&str]) -> u64 {
+    if let Some(pos) = extra.iter().position(|a| *a == "--seed")
+        && let Some(seed) = extra.get(pos + 1).and_then(|s| s.parse().ok())
+    {
+        return seed;
+    }
+    if let Some(seed) = std::env::var(SIM_SEED_ENV)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+    {
+        return seed;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 impl SimProcess {
@@ -129,10 +159,19 @@ impl SimProcess {
         use std::io::{BufRead, BufReader};
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
+        let seed = sim_seed(extra);
+        // On stderr, which cargo test shows for a failing test: the seed replays the run.
+        eprintln!("kube-sim seed: {seed} (replay with {SIM_SEED_ENV}={seed})");
+        let seed_args = if extra.contains(&"--seed") {
+            Vec::new()
+        } else {
+            vec!["--seed".to_string(), seed.to_string()]
+        };
         let mut child = Command::new(bin("kube-sim"))
             .args(["serve", "--scenario", scenario, "--kubeconfig"])
             .arg(&kubeconfig)
             .args(extra)
+            .args(&seed_args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
@@ -158,6 +197,7 @@ impl SimProcess {
             url,
             kubeconfig,
             dir,
+            seed,
         }
     }
 
@@ -371,4 +411,297 @@ pub fn hinted_command(message: &str, name: &str) -> Vec<String> {
         .split_whitespace()
         .map(String::from)
         .collect()
+}
+
+/// The cluster of a lane test: the one `SUITE_E2E_KUBECONFIG` names (its current context), or
+/// else a fresh kube-sim of `manifests/kube-sim-lane.yaml` (a kind-like cluster). Either way
+/// the test works in its own namespace `suite-e2e-<random>`, created here and deleted when the
+/// `Cluster` is dropped, and creates its objects from `manifests/`, so the same test runs
+/// unchanged on kind, on a shared test cluster or on the sim.
+pub struct Cluster {
+    sim: Option<SimProcess>,
+    kubeconfig: PathBuf,
+    namespace: String,
+    /// Temporary files, and HOME for kubectl and the plugins on the sim.
+    dir: tempfile::TempDir,
+}
+
+/// The label on every namespace the lane creates, so leftovers of a killed run are easy to
+/// find: `kubectl delete namespace -l app.kubernetes.io/created-by=suite-e2e`.
+pub const LANE_NAMESPACE_LABEL: &str = "app.kubernetes.io/created-by=suite-e2e";
+
+/// `tests/e2e/manifests/<name>`.
+pub fn manifest(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("manifests")
+        .join(name)
+}
+
+/// The kubectl the lane runs: the system's /usr/bin/kubectl when present (the sim's judge
+/// everywhere else in these tests), else the first on PATH (CI runners, laptops).
+fn kubectl_program() -> PathBuf {
+    let system = PathBuf::from("/usr/bin/kubectl");
+    if system.exists() {
+        system
+    } else {
+        PathBuf::from("kubectl")
+    }
+}
+
+/// A fresh random suffix for a namespace name (std's per-process random hash keys, so no
+/// extra dependency), 8 hex digits: a DNS-1123 label either way.
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:08x}", h.finish() as u32)
+}
+
+impl Cluster {
+    /// The cluster for this test (see [`Cluster`]), with its namespace created.
+    pub fn new() -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (sim, kubeconfig) = match real_cluster_kubeconfig() {
+            Some(path) => {
+                assert!(
+                    path.is_file(),
+                    "SUITE_E2E_KUBECONFIG={} is not a file",
+                    path.display()
+                );
+                (None, path)
+            }
+            None => {
+                let scenario = manifest("kube-sim-lane.yaml");
+                let sim = SimProcess::start(
+                    scenario.to_str().expect("utf-8 path"),
+                    &["--time-scale", "20"],
+                );
+                let kubeconfig = sim.kubeconfig.clone();
+                (Some(sim), kubeconfig)
+            }
+        };
+        let mut cluster = Cluster {
+            sim,
+            kubeconfig,
+            namespace: String::new(),
+            dir,
+        };
+        // A clash with a leftover namespace is all but impossible; retrying once covers it.
+        for _ in 0..2 {
+            let name = format!("suite-e2e-{}", random_suffix());
+            let (key, value) = LANE_NAMESPACE_LABEL.split_once('=').expect("label");
+            let path = write(
+                cluster.dir.path(),
+                "namespace.yaml",
+                &format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n    {key}: {value}\n"
+                ),
+            );
+            // `create -f` (JSON on the wire), not `create namespace` (protobuf, which kube-sim
+            // does not read); --validate=false: kube-sim serves no OpenAPI document.
+            let out = cluster.kubectl(&[
+                "create",
+                "--validate=false",
+                "-f",
+                path.to_str().expect("utf-8 path"),
+            ]);
+            if out.code == Some(0) {
+                cluster.namespace = name;
+                return cluster;
+            }
+            assert!(
+                out.stderr.contains("AlreadyExists"),
+                "create namespace {name}: {}",
+                out.stderr
+            );
+        }
+        panic!("could not create a test namespace");
+    }
+
+    /// The sim behind this cluster, None on a real cluster (including a kube-sim started
+    /// outside the test and named by `SUITE_E2E_KUBECONFIG`: it is treated as opaque).
+    pub fn sim(&self) -> Option<&SimProcess> {
+        self.sim.as_ref()
+    }
+
+    /// The sim, or None after printing why the test skips the part that needs it: a journal,
+    /// availability figures or faults exist only on kube-sim.
+    pub fn sim_for(&self, what: &str) -> Option<&SimProcess> {
+        if self.sim.is_none() {
+            eprintln!("skipped on a real cluster: needs the sim's {what}");
+        }
+        self.sim.as_ref()
+    }
+
+    /// True when the tests run against the cluster `SUITE_E2E_KUBECONFIG` names.
+    pub fn is_real(&self) -> bool {
+        self.sim.is_none()
+    }
+
+    /// The test's own namespace, `suite-e2e-<random>`.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// How long a wait may take: a real cluster pulls images and schedules for real.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(if self.is_real() { 180 } else { 30 })
+    }
+
+    /// [`Cluster::timeout`] as a plugin's `--timeout` value.
+    pub fn timeout_arg(&self) -> String {
+        format!("{}s", self.timeout().as_secs())
+    }
+
+    /// A clean environment for `program`: nothing but `--kubeconfig` points it at a cluster.
+    /// On a real cluster HOME is kept, as exec credential plugins (aws, gke-gcloud-auth-plugin,
+    /// kubelogin) read their own files there.
+    fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        if self.is_real() {
+            cmd.env_remove("KUBECONFIG")
+                .env_remove("KUBERNETES_SERVICE_HOST")
+                .env_remove("KUBERNETES_SERVICE_PORT")
+                .env("NO_COLOR", "1");
+        } else {
+            isolate(&mut cmd, self.dir.path());
+        }
+        cmd
+    }
+
+    /// Runs kubectl against the cluster (the caller passes `-n` where it matters).
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        run(self
+            .command(&kubectl_program())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args))
+    }
+
+    /// Runs kubectl in the test's namespace and fails the test if kubectl fails.
+    pub fn kubectl_ns(&self, args: &[&str]) -> String {
+        let mut all = vec!["-n", self.namespace.as_str()];
+        all.extend_from_slice(args);
+        let out = self.kubectl(&all);
+        assert_eq!(out.code, Some(0), "kubectl {all:?}: {}", out.stderr);
+        out.stdout
+    }
+
+    /// `kubectl get ARGS -n <namespace> -o json`, parsed.
+    pub fn get_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", "json"]);
+        serde_json::from_str(&self.kubectl_ns(&all)).expect("kubectl get -o json")
+    }
+
+    /// Runs `kubectl-<name> ARGS --kubeconfig <the cluster's>`, stdin closed.
+    pub fn run_plugin<S: AsRef<std::ffi::OsStr>>(&self, name: &str, args: &[S]) -> Run {
+        run(self
+            .command(&bin(&format!("kubectl-{name}")))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig))
+    }
+
+    /// `kubectl apply -f manifests/<name>` into the test's namespace (--validate=false: kube-sim
+    /// serves no OpenAPI document, and the manifests are checked by the server anyway).
+    pub fn apply(&self, name: &str) {
+        let path = manifest(name);
+        self.kubectl_ns(&[
+            "apply",
+            "--validate=false",
+            "-f",
+            path.to_str().expect("utf-8 path"),
+        ]);
+    }
+
+    /// Polls `check` until it holds, failing the test with `what` after [`Cluster::timeout`].
+    pub fn wait_until(&self, what: &str, mut check: impl FnMut(&Cluster) -> bool) {
+        let deadline = std::time::Instant::now() + self.timeout();
+        let pause = std::time::Duration::from_millis(if self.is_real() { 1000 } else { 100 });
+        while !check(self) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after {:?} waiting for {what} in namespace {}",
+                self.timeout(),
+                self.namespace
+            );
+            std::thread::sleep(pause);
+        }
+    }
+
+    /// Waits until a Deployment or StatefulSet (`deployment/NAME`, `statefulset/NAME`) has
+    /// observed its spec and runs exactly its replicas, all updated and Ready — what
+    /// `kubectl rollout status` waits for, without old pods left over.
+    pub fn wait_rolled_out(&self, workload: &str) {
+        self.wait_until(&format!("{workload} rolled out"), |c| {
+            let w = c.get_json(&[workload]);
+            let want = w["spec"]["replicas"].as_i64().unwrap_or(1);
+            let status = &w["status"];
+            let count = |key: &str| status[key].as_i64().unwrap_or(0);
+            count("observedGeneration") >= w["metadata"]["generation"].as_i64().unwrap_or(0)
+                && count("replicas") == want
+                && count("updatedReplicas") == want
+                && count("readyReplicas") == want
+        });
+    }
+
+    /// Makes sure the cluster serves `workflows.argoproj.io`: kube-sim has it built in; on a
+    /// cluster without Argo Workflows the minimal CRD in `manifests/argo-workflow-crd.yaml`
+    /// is created (and left: deleting a CRD deletes every Workflow in the cluster).
+    pub fn ensure_workflow_crd(&self) {
+        let served = |c: &Cluster| {
+            c.kubectl(&["get", "--raw", "/apis/argoproj.io/v1alpha1"])
+                .stdout
+                .contains("\"name\":\"workflows\"")
+        };
+        if served(self) {
+            return;
+        }
+        let crd = self.kubectl(&["get", "crd", "workflows.argoproj.io"]);
+        if crd.code != Some(0) {
+            let path = manifest("argo-workflow-crd.yaml");
+            let out = self.kubectl(&[
+                "apply",
+                "--validate=false",
+                "-f",
+                path.to_str().expect("utf-8 path"),
+            ]);
+            assert_eq!(out.code, Some(0), "create the Workflow CRD: {}", out.stderr);
+        }
+        self.wait_until("the Workflow CRD to be served", served);
+    }
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster::new()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // A real cluster deletes the namespace's objects in the background: no need to wait.
+        // The sim goes away with its process.
+        if self.is_real() && !self.namespace.is_empty() {
+            let out = self.kubectl(&["delete", "namespace", &self.namespace, "--wait=false"]);
+            if out.code != Some(0) {
+                eprintln!(
+                    "could not delete test namespace {}: {}",
+                    self.namespace,
+                    out.stderr.trim()
+                );
+            }
+        }
+    }
 }

@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 
 use crate::clock::{format_rfc3339, parse_rfc3339};
 use crate::error::ApiError;
+use crate::quantity;
 use crate::resources::{self as r, ResourceType};
 use crate::selectors::LabelSelector;
 use crate::store::{DeleteOptions, Objects, Store, random_suffix};
-use shared::quantity;
 
 const ANN: &str = "sim.kube-sim.dev/";
 /// Real time between two reconciliations.
@@ -783,7 +783,28 @@ fn deployments(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Ac
             .iter()
             .find(|rs| bare_template(&rs["spec"]["template"]) == bare)
             .copied();
+        // A paused Deployment only scales, as kubernetes/kubernetes
+        // pkg/controller/deployment/deployment_controller.go syncDeployment (`if d.Spec.Paused
+        // { return dc.sync(...) }`) and sync.go: no new ReplicaSet for a changed template, no
+        // rollout step; the newest ReplicaSet stands in for the new one.
+        let paused = d["spec"]["paused"] == true;
+        let newest = || {
+            owned.iter().copied().max_by_key(|rs| {
+                s(&rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"])
+                    .parse::<i64>()
+                    .unwrap_or(0)
+            })
+        };
+        let template_matches = current.is_some();
+        let current = match current {
+            None if paused => newest(),
+            c => c,
+        };
         let Some(new_rs) = current else {
+            if paused {
+                // Created paused: sync.go makes no ReplicaSet (createIfNotExisted = false).
+                continue;
+            }
             let hash = template_hash(template);
             let mut t = template.clone();
             t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
@@ -850,7 +871,13 @@ fn deployments(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Ac
                 });
             }
         };
-        if s(&d["spec"]["strategy"]["type"]) == "Recreate" {
+        if paused {
+            // sync.go scale(): with one active ReplicaSet it takes the whole replica count;
+            // during a paused rollout the split between old and new stays as it is.
+            if old_total == 0 {
+                scale(new_rs, want, out);
+            }
+        } else if s(&d["spec"]["strategy"]["type"]) == "Recreate" {
             if old_total > 0 {
                 for rs in &olds {
                     scale(rs, 0, out);
@@ -905,10 +932,14 @@ fn deployments(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Ac
             .filter(|p| pod_active(p))
             .collect();
         let ready = pods.iter().filter(|p| pod_ready(p)).count() as i64;
-        let updated =
+        // A paused Deployment with a changed template has no new ReplicaSet: nothing updated.
+        let updated = if template_matches {
             idx.pods_by_owner
                 .get(uid(new_rs))
-                .map_or(0, |ps| ps.iter().filter(|p| pod_active(p)).count()) as i64;
+                .map_or(0, |ps| ps.iter().filter(|p| pod_active(p)).count()) as i64
+        } else {
+            0
+        };
         let stamp = format_rfc3339(now);
         let available = ready
             >= want
@@ -944,6 +975,26 @@ fn deployments(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Ac
         } else {
             "ReplicaSetUpdated"
         };
+        // progress.go / util.go: a paused Deployment's Progressing condition is Unknown with
+        // reason DeploymentPaused ("Deployment is paused"), resumed as DeploymentResumed.
+        let progressing = if paused {
+            match prev
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing"))
+            {
+                Some(c) if c["reason"] == "DeploymentPaused" => c.clone(),
+                _ => {
+                    json!({"type": "Progressing", "status": "Unknown", "reason": "DeploymentPaused", "message": "Deployment is paused", "lastUpdateTime": stamp, "lastTransitionTime": stamp})
+                }
+            }
+        } else {
+            keep_or(
+                "Progressing",
+                true,
+                progressing_reason,
+                &format!("ReplicaSet \"{}\" is progressing.", name(new_rs)),
+            )
+        };
         status["conditions"] = json!([
             keep_or(
                 "Available",
@@ -959,12 +1010,7 @@ fn deployments(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Ac
                     "Deployment does not have minimum availability."
                 }
             ),
-            keep_or(
-                "Progressing",
-                true,
-                progressing_reason,
-                &format!("ReplicaSet \"{}\" is progressing.", name(new_rs))
-            ),
+            progressing,
         ]);
         if d["status"] != status {
             out.push(Action::Patch(
@@ -1024,7 +1070,9 @@ fn replica_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
         let have = active.len() as i64;
         if have < want {
             for _ in 0..(want - have).min(50) {
-                let pod_name = format!("{}-{}", name(rs), random_suffix(5));
+                // The ReplicaSet controller names pods by generateName `<rs>-` (cut to fit 63).
+                let pod_name =
+                    crate::validation::generate_name(&format!("{}-", name(rs)), &random_suffix(5));
                 out.push(Action::Create(
                     &r::PODS,
                     ns(rs),
@@ -1083,6 +1131,11 @@ fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
             continue;
         }
         let want = replicas(st);
+        // `spec.ordinals.start` (GA in 1.31), as kubernetes/kubernetes
+        // pkg/controller/statefulset/stateful_set_utils.go getStartOrdinal/getEndOrdinal: the
+        // replicas are numbered start..start+replicas-1; any other ordinal is condemned.
+        let start = st["spec"]["ordinals"]["start"].as_i64().unwrap_or(0).max(0);
+        let ordinals = start..start + want;
         let namespace = ns(st);
         let revision = format!(
             "{}-{}",
@@ -1115,21 +1168,52 @@ fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
         }
         let parallel = s(&st["spec"]["podManagementPolicy"]) == "Parallel";
         let any_terminating = pods.iter().any(|p| deleting(p));
+        let strategy = &st["spec"]["updateStrategy"];
+        let on_delete = s(&strategy["type"]) == "OnDelete";
+        let partition = strategy["rollingUpdate"]["partition"]
+            .as_i64()
+            .unwrap_or(0)
+            .max(0);
+        // stateful_set_control.go newVersionedStatefulSetPod: below start+partition a pod is
+        // recreated at the current revision. kube-sim keeps no ControllerRevisions, so that
+        // revision's template is read back from a pod still carrying it; with none left the
+        // pod gets the update revision.
+        let current_revision = s(&st["status"]["currentRevision"]);
+        let current_template = pods
+            .iter()
+            .find(|p| {
+                !current_revision.is_empty()
+                    && current_revision != revision
+                    && p["metadata"]["labels"]["controller-revision-hash"] == current_revision
+            })
+            .map(|p| {
+                let mut t = json!({"metadata": {"labels": p["metadata"]["labels"], "annotations": p["metadata"]["annotations"]}, "spec": p["spec"]});
+                for field in ["nodeName", "hostname"] {
+                    if let Some(spec) = t["spec"].as_object_mut() {
+                        spec.remove(field);
+                    }
+                }
+                t
+            });
         let mut created_one = false;
-        for ordinal in 0..want {
+        for ordinal in ordinals.clone() {
             if by_ordinal.contains_key(&ordinal) {
                 continue;
             }
             if !parallel
                 && (created_one
                     || any_terminating
-                    || (0..ordinal).any(|o| by_ordinal.get(&o).is_none_or(|p| !pod_ready(p))))
+                    || (start..ordinal).any(|o| by_ordinal.get(&o).is_none_or(|p| !pod_ready(p))))
             {
                 break;
             }
             let pod_name = format!("{}-{ordinal}", name(st));
+            let (template, pod_revision) = match &current_template {
+                Some(t) if !on_delete && ordinal - start < partition => (t, current_revision),
+                _ => (&st["spec"]["template"], revision.as_str()),
+            };
             let mut claims_ready = true;
-            let mut volumes: Vec<Value> = st["spec"]["template"]["spec"]["volumes"]
+            let mut volumes: Vec<Value> = template["spec"]["volumes"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
@@ -1160,10 +1244,10 @@ fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
                 // terminating claim; waiting is what matters to callers.
                 break;
             }
-            let mut pod = new_pod(st, &r::STATEFUL_SETS, &st["spec"]["template"], &pod_name);
+            let mut pod = new_pod(st, &r::STATEFUL_SETS, template, &pod_name);
             pod["spec"]["volumes"] = json!(volumes);
             pod["spec"]["hostname"] = json!(pod_name);
-            pod["metadata"]["labels"]["controller-revision-hash"] = json!(revision);
+            pod["metadata"]["labels"]["controller-revision-hash"] = json!(pod_revision);
             pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
             out.push(Action::Create(&r::PODS, namespace.clone(), pod));
             out.push(Action::Event {
@@ -1177,11 +1261,11 @@ fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
             });
             created_one = true;
         }
-        claim_retention(objs, st, &by_ordinal, want, out);
+        claim_retention(objs, st, &by_ordinal, &ordinals, out);
         // Scale down from the highest ordinal, one at a time unless Parallel.
         let mut extra: Vec<(&i64, &&Value)> = by_ordinal
             .iter()
-            .filter(|(o, p)| **o >= want && !deleting(p))
+            .filter(|(o, p)| !ordinals.contains(o) && !deleting(p))
             .collect();
         extra.sort_by_key(|(o, _)| std::cmp::Reverse(**o));
         for (_, p) in extra.iter().take(if parallel {
@@ -1193,15 +1277,24 @@ fn stateful_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
         }) {
             out.push(Action::Delete(&r::PODS, ns(p), name(p)));
         }
-        // Rolling update from the highest ordinal, when everything else is Ready.
+        // Rolling update from the highest ordinal, when everything else is Ready. As
+        // stateful_set_control.go updateStatefulSet: `OnDelete` replaces no pod (only a pod
+        // someone deletes comes back with the new template), and a RollingUpdate `partition`
+        // leaves the ordinals below it on their revision.
         if !first_sight
+            && !on_delete
             && !any_terminating
-            && (0..want).all(|o| by_ordinal.get(&o).is_some_and(|p| pod_ready(p)))
+            && ordinals
+                .clone()
+                .all(|o| by_ordinal.get(&o).is_some_and(|p| pod_ready(p)))
         {
             let mut stale: Vec<(&i64, &&Value)> = by_ordinal
                 .iter()
                 .filter(|(o, p)| {
-                    **o < want
+                    ordinals.contains(o)
+                        // The partition counts replicas, not ordinals: the update loop
+                        // compares the replica index (ordinal - start) with updateMin.
+                        && **o - start >= partition
                         && p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str()
                 })
                 .collect();
@@ -1249,7 +1342,7 @@ fn claim_retention(
     objs: &Objects,
     st: &Value,
     by_ordinal: &HashMap<i64, &Value>,
-    want: i64,
+    ordinals: &std::ops::Range<i64>,
     out: &mut Vec<Action>,
 ) {
     let policy = &st["spec"]["persistentVolumeClaimRetentionPolicy"];
@@ -1257,7 +1350,7 @@ fn claim_retention(
     let deleted_delete = s(&policy["whenDeleted"]) == "Delete";
     let set_ref = owner_ref(st, &r::STATEFUL_SETS)[0].clone();
     for (ordinal, pod) in by_ordinal {
-        let condemned = *ordinal >= want;
+        let condemned = !ordinals.contains(ordinal);
         let pod_ref = owner_ref(pod, &r::PODS)[0].clone();
         let mut wanted = Vec::new();
         if scaled_delete && condemned {
@@ -1589,7 +1682,7 @@ fn daemon_sets(objs: &Objects, idx: &Index<'_>, out: &mut Vec<Action>) {
                     ds,
                     &r::DAEMON_SETS,
                     template,
-                    &format!("{}-{}", name(ds), random_suffix(5)),
+                    &crate::validation::generate_name(&format!("{}-", name(ds)), &random_suffix(5)),
                 );
                 pod["spec"]["nodeName"] = json!(node_name);
                 out.push(Action::Create(&r::PODS, ns(ds), pod));
@@ -1963,6 +2056,10 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
                 .unwrap_or(0) as f64;
             let deadline = ts(&pod["metadata"]["deletionTimestamp"]).unwrap_or(now);
             let started = deadline - SignedDuration::from_secs_f64(grace);
+            // As pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer: SIGTERM, then
+            // SIGKILL when the grace period (the pod's terminationGracePeriodSeconds unless the
+            // delete gave one) runs out; a process that exits on SIGTERM (after
+            // `terminate-seconds`, default 1 s) ends the pod earlier.
             let stop_after = ann_secs(pod, "terminate-seconds", 1.0).min(grace);
             if secs_since(started, now) >= stop_after || phase == "Succeeded" || phase == "Failed" {
                 out.push(Action::Remove(&r::PODS, ns(pod), name(pod)));
@@ -1995,6 +2092,53 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
             .cloned()
             .unwrap_or_default();
         if pod["status"]["containerStatuses"].is_null() || phase == "Pending" {
+            // Image pull time (`sim.kube-sim.dev/image-pull-seconds`, simulated seconds): as a
+            // real kubelet (pkg/kubelet/kubelet.go SyncPod, images/image_manager.go), the pod is
+            // acknowledged (status.startTime) and stays Pending, its containers waiting in
+            // ContainerCreating, until the pull is done.
+            let pull = ann_secs(pod, "image-pull-seconds", 0.0);
+            let acknowledged = ts(&pod["status"]["startTime"]);
+            if pull > 0.0 {
+                match acknowledged {
+                    None => {
+                        let waiting: Vec<Value> = containers
+                            .iter()
+                            .map(|c| json!({"name": c["name"], "ready": false, "started": false, "restartCount": 0, "image": c["image"], "imageID": "", "state": {"waiting": {"reason": "ContainerCreating"}}}))
+                            .collect();
+                        out.push(Action::Patch(
+                            &r::PODS,
+                            ns(pod),
+                            name(pod),
+                            json!({"status": {"phase": "Pending", "hostIP": node_ip(objs, node), "startTime": stamp, "containerStatuses": waiting,
+                                   "conditions": [condition("PodReadyToStartContainers", false, "", "", &stamp), condition("Initialized", true, "", "", &stamp), condition("Ready", false, "ContainersNotReady", "containers with unready status", &stamp), condition("ContainersReady", false, "ContainersNotReady", "containers with unready status", &stamp), condition("PodScheduled", true, "", "", &stamp)]}}),
+                        ));
+                        for c in &containers {
+                            out.push(Action::Event {
+                                involved: involved(pod, &r::PODS),
+                                reason: "Pulling".into(),
+                                message: format!("Pulling image \"{}\"", s(&c["image"])),
+                                warning: false,
+                            });
+                        }
+                        continue;
+                    }
+                    Some(since) if secs_since(since, now) < pull => continue,
+                    Some(_) => {
+                        for c in &containers {
+                            out.push(Action::Event {
+                                involved: involved(pod, &r::PODS),
+                                reason: "Pulled".into(),
+                                message: format!(
+                                    "Successfully pulled image \"{}\" in {pull}s",
+                                    s(&c["image"])
+                                ),
+                                warning: false,
+                            });
+                        }
+                    }
+                }
+            }
+            let start_time = acknowledged.map_or(stamp.clone(), format_rfc3339);
             let statuses: Vec<Value> = containers
                 .iter()
                 .map(|c| {
@@ -2004,7 +2148,7 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
                 })
                 .collect();
             let status = json!({
-                "phase": "Running", "hostIP": node_ip(objs, node), "podIP": pod_ip(pod), "podIPs": [{"ip": pod_ip(pod)}], "startTime": stamp,
+                "phase": "Running", "hostIP": node_ip(objs, node), "podIP": pod_ip(pod), "podIPs": [{"ip": pod_ip(pod)}], "startTime": start_time,
                 "containerStatuses": statuses, "qosClass": pod["status"]["qosClass"].as_str().unwrap_or("Burstable"),
                 "conditions": [condition("PodReadyToStartContainers", true, "", "", &stamp), condition("Initialized", true, "", "", &stamp), condition("Ready", false, "ContainersNotReady", "containers with unready status", &stamp), condition("ContainersReady", false, "ContainersNotReady", "containers with unready status", &stamp), condition("PodScheduled", true, "", "", &stamp)],
             });
@@ -2073,7 +2217,8 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
                 continue;
             }
             if cs["ready"] != true {
-                if secs_since(started, now) >= ann_secs(pod, "ready-after-seconds", 2.0) {
+                let spec = containers.iter().find(|c| c["name"] == cname.as_str());
+                if secs_since(started, now) >= ready_after(pod, spec) {
                     cs["ready"] = json!(true);
                     changed = true;
                 } else {
@@ -2110,6 +2255,32 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
                 warning: true,
             });
         }
+    }
+}
+
+/// Simulated seconds from a container's start to Ready. With a readinessProbe, as
+/// kubernetes/kubernetes pkg/kubelet/prober/worker.go: the first probe runs as the container
+/// starts and then every `periodSeconds` (default 10); results before `initialDelaySeconds`
+/// do not count, so the first counted (succeeding) probe is the first period tick at or after
+/// the delay. Without one, the sim's `ready-after-seconds` annotation (default 2 s: its
+/// stand-in for a process starting), which also overrides a probe when set.
+fn ready_after(pod: &Value, container: Option<&Value>) -> f64 {
+    let probe = container
+        .map(|c| &c["readinessProbe"])
+        .filter(|p| p.is_object());
+    match probe {
+        Some(probe) if ann(pod, "ready-after-seconds").is_none() => {
+            let delay = probe["initialDelaySeconds"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .max(0.0);
+            let period = probe["periodSeconds"]
+                .as_f64()
+                .filter(|p| *p >= 1.0)
+                .unwrap_or(10.0);
+            (delay / period).ceil() * period
+        }
+        _ => ann_secs(pod, "ready-after-seconds", 2.0),
     }
 }
 

@@ -14,7 +14,8 @@ use http::{Method, Request, Response};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -83,6 +84,24 @@ pub struct ApiServer {
     latency: Duration,
     /// host:port, for `/api`'s serverAddressByClientCIDRs.
     pub address: Mutex<String>,
+    /// Every random fault draw comes from here, seeded (`--seed`) so a run can be replayed:
+    /// the same sequence of requests meets the same faults.
+    fault_rng: Mutex<StdRng>,
+    /// How long a list's `continue` token stays valid (etcd compaction on a real cluster).
+    continue_ttl: Duration,
+}
+
+/// What upstream answers for an expired continue token (k8s.io/apiserver/pkg/storage/etcd3/store.go
+/// `inconsistentContinue`, in a 410 Expired).
+pub const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+/// Wall-clock milliseconds: continue tokens age in real time, as etcd compacts in real time
+/// (the sim's `--time-scale` speeds up workloads, not the storage layer).
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Why a request ends without a normal response.
@@ -213,7 +232,21 @@ impl ApiServer {
             fault_rules: Mutex::new(Vec::new()),
             latency,
             address: Mutex::new(String::new()),
+            fault_rng: Mutex::new(StdRng::from_os_rng()),
+            continue_ttl: Duration::from_secs(300),
         }
+    }
+
+    /// Seeds the random fault draws.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.fault_rng = Mutex::new(StdRng::seed_from_u64(seed));
+        self
+    }
+
+    /// Sets how long continue tokens stay valid.
+    pub fn with_continue_ttl(mut self, ttl: Duration) -> Self {
+        self.continue_ttl = ttl;
+        self
     }
 
     pub fn journal(&self) -> Vec<JournalEntry> {
@@ -284,7 +317,7 @@ impl ApiServer {
         }
         let rate = f64::from_bits(self.fault_rate.load(std::sync::atomic::Ordering::Relaxed));
         if rate > 0.0 {
-            let mut rng = rand::rng();
+            let mut rng = self.fault_rng.lock().unwrap_or_else(|e| e.into_inner());
             if rng.random::<f64>() < rate {
                 let kind = match rng.random_range(0..4) {
                     0 => FaultKind::InternalError,
@@ -583,6 +616,7 @@ impl ApiServer {
             ("create", Some("eviction")) => {
                 let body = parse_body(&ctx.body)?;
                 let ns = target.namespace.as_deref().unwrap_or("default");
+                crate::validation::eviction(ns, target.name.as_deref().unwrap_or(""), &body)?;
                 let status = self
                     .control
                     .evict(ns, target.name.as_deref().unwrap_or(""), &body)?;
@@ -613,6 +647,10 @@ impl ApiServer {
                 let name = target.name.clone().unwrap_or_default();
                 if sub.is_none() {
                     validate_hpa(target.rt, &name, &obj)?;
+                    let old = self
+                        .store
+                        .get(target.rt, target.namespace.as_deref(), &name)?;
+                    crate::validation::on_update(target.rt, &name, &old, &obj)?;
                 }
                 let updated = self.store.update(
                     target.rt,
@@ -788,7 +826,7 @@ impl ApiServer {
         ctx: &RequestContext,
         target: &Target,
     ) -> Result<(Vec<Value>, u64), ApiError> {
-        let (labels, fields) = selectors(&ctx.query)?;
+        let (labels, fields) = selectors(&ctx.query, target.rt)?;
         let (items, rv) = self.store.list(target.rt, target.namespace.as_deref());
         let items = items
             .into_iter()
@@ -804,10 +842,22 @@ impl ApiServer {
         // added meanwhile never make a page repeat one.
         let after: Option<(String, String)> =
             match ctx.query.get("continue").filter(|c| !c.is_empty()) {
-                Some(token) => Some(
-                    decode_continue(token)
-                        .ok_or_else(|| ApiError::bad_request("invalid continue token"))?,
-                ),
+                Some(token) => {
+                    let (after, issued) = decode_continue(token)
+                        .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
+                    let age = Duration::from_millis(now_millis().saturating_sub(issued));
+                    if age > self.continue_ttl {
+                        // As upstream once the token's resourceVersion is compacted
+                        // (k8s.io/apiserver/pkg/storage/etcd3/store.go): 410 Expired, with a
+                        // fresh token in the Status to continue inconsistently from the same item.
+                        let mut status =
+                            ApiError::new(410, "Expired", CONTINUE_EXPIRED).to_status();
+                        status["metadata"]["continue"] =
+                            json!(encode_continue(&after, now_millis()));
+                        return Ok(json_response(410, &status));
+                    }
+                    Some(after)
+                }
                 None => None,
             };
         let limit: usize = ctx
@@ -832,9 +882,10 @@ impl ApiServer {
         let total = rest.len();
         let page: Vec<Value> = rest.into_iter().take(limit).collect();
         let (cont, remaining) = match page.last() {
-            Some(last) if page.len() < total => {
-                (Some(encode_continue(&key(last))), Some(total - page.len()))
-            }
+            Some(last) if page.len() < total => (
+                Some(encode_continue(&key(last), now_millis())),
+                Some(total - page.len()),
+            ),
             _ => (None, None),
         };
         let list = list_object(target.rt, page, rv, cont, remaining);
@@ -853,7 +904,8 @@ impl ApiServer {
     }
 
     fn create(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
-        let obj = parse_body(&ctx.body)?;
+        let mut obj = parse_body(&ctx.body)?;
+        crate::validation::on_create(target.rt, &mut obj)?;
         validate_hpa(target.rt, s_name(&obj), &obj)?;
         if ctx.query.get("dryRun").is_some_and(|d| d == "All") {
             return Ok(json_response(201, &obj));
@@ -865,10 +917,11 @@ impl ApiServer {
     }
 
     fn patch(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
+        // The type first: upstream refuses an unsupported one before decoding the body.
+        let rt = target.rt;
+        let kind = patch_kind(rt, &ctx.content_type)?;
         let patch = parse_body(&ctx.body)?;
         let name = target.name.clone().unwrap_or_default();
-        let kind = patch_kind(&ctx.content_type)?;
-        let rt = target.rt;
         let (obj, ()) = self
             .store
             .mutate(rt, target.namespace.as_deref(), &name, |obj| {
@@ -877,9 +930,11 @@ impl ApiServer {
                 {
                     return Err(ApiError::conflict(rt, &name));
                 }
+                let old = obj.clone();
                 apply_patch(obj, &patch, kind).map_err(|m| ApiError::invalid(rt, &name, m))?;
                 if target.subresource.is_none() {
                     validate_hpa(rt, &name, obj)?;
+                    crate::validation::on_update(rt, &name, &old, obj)?;
                 }
                 if let Some(r) = obj["spec"]["replicas"].as_i64()
                     && r < 0
@@ -907,34 +962,38 @@ impl ApiServer {
         let rt = target.rt;
         let is_patch = ctx.method == Method::PATCH;
         let kind = if is_patch {
-            patch_kind(&ctx.content_type)?
+            patch_kind(rt, &ctx.content_type)?
         } else {
             PatchKind::Merge
         };
-        let (obj, ()) = self.store.mutate(rt, target.namespace.as_deref(), &name, |obj| {
-            let mut scale = to_scale(obj);
-            if let Some(rv) = body["metadata"]["resourceVersion"].as_str().filter(|r| !r.is_empty())
-                && Some(rv) != obj["metadata"]["resourceVersion"].as_str()
-            {
-                return Err(ApiError::conflict(rt, &name));
-            }
-            if is_patch {
-                apply_patch(&mut scale, &body, kind).map_err(|m| ApiError::invalid(rt, &name, m))?;
-            } else {
-                scale = body.clone();
-            }
-            let replicas = scale["spec"]["replicas"].as_i64().unwrap_or(0);
-            if replicas < 0 {
-                return Err(ApiError::invalid(rt, &name, format!("spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0")));
-            }
-            obj["spec"]["replicas"] = json!(replicas);
-            Ok(())
-        })?;
+        let (obj, ()) = self
+            .store
+            .mutate(rt, target.namespace.as_deref(), &name, |obj| {
+                let mut scale = to_scale(obj);
+                if let Some(rv) = body["metadata"]["resourceVersion"]
+                    .as_str()
+                    .filter(|r| !r.is_empty())
+                    && Some(rv) != obj["metadata"]["resourceVersion"].as_str()
+                {
+                    return Err(ApiError::conflict(rt, &name));
+                }
+                if is_patch {
+                    apply_patch(&mut scale, &body, kind)
+                        .map_err(|m| ApiError::invalid(rt, &name, m))?;
+                } else {
+                    scale = body.clone();
+                }
+                let replicas = scale["spec"]["replicas"].as_i64().unwrap_or(0);
+                crate::validation::scale(&name, replicas)?;
+                obj["spec"]["replicas"] = json!(replicas);
+                Ok(())
+            })?;
         Ok(json_response(200, &to_scale(&obj)))
     }
 
     fn logs(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
         let q = &ctx.query;
+        crate::validation::pod_log_options(target.name.as_deref().unwrap_or(""), q)?;
         let req = crate::control::LogRequest {
             container: q.get("container").cloned(),
             tail_lines: q.get("tailLines").and_then(|v| v.parse().ok()),
@@ -957,7 +1016,7 @@ impl ApiServer {
     }
 
     fn watch(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
-        let (labels, fields) = selectors(&ctx.query)?;
+        let (labels, fields) = selectors(&ctx.query, target.rt)?;
         let since: Option<u64> = ctx
             .query
             .get("resourceVersion")
@@ -1069,15 +1128,19 @@ struct RequestContext {
     user: Option<User>,
 }
 
-/// The `labelSelector` and `fieldSelector` of a list or watch.
-fn selectors(q: &Query) -> Result<(Option<LabelSelector>, Option<FieldSelector>), ApiError> {
+/// The `labelSelector` and `fieldSelector` of a list or watch; field labels `rt` does not make
+/// selectable are refused (400), as upstream's list handler does.
+fn selectors(
+    q: &Query,
+    rt: &ResourceType,
+) -> Result<(Option<LabelSelector>, Option<FieldSelector>), ApiError> {
     let labels = q
         .get("labelSelector")
         .map(|s| LabelSelector::parse(s))
         .transpose()?;
     let fields = q
         .get("fieldSelector")
-        .map(|s| FieldSelector::parse(s))
+        .map(|s| FieldSelector::parse(s).and_then(|f| f.for_resource(rt)))
         .transpose()?;
     Ok((labels, fields))
 }
@@ -1100,21 +1163,26 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
         })
 }
 
-fn encode_continue((namespace, name): &(String, String)) -> String {
+/// A continue token: the last item returned and when the token was issued (wall-clock ms), so
+/// that it can expire as an etcd-compacted resourceVersion does.
+fn encode_continue((namespace, name): &(String, String), issued_ms: u64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(json!({"ns": namespace, "name": name}).to_string())
+        .encode(json!({"ns": namespace, "name": name, "issued": issued_ms}).to_string())
 }
 
-fn decode_continue(token: &str) -> Option<(String, String)> {
+fn decode_continue(token: &str) -> Option<((String, String), u64)> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     Some((
-        v["ns"].as_str()?.to_string(),
-        v["name"].as_str()?.to_string(),
+        (
+            v["ns"].as_str()?.to_string(),
+            v["name"].as_str()?.to_string(),
+        ),
+        v["issued"].as_u64()?,
     ))
 }
 
@@ -1255,20 +1323,34 @@ pub enum PatchKind {
     Apply,
 }
 
-fn patch_kind(content_type: &str) -> Result<PatchKind, ApiError> {
+/// The patch type of a PATCH to `rt`, refusing those the resource does not accept with 415 as
+/// k8s.io/apiserver/pkg/endpoints/handlers/patch.go does (negotiation.NewUnsupportedMediaTypeError
+/// with the handler's list). Built-in resources accept strategic merge
+/// (k8s.io/apiserver/pkg/endpoints/installer.go); custom resources do not, having no Go struct
+/// tags to merge lists by (apiextensions-apiserver pkg/apiserver/customresource_handler.go).
+/// The sim has no server-side apply (no managedFields, no conflicts), so it answers apply
+/// patches as an API server with the ServerSideApply feature off did: the type is not listed.
+fn patch_kind(rt: &ResourceType, content_type: &str) -> Result<PatchKind, ApiError> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
+    let custom = crate::selectors::is_custom_resource(rt);
     match ct {
         "application/json-patch+json" => Ok(PatchKind::Json),
         "application/merge-patch+json" => Ok(PatchKind::Merge),
-        "application/strategic-merge-patch+json" => Ok(PatchKind::Strategic),
-        "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchKind::Apply),
-        other => Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {other:?}"
-            ),
-        )),
+        "application/strategic-merge-patch+json" if !custom => Ok(PatchKind::Strategic),
+        _ => {
+            let accepted = if custom {
+                "application/json-patch+json, application/merge-patch+json"
+            } else {
+                "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+            };
+            Err(ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: {accepted}"
+                ),
+            ))
+        }
     }
 }
 
@@ -1420,7 +1502,7 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip() {
         let key = ("ns".to_string(), "pod-1".to_string());
-        assert_eq!(decode_continue(&encode_continue(&key)), Some(key));
+        assert_eq!(decode_continue(&encode_continue(&key, 42)), Some((key, 42)));
         assert_eq!(decode_continue("garbage!"), None);
     }
 }

@@ -49,7 +49,37 @@ enum Command {
         /// Scenario user to write into the kubeconfig (default: the first)
         #[arg(long)]
         user: Option<String>,
+        /// Seed of every random draw (faults, generated names); printed on stderr at start
+        /// (default: random)
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Age after which a list's continue token is refused with 410 Expired (e.g. 300s, 5m, 500ms)
+        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        continue_ttl: Duration,
+        /// How many past events a watch can resume from; older resourceVersions get 410 Expired
+        #[arg(long, default_value_t = kube_sim::store::DEFAULT_WATCH_WINDOW)]
+        watch_window: usize,
     },
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m"))?;
+    let millis = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => None,
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m"))
 }
 
 fn main() -> ExitCode {
@@ -62,6 +92,9 @@ fn main() -> ExitCode {
         time_scale,
         insecure_http,
         user,
+        seed,
+        continue_ttl,
+        watch_window,
     } = Cli::parse().command;
     if !(0.0..=1.0).contains(&fault_rate) {
         eprintln!("error: --fault-rate must be between 0 and 1");
@@ -87,6 +120,9 @@ fn main() -> ExitCode {
             insecure_http,
             kubeconfig,
             user,
+            seed,
+            continue_ttl,
+            watch_window,
             ..SimOptions::new(&scenario)
         };
         let sim = match Sim::start(opts).await {
@@ -107,6 +143,8 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // On stderr: the ready line on stdout is a fixed contract.
+        eprintln!("kube-sim seed: {}", sim.seed());
         let kubeconfig = std::fs::canonicalize(sim.kubeconfig_path())
             .unwrap_or_else(|_| sim.kubeconfig_path().to_path_buf());
         println!(

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::resources::ResourceType;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Requirement {
@@ -15,6 +16,21 @@ enum Requirement {
     NotIn(String, BTreeSet<String>),
     Exists(String),
     NotExists(String),
+}
+
+impl Requirement {
+    /// Key and values as labels/selector.go NewRequirement checks them (values sorted, as the
+    /// parser's set lists them).
+    fn validate(&self) -> Result<(), ApiError> {
+        use crate::validation::selector_requirement as check;
+        match self {
+            Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => check(k, false, &[v]),
+            Requirement::In(k, set) | Requirement::NotIn(k, set) => {
+                check(k, true, &set.iter().map(String::as_str).collect::<Vec<_>>())
+            }
+            Requirement::Exists(k) | Requirement::NotExists(k) => check(k, false, &[]),
+        }
+    }
 }
 
 /// A parsed label selector; the empty selector matches everything.
@@ -87,6 +103,7 @@ impl LabelSelector {
             } else {
                 Requirement::Exists(part.to_string())
             };
+            req.validate()?;
             requirements.push(req);
         }
         Ok(LabelSelector { requirements })
@@ -171,6 +188,29 @@ pub struct FieldSelector {
 
 /// The value of a dotted field path as a string ("" when absent, as the API treats it).
 fn field_value(obj: &Value, path: &str) -> String {
+    match path {
+        // pkg/registry/core/event/strategy.go ToSelectableFields: `source` is the source
+        // component, or the reporting controller when that is empty.
+        "source" => {
+            let component = obj["source"]["component"].as_str().unwrap_or("");
+            if !component.is_empty() {
+                return component.to_string();
+            }
+            return obj["reportingComponent"].as_str().unwrap_or("").to_string();
+        }
+        // Booleans and counts are formatted from Go zero values when absent
+        // (strconv.FormatBool / Itoa in the ToSelectableFields functions).
+        "spec.unschedulable" | "spec.hostNetwork" => {
+            return obj["spec"][&path[5..]]
+                .as_bool()
+                .unwrap_or(false)
+                .to_string();
+        }
+        "status.replicas" => {
+            return obj["status"]["replicas"].as_i64().unwrap_or(0).to_string();
+        }
+        _ => {}
+    }
     let mut cur = obj;
     for seg in path.split('.') {
         cur = &cur[seg];
@@ -207,6 +247,103 @@ impl FieldSelector {
         self.requirements
             .iter()
             .all(|(k, eq, v)| (field_value(obj, k) == *v) == *eq)
+    }
+
+    /// Checks every field label against what upstream lets a list or watch of `rt` select on,
+    /// converting the legacy aliases, as the list handler's `FieldSelector.Transform` with the
+    /// scheme's field label conversion functions (k8s.io/apiserver/pkg/endpoints/handlers/get.go
+    /// ListResource): any other label is a 400 BadRequest with the conversion function's error.
+    pub fn for_resource(mut self, rt: &ResourceType) -> Result<Self, ApiError> {
+        for (key, _, _) in &mut self.requirements {
+            if let Some(converted) = convert_field_label(rt, key)? {
+                *key = converted.to_string();
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Whether a resource is served by an apiextensions CustomResourceDefinition upstream (rather
+/// than built into kube-apiserver): Argo Workflows, KEDA, the external snapshotter.
+pub fn is_custom_resource(rt: &ResourceType) -> bool {
+    matches!(
+        rt.group,
+        "argoproj.io" | "keda.sh" | "snapshot.storage.k8s.io"
+    )
+}
+
+/// The field labels of one resource, with upstream's conversion: `Ok(Some(new))` renames the
+/// label, `Ok(None)` keeps it, `Err` refuses it.
+fn convert_field_label(rt: &ResourceType, label: &str) -> Result<Option<&'static str>, ApiError> {
+    let not_supported = || ApiError::bad_request(format!("field label not supported: {label}"));
+    let allowed: &[&str] = match (rt.group, rt.plural) {
+        // pkg/apis/core/v1/conversion.go (Pod), the fields of pkg/registry/core/pod/strategy.go
+        // ToSelectableFields; `spec.host` is the old v1 clients' name for spec.nodeName.
+        ("", "pods") => {
+            if label == "spec.host" {
+                return Ok(Some("spec.nodeName"));
+            }
+            &[
+                "metadata.name",
+                "metadata.namespace",
+                "spec.nodeName",
+                "spec.restartPolicy",
+                "spec.schedulerName",
+                "spec.serviceAccountName",
+                "spec.hostNetwork",
+                "status.phase",
+                "status.podIP",
+                "status.nominatedNodeName",
+            ]
+        }
+        // pkg/apis/core/v1/conversion.go (Event), pkg/registry/core/event/strategy.go.
+        ("", "events") => &[
+            "metadata.name",
+            "metadata.namespace",
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        // pkg/apis/core/v1/conversion.go (Node; pkg/registry/core/node/strategy.go).
+        ("", "nodes") => &["metadata.name", "spec.unschedulable"],
+        // pkg/apis/core/v1/conversion.go (Namespace; pkg/registry/core/namespace/strategy.go).
+        ("", "namespaces") => &["metadata.name", "status.phase"],
+        // pkg/apis/core/v1/conversion.go (Secret; pkg/registry/core/secret/strategy.go).
+        ("", "secrets") => &["metadata.name", "metadata.namespace", "type"],
+        // pkg/apis/apps/v1/conversion.go (ReplicaSet; pkg/registry/apps/replicaset/strategy.go).
+        ("apps", "replicasets") => &["metadata.name", "metadata.namespace", "status.replicas"],
+        // apiextensions-apiserver pkg/apiserver/conversion/converter.go (crConverter
+        // ConvertFieldLabel): name, namespace when namespaced, and the CRD's selectableFields
+        // (none declared by the CRDs the sim serves).
+        _ if is_custom_resource(rt) => {
+            if label == "metadata.name" || (rt.namespaced && label == "metadata.namespace") {
+                return Ok(None);
+            }
+            return Err(not_supported());
+        }
+        // Every other kind: k8s.io/apimachinery/pkg/runtime/conversion.go
+        // DefaultMetaV1FieldSelectorConversion (the scheme's fallback).
+        _ => {
+            if matches!(label, "metadata.name" | "metadata.namespace") {
+                return Ok(None);
+            }
+            return Err(ApiError::bad_request(format!(
+                "{label:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+            )));
+        }
+    };
+    if allowed.contains(&label) {
+        Ok(None)
+    } else {
+        Err(not_supported())
     }
 }
 
@@ -272,5 +409,43 @@ mod tests {
         );
         assert!(FieldSelector::parse("spec.missing=").unwrap().matches(&pod));
         assert!(FieldSelector::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn field_labels_per_resource() {
+        use crate::resources::{
+            DEPLOYMENTS, EVENTS, NODES, PODS, VOLUME_SNAPSHOT_CLASSES, WORKFLOWS,
+        };
+        let check = |rt, s: &str| {
+            FieldSelector::parse(s)
+                .unwrap()
+                .for_resource(rt)
+                .map_err(|e| (e.code, e.message))
+        };
+        assert!(check(&PODS, "spec.nodeName=n,status.phase=Running").is_ok());
+        assert_eq!(
+            check(&PODS, "status.hostIP=x"),
+            Err((400, "field label not supported: status.hostIP".to_string()))
+        );
+        // The legacy alias converts and then matches spec.nodeName.
+        let pod = json!({"spec": {"nodeName": "n1"}});
+        assert!(check(&PODS, "spec.host=n1").unwrap().matches(&pod));
+        assert_eq!(
+            check(&DEPLOYMENTS, "spec.replicas=1").unwrap_err().1,
+            r#""spec.replicas" is not a known field selector: only "metadata.name", "metadata.namespace""#
+        );
+        assert!(check(&WORKFLOWS, "metadata.namespace=a,metadata.name=b").is_ok());
+        assert!(check(&WORKFLOWS, "status.phase=Running").is_err());
+        assert!(check(&VOLUME_SNAPSHOT_CLASSES, "metadata.namespace=a").is_err());
+        assert!(check(&NODES, "metadata.namespace=a").is_err());
+        // Zero values of absent booleans; an event's source falls back to its reporter.
+        let node = json!({"metadata": {"name": "n"}});
+        assert!(
+            check(&NODES, "spec.unschedulable=false")
+                .unwrap()
+                .matches(&node)
+        );
+        let event = json!({"reportingComponent": "kubelet", "source": {}});
+        assert!(check(&EVENTS, "source=kubelet").unwrap().matches(&event));
     }
 }

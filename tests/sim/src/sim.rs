@@ -33,6 +33,12 @@ pub struct SimOptions {
     pub kubeconfig: Option<PathBuf>,
     /// The scenario user written into the kubeconfig (the first one when None).
     pub user: Option<String>,
+    /// Seed of every random draw (faults, uids, name suffixes); a random one when None.
+    pub seed: Option<u64>,
+    /// How long a list's continue token stays valid.
+    pub continue_ttl: Duration,
+    /// How many past events a watch can resume from.
+    pub watch_window: usize,
 }
 
 impl SimOptions {
@@ -46,6 +52,9 @@ impl SimOptions {
             insecure_http: false,
             kubeconfig: None,
             user: None,
+            seed: None,
+            continue_ttl: Duration::from_secs(300),
+            watch_window: crate::store::DEFAULT_WATCH_WINDOW,
         }
     }
 }
@@ -58,6 +67,7 @@ pub struct Sim {
     ca_pem: Option<String>,
     accept: tokio::task::JoinHandle<()>,
     _dir: Option<tempfile::TempDir>,
+    seed: u64,
 }
 
 /// The serving certificate and the CA that signed it.
@@ -153,8 +163,13 @@ impl Sim {
     /// Loads the scenario, starts the controllers and the server, writes the kubeconfig.
     pub async fn start(opts: SimOptions) -> Result<Sim, String> {
         let scenario = Scenario::load(&opts.scenario).map_err(|e| e.to_string())?;
+        let seed = opts.seed.unwrap_or_else(rand::random);
+        // Names from their own stream: controllers create concurrently, and must not shift
+        // the fault draws of a replayed request sequence.
+        crate::store::seed_names(seed ^ 0x9e37_79b9_7f4a_7c15);
         let clock = Arc::new(Clock::new(opts.time_scale));
         let store = Arc::new(Store::new(clock));
+        store.set_watch_window(opts.watch_window);
         // Load the scenario before the controllers run, so they adopt its objects rather than
         // racing to create their own.
         scenario.apply(&store).map_err(|e| e.to_string())?;
@@ -168,13 +183,17 @@ impl Sim {
                 .ok_or_else(|| format!("scenario {} has no user {name:?}", scenario.name))?,
             None => scenario.default_user().clone(),
         };
-        let server = Arc::new(ApiServer::new(
-            store,
-            scenario.users.clone(),
-            control,
-            opts.fault_rate,
-            opts.latency,
-        ));
+        let server = Arc::new(
+            ApiServer::new(
+                store,
+                scenario.users.clone(),
+                control,
+                opts.fault_rate,
+                opts.latency,
+            )
+            .with_seed(seed)
+            .with_continue_ttl(opts.continue_ttl),
+        );
         let listener = TcpListener::bind(opts.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
@@ -232,7 +251,13 @@ impl Sim {
             ca_pem,
             accept,
             _dir: dir,
+            seed,
         })
+    }
+
+    /// The seed of this sim's random draws (pass it as `--seed` to replay a run).
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     pub fn url(&self) -> &str {

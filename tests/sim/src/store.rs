@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -13,8 +14,9 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::resources::{self, ResourceType};
 
-/// How many past events a watch can resume from before it gets 410 Gone.
-const HISTORY: usize = 20_000;
+/// How many past events a watch can resume from before it gets 410 Gone, unless set
+/// (`--watch-window`): the watch cache's bounded window upstream.
+pub const DEFAULT_WATCH_WINDOW: usize = 10_000;
 /// Capacity of the fan-out channel; a watcher that falls further behind is closed.
 const CHANNEL: usize = 65_536;
 
@@ -130,6 +132,8 @@ struct Inner {
     resource_version: u64,
     objects: Objects,
     history: VecDeque<Arc<WatchEvent>>,
+    /// The most events `history` keeps.
+    window: usize,
 }
 
 /// The sim's object store.
@@ -140,9 +144,23 @@ pub struct Store {
     admission: Mutex<Vec<Arc<Admission>>>,
 }
 
+/// The generator of uids and name suffixes: seeded by [`seed_names`] (`kube-sim --seed`), so a
+/// replayed run names its objects alike as far as the controllers create them in the same order.
+static NAME_RNG: Mutex<Option<StdRng>> = Mutex::new(None);
+
+/// Seeds uid and name-suffix generation (process-wide).
+pub fn seed_names(seed: u64) {
+    *NAME_RNG.lock().unwrap_or_else(|e| e.into_inner()) = Some(StdRng::seed_from_u64(seed));
+}
+
+fn with_name_rng<R>(f: impl FnOnce(&mut StdRng) -> R) -> R {
+    let mut rng = NAME_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    f(rng.get_or_insert_with(StdRng::from_os_rng))
+}
+
 /// A random RFC 4122 v4 uid.
 pub fn new_uid() -> String {
-    let b: [u8; 16] = rand::rng().random();
+    let b: [u8; 16] = with_name_rng(|rng| rng.random());
     format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-4{:01x}{:02x}-{:01x}{:01x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
         b[0],
@@ -168,10 +186,11 @@ pub fn new_uid() -> String {
 /// A 5-character suffix from the alphabet Kubernetes uses for generateName and pod-template hashes.
 pub fn random_suffix(len: usize) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    with_name_rng(|rng| {
+        (0..len)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect()
+    })
 }
 
 fn name_of(obj: &Value) -> &str {
@@ -192,6 +211,7 @@ impl Store {
                 resource_version: 1,
                 objects: Objects::default(),
                 history: VecDeque::new(),
+                window: DEFAULT_WATCH_WINDOW,
             }),
             events,
             clock,
@@ -201,6 +221,15 @@ impl Store {
 
     pub fn clock(&self) -> &Arc<Clock> {
         &self.clock
+    }
+
+    /// Sets how many past events a watch can resume from (at least 1).
+    pub fn set_watch_window(&self, events: usize) {
+        let mut inner = self.lock();
+        inner.window = events.max(1);
+        while inner.history.len() > inner.window {
+            inner.history.pop_front();
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -255,7 +284,7 @@ impl Store {
             resource_version: inner.resource_version,
             object,
         });
-        if inner.history.len() >= HISTORY {
+        while inner.history.len() >= inner.window {
             inner.history.pop_front();
         }
         inner.history.push_back(ev.clone());
@@ -307,7 +336,8 @@ impl Store {
         if meta["name"].as_str().unwrap_or("").is_empty() {
             match meta["generateName"].as_str() {
                 Some(prefix) if !prefix.is_empty() => {
-                    meta["name"] = json!(format!("{prefix}{}", random_suffix(5)))
+                    meta["name"] =
+                        json!(crate::validation::generate_name(prefix, &random_suffix(5)))
                 }
                 _ => {
                     return Err(ApiError::invalid(
@@ -728,12 +758,21 @@ impl Store {
         let backlog = match since {
             None => Vec::new(),
             Some(rv) => {
+                // As the watch cache (k8s.io/apiserver/pkg/storage/cacher/watch_cache.go
+                // getAllEventsSinceLocked): a resourceVersion before the oldest retained event
+                // is 410 Expired, and the client must list again.
                 if rv < inner.resource_version
                     && let Some(first) = inner.history.front()
-                    && first.resource_version > rv + 1
-                    && inner.history.len() >= HISTORY
+                    && rv < first.resource_version - 1
                 {
-                    return Err(ApiError::gone(rv));
+                    return Err(ApiError::new(
+                        410,
+                        "Expired",
+                        format!(
+                            "too old resource version: {rv} ({})",
+                            first.resource_version - 1
+                        ),
+                    ));
                 }
                 inner
                     .history
@@ -888,6 +927,36 @@ mod tests {
         };
         s.delete(&PODS, Some("default"), "p", &now).unwrap();
         assert!(s.get(&PODS, Some("default"), "p").is_err());
+    }
+
+    #[test]
+    fn a_watch_from_before_the_window_is_expired() {
+        let s = store();
+        s.set_watch_window(2);
+        let start = s.resource_version();
+        for i in 0..4 {
+            s.create(
+                &PODS,
+                Some("default"),
+                json!({"metadata": {"name": format!("p{i}")}}),
+            )
+            .unwrap();
+        }
+        let Err(err) = s.watch(Some(start)) else {
+            panic!("a watch from before the window must be expired");
+        };
+        assert_eq!((err.code, err.reason), (410, "Expired"));
+        assert_eq!(
+            err.message,
+            format!(
+                "too old resource version: {start} ({})",
+                s.resource_version() - 2
+            )
+        );
+        let (backlog, _) = s
+            .watch(Some(s.resource_version() - 1))
+            .expect("in the window");
+        assert_eq!(backlog.len(), 1);
     }
 
     #[tokio::test]

@@ -51,7 +51,7 @@ def node(name, zone, instance, cpu="3920m", memory="15076Mi", pods="58", labels=
     n = {"apiVersion": "v1", "kind": "Node",
          "metadata": {"name": name, "creationTimestamp": ts("10-01", 8),
                       "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-                                 "topology.kubernetes.io/zone": zone, "topology.kubernetes.io/region": zone[:-1],
+                                 "topology.kubernetes.io/zone": zone, "topology.kubernetes.io/region": zone[:-1].rstrip("-"),
                                  "node.kubernetes.io/instance-type": "m5.xlarge", **(labels or {})}},
          "spec": {"providerID": provider_id or f"aws:///{zone}/{instance}"},
          "status": {"capacity": {"cpu": "4", "memory": "15987Mi", "pods": pods, "ephemeral-storage": "104845292Ki"},
