@@ -74,8 +74,12 @@ mod tests {
         assert_eq!(parse("128Mi"), Some(134_217_728.0));
         assert_eq!(parse("1e3"), Some(1000.0));
         assert_eq!(parse("10G"), Some(1e10));
-        assert_eq!(parse("500u"), Some(0.0005));
-        assert_eq!(parse("250n"), Some(250e-9));
+        let close = |q: &str, expected: f64| {
+            let got = parse(q).unwrap_or(f64::NAN);
+            assert!((got - expected).abs() <= expected * 1e-12, "{q}: {got}");
+        };
+        close("500u", 0.0005);
+        close("250n", 250e-9);
         assert_eq!(parse("2E"), Some(2e18));
         assert_eq!(parse("1Ei"), Some(1_152_921_504_606_846_976.0));
         assert_eq!(parse("x"), None);

@@ -427,10 +427,12 @@ async fn verify(target: &Target, plan: &Plan, timeout: Duration) -> shared::Resu
             Ok(Some(Err(e))) => tracing::debug!("watch error, retrying: {e}"),
             Ok(None) => break Err(Error::Failed("the pod watch ended unexpectedly".into())),
             Err(_) => {
-                let state: Vec<String> = pods
+                // By name: the store's order is the watch's, which varies from run to run.
+                let mut state: Vec<String> = pods
                     .iter()
                     .map(|p| format!("{} {}", p.name_any(), crate::discovery::pod_status(p).0))
                     .collect();
+                state.sort();
                 break Err(Error::Timeout(format!(
                     "timed out after {} waiting for the restart to complete; pods now: {}; run `kubectl airflow status {}` to see where it stands",
                     shared::duration::format(timeout),

@@ -77,6 +77,34 @@ pub fn real_cluster_kubeconfig() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// Polls `check` every 100 ms until it holds; panics naming `what` after `timeout`.
+pub fn wait_for(what: &str, timeout: std::time::Duration, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Whether a pod (as the API returns it) has the condition Ready=True.
+pub fn pod_ready(pod: &serde_json::Value) -> bool {
+    pod["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+/// `kubectl apply --validate=false -f` of `yaml`, written as `dir/name` (kube-sim serves no
+/// OpenAPI document to validate against); the test fails if kubectl does.
+pub fn apply_yaml(sim: &SimProcess, dir: &Path, name: &str, yaml: &str) {
+    let path = write(dir, name, yaml);
+    let out = sim.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "kubectl apply {name}: {}", out.stderr);
+}
+
 /// Writes a file (creating parent directories) and returns its path.
 pub fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(name);
@@ -221,6 +249,20 @@ impl SimProcess {
         let out = self.kubectl(&all);
         assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
         serde_json::from_str(&out.stdout).expect("kubectl get -o json")
+    }
+
+    /// `kubectl get ARGS -o json`, or None when kubectl says NotFound (any other failure fails
+    /// the test).
+    pub fn find_json(&self, args: &[&str]) -> Option<serde_json::Value> {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", "json"]);
+        let out = self.kubectl(&all);
+        if out.code != Some(0) {
+            assert!(out.stderr.contains("NotFound"), "{args:?}: {}", out.stderr);
+            return None;
+        }
+        Some(serde_json::from_str(&out.stdout).expect("kubectl get -o json"))
     }
 
     /// Runs `kubectl-<name> ARGS --kubeconfig <the sim's>` with `home` as HOME.

@@ -5,35 +5,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use suite_tests::{Run, SimProcess};
+use suite_tests::{apply_yaml as apply, pod_ready as ready, wait_for};
 
 const NODE: &str = "ip-10-0-12-27.ec2.internal";
 
 fn nodeevict(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
     sim.run_plugin("nodeevict", home, args)
-}
-
-fn apply(sim: &SimProcess, dir: &std::path::Path, file: &str, yaml: &str) {
-    let path = suite_tests::write(dir, file, yaml);
-    let out = sim.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 fn annotated(object: &Value) -> bool {

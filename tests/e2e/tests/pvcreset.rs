@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use suite_tests::pod_ready as ready;
 use suite_tests::{Interrupt, Run, SimProcess, plugin, run};
 
 const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
@@ -19,13 +20,6 @@ fn pvcreset(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
         .args(args)
         .arg("--kubeconfig")
         .arg(&sim.kubeconfig))
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 fn has_journal(object: &Value) -> bool {

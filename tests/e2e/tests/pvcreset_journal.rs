@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use suite_tests::{Interrupt, Run, SimProcess, hinted_command, plugin};
+use suite_tests::{apply_yaml as apply, pod_ready as ready};
 
 const JOURNAL: &str = "pvcreset.kubectl-plugins.dev/journal";
 
@@ -15,13 +16,6 @@ fn uid(sim: &SimProcess, kind: &str, ns: &str, name: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{kind}/{name} has no uid"))
         .to_string()
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 fn has_journal(object: &Value) -> bool {
@@ -38,13 +32,6 @@ fn one_line_error(out: &Run, code: i32, what: &str) {
         "{what}: one line: {}",
         out.stderr
     );
-}
-
-fn apply(sim: &SimProcess, dir: &std::path::Path, name: &str, yaml: &str) {
-    let path = suite_tests::write(dir, name, yaml);
-    // kube-sim serves no OpenAPI document for kubectl to validate against.
-    let out = sim.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
-    assert_eq!(out.code, Some(0), "apply {name}: {}", out.stderr);
 }
 
 fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {

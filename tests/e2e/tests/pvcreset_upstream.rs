@@ -1,39 +1,16 @@
 //! `kubectl pvcreset` against storage as a real cluster has it: StatefulSets whose claim
 //! retention policy deletes claims on scale-down, and claims nothing provisions.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use suite_tests::{Interrupt, SimProcess};
+use suite_tests::{apply_yaml as apply, pod_ready as ready, wait_for};
 
 const NS: &str = "default";
 
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn apply(sim: &SimProcess, dir: &std::path::Path, name: &str, yaml: &str) {
-    let path = suite_tests::write(dir, name, yaml);
-    let out = sim.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
-    assert_eq!(out.code, Some(0), "kubectl apply {name}: {}", out.stderr);
-}
-
 fn get(sim: &SimProcess, kind: &str, name: &str) -> Value {
     sim.get_json(&[kind, name, "-n", NS])
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 /// A 3-replica StatefulSet `web` whose claims `data-web-N` are deleted on scale-down.

@@ -7,41 +7,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use suite_tests::SimProcess;
+use suite_tests::{apply_yaml as apply, pod_ready as ready, wait_for};
 
 const NS: &str = "default";
 
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn apply(sim: &SimProcess, dir: &std::path::Path, name: &str, yaml: &str) {
-    let path = suite_tests::write(dir, name, yaml);
-    let out = sim.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
-    assert_eq!(out.code, Some(0), "kubectl apply {name}: {}", out.stderr);
-}
-
 /// The object, or None when kubectl says it is not found.
 fn get(sim: &SimProcess, kind: &str, name: &str) -> Option<Value> {
-    let out = sim.kubectl(&["get", kind, name, "-n", NS, "-o", "json"]);
-    if out.code != Some(0) {
-        assert!(out.stderr.contains("NotFound"), "{}", out.stderr);
-        return None;
-    }
-    Some(serde_json::from_str(&out.stdout).unwrap())
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
+    sim.find_json(&[kind, name, "-n", NS])
 }
 
 /// (name, uid, controller-revision-hash or pod-template-hash, Ready) of the pods labelled app=web.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use suite_tests::{SimProcess, bin};
+use suite_tests::{pod_ready as ready, wait_for};
 
 const NS: &str = "astronomer-ee-lunar-nuclear-3725";
 
@@ -26,24 +27,6 @@ fn names(list: &Value) -> Vec<String> {
         .iter()
         .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 #[test]

@@ -3,21 +3,11 @@
 //! Services, generateName cut to fit 63), labels and label selectors, the annotation size
 //! limit, pod log options, negative replicas, PVC spec changes and Eviction bodies.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use suite_tests::wait_for;
 use suite_tests::{Run, SimProcess};
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 fn file(dir: &std::path::Path, name: &str, content: &str) -> String {
     suite_tests::write(dir, name, content)

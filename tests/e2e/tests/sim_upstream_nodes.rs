@@ -2,30 +2,13 @@
 //! owning its HPA, eviction of unhealthy pods, two budgets on one pod, and a node whose kubelet
 //! stopped (NotReady, pods that never finish terminating).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use suite_tests::{Run, SimProcess};
+use suite_tests::{pod_ready as ready, wait_for};
 
 const NODE: &str = "ip-10-0-12-27.ec2.internal";
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
-}
 
 /// The pod of `app` on `node` (artsy's Deployments label their pods `app`).
 fn pod_of(sim: &SimProcess, app: &str, node: &str) -> Value {

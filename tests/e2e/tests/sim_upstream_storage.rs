@@ -3,51 +3,23 @@
 //! (pkg/controller/garbagecollector) and claims nothing provisions
 //! (pkg/controller/volume/persistentvolume/pv_controller.go).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use suite_tests::SimProcess;
+use suite_tests::{apply_yaml as apply, pod_ready as ready, wait_for};
 
 const NS: &str = "default";
 
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn apply(sim: &SimProcess, dir: &std::path::Path, name: &str, yaml: &str) {
-    let path = suite_tests::write(dir, name, yaml);
-    let out = sim.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()]);
-    assert_eq!(out.code, Some(0), "kubectl apply {name}: {}", out.stderr);
-}
-
 /// The object, or None when kubectl says it is not found.
 fn get(sim: &SimProcess, kind: &str, name: &str) -> Option<Value> {
-    let out = sim.kubectl(&["get", kind, name, "-n", NS, "-o", "json"]);
-    if out.code != Some(0) {
-        assert!(out.stderr.contains("NotFound"), "{}", out.stderr);
-        return None;
-    }
-    Some(serde_json::from_str(&out.stdout).unwrap())
+    sim.find_json(&[kind, name, "-n", NS])
 }
 
 fn phase(sim: &SimProcess, kind: &str, name: &str) -> String {
     get(sim, kind, name)
         .and_then(|o| o["status"]["phase"].as_str().map(String::from))
         .unwrap_or_default()
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 /// Events of one object, as `kubectl get events --field-selector` lists them.

@@ -115,19 +115,25 @@ async fn watch_delivers_events_in_order_and_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_update_gets_409() {
+    // A ConfigMap: no controller writes it, so the only writer between the read and the stale
+    // update is the test (a Deployment's status may be written by its controller meanwhile).
     let sim = sim("artsy", 1.0).await;
-    let deployments: Api<Deployment> = Api::namespaced(client(&sim).await, NS);
-    let fresh = deployments.get("force-web").await.unwrap();
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client(&sim).await, NS);
+    let created: k8s_openapi::api::core::v1::ConfigMap =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "stale-update"}, "data": {"replicas": "1"}
+        }))
+        .unwrap();
+    let fresh = cms.create(&PostParams::default(), &created).await.unwrap();
     let mut first = fresh.clone();
-    first.spec.as_mut().unwrap().replicas = Some(2);
-    deployments
-        .replace("force-web", &PostParams::default(), &first)
+    first.data = Some([("replicas".to_string(), "2".to_string())].into());
+    cms.replace("stale-update", &PostParams::default(), &first)
         .await
         .unwrap();
     let mut stale = fresh;
-    stale.spec.as_mut().unwrap().replicas = Some(3);
-    let err = deployments
-        .replace("force-web", &PostParams::default(), &stale)
+    stale.data = Some([("replicas".to_string(), "3".to_string())].into());
+    let err = cms
+        .replace("stale-update", &PostParams::default(), &stale)
         .await
         .unwrap_err();
     match err {
