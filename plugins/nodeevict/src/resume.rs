@@ -89,11 +89,16 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         pod_timeout: args.pod_timeout,
         concurrency: args.concurrency,
     };
-    for recorded in chosen {
-        let world = world::read(&target.client)
-            .await
-            .map_err(|e| target.api_error(e))?;
-        let plan = replan(&world, &recorded.node, &recorded.journal)?;
+    for (i, recorded) in chosen.iter().enumerate() {
+        // The first node's plan is the preflight's; after it, pods have moved: plan afresh.
+        let plan = if i == 0 {
+            plans[0].clone()
+        } else {
+            let world = world::read(&target.client)
+                .await
+                .map_err(|e| target.api_error(e))?;
+            replan(&world, &recorded.node, &recorded.journal)?
+        };
         continue_node(&ctx, &recorded.node, recorded.journal.clone(), &plan).await?;
     }
     Ok(())

@@ -171,6 +171,11 @@ fn sim_seed(extra: &[&str]) -> u64 {
     {
         return seed;
     }
+    entropy()
+}
+
+/// A random number from std's hasher seed, the clock and the process id (no rand crate needed).
+fn entropy() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -178,6 +183,7 @@ fn sim_seed(extra: &[&str]) -> u64 {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
+    h.write_u32(std::process::id());
     h.finish()
 }
 
@@ -493,15 +499,7 @@ fn kubectl_program() -> PathBuf {
 /// A fresh random suffix for a namespace name (std's per-process random hash keys, so no
 /// extra dependency), 8 hex digits: a DNS-1123 label either way.
 fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.write_u32(std::process::id());
-    format!("{:08x}", h.finish() as u32)
+    format!("{:08x}", entropy() as u32)
 }
 
 impl Cluster {

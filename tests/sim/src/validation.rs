@@ -554,7 +554,7 @@ fn pvc_update_errors(old: &Value, new: &Value) -> Vec<FieldError> {
     }
     // Shrinking: with RecoverVolumeExpansionFailure (on by default since 1.32) a request may go
     // down, but never to status.capacity or below.
-    let size = |v: &Value| v.as_str().and_then(quantity_bytes);
+    let size = |v: &Value| v.as_str().and_then(crate::quantity::parse);
     let old_size = size(&old["spec"]["resources"]["requests"]["storage"]);
     let new_size = size(&new["spec"]["resources"]["requests"]["storage"]);
     let capacity = size(&old["status"]["capacity"]["storage"]).unwrap_or(0.0);
@@ -586,37 +586,6 @@ fn spec_diff(old: &Value, new: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// A resource.Quantity as a number (bytes for storage), enough to order two sizes.
-fn quantity_bytes(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult = match suffix {
-        "" => 1.0,
-        "Ki" => 1024f64,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(n * mult)
 }
 
 // ---------------------------------------------------------------------------------------------
