@@ -386,7 +386,28 @@ pub fn complete(plan: &Plan, pods: &[Pod]) -> bool {
 }
 
 /// Watches the release's pods until the restart is complete or the timeout passes.
-async fn verify(target: &Target, plan: &Plan, timeout: Duration) -> shared::Result<Vec<String>> {
+/// `kubectl airflow status RELEASE -n NS [--context C]`: works when pasted as printed (the
+/// soak found the timeout's hint without `-n` failing in the default namespace).
+fn status_command(global: &GlobalArgs, plan: &Plan) -> String {
+    use kubectl_pvcreset::reset::shell_word;
+    let context = global
+        .context
+        .as_deref()
+        .map(|c| format!(" --context {}", shell_word(c)))
+        .unwrap_or_default();
+    format!(
+        "kubectl airflow status {} -n {}{context}",
+        shell_word(&plan.release),
+        shell_word(&plan.namespace)
+    )
+}
+
+async fn verify(
+    target: &Target,
+    plan: &Plan,
+    timeout: Duration,
+    status: &str,
+) -> shared::Result<Vec<String>> {
     let components: BTreeSet<&str> = plan.steps.iter().map(|s| s.component.as_str()).collect();
     let selector = format!(
         "{},release={},component in ({})",
@@ -434,10 +455,9 @@ async fn verify(target: &Target, plan: &Plan, timeout: Duration) -> shared::Resu
                     .collect();
                 state.sort();
                 break Err(Error::Timeout(format!(
-                    "timed out after {} waiting for the restart to complete; pods now: {}; run `kubectl airflow status {}` to see where it stands",
+                    "timed out after {} waiting for the restart to complete; pods now: {}; run `{status}` to see where it stands",
                     shared::duration::format(timeout),
                     state.join(", "),
-                    plan.release
                 )));
             }
         }
@@ -485,19 +505,17 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         args.change.yes,
     )?;
     let started = Instant::now();
+    let status = status_command(global, &plan);
     shared::interrupt::changing(format!(
-        "the restart of {} in {} was requested, in part or in whole; the cluster carries on with what was requested: `kubectl airflow status {} -n {}` shows where it stands",
-        args.component, plan.release, plan.release, plan.namespace
+        "the restart of {} in {} was requested, in part or in whole; the cluster carries on with what was requested: `{status}` shows where it stands",
+        args.component, plan.release
     ));
     execute(&target, &plan).await?;
     if args.no_wait {
-        eprintln!(
-            "not waiting (--no-wait): check with `kubectl airflow status {}`",
-            plan.release
-        );
+        eprintln!("not waiting (--no-wait): check with `{status}`");
         return Ok(());
     }
-    let ready = verify(&target, &plan, args.change.timeout).await?;
+    let ready = verify(&target, &plan, args.change.timeout, &status).await?;
     eprintln!(
         "done in {}: every old pod is gone; Ready now: {}",
         shared::duration::format(started.elapsed()),

@@ -822,7 +822,9 @@ async fn verify(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
                         owner.reference()
                     )));
                 };
-                if state.replicas != owner.replicas {
+                // Wait for the scale-up to land, not for the recorded count: an operator who
+                // scales the owner by hand mid-reset (found by the soak) sets another one.
+                if owner.replicas > 0 && state.replicas == 0 {
                     return Ok(None);
                 }
             }

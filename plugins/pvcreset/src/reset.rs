@@ -499,7 +499,7 @@ pub fn remember_context(global: &GlobalArgs) {
 }
 
 /// A word as a shell reads it back: quoted unless it is plainly safe.
-fn shell_word(word: &str) -> String {
+pub fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

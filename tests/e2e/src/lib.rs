@@ -324,6 +324,54 @@ impl SimProcess {
         assert_eq!(out.code, Some(0), "lose the next answer: {}", out.stderr);
     }
 
+    /// `kubectl create --raw PATH -f {}`: POSTs to one of the sim's admin endpoints.
+    fn admin_post(&self, path: &str) -> Run {
+        let body = self.dir.path().join("empty.json");
+        std::fs::write(&body, "{}").expect("write");
+        self.kubectl(&[
+            "create",
+            "--raw",
+            path,
+            "-f",
+            body.to_str().expect("utf-8 path"),
+        ])
+    }
+
+    /// Makes the API server unreachable for `d` (wall clock): every API request's connection
+    /// is dropped unanswered; the admin endpoints keep answering.
+    pub fn outage(&self, d: std::time::Duration) {
+        let out = self.admin_post(&format!("/sim/v1/outage/{}ms", d.as_millis()));
+        assert_eq!(out.code, Some(0), "start an outage: {}", out.stderr);
+    }
+
+    /// Sets the base latency of every API request from now on.
+    pub fn set_latency_ms(&self, ms: u64) {
+        let out = self.admin_post(&format!("/sim/v1/latency/{ms}"));
+        assert_eq!(out.code, Some(0), "set the latency: {}", out.stderr);
+    }
+
+    /// Starts a measuring window: each workload's minReady becomes its Ready count now.
+    pub fn reset_availability(&self) {
+        let out = self.kubectl(&["delete", "--raw", "/sim/v1/availability"]);
+        assert_eq!(out.code, Some(0), "reset availability: {}", out.stderr);
+    }
+
+    /// The items of `/sim/v1/availability`: kind, namespace, name, desired, ready, minReady.
+    pub fn availability(&self) -> Vec<serde_json::Value> {
+        let out = self.kubectl(&["get", "--raw", "/sim/v1/availability"]);
+        assert_eq!(out.code, Some(0), "availability: {}", out.stderr);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("availability json");
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Adds user `name` with the rights of user `like` (the built-in scenarios' kubeconfig
+    /// user is `admin`) and returns a kubeconfig that authenticates as it.
+    pub fn kubeconfig_as(&self, name: &str, like: &str) -> PathBuf {
+        let out = self.admin_post(&format!("/sim/v1/users/{name}/like/{like}"));
+        assert_eq!(out.code, Some(0), "add user {name}: {}", out.stderr);
+        self.kubeconfig_with_token(name, &format!("kube-sim-{name}-token"))
+    }
+
     /// The sim's request journal (every API request: method, path, query, status).
     pub fn journal(&self) -> Vec<serde_json::Value> {
         let out = self.kubectl(&["get", "--raw", "/sim/v1/journal"]);

@@ -288,6 +288,14 @@ impl Control {
         json!({ "items": items })
     }
 
+    /// Starts a new measuring window: each workload's minimum becomes its Ready count now.
+    pub fn reset_availability(&self) {
+        let mut map = self.availability.lock().unwrap_or_else(|e| e.into_inner());
+        for a in map.values_mut() {
+            a.min_ready = a.ready;
+        }
+    }
+
     /// One reconciliation of everything.
     /// Returns how many changes it made.
     pub fn tick(&self) -> usize {

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -75,13 +76,24 @@ pub struct FaultRule {
 /// The API server's shared state.
 pub struct ApiServer {
     pub store: Arc<Store>,
-    pub users: Vec<User>,
+    /// Scenario users, plus those added mid-run (`POST /sim/v1/users/<name>/like/<user>`).
+    users: RwLock<Vec<User>>,
     pub control: Control,
     journal: Mutex<Vec<JournalEntry>>,
     /// The fraction of requests that fail (f64 bits): `DELETE /sim/v1/faults` sets it to 0.
     fault_rate: std::sync::atomic::AtomicU64,
     fault_rules: Mutex<Vec<FaultRule>>,
-    latency: Duration,
+    /// Delay before every API request, in ms: `POST /sim/v1/latency/<ms>` changes it mid-run.
+    latency_ms: AtomicU64,
+    /// Extra delay (ms) that a fraction (`spike_rate`) of API requests meets on top.
+    spike_ms: u64,
+    spike_rate: f64,
+    /// Spike draws, seeded apart from the fault draws: turning spikes on does not shift
+    /// which requests a seed's faults strike.
+    spike_rng: Mutex<StdRng>,
+    /// Until when every API request is dropped unanswered (`POST /sim/v1/outage/<duration>`):
+    /// wall clock, as a network outage does not speed up with `--time-scale`.
+    outage_until: Mutex<Option<Instant>>,
     /// host:port, for `/api`'s serverAddressByClientCIDRs.
     pub address: Mutex<String>,
     /// Every random fault draw comes from here, seeded (`--seed`) so a run can be replayed:
@@ -102,6 +114,35 @@ fn now_millis() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, or plain seconds (the serve flags' and the outage endpoint's
+/// durations).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m"))?;
+    let millis = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => None,
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m"))
+}
+
+/// A user name the token `kube-sim-<name>-token` and a kubeconfig can carry as is.
+fn valid_user_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
 }
 
 /// Why a request ends without a normal response.
@@ -225,12 +266,16 @@ impl ApiServer {
     ) -> Self {
         ApiServer {
             store,
-            users,
+            users: RwLock::new(users),
             control,
             journal: Mutex::new(Vec::new()),
             fault_rate: std::sync::atomic::AtomicU64::new(fault_rate.to_bits()),
             fault_rules: Mutex::new(Vec::new()),
-            latency,
+            latency_ms: AtomicU64::new(latency.as_millis().try_into().unwrap_or(u64::MAX)),
+            spike_ms: 0,
+            spike_rate: 0.0,
+            spike_rng: Mutex::new(StdRng::from_os_rng()),
+            outage_until: Mutex::new(None),
             address: Mutex::new(String::new()),
             fault_rng: Mutex::new(StdRng::from_os_rng()),
             continue_ttl: Duration::from_secs(300),
@@ -240,7 +285,83 @@ impl ApiServer {
     /// Seeds the random fault draws.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.fault_rng = Mutex::new(StdRng::seed_from_u64(seed));
+        self.spike_rng = Mutex::new(StdRng::seed_from_u64(seed ^ 0x5851_f42d_4c95_7f2d));
         self
+    }
+
+    /// Makes `rate` (0..=1) of API requests wait `ms` more than the base latency.
+    pub fn with_latency_spikes(mut self, ms: u64, rate: f64) -> Self {
+        self.spike_ms = ms;
+        self.spike_rate = rate;
+        self
+    }
+
+    /// A user by name (scenario users and those added mid-run).
+    pub fn user(&self, name: &str) -> Option<User> {
+        self.users
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|u| u.name == name)
+            .cloned()
+    }
+
+    /// Adds user `name` with the groups and rules of user `like`, token `kube-sim-<name>-token`:
+    /// 404 when `like` does not exist, 409 when `name` (or its token) already does.
+    pub fn add_user_like(&self, name: &str, like: &str) -> Result<User, ApiError> {
+        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+        let Some(model) = users.iter().find(|u| u.name == like).cloned() else {
+            return Err(ApiError::new(
+                404,
+                "NotFound",
+                format!("user \"{like}\" not found"),
+            ));
+        };
+        let token = format!("kube-sim-{name}-token");
+        if users.iter().any(|u| u.name == name || u.token == token) {
+            return Err(ApiError::new(
+                409,
+                "AlreadyExists",
+                format!("user \"{name}\" already exists"),
+            ));
+        }
+        let user = User {
+            name: name.to_string(),
+            token,
+            ..model
+        };
+        users.push(user.clone());
+        Ok(user)
+    }
+
+    /// The delay this request waits: the base latency, plus a spike when the seeded draw says.
+    fn delay(&self) -> Duration {
+        let mut ms = self.latency_ms.load(Ordering::Relaxed);
+        // No draw at rate 0: a sim without spikes consumes nothing from the spike stream.
+        if self.spike_rate > 0.0
+            && self
+                .spike_rng
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .random::<f64>()
+                < self.spike_rate
+        {
+            ms = ms.saturating_add(self.spike_ms);
+        }
+        Duration::from_millis(ms)
+    }
+
+    /// Whether the API server is "unreachable" now (an outage window is open).
+    fn in_outage(&self) -> bool {
+        let mut until = self.outage_until.lock().unwrap_or_else(|e| e.into_inner());
+        match *until {
+            Some(t) if Instant::now() < t => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
     }
 
     /// Sets how long continue tokens stay valid.
@@ -353,6 +474,8 @@ impl ApiServer {
             .unwrap_or("");
         let user = self
             .users
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .find(|u| u.token == token)
             .cloned()
@@ -372,17 +495,12 @@ impl ApiServer {
                     ),
                 ));
             }
-            let impersonated = self
-                .users
-                .iter()
-                .find(|u| u.name == as_user)
-                .cloned()
-                .unwrap_or(User {
-                    name: as_user.to_string(),
-                    token: String::new(),
-                    groups: Vec::new(),
-                    rules: Vec::new(),
-                });
+            let impersonated = self.user(as_user).unwrap_or(User {
+                name: as_user.to_string(),
+                token: String::new(),
+                groups: Vec::new(),
+                rules: Vec::new(),
+            });
             return Ok(Some(impersonated));
         }
         Ok(Some(user))
@@ -398,8 +516,28 @@ impl ApiServer {
             let _ = req.into_body().collect().await;
             return Outcome::Respond(self.admin(&method, &path));
         }
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
+        // An outage drops the request before anything else, as an unreachable server would:
+        // nothing is carried out, the client sees a connection error.
+        if self.in_outage() {
+            let user = self
+                .authenticate(&req)
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+                .unwrap_or_default();
+            self.record_fault(
+                &method,
+                &path,
+                &query_string,
+                0,
+                &user,
+                Some("outage".to_string()),
+            );
+            return Outcome::Drop;
+        }
+        let delay = self.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         let fault = self.pick_fault(&method, &path);
         // Half the random 500s and dropped connections on a write strike after the write was
@@ -514,6 +652,63 @@ impl ApiServer {
             }
             (&Method::GET, "/sim/v1/availability") => {
                 json_response(200, &self.control.availability())
+            }
+            // Starts a measuring window: every minReady becomes the current Ready count, so a
+            // later read proves no downtime from now on.
+            (&Method::DELETE, "/sim/v1/availability") => {
+                self.control.reset_availability();
+                json_response(200, &self.control.availability())
+            }
+            // Makes the API server unreachable for a while (wall clock): every API request's
+            // connection is dropped unanswered; these admin endpoints keep answering.
+            (&Method::POST, p) if p.starts_with("/sim/v1/outage/") => {
+                let parsed = parse_duration(&p["/sim/v1/outage/".len()..]).and_then(|d| {
+                    Instant::now()
+                        .checked_add(d)
+                        .map(|until| (d, until))
+                        .ok_or_else(|| "the outage is too long".to_string())
+                });
+                match parsed {
+                    Ok((d, until)) => {
+                        *self.outage_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
+                        json_response(200, &json!({ "outageMs": d.as_millis() as u64 }))
+                    }
+                    Err(message) => error_response(&ApiError::new(400, "BadRequest", message)),
+                }
+            }
+            // Changes the base latency of every API request mid-run.
+            (&Method::POST, p) if p.starts_with("/sim/v1/latency/") => {
+                match p["/sim/v1/latency/".len()..].parse::<u64>() {
+                    Ok(ms) => {
+                        self.latency_ms.store(ms, Ordering::Relaxed);
+                        json_response(200, &json!({ "latencyMs": ms }))
+                    }
+                    Err(_) => error_response(&ApiError::new(
+                        400,
+                        "BadRequest",
+                        "the latency is a whole number of milliseconds".to_string(),
+                    )),
+                }
+            }
+            // A second identity with the same rights as an existing user (its own token), so
+            // the journal tells apart two concurrent clients with equal permissions.
+            (&Method::POST, p) if p.starts_with("/sim/v1/users/") => {
+                match p["/sim/v1/users/".len()..].split_once("/like/") {
+                    Some((name, like)) if valid_user_name(name) && !like.is_empty() => {
+                        match self.add_user_like(name, like) {
+                            Ok(u) => json_response(
+                                201,
+                                &json!({ "name": u.name, "token": u.token, "like": like }),
+                            ),
+                            Err(err) => error_response(&err),
+                        }
+                    }
+                    _ => error_response(&ApiError::new(
+                        400,
+                        "BadRequest",
+                        "use /sim/v1/users/<new name>/like/<existing user>; a name is letters, digits, '-', '.', '_' or ':'".to_string(),
+                    )),
+                }
             }
             // Ends random faults (rules stay): lets a test check the outcome without them.
             (&Method::DELETE, "/sim/v1/faults") => {
@@ -1504,5 +1699,23 @@ mod tests {
         let key = ("ns".to_string(), "pod-1".to_string());
         assert_eq!(decode_continue(&encode_continue(&key, 42)), Some((key, 42)));
         assert_eq!(decode_continue("garbage!"), None);
+    }
+
+    #[tokio::test]
+    async fn latency_spikes_replay_from_the_seed() {
+        let delays = |seed: u64| {
+            let store = Arc::new(Store::new(Arc::new(crate::clock::Clock::new(1.0))));
+            let control = crate::control::start(store.clone());
+            let server = ApiServer::new(store, Vec::new(), control, 0.0, Duration::ZERO)
+                .with_seed(seed)
+                .with_latency_spikes(100, 0.5);
+            let drawn: Vec<Duration> = (0..32).map(|_| server.delay()).collect();
+            server.control.shutdown();
+            drawn
+        };
+        let first = delays(7);
+        assert_eq!(first, delays(7), "the same seed meets the same spikes");
+        assert!(first.contains(&Duration::ZERO) && first.contains(&Duration::from_millis(100)));
+        assert_ne!(first, delays(8));
     }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use kube_sim::http::parse_duration;
 use kube_sim::sim::{Sim, SimOptions};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -37,6 +38,13 @@ enum Command {
         /// Delay added to every API request
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+        /// Extra delay that a fraction (--latency-spike-rate) of API requests meets on top of
+        /// --latency-ms
+        #[arg(long, default_value_t = 0)]
+        latency_spike_ms: u64,
+        /// Fraction (0..=1) of API requests that meet --latency-spike-ms, drawn from --seed
+        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+        latency_spike_rate: f64,
         /// Fraction of API requests that fail with a transient error (500, 503, 429, dropped connection)
         #[arg(long, default_value_t = 0.0)]
         fault_rate: f64,
@@ -62,24 +70,40 @@ enum Command {
     },
 }
 
-/// `500ms`, `30s`, `5m`, `1h`, or plain seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m"))?;
-    let millis = match unit {
-        "ms" => Some(n),
-        "" | "s" => n.checked_mul(1000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        _ => None,
-    };
-    millis
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m"))
+/// A fraction between 0 and 1.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err("must be a number between 0 and 1".to_string()),
+    }
+}
+
+/// Parses the command line; a usage error is one line (clap's message, its details joined),
+/// exit 2. Help and version print as clap renders them.
+fn parse_cli() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                err.exit();
+            }
+            let rendered = err.render().to_string();
+            let line: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .collect();
+            eprintln!("{}; see `kube-sim --help`", line.join(" "));
+            std::process::exit(2);
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -88,6 +112,8 @@ fn main() -> ExitCode {
         listen,
         kubeconfig,
         latency_ms,
+        latency_spike_ms,
+        latency_spike_rate,
         fault_rate,
         time_scale,
         insecure_http,
@@ -95,7 +121,7 @@ fn main() -> ExitCode {
         seed,
         continue_ttl,
         watch_window,
-    } = Cli::parse().command;
+    } = parse_cli().command;
     if !(0.0..=1.0).contains(&fault_rate) {
         eprintln!("error: --fault-rate must be between 0 and 1");
         return ExitCode::from(2);
@@ -116,6 +142,8 @@ fn main() -> ExitCode {
             listen,
             time_scale,
             latency: Duration::from_millis(latency_ms),
+            latency_spike: Duration::from_millis(latency_spike_ms),
+            latency_spike_rate,
             fault_rate,
             insecure_http,
             kubeconfig,

@@ -27,6 +27,9 @@ pub struct SimOptions {
     pub listen: SocketAddr,
     pub time_scale: f64,
     pub latency: Duration,
+    /// Extra delay that a fraction (`latency_spike_rate`, 0..=1) of API requests meets.
+    pub latency_spike: Duration,
+    pub latency_spike_rate: f64,
     pub fault_rate: f64,
     pub insecure_http: bool,
     /// Where to write the kubeconfig; a temporary directory when None.
@@ -48,6 +51,8 @@ impl SimOptions {
             listen: "127.0.0.1:0".parse().expect("addr"),
             time_scale: 1.0,
             latency: Duration::ZERO,
+            latency_spike: Duration::ZERO,
+            latency_spike_rate: 0.0,
             fault_rate: 0.0,
             insecure_http: false,
             kubeconfig: None,
@@ -192,6 +197,13 @@ impl Sim {
                 opts.latency,
             )
             .with_seed(seed)
+            .with_latency_spikes(
+                opts.latency_spike
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX),
+                opts.latency_spike_rate,
+            )
             .with_continue_ttl(opts.continue_ttl),
         );
         let listener = TcpListener::bind(opts.listen)
@@ -272,9 +284,7 @@ impl Sim {
     pub fn kubeconfig_for_user(&self, name: &str) -> Result<PathBuf, String> {
         let user = self
             .server
-            .users
-            .iter()
-            .find(|u| u.name == name)
+            .user(name)
             .ok_or_else(|| format!("no user {name:?}"))?;
         let path = self.kubeconfig.with_file_name(format!("kubeconfig-{name}"));
         std::fs::write(

@@ -1,0 +1,187 @@
+//! Chaos soak: randomized episodes over every destructive flow — faults, lost answers, latency
+//! spikes, SIGKILL, Ctrl-C and API outages at random moments, an operator interfering — each
+//! recovered by the documented path only, with the suite's invariants checked after each.
+//!
+//! `SOAK_EPISODES=N` (default 100) episodes run, `SOAK_JOBS` (default 3) at a time. Episode `i`
+//! draws everything from seed `SOAK_SEED + i` (`SOAK_SEED` defaults to a fresh one, printed); a
+//! violation prints its episode's seed and script, and
+//! `SOAK_SEED=<seed> SOAK_EPISODES=1 cargo test -p suite-tests --test soak` replays it (the same
+//! draws, the same sim seed; process timing is the machine's). `SOAK_PLUGIN_DIR` runs the
+//! soak against plugin binaries from elsewhere (e.g. an older commit). tests/bench/soak.sh runs
+//! a long soak and prints its table.
+
+mod episode;
+mod flows;
+mod invariants;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use episode::{Disruption, Episode, Interference};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// One row of the table: what one flow went through.
+#[derive(Default)]
+struct Row {
+    episodes: usize,
+    disruptions: usize,
+    interferences: usize,
+    recoveries: usize,
+    violations: usize,
+    seconds: f64,
+}
+
+fn summarize(episodes: &[Episode], wall: f64) -> String {
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for ep in episodes {
+        let row = rows.entry(ep.flow.name.clone()).or_default();
+        row.episodes += 1;
+        row.disruptions += ep.disruptions.len();
+        row.interferences += ep.interference.len();
+        row.recoveries += ep.runs.iter().filter(|r| r.label.starts_with("printed") || r.label == "rerun").count();
+        row.violations += ep.violations.len();
+        row.seconds += ep.started.elapsed().as_secs_f64();
+        for d in &ep.disruptions {
+            *kinds
+                .entry(match d {
+                    Disruption::Kill(_) => "SIGKILL",
+                    Disruption::CtrlC(_) => "Ctrl-C",
+                    Disruption::Outage { .. } => "API outage",
+                })
+                .or_default() += 1;
+        }
+        for i in &ep.interference {
+            *kinds
+                .entry(match i {
+                    Interference::SecondCopy(_) => "concurrent copy",
+                    Interference::ScaleByHand(_) => "kubectl scale by hand",
+                    Interference::DeletePod(_) => "pod deleted by hand",
+                    Interference::TightenBudget(_) => "budget tightened",
+                    Interference::NewPodOnNode(_) => "new pod on the node",
+                })
+                .or_default() += 1;
+        }
+        if ep.fault_rate > 0.0 {
+            *kinds.entry("random faults (incl. lost answers)").or_default() += 1;
+        }
+        if ep.spike.0 > 0 {
+            *kinds.entry("latency spikes").or_default() += 1;
+        }
+    }
+    let mut out = String::from(
+        "| flow | episodes | disruptions | interferences | recovery runs | violations |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    let mut total = Row::default();
+    for (name, r) in &rows {
+        out.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} |\n",
+            r.episodes, r.disruptions, r.interferences, r.recoveries, r.violations
+        ));
+        total.episodes += r.episodes;
+        total.disruptions += r.disruptions;
+        total.interferences += r.interferences;
+        total.recoveries += r.recoveries;
+        total.violations += r.violations;
+        total.seconds += r.seconds;
+    }
+    out.push_str(&format!(
+        "| **all** | {} | {} | {} | {} | {} |\n\n",
+        total.episodes, total.disruptions, total.interferences, total.recoveries, total.violations
+    ));
+    out.push_str("injected: ");
+    out.push_str(
+        &kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    out.push_str(&format!(
+        "\nwall time {wall:.0} s ({:.1} s per episode, {} at a time)\n",
+        total.seconds / total.episodes.max(1) as f64,
+        env_number("SOAK_JOBS", 3)
+    ));
+    out
+}
+
+#[test]
+fn soak() {
+    let episodes = env_number("SOAK_EPISODES", 100) as usize;
+    let jobs = env_number("SOAK_JOBS", 3).max(1) as usize;
+    let seed = std::env::var("SOAK_SEED")
+        .ok()
+        .map(|s| s.trim().parse::<u64>().expect("SOAK_SEED is a number"))
+        .unwrap_or_else(|| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            h.finish() >> 1
+        });
+    eprintln!("soak: {episodes} episodes from SOAK_SEED={seed}, {jobs} at a time");
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Episode>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= episodes {
+                        return;
+                    }
+                    let episode_seed = seed.wrapping_add(i as u64);
+                    let ep = match std::panic::catch_unwind(|| episode::run(episode_seed)) {
+                        Ok(ep) => ep,
+                        Err(cause) => {
+                            let why = cause
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| cause.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_default();
+                            panic!(
+                                "episode SOAK_SEED={episode_seed} could not run (the soak's own failure, not an invariant): {why}"
+                            );
+                        }
+                    };
+                    if !ep.violations.is_empty() || std::env::var_os("SOAK_VERBOSE").is_some() {
+                        eprintln!("{}", ep.report());
+                    }
+                    done.lock().expect("episodes").push(ep);
+                }
+            });
+        }
+    });
+    let episodes = done.into_inner().expect("episodes");
+    let table = summarize(&episodes, started.elapsed().as_secs_f64());
+    eprintln!("{table}");
+    if let Ok(path) = std::env::var("SOAK_TABLE") {
+        std::fs::write(&path, &table).expect("write SOAK_TABLE");
+    }
+    let failed: Vec<String> = episodes
+        .iter()
+        .filter(|e| !e.violations.is_empty())
+        .map(|e| format!("SOAK_SEED={} ({}: {})", e.seed, e.flow.name, e.violations[0]))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} episode(s) broke an invariant (scripts above):\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}

@@ -1,0 +1,105 @@
+//! Bugs the chaos soak (tests/soak) found, each pinned by a deterministic test of its own. The
+//! soak's episode seed that first showed each one is in its doc comment; `SOAK_SEED=<seed>
+//! SOAK_EPISODES=1 cargo test -p suite-tests --test soak` replays that episode's draws (process
+//! timing is the machine's, so the exact interleaving is pinned here instead).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use suite_tests::{Run, SimProcess, plugin};
+
+/// Soak seed 2006 (airflow reset-logs of one worker, the operator scaling the workers by hand
+/// mid-reset): pvcreset's verification waited for the owner to be back at the replicas it had
+/// recorded, which never happens once the operator has chosen another count, so every resume
+/// timed out and the reset could only be aborted.
+#[test]
+fn a_reset_finishes_when_the_operator_scales_the_owner_by_hand_mid_reset() {
+    let sim = SimProcess::start("aura", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let before = sim.get_json(&["pvc", "data-elasticsearch-1", "-n", "logging"]);
+    let child = plugin("pvcreset", home.path())
+        .args([
+            "--statefulset",
+            "elasticsearch",
+            "--ordinal",
+            "1",
+            "--strategy",
+            "pod",
+            "-n",
+            "logging",
+            "-y",
+            "--timeout",
+            "20s",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pvcreset");
+    // The operator scales the StatefulSet while the reset waits for the new claim and pod.
+    suite_tests::wait_for("the reset to delete the claim", Duration::from_secs(10), || {
+        sim.journal().iter().any(|e| {
+            e["method"] == "DELETE"
+                && e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/persistentvolumeclaims/data-elasticsearch-1"))
+        })
+    });
+    let scaled = sim.kubectl(&["scale", "sts/elasticsearch", "-n", "logging", "--replicas=4"]);
+    assert_eq!(scaled.code, Some(0), "{}", scaled.stderr);
+    let out: Run = child.wait_with_output().expect("wait").into();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let after = sim.get_json(&["pvc", "data-elasticsearch-1", "-n", "logging"]);
+    assert_ne!(after["metadata"]["uid"], before["metadata"]["uid"], "a new claim");
+    assert_eq!(after["status"]["phase"], "Bound");
+    let sts = sim.get_json(&["sts", "elasticsearch", "-n", "logging"]);
+    assert_eq!(sts["spec"]["replicas"], 4, "the operator's count is kept");
+    assert!(
+        sts["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null(),
+        "journal removed"
+    );
+}
+
+/// Soak seed 3010 (airflow restart of a component whose new pod does not become Ready in time):
+/// the timeout's hint `kubectl airflow status RELEASE` had no `-n`, so pasted as printed it
+/// looked in the default namespace and failed.
+#[test]
+fn the_restart_timeout_hint_works_when_pasted_as_printed() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    // zodiac-cosmo-1172's triggerer is Pending (no room for it): its restart cannot finish.
+    let out = sim.run_plugin(
+        "airflow",
+        home.path(),
+        &[
+            "restart",
+            "triggerer",
+            "-n",
+            "astronomer-ee-zodiac-cosmo-1172",
+            "-y",
+            "--timeout",
+            "2s",
+        ],
+    );
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    let last = out.stderr.trim_end().lines().last().unwrap_or("");
+    let printed = last
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in {last:?}"));
+    assert!(printed.starts_with("kubectl airflow status "), "{printed}");
+    // Pasted into a shell, as an operator would: kubectl finds the plugin on PATH.
+    let pasted = suite_tests::run(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(printed)
+            .env("PATH", format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()))
+            .env("KUBECONFIG", &sim.kubeconfig)
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1"),
+    );
+    assert_eq!(pasted.code, Some(0), "`{printed}`: {}", pasted.stderr);
+    assert!(pasted.stdout.contains("zodiac-cosmo-1172"), "{}", pasted.stdout);
+}
