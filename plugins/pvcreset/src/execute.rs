@@ -175,12 +175,11 @@ async fn owner_meta(
 
 /// The refusal when another run holds (or just took) the journal: nothing of this run's
 /// plan has been done, and the commands to paste are the other run's.
-fn owned_elsewhere(ctx: &Ctx<'_>, owner: &OwnerRecord) -> Error {
+pub(crate) fn owned_elsewhere(namespace: &str, owner: &OwnerRecord) -> Error {
     let owner = owner.reference();
     Error::Failed(format!(
-        "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `kubectl pvcreset status -n {}`; if that run was interrupted, {}",
-        ctx.namespace,
-        crate::reset::resume_abort_commands(&owner, &ctx.namespace)
+        "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `kubectl pvcreset status -n {namespace}`; if that run was interrupted, {}",
+        crate::reset::resume_abort_commands(&owner, namespace)
     ))
 }
 
@@ -225,7 +224,7 @@ async fn write_journal(
                             replicas: planned, ..
                         } => {
                             if now_text.is_some() {
-                                return Err(owned_elsewhere(ctx, owner));
+                                return Err(owned_elsewhere(&ctx.namespace, owner));
                             }
                             if replicas != *planned {
                                 return Err(Error::Failed(format!(
@@ -236,7 +235,7 @@ async fn write_journal(
                         }
                         Expect::From(previous) => {
                             if now_text.is_none() || now_run != previous.as_ref() {
-                                return Err(owned_elsewhere(ctx, owner));
+                                return Err(owned_elsewhere(&ctx.namespace, owner));
                             }
                         }
                         Expect::Mine if text.is_none() && now_text.is_none() => return Ok(()),

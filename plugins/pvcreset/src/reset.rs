@@ -311,18 +311,28 @@ pub async fn reset_claims(
     }
     let holder = plan.journal.holder()?.clone();
     // The precondition of the journal's first write: the owner as it was read for the plan.
-    let planned_version = match holder.kind.as_str() {
+    let planned = match holder.kind.as_str() {
         "StatefulSet" => world
             .statefulsets
             .iter()
             .find(|s| s.name_any() == holder.name)
-            .and_then(|s| s.resource_version()),
+            .map(|s| &s.metadata),
         _ => world
             .deployments
             .iter()
             .find(|d| d.name_any() == holder.name)
-            .and_then(|d| d.resource_version()),
+            .map(|d| &d.metadata),
     };
+    // The journals were listed before the owner was read for the plan: another run may have
+    // started in between (found by the soak: a plan made from an owner another run had just
+    // scaled to 0 recorded 0 as its replicas and took that run's journal over).
+    if planned
+        .and_then(|m| m.annotations.as_ref())
+        .is_some_and(|a| a.contains_key(ANNOTATION))
+    {
+        return Err(execute::owned_elsewhere(namespace, &holder));
+    }
+    let planned_version = planned.and_then(|m| m.resource_version.clone());
     shared::banner::print(target);
     match options.output {
         OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),

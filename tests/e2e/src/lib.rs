@@ -372,6 +372,24 @@ impl SimProcess {
         self.kubeconfig_with_token(name, &format!("kube-sim-{name}-token"))
     }
 
+    /// Makes the sim hold for `ms` milliseconds the first `method` request whose path ends with
+    /// `path` after `skip` such requests (other requests go on meanwhile).
+    pub fn slow_request(&self, method: &str, path: &str, skip: usize, ms: u64) {
+        let body = self.dir.path().join("empty.json");
+        std::fs::write(&body, "{}").expect("write");
+        let out = self.kubectl(&[
+            "create",
+            "--raw",
+            &format!(
+                "/sim/v1/faults/slow/{ms}/{skip}/{method}/{}",
+                path.trim_start_matches('/')
+            ),
+            "-f",
+            body.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(out.code, Some(0), "slow a request: {}", out.stderr);
+    }
+
     /// The sim's request journal (every API request: method, path, query, status).
     pub fn journal(&self) -> Vec<serde_json::Value> {
         let out = self.kubectl(&["get", "--raw", "/sim/v1/journal"]);

@@ -124,6 +124,47 @@ fn the_base_latency_changes_mid_run() {
     assert!(took >= Duration::from_millis(400), "took {took:?}");
 }
 
+#[test]
+fn a_slow_rule_holds_one_matching_request_after_skipping_some() {
+    let sim = SimProcess::start("artsy", &[]);
+    // The second list of pods in default is held; the first goes by.
+    sim.slow_request("GET", "/api/v1/namespaces/default/pods", 1, 800);
+    let (first, ok) = timed(&sim, &["get", "--raw", "/api/v1/namespaces/default/pods"]);
+    assert!(ok);
+    assert!(
+        first < Duration::from_millis(800),
+        "skipped, took {first:?}"
+    );
+    // Another request is served at once while the rule waits for its match.
+    let (other, ok) = timed(&sim, &["get", "--raw", "/api/v1/namespaces"]);
+    assert!(ok);
+    assert!(other < Duration::from_millis(800), "took {other:?}");
+    let (held, ok) = timed(&sim, &["get", "--raw", "/api/v1/namespaces/default/pods"]);
+    assert!(ok);
+    assert!(held >= Duration::from_millis(800), "took {held:?}");
+    let (again, ok) = timed(&sim, &["get", "--raw", "/api/v1/namespaces/default/pods"]);
+    assert!(ok);
+    assert!(
+        again < Duration::from_millis(800),
+        "used once, took {again:?}"
+    );
+    let body = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(body.path(), "{}").unwrap();
+    let bad = sim.kubectl(&[
+        "create",
+        "--raw",
+        "/sim/v1/faults/slow/soon/0/GET/api",
+        "-f",
+        body.path().to_str().unwrap(),
+    ]);
+    assert_ne!(bad.code, Some(0));
+    assert!(
+        bad.stderr.contains("BadRequest") || bad.stderr.contains("milliseconds"),
+        "{}",
+        bad.stderr
+    );
+}
+
 fn availability_of(sim: &SimProcess, ns: &str, name: &str) -> Value {
     sim.availability()
         .into_iter()

@@ -39,20 +39,33 @@ fn a_reset_finishes_when_the_operator_scales_the_owner_by_hand_mid_reset() {
         .spawn()
         .expect("spawn pvcreset");
     // The operator scales the StatefulSet while the reset waits for the new claim and pod.
-    suite_tests::wait_for("the reset to delete the claim", Duration::from_secs(10), || {
-        sim.journal().iter().any(|e| {
-            e["method"] == "DELETE"
-                && e["path"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with("/persistentvolumeclaims/data-elasticsearch-1"))
-        })
-    });
-    let scaled = sim.kubectl(&["scale", "sts/elasticsearch", "-n", "logging", "--replicas=4"]);
+    suite_tests::wait_for(
+        "the reset to delete the claim",
+        Duration::from_secs(10),
+        || {
+            sim.journal().iter().any(|e| {
+                e["method"] == "DELETE"
+                    && e["path"].as_str().is_some_and(|p| {
+                        p.ends_with("/persistentvolumeclaims/data-elasticsearch-1")
+                    })
+            })
+        },
+    );
+    let scaled = sim.kubectl(&[
+        "scale",
+        "sts/elasticsearch",
+        "-n",
+        "logging",
+        "--replicas=4",
+    ]);
     assert_eq!(scaled.code, Some(0), "{}", scaled.stderr);
     let out: Run = child.wait_with_output().expect("wait").into();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let after = sim.get_json(&["pvc", "data-elasticsearch-1", "-n", "logging"]);
-    assert_ne!(after["metadata"]["uid"], before["metadata"]["uid"], "a new claim");
+    assert_ne!(
+        after["metadata"]["uid"], before["metadata"]["uid"],
+        "a new claim"
+    );
     assert_eq!(after["status"]["phase"], "Bound");
     let sts = sim.get_json(&["sts", "elasticsearch", "-n", "logging"]);
     assert_eq!(sts["spec"]["replicas"], 4, "the operator's count is kept");
@@ -95,11 +108,84 @@ fn the_restart_timeout_hint_works_when_pasted_as_printed() {
         std::process::Command::new("sh")
             .arg("-c")
             .arg(printed)
-            .env("PATH", format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()))
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()),
+            )
             .env("KUBECONFIG", &sim.kubeconfig)
             .env("HOME", home.path())
             .env("NO_COLOR", "1"),
     );
     assert_eq!(pasted.code, Some(0), "`{printed}`: {}", pasted.stderr);
-    assert!(pasted.stdout.contains("zodiac-cosmo-1172"), "{}", pasted.stdout);
+    assert!(
+        pasted.stdout.contains("zodiac-cosmo-1172"),
+        "{}",
+        pasted.stdout
+    );
+}
+
+/// Soak seed 3011 (three concurrent `pvcreset --statefulset mongodb --all --strategy scale`
+/// under faults): a run listed the journals, then read the owner for its plan after another run
+/// had written its journal and scaled the owner to 0. It planned "back to 0 replicas", its
+/// first journal write (conditional on the resourceVersion it had just read) succeeded over
+/// the other run's journal, and it left mongodb at 0 replicas with no claims, saying done.
+/// Here the sim holds the plan's read of the owner while a second run starts.
+#[test]
+fn a_plan_read_after_another_run_started_refuses_instead_of_taking_its_journal_over() {
+    // Slow enough that the second run is still waiting for mongodb's pods to stop when the
+    // first run's held read is answered.
+    let sim = SimProcess::start("aura", &["--time-scale", "2"]);
+    let home = tempfile::tempdir().unwrap();
+    let spawn = || {
+        plugin("pvcreset", home.path())
+            .args([
+                "--statefulset",
+                "mongodb",
+                "--all",
+                "--strategy",
+                "scale",
+                "-n",
+                "data",
+                "-y",
+                "--timeout",
+                "30s",
+                "--kubeconfig",
+            ])
+            .arg(&sim.kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn pvcreset")
+    };
+    // The first run lists the StatefulSets twice: for the journals, then for its plan. Hold the
+    // second list while the second run records its reset and scales mongodb to 0.
+    sim.slow_request("GET", "/apis/apps/v1/namespaces/data/statefulsets", 1, 1500);
+    let first = spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = spawn();
+    let first: Run = first.wait_with_output().expect("wait").into();
+    let second: Run = second.wait_with_output().expect("wait").into();
+    assert_eq!(
+        second.code,
+        Some(0),
+        "the run that started its reset: {}",
+        second.stderr
+    );
+    assert_eq!(
+        first.code,
+        Some(1),
+        "the run that planned from a stale read: {}",
+        first.stderr
+    );
+    let last = first.stderr.trim_end().lines().last().unwrap_or("");
+    assert!(last.contains("being reset by another run"), "{last}");
+    assert!(last.contains("changed nothing"), "{last}");
+    let sts = sim.get_json(&["sts", "mongodb", "-n", "data"]);
+    assert_eq!(sts["spec"]["replicas"], 3);
+    let claims = sim.get_json(&["pvc", "-n", "data"]);
+    assert_eq!(claims["items"].as_array().unwrap().len(), 3, "{claims}");
+    for c in claims["items"].as_array().unwrap() {
+        assert_eq!(c["status"]["phase"], "Bound");
+    }
 }

@@ -61,6 +61,16 @@ pub enum FaultKind {
     DropConnection,
 }
 
+/// Hold a request before serving it: the first one of `method` whose path ends with `path`
+/// after `skip` such requests went by unheld.
+#[derive(Debug, Clone)]
+pub struct SlowRule {
+    pub method: String,
+    pub path: String,
+    pub skip: usize,
+    pub hold: Duration,
+}
+
 /// Fail the next `count` requests that match `method` and `path_contains` (when given).
 #[derive(Debug, Clone, Default)]
 pub struct FaultRule {
@@ -83,6 +93,8 @@ pub struct ApiServer {
     /// The fraction of requests that fail (f64 bits): `DELETE /sim/v1/faults` sets it to 0.
     fault_rate: std::sync::atomic::AtomicU64,
     fault_rules: Mutex<Vec<FaultRule>>,
+    /// Requests to hold before serving, each rule used once.
+    slow_rules: Mutex<Vec<SlowRule>>,
     /// Delay before every API request, in ms: `POST /sim/v1/latency/<ms>` changes it mid-run.
     latency_ms: AtomicU64,
     /// Extra delay (ms) that a fraction (`spike_rate`) of API requests meets on top.
@@ -271,6 +283,7 @@ impl ApiServer {
             journal: Mutex::new(Vec::new()),
             fault_rate: std::sync::atomic::AtomicU64::new(fault_rate.to_bits()),
             fault_rules: Mutex::new(Vec::new()),
+            slow_rules: Mutex::new(Vec::new()),
             latency_ms: AtomicU64::new(latency.as_millis().try_into().unwrap_or(u64::MAX)),
             spike_ms: 0,
             spike_rate: 0.0,
@@ -535,6 +548,29 @@ impl ApiServer {
             );
             return Outcome::Drop;
         }
+        // A request held in flight (a slow etcd read, a congested server): other clients'
+        // requests go on meanwhile, so a test can make two reads of one client straddle
+        // another client's writes.
+        let held = {
+            let mut rules = self.slow_rules.lock().unwrap_or_else(|e| e.into_inner());
+            let mut held = None;
+            for (i, rule) in rules.iter_mut().enumerate() {
+                if rule.method.eq_ignore_ascii_case(method.as_str()) && path.ends_with(&rule.path) {
+                    if rule.skip == 0 {
+                        held = Some((i, rule.hold));
+                        break;
+                    }
+                    rule.skip -= 1;
+                }
+            }
+            held.map(|(i, hold)| {
+                rules.remove(i);
+                hold
+            })
+        };
+        if let Some(held) = held {
+            tokio::time::sleep(held).await;
+        }
         let delay = self.delay();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -715,6 +751,7 @@ impl ApiServer {
                 self.fault_rate
                     .store(0f64.to_bits(), std::sync::atomic::Ordering::Relaxed);
                 self.fault_rules.lock().expect("faults").clear();
+                self.slow_rules.lock().expect("slow").clear();
                 json_response(200, &json!({ "faultRate": 0.0 }))
             }
             // Loses the answer to the next write matching a method and a path fragment, after
@@ -740,6 +777,41 @@ impl ApiServer {
                         400,
                         "BadRequest",
                         "use /sim/v1/faults/lose-answer/<METHOD>/<path fragment>".to_string(),
+                    )),
+                }
+            }
+            // Holds a request before serving it: the first of METHOD whose path ends with
+            // PATH after SKIP such requests went by unheld:
+            // `kubectl create --raw /sim/v1/faults/slow/<ms>/<skip>/<METHOD>/<path> -f {}`.
+            (&Method::POST, p) if p.starts_with("/sim/v1/faults/slow/") => {
+                let rest = &p["/sim/v1/faults/slow/".len()..];
+                let mut parts = rest.splitn(4, '/');
+                let rule = (|| {
+                    let hold = Duration::from_millis(parts.next()?.parse().ok()?);
+                    let skip = parts.next()?.parse().ok()?;
+                    let method = parts.next()?.to_ascii_uppercase();
+                    let path = format!("/{}", parts.next().filter(|p| !p.is_empty())?);
+                    Some(SlowRule {
+                        method,
+                        path,
+                        skip,
+                        hold,
+                    })
+                })();
+                match rule {
+                    Some(rule) => {
+                        let answer = json!({ "slow": {"method": rule.method, "path": rule.path,
+                            "skip": rule.skip, "ms": rule.hold.as_millis() as u64} });
+                        self.slow_rules
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(rule);
+                        json_response(200, &answer)
+                    }
+                    None => error_response(&ApiError::new(
+                        400,
+                        "BadRequest",
+                        "use /sim/v1/faults/slow/<milliseconds>/<skip>/<METHOD>/<path>".to_string(),
                     )),
                 }
             }
