@@ -26,6 +26,26 @@ pub const SCENARIOS: [&str; 5] = [
     "large:nodes=6,airflow=2,pods=40,workflows=6",
 ];
 
+/// The scenarios to draw from: all, or those `SOAK_SCENARIOS` names (comma-separated
+/// families: `artsy,aura`), for a soak focused on some flows.
+fn scenarios() -> Vec<&'static str> {
+    match std::env::var("SOAK_SCENARIOS") {
+        Ok(only) => {
+            let only: Vec<&str> = only.split(',').map(str::trim).collect();
+            let picked: Vec<&'static str> = SCENARIOS
+                .into_iter()
+                .filter(|s| only.contains(&s.split(':').next().unwrap_or(s)))
+                .collect();
+            assert!(
+                !picked.is_empty(),
+                "SOAK_SCENARIOS names none of astronomer, artsy, aura, atmosphere, large"
+            );
+            picked
+        }
+        Err(_) => SCENARIOS.to_vec(),
+    }
+}
+
 /// The identities of the episode's clients, each a kubeconfig of its own so the sim's request
 /// journal tells who made which change.
 pub const PRIMARY: &str = "soak-a";
@@ -114,6 +134,8 @@ pub struct Episode {
     pub intruders: Vec<(String, Instant)>,
     pub ending: Option<Ending>,
     pub started: Instant,
+    /// How long the whole episode took, sim start to last check.
+    pub duration: Duration,
 }
 
 impl Episode {
@@ -124,8 +146,11 @@ impl Episode {
 
     /// The episode's script, for a violation's report.
     pub fn report(&self) -> String {
+        let focus = std::env::var("SOAK_SCENARIOS")
+            .map(|s| format!("SOAK_SCENARIOS={s} "))
+            .unwrap_or_default();
         let mut out = format!(
-            "episode seed {} — replay: SOAK_SEED={} SOAK_EPISODES=1 cargo test -p suite-tests --test soak\n",
+            "episode seed {} — replay: {focus}SOAK_SEED={} SOAK_EPISODES=1 cargo test -p suite-tests --test soak\n",
             self.seed, self.seed
         );
         out.push_str(&format!(
@@ -182,12 +207,17 @@ struct Running {
     started: Instant,
 }
 
-fn collect(pipe: Option<impl Read + Send + 'static>, into: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
+fn collect(
+    pipe: Option<impl Read + Send + 'static>,
+    into: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         if let Some(mut pipe) = pipe {
             let mut buf = Vec::new();
             let _ = pipe.read_to_end(&mut buf);
-            into.lock().expect("output").push_str(&String::from_utf8_lossy(&buf));
+            into.lock()
+                .expect("output")
+                .push_str(&String::from_utf8_lossy(&buf));
         }
     })
 }
@@ -305,8 +335,9 @@ pub fn printed_commands(text: &str) -> Vec<String> {
 
 /// Runs one episode to its end and checks the invariants.
 pub fn run(seed: u64) -> Episode {
+    let began = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
-    let scenario = SCENARIOS.choose(&mut rng).expect("scenario").to_string();
+    let scenario = scenarios().choose(&mut rng).expect("scenario").to_string();
     let spike = if rng.random_bool(0.3) {
         (rng.random_range(100..800), rng.random_range(0.01..0.1))
     } else {
@@ -377,6 +408,7 @@ pub fn run(seed: u64) -> Episode {
         intruders: Vec::new(),
         ending: None,
         started: Instant::now(),
+        duration: Duration::ZERO,
     };
     ep.log(format!("kube-sim seed {sim_seed}"));
     let home = tempfile::tempdir().expect("home");
@@ -384,11 +416,19 @@ pub fn run(seed: u64) -> Episode {
     let second = sim.kubeconfig_as(SECOND_COPY, "admin");
     let operator = sim.kubeconfig_as(OPERATOR, "admin");
     let baseline = Baseline::read(&sim, &ep.flow, &primary, home.path());
-    act(&mut ep, &mut rng, &sim, &baseline, home.path(), [&primary, &second, &operator]);
+    act(
+        &mut ep,
+        &mut rng,
+        &sim,
+        &baseline,
+        home.path(),
+        [&primary, &second, &operator],
+    );
     recover(&mut ep, &mut rng, &sim, home.path(), &primary);
     sim.set_fault_rate(0.0);
     sim.set_latency_ms(0);
     invariants::check(&mut ep, &sim, &baseline, &primary);
+    ep.duration = began.elapsed();
     ep
 }
 
@@ -463,12 +503,16 @@ fn act(
                 ep.log("(disruption skipped: the first run has already ended)");
             }
             Action::Disrupt(Disruption::Kill(_)) => {
-                let _ = Command::new("kill").args(["-KILL", &first_pid.to_string()]).status();
+                let _ = Command::new("kill")
+                    .args(["-KILL", &first_pid.to_string()])
+                    .status();
                 disrupted_first = true;
                 ep.log("SIGKILL the first run");
             }
             Action::Disrupt(Disruption::CtrlC(_)) => {
-                let _ = Command::new("kill").args(["-INT", &first_pid.to_string()]).status();
+                let _ = Command::new("kill")
+                    .args(["-INT", &first_pid.to_string()])
+                    .status();
                 disrupted_first = true;
                 ep.log("Ctrl-C (SIGINT) the first run");
             }
@@ -600,7 +644,14 @@ fn interfere(
                 ep.log("(pod deletion skipped: no pod)");
                 return;
             };
-            let out = kubectl(&["delete", "pod", &pod.name, "-n", &pod.namespace, "--wait=false"]);
+            let out = kubectl(&[
+                "delete",
+                "pod",
+                &pod.name,
+                "-n",
+                &pod.namespace,
+                "--wait=false",
+            ]);
             ep.log(format!(
                 "operator: kubectl delete pod {} -n {} → {:?}",
                 pod.name, pod.namespace, out.code
@@ -614,10 +665,10 @@ fn interfere(
                 return;
             };
             let budget = baseline.budgets.iter().find(|b| {
-                baseline
-                    .pods
-                    .iter()
-                    .any(|p| nodes.contains(&p.node) && b.covers.contains(&(p.namespace.clone(), p.name.clone())))
+                baseline.pods.iter().any(|p| {
+                    nodes.contains(&p.node)
+                        && b.covers.contains(&(p.namespace.clone(), p.name.clone()))
+                })
             });
             let Some(budget) = budget else {
                 ep.log("(budget tightening skipped: no budget covers a pod on the node)");
@@ -654,7 +705,12 @@ fn interfere(
             });
             let dir = tempfile::tempdir().expect("tempdir");
             let file = suite_tests::write(dir.path(), "pod.json", &pod.to_string());
-            let out = kubectl(&["create", "--validate=false", "-f", file.to_str().expect("utf-8")]);
+            let out = kubectl(&[
+                "create",
+                "--validate=false",
+                "-f",
+                file.to_str().expect("utf-8"),
+            ]);
             ep.log(format!(
                 "operator: new pod default/{name} bound to {node} → {:?}",
                 out.code
@@ -729,10 +785,7 @@ fn recover(ep: &mut Episode, rng: &mut StdRng, sim: &SimProcess, home: &Path, pr
             .map(|r| printed_commands(&r.text()))
             .find(|h| !h.is_empty())
             .unwrap_or_default();
-        let resume = hints
-            .iter()
-            .find(|c| c.contains(" resume"))
-            .cloned();
+        let resume = hints.iter().find(|c| c.contains(" resume")).cloned();
         let abort = hints.iter().find(|c| c.contains(" abort")).cloned();
         let pick = if attempt >= 3 && abort.is_some() {
             2

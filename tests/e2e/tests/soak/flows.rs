@@ -109,7 +109,11 @@ fn nodeevict(rng: &mut StdRng, sim: &SimProcess, pools: bool) -> Flow {
     let (name, targets) = if pools && rng.random_bool(0.4) {
         let mut pools: Vec<String> = nodes
             .iter()
-            .filter_map(|n| n["metadata"]["labels"]["agentpool"].as_str().map(String::from))
+            .filter_map(|n| {
+                n["metadata"]["labels"]["agentpool"]
+                    .as_str()
+                    .map(String::from)
+            })
             .collect();
         pools.sort();
         pools.dedup();
@@ -155,7 +159,14 @@ fn pvcreset(rng: &mut StdRng, _sim: &SimProcess) -> Flow {
             let ordinal = rng.random_range(0..3).to_string();
             (
                 "pvcreset pod",
-                s(&["--statefulset", "elasticsearch", "--ordinal", &ordinal, "--strategy", "pod"]),
+                s(&[
+                    "--statefulset",
+                    "elasticsearch",
+                    "--ordinal",
+                    &ordinal,
+                    "--strategy",
+                    "pod",
+                ]),
                 "logging",
                 "StatefulSet",
                 "elasticsearch",
@@ -170,7 +181,14 @@ fn pvcreset(rng: &mut StdRng, _sim: &SimProcess) -> Flow {
         ),
         2 => (
             "pvcreset scale",
-            s(&["--statefulset", "elasticsearch", "--ordinal", "0", "--strategy", "scale"]),
+            s(&[
+                "--statefulset",
+                "elasticsearch",
+                "--ordinal",
+                "0",
+                "--strategy",
+                "scale",
+            ]),
             "logging",
             "StatefulSet",
             "elasticsearch",
@@ -219,7 +237,16 @@ fn releases(sim: &SimProcess) -> Vec<(String, String)> {
 fn airflow_restart(rng: &mut StdRng, sim: &SimProcess) -> Flow {
     let (namespace, release) = releases(sim).choose(rng).expect("a release").clone();
     // The release's own components (a `large:` release has only a scheduler and a webserver).
-    let workloads = read(sim, &["deployments,statefulsets", "-n", &namespace, "-l", "component"]);
+    let workloads = read(
+        sim,
+        &[
+            "deployments,statefulsets",
+            "-n",
+            &namespace,
+            "-l",
+            "component",
+        ],
+    );
     let mut components: Vec<String> = workloads["items"]
         .as_array()
         .cloned()
@@ -231,7 +258,11 @@ fn airflow_restart(rng: &mut StdRng, sim: &SimProcess) -> Flow {
             w["status"]["readyReplicas"].as_i64().unwrap_or(0)
                 == w["spec"]["replicas"].as_i64().unwrap_or(1)
         })
-        .filter_map(|w| w["metadata"]["labels"]["component"].as_str().map(String::from))
+        .filter_map(|w| {
+            w["metadata"]["labels"]["component"]
+                .as_str()
+                .map(String::from)
+        })
         .filter(|c| ["scheduler", "webserver", "worker", "triggerer"].contains(&c.as_str()))
         .collect();
     components.sort();
@@ -241,7 +272,10 @@ fn airflow_restart(rng: &mut StdRng, sim: &SimProcess) -> Flow {
     let (name, extra) = match rng.random_range(0..3) {
         0 => ("airflow restart rollout", vec![]),
         1 => ("airflow restart delete", s(&["--strategy", "delete"])),
-        _ => ("airflow restart force", s(&["--strategy", "delete", "--force"])),
+        _ => (
+            "airflow restart force",
+            s(&["--strategy", "delete", "--force"]),
+        ),
     };
     let mut args = s(&["restart", component, "-n", &namespace]);
     args.extend(extra);
@@ -259,7 +293,10 @@ fn airflow_restart(rng: &mut StdRng, sim: &SimProcess) -> Flow {
 
 fn reset_logs(rng: &mut StdRng, sim: &SimProcess) -> Flow {
     let (namespace, release) = releases(sim).choose(rng).expect("a release").clone();
-    let workers = names(&read(sim, &["pods", "-n", &namespace, "-l", "component=worker"]));
+    let workers = names(&read(
+        sim,
+        &["pods", "-n", &namespace, "-l", "component=worker"],
+    ));
     let mut args = s(&["reset-logs"]);
     let name = if workers.is_empty() || rng.random_bool(0.4) {
         args.push("--all".into());

@@ -22,6 +22,7 @@ pub struct PodInfo {
     pub owner_kind: String,
     /// The Deployment or StatefulSet behind the pod, if any.
     pub workload: Option<Workload>,
+    pub labels: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +74,24 @@ pub fn read(sim: &SimProcess, args: &[&str]) -> Value {
     panic!("kubectl get {args:?} kept failing: {last}");
 }
 
+/// Several kinds in one `kubectl get` (one process, one discovery), grouped by kind.
+pub struct Snapshot(BTreeMap<String, Vec<Value>>);
+
+impl Snapshot {
+    pub fn read(sim: &SimProcess, kinds: &str) -> Snapshot {
+        let mut by_kind: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for o in items(&read(sim, &[kinds, "-A"])) {
+            let kind = o["kind"].as_str().unwrap_or("").to_string();
+            by_kind.entry(kind).or_default().push(o);
+        }
+        Snapshot(by_kind)
+    }
+
+    pub fn of(&self, kind: &str) -> &[Value] {
+        self.0.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
 fn items(v: &Value) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
@@ -122,55 +141,73 @@ fn min_healthy(spec: &Value, expected: i64) -> i64 {
     0
 }
 
-fn selector_string(selector: &Value) -> Option<String> {
-    let labels = selector["matchLabels"].as_object()?;
-    if selector["matchExpressions"]
-        .as_array()
-        .is_some_and(|e| !e.is_empty())
+/// A budget's `matchLabels`, when that is its whole selector (None: matchExpressions, or no
+/// selector at all, which selects nothing).
+fn match_labels(selector: &Value) -> Option<Vec<(String, String)>> {
+    if selector.is_null()
+        || selector["matchExpressions"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
     {
         return None;
     }
     Some(
-        labels
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-            .collect::<Vec<_>>()
-            .join(","),
+        selector["matchLabels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     )
+}
+
+/// spec.replicas of every Deployment and StatefulSet.
+fn workload_replicas(snap: &Snapshot) -> BTreeMap<Workload, i64> {
+    let mut replicas = BTreeMap::new();
+    for kind in ["Deployment", "StatefulSet"] {
+        for o in snap.of(kind) {
+            replicas.insert(
+                (kind.to_string(), meta(o, "namespace"), meta(o, "name")),
+                o["spec"]["replicas"].as_i64().unwrap_or(1),
+            );
+        }
+    }
+    replicas
 }
 
 impl Baseline {
     /// Reads the cluster (faults are not on yet) and opens the availability window.
     pub fn read(sim: &SimProcess, flow: &Flow, kubeconfig: &Path, home: &Path) -> Baseline {
-        let mut replicas = BTreeMap::new();
-        for (kind, resource) in [("Deployment", "deployments"), ("StatefulSet", "statefulsets")] {
-            for o in items(&read(sim, &[resource, "-A"])) {
-                replicas.insert(
-                    (kind.to_string(), meta(&o, "namespace"), meta(&o, "name")),
-                    o["spec"]["replicas"].as_i64().unwrap_or(1),
-                );
-            }
-        }
+        let snap = Snapshot::read(
+            sim,
+            "deployments,statefulsets,hpa,pvc,nodes,replicasets,pods,pdb",
+        );
+        let replicas = workload_replicas(&snap);
         let mut autoscaled = BTreeSet::new();
         let mut autoscalers = BTreeMap::new();
-        for h in items(&read(sim, &["hpa", "-A"])) {
+        for h in snap.of("HorizontalPodAutoscaler") {
             let target = &h["spec"]["scaleTargetRef"];
             autoscaled.insert((
                 target["kind"].as_str().unwrap_or("").to_string(),
-                meta(&h, "namespace"),
+                meta(h, "namespace"),
                 target["name"].as_str().unwrap_or("").to_string(),
             ));
-            autoscalers.insert((meta(&h, "namespace"), meta(&h, "name")), h["spec"].clone());
+            autoscalers.insert((meta(h, "namespace"), meta(h, "name")), h["spec"].clone());
         }
-        let claims = items(&read(sim, &["pvc", "-A"]))
+        let claims = snap
+            .of("PersistentVolumeClaim")
             .iter()
             .map(|c| ((meta(c, "namespace"), meta(c, "name")), meta(c, "uid")))
             .collect();
-        let unschedulable = items(&read(sim, &["nodes"]))
+        let unschedulable = snap
+            .of("Node")
             .iter()
             .map(|n| (meta(n, "name"), n["spec"]["unschedulable"] == true))
             .collect();
-        let replica_sets: BTreeMap<(String, String), String> = items(&read(sim, &["rs", "-A"]))
+        let replica_sets: BTreeMap<(String, String), String> = snap
+            .of("ReplicaSet")
             .iter()
             .filter_map(|rs| {
                 let owner = rs["metadata"]["ownerReferences"]
@@ -183,7 +220,8 @@ impl Baseline {
                 ))
             })
             .collect();
-        let pods: Vec<PodInfo> = items(&read(sim, &["pods", "-A"]))
+        let pods: Vec<PodInfo> = snap
+            .of("Pod")
             .iter()
             .map(|p| {
                 let namespace = meta(p, "namespace");
@@ -207,35 +245,36 @@ impl Baseline {
                     node: p["spec"]["nodeName"].as_str().unwrap_or("").to_string(),
                     owner_kind,
                     workload,
+                    labels: p["metadata"]["labels"].clone(),
                 }
             })
             .collect();
         let mut budgets = Vec::new();
-        for b in items(&read(sim, &["pdb", "-A"])) {
-            let namespace = meta(&b, "namespace");
-            let Some(selector) = selector_string(&b["spec"]["selector"]) else {
+        for b in snap.of("PodDisruptionBudget") {
+            let namespace = meta(b, "namespace");
+            // policy/v1: an empty selector covers the whole namespace; matchExpressions are
+            // not used by the scenarios' budgets, so such a budget is left out of the check.
+            let Some(match_labels) = match_labels(&b["spec"]["selector"]) else {
                 continue;
             };
-            let mut args = vec!["pods", "-n", namespace.as_str()];
-            if !selector.is_empty() {
-                args.extend(["-l", selector.as_str()]);
-            }
-            let covered = items(&read(sim, &args));
-            let covers: BTreeSet<(String, String)> = covered
+            let covered: Vec<&PodInfo> = pods
                 .iter()
-                .map(|p| (namespace.clone(), meta(p, "name")))
-                .collect();
-            let workloads = pods
-                .iter()
-                .filter(|p| covers.contains(&(p.namespace.clone(), p.name.clone())))
-                .filter_map(|p| p.workload.clone())
+                .filter(|p| p.namespace == namespace)
+                .filter(|p| {
+                    match_labels
+                        .iter()
+                        .all(|(k, v)| p.labels[k.as_str()].as_str() == Some(v.as_str()))
+                })
                 .collect();
             budgets.push(Budget {
-                name: meta(&b, "name"),
-                min_healthy: min_healthy(&b["spec"], covers.len() as i64),
+                name: meta(b, "name"),
+                min_healthy: min_healthy(&b["spec"], covered.len() as i64),
+                covers: covered
+                    .iter()
+                    .map(|p| (p.namespace.clone(), p.name.clone()))
+                    .collect(),
+                workloads: covered.iter().filter_map(|p| p.workload.clone()).collect(),
                 namespace,
-                covers,
-                workloads,
             });
         }
         let mut planned_claims = BTreeSet::new();
@@ -295,25 +334,20 @@ impl Baseline {
 
 /// Journal annotations of the flow's plugin still on the cluster: `kind/name key`.
 pub fn journals_left(sim: &SimProcess, flow: &Flow) -> Vec<String> {
-    let (resources, prefix): (&[&str], &str) = match flow.target {
-        Target::Nodes { .. } => (&["nodes"], "nodeevict.kubectl-plugins.dev/"),
-        _ => (
-            &["deployments", "statefulsets"],
-            "pvcreset.kubectl-plugins.dev/",
-        ),
+    let (kinds, prefix) = match flow.target {
+        Target::Nodes { .. } => ("nodes", "nodeevict.kubectl-plugins.dev/"),
+        _ => ("deployments,statefulsets", "pvcreset.kubectl-plugins.dev/"),
     };
     let mut left = Vec::new();
-    for resource in resources {
-        for o in items(&read(sim, &[resource, "-A"])) {
-            if let Some(ann) = o["metadata"]["annotations"].as_object() {
-                for key in ann.keys() {
-                    if key.starts_with(prefix) && (key.ends_with("/journal") || key.ends_with("/run"))
-                    {
-                        left.push(format!(
-                            "{resource}/{} {key}",
-                            o["metadata"]["name"].as_str().unwrap_or("")
-                        ));
-                    }
+    for o in items(&read(sim, &[kinds, "-A"])) {
+        if let Some(ann) = o["metadata"]["annotations"].as_object() {
+            for key in ann.keys() {
+                if key.starts_with(prefix) && (key.ends_with("/journal") || key.ends_with("/run")) {
+                    left.push(format!(
+                        "{}/{} {key}",
+                        o["kind"].as_str().unwrap_or(""),
+                        meta(&o, "name")
+                    ));
                 }
             }
         }
@@ -357,13 +391,14 @@ pub fn check(ep: &mut Episode, sim: &SimProcess, baseline: &Baseline, kubeconfig
             v.push(format!("a journal is left after the episode: {left}"));
         }
     }
-    replicas(ep, sim, baseline, &mut v);
+    let snap = Snapshot::read(sim, "deployments,statefulsets,hpa,pvc,nodes,pods");
+    replicas(ep, &snap, baseline, &mut v);
     match ep.flow.target.clone() {
         Target::Nodes { nodes, force } => {
-            node_state(ep, sim, baseline, &nodes, &mut v);
+            node_state(ep, &snap, baseline, &nodes, &mut v);
             availability(ep, sim, baseline, force, &mut v);
         }
-        Target::Claims { namespace, .. } => claims(ep, sim, baseline, &namespace, &mut v),
+        Target::Claims { namespace, .. } => claims(ep, &snap, baseline, &namespace, &mut v),
         Target::Restart {
             namespace,
             pod_prefix,
@@ -394,7 +429,9 @@ fn exit_codes(ep: &Episode, v: &mut Vec<String>) {
 /// printed, through kubectl's plugin lookup; the changing ones (resume, abort) were run by the
 /// recovery already.
 fn printed_commands_run(ep: &Episode, kubeconfig: &Path, v: &mut Vec<String>) {
-    const READ_ONLY: [&str; 7] = ["status", "get", "list", "find", "logs", "volumes", "diagnose"];
+    const READ_ONLY: [&str; 7] = [
+        "status", "get", "list", "find", "logs", "volumes", "diagnose",
+    ];
     let mut seen = BTreeSet::new();
     for run in &ep.runs {
         for printed in crate::episode::printed_commands(&run.text()) {
@@ -534,16 +571,8 @@ fn concurrency(ep: &Episode, journal: &[Value], v: &mut Vec<String>) {
     }
 }
 
-fn replicas(ep: &Episode, sim: &SimProcess, baseline: &Baseline, v: &mut Vec<String>) {
-    let mut now = BTreeMap::new();
-    for (kind, resource) in [("Deployment", "deployments"), ("StatefulSet", "statefulsets")] {
-        for o in items(&read(sim, &[resource, "-A"])) {
-            now.insert(
-                (kind.to_string(), meta(&o, "namespace"), meta(&o, "name")),
-                o["spec"]["replicas"].as_i64().unwrap_or(1),
-            );
-        }
-    }
+fn replicas(ep: &Episode, snap: &Snapshot, baseline: &Baseline, v: &mut Vec<String>) {
+    let now = workload_replicas(snap);
     for (w, before) in &baseline.replicas {
         if baseline.autoscaled.contains(w) {
             continue;
@@ -565,8 +594,8 @@ fn replicas(ep: &Episode, sim: &SimProcess, baseline: &Baseline, v: &mut Vec<Str
             ));
         }
     }
-    for h in items(&read(sim, &["hpa", "-A"])) {
-        let key = (meta(&h, "namespace"), meta(&h, "name"));
+    for h in snap.of("HorizontalPodAutoscaler") {
+        let key = (meta(h, "namespace"), meta(h, "name"));
         if let Some(before) = baseline.autoscalers.get(&key)
             && *before != h["spec"]
         {
@@ -580,7 +609,7 @@ fn replicas(ep: &Episode, sim: &SimProcess, baseline: &Baseline, v: &mut Vec<Str
 
 fn node_state(
     ep: &Episode,
-    sim: &SimProcess,
+    snap: &Snapshot,
     baseline: &Baseline,
     nodes: &[String],
     v: &mut Vec<String>,
@@ -591,11 +620,10 @@ fn node_state(
         .rev()
         .find(|r| r.code == Some(0) && !r.disrupted);
     for node in nodes {
-        let n = read(sim, &["node", node]);
-        if n.is_null() {
+        let Some(n) = snap.of("Node").iter().find(|n| meta(n, "name") == *node) else {
             v.push(format!("node {node} is gone"));
             continue;
-        }
+        };
         let cordoned = n["spec"]["unschedulable"] == true;
         let before = baseline.unschedulable.get(node).copied().unwrap_or(false);
         match ep.ending {
@@ -603,26 +631,25 @@ fn node_state(
                 if !cordoned {
                     v.push(format!("node {node} drained but not cordoned"));
                 }
-                let left = items(&read(sim, &[
-                    "pods",
-                    "-A",
-                    "--field-selector",
-                    &format!("spec.nodeName={node}"),
-                ]));
+                let left = snap
+                    .of("Pod")
+                    .iter()
+                    .filter(|p| p["spec"]["nodeName"].as_str() == Some(node.as_str()));
                 for p in left {
                     let owner = p["metadata"]["ownerReferences"][0]["kind"]
                         .as_str()
                         .unwrap_or("");
-                    let name = meta(&p, "name");
+                    let name = meta(p, "name");
                     let deleting = !p["metadata"]["deletionTimestamp"].is_null();
                     // A pod bound after the completing run started is not that run's to drain.
-                    let late = ep.intruders.iter().any(|(n, at)| {
-                        *n == name && completed_by.is_none_or(|r| *at > r.started)
-                    });
+                    let late = ep
+                        .intruders
+                        .iter()
+                        .any(|(n, at)| *n == name && completed_by.is_none_or(|r| *at > r.started));
                     if owner != "DaemonSet" && !deleting && !late {
                         v.push(format!(
                             "node {node} called drained but pod {}/{name} ({owner}) is still on it",
-                            meta(&p, "namespace")
+                            meta(p, "namespace")
                         ));
                     }
                 }
@@ -641,7 +668,13 @@ fn node_state(
 /// No workload below its budget's minimum at any moment (StatefulSets excepted under --force),
 /// and no single-replica Deployment at 0 Ready without --force — unless the operator's own
 /// hand caused it.
-fn availability(ep: &Episode, sim: &SimProcess, baseline: &Baseline, force: bool, v: &mut Vec<String>) {
+fn availability(
+    ep: &Episode,
+    sim: &SimProcess,
+    baseline: &Baseline,
+    force: bool,
+    v: &mut Vec<String>,
+) {
     let seen: BTreeMap<Workload, i64> = sim
         .availability()
         .iter()
@@ -691,16 +724,29 @@ fn availability(ep: &Episode, sim: &SimProcess, baseline: &Baseline, force: bool
     }
 }
 
-fn claims(ep: &Episode, sim: &SimProcess, baseline: &Baseline, namespace: &str, v: &mut Vec<String>) {
+fn claims(
+    ep: &Episode,
+    snap: &Snapshot,
+    baseline: &Baseline,
+    namespace: &str,
+    v: &mut Vec<String>,
+) {
     for name in &baseline.planned_claims {
         let before = baseline
             .claims
             .get(&(namespace.to_string(), name.clone()))
             .cloned()
             .unwrap_or_default();
-        let now = Some(read(sim, &["pvc", name, "-n", namespace])).filter(|c| !c.is_null());
+        let now = snap
+            .of("PersistentVolumeClaim")
+            .iter()
+            .find(|c| meta(c, "namespace") == namespace && meta(c, "name") == *name)
+            .cloned();
         match (ep.ending, now) {
-            (_, None) => v.push(format!("claim {namespace}/{name} is gone after {:?}", ep.ending)),
+            (_, None) => v.push(format!(
+                "claim {namespace}/{name} is gone after {:?}",
+                ep.ending
+            )),
             (Some(Ending::Completed), Some(c)) => {
                 if meta(&c, "uid") == before {
                     v.push(format!("claim {namespace}/{name} was not replaced"));
@@ -771,7 +817,9 @@ fn workflows(ep: &Episode, sim: &SimProcess, baseline: &Baseline, v: &mut Vec<St
         if let Some(w) = now.get(name)
             && w["spec"] != *spec
         {
-            v.push(format!("workflow {name} changed though the command named {target}"));
+            v.push(format!(
+                "workflow {name} changed though the command named {target}"
+            ));
         }
     }
     match &ep.flow.target {
