@@ -666,8 +666,8 @@ fn node_state(
 }
 
 /// No workload below its budget's minimum at any moment (StatefulSets excepted under --force),
-/// and no single-replica Deployment at 0 Ready without --force — unless the operator's own
-/// hand caused it.
+/// and no single-replica workload at 0 Ready without --force — unless the operator's own hand
+/// caused it.
 fn availability(
     ep: &Episode,
     sim: &SimProcess,
@@ -710,8 +710,9 @@ fn availability(
         }
     }
     if !force {
+        // A single-replica StatefulSet cannot surge: without --force it blocks the drain.
         for (w, replicas) in &baseline.replicas {
-            if *replicas != 1 || w.0 != "Deployment" || touched(w) {
+            if *replicas != 1 || touched(w) {
                 continue;
             }
             if baseline.ready.get(w).copied().unwrap_or(0) == 1 && seen.get(w) == Some(&0) {
