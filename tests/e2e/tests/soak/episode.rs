@@ -136,6 +136,10 @@ pub struct Episode {
     pub started: Instant,
     /// How long the whole episode took, sim start to last check.
     pub duration: Duration,
+    /// How many requests the sim's journal held when the act phase ended (before recovery).
+    pub act_journal_len: usize,
+    /// With a concurrent copy: how many of the two runs changed the cluster in the act phase.
+    pub concurrent_changers: Option<usize>,
 }
 
 impl Episode {
@@ -409,6 +413,8 @@ pub fn run(seed: u64) -> Episode {
         ending: None,
         started: Instant::now(),
         duration: Duration::ZERO,
+        act_journal_len: 0,
+        concurrent_changers: None,
     };
     ep.log(format!("kube-sim seed {sim_seed}"));
     let home = tempfile::tempdir().expect("home");
@@ -543,6 +549,7 @@ fn act(
         ep.log(format!("second copy: code {:?}", done.code));
         ep.runs.push(done);
     }
+    ep.act_journal_len = sim.journal().len();
 }
 
 /// The workload an interference acts on: the target's own, else a Deployment with a pod on the

@@ -114,6 +114,32 @@ fn summarize(episodes: &[Episode], wall: f64) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     );
+    let mut endings: BTreeMap<String, usize> = BTreeMap::new();
+    for ep in episodes {
+        let ending = ep.ending.map_or("not recovered".to_string(), |e| {
+            format!("{e:?}").to_lowercase()
+        });
+        *endings.entry(ending).or_default() += 1;
+    }
+    out.push_str("\nendings: ");
+    out.push_str(
+        &endings
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let concurrent: Vec<usize> = episodes
+        .iter()
+        .filter_map(|e| e.concurrent_changers)
+        .collect();
+    out.push_str(&format!(
+        "\nconcurrent copies of a journaled change: {} episodes; exactly one run changed the cluster in {}, both one after the other (never interleaved) in {}, neither (both refused or failed early) in {}",
+        concurrent.len(),
+        concurrent.iter().filter(|n| **n == 1).count(),
+        concurrent.iter().filter(|n| **n == 2).count(),
+        concurrent.iter().filter(|n| **n == 0).count()
+    ));
     out.push_str(&format!(
         "\nwall time {wall:.0} s ({:.1} s per episode, {} at a time)\n",
         total.seconds / total.episodes.max(1) as f64,
