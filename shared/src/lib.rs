@@ -18,6 +18,7 @@ pub mod owner;
 pub mod quantity;
 pub mod retry;
 pub mod selector;
+pub mod shell;
 pub mod validate;
 pub mod wait;
 

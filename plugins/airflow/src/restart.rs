@@ -389,7 +389,7 @@ pub fn complete(plan: &Plan, pods: &[Pod]) -> bool {
 /// `kubectl airflow status RELEASE -n NS [--context C]`: works when pasted as printed (the
 /// soak found the timeout's hint without `-n` failing in the default namespace).
 fn status_command(global: &GlobalArgs, plan: &Plan) -> String {
-    use kubectl_pvcreset::reset::shell_word;
+    use shared::shell::word as shell_word;
     let context = global
         .context
         .as_deref()

@@ -192,7 +192,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         pod_timeout: args.pod_timeout,
         concurrency: args.concurrency,
     };
+    let command = original_command(args, &options);
     for (i, node) in nodes.iter().enumerate() {
+        set_not_started(&nodes[i + 1..], &command);
         // After the first node, pods have moved: plan this one afresh.
         let (plan, journal) = if i == 0 {
             (plans[0].clone(), recorded.get(node).cloned())
@@ -455,11 +457,54 @@ pub fn with_hint(e: Error, node: &str) -> Error {
     e.with_hint(&format!("; {}", resume_hint(node)))
 }
 
-/// How to finish or undo a drain recorded on `node`.
+/// The nodes of this run not started yet and the command that drains them all, set by `run`
+/// before each node: a run of several nodes stopped on one must not leave the others forgotten
+/// (found by the soak: a pool drain interrupted on its first node printed only that node's
+/// resume, and the operator who ran it was told the node was safe to terminate while the
+/// rest of the pool was never drained).
+static NOT_STARTED: std::sync::Mutex<Option<(Vec<String>, String)>> = std::sync::Mutex::new(None);
+
+fn set_not_started(rest: &[String], command: &str) {
+    let mut slot = NOT_STARTED.lock().unwrap_or_else(|e| e.into_inner());
+    *slot = (!rest.is_empty()).then(|| (rest.to_vec(), command.to_string()));
+}
+
+/// How to finish or undo a drain recorded on `node` (and, in a run of several nodes, how to
+/// drain the ones not started yet).
 pub fn resume_hint(node: &str) -> String {
-    format!(
+    let mut hint = format!(
         "the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it"
-    )
+    );
+    let slot = NOT_STARTED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((rest, command)) = slot.as_ref() {
+        hint.push_str(&format!(
+            "; not started yet: {} — `{command}` finishes {node} and then drains them",
+            rest.join(", ")
+        ));
+    }
+    hint
+}
+
+/// The command as the operator gave it (nodes or selector, and the options a rerun must
+/// repeat to continue the recorded drain), ready to paste.
+fn original_command(args: &DrainArgs, options: &Options) -> String {
+    use shared::shell::word;
+    let mut command = "kubectl nodeevict".to_string();
+    match &args.selector {
+        Some(selector) => command.push_str(&format!(" -l {}", word(selector))),
+        None => {
+            for node in &args.nodes {
+                command.push(' ');
+                command.push_str(&word(node));
+            }
+        }
+    }
+    let flags = describe(options);
+    if flags != "no flags" {
+        command.push(' ');
+        command.push_str(&flags);
+    }
+    command
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::journal::{ANNOTATION, Journal, Strategy, new_run_id};
 use crate::plan::{self, Request, StrategyChoice};
 use crate::status::{self, Recorded};
 use crate::world;
+use shared::shell::word as shell_word;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct ResetArgs {
@@ -505,19 +506,6 @@ static CONTEXT: OnceLock<String> = OnceLock::new();
 pub fn remember_context(global: &GlobalArgs) {
     if let Some(context) = &global.context {
         let _ = CONTEXT.set(context.clone());
-    }
-}
-
-/// A word as a shell reads it back: quoted unless it is plainly safe.
-pub fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@=+,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

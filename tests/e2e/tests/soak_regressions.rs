@@ -189,3 +189,84 @@ fn a_plan_read_after_another_run_started_refuses_instead_of_taking_its_journal_o
         assert_eq!(c["status"]["phase"], "Bound");
     }
 }
+
+/// Soak seed 100110 (a pool drain, `-l agentpool=database --force`, Ctrl-C on its first node):
+/// the interruption printed only the first node's resume and abort. Run as printed, the resume
+/// finished that node and said it was safe to terminate; the other two nodes of the pool were
+/// never drained and nothing said so.
+#[test]
+fn an_interrupted_pool_drain_names_the_nodes_not_started_and_the_command_that_drains_them() {
+    use suite_tests::{Interrupt, interrupt_after_step};
+    let sim = SimProcess::start("aura", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let pool = sim.get_json(&["nodes", "-l", "agentpool=database"]);
+    let mut nodes: Vec<String> = pool["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes.len(), 3);
+    let out = interrupt_after_step(
+        "nodeevict",
+        &sim,
+        home.path(),
+        &["-l", "agentpool=database", "--force", "-y"],
+        "cordoned",
+        Interrupt::CtrlC,
+    );
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    let last = out
+        .stderr
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        last.contains(&format!("not started yet: {}, {}", nodes[1], nodes[2])),
+        "{last}"
+    );
+    let printed: Vec<&str> = last.split('`').skip(1).step_by(2).collect();
+    let again = printed
+        .iter()
+        .find(|c| c.starts_with("kubectl nodeevict -l "))
+        .unwrap_or_else(|| panic!("no command for the rest of the pool in {last:?}"));
+    assert_eq!(*again, "kubectl nodeevict -l agentpool=database --force");
+    // Pasted into a shell as printed (answered yes), through kubectl's plugin lookup.
+    let pasted = suite_tests::run(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{again} -y --timeout 2m"))
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()),
+            )
+            .env("KUBECONFIG", &sim.kubeconfig)
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1"),
+    );
+    assert_eq!(pasted.code, Some(0), "`{again}`: {}", pasted.stderr);
+    for node in &nodes {
+        let n = sim.get_json(&["node", node]);
+        assert_eq!(n["spec"]["unschedulable"], true, "{node} cordoned");
+        assert!(
+            n["metadata"]["annotations"]["nodeevict.kubectl-plugins.dev/journal"].is_null(),
+            "{node}: journal removed"
+        );
+        let pods = sim.get_json(&[
+            "pods",
+            "-A",
+            "--field-selector",
+            &format!("spec.nodeName={node}"),
+        ]);
+        for p in pods["items"].as_array().unwrap() {
+            assert_eq!(
+                p["metadata"]["ownerReferences"][0]["kind"], "DaemonSet",
+                "{node}: {} left",
+                p["metadata"]["name"]
+            );
+        }
+    }
+}

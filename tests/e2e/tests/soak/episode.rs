@@ -792,7 +792,19 @@ fn recover(ep: &mut Episode, rng: &mut StdRng, sim: &SimProcess, home: &Path, pr
             .map(|r| printed_commands(&r.text()))
             .find(|h| !h.is_empty())
             .unwrap_or_default();
-        let resume = hints.iter().find(|c| c.contains(" resume")).cloned();
+        // A run of several nodes stopped on one prints, besides that node's resume, the
+        // command that finishes it and drains the rest: the way to finish what was asked.
+        let rest = format!("kubectl {} ", ep.flow.plugin);
+        let resume = hints
+            .iter()
+            .find(|c| {
+                c.starts_with(&rest)
+                    && !["resume", "abort", "status", "uncordon"]
+                        .iter()
+                        .any(|verb| c.split_whitespace().nth(2) == Some(*verb))
+            })
+            .or_else(|| hints.iter().find(|c| c.contains(" resume")))
+            .cloned();
         let abort = hints.iter().find(|c| c.contains(" abort")).cloned();
         let pick = if attempt >= 3 && abort.is_some() {
             2
