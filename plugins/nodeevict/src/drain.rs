@@ -169,8 +169,14 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     }
     let blockers: Vec<&String> = plans.iter().flat_map(|p| &p.blockers).collect();
     if let Some(first) = blockers.first() {
+        // A drain already recorded stays as it is (cordoned, pre-scaled): say how to finish
+        // or undo it (found by the soak: this line left the operator with no way out).
+        let recorded_hints: String = recorded
+            .keys()
+            .map(|node| format!("; {}", resume_hint(node)))
+            .collect();
         return Err(Error::Failed(format!(
-            "{} blocker(s), nothing was changed; first: {first}",
+            "{} blocker(s), nothing was changed; first: {first}{recorded_hints}",
             blockers.len()
         )));
     }

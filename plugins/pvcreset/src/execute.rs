@@ -666,6 +666,28 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
     Ok(())
 }
 
+/// Scales back to 0 an owner someone scaled up while its claims are being deleted: its pods
+/// would keep the old claims in use (Terminating) forever, and every resume would time out
+/// (found by the soak: `kubectl scale` by hand mid-reset). The reset still restores the
+/// recorded replicas at the end.
+async fn hold_at_zero(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
+    for owner in &journal.owners {
+        let Some(state) = owner_state(ctx, owner).await? else {
+            continue;
+        };
+        if state.replicas != 0 {
+            eprintln!(
+                "{} was scaled to {} during the reset (not by this run): scaling it to 0 again; the reset restores {} at the end",
+                owner.reference(),
+                state.replicas,
+                owner.replicas
+            );
+            scale(ctx, owner, 0).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
     if journal.step < Step::AutoscalersPaused && !journal.autoscalers.is_empty() {
         pause_autoscalers(ctx, journal).await?;
@@ -701,6 +723,7 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
         advance(ctx, journal, Step::ScaledDown).await?;
     }
     if journal.step < Step::ClaimsDeleted {
+        hold_at_zero(ctx, journal).await?;
         for c in &journal.claims {
             delete_old_claim(ctx, c).await?;
         }
@@ -708,10 +731,11 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
             ctx,
             "the old claims to be gone (finalizers done)",
             || async {
-                Ok(old_claims_left(ctx, journal)
-                    .await?
-                    .is_empty()
-                    .then_some(()))
+                if old_claims_left(ctx, journal).await?.is_empty() {
+                    return Ok(Some(()));
+                }
+                hold_at_zero(ctx, journal).await?;
+                Ok(None)
             },
         )
         .await?;

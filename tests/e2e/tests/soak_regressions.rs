@@ -270,3 +270,154 @@ fn an_interrupted_pool_drain_names_the_nodes_not_started_and_the_command_that_dr
         }
     }
 }
+
+/// Soak seed 100239 (pvcreset --strategy scale of elasticsearch-0, the operator scaling the
+/// StatefulSet up by hand while its claim was being deleted): the owner's pods came back on the
+/// old claim, which then stayed Terminating; every resume and rerun timed out, and `abort` could
+/// not undo a deleted claim. A reset now scales back to 0 an owner scaled up under it.
+#[test]
+fn a_reset_whose_owner_was_scaled_up_by_hand_mid_reset_still_finishes() {
+    use suite_tests::{Interrupt, interrupt_after_step};
+    let sim = SimProcess::start("aura", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let before = sim.get_json(&["pvc", "data-elasticsearch-0", "-n", "logging"]);
+    let killed = interrupt_after_step(
+        "pvcreset",
+        &sim,
+        home.path(),
+        &[
+            "--statefulset",
+            "elasticsearch",
+            "--ordinal",
+            "0",
+            "--strategy",
+            "scale",
+            "-n",
+            "logging",
+            "-y",
+        ],
+        "scaled-down",
+        Interrupt::Kill,
+    );
+    assert_eq!(killed.code, None, "{}", killed.stderr);
+    // The operator scales it up by hand: its pods come back on the old claims.
+    let scaled = sim.kubectl(&[
+        "scale",
+        "sts/elasticsearch",
+        "-n",
+        "logging",
+        "--replicas=4",
+    ]);
+    assert_eq!(scaled.code, Some(0), "{}", scaled.stderr);
+    suite_tests::wait_for("elasticsearch-0 back", Duration::from_secs(20), || {
+        sim.find_json(&["pod", "elasticsearch-0", "-n", "logging"])
+            .is_some_and(|p| suite_tests::pod_ready(&p))
+    });
+    let resumed = sim.run_plugin(
+        "pvcreset",
+        home.path(),
+        &[
+            "resume",
+            "statefulset/elasticsearch",
+            "-n",
+            "logging",
+            "-y",
+            "--timeout",
+            "20s",
+        ],
+    );
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    assert!(
+        resumed.stderr.contains("was scaled to 4 during the reset"),
+        "{}",
+        resumed.stderr
+    );
+    let after = sim.get_json(&["pvc", "data-elasticsearch-0", "-n", "logging"]);
+    assert_ne!(
+        after["metadata"]["uid"], before["metadata"]["uid"],
+        "a new claim"
+    );
+    assert_eq!(after["status"]["phase"], "Bound");
+    let sts = sim.get_json(&["sts", "elasticsearch", "-n", "logging"]);
+    assert_eq!(sts["spec"]["replicas"], 3, "the recorded replicas restored");
+    assert!(sts["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null());
+}
+
+/// Soak seed 100328 (a drain whose budget the operator tightened to maxUnavailable 0 mid-drain):
+/// the drain timed out, as it must; rerun, it said "1 blocker(s), nothing was changed" and
+/// stopped there — with the node cordoned, a Deployment pre-scaled and the drain recorded, and
+/// no word of `resume` or `abort`.
+#[test]
+fn a_rerun_blocked_on_a_recorded_drain_says_how_to_finish_or_undo_it() {
+    const NODE: &str = "ip-10-0-34-201.ec2.internal";
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let replicas_before = sim.get_json(&["deployments"]);
+    // The operator tightens the budget of a pod on the node; the drain times out on it.
+    let tightened = sim.kubectl(&[
+        "patch",
+        "pdb",
+        "gravity-web",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"minAvailable":null,"maxUnavailable":0}}"#,
+    ]);
+    assert_eq!(tightened.code, Some(0), "{}", tightened.stderr);
+    let first = sim.run_plugin(
+        "nodeevict",
+        home.path(),
+        &[NODE, "--force", "-y", "--timeout", "3s"],
+    );
+    assert_eq!(first.code, Some(4), "{}", first.stderr);
+    let rerun = sim.run_plugin(
+        "nodeevict",
+        home.path(),
+        &[NODE, "--force", "-y", "--timeout", "3s"],
+    );
+    assert_eq!(rerun.code, Some(1), "{}", rerun.stderr);
+    let last = rerun
+        .stderr
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+    assert!(last.contains("nothing was changed"), "{last}");
+    let abort = format!("kubectl nodeevict abort {NODE}");
+    assert!(last.contains(&format!("`{abort}`")), "{last}");
+    // Pasted as printed (answered yes): the drain is undone.
+    let pasted = suite_tests::run(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{abort} -y"))
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()),
+            )
+            .env("KUBECONFIG", &sim.kubeconfig)
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1"),
+    );
+    assert_eq!(pasted.code, Some(0), "`{abort}`: {}", pasted.stderr);
+    let node = sim.get_json(&["node", NODE]);
+    assert_ne!(node["spec"]["unschedulable"], true, "uncordoned");
+    assert!(node["metadata"]["annotations"]["nodeevict.kubectl-plugins.dev/journal"].is_null());
+    let replicas = |list: &serde_json::Value| -> Vec<(String, i64)> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["metadata"]["name"].as_str().unwrap().to_string(),
+                    d["spec"]["replicas"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        replicas(&sim.get_json(&["deployments"])),
+        replicas(&replicas_before)
+    );
+}

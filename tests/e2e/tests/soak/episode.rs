@@ -784,14 +784,14 @@ fn recover(ep: &mut Episode, rng: &mut StdRng, sim: &SimProcess, home: &Path, pr
             sim.set_fault_rate(0.0);
             ep.log("faults end");
         }
-        // What the operator reads: the last output that printed commands.
+        // What the operator reads: every command printed so far, the latest first (one
+        // scrolls back to the hint that offered `abort` when resuming keeps failing).
         let hints: Vec<String> = ep
             .runs
             .iter()
             .rev()
-            .map(|r| printed_commands(&r.text()))
-            .find(|h| !h.is_empty())
-            .unwrap_or_default();
+            .flat_map(|r| printed_commands(&r.text()))
+            .collect();
         // A run of several nodes stopped on one prints, besides that node's resume, the
         // command that finishes it and drains the rest: the way to finish what was asked.
         let rest = format!("kubectl {} ", ep.flow.plugin);
