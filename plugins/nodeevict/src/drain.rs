@@ -478,17 +478,23 @@ fn set_not_started(rest: &[String], command: &str) {
 /// How to finish or undo a drain recorded on `node` (and, in a run of several nodes, how to
 /// drain the ones not started yet).
 pub fn resume_hint(node: &str) -> String {
-    let mut hint = format!(
-        "the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it"
-    );
+    format!(
+        "the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it{}",
+        not_started_hint(node)
+    )
+}
+
+/// In a run of several nodes: the nodes not started yet and the command that finishes the
+/// drain of `node` and then drains them (empty otherwise).
+pub fn not_started_hint(node: &str) -> String {
     let slot = NOT_STARTED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((rest, command)) = slot.as_ref() {
-        hint.push_str(&format!(
+    match slot.as_ref() {
+        Some((rest, command)) => format!(
             "; not started yet: {} — `{command}` finishes {node} and then drains them",
             rest.join(", ")
-        ));
+        ),
+        None => String::new(),
     }
-    hint
 }
 
 /// The command as the operator gave it (nodes or selector, and the options a rerun must

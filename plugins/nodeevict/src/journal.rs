@@ -326,7 +326,8 @@ fn taken(node: &str, expected: Option<&str>, recorded_now: bool) -> Error {
     let next = if recorded_now {
         // That run may still be going: resume or abort only once it has stopped.
         format!(
-            "; `kubectl nodeevict status` shows it; should that run have stopped, `kubectl nodeevict resume {node}` finishes the drain and `kubectl nodeevict abort {node}` undoes it"
+            "; `kubectl nodeevict status` shows it; should that run have stopped, `kubectl nodeevict resume {node}` finishes the drain and `kubectl nodeevict abort {node}` undoes it{}",
+            crate::drain::not_started_hint(node)
         )
     } else {
         "; `kubectl nodeevict status` shows what is recorded".to_string()

@@ -666,24 +666,59 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
     Ok(())
 }
 
-/// Scales back to 0 an owner someone scaled up while its claims are being deleted: its pods
-/// would keep the old claims in use (Terminating) forever, and every resume would time out
-/// (found by the soak: `kubectl scale` by hand mid-reset). The reset still restores the
+/// Puts an owner someone else rescaled mid-reset back at `want`, only while this run still
+/// holds the reset: the scale is a patch conditional on the resourceVersion of the read that
+/// found this run's journal on it, so a run another one took over never acts again (found by
+/// the soak: a taken-over run scaled an owner to 0 after the run that took over had scaled it
+/// back up). Returns whether it scaled.
+async fn rescale_if_moved(
+    ctx: &Ctx<'_>,
+    owner: &OwnerRecord,
+    want: i32,
+    why: &str,
+) -> shared::Result<bool> {
+    let Some((meta, replicas)) = owner_meta(ctx, owner).await? else {
+        return Ok(false);
+    };
+    if replicas == want {
+        return Ok(false);
+    }
+    let ours = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(RUN_ANNOTATION))
+        == Some(&ctx.run);
+    if !ours {
+        return Err(Error::Failed(format!(
+            "another run took over the reset recorded on {}: this run stops here and leaves the reset to it",
+            owner.reference()
+        )));
+    }
+    eprintln!(
+        "{} is at {replicas} replicas, not {want} as the reset left it ({why}): scaling it to {want} again",
+        owner.reference()
+    );
+    let mut patch = json!({"spec": {"replicas": want}});
+    if let Some(rv) = meta.resource_version.filter(|v| !v.is_empty()) {
+        patch["metadata"] = json!({"resourceVersion": rv});
+    }
+    match patch_owner(ctx, owner, &patch).await {
+        Ok(()) => Ok(true),
+        // Changed since the read: read again on the next round.
+        Err(Error::Api {
+            status: Some(409), ..
+        }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// While its claims are being deleted, an owner scaled up by someone else would keep the old
+/// claims in use (Terminating) forever and every resume would time out (found by the soak:
+/// `kubectl scale` by hand mid-reset): scale it back to 0. The reset still restores the
 /// recorded replicas at the end.
 async fn hold_at_zero(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
     for owner in &journal.owners {
-        let Some(state) = owner_state(ctx, owner).await? else {
-            continue;
-        };
-        if state.replicas != 0 {
-            eprintln!(
-                "{} was scaled to {} during the reset (not by this run): scaling it to 0 again; the reset restores {} at the end",
-                owner.reference(),
-                state.replicas,
-                owner.replicas
-            );
-            scale(ctx, owner, 0).await?;
-        }
+        rescale_if_moved(ctx, owner, 0, "scaled during the reset, not by this run").await?;
     }
     Ok(())
 }
@@ -774,6 +809,15 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
             eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);
         }
         advance(ctx, journal, Step::ScaledUp).await?;
+    } else {
+        // Resumed after the scale-up: an owner someone took back to 0 since would never
+        // become Ready again.
+        for owner in journal.owners.iter().filter(|o| o.replicas > 0) {
+            if owner_meta(ctx, owner).await?.is_some_and(|(_, r)| r == 0) {
+                rescale_if_moved(ctx, owner, owner.replicas, "scaled to 0 after the scale-up")
+                    .await?;
+            }
+        }
     }
     restore_claim_retention(ctx, &journal.owners).await?;
     restore_autoscalers(ctx, &journal.autoscalers).await?;

@@ -421,3 +421,51 @@ fn a_rerun_blocked_on_a_recorded_drain_says_how_to_finish_or_undo_it() {
         replicas(&replicas_before)
     );
 }
+
+/// Soak seed 100385 (two concurrent resets of report-cache under faults): the run that had been
+/// taken over scaled report-builder to 0 after the run that took it over had scaled it back up,
+/// and that run, resumed after its scale-up, waited for a Deployment at 0 to become Ready until
+/// every resume timed out. A run now rescales an owner only while it holds the reset (the scale
+/// conditional on the read that found its journal), and a resume after the scale-up puts an
+/// owner found at 0 back at its recorded replicas.
+#[test]
+fn a_resume_after_the_scale_up_puts_an_owner_found_at_zero_back() {
+    use suite_tests::{Interrupt, interrupt_after_step};
+    let sim = SimProcess::start("aura", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let killed = interrupt_after_step(
+        "pvcreset",
+        &sim,
+        home.path(),
+        &["report-cache", "-n", "apps", "-y"],
+        "scaled-up",
+        Interrupt::Kill,
+    );
+    assert_eq!(killed.code, None, "{}", killed.stderr);
+    let down = sim.kubectl(&[
+        "scale",
+        "deployment/report-builder",
+        "-n",
+        "apps",
+        "--replicas=0",
+    ]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    let resumed = sim.run_plugin(
+        "pvcreset",
+        home.path(),
+        &[
+            "resume",
+            "deployment/report-builder",
+            "-n",
+            "apps",
+            "-y",
+            "--timeout",
+            "20s",
+        ],
+    );
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let d = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
+    assert_eq!(d["spec"]["replicas"], 1);
+    assert_eq!(d["status"]["readyReplicas"], 1);
+    assert!(d["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null());
+}

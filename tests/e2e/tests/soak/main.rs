@@ -150,13 +150,15 @@ fn summarize(episodes: &[Episode], wall: f64) -> String {
 
 /// Episodes that once broke an invariant, run first in every soak (the deterministic test of
 /// each fix is in tests/soak_regressions.rs).
-const PINNED: [u64; 6] = [
+const PINNED: [u64; 8] = [
     2006,   // pvcreset verify waited for the recorded replicas after the operator rescaled
     3010,   // airflow restart's timeout hint lacked -n
     3011,   // pvcreset planned from an owner another run had scaled to 0 and took its journal
     100110, // an interrupted pool drain's hint named only its first node
     100239, // pvcreset never finished once the operator scaled the owner up mid-reset
     100328, // a rerun blocked on a recorded drain gave no resume/abort
+    100385, // a taken-over pvcreset run scaled the owner to 0 after the other scaled it up
+    100519, // a concurrent pool drain's refusal named only the first node
 ];
 
 #[test]
