@@ -328,7 +328,9 @@ fn a_reset_whose_owner_was_scaled_up_by_hand_mid_reset_still_finishes() {
     );
     assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
     assert!(
-        resumed.stderr.contains("was scaled to 4 during the reset"),
+        resumed
+            .stderr
+            .contains("is at 4 replicas, not 0 as the reset left it"),
         "{}",
         resumed.stderr
     );
