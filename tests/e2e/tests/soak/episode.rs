@@ -50,6 +50,8 @@ fn scenarios() -> Vec<&'static str> {
 /// journal tells who made which change.
 pub const PRIMARY: &str = "soak-a";
 pub const SECOND_COPY: &str = "soak-b";
+/// A third copy's identity (two copies can be drawn).
+pub const THIRD_COPY: &str = "soak-c";
 pub const OPERATOR: &str = "soak-operator";
 
 /// How long one command may take before the soak calls it hung (a violation).
@@ -420,6 +422,7 @@ pub fn run(seed: u64) -> Episode {
     let home = tempfile::tempdir().expect("home");
     let primary = sim.kubeconfig_as(PRIMARY, "admin");
     let second = sim.kubeconfig_as(SECOND_COPY, "admin");
+    let third = sim.kubeconfig_as(THIRD_COPY, "admin");
     let operator = sim.kubeconfig_as(OPERATOR, "admin");
     let baseline = Baseline::read(&sim, &ep.flow, &primary, home.path());
     act(
@@ -428,7 +431,7 @@ pub fn run(seed: u64) -> Episode {
         &sim,
         &baseline,
         home.path(),
-        [&primary, &second, &operator],
+        [&primary, &second, &third, &operator],
     );
     recover(&mut ep, &mut rng, &sim, home.path(), &primary);
     sim.set_fault_rate(0.0);
@@ -450,7 +453,7 @@ fn act(
     sim: &SimProcess,
     baseline: &Baseline,
     home: &Path,
-    [primary, second, operator]: [&Path; 3],
+    [primary, second, third, operator]: [&Path; 4],
 ) {
     sim.set_latency_ms(ep.latency_ms);
     sim.set_fault_rate(ep.fault_rate);
@@ -527,9 +530,15 @@ fn act(
                 ep.log(format!("API server unreachable for {ms} ms"));
             }
             Action::Interfere(Interference::SecondCopy(_)) => {
-                let (cmd, shown) = plugin_command(&ep.flow, second);
-                ep.log(format!("a second copy [{SECOND_COPY}] `{shown}`"));
-                copies.push(spawn(cmd, "second copy", shown, SECOND_COPY, home, None));
+                // Each copy under an identity of its own, so the journal tells them apart.
+                let (identity, kubeconfig) = if copies.is_empty() {
+                    (SECOND_COPY, second)
+                } else {
+                    (THIRD_COPY, third)
+                };
+                let (cmd, shown) = plugin_command(&ep.flow, kubeconfig);
+                ep.log(format!("a second copy [{identity}] `{shown}`"));
+                copies.push(spawn(cmd, "second copy", shown, identity, home, None));
             }
             Action::Interfere(other) => interfere(ep, rng, sim, baseline, operator, &other),
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use suite_tests::SimProcess;
 
-use crate::episode::{Ending, Episode, PRIMARY, SECOND_COPY, plugin_dir};
+use crate::episode::{Ending, Episode, PRIMARY, SECOND_COPY, THIRD_COPY, plugin_dir};
 use crate::flows::{Flow, Target};
 
 /// (kind, namespace, name) of a Deployment or StatefulSet.
@@ -537,23 +537,34 @@ fn concurrency(ep: &mut Episode, journal: &[Value], v: &mut Vec<String>) {
     if !ep.flow.journaled || !ep.runs.iter().any(|r| r.identity == SECOND_COPY) {
         return;
     }
+    const RUNS: [&str; 3] = [PRIMARY, SECOND_COPY, THIRD_COPY];
     // Only the act phase: recovery (after every copy ended) is a new run by the first identity.
     let act = &journal[..ep.act_journal_len.min(journal.len())];
     let users: Vec<&str> = act
         .iter()
         .filter(|e| carried_out(e))
         .filter_map(|e| e["user"].as_str())
-        .filter(|u| [PRIMARY, SECOND_COPY].contains(u))
+        .filter(|u| RUNS.contains(u))
         .collect();
-    let switches = users.windows(2).filter(|p| p[0] != p[1]).count();
     let changers: BTreeSet<&str> = users.iter().copied().collect();
     ep.concurrent_changers = Some(changers.len());
-    // One run's changes, then (when it was killed or interrupted, or finished first) the
-    // other's continuing the record: at most one switch. More is interleaving.
-    if switches > 1 {
+    // A run takes a recorded change over (a rerun continues it) and the run it took it from
+    // stops at its next step: each run's changes form one block. A run changing the cluster
+    // again after another run's changes is interleaving.
+    let blocks = 1 + users.windows(2).filter(|p| p[0] != p[1]).count();
+    if !users.is_empty() && blocks > changers.len() {
         v.push(format!(
-            "two concurrent runs both changed the cluster, interleaved ({switches} switches between {PRIMARY} and {SECOND_COPY} over {} changes)",
-            users.len()
+            "concurrent runs both changed the cluster, interleaved ({blocks} blocks of changes by {} runs, in order: {})",
+            changers.len(),
+            users
+                .iter()
+                .fold(Vec::<&str>::new(), |mut seq, u| {
+                    if seq.last() != Some(u) {
+                        seq.push(u);
+                    }
+                    seq
+                })
+                .join(" → ")
         ));
     }
 }

@@ -134,10 +134,10 @@ fn summarize(episodes: &[Episode], wall: f64) -> String {
         .filter_map(|e| e.concurrent_changers)
         .collect();
     out.push_str(&format!(
-        "\nconcurrent copies of a journaled change: {} episodes; exactly one run changed the cluster in {}, both one after the other (never interleaved) in {}, neither (both refused or failed early) in {}",
+        "\nconcurrent copies of a journaled change: {} episodes; exactly one run changed the cluster in {}, several one after the other (never interleaved) in {}, none (all refused or failed early) in {}",
         concurrent.len(),
         concurrent.iter().filter(|n| **n == 1).count(),
-        concurrent.iter().filter(|n| **n == 2).count(),
+        concurrent.iter().filter(|n| **n >= 2).count(),
         concurrent.iter().filter(|n| **n == 0).count()
     ));
     out.push_str(&format!(
