@@ -202,8 +202,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     for (i, node) in nodes.iter().enumerate() {
         set_not_started(&nodes[i + 1..], &command);
         // After the first node, pods have moved: plan this one afresh.
-        let (plan, journal) = if i == 0 {
-            (plans[0].clone(), recorded.get(node).cloned())
+        let first = plans.first().filter(|_| i == 0);
+        let (plan, journal) = if let Some(first) = first {
+            (first.clone(), recorded.get(node).cloned())
         } else {
             let world = world::read(&target.client)
                 .await

@@ -294,33 +294,17 @@ impl SimProcess {
 
     /// Sets the rate of random transient faults from now on (0 ends them).
     pub fn set_fault_rate(&self, rate: f64) {
-        let body = self.dir.path().join("empty.json");
-        std::fs::write(&body, "{}").expect("write");
-        let out = self.kubectl(&[
-            "create",
-            "--raw",
-            &format!("/sim/v1/faults/rate/{rate}"),
-            "-f",
-            body.to_str().expect("utf-8 path"),
-        ]);
+        let out = self.admin_post(&format!("/sim/v1/faults/rate/{rate}"));
         assert_eq!(out.code, Some(0), "set the fault rate: {}", out.stderr);
     }
 
     /// Makes the sim carry out the next `method` request whose path contains `path`, then
     /// drop the connection: the write happens, its answer is lost.
     pub fn lose_next_answer(&self, method: &str, path: &str) {
-        let body = self.dir.path().join("empty.json");
-        std::fs::write(&body, "{}").expect("write");
-        let out = self.kubectl(&[
-            "create",
-            "--raw",
-            &format!(
-                "/sim/v1/faults/lose-answer/{method}/{}",
-                path.trim_start_matches('/')
-            ),
-            "-f",
-            body.to_str().expect("utf-8 path"),
-        ]);
+        let out = self.admin_post(&format!(
+            "/sim/v1/faults/lose-answer/{method}/{}",
+            path.trim_start_matches('/')
+        ));
         assert_eq!(out.code, Some(0), "lose the next answer: {}", out.stderr);
     }
 
@@ -375,18 +359,10 @@ impl SimProcess {
     /// Makes the sim hold for `ms` milliseconds the first `method` request whose path ends with
     /// `path` after `skip` such requests (other requests go on meanwhile).
     pub fn slow_request(&self, method: &str, path: &str, skip: usize, ms: u64) {
-        let body = self.dir.path().join("empty.json");
-        std::fs::write(&body, "{}").expect("write");
-        let out = self.kubectl(&[
-            "create",
-            "--raw",
-            &format!(
-                "/sim/v1/faults/slow/{ms}/{skip}/{method}/{}",
-                path.trim_start_matches('/')
-            ),
-            "-f",
-            body.to_str().expect("utf-8 path"),
-        ]);
+        let out = self.admin_post(&format!(
+            "/sim/v1/faults/slow/{ms}/{skip}/{method}/{}",
+            path.trim_start_matches('/')
+        ));
         assert_eq!(out.code, Some(0), "slow a request: {}", out.stderr);
     }
 
@@ -509,6 +485,18 @@ pub fn interrupt_after_step(
         stderr,
         code: status.code(),
     }
+}
+
+/// Runs `command` as an operator pastes it into a shell: `sh -c`, kubectl finding the plugins
+/// on PATH, `$KUBECONFIG` naming `kubeconfig`.
+pub fn paste(command: &str, kubeconfig: &Path, home: &Path) -> Run {
+    run(Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir().display()))
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .env("NO_COLOR", "1"))
 }
 
 /// The first command quoted in backticks in `message`, split into words, without its

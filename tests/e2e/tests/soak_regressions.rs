@@ -104,18 +104,7 @@ fn the_restart_timeout_hint_works_when_pasted_as_printed() {
         .unwrap_or_else(|| panic!("no command in {last:?}"));
     assert!(printed.starts_with("kubectl airflow status "), "{printed}");
     // Pasted into a shell, as an operator would: kubectl finds the plugin on PATH.
-    let pasted = suite_tests::run(
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(printed)
-            .env(
-                "PATH",
-                format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()),
-            )
-            .env("KUBECONFIG", &sim.kubeconfig)
-            .env("HOME", home.path())
-            .env("NO_COLOR", "1"),
-    );
+    let pasted = suite_tests::paste(printed, &sim.kubeconfig, home.path());
     assert_eq!(pasted.code, Some(0), "`{printed}`: {}", pasted.stderr);
     assert!(
         pasted.stdout.contains("zodiac-cosmo-1172"),
@@ -235,17 +224,10 @@ fn an_interrupted_pool_drain_names_the_nodes_not_started_and_the_command_that_dr
         .unwrap_or_else(|| panic!("no command for the rest of the pool in {last:?}"));
     assert_eq!(*again, "kubectl nodeevict -l agentpool=database --force");
     // Pasted into a shell as printed (answered yes), through kubectl's plugin lookup.
-    let pasted = suite_tests::run(
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{again} -y --timeout 2m"))
-            .env(
-                "PATH",
-                format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()),
-            )
-            .env("KUBECONFIG", &sim.kubeconfig)
-            .env("HOME", home.path())
-            .env("NO_COLOR", "1"),
+    let pasted = suite_tests::paste(
+        &format!("{again} -y --timeout 2m"),
+        &sim.kubeconfig,
+        home.path(),
     );
     assert_eq!(pasted.code, Some(0), "`{again}`: {}", pasted.stderr);
     for node in &nodes {
@@ -389,18 +371,7 @@ fn a_rerun_blocked_on_a_recorded_drain_says_how_to_finish_or_undo_it() {
     let abort = format!("kubectl nodeevict abort {NODE}");
     assert!(last.contains(&format!("`{abort}`")), "{last}");
     // Pasted as printed (answered yes): the drain is undone.
-    let pasted = suite_tests::run(
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{abort} -y"))
-            .env(
-                "PATH",
-                format!("{}:/usr/bin:/bin", suite_tests::bin_dir().display()),
-            )
-            .env("KUBECONFIG", &sim.kubeconfig)
-            .env("HOME", home.path())
-            .env("NO_COLOR", "1"),
-    );
+    let pasted = suite_tests::paste(&format!("{abort} -y"), &sim.kubeconfig, home.path());
     assert_eq!(pasted.code, Some(0), "`{abort}`: {}", pasted.stderr);
     let node = sim.get_json(&["node", NODE]);
     assert_ne!(node["spec"]["unschedulable"], true, "uncordoned");
