@@ -89,6 +89,9 @@ pub struct Resolved {
     pub auth: AuthMethod,
     pub impersonate: Option<String>,
     pub config: kube::Config,
+    /// The cluster-choosing flags the operator gave (`--kubeconfig`, `--context`, …), as shell
+    /// words with a leading space: printed commands repeat them so they work when pasted.
+    pub given_flags: String,
 }
 
 /// A connected target: the resolution plus a client with the suite's retry policy.
@@ -307,6 +310,7 @@ pub async fn resolve(args: &GlobalArgs) -> Result<Resolved> {
         auth,
         impersonate: args.as_user.clone(),
         config,
+        given_flags: given_flags(args),
     })
 }
 
@@ -331,7 +335,45 @@ fn resolve_in_cluster(args: &GlobalArgs) -> Result<Resolved> {
         auth: AuthMethod::ServiceAccount,
         impersonate: args.as_user.clone(),
         config,
+        given_flags: given_flags(args),
     })
+}
+
+/// The flags that chose this target, so that a printed command reaches the same cluster as
+/// the same identity when pasted.
+fn given_flags(args: &GlobalArgs) -> String {
+    use crate::shell::word;
+    let mut flags = String::new();
+    if let Some(path) = &args.kubeconfig {
+        flags += &format!(" --kubeconfig {}", word(&path.to_string_lossy()));
+    }
+    for (flag, value) in [
+        ("--context", &args.context),
+        ("--cluster", &args.cluster),
+        ("--user", &args.user),
+        ("--as", &args.as_user),
+    ] {
+        if let Some(value) = value {
+            flags += &format!(" {flag} {}", word(value));
+        }
+    }
+    for group in &args.as_group {
+        flags += &format!(" --as-group {}", word(group));
+    }
+    flags
+}
+
+impl Resolved {
+    /// `-n NAMESPACE` plus the flags the operator gave, with a leading space: what a printed
+    /// command needs to act where this one did.
+    pub fn scope_flags(&self) -> String {
+        self.scope_flags_in(&self.namespace)
+    }
+
+    /// As `scope_flags` for another namespace (a command about an object elsewhere).
+    pub fn scope_flags_in(&self, namespace: &str) -> String {
+        format!(" -n {}{}", crate::shell::word(namespace), self.given_flags)
+    }
 }
 
 fn apply_flags(config: &mut kube::Config, args: &GlobalArgs, namespace: &str) {

@@ -7,7 +7,7 @@
 #
 #   tests/bench/soak.sh [N]
 #
-# Environment: SOAK_SEED (first episode's seed; default fresh, printed), SOAK_JOBS (episodes at
+# Environment: SOAK_SEED (first episode's seed; default `random`: a fresh one, printed), SOAK_JOBS (episodes at
 # a time, default 3), SOAK_REPORTS (file that keeps every violating episode's script; default
 # a file in a temporary directory, printed). A violation's line names the seed that replays it:
 #   SOAK_SEED=<seed> SOAK_EPISODES=1 cargo test -p suite-tests --test soak
@@ -27,7 +27,7 @@ echo "[soak] building (cargo build --workspace --bins)" >&2
 cargo build --workspace --bins --locked -q
 echo "[soak] $episodes episodes; violating episodes' scripts go to $reports" >&2
 status=0
-SOAK_EPISODES="$episodes" SOAK_TABLE="$table" SOAK_REPORTS="$reports" \
+SOAK_SEED="${SOAK_SEED:-random}" SOAK_EPISODES="$episodes" SOAK_TABLE="$table" SOAK_REPORTS="$reports" \
   cargo test --locked -q -p suite-tests --test soak -- --nocapture 2> >(grep -E '^soak:|^SOAK_SEED=|episode\(s\) broke' >&2) \
   || status=$?
 if [ -f "$table" ]; then

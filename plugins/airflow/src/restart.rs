@@ -386,19 +386,13 @@ pub fn complete(plan: &Plan, pods: &[Pod]) -> bool {
 }
 
 /// Watches the release's pods until the restart is complete or the timeout passes.
-/// `kubectl airflow status RELEASE -n NS [--context C]`: works when pasted as printed (the
+/// `kubectl airflow status RELEASE -n NS [--context C …]`: works when pasted as printed (the
 /// soak found the timeout's hint without `-n` failing in the default namespace).
-fn status_command(global: &GlobalArgs, plan: &Plan) -> String {
-    use shared::shell::word as shell_word;
-    let context = global
-        .context
-        .as_deref()
-        .map(|c| format!(" --context {}", shell_word(c)))
-        .unwrap_or_default();
+fn status_command(target: &shared::Target, plan: &Plan) -> String {
     format!(
-        "kubectl airflow status {} -n {}{context}",
-        shell_word(&plan.release),
-        shell_word(&plan.namespace)
+        "kubectl airflow status {}{}",
+        shared::shell::word(&plan.release),
+        target.scope_flags_in(&plan.namespace)
     )
 }
 
@@ -505,7 +499,7 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         args.change.yes,
     )?;
     let started = Instant::now();
-    let status = status_command(global, &plan);
+    let status = status_command(&target, &plan);
     shared::interrupt::changing(format!(
         "the restart of {} in {} was requested, in part or in whole; the cluster carries on with what was requested: `{status}` shows where it stands",
         args.component, plan.release

@@ -128,8 +128,9 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
         .is_none()
     {
         return Err(Error::Failed(format!(
-            "workflow {:?} not found in namespace {ns}: `kubectl argodeploy list` shows them",
-            args.workflow
+            "workflow {:?} not found in namespace {ns}: `kubectl argodeploy list{}` shows them",
+            args.workflow,
+            target.scope_flags()
         )));
     }
     if args.follow {

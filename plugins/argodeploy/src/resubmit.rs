@@ -288,9 +288,10 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
     let object: DynamicObject = serde_json::from_value(new.clone())
         .map_err(|e| Error::Failed(format!("the new workflow is invalid: {e}")))?;
     shared::interrupt::changing(format!(
-        "the resubmission of {} may have been created: `kubectl argodeploy list --prefix {}` shows it",
+        "the resubmission of {} may have been created: `kubectl argodeploy list --prefix {}{}` shows it",
         args.workflow,
-        object.name_any()
+        shared::shell::word(&object.name_any()),
+        target.scope_flags()
     ));
     let created = create_once(&target, &api, &object).await?;
     let name = created.name_any();
@@ -317,7 +318,9 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
             if tokio::time::Instant::now() >= deadline {
                 bar.finish_and_clear();
                 return Err(Error::Timeout(format!(
-                    "timed out waiting for {name}; `kubectl argodeploy get {name}` shows where it is"
+                    "timed out waiting for {name}; `kubectl argodeploy get {}{}` shows where it is",
+                    shared::shell::word(&name),
+                    target.scope_flags()
                 )));
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -326,7 +329,9 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
         eprintln!("{name} {phase}");
         if phase != "Succeeded" {
             return Err(Error::Failed(format!(
-                "{name} ended {phase}: `kubectl argodeploy find` or `logs {name}` shows why"
+                "{name} ended {phase}: `kubectl argodeploy logs {}{}` shows why",
+                shared::shell::word(&name),
+                target.scope_flags()
             )));
         }
     }

@@ -74,9 +74,10 @@ pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> sha
     }
     shared::confirm::confirm(&format!("{value} {}?", args.workflow), args.change.yes)?;
     shared::interrupt::changing(format!(
-        "the {} request may have been sent: `kubectl argodeploy get {}` shows it; running the same command again is safe",
+        "the {} request may have been sent: `kubectl argodeploy get {}{}` shows it; running the same command again is safe",
         value.to_lowercase(),
-        args.workflow
+        shared::shell::word(&args.workflow),
+        target.scope_flags()
     ));
     api.patch(
         &args.workflow,

@@ -130,8 +130,9 @@ pub async fn get(
         .map_err(|e| target.api_error(e))?
         .ok_or_else(|| {
             shared::Error::Failed(format!(
-                "workflow {name:?} not found in namespace {}: `kubectl argodeploy list` shows them",
-                target.namespace
+                "workflow {name:?} not found in namespace {}: `kubectl argodeploy list{}` shows them",
+                target.namespace,
+                target.scope_flags()
             ))
         })?;
     Ok((api, wf))

@@ -442,3 +442,74 @@ fn a_resume_after_the_scale_up_puts_an_owner_found_at_zero_back() {
     assert_eq!(d["status"]["readyReplicas"], 1);
     assert!(d["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null());
 }
+
+/// Seen in CI's soak (episode seed 5253679701468046860: `argodeploy stop WF -n atmosphere`,
+/// Ctrl-C while the stop request was in flight): the interruption said "`kubectl argodeploy get
+/// WF` shows it" without `-n`; pasted, it looked in the default namespace and failed with "not
+/// found". Here the sim holds the PATCH so that Ctrl-C lands while it is in flight.
+#[test]
+fn an_interrupted_stop_names_a_command_that_works_when_pasted() {
+    let sim = SimProcess::start("atmosphere", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let running = sim.get_json(&["workflows.argoproj.io", "-n", "atmosphere"]);
+    let workflow = running["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|wf| wf["status"]["phase"] == "Running")
+        .and_then(|wf| wf["metadata"]["name"].as_str())
+        .expect("a Running workflow in atmosphere")
+        .to_string();
+    sim.slow_request(
+        "PATCH",
+        &format!("/apis/argoproj.io/v1alpha1/namespaces/atmosphere/workflows/{workflow}"),
+        0,
+        3000,
+    );
+    let child = plugin("argodeploy", home.path())
+        .args(["stop", &workflow, "-n", "atmosphere", "-y", "--kubeconfig"])
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn argodeploy stop");
+    // The plan's line comes just before the PATCH (with -y there is no prompt); the sim holds
+    // the PATCH for 3 s, so Ctrl-C half a second after the line lands while it is in flight.
+    let mut child = child;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+        assert!(read > 0, "the stop ended before its plan: {seen}");
+        seen += &line;
+        if line.starts_with("Workflow ") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    let out = Run {
+        code: status.code(),
+        stdout: String::new(),
+        stderr: seen + &rest,
+    };
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    let last = out.stderr.trim_end().lines().last().unwrap_or("");
+    let printed = last
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in {last:?}"));
+    assert!(printed.starts_with("kubectl argodeploy get "), "{printed}");
+    let pasted = suite_tests::paste(printed, &sim.kubeconfig, home.path());
+    assert_eq!(pasted.code, Some(0), "`{printed}`: {}", pasted.stderr);
+    assert!(pasted.stdout.contains(&workflow), "{}", pasted.stdout);
+}
