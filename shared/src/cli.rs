@@ -117,14 +117,18 @@ where
 /// step (e.g. `scaled-down`), so interruption tests can kill it at an exact step boundary.
 pub const HALT_AFTER_STEP: &str = "KUBECTL_SUITE_HALT_AFTER_STEP";
 
-/// Called after each journaled step: with [`HALT_AFTER_STEP`] naming it, waits until killed.
-pub fn step_boundary(step: &str) {
+/// Called after each journaled step. In debug builds (the ones the tests drive), with
+/// [`HALT_AFTER_STEP`] naming the step, the command waits here until it is killed; release
+/// builds compile the hook away.
+pub async fn step_boundary(step: &str) {
+    #[cfg(debug_assertions)]
     if std::env::var(HALT_AFTER_STEP).is_ok_and(|s| s == step) {
         eprintln!("halted after step {step} ({HALT_AFTER_STEP}): waiting to be interrupted");
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
+        // Await rather than sleep: the runtime's worker stays free for the Ctrl-C handler.
+        std::future::pending::<()>().await;
     }
+    #[cfg(not(debug_assertions))]
+    let _ = step;
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
 }
 
 pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
-    serde_yaml::to_string(value).map_err(|e| Error::Failed(format!("cannot render YAML: {e}")))
+    serde_saphyr::to_string(value).map_err(|e| Error::Failed(format!("cannot render YAML: {e}")))
 }
 
 /// Writes to stdout, ignoring a closed pipe (`| head`).
@@ -104,6 +104,18 @@ pub fn print_stdout(text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_reads_back_as_the_same_value_even_for_strings_yaml_would_retype() {
+        let value = serde_json::json!({"items": [{
+            "name": "worker-0", "replicas": 3, "ready": true, "none": null,
+            "tricky": ["yes", "no", "1", "1.5", "null", "~", "", "a: b", "- x", "#c", "on"],
+            "nested": {"labels": {"app.kubernetes.io/name": "airflow"}}, "empty": []
+        }]});
+        let text = to_yaml(&value).unwrap();
+        let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(back, value, "{text}");
+    }
 
     #[test]
     fn tables_align_like_kubectl() {

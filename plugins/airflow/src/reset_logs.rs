@@ -1,13 +1,13 @@
 //! `kubectl airflow reset-logs WORKER-POD|--all [RELEASE]`: replace worker log volumes (full
-//! disks make Celery workers crash-loop) through `kubectl pvcreset`'s library: the same plan,
+//! disks make Celery workers crash-loop) through the reset engine (crate pvc-reset, kubectl pvcreset's): the same plan,
 //! typed confirmation, journal, resume and verification.
 
 use clap::Args;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::ResourceExt;
 use kube::api::Api;
-use kubectl_pvcreset::plan::StrategyChoice;
-use kubectl_pvcreset::reset::{self, Options};
+use pvc_reset::plan::StrategyChoice;
+use pvc_reset::reset::{self, Options};
 use shared::output::OutputFormat;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
@@ -64,7 +64,7 @@ pub fn claims(sts: &StatefulSet, ordinal: Option<u32>) -> shared::Result<Vec<Str
 
 pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()> {
     // The resume/abort commands it prints are pvcreset's: with --context when one was given.
-    kubectl_pvcreset::reset::remember_context(global);
+    pvc_reset::hints::remember_context(global);
     let (pod, release) = match (args.all, &args.worker_pod, &args.release) {
         (true, Some(_), Some(_)) => {
             return Err(Error::Usage("with --all, name only the release".into()));

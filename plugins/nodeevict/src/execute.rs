@@ -120,7 +120,7 @@ pub async fn save(
         "the drain of {node} stopped after step {}; {hint}",
         step_name(journal.step)
     ));
-    shared::cli::step_boundary(&step_name(journal.step));
+    shared::cli::step_boundary(&step_name(journal.step)).await;
     Ok(())
 }
 

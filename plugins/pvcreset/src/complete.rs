@@ -38,7 +38,7 @@ pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
         },
         (Some(_), _) => Vec::new(),
         (None, Some("resume" | "abort")) => match &target {
-            Some(t) => crate::status::find(&t.client, Some(&t.namespace))
+            Some(t) => pvc_reset::status::find(&t.client, Some(&t.namespace))
                 .await
                 .map(|found| found.iter().map(|r| r.owner.clone()).collect())
                 .unwrap_or_default(),

@@ -1,18 +1,11 @@
 //! `kubectl pvcreset`: reset a workload's PersistentVolumeClaim, safely and resumably
 
-pub mod abort;
-pub mod complete;
-pub mod execute;
-pub mod journal;
-pub mod plan;
-pub mod reset;
-pub mod resume;
-pub mod status;
-pub mod world;
+mod complete;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use pvc_reset::{abort, reset, resume, status};
 use shared::GlobalArgs;
 use shared::doctor::{self, DoctorArgs, Permission, Scope};
 
@@ -196,7 +189,7 @@ pub const PERMISSIONS: &[Permission] = &[
 
 pub fn main() -> ExitCode {
     let cli: Cli = shared::cli::parse();
-    reset::remember_context(&cli.global);
+    pvc_reset::hints::remember_context(&cli.global);
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             None => reset::run(&cli.global, &cli.reset).await,

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shared::doctor::Permission;
 
 /// The annotation holding the journal (JSON).
 pub const ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/journal";
@@ -176,6 +177,91 @@ impl Journal {
     pub fn abortable(&self) -> bool {
         self.step < Step::ClaimsDeleted
     }
+}
+
+/// The writes this reset will make, checked before the first one.
+pub fn needed_permissions(journal: &Journal) -> Vec<Permission> {
+    use shared::doctor::Scope::Namespace;
+    let owner_resource = |kind: &str| {
+        if kind == "StatefulSet" {
+            "statefulsets"
+        } else {
+            "deployments"
+        }
+    };
+    let mut needs = vec![Permission::new(
+        "delete",
+        "",
+        "persistentvolumeclaims",
+        Namespace,
+        "delete the old claim",
+    )];
+    for owner in &journal.owners {
+        let resource = owner_resource(&owner.kind);
+        needs.push(Permission::new(
+            "patch",
+            "apps",
+            resource,
+            Namespace,
+            "record the reset's journal on its owner",
+        ));
+        if journal.strategy == Strategy::Scale {
+            needs.push(
+                Permission::new("patch", "apps", resource, Namespace, "scale the owner")
+                    .sub("scale"),
+            );
+        }
+    }
+    if journal.strategy == Strategy::Pod {
+        needs.push(Permission::new(
+            "delete",
+            "",
+            "pods",
+            Namespace,
+            "replace the pod mounting the claim",
+        ));
+    }
+    if journal.claims.iter().any(|c| c.recreate.is_some()) {
+        needs.push(Permission::new(
+            "create",
+            "",
+            "persistentvolumeclaims",
+            Namespace,
+            "create the claim again",
+        ));
+    }
+    for a in &journal.autoscalers {
+        needs.push(if a.kind == "ScaledObject" {
+            Permission::new(
+                "patch",
+                "keda.sh",
+                "scaledobjects",
+                Namespace,
+                "pause the KEDA ScaledObject",
+            )
+        } else {
+            Permission::new(
+                "patch",
+                "autoscaling",
+                "horizontalpodautoscalers",
+                Namespace,
+                "pause the HorizontalPodAutoscaler",
+            )
+        });
+    }
+    if !journal.snapshots.is_empty() {
+        needs.push(Permission::new(
+            "create",
+            "snapshot.storage.k8s.io",
+            "volumesnapshots",
+            Namespace,
+            "snapshot the claim first",
+        ));
+    }
+    needs.dedup_by(|a, b| {
+        (a.verb, a.resource, a.subresource) == (b.verb, b.resource, b.subresource)
+    });
+    needs
 }
 
 #[cfg(test)]

@@ -152,3 +152,18 @@ pub async fn read(
     }
     Ok(world)
 }
+
+/// KEDA's pause annotation (KEDA 2.13+): the ScaledObject stops scaling its target.
+pub const KEDA_PAUSED: &str = "autoscaling.keda.sh/paused";
+
+/// Does `pod` mount `claim`?
+pub fn mounts(pod: &Pod, claim: &str) -> bool {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .any(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .is_some_and(|c| c.claim_name == claim)
+        })
+}

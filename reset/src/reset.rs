@@ -1,23 +1,20 @@
 //! `kubectl pvcreset PVC... | --statefulset NAME (--ordinal N... | --all)`: read, plan, confirm
 //! by typing the name, journal, act, verify.
 
-use std::sync::OnceLock;
-
 use clap::Args;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
-use shared::doctor::Permission;
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
-use crate::journal::{ANNOTATION, Journal, Strategy, new_run_id};
+use crate::hints::{command, resume_abort_commands, with_resume_hint};
+use crate::journal::{ANNOTATION, Journal, Strategy, needed_permissions, new_run_id};
 use crate::plan::{self, Request, StrategyChoice};
 use crate::status::{self, Recorded};
 use crate::world;
-use shared::shell::word as shell_word;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct ResetArgs {
@@ -379,91 +376,6 @@ pub async fn reset_claims(
         .map_err(|e| with_resume_hint(e, &owner, namespace))
 }
 
-/// The writes this reset will make, checked before the first one.
-pub fn needed_permissions(journal: &Journal) -> Vec<Permission> {
-    use shared::doctor::Scope::Namespace;
-    let owner_resource = |kind: &str| {
-        if kind == "StatefulSet" {
-            "statefulsets"
-        } else {
-            "deployments"
-        }
-    };
-    let mut needs = vec![Permission::new(
-        "delete",
-        "",
-        "persistentvolumeclaims",
-        Namespace,
-        "delete the old claim",
-    )];
-    for owner in &journal.owners {
-        let resource = owner_resource(&owner.kind);
-        needs.push(Permission::new(
-            "patch",
-            "apps",
-            resource,
-            Namespace,
-            "record the reset's journal on its owner",
-        ));
-        if journal.strategy == Strategy::Scale {
-            needs.push(
-                Permission::new("patch", "apps", resource, Namespace, "scale the owner")
-                    .sub("scale"),
-            );
-        }
-    }
-    if journal.strategy == Strategy::Pod {
-        needs.push(Permission::new(
-            "delete",
-            "",
-            "pods",
-            Namespace,
-            "replace the pod mounting the claim",
-        ));
-    }
-    if journal.claims.iter().any(|c| c.recreate.is_some()) {
-        needs.push(Permission::new(
-            "create",
-            "",
-            "persistentvolumeclaims",
-            Namespace,
-            "create the claim again",
-        ));
-    }
-    for a in &journal.autoscalers {
-        needs.push(if a.kind == "ScaledObject" {
-            Permission::new(
-                "patch",
-                "keda.sh",
-                "scaledobjects",
-                Namespace,
-                "pause the KEDA ScaledObject",
-            )
-        } else {
-            Permission::new(
-                "patch",
-                "autoscaling",
-                "horizontalpodautoscalers",
-                Namespace,
-                "pause the HorizontalPodAutoscaler",
-            )
-        });
-    }
-    if !journal.snapshots.is_empty() {
-        needs.push(Permission::new(
-            "create",
-            "snapshot.storage.k8s.io",
-            "volumesnapshots",
-            Namespace,
-            "snapshot the claim first",
-        ));
-    }
-    needs.dedup_by(|a, b| {
-        (a.verb, a.resource, a.subresource) == (b.verb, b.resource, b.subresource)
-    });
-    needs
-}
-
 /// Whether a recorded reset is what this run would do: the same claims, and the strategy and
 /// snapshots asked for (auto accepts the recorded strategy). Its owners are the journal's.
 fn same_request(journal: &Journal, claims: &[String], options: &Options) -> bool {
@@ -499,53 +411,10 @@ fn recorded_elsewhere(other: &Recorded, namespace: &str) -> Error {
     ))
 }
 
-/// `--context` as given on the command line, for the commands the hints print.
-static CONTEXT: OnceLock<String> = OnceLock::new();
-
-/// Remembers `--context` (when given) so every printed command can be pasted as it is.
-pub fn remember_context(global: &GlobalArgs) {
-    if let Some(context) = &global.context {
-        let _ = CONTEXT.set(context.clone());
-    }
-}
-
-/// `kubectl pvcreset VERB OWNER -n NS [--context C]`, ready to paste.
-pub fn command(verb: &str, owner: &str, namespace: &str) -> String {
-    let context = CONTEXT
-        .get()
-        .map(|c| format!(" --context {}", shell_word(c)))
-        .unwrap_or_default();
-    format!(
-        "kubectl pvcreset {verb} {owner} -n {}{context}",
-        shell_word(namespace)
-    )
-}
-
-/// Both ways out of a recorded reset, as commands to paste.
-pub fn resume_abort_commands(owner: &str, namespace: &str) -> String {
-    format!(
-        "finish it with `{}` or undo it with `{}` (abort works while its claims still exist)",
-        command("resume", owner, namespace),
-        command("abort", owner, namespace)
-    )
-}
-
-/// After the journal exists, every failure says how to finish.
-pub fn with_resume_hint(e: Error, owner: &str, namespace: &str) -> Error {
-    e.with_hint(&format!("; {}", resume_hint(owner, namespace)))
-}
-
-/// How to finish or undo a reset recorded on `owner`.
-pub fn resume_hint(owner: &str, namespace: &str) -> String {
-    format!(
-        "the reset is recorded on {owner}: finish it with `{}` (or `abort` it while the claims still exist)",
-        command("resume", owner, namespace)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::doctor::Permission;
 
     #[test]
     fn claims_come_from_the_templates() {
@@ -663,17 +532,6 @@ mod tests {
             &claims(&["data-web-0"]),
             &options(StrategyChoice::Auto, false)
         ));
-    }
-
-    #[test]
-    fn printed_commands_paste_as_they_are() {
-        assert_eq!(
-            shell_word("arn:aws:eks:eu-west-1:1:cluster/prod"),
-            "arn:aws:eks:eu-west-1:1:cluster/prod"
-        );
-        assert_eq!(shell_word("my ctx"), "'my ctx'");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
-        assert_eq!(shell_word(""), "''");
     }
 
     fn listed(needs: &[Permission]) -> Vec<String> {

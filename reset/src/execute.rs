@@ -18,10 +18,7 @@ use shared::{Error, Target};
 use crate::journal::{
     ANNOTATION, AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, RUN_ANNOTATION, Step, Strategy,
 };
-use crate::world::snapshot_resource;
-
-/// KEDA's pause annotation (KEDA 2.13+): the ScaledObject stops scaling its target.
-pub const KEDA_PAUSED: &str = "autoscaling.keda.sh/paused";
+use crate::world::{KEDA_PAUSED, snapshot_resource};
 
 /// What a step needs: the connection, the namespace, when to give up and this run's id
 /// (written with the journal: see [`Expect`]).
@@ -49,7 +46,6 @@ pub struct OwnerState {
     pub ready: i32,
     pub current: i32,
     pub selector: String,
-    pub journal: Option<String>,
 }
 
 /// The whole selector (matchLabels and matchExpressions) as a query; empty when it selects
@@ -75,7 +71,6 @@ pub async fn owner_state(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<O
                     ready: status.ready_replicas.unwrap_or(0),
                     current: status.replicas,
                     selector: selector_string(&spec.selector),
-                    journal: s.annotations().get(ANNOTATION).cloned(),
                 }
             }),
         _ => Api::<Deployment>::namespaced(ctx.client(), ns)
@@ -90,7 +85,6 @@ pub async fn owner_state(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<O
                     ready: status.ready_replicas.unwrap_or(0),
                     current: status.replicas.unwrap_or(0),
                     selector: selector_string(&spec.selector),
-                    journal: d.annotations().get(ANNOTATION).cloned(),
                 }
             }),
     };
@@ -179,7 +173,7 @@ pub(crate) fn owned_elsewhere(namespace: &str, owner: &OwnerRecord) -> Error {
     let owner = owner.reference();
     Error::Failed(format!(
         "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `kubectl pvcreset status -n {namespace}`; if that run was interrupted, {}",
-        crate::reset::resume_abort_commands(&owner, namespace)
+        crate::hints::resume_abort_commands(&owner, namespace)
     ))
 }
 
@@ -321,7 +315,7 @@ pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
 
 async fn record(ctx: &Ctx<'_>, journal: &Journal, expect: Expect) -> shared::Result<()> {
     let owner = journal.holder()?;
-    let hint = crate::reset::resume_hint(&owner.reference(), &ctx.namespace);
+    let hint = crate::hints::resume_hint(&owner.reference(), &ctx.namespace);
     shared::interrupt::changing(format!("the reset was under way; {hint}"));
     write_journal(ctx, owner, Some(journal), expect).await?;
     // A line per step: what an operator (and the interruption tests) can follow.
@@ -334,7 +328,7 @@ async fn record(ctx: &Ctx<'_>, journal: &Journal, expect: Expect) -> shared::Res
         "the reset stopped after step {}; {hint}",
         step_name(journal.step)
     ));
-    shared::cli::step_boundary(&step_name(journal.step));
+    shared::cli::step_boundary(&step_name(journal.step)).await;
     Ok(())
 }
 
@@ -906,7 +900,7 @@ async fn verify(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
                 let users: Vec<&Pod> = pods
                     .items
                     .iter()
-                    .filter(|p| crate::plan::mounts(p, &c.name))
+                    .filter(|p| crate::world::mounts(p, &c.name))
                     .collect();
                 let all_ready = !users.is_empty()
                     && users.iter().all(|p| {

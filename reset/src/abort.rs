@@ -43,7 +43,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
             return Err(Error::Failed(format!(
                 "claim {} is already deleted or being deleted: the reset cannot be undone; finish it with `{}`",
                 c.name,
-                crate::reset::command("resume", &recorded.owner, &namespace)
+                crate::hints::command("resume", &recorded.owner, &namespace)
             )));
         }
     }
@@ -72,7 +72,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     shared::interrupt::changing(format!(
         "the abort was under way; until it ends the reset stays recorded on {}: run `{}` again to finish it",
         recorded.owner,
-        crate::reset::command("abort", &recorded.owner, &namespace)
+        crate::hints::command("abort", &recorded.owner, &namespace)
     ));
     let ctx = Ctx {
         target: &target,

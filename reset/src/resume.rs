@@ -105,7 +105,7 @@ pub async fn continue_recorded(
         shared::doctor::preflight(
             target,
             namespace,
-            &crate::reset::needed_permissions(&recorded.journal),
+            &crate::journal::needed_permissions(&recorded.journal),
             "kubectl pvcreset doctor",
             change.dry_run,
         )
@@ -135,7 +135,7 @@ pub async fn continue_recorded(
         execute::take_over(&ctx, &journal, recorded.run.clone()).await?;
         execute::drive(&ctx, &mut journal)
             .await
-            .map_err(|e| crate::reset::with_resume_hint(e, &recorded.owner, namespace))?;
+            .map_err(|e| crate::hints::with_resume_hint(e, &recorded.owner, namespace))?;
     }
     Ok(())
 }

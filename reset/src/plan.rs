@@ -123,18 +123,6 @@ fn keda_made(world: &World, hpa: &HorizontalPodAutoscaler, kind: &str, name: &st
     })
 }
 
-/// Does `pod` mount `claim`?
-pub fn mounts(pod: &Pod, claim: &str) -> bool {
-    pod.spec
-        .iter()
-        .flat_map(|s| s.volumes.iter().flatten())
-        .any(|v| {
-            v.persistent_volume_claim
-                .as_ref()
-                .is_some_and(|c| c.claim_name == claim)
-        })
-}
-
 /// The pod still counts as a consumer (a finished pod releases its claim).
 fn live(pod: &Pod) -> bool {
     !matches!(
@@ -281,7 +269,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         let pods: Vec<&Pod> = world
             .pods
             .iter()
-            .filter(|p| live(p) && mounts(p, &name))
+            .filter(|p| live(p) && crate::world::mounts(p, &name))
             .collect();
         let templated = template_claim(world, &name);
         match &templated {
@@ -500,7 +488,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                     name: so.name_any(),
                     original: so
                         .annotations()
-                        .get(crate::execute::KEDA_PAUSED)
+                        .get(crate::world::KEDA_PAUSED)
                         .map_or(Value::Null, |v| json!(v)),
                 });
             }
