@@ -64,16 +64,18 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if args.change.dry_run {
-        eprintln!("dry run: nothing was changed");
+    let approved = shared::change::Gate::new(&target, &args.change, "kubectl pvcreset doctor")
+        .confirm("Abort the reset?")
+        .on_interrupt(format!(
+            "the abort was under way; until it ends the reset stays recorded on {}: run `{}` again to finish it",
+            recorded.owner,
+            crate::hints::command("abort", &recorded.owner, &namespace)
+        ))
+        .approve()
+        .await?;
+    if !approved {
         return Ok(());
     }
-    shared::confirm::confirm("Abort the reset?", args.change.yes)?;
-    shared::interrupt::changing(format!(
-        "the abort was under way; until it ends the reset stays recorded on {}: run `{}` again to finish it",
-        recorded.owner,
-        crate::hints::command("abort", &recorded.owner, &namespace)
-    ));
     let ctx = Ctx {
         target: &target,
         namespace: namespace.clone(),

@@ -6,7 +6,8 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
-use shared::output::{self, OutputFormat};
+use shared::change::Gate;
+use shared::output::OutputFormat;
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
@@ -331,23 +332,7 @@ pub async fn reset_claims(
         return Err(execute::owned_elsewhere(namespace, &holder));
     }
     let planned_version = planned.and_then(|m| m.resource_version.clone());
-    shared::banner::print(target);
-    match options.output {
-        OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
-        _ => eprint!("{}", plan::render(&plan)),
-    }
-    shared::doctor::preflight(
-        target,
-        namespace,
-        &needed_permissions(&plan.journal),
-        "kubectl pvcreset doctor",
-        options.change.dry_run,
-    )
-    .await?;
-    if options.change.dry_run {
-        eprintln!("dry run: nothing was changed");
-        return Ok(());
-    }
+    shared::change::show_plan(target, options.output, &plan, plan::render)?;
     let (expected, what) = match plan.claims.as_slice() {
         [one] => (one.name.clone(), "This deletes the claim".to_string()),
         many => (
@@ -359,7 +344,15 @@ pub async fn reset_claims(
             ),
         ),
     };
-    shared::confirm::confirm_typed(&what, &expected, options.change.yes)?;
+    let needs = needed_permissions(&plan.journal);
+    let approved = Gate::new(target, &options.change, "kubectl pvcreset doctor")
+        .preflight(namespace, &needs)
+        .confirm_typed(&what, &expected)
+        .approve()
+        .await?;
+    if !approved {
+        return Ok(());
+    }
     let ctx = Ctx {
         target,
         namespace: namespace.to_string(),

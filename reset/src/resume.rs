@@ -101,24 +101,25 @@ pub async fn continue_recorded(
         "{}",
         status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
     );
+    // Every recorded reset's writes, each asked once.
+    let mut needs: Vec<shared::doctor::Permission> = Vec::new();
     for recorded in chosen {
-        shared::doctor::preflight(
-            target,
-            namespace,
-            &crate::journal::needed_permissions(&recorded.journal),
-            "kubectl pvcreset doctor",
-            change.dry_run,
-        )
-        .await?;
+        for p in crate::journal::needed_permissions(&recorded.journal) {
+            let key = |q: &shared::doctor::Permission| (q.verb, q.group, q.resource, q.subresource);
+            if !needs.iter().any(|q| key(q) == key(&p)) {
+                needs.push(p);
+            }
+        }
     }
-    if change.dry_run {
-        eprintln!("dry run: nothing was changed");
+    let question = format!("Resume {} reset(s) from where they stopped?", chosen.len());
+    let approved = shared::change::Gate::new(target, change, "kubectl pvcreset doctor")
+        .preflight(namespace, &needs)
+        .confirm(&question)
+        .approve()
+        .await?;
+    if !approved {
         return Ok(());
     }
-    shared::confirm::confirm(
-        &format!("Resume {} reset(s) from where they stopped?", chosen.len()),
-        change.yes,
-    )?;
     let ctx = Ctx {
         target,
         namespace: namespace.to_string(),

@@ -4,6 +4,7 @@
 //! retries of transient API failures, and the `doctor` command.
 
 pub mod banner;
+pub mod change;
 pub mod cli;
 pub mod complete;
 pub mod confirm;
@@ -11,10 +12,12 @@ pub mod doctor;
 pub mod duration;
 pub mod error;
 pub mod flags;
+pub mod follow;
 pub mod interrupt;
 pub mod kubeconfig;
 pub mod output;
 pub mod owner;
+pub mod pod;
 pub mod quantity;
 pub mod retry;
 pub mod selector;

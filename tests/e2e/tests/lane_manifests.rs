@@ -1,6 +1,7 @@
 //! The lane's files parse and say what the lane relies on: the manifests (objects without a
-//! namespace, so `kubectl apply -n` puts them in the test's own), kube-sim's lane scenario,
-//! and the GitHub workflows that run the tests (ci.yml, e2e-kind.yml). No cluster needed.
+//! namespace, so `kubectl apply -n` puts them in the test's own), kube-sim's lane scenario (as
+//! kube-sim serves it), and the GitHub workflows that run the tests (ci.yml, e2e-kind.yml).
+//! No cluster needed.
 
 use serde_yaml::Value;
 use suite_tests::manifest;
@@ -45,18 +46,15 @@ fn every_manifest_is_namespace_free_kubernetes_objects() {
 
 #[test]
 fn the_lane_scenario_is_a_kind_like_cluster_with_a_default_storage_class() {
-    let scenario =
-        kube_sim::scenario::Scenario::load(manifest("kube-sim-lane.yaml").to_str().expect("utf-8"))
-            .expect("kube-sim loads the lane scenario");
-    let of_kind = |kind: &str| {
-        scenario
-            .objects
-            .iter()
-            .filter(|o| o["kind"] == kind)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(of_kind("Node").len(), 3);
-    let classes = of_kind("StorageClass");
+    // kube-sim serves the scenario; real kubectl reads what it holds.
+    let sim = suite_tests::SimProcess::start(
+        manifest("kube-sim-lane.yaml").to_str().expect("utf-8"),
+        &[],
+    );
+    let nodes = sim.get_json(&["nodes"]);
+    assert_eq!(nodes["items"].as_array().map(Vec::len), Some(3), "{nodes}");
+    let classes = sim.get_json(&["storageclasses"]);
+    let classes = classes["items"].as_array().expect("items");
     assert_eq!(classes.len(), 1);
     assert_eq!(classes[0]["metadata"]["name"], "standard");
     assert_eq!(
