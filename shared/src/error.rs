@@ -1,7 +1,5 @@
 //! One error type for the suite, its exit codes, and clear one-line messages for API failures.
 
-use std::fmt;
-
 /// Exit codes fixed by DESIGN.md.
 pub mod exit {
     pub const SUCCESS: u8 = 0;
@@ -19,26 +17,32 @@ pub mod exit {
 }
 
 /// Every error a plugin reports. `Display` is the one-line message; `detail` is what `-v` adds.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Wrong flags or arguments (exit 2).
+    #[error("{0}")]
     Usage(String),
     /// The kubeconfig or in-cluster configuration cannot be used (exit 2).
+    #[error("{message}")]
     Config {
         message: String,
         detail: Option<String>,
     },
     /// The API server answered with an error or could not be reached (exit 1).
+    #[error("{message}")]
     Api {
         message: String,
         detail: Option<String>,
         status: Option<u16>,
     },
     /// A check or a verification failed (exit 1).
+    #[error("{0}")]
     Failed(String),
     /// No terminal to confirm on and no `--yes`, or the operator said no (exit 3).
+    #[error("{0}")]
     Refused(String),
     /// Waiting for a condition ran out of time (exit 4).
+    #[error("{0}")]
     Timeout(String),
 }
 
@@ -162,36 +166,23 @@ impl Error {
                 detail,
             },
             other => {
-                let text = error_chain(&other);
-                let lower = text.to_lowercase();
-                let message = if lower.contains("connection refused") {
-                    format!(
+                let message = match Transport::of(&other) {
+                    Transport::Refused => format!(
                         "cannot reach the API server at {server}: connection refused; is the cluster up and the context right?"
-                    )
-                } else if lower.contains("certificate")
-                    || lower.contains("tls")
-                    || lower.contains("handshake")
-                {
-                    format!(
+                    ),
+                    Transport::Tls => format!(
                         "TLS verification of {server} failed ({}); check the cluster's certificate-authority in the kubeconfig",
                         last_cause(&other)
-                    )
-                } else if lower.contains("timed out")
-                    || lower.contains("timeout")
-                    || lower.contains("deadline")
-                {
-                    format!(
+                    ),
+                    Transport::TimedOut => format!(
                         "the API server at {server} did not answer in time; check the network or raise --request-timeout"
-                    )
-                } else if lower.contains("dns")
-                    || lower.contains("lookup")
-                    || lower.contains("resolve")
-                {
-                    format!(
+                    ),
+                    Transport::Unresolved => format!(
                         "cannot resolve the API server host of {server}; check the cluster's server URL"
-                    )
-                } else {
-                    format!("request to {server} failed: {}", last_cause(&other))
+                    ),
+                    Transport::Other => {
+                        format!("request to {server} failed: {}", last_cause(&other))
+                    }
                 };
                 Error::Api {
                     message,
@@ -203,18 +194,57 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m) | Error::Failed(m) | Error::Refused(m) | Error::Timeout(m) => {
-                f.write_str(m)
+/// Why a request got no answer, from the error's types (not its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Nothing listens there (a TCP RST).
+    Refused,
+    /// The TLS handshake failed: an unknown issuer, a wrong name, an expired certificate.
+    Tls,
+    /// The connect or read timeout passed.
+    TimedOut,
+    /// The host name did not resolve.
+    Unresolved,
+    Other,
+}
+
+impl Transport {
+    /// Walks the whole cause chain, including the errors an `io::Error` wraps (its `source()`
+    /// skips them: hyper-rustls and tokio-rustls hand rustls' errors over inside one).
+    pub fn of(err: &(dyn std::error::Error + 'static)) -> Transport {
+        let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![err];
+        let mut unresolved = false;
+        while let Some(e) = pending.pop() {
+            if e.downcast_ref::<rustls::Error>().is_some() {
+                return Transport::Tls;
             }
-            Error::Config { message, .. } | Error::Api { message, .. } => f.write_str(message),
+            if e.downcast_ref::<tokio::time::error::Elapsed>().is_some() {
+                return Transport::TimedOut;
+            }
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    std::io::ErrorKind::ConnectionRefused => return Transport::Refused,
+                    std::io::ErrorKind::TimedOut => return Transport::TimedOut,
+                    _ => {}
+                }
+                if let Some(inner) = io.get_ref() {
+                    pending.push(inner);
+                }
+            }
+            // The one case without a type of its own: std's getaddrinfo failure is an
+            // uncategorized io::Error, which hyper-util's connector labels "dns error".
+            unresolved |= e.to_string() == "dns error";
+            if let Some(source) = e.source() {
+                pending.push(source);
+            }
+        }
+        if unresolved {
+            Transport::Unresolved
+        } else {
+            Transport::Other
         }
     }
 }
-
-impl std::error::Error for Error {}
 
 /// The whole `source()` chain, joined.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -330,6 +360,41 @@ mod tests {
         }
         assert!(r.ends_with("end"));
         assert_eq!(redact("nothing secret here"), "nothing secret here");
+    }
+
+    #[test]
+    fn transport_failures_are_told_apart_by_their_types() {
+        use std::io;
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(Transport::of(&refused), Transport::Refused);
+        // rustls' error handed over inside an io::Error, as tokio-rustls does.
+        let tls = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert_eq!(Transport::of(&tls), Transport::Tls);
+        let timed_out = io::Error::new(
+            io::ErrorKind::Other,
+            io::Error::from(io::ErrorKind::TimedOut),
+        );
+        assert_eq!(Transport::of(&timed_out), Transport::TimedOut);
+        // A message that merely mentions TLS is not a TLS failure.
+        let other = io::Error::other("the tls-proxy sidecar said no");
+        assert_eq!(Transport::of(&other), Transport::Other);
+    }
+
+    #[tokio::test]
+    async fn a_real_refused_connection_is_named_so() {
+        // Port 1 on loopback: nothing listens there.
+        let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        let err = client
+            .apiserver_version()
+            .await
+            .expect_err("nothing listens on port 1");
+        let e = Error::from_kube(err, "https://127.0.0.1:1");
+        assert!(e.to_string().contains("connection refused"), "{e}");
+        assert!(e.is_transient());
     }
 
     #[test]
