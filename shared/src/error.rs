@@ -373,10 +373,7 @@ mod tests {
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         );
         assert_eq!(Transport::of(&tls), Transport::Tls);
-        let timed_out = io::Error::new(
-            io::ErrorKind::Other,
-            io::Error::from(io::ErrorKind::TimedOut),
-        );
+        let timed_out = io::Error::other(io::Error::from(io::ErrorKind::TimedOut));
         assert_eq!(Transport::of(&timed_out), Transport::TimedOut);
         // A message that merely mentions TLS is not a TLS failure.
         let other = io::Error::other("the tls-proxy sidecar said no");
