@@ -11,26 +11,34 @@ use crate::error::Result;
 use crate::flags::GlobalArgs;
 
 /// `-v` levels: 1 shows the plugin's decisions, 2 adds each API request, 3+ adds kube detail.
+/// Fixed targets (tracing-subscriber's `Targets`): no regex-backed environment filter needed.
 fn log_filter(verbosity: u8) -> &'static str {
     match verbosity {
         0 => "warn",
         1 => {
-            "warn,shared=info,kubectl_airflow=info,kubectl_pvcreset=info,kubectl_nodeevict=info,kubectl_argodeploy=info"
+            "warn,shared=info,pvc_reset=info,kubectl_airflow=info,kubectl_pvcreset=info,kubectl_nodeevict=info,kubectl_argodeploy=info"
         }
         2 => {
-            "info,shared=debug,kubectl_airflow=debug,kubectl_pvcreset=debug,kubectl_nodeevict=debug,kubectl_argodeploy=debug,kube_client=debug,tower_http=debug"
+            "info,shared=debug,pvc_reset=debug,kubectl_airflow=debug,kubectl_pvcreset=debug,kubectl_nodeevict=debug,kubectl_argodeploy=debug,kube_client=debug,tower_http=debug"
         }
         _ => "debug,hyper=info,hyper_util=info,rustls=info,h2=info",
     }
 }
 
 fn init_logging(verbosity: u8) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let targets: tracing_subscriber::filter::Targets =
+        log_filter(verbosity).parse().unwrap_or_default();
     // Credentials never reach the logs: kube's HTTP trace records method and URL only.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter(verbosity)))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(verbosity >= 2)
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_target(verbosity >= 2),
+        )
+        .with(targets)
         .try_init();
 }
 
@@ -134,6 +142,15 @@ pub async fn step_boundary(step: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_verbosity_has_a_filter_that_parses() {
+        for v in 0..=9 {
+            log_filter(v)
+                .parse::<tracing_subscriber::filter::Targets>()
+                .unwrap_or_else(|e| panic!("-v {v}: {e}"));
+        }
+    }
 
     #[test]
     fn usage_errors_are_one_line_with_the_tip_and_the_help_hint() {

@@ -1,18 +1,14 @@
 //! `kubectl airflow logs COMPONENT [RELEASE]`: the logs of every pod of a component, each line
 //! prefixed with its pod; with `-f`, pods created later (after a restart) are followed too.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use clap::Args;
-use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, LogParams};
-use kube::runtime::{WatchStreamExt, watcher};
-use owo_colors::{OwoColorize, Stream};
+use shared::follow::{Follow, PodStream};
 use shared::{Error, GlobalArgs, Target};
-use tokio::sync::mpsc;
 
 use crate::discovery::{self, AirflowDeployment};
 
@@ -78,66 +74,7 @@ fn container_of(pod: &Pod, component: &str, asked: Option<&str>) -> Option<Strin
 
 /// `[pod] ` in a colour of its own on a terminal.
 fn prefix(pod: &str, index: usize) -> String {
-    let text = format!("[{pod}]");
-    let coloured = text.if_supports_color(Stream::Stdout, |t| match index % 6 {
-        0 => t.cyan().to_string(),
-        1 => t.magenta().to_string(),
-        2 => t.yellow().to_string(),
-        3 => t.green().to_string(),
-        4 => t.blue().to_string(),
-        _ => t.red().to_string(),
-    });
-    format!("{coloured} ")
-}
-
-fn params(args: &LogsArgs, container: Option<String>, follow: bool, fresh_pod: bool) -> LogParams {
-    LogParams {
-        container,
-        follow,
-        // A pod that appears while following is read from its start.
-        tail_lines: if fresh_pod {
-            None
-        } else {
-            shared::validate::tail_lines(args.tail)
-        },
-        since_seconds: if fresh_pod {
-            None
-        } else {
-            args.since.map(shared::validate::since_seconds)
-        },
-        since_time: if fresh_pod { None } else { args.since_time },
-        timestamps: args.timestamps,
-        ..Default::default()
-    }
-}
-
-/// Streams one pod's log into the channel, line by line.
-fn spawn_stream(api: Api<Pod>, pod: String, lp: LogParams, index: usize, tx: mpsc::Sender<String>) {
-    tokio::spawn(async move {
-        let lines = match api.log_stream(&pod, &lp).await {
-            Ok(reader) => reader.lines(),
-            Err(e) => {
-                let _ = tx
-                    .send(format!(
-                        "{}(cannot read the log: {})",
-                        prefix(&pod, index),
-                        e
-                    ))
-                    .await;
-                return;
-            }
-        };
-        futures::pin_mut!(lines);
-        while let Some(Ok(line)) = lines.next().await {
-            if tx
-                .send(format!("{}{line}", prefix(&pod, index)))
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-    });
+    shared::follow::prefix(&format!("[{pod}]"), index, true)
 }
 
 fn running(pod: &Pod) -> bool {
@@ -145,45 +82,47 @@ fn running(pod: &Pod) -> bool {
         && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
 }
 
+/// `-f`: every running pod of the component, and those that start later (read from their
+/// start), until interrupted.
 async fn follow(
     target: &Target,
     d: &AirflowDeployment,
     component: &str,
     args: &LogsArgs,
 ) -> shared::Result<()> {
-    let api: Api<Pod> = Api::namespaced(target.client.clone(), &d.namespace);
-    let selector = format!(
-        "{},release={},component={component}",
-        discovery::AIRFLOW_SELECTOR,
-        d.release
-    );
-    let (tx, mut rx) = mpsc::channel::<String>(1024);
-    let mut followed: HashSet<String> = HashSet::new();
-    let mut first_round = true;
-    let events = watcher(api.clone(), watcher::Config::default().labels(&selector))
-        .default_backoff()
-        .applied_objects();
-    futures::pin_mut!(events);
-    loop {
-        tokio::select! {
-            event = events.try_next() => match event {
-                Ok(Some(pod)) => {
-                    let uid = pod.uid().unwrap_or_default();
-                    if running(&pod) && followed.insert(uid) {
-                        let index = followed.len() - 1;
-                        let lp = params(args, container_of(&pod, component, args.container.as_deref()), true, !first_round);
-                        spawn_stream(api.clone(), pod.name_any(), lp, index, tx.clone());
-                    }
-                }
-                Ok(None) => return Ok(()),
-                Err(e) => tracing::debug!("pod watch error, retrying: {e}"),
-            },
-            Some(line) = rx.recv() => {
-                shared::output::print_stdout(&format!("{line}\n"));
-            }
-            // After the initial listing, every pod that shows up later is new: read it all.
-            _ = tokio::time::sleep(Duration::from_millis(500)), if first_round => first_round = false,
-        }
+    let follower = Follow {
+        api: Api::namespaced(target.client.clone(), &d.namespace),
+        selector: format!(
+            "{},release={},component={component}",
+            discovery::AIRFLOW_SELECTOR,
+            d.release
+        ),
+        window: window(args, None),
+        new_pods_from_start: true,
+        colours: true,
+        report_stream_errors: true,
+        filter: None,
+    };
+    let select = |pod: &Pod, _index: usize| {
+        running(pod).then(|| PodStream {
+            container: container_of(pod, component, args.container.as_deref()),
+            label: format!("[{}]", pod.name_any()),
+        })
+    };
+    follower
+        .run(select, std::future::pending(), Duration::ZERO)
+        .await
+}
+
+/// The log window asked of every pod: `--tail`, `--since`/`--since-time`, `--timestamps`.
+fn window(args: &LogsArgs, container: Option<String>) -> LogParams {
+    LogParams {
+        container,
+        tail_lines: shared::validate::tail_lines(args.tail),
+        since_seconds: args.since.map(shared::validate::since_seconds),
+        since_time: args.since_time,
+        timestamps: args.timestamps,
+        ..Default::default()
     }
 }
 
@@ -207,11 +146,9 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
     pods.sort_by_key(|p| p.name_any());
     for (index, pod) in pods.iter().enumerate() {
         let name = pod.name_any();
-        let lp = params(
+        let lp = window(
             args,
             container_of(pod, component, args.container.as_deref()),
-            false,
-            false,
         );
         match api.logs(&name, &lp).await {
             Ok(text) => {

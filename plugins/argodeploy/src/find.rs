@@ -4,7 +4,7 @@
 use clap::Args;
 use jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::{Api, DynamicObject};
+use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 use shared::{Error, GlobalArgs};
 
@@ -42,17 +42,64 @@ pub fn failing_steps(nodes: &Map<String, Value>) -> Vec<(String, String, String)
         .collect()
 }
 
+/// Each failing step with its message and the tail of its pod's `main` log (the workflow's
+/// pods listed once).
+async fn failing_steps_text(
+    target: &shared::Target,
+    newest: &DynamicObject,
+    failing: &[(String, String, String)],
+    tail: i64,
+) -> shared::Result<String> {
+    let mut out = String::new();
+    let ns = newest.namespace().unwrap_or_default();
+    let pods = crate::logs::pods_of(target, &ns, &newest.name_any()).await?;
+    for (display, node_name, message) in failing {
+        out.push_str(&format!(
+            "failing step {display}: {}\n",
+            if message.is_empty() {
+                "(no message)"
+            } else {
+                message
+            }
+        ));
+        let pod = pods.iter().find(|p| {
+            p.annotations()
+                .get("workflows.argoproj.io/node-name")
+                .map(String::as_str)
+                == Some(node_name.as_str())
+        });
+        let Some(pod) = pod else {
+            out.push_str("  (its pod is gone: no log to show)\n");
+            continue;
+        };
+        let lines = crate::logs::tail(
+            target,
+            &ns,
+            &pod.name_any(),
+            "main",
+            shared::validate::tail_lines(Some(tail)),
+        )
+        .await;
+        match lines {
+            Ok(lines) => {
+                out.push_str(&format!(
+                    "last {} lines of {} (main):\n",
+                    lines.len(),
+                    pod.name_any()
+                ));
+                for l in lines {
+                    out.push_str(&format!("  {l}\n"));
+                }
+            }
+            Err(e) => out.push_str(&format!("  (its log cannot be read: {e})\n")),
+        }
+    }
+    Ok(out)
+}
+
 pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &FindArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
-    let api: Api<DynamicObject> = if args.all_namespaces {
-        Api::all_with(target.client.clone(), &workflow::resource())
-    } else {
-        Api::namespaced_with(
-            target.client.clone(),
-            &target.namespace,
-            &workflow::resource(),
-        )
-    };
+    let api = workflow::api(&target, args.all_namespaces);
     let now = Timestamp::now();
     let query = ListArgs {
         instance: Some(args.instance.clone()),
@@ -99,49 +146,8 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &FindArgs) -> shar
             Vec::new()
         }
     };
-    let ns = newest.namespace().unwrap_or_default();
-    for (display, node_name, message) in &failing {
-        out.push_str(&format!(
-            "failing step {display}: {}\n",
-            if message.is_empty() {
-                "(no message)"
-            } else {
-                message
-            }
-        ));
-        let pods = crate::logs::pods_of(&target, &ns, &newest.name_any()).await?;
-        let pod = pods.iter().find(|p| {
-            p.annotations()
-                .get("workflows.argoproj.io/node-name")
-                .map(String::as_str)
-                == Some(node_name.as_str())
-        });
-        match pod {
-            Some(pod) => {
-                match crate::logs::tail(
-                    &target,
-                    &ns,
-                    &pod.name_any(),
-                    "main",
-                    shared::validate::tail_lines(Some(args.tail)),
-                )
-                .await
-                {
-                    Ok(lines) => {
-                        out.push_str(&format!(
-                            "last {} lines of {} (main):\n",
-                            lines.len(),
-                            pod.name_any()
-                        ));
-                        for l in lines {
-                            out.push_str(&format!("  {l}\n"));
-                        }
-                    }
-                    Err(e) => out.push_str(&format!("  (its log cannot be read: {e})\n")),
-                }
-            }
-            None => out.push_str("  (its pod is gone: no log to show)\n"),
-        }
+    if !failing.is_empty() {
+        out.push_str(&failing_steps_text(&target, newest, &failing, args.tail).await?);
     }
     if failing.is_empty() && matches!(workflow::phase(newest).as_str(), "Failed" | "Error") {
         out.push_str("no failed step recorded (the workflow itself failed)\n");

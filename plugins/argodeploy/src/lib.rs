@@ -1,15 +1,18 @@
 //! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
 
-pub mod complete;
-pub mod find;
-pub mod get;
-pub mod labels;
-pub mod list;
-pub mod logs;
-pub mod resubmit;
-pub mod shutdown;
-pub mod tree;
-pub mod workflow;
+mod complete;
+mod find;
+mod get;
+mod humanize;
+mod labels;
+mod list;
+mod logs;
+mod node_status;
+mod pod_name;
+mod resubmit;
+mod shutdown;
+mod tree;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -26,17 +29,17 @@ use shared::doctor::{self, DoctorArgs, Permission, Scope};
     about,
     long_about = "Work with the Argo Workflows that deploy instances (labels instance_uuid and username)\nthrough the Kubernetes API: list and find them, show one as a tree, read the main\ncontainers' logs, resubmit, stop or terminate."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    global: GlobalArgs,
     #[command(flatten)]
-    pub labels: labels::LabelKeys,
+    labels: labels::LabelKeys,
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// List workflows (argo list's filters and order), with their user and instance
     List(list::ListArgs),
     /// Every workflow of an instance; the newest one's failing step, message and log tail
@@ -64,7 +67,7 @@ pub enum Command {
 }
 
 /// What `kubectl argodeploy` needs, checked by `doctor` with SelfSubjectAccessReviews.
-pub const PERMISSIONS: &[Permission] = &[
+pub(crate) const PERMISSIONS: &[Permission] = &[
     Permission::new(
         "list",
         "argoproj.io",

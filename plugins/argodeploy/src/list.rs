@@ -233,15 +233,7 @@ pub fn render(rows: &[Row], wide: bool, namespaces: bool) -> String {
 
 pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &ListArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
-    let api: Api<DynamicObject> = if args.all_namespaces {
-        Api::all_with(target.client.clone(), &workflow::resource())
-    } else {
-        Api::namespaced_with(
-            target.client.clone(),
-            &target.namespace,
-            &workflow::resource(),
-        )
-    };
+    let api = workflow::api(&target, args.all_namespaces);
     let now = Timestamp::now();
     let items = match read(&api, args, keys, now).await {
         Ok(items) => items,

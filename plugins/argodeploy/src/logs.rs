@@ -2,18 +2,16 @@
 //! each line prefixed with its step; ordered by time; `-f` picks up new pods and ends when the
 //! workflow completes.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
-use kube::runtime::{WatchStreamExt, watcher};
 use regex::Regex;
+use shared::follow::{Follow, LineFilter, PodStream, split_timestamp};
 use shared::{Error, GlobalArgs, Target};
-use tokio::sync::mpsc;
 
 use crate::workflow::{self, WORKFLOW_LABEL};
 
@@ -62,17 +60,6 @@ fn started_at(pod: &Pod) -> Option<jiff::Timestamp> {
     pod.status.as_ref()?.start_time.as_ref().map(|t| t.0)
 }
 
-/// Splits `2026-11-17T09:21:00.000000000Z line` into its time and text.
-fn split_timestamp(line: &str) -> (Option<jiff::Timestamp>, &str) {
-    match line.split_once(' ') {
-        Some((t, rest)) => match t.parse() {
-            Ok(ts) => (Some(ts), rest),
-            Err(_) => (None, line),
-        },
-        None => (None, line),
-    }
-}
-
 pub async fn pods_of(target: &Target, namespace: &str, wf: &str) -> shared::Result<Vec<Pod>> {
     let mut pods = Api::<Pod>::namespaced(target.client.clone(), namespace)
         .list(&ListParams::default().labels(&format!("{WORKFLOW_LABEL}={wf}")))
@@ -119,22 +106,9 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
         })?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
-    let wfs: Api<DynamicObject> =
-        Api::namespaced_with(target.client.clone(), &ns, &workflow::resource());
-    if wfs
-        .get_opt(&args.workflow)
-        .await
-        .map_err(|e| target.api_error(e))?
-        .is_none()
-    {
-        return Err(Error::Failed(format!(
-            "workflow {:?} not found in namespace {ns}: `kubectl argodeploy list{}` shows them",
-            args.workflow,
-            target.scope_flags()
-        )));
-    }
+    let (wfs, _) = workflow::get(&target, &args.workflow).await?;
     if args.follow {
-        return follow(&target, &ns, &wfs, args, grep.as_ref()).await;
+        return follow(&target, &ns, &wfs, args, grep).await;
     }
     let pods = pods_of(&target, &ns, &args.workflow).await?;
     let api: Api<Pod> = Api::namespaced(target.client.clone(), &ns);
@@ -177,96 +151,51 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
     Ok(())
 }
 
-fn spawn_stream(
-    api: Api<Pod>,
-    pod: Pod,
-    lp: LogParams,
-    grep: Option<Regex>,
-    tx: mpsc::Sender<String>,
-) {
-    tokio::spawn(async move {
-        let step = step_of(&pod);
-        let Ok(reader) = api.log_stream(&pod.name_any(), &lp).await else {
-            return;
-        };
-        let lines = reader.lines();
-        futures::pin_mut!(lines);
-        while let Some(Ok(line)) = lines.next().await {
-            let body = if lp.timestamps {
-                split_timestamp(&line).1
-            } else {
-                line.as_str()
-            };
-            if grep.as_ref().is_none_or(|re| re.is_match(body))
-                && tx.send(format!("{step}: {line}")).await.is_err()
-            {
-                return;
-            }
-        }
-    });
-}
-
+/// `-f`: the wanted pods' logs as they start, until the workflow completes (and two seconds
+/// more for the last lines).
 async fn follow(
     target: &Target,
     ns: &str,
     wfs: &Api<DynamicObject>,
     args: &LogsArgs,
-    grep: Option<&Regex>,
+    grep: Option<Regex>,
 ) -> shared::Result<()> {
-    let api: Api<Pod> = Api::namespaced(target.client.clone(), ns);
-    let (tx, mut rx) = mpsc::channel::<String>(1024);
-    let mut followed: HashSet<String> = HashSet::new();
-    let events = watcher(
-        api.clone(),
-        watcher::Config::default().labels(&format!("{WORKFLOW_LABEL}={}", args.workflow)),
-    )
-    .default_backoff()
-    .applied_objects();
-    futures::pin_mut!(events);
-    let mut check = tokio::time::interval(Duration::from_secs(1));
-    let mut completed_since: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            event = events.try_next() => match event {
-                Ok(Some(pod)) => {
-                    let started = pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(|p| p != "Pending");
-                    if started && wanted(&pod, args.step.as_deref()) && followed.insert(pod.uid().unwrap_or_default()) {
-                        let lp = LogParams {
-                            container: Some(args.container.clone()),
-                            follow: true,
-                            tail_lines: shared::validate::tail_lines(args.tail),
-                            since_seconds: args.since.map(shared::validate::since_seconds),
-                            since_time: args.since_time,
-                            timestamps: args.timestamps,
-                            ..Default::default()
-                        };
-                        spawn_stream(api.clone(), pod, lp, grep.cloned(), tx.clone());
-                    }
-                }
-                Ok(None) => return Ok(()),
-                Err(e) => tracing::debug!("pod watch error, retrying: {e}"),
-            },
-            Some(line) = rx.recv() => shared::output::print_stdout(&format!("{line}\n")),
-            _ = check.tick() => {
-                match completed_since {
-                    // Give the last lines a moment to arrive once the workflow is done.
-                    Some(at) if at.elapsed() >= Duration::from_secs(2) => {
-                        while let Ok(line) = rx.try_recv() {
-                            shared::output::print_stdout(&format!("{line}\n"));
-                        }
-                        eprintln!("workflow {} completed", args.workflow);
-                        return Ok(());
-                    }
-                    Some(_) => {}
-                    None => {
-                        if let Ok(Some(wf)) = wfs.get_opt(&args.workflow).await
-                            && workflow::is_completed(&wf)
-                        {
-                            completed_since = Some(tokio::time::Instant::now());
-                        }
-                    }
-                }
-            }
+    let follower = Follow {
+        api: Api::namespaced(target.client.clone(), ns),
+        selector: format!("{WORKFLOW_LABEL}={}", args.workflow),
+        window: LogParams {
+            tail_lines: shared::validate::tail_lines(args.tail),
+            since_seconds: args.since.map(shared::validate::since_seconds),
+            since_time: args.since_time,
+            timestamps: args.timestamps,
+            ..Default::default()
+        },
+        new_pods_from_start: false,
+        colours: false,
+        report_stream_errors: false,
+        filter: grep.map(|re| -> LineFilter { Arc::new(move |text| re.is_match(text)) }),
+    };
+    let select = |pod: &Pod, _index: usize| {
+        // A pending pod has no log yet: it is taken when it starts.
+        let started = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .is_some_and(|p| p != "Pending");
+        (started && wanted(pod, args.step.as_deref())).then(|| PodStream {
+            container: Some(args.container.clone()),
+            label: format!("{}:", step_of(pod)),
+        })
+    };
+    let completed = async {
+        // The watch does not end; were it to, following goes on rather than claim completion.
+        if workflow::completion(wfs, &args.workflow).await.is_none() {
+            std::future::pending::<()>().await;
         }
-    }
+    };
+    follower
+        .run(select, completed, Duration::from_secs(2))
+        .await?;
+    eprintln!("workflow {} completed", args.workflow);
+    Ok(())
 }

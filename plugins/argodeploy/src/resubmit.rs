@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
-use crate::tree::node_id;
+use crate::pod_name::node_id;
 use crate::workflow::{self, RESUBMITTED_FROM};
 
 #[derive(Args, Debug, Clone)]
@@ -307,25 +307,7 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
         _ => output::print_stdout(&format!("{name}\n")),
     }
     if args.wait {
-        let deadline = tokio::time::Instant::now() + args.change.timeout;
-        let bar = shared::wait::spinner(format!("waiting for {name} to complete"));
-        let phase = loop {
-            if let Ok(Some(wf)) = api.get_opt(&name).await
-                && workflow::is_completed(&wf)
-            {
-                break workflow::phase(&wf);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                bar.finish_and_clear();
-                return Err(Error::Timeout(format!(
-                    "timed out waiting for {name}; `kubectl argodeploy get {}{}` shows where it is",
-                    shared::shell::word(&name),
-                    target.scope_flags()
-                )));
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        };
-        bar.finish_and_clear();
+        let phase = wait_until_completed(&target, &api, &name, args.change.timeout).await?;
         eprintln!("{name} {phase}");
         if phase != "Succeeded" {
             return Err(Error::Failed(format!(
@@ -336,6 +318,29 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
         }
     }
     Ok(())
+}
+
+/// Watches the workflow until it completes and returns its final phase, or times out after
+/// `timeout`.
+async fn wait_until_completed(
+    target: &shared::Target,
+    api: &kube::Api<DynamicObject>,
+    name: &str,
+    timeout: Duration,
+) -> shared::Result<String> {
+    let bar = shared::wait::spinner(format!("waiting for {name} to complete"));
+    let result = tokio::time::timeout(timeout, workflow::completion(api, name)).await;
+    bar.finish_and_clear();
+    match result {
+        Ok(Some(wf)) => Ok(workflow::phase(&wf)),
+        // A watcher retries for ever; its stream does not end.
+        Ok(None) => Err(Error::Failed(format!("the watch of {name} ended"))),
+        Err(_) => Err(Error::Timeout(format!(
+            "timed out waiting for {name}; `kubectl argodeploy get {}{}` shows where it is",
+            shared::shell::word(name),
+            target.scope_flags()
+        ))),
+    }
 }
 
 /// Creates `object` (which has its name) exactly once: a create whose answer was lost (a

@@ -1,9 +1,11 @@
 //! Reading Argo Workflows through the Kubernetes API (no argo-server): the resource, and what
 //! the commands need from one (phase, times, parameters, labels).
 
+use futures::{StreamExt, future};
 use jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Map, Value};
 
 pub const PHASE_LABEL: &str = "workflows.argoproj.io/phase";
@@ -32,6 +34,24 @@ pub fn is_completed(wf: &DynamicObject) -> bool {
         || matches!(phase(wf).as_str(), "Succeeded" | "Failed" | "Error")
 }
 
+/// The named workflow once it has completed, by watching it; a failed watch request is
+/// retried after a backoff. `None` only if the watch ended, which a watcher does not.
+pub async fn completion(api: &Api<DynamicObject>, name: &str) -> Option<DynamicObject> {
+    let fields = format!("metadata.name={name}");
+    let completed = watcher(api.clone(), watcher::Config::default().fields(&fields))
+        .default_backoff()
+        .applied_objects()
+        .filter_map(|event| {
+            future::ready(
+                event
+                    .inspect_err(|e| tracing::debug!("watching {name} failed, retrying: {e}"))
+                    .ok(),
+            )
+        })
+        .filter(|wf| future::ready(is_completed(wf)));
+    std::pin::pin!(completed).next().await
+}
+
 pub fn time(value: &Value) -> Option<Timestamp> {
     value.as_str().and_then(|s| s.parse().ok())
 }
@@ -56,14 +76,14 @@ pub fn duration(wf: &DynamicObject, now: Timestamp) -> Option<std::time::Duratio
 }
 
 /// The node status map, from `status.nodes` or, when argo compressed it, from
-/// `status.compressedNodes` (as `get` reads it: [`crate::tree::nodes`]). `Err` when it cannot
+/// `status.compressedNodes` (as `get` reads it: [`crate::node_status::decode`]). `Err` when it cannot
 /// be read here (offloaded to the archive database, or corrupt), saying why.
 pub fn nodes(wf: &DynamicObject) -> Result<Map<String, Value>, String> {
     let whole = serde_json::json!({
         "metadata": {"name": wf.name_any()},
         "status": wf.data["status"],
     });
-    crate::tree::nodes(&whole)
+    crate::node_status::decode(&whole)
 }
 
 pub fn message(wf: &DynamicObject) -> String {
@@ -117,13 +137,21 @@ pub fn short_duration(d: std::time::Duration) -> String {
     }
 }
 
+/// The workflows of the target's namespace, or of every namespace.
+pub fn api(target: &shared::Target, all_namespaces: bool) -> Api<DynamicObject> {
+    if all_namespaces {
+        Api::all_with(target.client.clone(), &resource())
+    } else {
+        Api::namespaced_with(target.client.clone(), &target.namespace, &resource())
+    }
+}
+
 /// The named workflow of the target's namespace, or a one-line "not found" error.
 pub async fn get(
     target: &shared::Target,
     name: &str,
-) -> shared::Result<(kube::Api<DynamicObject>, DynamicObject)> {
-    let api: kube::Api<DynamicObject> =
-        kube::Api::namespaced_with(target.client.clone(), &target.namespace, &resource());
+) -> shared::Result<(Api<DynamicObject>, DynamicObject)> {
+    let api = api(target, false);
     let wf = api
         .get_opt(name)
         .await
