@@ -266,33 +266,31 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
             params.join(", ")
         }
     );
-    shared::doctor::preflight(
-        &target,
-        &wf.namespace().unwrap_or_default(),
-        &[shared::doctor::Permission::new(
-            "create",
-            "argoproj.io",
-            "workflows",
-            shared::doctor::Scope::Namespace,
-            "create the new workflow",
-        )],
-        "kubectl argodeploy doctor",
-        args.change.dry_run,
-    )
-    .await?;
-    if args.change.dry_run {
-        eprintln!("dry run: nothing was changed");
-        return Ok(());
-    }
-    shared::confirm::confirm(&format!("Resubmit {}?", args.workflow), args.change.yes)?;
     let object: DynamicObject = serde_json::from_value(new.clone())
         .map_err(|e| Error::Failed(format!("the new workflow is invalid: {e}")))?;
-    shared::interrupt::changing(format!(
-        "the resubmission of {} may have been created: `kubectl argodeploy list --prefix {}{}` shows it",
-        args.workflow,
-        shared::shell::word(&object.name_any()),
-        target.scope_flags()
-    ));
+    let namespace = wf.namespace().unwrap_or_default();
+    let needs = [shared::doctor::Permission::new(
+        "create",
+        "argoproj.io",
+        "workflows",
+        shared::doctor::Scope::Namespace,
+        "create the new workflow",
+    )];
+    let question = format!("Resubmit {}?", args.workflow);
+    let approved = shared::change::Gate::new(&target, &args.change, "kubectl argodeploy doctor")
+        .preflight(&namespace, &needs)
+        .confirm(&question)
+        .on_interrupt(format!(
+            "the resubmission of {} may have been created: `kubectl argodeploy list --prefix {}{}` shows it",
+            args.workflow,
+            shared::shell::word(&object.name_any()),
+            target.scope_flags()
+        ))
+        .approve()
+        .await?;
+    if !approved {
+        return Ok(());
+    }
     let created = create_once(&target, &api, &object).await?;
     let name = created.name_any();
     // A server that treats status as a subresource drops it on create: set it there.

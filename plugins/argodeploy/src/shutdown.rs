@@ -5,6 +5,7 @@ use clap::Args;
 use kube::ResourceExt;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
+use shared::change::Gate;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::workflow;
@@ -54,31 +55,29 @@ pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> sha
         args.workflow,
         workflow::phase(&wf)
     );
-    shared::doctor::preflight(
-        &target,
-        &wf.namespace().unwrap_or_default(),
-        &[shared::doctor::Permission::new(
-            "patch",
-            "argoproj.io",
-            "workflows",
-            shared::doctor::Scope::Namespace,
-            "set spec.shutdown",
-        )],
-        "kubectl argodeploy doctor",
-        args.change.dry_run,
-    )
-    .await?;
-    if args.change.dry_run {
-        eprintln!("dry run: nothing was changed");
+    let namespace = wf.namespace().unwrap_or_default();
+    let needs = [shared::doctor::Permission::new(
+        "patch",
+        "argoproj.io",
+        "workflows",
+        shared::doctor::Scope::Namespace,
+        "set spec.shutdown",
+    )];
+    let question = format!("{value} {}?", args.workflow);
+    let approved = Gate::new(&target, &args.change, "kubectl argodeploy doctor")
+        .preflight(&namespace, &needs)
+        .confirm(&question)
+        .on_interrupt(format!(
+            "the {} request may have been sent: `kubectl argodeploy get {}{}` shows it; running the same command again is safe",
+            value.to_lowercase(),
+            shared::shell::word(&args.workflow),
+            target.scope_flags()
+        ))
+        .approve()
+        .await?;
+    if !approved {
         return Ok(());
     }
-    shared::confirm::confirm(&format!("{value} {}?", args.workflow), args.change.yes)?;
-    shared::interrupt::changing(format!(
-        "the {} request may have been sent: `kubectl argodeploy get {}{}` shows it; running the same command again is safe",
-        value.to_lowercase(),
-        shared::shell::word(&args.workflow),
-        target.scope_flags()
-    ));
     api.patch(
         &args.workflow,
         &PatchParams::default(),
