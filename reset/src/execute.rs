@@ -638,8 +638,11 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
             if left.is_empty() {
                 return Ok(Some(()));
             }
-            // A replacement pod created while the old claim is still terminating would wait on
-            // it forever ("persistentvolumeclaim is being deleted"): delete it once more.
+            // A replacement of the planned pod holds the old claim: one created while the claim
+            // is terminating waits on it forever ("persistentvolumeclaim is being deleted"),
+            // and one the operator caused before the claim was deleted runs on it and keeps it
+            // (found by the soak). Either way it is the planned pod's successor on the old
+            // claim: delete it as the planned pod would have been.
             if let Some(old) = &old_pod
                 && let Some(p) = pods
                     .get_opt(&old.name)
@@ -647,10 +650,23 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
                     .map_err(|e| ctx.api_error(e))?
                 && p.uid().as_deref() != Some(old.uid.as_str())
                 && p.metadata.deletion_timestamp.is_none()
-                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
                 && left.iter().all(|c| c.metadata.deletion_timestamp.is_some())
+                && left.iter().any(|c| crate::world::mounts(&p, &c.name_any()))
             {
-                let _ = pods.delete(&old.name, &DeleteParams::default()).await;
+                // Only that pod (uid precondition); a failed delete is tried again next round.
+                let dp = DeleteParams {
+                    preconditions: Some(Preconditions {
+                        uid: p.uid(),
+                        resource_version: None,
+                    }),
+                    ..Default::default()
+                };
+                if pods.delete(&old.name, &dp).await.is_ok() {
+                    eprintln!(
+                        "deleted pod {} (a replacement holding the old claim)",
+                        old.name
+                    );
+                }
             }
             Ok(None)
         })

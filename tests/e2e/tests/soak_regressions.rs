@@ -513,3 +513,63 @@ fn an_interrupted_stop_names_a_command_that_works_when_pasted() {
     assert_eq!(pasted.code, Some(0), "`{printed}`: {}", pasted.stderr);
     assert!(pasted.stdout.contains(&workflow), "{}", pasted.stdout);
 }
+
+/// Soak seed 100178 (airflow reset-logs of worker-0, pod strategy, SIGKILL right after the
+/// journal was written, then the operator deleted worker-0 by hand): the StatefulSet recreated
+/// worker-0 on the old claim, which was not yet deleted, and it ran. The resume deleted the
+/// claim (Terminating while a pod uses it), skipped the pod delete (the uid recorded was the
+/// old pod's) and waited for the claim to go, which the running replacement held forever:
+/// every resume timed out. The replacement of the planned pod, holding the old claim, is now
+/// deleted as the planned pod would have been.
+#[test]
+fn a_resume_deletes_the_replacement_pod_that_holds_the_old_claim() {
+    use suite_tests::{Interrupt, interrupt_after_step};
+    let sim = SimProcess::start("astronomer", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let ns = "astronomer-ee-lunar-nuclear-3725";
+    let claim = "logs-lunar-nuclear-3725-worker-0";
+    let old_uid = sim.get_json(&["pvc", claim, "-n", ns])["metadata"]["uid"].clone();
+    let killed = interrupt_after_step(
+        "airflow",
+        &sim,
+        home.path(),
+        &["reset-logs", "lunar-nuclear-3725-worker-0", "-n", ns, "-y"],
+        "started",
+        Interrupt::Kill,
+    );
+    assert_eq!(killed.code, None, "{}", killed.stderr);
+    let deleted = sim.kubectl(&["delete", "pod", "lunar-nuclear-3725-worker-0", "-n", ns]);
+    assert_eq!(deleted.code, Some(0), "{}", deleted.stderr);
+    // The StatefulSet controller brings worker-0 back, on the old claim.
+    let waited = sim.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/lunar-nuclear-3725-worker-0",
+        "-n",
+        ns,
+        "--timeout=30s",
+    ]);
+    assert_eq!(waited.code, Some(0), "{}", waited.stderr);
+    let resumed = sim.run_plugin(
+        "pvcreset",
+        home.path(),
+        &[
+            "resume",
+            "statefulset/lunar-nuclear-3725-worker",
+            "-n",
+            ns,
+            "-y",
+            "--timeout",
+            "30s",
+        ],
+    );
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let new_claim = sim.get_json(&["pvc", claim, "-n", ns]);
+    assert_ne!(
+        new_claim["metadata"]["uid"], old_uid,
+        "the claim was not replaced"
+    );
+    assert_eq!(new_claim["status"]["phase"], "Bound");
+    let sts = sim.get_json(&["sts", "lunar-nuclear-3725-worker", "-n", ns]);
+    assert!(sts["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null());
+}
