@@ -489,6 +489,8 @@ fn act(
     let mut disrupted_first = false;
     let mut first_slot = Some(first);
     let mut first_done: Option<Outcome> = None;
+    // When the last outage ends: the operator waits for the API server before going on.
+    let mut outage_ends = start;
     for (at, action) in timeline {
         // The first run may end before this moment: collect it then, and stop disrupting it.
         loop {
@@ -527,6 +529,7 @@ fn act(
             }
             Action::Disrupt(Disruption::Outage { ms, .. }) => {
                 sim.outage(Duration::from_millis(ms));
+                outage_ends = outage_ends.max(Instant::now() + Duration::from_millis(ms));
                 ep.log(format!("API server unreachable for {ms} ms"));
             }
             Action::Interfere(Interference::SecondCopy(_)) => {
@@ -557,6 +560,12 @@ fn act(
         let done = copy.finish(false, &mut ep.violations);
         ep.log(format!("second copy: code {:?}", done.code));
         ep.runs.push(done);
+    }
+    // Recovery and the checks of printed commands come after the API server is back (seed
+    // 100528: a printed `list` was run during an outage that began after both runs ended).
+    if let Some(left) = outage_ends.checked_duration_since(Instant::now()) {
+        ep.log(format!("waiting {} ms for the outage to end", left.as_millis()));
+        std::thread::sleep(left);
     }
     ep.act_journal_len = sim.journal().len();
 }
