@@ -121,6 +121,41 @@ where
     }
 }
 
+/// The subcommands every plugin has besides its own, flattened into each plugin's command
+/// enum (`#[command(flatten)] Common(shared::cli::Common)`).
+#[derive(clap::Subcommand, Debug)]
+pub enum Common {
+    /// Check the connection, the credentials and every permission this plugin needs
+    Doctor(crate::doctor::DoctorArgs),
+    /// Print a shell completion script: bash, zsh or fish
+    Completion(crate::complete::CompletionArgs),
+    /// kubectl's plugin completion protocol (used by kubectl_complete-<plugin>)
+    #[command(name = "__complete", hide = true)]
+    Complete(crate::complete::CompleteArgs),
+    /// The man page (roff)
+    #[command(name = "__man", hide = true)]
+    Man(crate::complete::ManArgs),
+}
+
+/// Runs one of the [`Common`] subcommands of the plugin whose command line is `C`: `doctor`
+/// checks `permissions`, `__complete` asks the plugin's live completion (`complete`).
+pub async fn run_common<C: clap::CommandFactory>(
+    common: &Common,
+    global: &GlobalArgs,
+    permissions: &[crate::doctor::Permission],
+    complete: impl AsyncFnOnce(&crate::complete::CompleteArgs) -> Result<()>,
+) -> Result<()> {
+    match common {
+        Common::Doctor(args) => crate::doctor::run(global, args, permissions).await,
+        Common::Completion(args) => {
+            crate::complete::print_script(C::command(), args.shell);
+            Ok(())
+        }
+        Common::Complete(args) => complete(args).await,
+        Common::Man(args) => crate::complete::man(C::command(), args),
+    }
+}
+
 /// The environment variable that halts a resumable command right after it journals the named
 /// step (e.g. `scaled-down`), so interruption tests can kill it at an exact step boundary.
 pub const HALT_AFTER_STEP: &str = "KUBECTL_SUITE_HALT_AFTER_STEP";

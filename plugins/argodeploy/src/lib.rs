@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use shared::GlobalArgs;
-use shared::doctor::{self, DoctorArgs, Permission, Scope};
+use shared::doctor::{Permission, Scope};
 
 /// Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
 #[derive(Parser, Debug)]
@@ -54,16 +54,8 @@ pub(crate) enum Command {
     Stop(shutdown::ShutdownArgs),
     /// Terminate a running workflow at once (no exit handlers)
     Terminate(shutdown::ShutdownArgs),
-    /// Check the connection, the credentials and every permission this plugin needs
-    Doctor(DoctorArgs),
-    /// Print a shell completion script: bash, zsh or fish
-    Completion(shared::complete::CompletionArgs),
-    /// kubectl's plugin completion protocol (used by kubectl_complete-argodeploy)
-    #[command(name = "__complete", hide = true)]
-    Complete(shared::complete::CompleteArgs),
-    /// The man page (roff)
-    #[command(name = "__man", hide = true)]
-    Man(shared::complete::ManArgs),
+    #[command(flatten)]
+    Common(shared::cli::Common),
 }
 
 /// What `kubectl argodeploy` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -114,17 +106,11 @@ pub fn main() -> ExitCode {
             Command::Terminate(args) => {
                 shutdown::run(&cli.global, args, shutdown::Shutdown::Terminate).await
             }
-            Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
-            Command::Completion(args) => {
-                shared::complete::print_script(
-                    <Cli as clap::CommandFactory>::command(),
-                    args.shell,
-                );
-                Ok(())
-            }
-            Command::Complete(args) => complete::run(args, &cli.labels).await,
-            Command::Man(args) => {
-                shared::complete::man(<Cli as clap::CommandFactory>::command(), args)
+            Command::Common(common) => {
+                shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {
+                    complete::run(args, &cli.labels).await
+                })
+                .await
             }
         }
     })
