@@ -43,7 +43,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     let journals: Vec<&journal::NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
     shared::doctor::preflight_namespaces(
         &target,
-        &crate::drain::needed_permissions(&[], &journals),
+        &crate::permissions::needed_permissions(&[], &journals),
         "kubectl nodeevict doctor",
         args.change.dry_run,
     )

@@ -9,12 +9,13 @@ use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
-use shared::doctor::Permission;
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
+use crate::hint::{resume_hint, set_not_started, with_hint};
 use crate::journal::{NODE_ANNOTATION, NodeJournal, Options, Workload};
+use crate::permissions::{needed_permissions, permissions_json};
 use crate::plan;
 use crate::resume;
 use crate::world;
@@ -119,7 +120,7 @@ async fn resolve_nodes(target: &shared::Target, args: &DrainArgs) -> shared::Res
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
+fn check_usage(args: &DrainArgs) -> shared::Result<()> {
     if args.nodes.is_empty() && args.selector.is_none() {
         return Err(Error::Usage(
             "name the nodes to drain, or select them with -l".into(),
@@ -133,6 +134,11 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
             "--grace-period {g}: give seconds (0 or more), or -1 for each pod's own"
         )));
     }
+    Ok(())
+}
+
+pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
+    check_usage(args)?;
     let target = shared::kubeconfig::connect(global).await?;
     let nodes = resolve_nodes(&target, args).await?;
     let options = args.options();
@@ -150,36 +156,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     shared::banner::print(&target);
     let continuing: Vec<&NodeJournal> = recorded.values().collect();
     let needs = needed_permissions(&plans, &continuing);
-    match args.output {
-        OutputFormat::Json => output::print_stdout(&output::to_json(&serde_json::json!({
-            "items": plans,
-            "permissions": permissions_json(&needs),
-        }))?),
-        _ => {
-            for p in &plans {
-                eprint!("{}", plan::render(p));
-            }
-        }
-    }
-    for (node, journal) in &recorded {
-        eprintln!(
-            "a drain of {node} is already recorded (step {}); continuing it as `kubectl nodeevict resume {node}` would",
-            execute::step_name(journal.step)
-        );
-    }
-    let blockers: Vec<&String> = plans.iter().flat_map(|p| &p.blockers).collect();
-    if let Some(first) = blockers.first() {
-        // A drain already recorded stays as it is (cordoned, pre-scaled): say how to finish
-        // or undo it (found by the soak: this line left the operator with no way out).
-        let recorded_hints: String = recorded
-            .keys()
-            .map(|node| format!("; {}", resume_hint(node)))
-            .collect();
-        return Err(Error::Failed(format!(
-            "{} blocker(s), nothing was changed; first: {first}{recorded_hints}",
-            blockers.len()
-        )));
-    }
+    show_plans(args.output, &plans, &needs, &recorded)?;
     shared::doctor::preflight_namespaces(
         &target,
         &needs,
@@ -202,27 +179,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     for (i, node) in nodes.iter().enumerate() {
         set_not_started(&nodes[i + 1..], &command);
         // After the first node, pods have moved: plan this one afresh.
-        let first = plans.first().filter(|_| i == 0);
-        let (plan, journal) = if let Some(first) = first {
-            (first.clone(), recorded.get(node).cloned())
-        } else {
-            let world = world::read(&target.client)
-                .await
-                .map_err(|e| target.api_error(e))?;
-            let again = recorded_drains(&world, std::slice::from_ref(node), &options)?;
-            match again.get(node) {
-                Some(journal) => (
-                    resume::replan(&world, node, journal)?,
-                    Some(journal.clone()),
-                ),
-                None => {
-                    let fresh = plan::plan(&world, node, &nodes[i..], &options);
-                    if let Some(b) = fresh.blockers.first() {
-                        return Err(Error::Failed(format!("stopped before {node}: {b}")));
-                    }
-                    (fresh, None)
-                }
-            }
+        let (plan, journal) = match plans.first().filter(|_| i == 0) {
+            Some(first) => (first.clone(), recorded.get(node).cloned()),
+            None => plan_in_turn(&target, node, &nodes[i..], &options).await?,
         };
         let touched = match journal {
             // A drain already recorded goes on exactly as `resume` would take it.
@@ -246,6 +205,72 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Prints the plans (table or `-o json`) and the drains already recorded; stops before any
+/// change when a plan has a blocker.
+fn show_plans(
+    output: OutputFormat,
+    plans: &[plan::NodePlan],
+    needs: &BTreeMap<String, Vec<shared::doctor::Permission>>,
+    recorded: &BTreeMap<String, NodeJournal>,
+) -> shared::Result<()> {
+    match output {
+        OutputFormat::Json => output::print_stdout(&output::to_json(&serde_json::json!({
+            "items": plans,
+            "permissions": permissions_json(needs),
+        }))?),
+        _ => {
+            for p in plans {
+                eprint!("{}", plan::render(p));
+            }
+        }
+    }
+    for (node, journal) in recorded {
+        eprintln!(
+            "a drain of {node} is already recorded (step {}); continuing it as `kubectl nodeevict resume {node}` would",
+            execute::step_name(journal.step)
+        );
+    }
+    let blockers: Vec<&String> = plans.iter().flat_map(|p| &p.blockers).collect();
+    if let Some(first) = blockers.first() {
+        // A drain already recorded stays as it is (cordoned, pre-scaled): say how to finish
+        // or undo it (found by the soak: this line left the operator with no way out).
+        let recorded_hints: String = recorded
+            .keys()
+            .map(|node| format!("; {}", resume_hint(node)))
+            .collect();
+        return Err(Error::Failed(format!(
+            "{} blocker(s), nothing was changed; first: {first}{recorded_hints}",
+            blockers.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The plan of a node after the first of the run, from the cluster as it is now (pods have
+/// moved), with the drain recorded on it if one is; a fresh plan with a blocker stops the run.
+async fn plan_in_turn(
+    target: &shared::Target,
+    node: &str,
+    draining: &[String],
+    options: &Options,
+) -> shared::Result<(plan::NodePlan, Option<NodeJournal>)> {
+    let world = world::read(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    let again = recorded_drains(&world, &[node.to_string()], options)?;
+    if let Some(journal) = again.get(node) {
+        return Ok((
+            resume::replan(&world, node, journal)?,
+            Some(journal.clone()),
+        ));
+    }
+    let fresh = plan::plan(&world, node, draining, options);
+    if let Some(b) = fresh.blockers.first() {
+        return Err(Error::Failed(format!("stopped before {node}: {b}")));
+    }
+    Ok((fresh, None))
 }
 
 /// Starts a drain with nothing recorded on the node: the journal's first write (with the
@@ -338,166 +363,6 @@ fn describe(options: &Options) -> String {
     }
 }
 
-/// The permissions the preflight asks for, as `-o json` shows them (a Role can be made of it).
-fn permissions_json(needs: &BTreeMap<String, Vec<Permission>>) -> serde_json::Value {
-    let mut list = Vec::new();
-    for (namespace, perms) in needs {
-        for p in perms {
-            list.push(serde_json::json!({
-                "verb": p.verb,
-                "apiGroup": p.group,
-                "resource": if p.subresource.is_empty() {
-                    p.resource.to_string()
-                } else {
-                    format!("{}/{}", p.resource, p.subresource)
-                },
-                "namespace": namespace,
-                "neededFor": p.needed_for,
-            }));
-        }
-    }
-    serde_json::Value::Array(list)
-}
-
-/// The writes the drains will make, per namespace ("" for the cluster-scoped ones), checked
-/// before the first one.
-pub fn needed_permissions(
-    plans: &[plan::NodePlan],
-    continuing: &[&NodeJournal],
-) -> BTreeMap<String, Vec<Permission>> {
-    use shared::doctor::Scope::{Cluster, Namespace};
-    let mut needs: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
-    needs
-        .entry(String::new())
-        .or_default()
-        .push(Permission::new(
-            "patch",
-            "",
-            "nodes",
-            Cluster,
-            "cordon the node and record the drain's journal",
-        ));
-    for p in plans {
-        for pod in &p.pods {
-            let need = match pod.verdict {
-                plan::Verdict::Evict => {
-                    Permission::new("create", "", "pods", Namespace, "evict the pods")
-                        .sub("eviction")
-                }
-                plan::Verdict::Delete => {
-                    Permission::new("delete", "", "pods", Namespace, "delete the pods")
-                }
-                plan::Verdict::Skip | plan::Verdict::Blocked => continue,
-            };
-            needs.entry(pod.namespace.clone()).or_default().push(need);
-        }
-        for scale in &p.prescale {
-            prescale_needs(
-                needs.entry(scale.namespace.clone()).or_default(),
-                scale.hpa.is_some(),
-            );
-            if scale.scaled_object.is_some() {
-                scaled_object_needs(needs.entry(scale.namespace.clone()).or_default());
-            }
-        }
-    }
-    // A drain taken up again restores what its journal pre-scaled.
-    for journal in continuing {
-        for scale in &journal.prescaled {
-            prescale_needs(
-                needs.entry(scale.namespace.clone()).or_default(),
-                scale.hpa.is_some(),
-            );
-            if scale.scaled_object.is_some() {
-                scaled_object_needs(needs.entry(scale.namespace.clone()).or_default());
-            }
-        }
-    }
-    for list in needs.values_mut() {
-        list.sort_by_key(|p| (p.verb, p.group, p.resource, p.subresource));
-        list.dedup_by_key(|p| (p.verb, p.group, p.resource, p.subresource));
-    }
-    needs
-}
-
-/// A KEDA-scaled Deployment is pre-scaled through its ScaledObject's minReplicaCount.
-fn scaled_object_needs(list: &mut Vec<Permission>) {
-    list.push(Permission::new(
-        "patch",
-        "keda.sh",
-        "scaledobjects",
-        shared::doctor::Scope::Namespace,
-        "raise and restore the ScaledObject's minReplicaCount",
-    ));
-}
-
-/// The writes of pre-scaling one Deployment and restoring it.
-fn prescale_needs(list: &mut Vec<Permission>, through_hpa: bool) {
-    use shared::doctor::Scope::Namespace;
-    list.push(Permission::new(
-        "patch",
-        "apps",
-        "deployments",
-        Namespace,
-        "pre-scale and record the original replicas",
-    ));
-    // Restoring marks the pre-scale's extra pods to go first (pod-deletion-cost).
-    list.push(Permission::new(
-        "patch",
-        "",
-        "pods",
-        Namespace,
-        "mark the extra replicas to be removed first",
-    ));
-    if through_hpa {
-        list.push(Permission::new(
-            "patch",
-            "autoscaling",
-            "horizontalpodautoscalers",
-            Namespace,
-            "raise the autoscaler's minReplicas",
-        ));
-    }
-}
-
-pub fn with_hint(e: Error, node: &str) -> Error {
-    e.with_hint(&format!("; {}", resume_hint(node)))
-}
-
-/// The nodes of this run not started yet and the command that drains them all, set by `run`
-/// before each node: a run of several nodes stopped on one must not leave the others forgotten
-/// (found by the soak: a pool drain interrupted on its first node printed only that node's
-/// resume, and the operator who ran it was told the node was safe to terminate while the
-/// rest of the pool was never drained).
-static NOT_STARTED: std::sync::Mutex<Option<(Vec<String>, String)>> = std::sync::Mutex::new(None);
-
-fn set_not_started(rest: &[String], command: &str) {
-    let mut slot = NOT_STARTED.lock().unwrap_or_else(|e| e.into_inner());
-    *slot = (!rest.is_empty()).then(|| (rest.to_vec(), command.to_string()));
-}
-
-/// How to finish or undo a drain recorded on `node` (and, in a run of several nodes, how to
-/// drain the ones not started yet).
-pub fn resume_hint(node: &str) -> String {
-    format!(
-        "the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it{}",
-        not_started_hint(node)
-    )
-}
-
-/// In a run of several nodes: the nodes not started yet and the command that finishes the
-/// drain of `node` and then drains them (empty otherwise).
-pub fn not_started_hint(node: &str) -> String {
-    let slot = NOT_STARTED.lock().unwrap_or_else(|e| e.into_inner());
-    match slot.as_ref() {
-        Some((rest, command)) => format!(
-            "; not started yet: {} — `{command}` finishes {node} and then drains them",
-            rest.join(", ")
-        ),
-        None => String::new(),
-    }
-}
-
 /// The command as the operator gave it (nodes or selector, and the options a rerun must
 /// repeat to continue the recorded drain), ready to paste.
 fn original_command(args: &DrainArgs, options: &Options) -> String {
@@ -518,79 +383,4 @@ fn original_command(args: &DrainArgs, options: &Options) -> String {
         command.push_str(&flags);
     }
     command
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use plan::{Capacity, NodePlan, PodPlan, PrescalePlan, Verdict};
-
-    fn pod(namespace: &str, verdict: Verdict) -> PodPlan {
-        PodPlan {
-            namespace: namespace.into(),
-            name: "p".into(),
-            uid: "u".into(),
-            owner: "-".into(),
-            verdict,
-            reason: String::new(),
-        }
-    }
-
-    #[test]
-    fn the_preflight_asks_per_namespace_for_exactly_the_writes_of_the_plan() {
-        let plan = NodePlan {
-            node: "n1".into(),
-            provider_id: None,
-            pods: vec![
-                pod("default", Verdict::Evict),
-                pod("default", Verdict::Evict),
-                pod("kube-system", Verdict::Skip),
-                pod("apps", Verdict::Delete),
-            ],
-            prescale: vec![PrescalePlan {
-                namespace: "default".into(),
-                name: "web".into(),
-                from: 1,
-                to: 2,
-                hpa: Some("web".into()),
-                hpa_min: Some(1),
-                why: String::new(),
-                ..Default::default()
-            }],
-            capacity: Capacity {
-                fits: true,
-                detail: String::new(),
-            },
-            blockers: Vec::new(),
-            warnings: Vec::new(),
-            skip_wait_for_delete: None,
-        };
-        let needs = needed_permissions(&[plan], &[]);
-        let listed: Vec<(String, Vec<String>)> = needs
-            .iter()
-            .map(|(ns, list)| {
-                let verbs = list
-                    .iter()
-                    .map(|p| format!("{} {}/{}", p.verb, p.resource, p.subresource))
-                    .collect();
-                (ns.clone(), verbs)
-            })
-            .collect();
-        assert_eq!(
-            listed,
-            [
-                (String::new(), vec!["patch nodes/".to_string()]),
-                ("apps".into(), vec!["delete pods/".into()]),
-                (
-                    "default".into(),
-                    vec![
-                        "create pods/eviction".into(),
-                        "patch pods/".into(),
-                        "patch deployments/".into(),
-                        "patch horizontalpodautoscalers/".into()
-                    ]
-                ),
-            ]
-        );
-    }
 }

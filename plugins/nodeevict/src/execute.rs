@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
@@ -20,11 +20,12 @@ use serde_json::{Value, json};
 use shared::{Error, Target};
 
 use crate::journal::{
-    DELETION_COST, HpaRecord, NODE_ANNOTATION, NodeJournal, ORIGINAL_MAX_REPLICAS,
-    ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS, Options, Prescale,
-    ScaledObjectRecord, Step, Workload,
+    DELETION_COST, HpaRecord, NodeJournal, ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS,
+    ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS, Options, Prescale, ScaledObjectRecord, Step,
+    Workload,
 };
 use crate::plan::{self, NodePlan, Verdict};
+use crate::world::PodSummary;
 
 pub struct Ctx<'a> {
     pub target: &'a Target,
@@ -102,7 +103,7 @@ pub async fn save(
     journal: &NodeJournal,
     cordon: bool,
 ) -> shared::Result<()> {
-    let hint = crate::drain::resume_hint(node);
+    let hint = crate::hint::resume_hint(node);
     shared::interrupt::changing(format!("the drain of {node} was under way; {hint}"));
     // Conditional on the node as this run last saw it: never over another run's journal.
     crate::journal::write(
@@ -250,7 +251,7 @@ async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> share
             let ready_elsewhere = pods
                 .items
                 .iter()
-                .filter(|pod| !on_node(pod) && plan::is_ready(pod))
+                .filter(|pod| !on_node(pod) && shared::pod::is_ready(pod))
                 .count() as i32;
             Ok((ready_elsewhere >= p.target - here).then_some(selector))
         })
@@ -784,21 +785,17 @@ async fn verify(
     journal: &NodeJournal,
     terminating_is_gone: bool,
 ) -> shared::Result<()> {
-    let pods = Api::<Pod>::all(ctx.client())
-        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
-        .await
-        .map_err(|e| ctx.err(e))?;
+    let pods: Vec<PodSummary> = crate::world::list_summaries::<Pod, _>(
+        &ctx.client(),
+        &ListParams::default().fields(&format!("spec.nodeName={node}")),
+    )
+    .await
+    .map_err(|e| ctx.err(e))?;
     let left: Vec<String> = pods
-        .items
         .iter()
-        .filter(|p| {
-            plan::daemonset_filter(p)
-                .or_else(|| plan::mirror_filter(p))
-                .or_else(|| plan::finished_filter(p))
-                .is_none()
-        })
-        .filter(|p| !(terminating_is_gone && p.metadata.deletion_timestamp.is_some()))
-        .map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()))
+        .filter(|p| !plan::stays(p))
+        .filter(|p| !(terminating_is_gone && p.terminating))
+        .map(|p| format!("{}/{}", p.namespace, p.name))
         .collect();
     if !left.is_empty() {
         return Err(Error::Failed(format!(
@@ -820,18 +817,4 @@ async fn verify(
         }
     }
     Ok(())
-}
-
-/// The journal recorded on a node, if any.
-pub async fn read_journal(client: &Client, node: &str) -> Result<Option<NodeJournal>, Error> {
-    let n = Api::<Node>::all(client.clone())
-        .get_opt(node)
-        .await
-        .map_err(|e| Error::Failed(e.to_string()))?;
-    match n.and_then(|n| n.annotations().get(NODE_ANNOTATION).cloned()) {
-        None => Ok(None),
-        Some(text) => NodeJournal::from_annotation(&text)
-            .map(Some)
-            .map_err(Error::Failed),
-    }
 }

@@ -80,12 +80,6 @@ pub struct Prescale {
     pub surge_pods: Vec<String>,
 }
 
-impl Prescale {
-    pub fn reference(&self) -> String {
-        format!("deployment/{} -n {}", self.name, self.namespace)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HpaRecord {
@@ -132,10 +126,6 @@ pub struct NodeJournal {
 }
 
 impl NodeJournal {
-    pub fn to_annotation(&self) -> String {
-        serde_json::to_string(self).expect("a journal serializes")
-    }
-
     pub fn from_annotation(text: &str) -> Result<NodeJournal, String> {
         let mut journal: NodeJournal = serde_json::from_str(text)
             .map_err(|e| format!("unreadable {NODE_ANNOTATION} annotation: {e}"))?;
@@ -310,7 +300,7 @@ pub async fn write(
     }
     Err(Error::Failed(format!(
         "node {node} kept changing while its drain journal was written; {}",
-        crate::drain::resume_hint(node)
+        crate::hint::resume_hint(node)
     )))
 }
 
@@ -327,7 +317,7 @@ fn taken(node: &str, expected: Option<&str>, recorded_now: bool) -> Error {
         // That run may still be going: resume or abort only once it has stopped.
         format!(
             "; `kubectl nodeevict status` shows it; should that run have stopped, `kubectl nodeevict resume {node}` finishes the drain and `kubectl nodeevict abort {node}` undoes it{}",
-            crate::drain::not_started_hint(node)
+            crate::hint::not_started_hint(node)
         )
     } else {
         "; `kubectl nodeevict status` shows what is recorded".to_string()
@@ -360,7 +350,7 @@ mod tests {
             }],
             touched: vec![],
         };
-        let text = j.to_annotation();
+        let text = serde_json::to_string(&j).unwrap();
         assert!(text.contains("\"step\":\"prescaled\""), "{text}");
         assert_eq!(NodeJournal::from_annotation(&text).unwrap(), j);
     }

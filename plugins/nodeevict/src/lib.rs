@@ -1,15 +1,19 @@
 //! `kubectl nodeevict`: empty a node without downtime, then hand it over for termination
 
-pub mod abort;
-pub mod complete;
-pub mod drain;
-pub mod execute;
-pub mod journal;
-pub mod plan;
-pub mod resume;
-pub mod status;
-pub mod uncordon;
-pub mod world;
+// Private modules: only `main` is used from outside (by main.rs), so the dead-code lint sees
+// every unused item.
+mod abort;
+mod complete;
+mod drain;
+mod execute;
+mod hint;
+mod journal;
+mod permissions;
+mod plan;
+mod resume;
+mod status;
+mod uncordon;
+mod world;
 
 use std::process::ExitCode;
 

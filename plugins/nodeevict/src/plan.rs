@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::ResourceExt;
 use serde::Serialize;
 
 use crate::journal::Options;
-use crate::world::World;
+use crate::world::{Index, PodSummary, World};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,6 +25,24 @@ pub enum Verdict {
     Blocked,
 }
 
+/// Why a pod is [`Verdict::Blocked`]: what `resume` decides on (the reason text is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockReason {
+    /// Nothing recreates it; `--force` deletes it for good.
+    Unmanaged,
+    /// Its emptyDir data would be lost; `--delete-emptydir-data` allows it.
+    EmptyDir,
+    /// Annotated safe-to-evict=false / do-not-disrupt.
+    DoNotDisrupt,
+    /// Two or more budgets select it: the Eviction API refuses it outright.
+    TwoBudgets,
+    /// Its PodDisruptionBudget allows fewer disruptions than the node needs: the Eviction API
+    /// itself enforces it, so a drain under way evicts with back-off.
+    Budget,
+    /// Every Ready replica of a workload that cannot surge is on the node.
+    SoleReplicas,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PodPlan {
@@ -35,6 +53,21 @@ pub struct PodPlan {
     pub owner: String,
     pub verdict: Verdict,
     pub reason: String,
+    /// Set exactly when `verdict` is [`Verdict::Blocked`].
+    #[serde(skip)]
+    pub blocked_by: Option<BlockReason>,
+}
+
+impl PodPlan {
+    fn block(&mut self, why: BlockReason, reason: String) {
+        self.verdict = Verdict::Blocked;
+        self.blocked_by = Some(why);
+        self.reason = reason;
+    }
+
+    fn moves(&self) -> bool {
+        matches!(self.verdict, Verdict::Evict | Verdict::Delete) && self.owner != "-"
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -90,77 +123,73 @@ pub struct NodePlan {
 
 // ---- filters: each decides one kind of pod, or passes (None) ----
 
-/// The pod's controller, as kubectl drain's `GetControllerOf` finds it: only the reference
-/// with `controller: true` counts; a pod with plain owner references is unmanaged.
-fn owner_kind(pod: &Pod) -> Option<(&str, &str)> {
-    shared::owner::controller_kind_name(&pod.metadata)
+/// What a filter decides: the verdict, why it is blocked (for [`Verdict::Blocked`]), the text.
+pub type Decision = (Verdict, Option<BlockReason>, String);
+
+pub fn daemonset_filter(pod: &PodSummary) -> Option<Decision> {
+    matches!(pod.controller(), Some(("DaemonSet", _)))
+        .then(|| (Verdict::Skip, None, "DaemonSet pod".into()))
 }
 
-pub fn daemonset_filter(pod: &Pod) -> Option<(Verdict, String)> {
-    matches!(owner_kind(pod), Some(("DaemonSet", _)))
-        .then(|| (Verdict::Skip, "DaemonSet pod".into()))
+pub fn mirror_filter(pod: &PodSummary) -> Option<Decision> {
+    pod.mirror
+        .then(|| (Verdict::Skip, None, "mirror (static) pod".into()))
 }
 
-pub fn mirror_filter(pod: &Pod) -> Option<(Verdict, String)> {
-    pod.annotations()
-        .contains_key("kubernetes.io/config.mirror")
-        .then(|| (Verdict::Skip, "mirror (static) pod".into()))
+pub fn finished_filter(pod: &PodSummary) -> Option<Decision> {
+    pod.finished()
+        .then(|| (Verdict::Skip, None, "already finished".into()))
 }
 
-pub fn finished_filter(pod: &Pod) -> Option<(Verdict, String)> {
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    matches!(phase, Some("Succeeded" | "Failed"))
-        .then(|| (Verdict::Skip, "already finished".into()))
-}
-
-pub fn unmanaged_filter(pod: &Pod, options: &Options) -> Option<(Verdict, String)> {
-    if owner_kind(pod).is_some() {
+pub fn unmanaged_filter(pod: &PodSummary, options: &Options) -> Option<Decision> {
+    if pod.controller.is_some() {
         return None;
     }
     Some(if options.force {
         (
             Verdict::Delete,
+            None,
             "unmanaged pod: deleted and NOT recreated anywhere (--force)".into(),
         )
     } else {
         (
             Verdict::Blocked,
+            Some(BlockReason::Unmanaged),
             "unmanaged pod: nothing recreates it; --force deletes it for good".into(),
         )
     })
 }
 
-pub fn emptydir_filter(pod: &Pod, options: &Options) -> Option<(Verdict, String)> {
-    let has_emptydir = pod
-        .spec
-        .iter()
-        .flat_map(|s| s.volumes.iter().flatten())
-        .any(|v| v.empty_dir.is_some());
-    (has_emptydir && !options.delete_emptydir_data).then(|| {
+pub fn emptydir_filter(pod: &PodSummary, options: &Options) -> Option<Decision> {
+    (pod.has_emptydir && !options.delete_emptydir_data).then(|| {
         (
             Verdict::Blocked,
+            Some(BlockReason::EmptyDir),
             "emptyDir data would be lost: --delete-emptydir-data allows it".into(),
         )
     })
 }
 
-pub fn do_not_disrupt_filter(pod: &Pod, options: &Options) -> Option<(Verdict, String)> {
-    let a = pod.annotations();
-    let marked = a
-        .get("cluster-autoscaler.kubernetes.io/safe-to-evict")
-        .map(String::as_str)
-        == Some("false")
-        || a.get("karpenter.sh/do-not-disrupt").map(String::as_str) == Some("true");
-    (marked && !options.force).then(|| {
+pub fn do_not_disrupt_filter(pod: &PodSummary, options: &Options) -> Option<Decision> {
+    (pod.do_not_disrupt && !options.force).then(|| {
         (
             Verdict::Blocked,
+            Some(BlockReason::DoNotDisrupt),
             "annotated not to be disrupted (safe-to-evict=false / do-not-disrupt); --force evicts it anyway".into(),
         )
     })
 }
 
+/// Pods a drain leaves on the node: DaemonSet, mirror and finished pods.
+pub fn stays(pod: &PodSummary) -> bool {
+    daemonset_filter(pod)
+        .or_else(|| mirror_filter(pod))
+        .or_else(|| finished_filter(pod))
+        .is_some()
+}
+
 /// The verdict of the pod-level filters (budgets and surge are decided per owner after).
-pub fn pod_verdict(pod: &Pod, options: &Options) -> (Verdict, String) {
+pub fn pod_verdict(pod: &PodSummary, options: &Options) -> Decision {
     daemonset_filter(pod)
         .or_else(|| mirror_filter(pod))
         .or_else(|| finished_filter(pod))
@@ -171,73 +200,16 @@ pub fn pod_verdict(pod: &Pod, options: &Options) -> (Verdict, String) {
             if options.disable_eviction {
                 (
                     Verdict::Delete,
+                    None,
                     "deleted (--disable-eviction: budgets bypassed)".into(),
                 )
             } else {
-                (Verdict::Evict, "evict".into())
+                (Verdict::Evict, None, "evict".into())
             }
         })
 }
 
 // ---- helpers ----
-
-pub fn pdb_for<'a>(world: &'a World, pod: &Pod) -> Option<&'a PodDisruptionBudget> {
-    world.pdbs.iter().find(|pdb| {
-        pdb.namespace() == pod.namespace()
-            && shared::selector::budget_matches(
-                pdb.spec.as_ref().and_then(|s| s.selector.as_ref()),
-                pod.labels(),
-            )
-    })
-}
-
-/// `Kind/name` of the workload behind a pod: a ReplicaSet's Deployment, else the controller.
-pub fn workload_of(world: &World, pod: &Pod) -> Option<(String, String)> {
-    let (kind, name) = owner_kind(pod)?;
-    if kind == "ReplicaSet" {
-        let rs = world
-            .replicasets
-            .iter()
-            .find(|rs| rs.name_any() == name && rs.namespace() == pod.namespace());
-        if let Some(("Deployment", dep)) =
-            rs.and_then(|rs| shared::owner::controller_kind_name(&rs.metadata))
-        {
-            return Some(("Deployment".into(), dep.to_string()));
-        }
-    }
-    Some((kind.to_string(), name.to_string()))
-}
-
-pub fn is_ready(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && pod
-            .status
-            .iter()
-            .flat_map(|s| s.conditions.iter().flatten())
-            .any(|c| c.type_ == "Ready" && c.status == "True")
-}
-
-fn on_node(pod: &Pod, node: &str) -> bool {
-    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node)
-}
-
-fn requests(pod: &Pod) -> (f64, f64) {
-    let mut cpu = 0.0;
-    let mut mem = 0.0;
-    for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
-        if let Some(r) = c.resources.as_ref().and_then(|r| r.requests.as_ref()) {
-            cpu += r
-                .get("cpu")
-                .and_then(|q| shared::quantity::parse(&q.0))
-                .unwrap_or(0.0);
-            mem += r
-                .get("memory")
-                .and_then(|q| shared::quantity::parse(&q.0))
-                .unwrap_or(0.0);
-        }
-    }
-    (cpu, mem)
-}
 
 fn allocatable(node: &Node) -> (f64, f64) {
     let a = node.status.as_ref().and_then(|s| s.allocatable.as_ref());
@@ -257,21 +229,19 @@ fn node_ready(node: &Node) -> bool {
 }
 
 /// Can `pod` run on `node` as far as taints and the nodeSelector go?
-fn could_run(pod: &Pod, node: &Node) -> bool {
-    let spec = pod.spec.clone().unwrap_or_default();
-    let selector_ok = spec
+fn could_run(pod: &PodSummary, node: &Node) -> bool {
+    let labels = node.labels();
+    let selector_ok = pod
         .node_selector
         .iter()
-        .flatten()
-        .all(|(k, v)| node.labels().get(k) == Some(v));
-    let tolerations = spec.tolerations.unwrap_or_default();
+        .all(|(k, v)| labels.get(k) == Some(v));
     let taints_ok = node
         .spec
         .iter()
         .flat_map(|s| s.taints.iter().flatten())
         .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
         .all(|t| {
-            tolerations.iter().any(|tol| {
+            pod.tolerations.iter().any(|tol| {
                 (tol.key.is_none() && tol.operator.as_deref() == Some("Exists"))
                     || (tol.key.as_deref() == Some(t.key.as_str())
                         && (tol.operator.as_deref() == Some("Exists") || tol.value == t.value)
@@ -289,9 +259,11 @@ fn mem(v: f64) -> String {
     shared::quantity::format("memory", v)
 }
 
-/// Places the pods (largest first) on the free allocatable of the remaining schedulable nodes.
-fn capacity(world: &World, draining: &[String], movers: &[&Pod]) -> Capacity {
-    let mut free: Vec<(&Node, f64, f64)> = world
+/// Places the pods (largest first) on the free allocatable of the remaining schedulable nodes,
+/// each node's requests summed once by the index.
+fn capacity(index: &Index<'_>, draining: &[String], movers: &[&PodSummary]) -> Capacity {
+    let mut free: Vec<(&Node, f64, f64)> = index
+        .world()
         .nodes
         .iter()
         .filter(|n| !draining.contains(&n.name_any()))
@@ -304,25 +276,20 @@ fn capacity(world: &World, draining: &[String], movers: &[&Pod]) -> Capacity {
         })
         .map(|n| {
             let (cpu, memory) = allocatable(n);
-            let (used_cpu, used_mem) = world
-                .pods
-                .iter()
-                .filter(|p| on_node(p, &n.name_any()) && finished_filter(p).is_none())
-                .map(requests)
-                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            let (used_cpu, used_mem) = index.requested_on(&n.name_any());
             (n, cpu - used_cpu, memory - used_mem)
         })
         .collect();
-    let mut sorted: Vec<&Pod> = movers.to_vec();
-    sorted.sort_by(|a, b| requests(b).0.total_cmp(&requests(a).0));
+    let mut sorted: Vec<&PodSummary> = movers.to_vec();
+    sorted.sort_by(|a, b| b.requests.0.total_cmp(&a.requests.0));
     let (mut total_cpu, mut total_mem) = (0.0, 0.0);
     for pod in sorted {
-        let (cpu, memory) = requests(pod);
+        let (cpu, memory) = pod.requests;
         total_cpu += cpu;
         total_mem += memory;
         let slot = free
             .iter_mut()
-            .filter(|(n, c, m)| could_run(pod, n) && *c >= cpu && *m >= memory)
+            .filter(|(n, c, m)| *c >= cpu && *m >= memory && could_run(pod, n))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         match slot {
             Some(slot) => {
@@ -334,8 +301,8 @@ fn capacity(world: &World, draining: &[String], movers: &[&Pod]) -> Capacity {
                     fits: false,
                     detail: format!(
                         "pod {}/{} (requests {} CPU, {} memory) fits on no remaining schedulable node that it may run on",
-                        pod.namespace().unwrap_or_default(),
-                        pod.name_any(),
+                        pod.namespace,
+                        pod.name,
                         cores(cpu),
                         mem(memory)
                     ),
@@ -355,15 +322,15 @@ fn capacity(world: &World, draining: &[String], movers: &[&Pod]) -> Capacity {
 }
 
 /// Every budget whose selector picks the pod (the eviction API supports one).
-pub fn pdbs_for<'a>(world: &'a World, pod: &Pod) -> Vec<&'a PodDisruptionBudget> {
+pub fn pdbs_for<'a>(world: &'a World, pod: &PodSummary) -> Vec<&'a PodDisruptionBudget> {
     world
         .pdbs
         .iter()
         .filter(|pdb| {
-            pdb.namespace() == pod.namespace()
+            pdb.metadata.namespace.as_deref() == Some(pod.namespace.as_str())
                 && shared::selector::budget_matches(
                     pdb.spec.as_ref().and_then(|s| s.selector.as_ref()),
-                    pod.labels(),
+                    &pod.labels,
                 )
         })
         .collect()
@@ -401,13 +368,20 @@ impl Budget {
     fn unhealthy_pods_go_free(&self) -> bool {
         self.always_allow || (self.current >= self.desired && self.desired > 0)
     }
+
+    fn describe(&self) -> String {
+        format!(
+            "PDB {} allows {} disruption(s) — needs {} healthy, has {}",
+            self.name, self.allowed, self.desired, self.current
+        )
+    }
 }
 
 /// A pod under two or more budgets cannot be evicted at all: the API answers 500 ("This pod
 /// has more than one PodDisruptionBudget, which the eviction subresource does not support."),
 /// and retrying changes nothing. Blocked before the first change, naming the budgets; only a
 /// delete (--disable-eviction) bypasses them, as with kubectl drain.
-fn two_budgets(world: &World, pods: &[&Pod], plans: &mut [PodPlan]) {
+fn two_budgets(world: &World, pods: &[&PodSummary], plans: &mut [PodPlan]) {
     for (pod, plan) in pods.iter().zip(plans.iter_mut()) {
         if plan.verdict != Verdict::Evict {
             continue;
@@ -415,11 +389,13 @@ fn two_budgets(world: &World, pods: &[&Pod], plans: &mut [PodPlan]) {
         let budgets = pdbs_for(world, pod);
         if budgets.len() > 1 {
             let names: Vec<String> = budgets.iter().map(|b| b.name_any()).collect();
-            plan.verdict = Verdict::Blocked;
-            plan.reason = format!(
-                "{} PodDisruptionBudgets select it ({}): the eviction API refuses a pod with more than one; fix the budgets, or --disable-eviction deletes it past them",
-                names.len(),
-                names.join(", ")
+            plan.block(
+                BlockReason::TwoBudgets,
+                format!(
+                    "{} PodDisruptionBudgets select it ({}): the eviction API refuses a pod with more than one; fix the budgets, or --disable-eviction deletes it past them",
+                    names.len(),
+                    names.join(", ")
+                ),
             );
         }
     }
@@ -487,172 +463,302 @@ fn prescale_plan(
     plan
 }
 
-/// Plans the drain of `node` (the nodes of the same run are in `draining`).
-pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -> NodePlan {
-    let node_obj = world.nodes.iter().find(|n| n.name_any() == node);
-    let mut pods: Vec<&Pod> = world.pods.iter().filter(|p| on_node(p, node)).collect();
-    pods.sort_by_key(|p| (p.namespace(), p.name_any()));
-    let mut plans: Vec<PodPlan> = pods
+/// The pods on the node, sorted, each with its pod-level verdict.
+fn pod_plans<'a>(
+    index: &Index<'a>,
+    node: &str,
+    options: &Options,
+) -> (Vec<&'a PodSummary>, Vec<PodPlan>) {
+    let mut pods: Vec<&PodSummary> = index.pods_on(node).to_vec();
+    pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let plans = pods
         .iter()
         .map(|p| {
-            let (verdict, reason) = pod_verdict(p, options);
+            let (verdict, blocked_by, reason) = pod_verdict(p, options);
             PodPlan {
-                namespace: p.namespace().unwrap_or_default(),
-                name: p.name_any(),
-                uid: p.uid().unwrap_or_default(),
-                owner: workload_of(world, p)
+                namespace: p.namespace.clone(),
+                name: p.name.clone(),
+                uid: p.uid.clone(),
+                owner: index
+                    .workload_of(p)
                     .map_or_else(|| "-".into(), |(k, n)| format!("{k}/{n}")),
                 verdict,
                 reason,
+                blocked_by,
             }
         })
         .collect();
-    let mut prescale = Vec::new();
-    let mut warnings = Vec::new();
+    (pods, plans)
+}
 
-    two_budgets(world, &pods, &mut plans);
+/// One workload's pods on the node that would move, and what taking them off means.
+struct OwnerOnNode<'p> {
+    namespace: &'p str,
+    kind: &'p str,
+    name: &'p str,
+    /// Indices into the node's pods and plans.
+    indices: &'p [usize],
+    ready_here: i32,
+    unhealthy_here: i32,
+    /// Nothing to keep up when no replica here is Ready: pre-scaling a workload that is
+    /// already down only waits for replicas that may never be Ready.
+    all_here: bool,
+    budget: Option<Budget>,
+    budget_short: bool,
+    unhealthy_free: bool,
+}
 
-    // Per workload: would taking its pods off this node take it down, or break its budget?
+impl<'p> OwnerOnNode<'p> {
+    fn new<'a>(
+        index: &Index<'a>,
+        pods: &[&'a PodSummary],
+        (namespace, owner): &'p (String, String),
+        indices: &'p [usize],
+        draining: &[String],
+    ) -> Self {
+        let (kind, name) = owner.split_once('/').unwrap_or(("", owner));
+        // Only Ready pods count against a budget: an unhealthy one (crash-looping, on a dead
+        // node) is not part of the workload's availability.
+        let ready_here = indices.iter().filter(|i| pods[**i].ready).count() as i32;
+        let unhealthy_here = indices.len() as i32 - ready_here;
+        let ready_elsewhere = index
+            .pods_alongside(pods[indices[0]])
+            .iter()
+            .filter(|p| {
+                p.ready
+                    && !draining
+                        .iter()
+                        .any(|d| p.node_name.as_deref() == Some(d.as_str()))
+            })
+            .count() as i32;
+        let budget = pdbs_for(index.world(), pods[indices[0]])
+            .first()
+            .map(|pdb| Budget::of(pdb));
+        let unhealthy_free = budget.as_ref().is_none_or(Budget::unhealthy_pods_go_free);
+        let budget_short = budget
+            .as_ref()
+            .is_some_and(|b| b.allowed < ready_here || (unhealthy_here > 0 && !unhealthy_free));
+        OwnerOnNode {
+            namespace,
+            kind,
+            name,
+            indices,
+            ready_here,
+            unhealthy_here,
+            all_here: ready_here > 0 && ready_elsewhere == 0,
+            budget,
+            budget_short,
+            unhealthy_free,
+        }
+    }
+
+    fn budget_text(&self) -> Option<String> {
+        self.budget.as_ref().map(Budget::describe)
+    }
+
+    /// The replicas to add before evicting, so that the workload stays up and its budget
+    /// allows the evictions.
+    fn extra_replicas(&self) -> i32 {
+        let mut extra = 0;
+        if let Some(b) = self.budget.as_ref().filter(|_| self.budget_short) {
+            extra += (self.ready_here - b.allowed).max(0);
+            if self.unhealthy_here > 0 && !self.unhealthy_free {
+                // Unhealthy pods go once the budget is met: add what it lacks.
+                extra += (b.desired - b.current).max(0);
+            }
+            extra = extra.max(1);
+        }
+        if self.all_here {
+            extra = extra.max(self.ready_here);
+        }
+        extra
+    }
+}
+
+/// What the run decided per workload: the pre-scale steps and the warnings.
+#[derive(Default)]
+struct OwnerDecisions {
+    prescale: Vec<PrescalePlan>,
+    warnings: Vec<String>,
+}
+
+/// Per workload: would taking its pods off this node take it down, or break its budget? Adds
+/// a pre-scale, a warning, or blocks (or, with --force, deletes) its pods.
+fn decide_owners<'a>(
+    index: &Index<'a>,
+    node: &str,
+    draining: &[String],
+    options: &Options,
+    pods: &[&'a PodSummary],
+    plans: &mut [PodPlan],
+) -> OwnerDecisions {
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, p) in plans.iter().enumerate() {
-        if matches!(p.verdict, Verdict::Evict | Verdict::Delete) && p.owner != "-" {
+        if p.moves() {
             groups
                 .entry((p.namespace.clone(), p.owner.clone()))
                 .or_default()
                 .push(i);
         }
     }
-    for ((namespace, owner), indices) in &groups {
-        let (kind, name) = owner.split_once('/').unwrap_or(("", owner));
-        // Only Ready pods count against a budget: an unhealthy one (crash-looping, on a dead
-        // node) is not part of the workload's availability.
-        let ready_here = indices.iter().filter(|i| is_ready(pods[**i])).count() as i32;
-        let unhealthy_here = indices.len() as i32 - ready_here;
-        let owner_pods: Vec<&Pod> = world
-            .pods
-            .iter()
-            .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
-            .filter(|p| workload_of(world, p).is_some_and(|(k, n)| k == kind && n == name))
-            .collect();
-        let ready_elsewhere = owner_pods
-            .iter()
-            .filter(|p| is_ready(p) && !draining.iter().any(|d| on_node(p, d)))
-            .count() as i32;
-        let budget = pdbs_for(world, pods[indices[0]])
-            .first()
-            .map(|pdb| Budget::of(pdb));
-        let unhealthy_free = budget.as_ref().is_none_or(Budget::unhealthy_pods_go_free);
-        // Nothing to keep up when no replica here is Ready: pre-scaling a workload that is
-        // already down only waits for replicas that may never be Ready.
-        let all_here = ready_here > 0 && ready_elsewhere == 0;
-        let budget_short = budget
-            .as_ref()
-            .is_some_and(|b| b.allowed < ready_here || (unhealthy_here > 0 && !unhealthy_free));
-        if !all_here && !budget_short {
+    let mut decided = OwnerDecisions::default();
+    for (key, indices) in &groups {
+        let owner = OwnerOnNode::new(index, pods, key, indices, draining);
+        if !owner.all_here && !owner.budget_short {
             continue;
         }
-        let budget_text = budget.as_ref().map(|b| {
-            format!(
-                "PDB {} allows {} disruption(s) — needs {} healthy, has {}",
-                b.name, b.allowed, b.desired, b.current
-            )
-        });
-        let evicting_all_deleted = indices.iter().all(|i| plans[*i].verdict == Verdict::Delete);
-        match kind {
-            "Deployment" if options.prescale => {
-                let dep = world.deployments.iter().find(|d| {
-                    d.name_any() == name && d.namespace().as_deref() == Some(namespace.as_str())
-                });
-                let from = dep.and_then(|d| d.spec.as_ref()?.replicas).unwrap_or(1);
-                let mut extra = 0;
-                if let Some(b) = budget.as_ref().filter(|_| budget_short) {
-                    extra += (ready_here - b.allowed).max(0);
-                    if unhealthy_here > 0 && !unhealthy_free {
-                        // Unhealthy pods go once the budget is met: add what it lacks.
-                        extra += (b.desired - b.current).max(0);
-                    }
-                    extra = extra.max(1);
-                }
-                if all_here {
-                    extra = extra.max(ready_here);
-                }
-                let why = if all_here {
-                    format!("every Ready replica is on {node}")
-                } else {
-                    budget_text.clone().unwrap_or_default()
-                };
-                prescale.push(prescale_plan(
-                    world,
-                    namespace,
-                    name,
-                    from,
-                    from + extra,
-                    why,
-                ));
-            }
-            "Deployment" => {
-                if budget_short && !evicting_all_deleted {
-                    for i in indices {
-                        plans[*i].verdict = Verdict::Blocked;
-                        plans[*i].reason = format!(
-                            "{}; --prescale auto would add a replica first",
-                            budget_text.clone().unwrap_or_default()
-                        );
-                    }
-                } else {
-                    warnings.push(format!("Deployment {namespace}/{name} has no Ready replica elsewhere: it is down until its pod is Ready on another node (--prescale auto avoids that)"));
-                }
-            }
-            _ => {
-                // A StatefulSet (or any other controller) cannot surge: its pod must go first.
-                let risk = match &budget_text {
-                    Some(b) if budget_short => b.clone(),
-                    _ => format!("every Ready replica of {kind} {name} is on {node}"),
-                };
-                if options.force {
-                    for i in indices {
-                        if budget_short && plans[*i].verdict == Verdict::Evict {
-                            plans[*i].verdict = Verdict::Delete;
-                            plans[*i].reason =
-                                format!("{risk}; --force deletes it past the budget");
-                        }
-                    }
-                    warnings.push(format!(
-                        "{kind} {namespace}/{name} cannot surge ({risk}): it runs with fewer replicas until its pod is Ready on another node"
-                    ));
-                } else {
-                    for i in indices {
-                        plans[*i].verdict = Verdict::Blocked;
-                        plans[*i].reason = format!(
-                            "{kind} {name} cannot surge: {risk}; evicting it means downtime or a lost quorum — --force proceeds anyway"
-                        );
-                    }
-                }
-            }
+        match owner.kind {
+            "Deployment" if options.prescale => decided
+                .prescale
+                .push(prescale_deployment(index, node, &owner)),
+            "Deployment" => deployment_without_prescale(&owner, plans, &mut decided.warnings),
+            _ => cannot_surge(&owner, node, options, plans, &mut decided.warnings),
         }
     }
+    decided
+}
 
-    let movers: Vec<&Pod> = pods
+fn prescale_deployment(index: &Index<'_>, node: &str, owner: &OwnerOnNode<'_>) -> PrescalePlan {
+    let world = index.world();
+    let from = world
+        .deployments
         .iter()
-        .zip(&plans)
-        .filter(|(_, plan)| {
-            matches!(plan.verdict, Verdict::Evict | Verdict::Delete) && plan.owner != "-"
-        })
-        .map(|(p, _)| *p)
-        .chain(prescale.iter().flat_map(|ps| {
-            // The extra replicas need room too: as big as one of the owner's pods here.
-            let template = pods
-                .iter()
-                .zip(&plans)
-                .find(|(_, plan)| {
-                    plan.owner == format!("Deployment/{}", ps.name)
-                        && plan.namespace == ps.namespace
-                })
-                .map(|(p, _)| *p);
-            std::iter::repeat_n(template, (ps.to - ps.from) as usize).flatten()
-        }))
-        .collect();
-    let capacity = capacity(world, draining, &movers);
+        .find(|d| d.name == owner.name && d.namespace == owner.namespace)
+        .and_then(|d| d.replicas)
+        .unwrap_or(1);
+    let why = if owner.all_here {
+        format!("every Ready replica is on {node}")
+    } else {
+        owner.budget_text().unwrap_or_default()
+    };
+    prescale_plan(
+        world,
+        owner.namespace,
+        owner.name,
+        from,
+        from + owner.extra_replicas(),
+        why,
+    )
+}
+
+fn deployment_without_prescale(
+    owner: &OwnerOnNode<'_>,
+    plans: &mut [PodPlan],
+    warnings: &mut Vec<String>,
+) {
+    let all_deleted = owner
+        .indices
+        .iter()
+        .all(|i| plans[*i].verdict == Verdict::Delete);
+    if owner.budget_short && !all_deleted {
+        let reason = format!(
+            "{}; --prescale auto would add a replica first",
+            owner.budget_text().unwrap_or_default()
+        );
+        for i in owner.indices {
+            plans[*i].block(BlockReason::Budget, reason.clone());
+        }
+    } else {
+        warnings.push(format!(
+            "Deployment {}/{} has no Ready replica elsewhere: it is down until its pod is Ready on another node (--prescale auto avoids that)",
+            owner.namespace, owner.name
+        ));
+    }
+}
+
+/// A StatefulSet (or any other controller) cannot surge: its pod must go first.
+fn cannot_surge(
+    owner: &OwnerOnNode<'_>,
+    node: &str,
+    options: &Options,
+    plans: &mut [PodPlan],
+    warnings: &mut Vec<String>,
+) {
+    let (kind, name, namespace) = (owner.kind, owner.name, owner.namespace);
+    let (risk, why) = match owner.budget_text() {
+        Some(b) if owner.budget_short => (b, BlockReason::Budget),
+        _ => (
+            format!("every Ready replica of {kind} {name} is on {node}"),
+            BlockReason::SoleReplicas,
+        ),
+    };
+    if options.force {
+        for i in owner.indices {
+            if owner.budget_short && plans[*i].verdict == Verdict::Evict {
+                plans[*i].verdict = Verdict::Delete;
+                plans[*i].reason = format!("{risk}; --force deletes it past the budget");
+            }
+        }
+        warnings.push(format!(
+            "{kind} {namespace}/{name} cannot surge ({risk}): it runs with fewer replicas until its pod is Ready on another node"
+        ));
+    } else {
+        for i in owner.indices {
+            plans[*i].block(
+                why,
+                format!(
+                    "{kind} {name} cannot surge: {risk}; evicting it means downtime or a lost quorum — --force proceeds anyway"
+                ),
+            );
+        }
+    }
+}
+
+/// The pods that need room elsewhere: those that move, and the pre-scale's extra replicas (as
+/// big as one of the owner's pods here).
+fn movers<'a>(
+    pods: &[&'a PodSummary],
+    plans: &[PodPlan],
+    prescale: &[PrescalePlan],
+) -> Vec<&'a PodSummary> {
+    let moving = pods
+        .iter()
+        .zip(plans)
+        .filter(|(_, plan)| plan.moves())
+        .map(|(p, _)| *p);
+    let extra = prescale.iter().flat_map(|ps| {
+        let owner = format!("Deployment/{}", ps.name);
+        let template = pods
+            .iter()
+            .zip(plans)
+            .find(|(_, plan)| plan.owner == owner && plan.namespace == ps.namespace)
+            .map(|(p, _)| *p);
+        std::iter::repeat_n(template, (ps.to - ps.from).max(0) as usize).flatten()
+    });
+    moving.chain(extra).collect()
+}
+
+/// A NotReady node's kubelet cannot finish its pods' termination: their deletions never
+/// complete, so a deletion older than the limit counts as the pod gone (kubectl drain's
+/// --skip-wait-for-delete-timeout, defaulted here for a dead node). Returns the limit and the
+/// warning about the node, if any.
+fn skip_wait(node: Option<&Node>, options: &Options) -> (Option<u64>, Option<String>) {
+    let node_is_ready = node.is_none_or(node_ready);
+    let skip_wait_for_delete = options
+        .skip_wait_for_delete_timeout
+        .or((!node_is_ready).then_some(DEAD_NODE_SKIP_WAIT_SECONDS))
+        .filter(|s| *s > 0);
+    let warning = (!node_is_ready).then(|| match skip_wait_for_delete {
+        Some(secs) => format!(
+            "node is NotReady: its kubelet does not answer; pods will be treated as gone {} after their deletion",
+            shared::duration::format(std::time::Duration::from_secs(secs))
+        ),
+        None => "node is NotReady: its kubelet does not answer; its pods may never finish terminating (--skip-wait-for-delete-timeout 0 waits for them)".to_string(),
+    });
+    (skip_wait_for_delete, warning)
+}
+
+/// Plans the drain of `node` (the nodes of the same run are in `draining`).
+pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -> NodePlan {
+    let index = Index::new(world);
+    let node_obj = index.node(node);
+    let (pods, mut plans) = pod_plans(&index, node, options);
+    two_budgets(world, &pods, &mut plans);
+    let OwnerDecisions {
+        prescale,
+        mut warnings,
+    } = decide_owners(&index, node, draining, options, &pods, &mut plans);
+    let capacity = capacity(&index, draining, &movers(&pods, &plans, &prescale));
     let mut blockers: Vec<String> = plans
         .iter()
         .filter(|p| p.verdict == Verdict::Blocked)
@@ -661,23 +767,8 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     if node_obj.is_none() {
         blockers.push(format!("node {node} not found"));
     }
-    // A NotReady node's kubelet cannot finish its pods' termination: their deletions never
-    // complete, so a deletion older than the limit counts as the pod gone (kubectl drain's
-    // --skip-wait-for-delete-timeout, defaulted here for a dead node).
-    let node_is_ready = node_obj.is_none_or(node_ready);
-    let skip_wait_for_delete = options
-        .skip_wait_for_delete_timeout
-        .or((!node_is_ready).then_some(DEAD_NODE_SKIP_WAIT_SECONDS))
-        .filter(|s| *s > 0);
-    if !node_is_ready {
-        warnings.push(match skip_wait_for_delete {
-            Some(secs) => format!(
-                "node is NotReady: its kubelet does not answer; pods will be treated as gone {} after their deletion",
-                shared::duration::format(std::time::Duration::from_secs(secs))
-            ),
-            None => "node is NotReady: its kubelet does not answer; its pods may never finish terminating (--skip-wait-for-delete-timeout 0 waits for them)".to_string(),
-        });
-    }
+    let (skip_wait_for_delete, node_warning) = skip_wait(node_obj, options);
+    warnings.extend(node_warning);
     if !capacity.fits {
         if options.force {
             warnings.push(format!(
@@ -827,7 +918,7 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
-    fn pod(name: &str, owner: Option<(&str, &str)>, extra: Value) -> Pod {
+    fn pod(name: &str, owner: Option<(&str, &str)>, extra: Value) -> PodSummary {
         let mut p = json!({
             "metadata": {"name": name, "namespace": "default", "uid": format!("u-{name}"), "labels": {"app": name}},
             "spec": {"nodeName": "n1", "containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]},
@@ -1007,7 +1098,7 @@ mod tests {
                 json!({"metadata": {"labels": {"app": "web"}}, "spec": {"nodeName": "n2"}}),
             ),
         ];
-        w.deployments[0].spec.as_mut().unwrap().replicas = Some(3);
+        w.deployments[0].replicas = Some(3);
         w.pdbs = vec![budget];
         w
     }

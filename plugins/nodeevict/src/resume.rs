@@ -63,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     let journals: Vec<&NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
     shared::doctor::preflight_namespaces(
         &target,
-        &crate::drain::needed_permissions(&plans, &journals),
+        &crate::permissions::needed_permissions(&plans, &journals),
         "kubectl nodeevict doctor",
         args.change.dry_run,
     )
@@ -120,8 +120,9 @@ pub fn replan(
         .iter_mut()
         .filter(|p| p.verdict == plan::Verdict::Blocked)
     {
-        if p.reason.contains("PDB") {
+        if p.blocked_by == Some(plan::BlockReason::Budget) {
             p.verdict = plan::Verdict::Evict;
+            p.blocked_by = None;
         } else {
             return Err(Error::Failed(format!(
                 "{}/{} blocks the drain: {}",
@@ -144,5 +145,5 @@ pub async fn continue_node(
     execute::save(ctx, node, &journal, true).await?;
     execute::run_node(ctx, node, &mut journal, plan)
         .await
-        .map_err(|e| crate::drain::with_hint(e, node))
+        .map_err(|e| crate::hint::with_hint(e, node))
 }
