@@ -27,7 +27,7 @@ pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
     }
     let live = async || -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
         let target = shared::kubeconfig::connect(&typed.global).await.ok()?;
-        let (_, deployments) = discovery::load(&target, Some(&target.namespace))
+        let deployments = discovery::load_deployments(&target, Some(&target.namespace))
             .await
             .ok()?;
         let releases = deployments.iter().map(|d| d.release.clone()).collect();

@@ -12,6 +12,8 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 
+use crate::lean;
+
 /// The label selector every Airflow object carries.
 pub const AIRFLOW_SELECTOR: &str = "tier=airflow";
 /// The label selector of the Astronomer platform's objects (houston, commander, registry, …).
@@ -94,6 +96,36 @@ pub async fn load(
     Ok((inventory, deployments))
 }
 
+/// The Airflow deployments of a namespace (or, with `None`, of every one), for the commands that
+/// read nothing else: the same three list requests as `load`, decoded into the fields grouping
+/// reads (see `lean`), so a cluster-wide listing holds summaries, never whole objects.
+pub(crate) async fn load_deployments(
+    target: &shared::Target,
+    namespace: Option<&str>,
+) -> shared::Result<Vec<AirflowDeployment>> {
+    let params = ListParams::default().labels(AIRFLOW_SELECTOR);
+    let (deployments, statefulsets, pods) = (
+        api::<Deployment>(&target.client, namespace),
+        api::<StatefulSet>(&target.client, namespace),
+        api::<Pod>(&target.client, namespace),
+    );
+    let (deployments, statefulsets, pods) = tokio::try_join!(
+        lean::list::<_, lean::WorkloadFields>(&target.client, &deployments, &params),
+        lean::list::<_, lean::WorkloadFields>(&target.client, &statefulsets, &params),
+        lean::list::<_, lean::PodFields>(&target.client, &pods, &params),
+    )
+    .map_err(|e| target.api_error(e))?;
+    let workloads = (deployments.into_iter())
+        .map(|w| Workload::lean("Deployment", w))
+        .chain(
+            statefulsets
+                .into_iter()
+                .map(|w| Workload::lean("StatefulSet", w)),
+        );
+    let pods = pods.into_iter().filter_map(|p| PodEntry::of(&p.into_pod()));
+    Ok(group_entries(workloads, pods))
+}
+
 /// One pod, as the listings need it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -149,7 +181,9 @@ pub fn pod_status(pod: &Pod) -> (String, Option<String>) {
     if pod.metadata.deletion_timestamp.is_some() {
         return ("Terminating".into(), None);
     }
-    let status = pod.status.clone().unwrap_or_default();
+    let Some(status) = pod.status.as_ref() else {
+        return ("Pending".into(), None);
+    };
     for cs in status.container_statuses.iter().flatten() {
         if let Some(waiting) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
             let reason = waiting.reason.clone().unwrap_or_else(|| "Waiting".into());
@@ -166,8 +200,8 @@ pub fn pod_status(pod: &Pod) -> (String, Option<String>) {
             .map(|c| {
                 format!(
                     "{}: {}",
-                    c.reason.clone().unwrap_or_default(),
-                    c.message.clone().unwrap_or_default()
+                    c.reason.as_deref().unwrap_or_default(),
+                    c.message.as_deref().unwrap_or_default()
                 )
             });
         return (phase, unschedulable);
@@ -177,23 +211,16 @@ pub fn pod_status(pod: &Pod) -> (String, Option<String>) {
 
 fn summarize(pod: &Pod) -> PodSummary {
     let (status, reason) = pod_status(pod);
-    let st = pod.status.clone().unwrap_or_default();
-    let ready = pod.metadata.deletion_timestamp.is_none()
-        && st
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == "Ready" && c.status == "True");
     PodSummary {
         name: pod.name_any(),
         uid: pod.uid().unwrap_or_default(),
-        ready,
+        ready: shared::pod::is_ready(pod),
         status,
         reason,
-        restarts: st
-            .container_statuses
+        restarts: pod
+            .status
             .iter()
-            .flatten()
+            .flat_map(|s| s.container_statuses.iter().flatten())
             .map(|c| c.restart_count)
             .sum(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
@@ -201,44 +228,111 @@ fn summarize(pod: &Pod) -> PodSummary {
     }
 }
 
-/// What grouping needs of a Deployment or StatefulSet.
-struct Workload<'a> {
+/// What grouping needs of a workload, whichever way it was read.
+struct Workload {
     kind: &'static str,
-    meta: &'a ObjectMeta,
+    meta: ObjectMeta,
     replicas: Option<i32>,
-    template: Option<&'a PodSpec>,
+    grace_seconds: Option<i64>,
+}
+
+impl Workload {
+    fn of(
+        kind: &'static str,
+        meta: &ObjectMeta,
+        replicas: Option<i32>,
+        template: Option<&PodSpec>,
+    ) -> Self {
+        Workload {
+            kind,
+            // Only what grouping reads: not the annotations or managed fields.
+            meta: ObjectMeta {
+                name: meta.name.clone(),
+                namespace: meta.namespace.clone(),
+                labels: meta.labels.clone(),
+                creation_timestamp: meta.creation_timestamp.clone(),
+                ..ObjectMeta::default()
+            },
+            replicas,
+            grace_seconds: template.and_then(|t| t.termination_grace_period_seconds),
+        }
+    }
+
+    fn lean(kind: &'static str, w: lean::WorkloadFields) -> Self {
+        Workload {
+            kind,
+            replicas: w.replicas(),
+            grace_seconds: w.grace_seconds(),
+            meta: w.metadata.into(),
+        }
+    }
+}
+
+/// A pod's summary with the deployment and component it belongs to.
+struct PodEntry {
+    namespace: String,
+    release: String,
+    component: String,
+    summary: PodSummary,
+}
+
+impl PodEntry {
+    /// None for a pod without `release` and `component` labels.
+    fn of(pod: &Pod) -> Option<Self> {
+        let labels = pod.labels();
+        let (Some(release), Some(component)) =
+            (label(labels, "release"), label(labels, "component"))
+        else {
+            return None;
+        };
+        Some(PodEntry {
+            namespace: pod.namespace().unwrap_or_default(),
+            release: release.to_string(),
+            component: component.to_string(),
+            summary: summarize(pod),
+        })
+    }
 }
 
 /// Groups the inventory into deployments, sorted by namespace then release (pure).
-pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
-    let daemonsets = inventory.daemonsets.iter().map(|d| Workload {
-        kind: "DaemonSet",
-        meta: &d.metadata,
-        replicas: Some(d.status.as_ref().map_or(0, |s| s.desired_number_scheduled)),
-        template: d.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+pub(crate) fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
+    let daemonsets = inventory.daemonsets.iter().map(|d| {
+        let desired = d.status.as_ref().map_or(0, |s| s.desired_number_scheduled);
+        let template = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        Workload::of("DaemonSet", &d.metadata, Some(desired), template)
     });
     let workloads = inventory
         .deployments
         .iter()
         .map(|d| {
             let spec = d.spec.as_ref();
-            Workload {
-                kind: "Deployment",
-                meta: &d.metadata,
-                replicas: spec.and_then(|s| s.replicas),
-                template: spec.and_then(|s| s.template.spec.as_ref()),
-            }
+            let template = spec.and_then(|s| s.template.spec.as_ref());
+            Workload::of(
+                "Deployment",
+                &d.metadata,
+                spec.and_then(|s| s.replicas),
+                template,
+            )
         })
         .chain(inventory.statefulsets.iter().map(|s| {
             let spec = s.spec.as_ref();
-            Workload {
-                kind: "StatefulSet",
-                meta: &s.metadata,
-                replicas: spec.and_then(|s| s.replicas),
-                template: spec.and_then(|s| s.template.spec.as_ref()),
-            }
+            let template = spec.and_then(|s| s.template.spec.as_ref());
+            Workload::of(
+                "StatefulSet",
+                &s.metadata,
+                spec.and_then(|s| s.replicas),
+                template,
+            )
         }))
         .chain(daemonsets);
+    group_entries(workloads, inventory.pods.iter().filter_map(PodEntry::of))
+}
+
+/// Groups workloads and pod summaries into deployments, sorted by namespace then release.
+fn group_entries(
+    workloads: impl IntoIterator<Item = Workload>,
+    pods: impl IntoIterator<Item = PodEntry>,
+) -> Vec<AirflowDeployment> {
     let mut out: BTreeMap<(String, String), AirflowDeployment> = BTreeMap::new();
     for w in workloads {
         let empty = BTreeMap::new();
@@ -273,31 +367,21 @@ pub fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
                 workload: w.meta.name.clone().unwrap_or_default(),
                 desired: w.replicas.unwrap_or(1),
                 ready: 0,
-                grace_seconds: w
-                    .template
-                    .and_then(|t| t.termination_grace_period_seconds)
-                    .unwrap_or(30),
+                grace_seconds: w.grace_seconds.unwrap_or(30),
                 pods: Vec::new(),
             },
         );
     }
-    for pod in &inventory.pods {
-        let labels = pod.labels();
-        let (Some(release), Some(component)) =
-            (label(labels, "release"), label(labels, "component"))
-        else {
-            continue;
-        };
-        let key = (pod.namespace().unwrap_or_default(), release.to_string());
+    for pod in pods {
+        let key = (pod.namespace, pod.release);
         if let Some(c) = out
             .get_mut(&key)
-            .and_then(|d| d.components.get_mut(component))
+            .and_then(|d| d.components.get_mut(&pod.component))
         {
-            let summary = summarize(pod);
-            if summary.ready {
+            if pod.summary.ready {
                 c.ready += 1;
             }
-            c.pods.push(summary);
+            c.pods.push(pod.summary);
         }
     }
     out.into_values().collect()

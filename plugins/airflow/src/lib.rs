@@ -1,21 +1,24 @@
 //! `kubectl airflow`: find, inspect, restart and diagnose Airflow deployments
 
-pub mod complete;
-pub mod diagnose;
-pub mod discovery;
-pub mod list;
-pub mod logs;
-pub mod platform;
-pub mod reset_logs;
-pub mod restart;
-pub mod status;
-pub mod volumes;
+// Crate-private: only `main` is used from outside (by main.rs), so the dead-code lint sees
+// everything else.
+mod complete;
+mod diagnose;
+mod discovery;
+mod lean;
+mod list;
+mod logs;
+mod platform;
+mod reset_logs;
+mod restart;
+mod status;
+mod volumes;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use shared::GlobalArgs;
-use shared::doctor::{self, DoctorArgs, Permission, Scope};
+use shared::doctor::{Permission, Scope};
 
 /// find, inspect, restart and diagnose Airflow deployments
 #[derive(Parser, Debug)]
@@ -26,15 +29,15 @@ use shared::doctor::{self, DoctorArgs, Permission, Scope};
     about,
     long_about = "Operate Airflow deployments (Astronomer or the official Helm chart), one namespace each:\nlist them, show their status, restart a component, read logs, diagnose unschedulable\npods and quotas, and reset worker log volumes."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+enum Command {
     /// List Airflow deployments: components' readiness, restarts and health
     List(list::ListArgs),
     /// Restart a component (or all): plan, confirm, restart, verify the new pods are Ready
@@ -51,20 +54,12 @@ pub enum Command {
     ResetLogs(reset_logs::ResetLogsArgs),
     /// Health of the Astronomer platform (houston, commander, registry, …) with fixes
     Platform(platform::PlatformArgs),
-    /// Check the connection, the credentials and every permission this plugin needs
-    Doctor(DoctorArgs),
-    /// Print a shell completion script: bash, zsh or fish
-    Completion(shared::complete::CompletionArgs),
-    /// kubectl's plugin completion protocol (used by kubectl_complete-airflow)
-    #[command(name = "__complete", hide = true)]
-    Complete(shared::complete::CompleteArgs),
-    /// The man page (roff)
-    #[command(name = "__man", hide = true)]
-    Man(shared::complete::ManArgs),
+    #[command(flatten)]
+    Common(shared::cli::Common),
 }
 
 /// What `kubectl airflow` needs, checked by `doctor` with SelfSubjectAccessReviews.
-pub const PERMISSIONS: &[Permission] = &[
+const PERMISSIONS: &[Permission] = &[
     Permission::new(
         "list",
         "",
@@ -180,17 +175,11 @@ pub fn main() -> ExitCode {
             Command::Volumes(args) => volumes::run(&cli.global, args).await,
             Command::ResetLogs(args) => reset_logs::run(&cli.global, args).await,
             Command::Platform(args) => platform::run(&cli.global, args).await,
-            Command::Doctor(args) => doctor::run(&cli.global, args, PERMISSIONS).await,
-            Command::Completion(args) => {
-                shared::complete::print_script(
-                    <Cli as clap::CommandFactory>::command(),
-                    args.shell,
-                );
-                Ok(())
-            }
-            Command::Complete(args) => complete::run(args).await,
-            Command::Man(args) => {
-                shared::complete::man(<Cli as clap::CommandFactory>::command(), args)
+            Command::Common(common) => {
+                shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {
+                    complete::run(args).await
+                })
+                .await
             }
         }
     })

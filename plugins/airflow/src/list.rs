@@ -1,4 +1,5 @@
-//! `kubectl airflow list`: one row per Airflow deployment, built from one inventory read.
+//! `kubectl airflow list`: one row per Airflow deployment, built from one lean inventory read
+//! (three list requests whatever the cluster's size; see `discovery::load_deployments`).
 
 use clap::Args;
 use k8s_openapi::jiff::Timestamp;
@@ -198,7 +199,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
     }
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
-    let (_, deployments) = discovery::load(&target, namespace).await?;
+    let deployments = discovery::load_deployments(&target, namespace).await?;
     let rows = rows(&deployments);
     let text = match args.output {
         OutputFormat::Json => output::to_json(&serde_json::json!({ "items": rows }))?,

@@ -13,7 +13,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use serde::Serialize;
-use shared::output::{self, OutputFormat};
+use shared::output::OutputFormat;
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::discovery::{self, AirflowDeployment, Inventory};
@@ -128,6 +128,42 @@ pub fn plan(
     force: bool,
     blocked: &BTreeMap<(&'static str, String), NoRollout>,
 ) -> shared::Result<Plan> {
+    let wanted = wanted_components(d, component)?;
+    if force && strategy != Strategy::Delete {
+        return Err(Error::Usage("--force goes with --strategy delete".into()));
+    }
+    let mut steps: Vec<Step> = wanted
+        .into_iter()
+        .map(|name| step(name, &d.components[name], strategy))
+        .collect();
+    let mut warnings = Vec::new();
+    for s in steps.iter_mut() {
+        if let Some(block) = blocked.get(&(s.kind, s.workload.clone()))
+            && let Some(warning) = hold(s, *block, strategy, &d.namespace)?
+        {
+            warnings.push(warning);
+        }
+    }
+    warnings.extend(step_warnings(d, &steps, strategy));
+    if force {
+        warnings.push("--force deletes with grace period 0: running tasks are killed, and a StatefulSet pod may briefly run twice".into());
+    }
+    Ok(Plan {
+        namespace: d.namespace.clone(),
+        release: d.release.clone(),
+        strategy,
+        force,
+        steps,
+        warnings,
+    })
+}
+
+/// The components `component` names (`all`, `workers` or one name), or a usage error listing
+/// the valid ones.
+fn wanted_components<'a>(
+    d: &'a AirflowDeployment,
+    component: &str,
+) -> shared::Result<Vec<&'a String>> {
     let wanted: Vec<&String> = match component {
         "all" => d.components.keys().collect(),
         "workers" => d.components.keys().filter(|c| *c == "worker").collect(),
@@ -141,99 +177,95 @@ pub fn plan(
             valid.join(", ")
         )));
     }
-    if force && strategy != Strategy::Delete {
-        return Err(Error::Usage("--force goes with --strategy delete".into()));
+    Ok(wanted)
+}
+
+fn step(name: &str, c: &discovery::Component, strategy: Strategy) -> Step {
+    Step {
+        how: strategy,
+        why: None,
+        component: name.to_string(),
+        kind: c.kind,
+        workload: c.workload.clone(),
+        desired: c.desired,
+        pods: c
+            .pods
+            .iter()
+            .map(|p| (p.name.clone(), p.uid.clone()))
+            .collect(),
+        grace_seconds: c.grace_seconds,
     }
-    let mut warnings = Vec::new();
-    let mut steps: Vec<Step> = wanted
-        .into_iter()
-        .map(|name| {
-            let c = &d.components[name];
-            Step {
-                how: strategy,
-                why: None,
-                component: name.clone(),
-                kind: c.kind,
-                workload: c.workload.clone(),
-                desired: c.desired,
-                pods: c
-                    .pods
-                    .iter()
-                    .map(|p| (p.name.clone(), p.uid.clone()))
-                    .collect(),
-                grace_seconds: c.grace_seconds,
-            }
-        })
-        .collect();
-    for s in steps.iter_mut() {
-        let Some(block) = blocked.get(&(s.kind, s.workload.clone())) else {
-            continue;
-        };
-        let what = format!("{}/{}", s.kind.to_lowercase(), s.workload);
-        match (block, strategy) {
-            (NoRollout::Paused, Strategy::Rollout) => {
-                return Err(Error::Refused(format!(
-                    "{what} is paused: a rolling restart would wait for a rollout that never comes; resume it with `kubectl rollout resume {what} -n {}` and rerun, or restart with --strategy delete",
-                    d.namespace
-                )));
-            }
-            (NoRollout::Paused, Strategy::Delete) => warnings.push(format!(
-                "{what} is paused: its new pods keep the template it last rolled out"
-            )),
-            (NoRollout::OnDelete, Strategy::Rollout) => {
-                s.how = Strategy::Delete;
-                s.why = Some(format!(
-                    "{what} has updateStrategy OnDelete: a template change replaces no pod, so its pods are deleted and recreated instead"
-                ));
-            }
-            (NoRollout::Partition(p), Strategy::Rollout) => {
-                s.how = Strategy::Delete;
-                s.why = Some(format!(
-                    "{what} has rollingUpdate partition {p}: a template change replaces no pod below ordinal {p}, so its pods are deleted and recreated instead"
-                ));
-            }
-            (_, Strategy::Delete) => {}
+}
+
+/// Adapts a step to a workload whose controller would not roll a template change: a rollout
+/// of a held StatefulSet becomes a deletion of its pods, a rollout of a paused Deployment is
+/// refused. Returns the warning to show, if any.
+fn hold(
+    s: &mut Step,
+    block: NoRollout,
+    strategy: Strategy,
+    namespace: &str,
+) -> shared::Result<Option<String>> {
+    let what = format!("{}/{}", s.kind.to_lowercase(), s.workload);
+    match (block, strategy) {
+        (NoRollout::Paused, Strategy::Rollout) => {
+            return Err(Error::Refused(format!(
+                "{what} is paused: a rolling restart would wait for a rollout that never comes; resume it with `kubectl rollout resume {what} -n {namespace}` and rerun, or restart with --strategy delete"
+            )));
         }
+        (NoRollout::Paused, Strategy::Delete) => {
+            return Ok(Some(format!(
+                "{what} is paused: its new pods keep the template it last rolled out"
+            )));
+        }
+        (NoRollout::OnDelete, Strategy::Rollout) => {
+            s.how = Strategy::Delete;
+            s.why = Some(format!(
+                "{what} has updateStrategy OnDelete: a template change replaces no pod, so its pods are deleted and recreated instead"
+            ));
+        }
+        (NoRollout::Partition(p), Strategy::Rollout) => {
+            s.how = Strategy::Delete;
+            s.why = Some(format!(
+                "{what} has rollingUpdate partition {p}: a template change replaces no pod below ordinal {p}, so its pods are deleted and recreated instead"
+            ));
+        }
+        (_, Strategy::Delete) => {}
     }
-    for s in &steps {
-        if s.component == "worker" {
+    Ok(None)
+}
+
+/// Warnings about the steps themselves: workers' grace periods, and StatefulSets whose rollout
+/// would wait behind a pod that is not Ready.
+fn step_warnings(d: &AirflowDeployment, steps: &[Step], strategy: Strategy) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for s in steps.iter().filter(|s| s.component == "worker") {
+        warnings.push(format!(
+            "each worker may take up to {}s (terminationGracePeriodSeconds) to finish its running tasks before it stops",
+            s.grace_seconds
+        ));
+    }
+    if strategy != Strategy::Rollout {
+        return warnings;
+    }
+    let rolled = steps
+        .iter()
+        .filter(|s| s.kind == "StatefulSet" && s.how == Strategy::Rollout);
+    for s in rolled {
+        let stuck: Vec<&str> = d.components[&s.component]
+            .pods
+            .iter()
+            .filter(|p| !p.ready && p.status != "Terminating")
+            .map(|p| p.name.as_str())
+            .collect();
+        if !stuck.is_empty() {
             warnings.push(format!(
-                "each worker may take up to {}s (terminationGracePeriodSeconds) to finish its running tasks before it stops",
-                s.grace_seconds
+                "{} is not Ready: a StatefulSet rolls only while all its pods are Ready, so this restart may wait until the timeout; --strategy delete replaces the pods at once",
+                stuck.join(", ")
             ));
         }
     }
-    if strategy == Strategy::Rollout {
-        for name in steps
-            .iter()
-            .filter(|s| s.kind == "StatefulSet" && s.how == Strategy::Rollout)
-            .map(|s| &s.component)
-        {
-            let stuck: Vec<&str> = d.components[name]
-                .pods
-                .iter()
-                .filter(|p| !p.ready && p.status != "Terminating")
-                .map(|p| p.name.as_str())
-                .collect();
-            if !stuck.is_empty() {
-                warnings.push(format!(
-                    "{} is not Ready: a StatefulSet rolls only while all its pods are Ready, so this restart may wait until the timeout; --strategy delete replaces the pods at once",
-                    stuck.join(", ")
-                ));
-            }
-        }
-    }
-    if force {
-        warnings.push("--force deletes with grace period 0: running tasks are killed, and a StatefulSet pod may briefly run twice".into());
-    }
-    Ok(Plan {
-        namespace: d.namespace.clone(),
-        release: d.release.clone(),
-        strategy,
-        force,
-        steps,
-        warnings,
-    })
+    warnings
 }
 
 /// The plan as text.
@@ -301,55 +333,58 @@ pub fn needed_permissions(plan: &Plan) -> Vec<shared::doctor::Permission> {
 }
 
 async fn execute(target: &Target, plan: &Plan) -> shared::Result<()> {
-    let client = target.client.clone();
-    let ns = plan.namespace.as_str();
-    let params = PatchParams::default();
     for s in &plan.steps {
         match s.how {
-            Strategy::Rollout => {
-                let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-                let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
-                let result = match s.kind {
-                    "StatefulSet" => Api::<StatefulSet>::namespaced(client.clone(), ns)
-                        .patch(&s.workload, &params, &Patch::Strategic(&patch))
-                        .await
-                        .map(|_| ()),
-                    _ => Api::<Deployment>::namespaced(client.clone(), ns)
-                        .patch(&s.workload, &params, &Patch::Strategic(&patch))
-                        .await
-                        .map(|_| ()),
-                };
-                result.map_err(|e| target.api_error(e))?;
-                eprintln!("restarted {} {}", s.kind.to_lowercase(), s.workload);
+            Strategy::Rollout => rollout_restart(target, &plan.namespace, s).await?,
+            Strategy::Delete => delete_pods(target, &plan.namespace, s, plan.force).await?,
+        }
+    }
+    Ok(())
+}
+
+/// What `kubectl rollout restart` does: stamps the pod template with the time.
+async fn rollout_restart(target: &Target, ns: &str, s: &Step) -> shared::Result<()> {
+    let client = target.client.clone();
+    let params = PatchParams::default();
+    let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
+    let result = match s.kind {
+        "StatefulSet" => Api::<StatefulSet>::namespaced(client, ns)
+            .patch(&s.workload, &params, &Patch::Strategic(&patch))
+            .await
+            .map(|_| ()),
+        _ => Api::<Deployment>::namespaced(client, ns)
+            .patch(&s.workload, &params, &Patch::Strategic(&patch))
+            .await
+            .map(|_| ()),
+    };
+    result.map_err(|e| target.api_error(e))?;
+    eprintln!("restarted {} {}", s.kind.to_lowercase(), s.workload);
+    Ok(())
+}
+
+/// Deletes the step's pods, each only if it is still the pod planned (uid precondition).
+async fn delete_pods(target: &Target, ns: &str, s: &Step, force: bool) -> shared::Result<()> {
+    let pods: Api<Pod> = Api::namespaced(target.client.clone(), ns);
+    let grace = DeleteParams {
+        grace_period_seconds: force.then_some(0),
+        ..Default::default()
+    };
+    for (name, uid) in &s.pods {
+        let dp = DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: Some(uid.clone()),
+                resource_version: None,
+            }),
+            ..grace.clone()
+        };
+        match pods.delete(name, &dp).await {
+            Ok(_) => eprintln!("deleted pod {name}"),
+            // Already gone (or replaced): nothing left to do for it.
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {
+                eprintln!("pod {name} was already gone")
             }
-            Strategy::Delete => {
-                let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-                let dp = if plan.force {
-                    DeleteParams {
-                        grace_period_seconds: Some(0),
-                        ..Default::default()
-                    }
-                } else {
-                    DeleteParams::default()
-                };
-                for (name, uid) in &s.pods {
-                    let dp = DeleteParams {
-                        preconditions: Some(kube::api::Preconditions {
-                            uid: Some(uid.clone()),
-                            resource_version: None,
-                        }),
-                        ..dp.clone()
-                    };
-                    match pods.delete(name, &dp).await {
-                        Ok(_) => eprintln!("deleted pod {name}"),
-                        // Already gone (or replaced): nothing left to do for it.
-                        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {
-                            eprintln!("pod {name} was already gone")
-                        }
-                        Err(e) => return Err(target.api_error(e)),
-                    }
-                }
-            }
+            Err(e) => return Err(target.api_error(e)),
         }
     }
     Ok(())
@@ -373,19 +408,12 @@ pub fn complete(plan: &Plan, pods: &[Pod]) -> bool {
         let ready = pods
             .iter()
             .filter(|p| p.labels().get("component") == Some(&s.component))
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .filter(|p| {
-                p.status
-                    .as_ref()
-                    .and_then(|st| st.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            })
+            .filter(|p| shared::pod::is_ready(p))
             .count() as i32;
         ready >= s.desired
     })
 }
 
-/// Watches the release's pods until the restart is complete or the timeout passes.
 /// `kubectl airflow status RELEASE -n NS [--context C …]`: works when pasted as printed (the
 /// soak found the timeout's hint without `-n` failing in the default namespace).
 fn status_command(target: &shared::Target, plan: &Plan) -> String {
@@ -396,6 +424,7 @@ fn status_command(target: &shared::Target, plan: &Plan) -> String {
     )
 }
 
+/// Watches the release's pods until the restart is complete or the timeout passes.
 async fn verify(
     target: &Target,
     plan: &Plan,
@@ -477,33 +506,23 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         &no_rollout(&inventory),
     )?;
 
-    shared::banner::print(&target);
-    match args.output {
-        OutputFormat::Json => output::print_stdout(&output::to_json(&plan)?),
-        _ => eprint!("{}", render(&plan)),
-    }
-    shared::doctor::preflight(
-        &target,
-        &plan.namespace,
-        &needed_permissions(&plan),
-        "kubectl airflow doctor",
-        args.change.dry_run,
-    )
-    .await?;
-    if args.change.dry_run {
-        eprintln!("dry run: nothing was changed");
+    shared::change::show_plan(&target, args.output, &plan, render)?;
+    let needs = needed_permissions(&plan);
+    let question = format!("Restart {} of {}?", args.component, plan.release);
+    let status = status_command(&target, &plan);
+    let approved = shared::change::Gate::new(&target, &args.change, "kubectl airflow doctor")
+        .preflight(&plan.namespace, &needs)
+        .confirm(&question)
+        .on_interrupt(format!(
+            "the restart of {} in {} was requested, in part or in whole; the cluster carries on with what was requested: `{status}` shows where it stands",
+            args.component, plan.release
+        ))
+        .approve()
+        .await?;
+    if !approved {
         return Ok(());
     }
-    shared::confirm::confirm(
-        &format!("Restart {} of {}?", args.component, plan.release),
-        args.change.yes,
-    )?;
     let started = Instant::now();
-    let status = status_command(&target, &plan);
-    shared::interrupt::changing(format!(
-        "the restart of {} in {} was requested, in part or in whole; the cluster carries on with what was requested: `{status}` shows where it stands",
-        args.component, plan.release
-    ));
     execute(&target, &plan).await?;
     if args.no_wait {
         eprintln!("not waiting (--no-wait): check with `{status}`");

@@ -212,7 +212,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
         ));
     }
     let target = shared::kubeconfig::connect(global).await?;
-    let (_, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
+    let deployments = discovery::load_deployments(&target, Some(&target.namespace)).await?;
     let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
     let problems = problems(deployment, Fixes::Airflow);
     let text = match args.output {

@@ -2,6 +2,7 @@
 //! the node uncordoned (unless it was cordoned before), the journal removed. Evicted pods stay
 //! where they now run.
 
+use shared::change::Gate;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -41,21 +42,18 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     eprint!("{}", status::render(&chosen));
     // The writes the abort makes (journal and uncordon, the owners restored), checked first.
     let journals: Vec<&journal::NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
-    shared::doctor::preflight_namespaces(
-        &target,
-        &crate::permissions::needed_permissions(&[], &journals),
-        "kubectl nodeevict doctor",
-        args.change.dry_run,
-    )
-    .await?;
-    if args.change.dry_run {
-        eprintln!("dry run: nothing was changed");
+    let needs = crate::permissions::needed_permissions(&[], &journals);
+    let approved = Gate::new(&target, &args.change, "kubectl nodeevict doctor")
+        .preflight_namespaces(&needs)
+        .confirm("Abort: restore the owners and uncordon?")
+        .on_interrupt(
+            "the abort was under way and its journal is kept: run the same abort again to finish it",
+        )
+        .approve()
+        .await?;
+    if !approved {
         return Ok(());
     }
-    shared::confirm::confirm("Abort: restore the owners and uncordon?", args.change.yes)?;
-    shared::interrupt::changing(
-        "the abort was under way and its journal is kept: run the same abort again to finish it",
-    );
     let ctx = Ctx {
         target: &target,
         deadline: Instant::now() + args.change.timeout,

@@ -2,6 +2,7 @@
 //! first change, confirm, then drain one node at a time — the next is cordoned only once every
 //! workload the previous one moved is back to its desired Ready count.
 
+use shared::change::Gate;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -157,18 +158,15 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     let continuing: Vec<&NodeJournal> = recorded.values().collect();
     let needs = needed_permissions(&plans, &continuing);
     show_plans(args.output, &plans, &needs, &recorded)?;
-    shared::doctor::preflight_namespaces(
-        &target,
-        &needs,
-        "kubectl nodeevict doctor",
-        args.change.dry_run,
-    )
-    .await?;
-    if args.change.dry_run {
-        eprintln!("dry run: nothing was changed");
+    let question = format!("Drain {}?", nodes.join(", "));
+    let approved = Gate::new(&target, &args.change, "kubectl nodeevict doctor")
+        .preflight_namespaces(&needs)
+        .confirm(&question)
+        .approve()
+        .await?;
+    if !approved {
         return Ok(());
     }
-    shared::confirm::confirm(&format!("Drain {}?", nodes.join(", ")), args.change.yes)?;
     let ctx = Ctx {
         target: &target,
         deadline: Instant::now() + args.change.timeout,

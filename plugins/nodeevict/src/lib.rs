@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use shared::GlobalArgs;
-use shared::doctor::{self, DoctorArgs, Permission, Scope};
+use shared::doctor::{Permission, Scope};
 
 /// empty a node without downtime, then hand it over for termination
 #[derive(Parser, Debug)]
@@ -50,16 +50,8 @@ pub enum Command {
     Resume(resume::ResumeArgs),
     /// Undo interrupted drains: owners restored, node uncordoned
     Abort(abort::AbortArgs),
-    /// Check the connection, the credentials and every permission this plugin needs
-    Doctor(DoctorArgs),
-    /// Print a shell completion script: bash, zsh or fish
-    Completion(shared::complete::CompletionArgs),
-    /// kubectl's plugin completion protocol (used by kubectl_complete-nodeevict)
-    #[command(name = "__complete", hide = true)]
-    Complete(shared::complete::CompleteArgs),
-    /// The man page (roff)
-    #[command(name = "__man", hide = true)]
-    Man(shared::complete::ManArgs),
+    #[command(flatten)]
+    Common(shared::cli::Common),
 }
 
 /// What `kubectl nodeevict` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -181,17 +173,11 @@ pub fn main() -> ExitCode {
             Some(Command::Status(args)) => status::run(&cli.global, args).await,
             Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
             Some(Command::Abort(args)) => abort::run(&cli.global, args).await,
-            Some(Command::Doctor(args)) => doctor::run(&cli.global, args, PERMISSIONS).await,
-            Some(Command::Completion(args)) => {
-                shared::complete::print_script(
-                    <Cli as clap::CommandFactory>::command(),
-                    args.shell,
-                );
-                Ok(())
-            }
-            Some(Command::Complete(args)) => complete::run(args).await,
-            Some(Command::Man(args)) => {
-                shared::complete::man(<Cli as clap::CommandFactory>::command(), args)
+            Some(Command::Common(common)) => {
+                shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {
+                    complete::run(args).await
+                })
+                .await
             }
         }
     })

@@ -1,6 +1,7 @@
 //! `kubectl nodeevict resume [NODE...]`: finish interrupted drains with the options they were
 //! started with.
 
+use shared::change::Gate;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -61,28 +62,23 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         .map(|r| replan(&world, &r.node, &r.journal))
         .collect::<shared::Result<Vec<_>>>()?;
     let journals: Vec<&NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
-    shared::doctor::preflight_namespaces(
-        &target,
-        &crate::permissions::needed_permissions(&plans, &journals),
-        "kubectl nodeevict doctor",
-        args.change.dry_run,
-    )
-    .await?;
-    if args.change.dry_run {
-        eprintln!("dry run: nothing was changed");
+    let needs = crate::permissions::needed_permissions(&plans, &journals);
+    let question = format!(
+        "Resume the drain of {}?",
+        chosen
+            .iter()
+            .map(|r| r.node.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let approved = Gate::new(&target, &args.change, "kubectl nodeevict doctor")
+        .preflight_namespaces(&needs)
+        .confirm(&question)
+        .approve()
+        .await?;
+    if !approved {
         return Ok(());
     }
-    shared::confirm::confirm(
-        &format!(
-            "Resume the drain of {}?",
-            chosen
-                .iter()
-                .map(|r| r.node.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        args.change.yes,
-    )?;
     let ctx = Ctx {
         target: &target,
         deadline: Instant::now() + args.change.timeout,

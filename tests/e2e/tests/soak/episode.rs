@@ -564,7 +564,10 @@ fn act(
     // Recovery and the checks of printed commands come after the API server is back (seed
     // 100528: a printed `list` was run during an outage that began after both runs ended).
     if let Some(left) = outage_ends.checked_duration_since(Instant::now()) {
-        ep.log(format!("waiting {} ms for the outage to end", left.as_millis()));
+        ep.log(format!(
+            "waiting {} ms for the outage to end",
+            left.as_millis()
+        ));
         std::thread::sleep(left);
     }
     ep.act_journal_len = sim.journal().len();
