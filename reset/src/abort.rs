@@ -50,12 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     shared::banner::print(&target);
     eprintln!(
         "Abort the reset of {} on {}: scale {} back, restore autoscalers, keep the claims",
-        journal
-            .claims
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        journal.claim_names(),
         recorded.owner,
         journal
             .owners
@@ -76,12 +71,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     if !approved {
         return Ok(());
     }
-    let ctx = Ctx {
-        target: &target,
-        namespace: namespace.clone(),
-        deadline: execute::deadline(args.change.timeout),
-        run: crate::journal::new_run_id(),
-    };
+    let ctx = Ctx::new(&target, &namespace, args.change.timeout);
     // The abort owns the journal from here: a run still driving the reset stops at its
     // next step instead of deleting what the operator chose to keep.
     execute::take_over(&ctx, journal, recorded.run.clone()).await?;

@@ -29,7 +29,17 @@ pub struct Ctx<'a> {
     pub run: String,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A new run in `namespace` that gives up `timeout` from now.
+    pub fn new(target: &'a Target, namespace: &str, timeout: Duration) -> Self {
+        Ctx {
+            target,
+            namespace: namespace.to_string(),
+            deadline: deadline(timeout),
+            run: crate::journal::new_run_id(),
+        }
+    }
+
     fn client(&self) -> Client {
         self.target.client.clone()
     }
@@ -586,12 +596,7 @@ pub async fn drive(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
     eprintln!(
         "done in {}: {} replaced by new empty claims, {} back at {} replicas and Ready",
         shared::duration::format(started.elapsed()),
-        journal
-            .claims
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        journal.claim_names(),
         journal
             .owners
             .iter()
@@ -784,15 +789,7 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
             },
         )
         .await?;
-        eprintln!(
-            "deleted claim {}",
-            journal
-                .claims
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        eprintln!("deleted claim {}", journal.claim_names());
         advance(ctx, journal, Step::ClaimsDeleted).await?;
     }
     if journal.step < Step::ClaimsRecreated {

@@ -147,6 +147,15 @@ pub struct SnapshotRecord {
 }
 
 impl Journal {
+    /// The claims' names, joined with ", " (as the messages show them).
+    pub fn claim_names(&self) -> String {
+        self.claims
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn to_annotation(&self) -> String {
         serde_json::to_string(self).expect("a journal serializes")
     }

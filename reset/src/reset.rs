@@ -12,7 +12,7 @@ use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
 use crate::hints::{command, resume_abort_commands, with_resume_hint};
-use crate::journal::{ANNOTATION, Journal, Strategy, needed_permissions, new_run_id};
+use crate::journal::{ANNOTATION, Journal, Strategy, needed_permissions};
 use crate::plan::{self, Request, StrategyChoice};
 use crate::status::{self, Recorded};
 use crate::world;
@@ -353,12 +353,7 @@ pub async fn reset_claims(
     if !approved {
         return Ok(());
     }
-    let ctx = Ctx {
-        target,
-        namespace: namespace.to_string(),
-        deadline: execute::deadline(options.change.timeout),
-        run: new_run_id(),
-    };
+    let ctx = Ctx::new(target, namespace, options.change.timeout);
     let mut journal = plan.journal.clone();
     // Before the first change: the record that makes any interruption resumable, written
     // only if no other run got there first.
@@ -392,13 +387,7 @@ fn recorded_elsewhere(other: &Recorded, namespace: &str) -> Error {
     Error::Failed(format!(
         "{} holds an unfinished reset of {} (step: {}) that this run would write over: nothing was changed; {}",
         other.owner,
-        other
-            .journal
-            .claims
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        other.journal.claim_names(),
         other.journal.step.describe(),
         resume_abort_commands(&other.owner, namespace)
     ))

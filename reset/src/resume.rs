@@ -4,7 +4,6 @@ use clap::Args;
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
-use crate::journal::new_run_id;
 use crate::status::{self, Recorded, Unreadable};
 
 #[derive(Args, Debug, Clone)]
@@ -120,12 +119,7 @@ pub async fn continue_recorded(
     if !approved {
         return Ok(());
     }
-    let ctx = Ctx {
-        target,
-        namespace: namespace.to_string(),
-        deadline: execute::deadline(change.timeout),
-        run: new_run_id(),
-    };
+    let ctx = Ctx::new(target, namespace, change.timeout);
     for recorded in chosen {
         eprintln!(
             "resuming {} at: {}",
