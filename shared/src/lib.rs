@@ -15,6 +15,7 @@ pub mod flags;
 pub mod follow;
 pub mod interrupt;
 pub mod kubeconfig;
+pub mod lease;
 pub mod output;
 pub mod owner;
 pub mod pod;

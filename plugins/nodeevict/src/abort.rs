@@ -30,7 +30,10 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     let mut chosen = Vec::new();
     for n in &args.nodes {
         match found.iter().find(|r| &r.node == n) {
-            Some(r) => chosen.push(r.clone()),
+            Some(r) => {
+                r.refuse_if_running()?;
+                chosen.push(r.clone());
+            }
             None => {
                 return Err(Error::Failed(format!(
                     "no drain is recorded on node {n}: to make it schedulable, `kubectl nodeevict uncordon {n}`"

@@ -314,6 +314,8 @@ fn recorded_drains(
         let Some(text) = n.annotations().get(NODE_ANNOTATION) else {
             continue;
         };
+        // A drain still being carried out is not taken over (two runs would interleave).
+        crate::journal::refuse_if_running(n)?;
         let journal = NodeJournal::from_annotation(text).map_err(|e| {
             Error::Failed(format!(
                 "node {node} carries a drain journal this version cannot read ({e}); nothing was changed: see `kubectl get node {node} -o yaml`"

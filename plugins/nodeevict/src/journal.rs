@@ -10,9 +10,12 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shared::lease::{self, Heartbeat, Liveness};
 use shared::{Error, Target};
 
 pub const NODE_ANNOTATION: &str = "nodeevict.kubectl-plugins.dev/journal";
+/// Beside the journal: the heartbeat of the run carrying the drain out (`shared::lease`).
+pub const HEARTBEAT_ANNOTATION: &str = "nodeevict.kubectl-plugins.dev/heartbeat";
 /// On a pre-scaled Deployment: the replicas it goes back to.
 pub const ORIGINAL_REPLICAS: &str = "nodeevict.kubectl-plugins.dev/original-replicas";
 /// On an HPA whose minReplicas was raised: the minReplicas it goes back to.
@@ -176,6 +179,86 @@ pub fn holder_of(node: &Node) -> Option<String> {
     })
 }
 
+/// Whether another run is still carrying out the drain recorded on the node: its heartbeat is
+/// fresh (or, on this machine, its process is there). This run's own journal is never that.
+pub fn liveness(node: &Node) -> Liveness {
+    match holder_of(node) {
+        Some(run) if run != run_id() => Liveness::of(
+            node.annotations()
+                .get(HEARTBEAT_ANNOTATION)
+                .map(String::as_str),
+            &run,
+            jiff::Timestamp::now(),
+        ),
+        _ => Liveness::Stopped,
+    }
+}
+
+/// Refuses, before any change, a drain, resume or abort of a node whose recorded drain another
+/// run is still carrying out.
+pub fn refuse_if_running(node: &Node) -> shared::Result<()> {
+    let name = node.name_any();
+    match liveness(node).refusal(&format!("the drain of node {name}")) {
+        Some(why) => Err(Error::Failed(format!(
+            "{why}; this run changed nothing (`kubectl nodeevict status` shows the drain)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Renews this run's heartbeat on the node while its journal there names this run; stops by
+/// itself once it does not (finished, undone or taken over).
+fn keep_alive(target: &Target, node: &str) {
+    let mut tasks = heartbeats().lock().unwrap_or_else(|e| e.into_inner());
+    if tasks.get(node).is_some_and(|t| !t.is_finished()) {
+        return;
+    }
+    let api: Api<Node> = Api::all(target.client.clone());
+    let name = node.to_string();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(lease::RENEW_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            // A failed read or renewal waits for the next round: the heartbeat lasts several.
+            let Ok(current) = api.get(&name).await else {
+                continue;
+            };
+            if holder_of(&current).as_deref() != Some(run_id()) {
+                return;
+            }
+            // Conditional on the node as read: never over a journal that changed meanwhile.
+            let patch = json!({"metadata": {
+                "resourceVersion": current.resource_version(),
+                "annotations": { HEARTBEAT_ANNOTATION: Heartbeat::now(run_id()).to_annotation() },
+            }});
+            if let Err(e) = api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                tracing::debug!("heartbeat on node {name} not renewed this round: {e}");
+            }
+        }
+    });
+    tasks.insert(node.to_string(), task.abort_handle());
+}
+
+fn stop_heartbeat(node: &str) {
+    if let Some(task) = heartbeats()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(node)
+    {
+        task.abort();
+    }
+}
+
+fn heartbeats() -> &'static Mutex<BTreeMap<String, tokio::task::AbortHandle>> {
+    static TASKS: OnceLock<Mutex<BTreeMap<String, tokio::task::AbortHandle>>> = OnceLock::new();
+    TASKS.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
 /// Remembers the node as read: the next journal write is conditional on it.
 pub fn observe(node: &Node) {
     let hold = Hold {
@@ -209,13 +292,18 @@ pub async fn write(
     spec: Option<Value>,
 ) -> shared::Result<()> {
     let api: Api<Node> = Api::all(target.client.clone());
-    let annotation = match &record {
+    // The heartbeat goes with the journal in the same write: a journal is never seen without
+    // the heartbeat of the run that wrote it.
+    let annotations = match &record {
         Record::Set(journal) => {
             let mut value = serde_json::to_value(journal).expect("a journal serializes");
             value["run"] = json!(run_id());
-            Some(Value::String(value.to_string()))
+            Some(json!({
+                NODE_ANNOTATION: value.to_string(),
+                HEARTBEAT_ANNOTATION: Heartbeat::now(run_id()).to_annotation(),
+            }))
         }
-        Record::Remove => Some(Value::Null),
+        Record::Remove => Some(json!({ NODE_ANNOTATION: null, HEARTBEAT_ANNOTATION: null })),
         Record::Keep => None,
     };
     let known = holds()
@@ -240,8 +328,8 @@ pub async fn write(
         if let Some(rv) = &hold.resource_version {
             patch["metadata"]["resourceVersion"] = json!(rv);
         }
-        if let Some(a) = &annotation {
-            patch["metadata"]["annotations"] = json!({ NODE_ANNOTATION: a });
+        if let Some(a) = &annotations {
+            patch["metadata"]["annotations"] = a.clone();
         }
         if let Some(spec) = &spec {
             patch["spec"] = spec.clone();
@@ -252,8 +340,14 @@ pub async fn write(
         {
             Ok(written) => {
                 let holder = match record {
-                    Record::Set(_) => Some(run_id().to_string()),
-                    Record::Remove => None,
+                    Record::Set(_) => {
+                        keep_alive(target, node);
+                        Some(run_id().to_string())
+                    }
+                    Record::Remove => {
+                        stop_heartbeat(node);
+                        None
+                    }
                     Record::Keep => hold.holder,
                 };
                 holds().lock().unwrap_or_else(|e| e.into_inner()).insert(
@@ -278,6 +372,7 @@ pub async fn write(
                     && hold.holder.as_deref() == Some(run_id())
                 {
                     // Our removal went through and its answer was lost (the client retried).
+                    stop_heartbeat(node);
                     holds().lock().unwrap_or_else(|e| e.into_inner()).insert(
                         node.to_string(),
                         Hold {

@@ -47,6 +47,9 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         eprintln!("No drain in progress: nothing to resume.");
         return Ok(());
     }
+    for r in &chosen {
+        r.refuse_if_running()?;
+    }
     shared::banner::print(&target);
     eprint!(
         "{}",
@@ -111,6 +114,7 @@ pub fn replan(
     let mut options = journal.options.clone();
     options.prescale = false;
     let mut plan = plan::plan(world, node, &[node.to_string()], &options);
+    let mut unblocked = Vec::new();
     for p in plan
         .pods
         .iter_mut()
@@ -119,6 +123,7 @@ pub fn replan(
         if p.blocked_by == Some(plan::BlockReason::Budget) {
             p.verdict = plan::Verdict::Evict;
             p.blocked_by = None;
+            unblocked.push(format!("{}/{}: ", p.namespace, p.name));
         } else {
             return Err(Error::Failed(format!(
                 "{}/{} blocks the drain: {}",
@@ -126,6 +131,10 @@ pub fn replan(
             )));
         }
     }
+    // Their lines in the plan's blockers go too: a rerun of the drain checks those (found by a
+    // rerun after a kill right after the cordon, when the pre-scale had not been made yet).
+    plan.blockers
+        .retain(|b| !unblocked.iter().any(|pod| b.starts_with(pod.as_str())));
     Ok(plan)
 }
 

@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use serde::Serialize;
+use shared::lease::Liveness;
 use shared::output::{self, OutputFormat, Table};
 use shared::{Error, GlobalArgs};
 
@@ -22,6 +23,22 @@ pub struct Recorded {
     pub node: String,
     pub cordoned: bool,
     pub journal: NodeJournal,
+    /// The run still carrying the drain out, if one is (`process PID on HOST`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
+    /// Why a resume or abort must wait for that run (None when it has stopped).
+    #[serde(skip)]
+    pub busy: Option<String>,
+}
+
+impl Recorded {
+    /// Refuses, before any change, to resume or abort a drain another run is carrying out.
+    pub fn refuse_if_running(&self) -> shared::Result<()> {
+        match &self.busy {
+            Some(why) => Err(Error::Failed(why.clone())),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Every node with a drain journal (one list request).
@@ -38,6 +55,13 @@ pub async fn find(client: &kube::Client) -> Result<Vec<Recorded>, kube::Error> {
         crate::journal::observe(n);
         match NodeJournal::from_annotation(text) {
             Ok(journal) => found.push(Recorded {
+                running: match crate::journal::liveness(n) {
+                    Liveness::Running { host, pid, .. } => Some(format!("process {pid} on {host}")),
+                    Liveness::Stopped => None,
+                },
+                busy: crate::journal::refuse_if_running(n)
+                    .err()
+                    .map(|e| e.to_string()),
                 node: n.name_any(),
                 cordoned: n
                     .spec
@@ -53,7 +77,14 @@ pub async fn find(client: &kube::Client) -> Result<Vec<Recorded>, kube::Error> {
 }
 
 pub fn render(found: &[Recorded]) -> String {
-    let mut table = Table::new(&["node", "step", "cordoned", "pre-scaled", "started"]);
+    let mut table = Table::new(&[
+        "node",
+        "step",
+        "cordoned",
+        "pre-scaled",
+        "started",
+        "running",
+    ]);
     for r in found {
         table.row([
             r.node.clone(),
@@ -66,6 +97,9 @@ pub fn render(found: &[Recorded]) -> String {
                 .collect::<Vec<_>>()
                 .join(", "),
             r.journal.started.clone(),
+            r.running
+                .clone()
+                .unwrap_or_else(|| "no (interrupted)".into()),
         ]);
     }
     table.render()

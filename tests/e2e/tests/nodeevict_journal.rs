@@ -57,33 +57,34 @@ fn apply(sim: &SimProcess, dir: &Path, name: &str, object: &Value) {
 
 #[test]
 fn rerunning_the_same_drain_after_a_kill_continues_it_and_restores_the_originals() {
-    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
-    let home = tempfile::tempdir().unwrap();
-    let args = [NODE, "--force", "-y", "--timeout", "2m"];
-    interrupt_after_step(
-        "nodeevict",
-        &sim,
-        home.path(),
-        &args,
-        "prescaled",
-        Interrupt::Kill,
-    );
-    assert_eq!(
-        replicas(&sim, "exchange-web"),
-        2,
-        "the kill came after the pre-scale"
-    );
-    // What most operators type next: the same command again.
-    let again = nodeevict(&sim, home.path(), &args);
-    assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(
-        again.stderr.contains(&format!(
-            "a drain of {NODE} is already recorded (step prescaled); continuing it as `kubectl nodeevict resume {NODE}` would"
-        )),
-        "{}",
-        again.stderr
-    );
-    everything_restored(&sim, "after the rerun");
+    // Killed right after the cordon (no pre-scale yet: the replan sees the budget at its
+    // limit) and after the pre-scale.
+    for step in ["cordoned", "prescaled"] {
+        let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+        let home = tempfile::tempdir().unwrap();
+        let args = [NODE, "--force", "-y", "--timeout", "2m"];
+        interrupt_after_step("nodeevict", &sim, home.path(), &args, step, Interrupt::Kill);
+        let expected = if step == "prescaled" { 2 } else { 1 };
+        assert_eq!(
+            replicas(&sim, "exchange-web"),
+            expected,
+            "killed after {step}"
+        );
+        // What most operators type next: the same command again.
+        let again = nodeevict(&sim, home.path(), &args);
+        assert_eq!(again.code, Some(0), "after {step}: {}", again.stderr);
+        assert!(
+            again.stderr.contains(&format!(
+                "a drain of {NODE} is already recorded (step {step}); continuing it as `kubectl nodeevict resume {NODE}` would"
+            )),
+            "{}",
+            again.stderr
+        );
+        everything_restored(
+            &sim,
+            &format!("after the rerun that followed a kill after {step}"),
+        );
+    }
 }
 
 #[test]
@@ -367,4 +368,133 @@ fn a_match_expressions_selector_touches_only_its_own_pods() {
     assert_eq!(d["spec"]["replicas"], 1, "{d}");
     assert!(!annotated(&d), "{d}");
     everything_restored(&sim, "after the drain");
+}
+
+/// While a drain is still being carried out (here halted, alive, after its pre-scale), the same
+/// command again, `resume` and `abort` each refuse and change nothing: they name the run that
+/// holds the drain. Once that run is gone (killed), the same command goes on with the drain.
+/// Before the heartbeat, a copy started while the first ran took its journal over and both
+/// changed the cluster (the chaos soak's seed 100167).
+#[test]
+fn while_a_drain_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun_goes_on() {
+    use std::io::{BufRead, BufReader};
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let args = [NODE, "--force", "-y", "--timeout", "2m"];
+    let mut first = plugin("nodeevict", home.path())
+        .env(shared::cli::HALT_AFTER_STEP, "prescaled")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nodeevict");
+    let mut lines = BufReader::new(first.stderr.take().unwrap()).lines();
+    let halted = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("halted after step prescaled "));
+    assert!(halted, "the first run never reached its pre-scale");
+    let journal_of = |sim: &SimProcess| {
+        sim.get_json(&["node", NODE])["metadata"]["annotations"]
+            ["nodeevict.kubectl-plugins.dev/journal"]
+            .clone()
+    };
+    let journal_before = journal_of(&sim);
+    let before = sim.mutating_requests().len();
+    for attempt in [
+        args.to_vec(),
+        vec!["resume", NODE, "-y"],
+        vec!["abort", NODE, "-y"],
+    ] {
+        let out = nodeevict(&sim, home.path(), &attempt);
+        assert_eq!(out.code, Some(1), "{attempt:?}: {}", out.stderr);
+        let last = out.stderr.trim_end().lines().last().unwrap_or("");
+        let holder = format!("error: another run (process {} on this machine", first.id());
+        assert!(last.starts_with(&holder), "{attempt:?}: {last}");
+        assert!(last.contains(NODE), "{attempt:?}: {last}");
+        assert!(
+            last.contains("this run changed nothing"),
+            "{attempt:?}: {last}"
+        );
+    }
+    // Only the running drain's own heartbeat (a PATCH of the node) may have been written.
+    let node_path = format!("/api/v1/nodes/{NODE}");
+    for request in &sim.mutating_requests()[before..] {
+        assert_eq!(request["method"], "PATCH", "{request}");
+        assert_eq!(request["path"], node_path.as_str(), "{request}");
+    }
+    assert_eq!(journal_of(&sim), journal_before);
+    assert_eq!(
+        replicas(&sim, "exchange-web"),
+        2,
+        "the pre-scale was undone"
+    );
+    let status = nodeevict(&sim, home.path(), &["status"]);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("process {} on ", first.id())),
+        "{}",
+        status.stdout
+    );
+    first.kill().expect("kill the first run");
+    first.wait().expect("wait for it");
+    let again = nodeevict(&sim, home.path(), &args);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    everything_restored(&sim, "after the rerun that followed the kill");
+}
+
+/// A drain recorded by a run on another machine whose heartbeat is fresh is left alone; once
+/// the heartbeat is older than the lease, the same command takes the drain over and finishes it.
+#[test]
+fn a_drain_held_by_another_machine_is_taken_over_only_once_its_heartbeat_is_stale() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let args = [NODE, "--force", "-y", "--timeout", "2m"];
+    interrupt_after_step(
+        "nodeevict",
+        &sim,
+        home.path(),
+        &args,
+        "cordoned",
+        Interrupt::Kill,
+    );
+    let node = sim.get_json(&["node", NODE]);
+    let journal = node["metadata"]["annotations"]["nodeevict.kubectl-plugins.dev/journal"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = serde_json::from_str::<Value>(&journal).unwrap()["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let heartbeat = |age_secs: i64| {
+        let renewed = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(age_secs);
+        let beat =
+            json!({"run": run, "host": "bastion-2.example", "pid": 4242, "renewed": renewed});
+        let out = sim.kubectl(&[
+            "annotate",
+            "--overwrite",
+            "node",
+            NODE,
+            &format!("nodeevict.kubectl-plugins.dev/heartbeat={beat}"),
+        ]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+    };
+    heartbeat(5);
+    let refused = nodeevict(&sim, home.path(), &args);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    let last = refused.stderr.trim_end().lines().last().unwrap_or("");
+    assert!(
+        last.contains("another run (process 4242 on bastion-2.example, heard from "),
+        "{last}"
+    );
+    assert!(last.contains("run this again in "), "{last}");
+    heartbeat(3600);
+    let again = nodeevict(&sim, home.path(), &args);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    everything_restored(&sim, "after taking over a stale drain");
 }
