@@ -28,6 +28,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         return Err(bad.to_error());
     }
     let recorded = crate::resume::pick(&found, &args.owner, &namespace)?;
+    recorded.refuse_if_running()?;
     let journal = &recorded.journal;
     // Once a claim is being deleted its data is gone: nothing to go back to.
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(target.client.clone(), &namespace);

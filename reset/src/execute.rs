@@ -2,7 +2,9 @@
 //! before acting (uid preconditions on deletes), so a reset interrupted anywhere — Ctrl-C,
 //! kill -9, a lost connection — is finished by running the same steps again (`resume`).
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -13,10 +15,12 @@ use kube::api::{
 };
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
+use shared::lease::{self, Heartbeat, Liveness};
 use shared::{Error, Target};
 
 use crate::journal::{
-    ANNOTATION, AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, RUN_ANNOTATION, Step, Strategy,
+    ANNOTATION, AutoscalerRecord, ClaimRecord, HEARTBEAT_ANNOTATION, Journal, OwnerRecord,
+    RUN_ANNOTATION, Step, Strategy,
 };
 use crate::world::{KEDA_PAUSED, snapshot_resource};
 
@@ -219,6 +223,10 @@ async fn write_journal(
                 if now_run == Some(&ctx.run) {
                     // Ours: a write whose answer was lost may already have happened.
                     if now_text == text.as_ref() {
+                        match text {
+                            Some(_) => keep_alive(ctx, owner),
+                            None => stop_heartbeat(&ctx.namespace, owner),
+                        }
                         return Ok(());
                     }
                     expect = Expect::Mine;
@@ -241,6 +249,17 @@ async fn write_journal(
                             if now_text.is_none() || now_run != previous.as_ref() {
                                 return Err(owned_elsewhere(&ctx.namespace, owner));
                             }
+                            // Still that run's: take it over only once that run has stopped.
+                            let liveness = Liveness::of(
+                                annotations.get(HEARTBEAT_ANNOTATION).map(String::as_str),
+                                previous.as_deref().unwrap_or_default(),
+                                jiff::Timestamp::now(),
+                            );
+                            crate::status::refuse_if_running(
+                                &liveness,
+                                &owner.reference(),
+                                &ctx.namespace,
+                            )?;
                         }
                         Expect::Mine if text.is_none() && now_text.is_none() => return Ok(()),
                         Expect::Mine => {
@@ -255,14 +274,27 @@ async fn write_journal(
             }
         };
         let run = text.as_ref().map(|_| ctx.run.as_str());
-        let mut patch =
-            json!({"metadata": {"annotations": {ANNOTATION: text, RUN_ANNOTATION: run}}});
+        // The heartbeat goes with the journal in the same write, and with it when it goes.
+        let heartbeat = text
+            .as_ref()
+            .map(|_| Heartbeat::now(&ctx.run).to_annotation());
+        let mut patch = json!({"metadata": {"annotations": {
+            ANNOTATION: text,
+            RUN_ANNOTATION: run,
+            HEARTBEAT_ANNOTATION: heartbeat,
+        }}});
         if let Some(rv) = resource_version {
             // A resourceVersion in a patch is a precondition: 409 unless it is current.
             patch["metadata"]["resourceVersion"] = json!(rv);
         }
         match patch_owner(ctx, owner, &patch).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                match text {
+                    Some(_) => keep_alive(ctx, owner),
+                    None => stop_heartbeat(&ctx.namespace, owner),
+                }
+                return Ok(());
+            }
             Err(Error::Api {
                 status: Some(409), ..
             }) => continue,
@@ -273,6 +305,109 @@ async fn write_journal(
         "{} kept changing while the journal was written ({ATTEMPTS} conflicts in a row): run the command again",
         owner.reference()
     )))
+}
+
+type HeartbeatTasks = Mutex<BTreeMap<(String, String), tokio::task::AbortHandle>>;
+
+fn heartbeats() -> &'static HeartbeatTasks {
+    static TASKS: OnceLock<HeartbeatTasks> = OnceLock::new();
+    TASKS.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
+/// Renews this run's heartbeat on the owner holding the journal while the journal there names
+/// this run; stops by itself once it does not (finished, undone or taken over).
+fn keep_alive(ctx: &Ctx<'_>, owner: &OwnerRecord) {
+    let key = (ctx.namespace.clone(), owner.reference());
+    let mut tasks = heartbeats().lock().unwrap_or_else(|e| e.into_inner());
+    if tasks.get(&key).is_some_and(|t| !t.is_finished()) {
+        return;
+    }
+    let (client, namespace, owner, run) = (
+        ctx.client(),
+        ctx.namespace.clone(),
+        owner.clone(),
+        ctx.run.clone(),
+    );
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(lease::RENEW_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            // A failed round waits for the next: the heartbeat lasts several.
+            match renew_heartbeat(&client, &namespace, &owner, &run).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::debug!(
+                    "heartbeat on {} not renewed this round: {e}",
+                    owner.reference()
+                ),
+            }
+        }
+    });
+    tasks.insert(key, task.abort_handle());
+}
+
+/// One renewal: false once the journal on the owner is no longer this run's.
+async fn renew_heartbeat(
+    client: &Client,
+    namespace: &str,
+    owner: &OwnerRecord,
+    run: &str,
+) -> Result<bool, kube::Error> {
+    async fn renew<K>(api: Api<K>, name: &str, run: &str) -> Result<bool, kube::Error>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let Some(current) = api.get_opt(name).await? else {
+            return Ok(false);
+        };
+        if current
+            .annotations()
+            .get(RUN_ANNOTATION)
+            .map(String::as_str)
+            != Some(run)
+        {
+            return Ok(false);
+        }
+        // Conditional on the owner as read: never over a journal that changed meanwhile.
+        let patch = json!({"metadata": {
+            "resourceVersion": current.resource_version(),
+            "annotations": { HEARTBEAT_ANNOTATION: Heartbeat::now(run).to_annotation() },
+        }});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        Ok(true)
+    }
+    match owner.kind.as_str() {
+        "StatefulSet" => {
+            renew(
+                Api::<StatefulSet>::namespaced(client.clone(), namespace),
+                &owner.name,
+                run,
+            )
+            .await
+        }
+        _ => {
+            renew(
+                Api::<Deployment>::namespaced(client.clone(), namespace),
+                &owner.name,
+                run,
+            )
+            .await
+        }
+    }
+}
+
+fn stop_heartbeat(namespace: &str, owner: &OwnerRecord) {
+    let key = (namespace.to_string(), owner.reference());
+    if let Some(task) = heartbeats()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&key)
+    {
+        task.abort();
+    }
 }
 
 /// The deadline `timeout` from now; a timeout beyond what the clock holds means no limit.

@@ -15,6 +15,10 @@ pub const ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/journal";
 /// drives the reset; `resume` takes a journal over by writing its own.
 pub const RUN_ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/run";
 
+/// Beside the journal: the heartbeat of the run driving the reset (`shared::lease`), so a
+/// rerun, `resume` or `abort` never takes over a reset that is still being carried out.
+pub const HEARTBEAT_ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/heartbeat";
+
 /// A new run's id: unique enough across the runs of one cluster (host, pid and clock).
 pub fn new_run_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();

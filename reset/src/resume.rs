@@ -95,6 +95,9 @@ pub async fn continue_recorded(
     chosen: &[&Recorded],
     change: &ChangeArgs,
 ) -> shared::Result<()> {
+    for recorded in chosen {
+        recorded.refuse_if_running()?;
+    }
     shared::banner::print(target);
     eprint!(
         "{}",

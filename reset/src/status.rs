@@ -9,7 +9,8 @@ use serde::Serialize;
 use shared::output::{self, OutputFormat, Table};
 use shared::{Error, GlobalArgs};
 
-use crate::journal::{ANNOTATION, Journal, RUN_ANNOTATION};
+use crate::journal::{ANNOTATION, HEARTBEAT_ANNOTATION, Journal, RUN_ANNOTATION};
+use shared::lease::Liveness;
 
 #[derive(Args, Debug, Clone)]
 pub struct StatusArgs {
@@ -35,6 +36,28 @@ pub struct Recorded {
     /// The run that wrote the journal, as read: what taking it over expects to find.
     #[serde(skip)]
     pub run: Option<String>,
+    /// The run still carrying the reset out, if one is (`process PID on HOST`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
+    #[serde(skip)]
+    pub liveness: Liveness,
+}
+
+impl Recorded {
+    /// Refuses, before any change, to take over a reset another run is still carrying out.
+    pub fn refuse_if_running(&self) -> shared::Result<()> {
+        refuse_if_running(&self.liveness, &self.owner, &self.namespace)
+    }
+}
+
+/// The refusal when `liveness` says another run is still driving the reset of `owner`.
+pub fn refuse_if_running(liveness: &Liveness, owner: &str, namespace: &str) -> shared::Result<()> {
+    match liveness.refusal(&format!("the reset of {owner} in namespace {namespace}")) {
+        Some(why) => Err(Error::Failed(format!(
+            "{why}; this run changed nothing (`kubectl pvcreset status -n {namespace}` shows the reset)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A journal annotation nothing can act on (unparsable, or edited to name no owner).
@@ -89,6 +112,14 @@ pub async fn find_all(
         let namespace = meta.namespace.clone().unwrap_or_default();
         let name = meta.name.clone().unwrap_or_default();
         let owner = format!("{kind}/{name}");
+        let run = annotations.and_then(|a| a.get(RUN_ANNOTATION)).cloned();
+        let liveness = Liveness::of(
+            annotations
+                .and_then(|a| a.get(HEARTBEAT_ANNOTATION))
+                .map(String::as_str),
+            run.as_deref().unwrap_or_default(),
+            jiff::Timestamp::now(),
+        );
         match Journal::from_annotation(text) {
             Ok(journal) => found.push(Recorded {
                 namespace,
@@ -96,7 +127,12 @@ pub async fn find_all(
                 name,
                 replicas_now: replicas,
                 journal,
-                run: annotations.and_then(|a| a.get(RUN_ANNOTATION)).cloned(),
+                run,
+                running: match &liveness {
+                    Liveness::Running { host, pid, .. } => Some(format!("process {pid} on {host}")),
+                    Liveness::Stopped => None,
+                },
+                liveness,
             }),
             Err(error) => unreadable.push(Unreadable {
                 namespace,
@@ -135,6 +171,7 @@ pub fn render(found: &[Recorded]) -> String {
         "claims",
         "replicas",
         "started",
+        "running",
     ]);
     for r in found {
         let recorded: Vec<String> = r
@@ -156,6 +193,9 @@ pub fn render(found: &[Recorded]) -> String {
                 .join(","),
             format!("{} (was {})", r.replicas_now, recorded.join("/")),
             r.journal.started.clone(),
+            r.running
+                .clone()
+                .unwrap_or_else(|| "no (interrupted)".into()),
         ]);
     }
     table.render()

@@ -653,3 +653,93 @@ spec:
     assert!(!has_journal(&deployment));
     assert_ne!(uid(&sim, "pvc", "apps", "indexer-cache"), before);
 }
+
+/// While a reset is still being carried out (halted, alive, with its owner at 0), the same
+/// command again, `resume` and `abort` each refuse and change nothing, naming the run that
+/// holds it; once that run is gone (killed), the same command finishes the reset.
+#[test]
+fn while_a_reset_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun_finishes_it() {
+    use std::io::{BufRead, BufReader};
+    let sim = SimProcess::start("aura", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let before = uid(&sim, "pvc", "apps", "report-cache");
+    let args = ["report-cache", "-n", "apps", "-y", "--timeout", "60s"];
+    let mut first = plugin("pvcreset", home.path())
+        .env(shared::cli::HALT_AFTER_STEP, "scaled-down")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pvcreset");
+    let mut lines = BufReader::new(first.stderr.take().unwrap()).lines();
+    let halted = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("halted after step scaled-down "));
+    assert!(halted, "the first run never scaled the owner down");
+    let journal_of = |sim: &SimProcess| {
+        sim.get_json(&["deployment", "report-builder", "-n", "apps"])["metadata"]["annotations"]
+            [JOURNAL]
+            .clone()
+    };
+    let journal_before = journal_of(&sim);
+    let before_requests = sim.mutating_requests().len();
+    for attempt in [
+        args.to_vec(),
+        vec!["resume", "deployment/report-builder", "-n", "apps", "-y"],
+        vec!["abort", "deployment/report-builder", "-n", "apps", "-y"],
+    ] {
+        let out = sim.run_plugin("pvcreset", home.path(), &attempt);
+        assert_eq!(out.code, Some(1), "{attempt:?}: {}", out.stderr);
+        let last = out.stderr.trim_end().lines().last().unwrap_or("");
+        let holder = format!("error: another run (process {} on this machine", first.id());
+        assert!(last.starts_with(&holder), "{attempt:?}: {last}");
+        assert!(
+            last.contains("deployment/report-builder"),
+            "{attempt:?}: {last}"
+        );
+        assert!(
+            last.contains("this run changed nothing"),
+            "{attempt:?}: {last}"
+        );
+    }
+    // Only the running reset's own heartbeat (a PATCH of the owner) may have been written.
+    let owner_path = "/apis/apps/v1/namespaces/apps/deployments/report-builder";
+    for request in &sim.mutating_requests()[before_requests..] {
+        assert_eq!(request["method"], "PATCH", "{request}");
+        assert_eq!(request["path"], owner_path, "{request}");
+    }
+    assert_eq!(journal_of(&sim), journal_before);
+    assert_eq!(
+        uid(&sim, "pvc", "apps", "report-cache"),
+        before,
+        "the claim is kept"
+    );
+    let status = sim.run_plugin("pvcreset", home.path(), &["status", "-n", "apps"]);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("process {} on ", first.id())),
+        "{}",
+        status.stdout
+    );
+    first.kill().expect("kill the first run");
+    first.wait().expect("wait for it");
+    let again = sim.run_plugin("pvcreset", home.path(), &args);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert!(!has_journal(&deployment), "{deployment}");
+    assert!(
+        deployment["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/heartbeat"].is_null(),
+        "the heartbeat goes with the journal: {deployment}"
+    );
+    assert_ne!(
+        uid(&sim, "pvc", "apps", "report-cache"),
+        before,
+        "a new claim"
+    );
+}
