@@ -2,9 +2,7 @@
 //! before acting (uid preconditions on deletes), so a reset interrupted anywhere — Ctrl-C,
 //! kill -9, a lost connection — is finished by running the same steps again (`resume`).
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -307,107 +305,40 @@ async fn write_journal(
     )))
 }
 
-type HeartbeatTasks = Mutex<BTreeMap<(String, String), tokio::task::AbortHandle>>;
-
-fn heartbeats() -> &'static HeartbeatTasks {
-    static TASKS: OnceLock<HeartbeatTasks> = OnceLock::new();
-    TASKS.get_or_init(|| Mutex::new(BTreeMap::new()))
-}
-
 /// Renews this run's heartbeat on the owner holding the journal while the journal there names
-/// this run; stops by itself once it does not (finished, undone or taken over).
+/// this run.
 fn keep_alive(ctx: &Ctx<'_>, owner: &OwnerRecord) {
-    let key = (ctx.namespace.clone(), owner.reference());
-    let mut tasks = heartbeats().lock().unwrap_or_else(|e| e.into_inner());
-    if tasks.get(&key).is_some_and(|t| !t.is_finished()) {
-        return;
+    fn ours<K: kube::Resource>(object: &K, run: &str) -> bool {
+        object.annotations().get(RUN_ANNOTATION).map(String::as_str) == Some(run)
     }
-    let (client, namespace, owner, run) = (
-        ctx.client(),
-        ctx.namespace.clone(),
-        owner.clone(),
-        ctx.run.clone(),
-    );
-    let task = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(lease::RENEW_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            // A failed round waits for the next: the heartbeat lasts several.
-            match renew_heartbeat(&client, &namespace, &owner, &run).await {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(e) => tracing::debug!(
-                    "heartbeat on {} not renewed this round: {e}",
-                    owner.reference()
-                ),
-            }
-        }
-    });
-    tasks.insert(key, task.abort_handle());
-}
-
-/// One renewal: false once the journal on the owner is no longer this run's.
-async fn renew_heartbeat(
-    client: &Client,
-    namespace: &str,
-    owner: &OwnerRecord,
-    run: &str,
-) -> Result<bool, kube::Error> {
-    async fn renew<K>(api: Api<K>, name: &str, run: &str) -> Result<bool, kube::Error>
-    where
-        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-    {
-        let Some(current) = api.get_opt(name).await? else {
-            return Ok(false);
-        };
-        if current
-            .annotations()
-            .get(RUN_ANNOTATION)
-            .map(String::as_str)
-            != Some(run)
-        {
-            return Ok(false);
-        }
-        // Conditional on the owner as read: never over a journal that changed meanwhile.
-        let patch = json!({"metadata": {
-            "resourceVersion": current.resource_version(),
-            "annotations": { HEARTBEAT_ANNOTATION: Heartbeat::now(run).to_annotation() },
-        }});
-        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
-        Ok(true)
-    }
+    let key = heartbeat_key(&ctx.namespace, owner);
+    let (ns, name, run) = (ctx.namespace.as_str(), owner.name.clone(), ctx.run.clone());
     match owner.kind.as_str() {
-        "StatefulSet" => {
-            renew(
-                Api::<StatefulSet>::namespaced(client.clone(), namespace),
-                &owner.name,
-                run,
-            )
-            .await
-        }
-        _ => {
-            renew(
-                Api::<Deployment>::namespaced(client.clone(), namespace),
-                &owner.name,
-                run,
-            )
-            .await
-        }
+        "StatefulSet" => lease::keep_alive(
+            key,
+            Api::<StatefulSet>::namespaced(ctx.client(), ns),
+            name,
+            HEARTBEAT_ANNOTATION,
+            run,
+            ours,
+        ),
+        _ => lease::keep_alive(
+            key,
+            Api::<Deployment>::namespaced(ctx.client(), ns),
+            name,
+            HEARTBEAT_ANNOTATION,
+            run,
+            ours,
+        ),
     }
 }
 
 fn stop_heartbeat(namespace: &str, owner: &OwnerRecord) {
-    let key = (namespace.to_string(), owner.reference());
-    if let Some(task) = heartbeats()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&key)
-    {
-        task.abort();
-    }
+    lease::stop(&heartbeat_key(namespace, owner));
+}
+
+fn heartbeat_key(namespace: &str, owner: &OwnerRecord) -> String {
+    format!("{namespace}/{}", owner.reference())
 }
 
 /// The deadline `timeout` from now; a timeout beyond what the clock holds means no limit.

@@ -122,6 +122,90 @@ impl Liveness {
     }
 }
 
+/// Renews the heartbeat of `run` in annotation `annotation` of object `name`, every
+/// [`RENEW_EVERY`], while `still_ours` says the journal there is this run's; stops by itself
+/// once it is not (finished, undone or taken over) or when [`stop`] is called with the same
+/// `key`. Starting it again while it runs does nothing. Each renewal is conditional on the
+/// object as read (its resourceVersion), so it never lands on a journal that changed meanwhile;
+/// a failed round waits for the next (a heartbeat lasts several).
+pub fn keep_alive<K>(
+    key: String,
+    api: kube::Api<K>,
+    name: String,
+    annotation: &'static str,
+    run: String,
+    still_ours: fn(&K, &str) -> bool,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let mut tasks = tasks().lock().unwrap_or_else(|e| e.into_inner());
+    if tasks.get(&key).is_some_and(|t| !t.is_finished()) {
+        return;
+    }
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RENEW_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match renew(&api, &name, annotation, &run, still_ours).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::debug!("heartbeat on {name} not renewed this round: {e}"),
+            }
+        }
+    });
+    tasks.insert(key, task.abort_handle());
+}
+
+/// Stops the renewals started with `key` (the journal was removed).
+pub fn stop(key: &str) {
+    if let Some(task) = tasks()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(key)
+    {
+        task.abort();
+    }
+}
+
+type Tasks = std::sync::Mutex<std::collections::BTreeMap<String, tokio::task::AbortHandle>>;
+
+fn tasks() -> &'static Tasks {
+    static TASKS: std::sync::OnceLock<Tasks> = std::sync::OnceLock::new();
+    TASKS.get_or_init(Default::default)
+}
+
+/// One renewal: false once the journal on the object is no longer this run's.
+async fn renew<K>(
+    api: &kube::Api<K>,
+    name: &str,
+    annotation: &str,
+    run: &str,
+    still_ours: fn(&K, &str) -> bool,
+) -> Result<bool, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let Some(current) = api.get_opt(name).await? else {
+        return Ok(false);
+    };
+    if !still_ours(&current, run) {
+        return Ok(false);
+    }
+    let patch = serde_json::json!({"metadata": {
+        "resourceVersion": current.meta().resource_version,
+        "annotations": { annotation: Heartbeat::now(run).to_annotation() },
+    }});
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(true)
+}
+
 /// This machine's name, as heartbeats record it.
 pub fn this_host() -> String {
     #[cfg(unix)]

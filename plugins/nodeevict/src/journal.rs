@@ -206,57 +206,20 @@ pub fn refuse_if_running(node: &Node) -> shared::Result<()> {
     }
 }
 
-/// Renews this run's heartbeat on the node while its journal there names this run; stops by
-/// itself once it does not (finished, undone or taken over).
+/// Renews this run's heartbeat on the node while its journal there names this run.
 fn keep_alive(target: &Target, node: &str) {
-    let mut tasks = heartbeats().lock().unwrap_or_else(|e| e.into_inner());
-    if tasks.get(node).is_some_and(|t| !t.is_finished()) {
-        return;
-    }
-    let api: Api<Node> = Api::all(target.client.clone());
-    let name = node.to_string();
-    let task = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(lease::RENEW_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            // A failed read or renewal waits for the next round: the heartbeat lasts several.
-            let Ok(current) = api.get(&name).await else {
-                continue;
-            };
-            if holder_of(&current).as_deref() != Some(run_id()) {
-                return;
-            }
-            // Conditional on the node as read: never over a journal that changed meanwhile.
-            let patch = json!({"metadata": {
-                "resourceVersion": current.resource_version(),
-                "annotations": { HEARTBEAT_ANNOTATION: Heartbeat::now(run_id()).to_annotation() },
-            }});
-            if let Err(e) = api
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                tracing::debug!("heartbeat on node {name} not renewed this round: {e}");
-            }
-        }
-    });
-    tasks.insert(node.to_string(), task.abort_handle());
+    lease::keep_alive(
+        format!("node/{node}"),
+        Api::<Node>::all(target.client.clone()),
+        node.to_string(),
+        HEARTBEAT_ANNOTATION,
+        run_id().to_string(),
+        |node, run| holder_of(node).as_deref() == Some(run),
+    );
 }
 
 fn stop_heartbeat(node: &str) {
-    if let Some(task) = heartbeats()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(node)
-    {
-        task.abort();
-    }
-}
-
-fn heartbeats() -> &'static Mutex<BTreeMap<String, tokio::task::AbortHandle>> {
-    static TASKS: OnceLock<Mutex<BTreeMap<String, tokio::task::AbortHandle>>> = OnceLock::new();
-    TASKS.get_or_init(|| Mutex::new(BTreeMap::new()))
+    lease::stop(&format!("node/{node}"));
 }
 
 /// Remembers the node as read: the next journal write is conditional on it.

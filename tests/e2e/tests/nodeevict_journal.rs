@@ -440,6 +440,30 @@ fn while_a_drain_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun
         "{}",
         status.stdout
     );
+    // The running drain renews its heartbeat (every 10 s) while it holds the journal.
+    let heartbeat_of = |sim: &SimProcess| {
+        let text = sim.get_json(&["node", NODE])["metadata"]["annotations"]
+            ["nodeevict.kubectl-plugins.dev/heartbeat"]
+            .as_str()
+            .map(str::to_string)
+            .expect("a heartbeat beside the journal");
+        serde_json::from_str::<Value>(&text).unwrap()
+    };
+    let first_beat = heartbeat_of(&sim);
+    assert_eq!(first_beat["pid"], first.id(), "{first_beat}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while heartbeat_of(&sim)["renewed"] == first_beat["renewed"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the heartbeat was not renewed in 30 s: {first_beat}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(
+        journal_of(&sim),
+        journal_before,
+        "a renewal leaves the journal"
+    );
     first.kill().expect("kill the first run");
     first.wait().expect("wait for it");
     let again = nodeevict(&sim, home.path(), &args);
