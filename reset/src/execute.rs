@@ -983,15 +983,11 @@ async fn verify(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
                     .collect();
                 let all_ready = !users.is_empty()
                     && users.iter().all(|p| {
-                        p.metadata.deletion_timestamp.is_none()
+                        shared::pod::is_ready(p)
                             && journal
                                 .pod
                                 .as_ref()
                                 .is_none_or(|old| p.uid().as_deref() != Some(old.uid.as_str()))
-                            && p.status
-                                .iter()
-                                .flat_map(|s| s.conditions.iter().flatten())
-                                .any(|c| c.type_ == "Ready" && c.status == "True")
                     });
                 if !all_ready {
                     return Ok(None);

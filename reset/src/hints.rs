@@ -1,29 +1,26 @@
 //! The commands a reset prints for the operator to paste: resume, abort, status — each with
-//! `-n` and, when one was given, `--context`.
+//! `-n` and the flags that chose the cluster (`--kubeconfig`, `--context`, … when given).
 
 use std::sync::OnceLock;
 
 use shared::shell::word as shell_word;
 use shared::{Error, GlobalArgs};
 
-/// `--context` as given on the command line, for the commands the hints print.
-static CONTEXT: OnceLock<String> = OnceLock::new();
+/// The cluster-choosing flags given on the command line, for the commands the hints print
+/// (the hints are built deep in the engine, far from the command line).
+static GIVEN_FLAGS: OnceLock<String> = OnceLock::new();
 
-/// Remembers `--context` (when given) so every printed command can be pasted as it is.
-pub fn remember_context(global: &GlobalArgs) {
-    if let Some(context) = &global.context {
-        let _ = CONTEXT.set(context.clone());
-    }
+/// Remembers the flags that chose the cluster (`shared::kubeconfig::given_flags`) so every
+/// printed command can be pasted as it is.
+pub fn remember_scope(global: &GlobalArgs) {
+    let _ = GIVEN_FLAGS.set(shared::kubeconfig::given_flags(global));
 }
 
-/// `kubectl pvcreset VERB OWNER -n NS [--context C]`, ready to paste.
+/// `kubectl pvcreset VERB OWNER -n NS [--kubeconfig K] [--context C] …`, ready to paste.
 pub fn command(verb: &str, owner: &str, namespace: &str) -> String {
-    let context = CONTEXT
-        .get()
-        .map(|c| format!(" --context {}", shell_word(c)))
-        .unwrap_or_default();
+    let flags = GIVEN_FLAGS.get().map(String::as_str).unwrap_or_default();
     format!(
-        "kubectl pvcreset {verb} {owner} -n {}{context}",
+        "kubectl pvcreset {verb} {owner} -n {}{flags}",
         shell_word(namespace)
     )
 }

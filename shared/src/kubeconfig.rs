@@ -340,8 +340,8 @@ fn resolve_in_cluster(args: &GlobalArgs) -> Result<Resolved> {
 }
 
 /// The flags that chose this target, so that a printed command reaches the same cluster as
-/// the same identity when pasted.
-fn given_flags(args: &GlobalArgs) -> String {
+/// the same identity when pasted (shell words, each with a leading space).
+pub fn given_flags(args: &GlobalArgs) -> String {
     use crate::shell::word;
     let mut flags = String::new();
     if let Some(path) = &args.kubeconfig {

@@ -64,7 +64,7 @@ pub fn claims(sts: &StatefulSet, ordinal: Option<u32>) -> shared::Result<Vec<Str
 
 pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()> {
     // The resume/abort commands it prints are pvcreset's: with --context when one was given.
-    pvc_reset::hints::remember_context(global);
+    pvc_reset::hints::remember_scope(global);
     let (pod, release) = match (args.all, &args.worker_pod, &args.release) {
         (true, Some(_), Some(_)) => {
             return Err(Error::Usage("with --all, name only the release".into()));

@@ -181,7 +181,7 @@ pub const PERMISSIONS: &[Permission] = &[
 
 pub fn main() -> ExitCode {
     let cli: Cli = shared::cli::parse();
-    pvc_reset::hints::remember_context(&cli.global);
+    pvc_reset::hints::remember_scope(&cli.global);
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             None => reset::run(&cli.global, &cli.reset).await,

@@ -875,8 +875,12 @@ fn reset_logs_interrupted_prints_a_resume_command_with_the_context() {
         hint.windows(2).any(|w| w == ["--context", "kube-sim"]),
         "{line}"
     );
-    let mut resume = hint.clone();
-    resume.extend(["-y".to_string(), "--timeout".into(), "2m".into()]);
-    let resumed = sim.run_plugin("pvcreset", home.path(), &resume);
-    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    // Pasted as printed, in a shell whose $KUBECONFIG is the sim's.
+    let printed = line.split('`').nth(1).expect("a command in backticks");
+    let resumed = suite_tests::paste(
+        &format!("{printed} -y --timeout 2m"),
+        &sim.kubeconfig,
+        home.path(),
+    );
+    assert_eq!(resumed.code, Some(0), "{printed}: {}", resumed.stderr);
 }

@@ -2,7 +2,7 @@
 //! line saying what was done, exit code 130, and a resume hint that works when run as printed.
 //! (SIGKILL at the same boundaries is in pvcreset.rs and nodeevict.rs.)
 
-use suite_tests::{Interrupt, SimProcess, hinted_command, interrupt_after_step, plugin};
+use suite_tests::{Interrupt, SimProcess, interrupt_after_step, plugin};
 
 const INTERRUPTED: i32 = 130;
 
@@ -25,9 +25,10 @@ fn ctrl_c_then_run_the_hint(
     assert_eq!(out.code, Some(INTERRUPTED), "after {step}: {}", out.stderr);
     let line = last_line(&out.stderr);
     assert!(line.starts_with(expected), "after {step}: {line}");
-    let mut resume = hinted_command(line, name);
-    resume.extend(["-y".to_string(), "--timeout".into(), "2m".into()]);
-    let resumed = sim.run_plugin(name, home, &resume);
+    // Pasted as printed, in a shell whose $KUBECONFIG is the sim's.
+    let printed = line.split('`').nth(1).expect("a command in backticks");
+    assert!(printed.starts_with(&format!("kubectl {name} ")), "{line}");
+    let resumed = suite_tests::paste(&format!("{printed} -y --timeout 2m"), &sim.kubeconfig, home);
     assert_eq!(
         resumed.code,
         Some(0),
@@ -69,7 +70,7 @@ fn ctrl_c_after_each_pvcreset_step_says_how_to_resume_and_the_hint_works() {
             ],
             step,
             &format!(
-                "error: interrupted: the reset stopped after step {step}; the reset is recorded on deployment/report-builder: finish it with `kubectl pvcreset resume deployment/report-builder -n apps`"
+                "error: interrupted: the reset stopped after step {step}; the reset is recorded on deployment/report-builder: finish it with `kubectl pvcreset resume deployment/report-builder -n apps"
             ),
         );
         let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);

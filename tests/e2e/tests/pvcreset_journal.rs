@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use suite_tests::{Interrupt, Run, SimProcess, hinted_command, plugin};
+use suite_tests::{Interrupt, Run, SimProcess, plugin};
 use suite_tests::{apply_yaml as apply, pod_ready as ready};
 
 const JOURNAL: &str = "pvcreset.kubectl-plugins.dev/journal";
@@ -251,13 +251,18 @@ fn a_rerun_naming_other_claims_refuses_with_commands_to_paste() {
         ],
     );
     one_line_error(&other, 1, "another reset of the owner");
+    // The printed commands repeat every flag that chose the cluster (the harness passes
+    // --kubeconfig; the operator gave --context).
+    let given = format!(
+        "--kubeconfig {} --context kube-sim`",
+        sim.kubeconfig.display()
+    );
     assert!(
-        other
-            .stderr
-            .contains("`kubectl pvcreset resume statefulset/mongodb -n data --context kube-sim`")
-            && other.stderr.contains(
-                "`kubectl pvcreset abort statefulset/mongodb -n data --context kube-sim`"
-            ),
+        other.stderr.contains(&format!(
+            "`kubectl pvcreset resume statefulset/mongodb -n data {given}"
+        )) && other.stderr.contains(&format!(
+            "`kubectl pvcreset abort statefulset/mongodb -n data {given}"
+        )),
         "{}",
         other.stderr
     );
@@ -276,10 +281,14 @@ fn a_rerun_naming_other_claims_refuses_with_commands_to_paste() {
             .contains("datadir-mongodb-0")
     );
     // The printed command, pasted, finishes the recorded reset.
-    let mut hint = hinted_command(&other.stderr, "pvcreset");
-    hint.extend(["-y", "--timeout", "60s"].map(String::from));
-    let resumed = sim.run_plugin("pvcreset", home.path(), &hint);
-    assert_eq!(resumed.code, Some(0), "{hint:?}: {}", resumed.stderr);
+    let printed = other
+        .stderr
+        .split('`')
+        .nth(1)
+        .expect("a command in backticks");
+    let hint = format!("{printed} -y --timeout 60s");
+    let resumed = suite_tests::paste(&hint, &sim.kubeconfig, home.path());
+    assert_eq!(resumed.code, Some(0), "{hint}: {}", resumed.stderr);
     assert_ne!(uid(&sim, "pvc", "data", "datadir-mongodb-0"), claims[0]);
     assert_eq!(uid(&sim, "pvc", "data", "datadir-mongodb-1"), claims[1]);
     assert_eq!(uid(&sim, "pvc", "data", "datadir-mongodb-2"), claims[2]);
