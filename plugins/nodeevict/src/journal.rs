@@ -153,6 +153,34 @@ impl NodeJournal {
 struct Hold {
     resource_version: Option<String>,
     holder: Option<String>,
+    /// Whether the node was cordoned, and its taints: a drain's first write refuses when these
+    /// changed since the plan was made (see [`schedulability`]).
+    schedulability: Schedulability,
+}
+
+type Schedulability = (bool, Vec<String>);
+
+/// What a drain (another run's, finished meanwhile, or a cordon by hand) changes on a node and a
+/// kubelet's status updates do not: `spec.unschedulable` and the taints. Found by the soak (seed
+/// 100027): a run whose first write met a conflict read the node again, found no journal (the
+/// other run had drained the node completely in between) and started a drain of its own.
+fn schedulability(node: &Node) -> Schedulability {
+    let spec = node.spec.as_ref();
+    let mut taints: Vec<String> = spec
+        .and_then(|s| s.taints.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            format!(
+                "{}={}:{}",
+                t.key,
+                t.value.as_deref().unwrap_or(""),
+                t.effect
+            )
+        })
+        .collect();
+    taints.sort();
+    (spec.and_then(|s| s.unschedulable).unwrap_or(false), taints)
 }
 
 fn holds() -> &'static Mutex<BTreeMap<String, Hold>> {
@@ -227,6 +255,7 @@ pub fn observe(node: &Node) {
     let hold = Hold {
         resource_version: node.resource_version(),
         holder: holder_of(node),
+        schedulability: schedulability(node),
     };
     holds()
         .lock()
@@ -282,6 +311,7 @@ pub async fn write(
             Hold {
                 resource_version: current.resource_version(),
                 holder: holder_of(&current),
+                schedulability: schedulability(&current),
             }
         }
     };
@@ -318,6 +348,7 @@ pub async fn write(
                     Hold {
                         resource_version: written.resource_version(),
                         holder,
+                        schedulability: schedulability(&written),
                     },
                 );
                 return Ok(());
@@ -341,6 +372,7 @@ pub async fn write(
                         Hold {
                             resource_version: current.resource_version(),
                             holder: None,
+                            schedulability: schedulability(&current),
                         },
                     );
                     return Ok(());
@@ -350,8 +382,15 @@ pub async fn write(
                 if now != hold.holder && !ours {
                     return Err(taken(node, hold.holder.as_deref(), now.is_some()));
                 }
+                let starting = matches!(record, Record::Set(_)) && hold.holder.is_none();
+                if starting && now.is_none() && schedulability(&current) != hold.schedulability {
+                    return Err(Error::Failed(format!(
+                        "node {node} was cordoned, uncordoned or tainted since this run read it (another drain may have run meanwhile): this run changed nothing on it; `kubectl nodeevict status` shows any drain recorded, and running the command again plans from what is there now"
+                    )));
+                }
                 hold.holder = now;
                 hold.resource_version = current.resource_version();
+                hold.schedulability = schedulability(&current);
             }
             Err(e) => return Err(target.api_error(e)),
         }

@@ -522,3 +522,56 @@ fn a_drain_held_by_another_machine_is_taken_over_only_once_its_heartbeat_is_stal
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     everything_restored(&sim, "after taking over a stale drain");
 }
+
+/// Soak seed 100027: a drain's first write, held up (latency, retries) while a second copy
+/// drained the node completely, met a conflict, read the node again, found no journal there and
+/// started a drain of its own over the finished one. A first write that finds the node cordoned
+/// since it was read refuses and changes nothing.
+#[test]
+fn a_first_write_that_finds_the_node_drained_meanwhile_refuses_and_changes_nothing() {
+    use std::io::{BufRead, BufReader};
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    // The sim holds the first PATCH of the node (the first run's cordon and journal) for 20 s.
+    sim.slow_request("PATCH", &format!("/api/v1/nodes/{NODE}"), 0, 20_000);
+    let args = [NODE, "--force", "-y", "--timeout", "2m"];
+    let mut first = plugin("nodeevict", home.path())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nodeevict");
+    let mut lines = BufReader::new(first.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let planned = line.starts_with("capacity:");
+        seen.push(line);
+        if planned {
+            break;
+        }
+    }
+    // The plan is printed just before the first write: let it reach the sim and be held there.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let second = nodeevict(&sim, home.path(), &args);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    seen.extend(lines.map_while(Result::ok));
+    let status = first.wait().expect("wait for the first run");
+    let last = seen.last().cloned().unwrap_or_default();
+    assert_eq!(status.code(), Some(1), "{}", seen.join("\n"));
+    assert!(
+        last.contains(&format!(
+            "node {NODE} was cordoned, uncordoned or tainted since this run read it"
+        )),
+        "{last}"
+    );
+    assert!(last.contains("this run changed nothing"), "{last}");
+    everything_restored(&sim, "after a drain another run had finished meanwhile");
+    assert_eq!(
+        sim.get_json(&["node", NODE])["spec"]["unschedulable"],
+        true,
+        "left cordoned by the drain that ran"
+    );
+}

@@ -827,11 +827,22 @@ fn recover(ep: &mut Episode, rng: &mut StdRng, sim: &SimProcess, home: &Path, pr
             .or_else(|| hints.iter().find(|c| c.contains(" resume")))
             .cloned();
         let abort = hints.iter().find(|c| c.contains(" abort")).cloned();
-        let pick = if attempt >= 3 && abort.is_some() {
+        let mut pick = if attempt >= 3 && abort.is_some() {
             2
         } else {
             rng.random_range(0..3)
         };
+        // An abort that refused ("the claim is already deleted: the reset cannot be undone;
+        // finish it with `… resume …`") names the way that still works: the operator takes it
+        // rather than the same abort again (seed 100108 tried that abort six times).
+        let abort_pointed_to_resume = last.command.contains(" abort ")
+            && last.code != Some(0)
+            && printed_commands(&last.text())
+                .iter()
+                .any(|c| c.contains(" resume"));
+        if abort_pointed_to_resume && resume.is_some() {
+            pick = 0;
+        }
         let (cmd, shown, label) = match (pick, &resume, &abort) {
             (0, Some(resume), _) => {
                 let (cmd, shown) = pasted_command(resume);

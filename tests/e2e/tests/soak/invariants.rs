@@ -545,12 +545,12 @@ fn concurrency(ep: &mut Episode, journal: &[Value], v: &mut Vec<String>) {
     const RUNS: [&str; 3] = [PRIMARY, SECOND_COPY, THIRD_COPY];
     // Only the act phase: recovery (after every copy ended) is a new run by the first identity.
     let act = &journal[..ep.act_journal_len.min(journal.len())];
-    let users: Vec<&str> = act
+    let changes: Vec<&Value> = act
         .iter()
         .filter(|e| carried_out(e))
-        .filter_map(|e| e["user"].as_str())
-        .filter(|u| RUNS.contains(u))
+        .filter(|e| e["user"].as_str().is_some_and(|u| RUNS.contains(&u)))
         .collect();
+    let users: Vec<&str> = changes.iter().filter_map(|e| e["user"].as_str()).collect();
     let changers: BTreeSet<&str> = users.iter().copied().collect();
     ep.concurrent_changers = Some(changers.len());
     // A run takes a recorded change over (a rerun continues it) and the run it took it from
@@ -571,6 +571,17 @@ fn concurrency(ep: &mut Episode, journal: &[Value], v: &mut Vec<String>) {
                 })
                 .join(" → ")
         ));
+        // Each change, for the report: who, what, when.
+        for e in &changes {
+            v.push(format!(
+                "  change: {} {} {} {} {}",
+                e["time"].as_str().unwrap_or(""),
+                e["user"].as_str().unwrap_or(""),
+                e["method"].as_str().unwrap_or(""),
+                e["path"].as_str().unwrap_or(""),
+                e["fault"].as_str().unwrap_or("")
+            ));
+        }
     }
 }
 
