@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
-};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use shared::lease::{self, Heartbeat, Liveness};
@@ -476,28 +474,14 @@ async fn pods_of(ctx: &Ctx<'_>, selector: &str) -> shared::Result<Vec<Pod>> {
         .map_err(|e| ctx.api_error(e))
 }
 
-/// Creates the named `object` once; true when this call created it. A 409 means it exists
-/// (an earlier attempt made it); a create that failed transiently may still have happened
-/// (its answer lost), so it is looked up before being tried again: never two.
-async fn create_once<K>(ctx: &Ctx<'_>, api: &Api<K>, object: &K, name: &str) -> shared::Result<bool>
+/// Creates the named `object` once (`shared::create`); true when this call created it. A 409
+/// means it exists (an earlier, interrupted attempt made it).
+async fn create_once<K>(ctx: &Ctx<'_>, api: &Api<K>, object: &K) -> shared::Result<bool>
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
 {
-    until(ctx, &format!("{name} to be created"), || async {
-        match api.create(&PostParams::default(), object).await {
-            Ok(_) => Ok(Some(true)),
-            Err(kube::Error::Api(e)) if e.code == 409 => Ok(Some(false)),
-            Err(e) => {
-                let error = ctx.api_error(e);
-                if !error.is_transient() {
-                    return Err(error);
-                }
-                let found = api.get_opt(name).await.map_err(|e| ctx.api_error(e))?;
-                Ok(found.map(|_| false))
-            }
-        }
-    })
-    .await
+    let created = shared::create::create_once(ctx.target, api, object, ctx.deadline).await?;
+    Ok(matches!(created, shared::create::Created::Now(_)))
 }
 
 async fn get_claim(ctx: &Ctx<'_>, name: &str) -> shared::Result<Option<PersistentVolumeClaim>> {
@@ -633,7 +617,7 @@ async fn take_snapshots(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> 
             "spec": {"volumeSnapshotClassName": s.class, "source": {"persistentVolumeClaimName": s.claim}}
         }))
         .expect("a VolumeSnapshot");
-        create_once(ctx, &api, &object, &s.name).await?;
+        create_once(ctx, &api, &object).await?;
         until(
             ctx,
             &format!("VolumeSnapshot {} to be ready", s.name),
@@ -870,7 +854,7 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
                     ))
                 })?;
             // The old claim is gone by now, so a claim of this name is the new one.
-            if create_once(ctx, &api, &claim, &c.name).await? {
+            if create_once(ctx, &api, &claim).await? {
                 eprintln!("created claim {} again", c.name);
             }
         }

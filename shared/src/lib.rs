@@ -8,6 +8,7 @@ pub mod change;
 pub mod cli;
 pub mod complete;
 pub mod confirm;
+pub mod create;
 pub mod doctor;
 pub mod duration;
 pub mod error;

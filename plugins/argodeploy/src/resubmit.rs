@@ -5,12 +5,13 @@
 //! parameters overridden with `-p`; `--memoized` (Failed/Error only) carries succeeded steps
 //! over as Skipped, reading compressed node status as `get` does.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use kube::ResourceExt;
-use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::{Map, Value, json};
+use shared::create::Created;
 use shared::output::{self, OutputFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
@@ -291,7 +292,17 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
     if !approved {
         return Ok(());
     }
-    let created = create_once(&target, &api, &object).await?;
+    // Exactly once through lost answers; a name taken before this run is not ours to use.
+    let deadline = Instant::now() + args.change.timeout;
+    let created = match shared::create::create_once(&target, &api, &object, deadline).await? {
+        Created::Now(created) => created,
+        Created::Before(existing) => {
+            return Err(Error::Failed(format!(
+                "a workflow named {} already exists: run the resubmit again (it picks another name)",
+                existing.name_any()
+            )));
+        }
+    };
     let name = created.name_any();
     // A server that treats status as a subresource drops it on create: set it there.
     if args.memoized && created.data["status"]["nodes"].is_null() {
@@ -338,44 +349,6 @@ async fn wait_until_completed(
             shared::shell::word(name),
             target.scope_flags()
         ))),
-    }
-}
-
-/// Creates `object` (which has its name) exactly once: a create whose answer was lost (a
-/// dropped connection or a 5xx) is looked up by name before it is tried again, and a 409 after
-/// such a loss is our own create.
-async fn create_once(
-    target: &shared::Target,
-    api: &kube::Api<DynamicObject>,
-    object: &DynamicObject,
-) -> shared::Result<DynamicObject> {
-    const ATTEMPTS: u32 = 6;
-    let name = object.name_any();
-    let mut answer_lost = false;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let error = match api.create(&PostParams::default(), object).await {
-            Ok(created) => return Ok(created),
-            Err(kube::Error::Api(e)) if e.code == 409 && !answer_lost => {
-                return Err(Error::Failed(format!(
-                    "a workflow named {name} already exists: run the resubmit again (it picks another name)"
-                )));
-            }
-            Err(e) => target.api_error(e),
-        };
-        if !(error.is_transient() || error.status() == Some(409)) {
-            return Err(error);
-        }
-        answer_lost = true;
-        // Did the lost create happen? (A GET is retried by the client on transient faults.)
-        if let Some(existing) = api.get_opt(&name).await.map_err(|e| target.api_error(e))? {
-            return Ok(existing);
-        }
-        if attempt >= ATTEMPTS {
-            return Err(error);
-        }
-        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
     }
 }
 

@@ -443,8 +443,18 @@ fn a_resume_after_the_scale_up_puts_an_owner_found_at_zero_back() {
     assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
     let d = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
     assert_eq!(d["spec"]["replicas"], 1);
-    assert_eq!(d["status"]["readyReplicas"], 1);
     assert!(d["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null());
+    // The resume ends once the claim's pod is Ready; the Deployment's status catches up when
+    // its controller next syncs (a moment later on a loaded machine).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let d = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
+        if d["status"]["readyReplicas"] == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never Ready: {d}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// Seen in CI's soak (episode seed 5253679701468046860: `argodeploy stop WF -n atmosphere`,
