@@ -27,16 +27,35 @@ pub struct Ctx<'a> {
     pub namespace: String,
     pub deadline: Instant,
     pub run: String,
+    /// What wakes the reset's waits: the namespace's pods, claims and owners, watched.
+    changes: shared::wait::Changes,
 }
 
 impl<'a> Ctx<'a> {
     /// A new run in `namespace` that gives up `timeout` from now.
     pub fn new(target: &'a Target, namespace: &str, timeout: Duration) -> Self {
+        let client = &target.client;
+        let all = kube::runtime::watcher::Config::default;
+        let changes = shared::wait::Changes::default()
+            .watching(Api::<Pod>::namespaced(client.clone(), namespace), all())
+            .watching(
+                Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace),
+                all(),
+            )
+            .watching(
+                Api::<StatefulSet>::namespaced(client.clone(), namespace),
+                all(),
+            )
+            .watching(
+                Api::<Deployment>::namespaced(client.clone(), namespace),
+                all(),
+            );
         Ctx {
             target,
             namespace: namespace.to_string(),
             deadline: deadline(timeout),
             run: crate::journal::new_run_id(),
+            changes,
         }
     }
 
@@ -429,7 +448,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = shared::Result<Option<T>>>,
 {
-    shared::wait::until(ctx.deadline, Duration::from_millis(250), what, check).await
+    shared::wait::until(ctx.deadline, &ctx.changes, what, check).await
 }
 
 /// Waits until every owner runs its recorded replicas, all Ready: the check that ends an
@@ -742,11 +761,33 @@ async fn rescale_if_moved(
     want: i32,
     why: &str,
 ) -> shared::Result<bool> {
+    // A conflict is the owner changing between the read and the scale (its controller's
+    // status update, often, right after someone scaled it): read again and retry. Dropping it
+    // left a resume waiting for an owner at 0 until it timed out.
+    const ATTEMPTS: usize = 8;
+    for _ in 0..ATTEMPTS {
+        if let Some(scaled) = try_rescale(ctx, owner, want, why).await? {
+            return Ok(scaled);
+        }
+    }
+    Err(Error::Failed(format!(
+        "{} kept changing while it was scaled back to {want} ({ATTEMPTS} conflicts in a row)",
+        owner.reference()
+    )))
+}
+
+/// One read and conditional scale; None on a conflict.
+async fn try_rescale(
+    ctx: &Ctx<'_>,
+    owner: &OwnerRecord,
+    want: i32,
+    why: &str,
+) -> shared::Result<Option<bool>> {
     let Some((meta, replicas)) = owner_meta(ctx, owner).await? else {
-        return Ok(false);
+        return Ok(Some(false));
     };
     if replicas == want {
-        return Ok(false);
+        return Ok(Some(false));
     }
     let ours = meta
         .annotations
@@ -768,11 +809,10 @@ async fn rescale_if_moved(
         patch["metadata"] = json!({"resourceVersion": rv});
     }
     match patch_owner(ctx, owner, &patch).await {
-        Ok(()) => Ok(true),
-        // Changed since the read: read again on the next round.
+        Ok(()) => Ok(Some(true)),
         Err(Error::Api {
             status: Some(409), ..
-        }) => Ok(false),
+        }) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -1,5 +1,6 @@
 //! Waiting for a condition by watching (not polling), with a timeout and a spinner on a
-//! terminal's stderr (silent otherwise).
+//! terminal's stderr (silent otherwise): one object's condition (`wait_for`), or a check over
+//! several objects re-run whenever something it watches changes (`until` with `Changes`).
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -53,13 +54,79 @@ where
     }
 }
 
-/// Polls `check` every `every` until it returns `Some`, with a spinner, or fails with
+/// How often a wait checks again when nothing it watches has changed: watches can be refused
+/// (RBAC without `watch`) or cut (an outage), and some conditions move with time alone.
+pub const RECHECK_AT_LEAST_EVERY: Duration = Duration::from_secs(2);
+
+/// What wakes a wait: kube-runtime watchers whose every event (and every error or restart)
+/// counts as "something changed". A wait re-checks its condition on each change rather than on
+/// a timer, so it reacts at once and asks the API server nothing while nothing moves. The
+/// watchers stop when this is dropped.
+pub struct Changes {
+    seen: tokio::sync::watch::Sender<u64>,
+    watchers: Vec<tokio::task::AbortHandle>,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Changes {
+            seen: tokio::sync::watch::Sender::new(0),
+            watchers: Vec::new(),
+        }
+    }
+}
+
+impl Changes {
+    /// Adds a watch of the objects `api` and `config` select (a namespace, a name, a node).
+    pub fn watch<K>(&mut self, api: Api<K>, config: kube::runtime::watcher::Config)
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+        K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    {
+        use futures::StreamExt;
+        use kube::runtime::WatchStreamExt;
+        let seen = self.seen.clone();
+        let task = tokio::spawn(async move {
+            let mut events = kube::runtime::watcher(api, config)
+                .default_backoff()
+                .boxed();
+            while let Some(event) = events.next().await {
+                if let Err(e) = event {
+                    tracing::debug!("watch for a wait: {e}");
+                }
+                seen.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        });
+        self.watchers.push(task.abort_handle());
+    }
+
+    /// As [`Changes::watch`], by builder.
+    pub fn watching<K>(mut self, api: Api<K>, config: kube::runtime::watcher::Config) -> Self
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+        K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    {
+        self.watch(api, config);
+        self
+    }
+}
+
+impl Drop for Changes {
+    fn drop(&mut self) {
+        for w in &self.watchers {
+            w.abort();
+        }
+    }
+}
+
+/// Checks `check` now and again each time `changes` sees something change (at least every
+/// [`RECHECK_AT_LEAST_EVERY`]) until it returns `Some`, with a spinner, or fails with
 /// [`Error::Timeout`] at `deadline`. Transient API failures (a dropped connection, 429, 5xx)
 /// mid-wait are not the end: the next round tries again. For conditions spanning several
-/// objects, where watching one is not enough.
+/// objects, where one object's condition (`wait_for`) is not enough.
 pub async fn until<T, F, Fut>(
     deadline: std::time::Instant,
-    every: Duration,
+    changes: &Changes,
     what: &str,
     mut check: F,
 ) -> Result<T>
@@ -67,18 +134,28 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
+    let mut seen = changes.seen.subscribe();
     let bar = spinner(format!("waiting for {what}"));
     let result = loop {
+        seen.borrow_and_update();
         match check().await {
             Ok(Some(v)) => break Ok(v),
             Ok(None) => {}
             Err(e) if e.is_transient() => {}
             Err(e) => break Err(e),
         }
-        if std::time::Instant::now() >= deadline {
+        let now = std::time::Instant::now();
+        if now >= deadline {
             break Err(Error::Timeout(format!("timed out waiting for {what}")));
         }
-        tokio::time::sleep(every).await;
+        let longest = RECHECK_AT_LEAST_EVERY.min(deadline - now);
+        tokio::select! {
+            _ = seen.changed() => {
+                // Changes come in bursts (a rollout's pods, a watch's first list): one check.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            _ = tokio::time::sleep(longest) => {}
+        }
     };
     bar.finish_and_clear();
     result

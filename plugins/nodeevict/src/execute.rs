@@ -17,6 +17,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
+use shared::wait::Changes;
 use shared::{Error, Target};
 
 use crate::journal::{
@@ -132,12 +133,36 @@ pub fn step_name(step: Step) -> String {
         .unwrap_or_default()
 }
 
-async fn poll<T, F, Fut>(ctx: &Ctx<'_>, what: &str, check: F) -> shared::Result<T>
+/// Waits until `check` holds, re-checking whenever something `changes` watches changes.
+async fn wait<T, F, Fut>(
+    ctx: &Ctx<'_>,
+    changes: &Changes,
+    what: &str,
+    check: F,
+) -> shared::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = shared::Result<Option<T>>>,
 {
-    shared::wait::until(ctx.deadline, Duration::from_millis(500), what, check).await
+    shared::wait::until(ctx.deadline, changes, what, check).await
+}
+
+/// A watch of one object, by name, to wake a wait on it.
+fn watch_one<K>(ctx: &Ctx<'_>, namespace: &str, name: &str) -> Changes
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    Changes::default().watching(
+        Api::<K>::namespaced(ctx.client(), namespace),
+        watcher::Config::default().fields(&format!("metadata.name={name}")),
+    )
 }
 
 async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> shared::Result<()> {
@@ -216,7 +241,9 @@ async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> share
             p.namespace,
             p.name
         );
-        let selector = poll(ctx, &what, || async {
+        // The Deployment's status moves as its pods become Ready.
+        let changes = watch_one::<Deployment>(ctx, &p.namespace, &p.name);
+        let selector = wait(ctx, &changes, &what, || async {
             let d = deployments.get(&p.name).await.map_err(|e| ctx.err(e))?;
             let ready = d
                 .status
@@ -458,24 +485,39 @@ pub async fn evict(
     let (reader, writer) = reflector::store::<Pod>();
     let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
     let present: Present = Arc::new(Mutex::new(HashMap::new()));
-    // One watch for the whole node (not a poll per pod): it drives the store.
+    // Bumped each time `present` is recomputed: the wait below wakes on it.
+    let (changed, mut seen) = tokio::sync::watch::channel(0u64);
+    // One watch for the whole node (not a poll per pod). Each event recomputes the UIDs on the
+    // node for the evicting tasks; with a skip-wait limit, a pod whose deletion is older than it
+    // no longer counts (a dead node never finishes it), which time alone can bring about: then
+    // also once a second.
     let stream =
         reflector(writer, watcher(Api::<Pod>::all(ctx.client()), config)).default_backoff();
+    let skip_wait = plan.skip_wait_for_delete.map(Duration::from_secs);
+    let watch_reader = reader.clone();
+    let watch_present = present.clone();
     let watch = tokio::spawn(async move {
         let mut stream = stream.boxed();
-        while stream.next().await.is_some() {}
-    });
-    // Mirror the store's UIDs for the evicting tasks; with a skip-wait limit, a pod whose
-    // deletion is older than it is no longer there (a dead node never finishes it).
-    let mirror_reader = reader.clone();
-    let mirror_present = present.clone();
-    let skip_wait = plan.skip_wait_for_delete.map(Duration::from_secs);
-    let mirror = tokio::spawn(async move {
         let mut deleting_since: HashMap<String, Instant> = HashMap::new();
         let mut skipped: BTreeSet<String> = BTreeSet::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // Until the first list is in the store it holds nothing: recomputing then would say
+        // every pod had left.
+        let mut listed = false;
         loop {
+            tokio::select! {
+                event = stream.next() => match event {
+                    None => break,
+                    Some(Ok(watcher::Event::InitDone)) => listed = true,
+                    Some(_) => {}
+                },
+                _ = tick.tick(), if skip_wait.is_some() => {}
+            }
+            if !listed {
+                continue;
+            }
             let mut uids: HashMap<String, String> = HashMap::new();
-            for p in mirror_reader.state() {
+            for p in watch_reader.state() {
                 let Some(uid) = p.uid() else { continue };
                 if let Some(limit) = skip_wait
                     && deletion_older_than(&p, limit, &mut deleting_since)
@@ -492,14 +534,20 @@ pub async fn evict(
                 }
                 uids.insert(uid, p.name_any());
             }
-            *mirror_present.lock().expect("lock") = uids;
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let moved = {
+                let mut now = watch_present.lock().expect("lock");
+                let moved = *now != uids;
+                *now = uids;
+                moved
+            };
+            if moved {
+                changed.send_modify(|n| *n = n.wrapping_add(1));
+            }
         }
     });
     let ready = tokio::time::timeout(Duration::from_secs(60), reader.wait_until_ready()).await;
     if !matches!(ready, Ok(Ok(()))) {
         watch.abort();
-        mirror.abort();
         return Err(Error::Failed(format!(
             "could not watch the pods of node {node}"
         )));
@@ -582,12 +630,13 @@ pub async fn evict(
                     left.len()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Woken when a pod leaves the node; at least once a second for the timeouts.
+            seen.borrow_and_update();
+            let _ = tokio::time::timeout(Duration::from_secs(1), seen.changed()).await;
         },
     };
     bar.finish_and_clear();
     watch.abort();
-    mirror.abort();
     result
 }
 
@@ -655,7 +704,8 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
                 "KEDA to lower the HPA of deployment {}/{}",
                 p.namespace, p.name
             );
-            poll(ctx, &what, || async {
+            let changes = Changes::default().watching(hpas.clone(), watcher::Config::default());
+            wait(ctx, &changes, &what, || async {
                 let list = hpas
                     .list(&ListParams::default())
                     .await
@@ -711,7 +761,11 @@ pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
             w.namespace,
             w.name
         );
-        poll(ctx, &what, || async {
+        let changes = match w.kind.as_str() {
+            "StatefulSet" => watch_one::<StatefulSet>(ctx, &w.namespace, &w.name),
+            _ => watch_one::<Deployment>(ctx, &w.namespace, &w.name),
+        };
+        wait(ctx, &changes, &what, || async {
             let (desired, ready) = match w.kind.as_str() {
                 "StatefulSet" => {
                     let Some(s) = Api::<StatefulSet>::namespaced(ctx.client(), &w.namespace)

@@ -587,3 +587,95 @@ fn a_resume_deletes_the_replacement_pod_that_holds_the_old_claim() {
     let sts = sim.get_json(&["sts", "lunar-nuclear-3725-worker", "-n", ns]);
     assert!(sts["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null());
 }
+
+/// Found while making the waits event-driven: a resume that puts an owner found at 0 back at
+/// its replicas dropped its scale when the owner changed between the read and the write (a
+/// 409: the controller's status update, right after the operator's `kubectl scale`), then
+/// waited for an owner at 0 until it timed out. Here the sim holds the scale while the owner
+/// changes, so the scale meets the conflict every time.
+#[test]
+fn a_resume_whose_scale_back_meets_a_conflict_reads_again_and_scales() {
+    use std::io::{BufRead, BufReader};
+    use suite_tests::{Interrupt, interrupt_after_step};
+    let sim = SimProcess::start("aura", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let killed = interrupt_after_step(
+        "pvcreset",
+        &sim,
+        home.path(),
+        &["report-cache", "-n", "apps", "-y"],
+        "scaled-up",
+        Interrupt::Kill,
+    );
+    assert_eq!(killed.code, None, "{}", killed.stderr);
+    let down = sim.kubectl(&[
+        "scale",
+        "deployment/report-builder",
+        "-n",
+        "apps",
+        "--replicas=0",
+    ]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    // The resume's first PATCH of the owner takes its journal over; the second is the scale.
+    sim.slow_request(
+        "PATCH",
+        "/apis/apps/v1/namespaces/apps/deployments/report-builder",
+        1,
+        3000,
+    );
+    let mut resume = plugin("pvcreset", home.path())
+        .args([
+            "resume",
+            "deployment/report-builder",
+            "-n",
+            "apps",
+            "-y",
+            "--timeout",
+            "30s",
+        ])
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pvcreset resume");
+    let mut lines = BufReader::new(resume.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let scaling = line.contains("scaling it to 1 again");
+        seen.push(line);
+        if scaling {
+            break;
+        }
+    }
+    // While the scale is held, the owner changes: the held scale then meets a 409.
+    let changed = sim.kubectl(&[
+        "annotate",
+        "deployment",
+        "report-builder",
+        "-n",
+        "apps",
+        "example.com/touched=yes",
+    ]);
+    assert_eq!(changed.code, Some(0), "{}", changed.stderr);
+    seen.extend(lines.map_while(Result::ok));
+    let status = resume.wait().expect("wait for the resume");
+    assert_eq!(status.code(), Some(0), "{}", seen.join("\n"));
+    let d = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
+    assert_eq!(d["spec"]["replicas"], 1, "{d}");
+    assert!(d["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null());
+    let conflicts = sim
+        .journal()
+        .iter()
+        .filter(|e| {
+            e["method"] == "PATCH"
+                && e["path"] == "/apis/apps/v1/namespaces/apps/deployments/report-builder"
+                && e["status"] == 409
+        })
+        .count();
+    assert!(
+        conflicts >= 1,
+        "the scale met no conflict: the test proves nothing"
+    );
+}
