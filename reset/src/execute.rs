@@ -34,22 +34,12 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// A new run in `namespace` that gives up `timeout` from now.
     pub fn new(target: &'a Target, namespace: &str, timeout: Duration) -> Self {
-        let client = &target.client;
-        let all = kube::runtime::watcher::Config::default;
+        let (client, all) = (&target.client, kube::runtime::watcher::Config::default);
         let changes = shared::wait::Changes::default()
-            .watching(Api::<Pod>::namespaced(client.clone(), namespace), all())
-            .watching(
-                Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace),
-                all(),
-            )
-            .watching(
-                Api::<StatefulSet>::namespaced(client.clone(), namespace),
-                all(),
-            )
-            .watching(
-                Api::<Deployment>::namespaced(client.clone(), namespace),
-                all(),
-            );
+            .watching::<Pod>(client, namespace, all())
+            .watching::<PersistentVolumeClaim>(client, namespace, all())
+            .watching::<StatefulSet>(client, namespace, all())
+            .watching::<Deployment>(client, namespace, all());
         Ctx {
             target,
             namespace: namespace.to_string(),

@@ -77,12 +77,45 @@ impl Default for Changes {
 }
 
 impl Changes {
-    /// Adds a watch of the objects `api` and `config` select (a namespace, a name, a node).
-    pub fn watch<K>(&mut self, api: Api<K>, config: kube::runtime::watcher::Config)
-    where
-        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-        K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    /// Adds a watch of the objects of kind `K` in `namespace` that `config` selects (all, a
+    /// name, a node's).
+    pub fn watch<K>(
+        &mut self,
+        client: &kube::Client,
+        namespace: &str,
+        config: kube::runtime::watcher::Config,
+    ) where
+        K: Resource<DynamicType = ()>,
     {
+        // Watched as dynamic objects: one watcher in the binary for every kind (each typed
+        // watcher costs its own copy of kube-runtime's state machine and decoder), and what
+        // an event holds does not matter here, only that it came.
+        let resource = kube::api::ApiResource::erase::<K>(&());
+        self.watch_dynamic(
+            Api::namespaced_with(client.clone(), namespace, &resource),
+            config,
+        );
+    }
+
+    /// As [`Changes::watch`], by builder.
+    pub fn watching<K>(
+        mut self,
+        client: &kube::Client,
+        namespace: &str,
+        config: kube::runtime::watcher::Config,
+    ) -> Self
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        self.watch::<K>(client, namespace, config);
+        self
+    }
+
+    fn watch_dynamic(
+        &mut self,
+        api: Api<kube::api::DynamicObject>,
+        config: kube::runtime::watcher::Config,
+    ) {
         use futures::StreamExt;
         use kube::runtime::WatchStreamExt;
         let seen = self.seen.clone();
@@ -98,16 +131,6 @@ impl Changes {
             }
         });
         self.watchers.push(task.abort_handle());
-    }
-
-    /// As [`Changes::watch`], by builder.
-    pub fn watching<K>(mut self, api: Api<K>, config: kube::runtime::watcher::Config) -> Self
-    where
-        K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-        K::DynamicType: Default + Eq + std::hash::Hash + Clone,
-    {
-        self.watch(api, config);
-        self
     }
 }
 

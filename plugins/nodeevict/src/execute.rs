@@ -150,17 +150,11 @@ where
 /// A watch of one object, by name, to wake a wait on it.
 fn watch_one<K>(ctx: &Ctx<'_>, namespace: &str, name: &str) -> Changes
 where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    K: kube::Resource<DynamicType = ()>,
 {
-    Changes::default().watching(
-        Api::<K>::namespaced(ctx.client(), namespace),
+    Changes::default().watching::<K>(
+        &ctx.client(),
+        namespace,
         watcher::Config::default().fields(&format!("metadata.name={name}")),
     )
 }
@@ -704,7 +698,11 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
                 "KEDA to lower the HPA of deployment {}/{}",
                 p.namespace, p.name
             );
-            let changes = Changes::default().watching(hpas.clone(), watcher::Config::default());
+            let changes = Changes::default().watching::<HorizontalPodAutoscaler>(
+                &ctx.client(),
+                &p.namespace,
+                watcher::Config::default(),
+            );
             wait(ctx, &changes, &what, || async {
                 let list = hpas
                     .list(&ListParams::default())
