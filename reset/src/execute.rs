@@ -399,7 +399,18 @@ pub async fn save(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> {
 async fn record(ctx: &Ctx<'_>, journal: &Journal, expect: Expect) -> shared::Result<()> {
     let owner = journal.holder()?;
     let hint = crate::hints::resume_hint(&owner.reference(), &ctx.namespace);
-    shared::interrupt::changing(format!("the reset was under way; {hint}"));
+    if matches!(expect, Expect::Fresh { .. }) {
+        // Interrupted while the first write is in flight, the reset may or may not be
+        // recorded (a drain's note once said it was when it was not: soak seed 100069).
+        shared::interrupt::changing(format!(
+            "the reset of {} was starting (its first write, the journal on {}, was in flight): `{}` shows whether it is recorded; either way, the same command again finishes it",
+            journal.claim_names(),
+            owner.reference(),
+            crate::hints::status_command(&ctx.namespace)
+        ));
+    } else {
+        shared::interrupt::changing(format!("the reset was under way; {hint}"));
+    }
     write_journal(ctx, owner, Some(journal), expect).await?;
     // A line per step: what an operator (and the interruption tests) can follow.
     eprintln!(

@@ -25,6 +25,15 @@ pub fn command(verb: &str, owner: &str, namespace: &str) -> String {
     )
 }
 
+/// `kubectl pvcreset status -n NS [flags]`, ready to paste.
+pub fn status_command(namespace: &str) -> String {
+    let flags = GIVEN_FLAGS.get().map(String::as_str).unwrap_or_default();
+    format!(
+        "kubectl pvcreset status -n {}{flags}",
+        shell_word(namespace)
+    )
+}
+
 /// Both ways out of a recorded reset, as commands to paste.
 pub fn resume_abort_commands(owner: &str, namespace: &str) -> String {
     format!(

@@ -6,6 +6,8 @@ use shared::change::Gate;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use k8s_openapi::api::core::v1::Node;
+use kube::api::Api;
 use serde_json::json;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
@@ -28,6 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         .await
         .map_err(|e| target.api_error(e))?;
     let mut chosen = Vec::new();
+    let mut nothing_to_undo = Vec::new();
     for n in &args.nodes {
         match found.iter().find(|r| &r.node == n) {
             Some(r) => {
@@ -35,11 +38,35 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
                 chosen.push(r.clone());
             }
             None => {
-                return Err(Error::Failed(format!(
-                    "no drain is recorded on node {n}: to make it schedulable, `kubectl nodeevict uncordon {n}`"
-                )));
+                // An abort is an undo: with nothing recorded there is nothing to undo, which is
+                // what was asked (a drain whose first write never landed, an abort whose answer
+                // was lost) — as long as the node is there at all.
+                let node = Api::<Node>::all(target.client.clone())
+                    .get_opt(n)
+                    .await
+                    .map_err(|e| target.api_error(e))?
+                    .ok_or_else(|| {
+                        Error::Failed(format!(
+                            "node {n:?} not found: list them with `kubectl get nodes`"
+                        ))
+                    })?;
+                let cordoned = node.spec.and_then(|s| s.unschedulable).unwrap_or(false);
+                nothing_to_undo.push((n.clone(), cordoned));
             }
         }
+    }
+    for (n, cordoned) in &nothing_to_undo {
+        eprintln!(
+            "no drain is recorded on node {n}: nothing to undo{}",
+            if *cordoned {
+                format!(" (it is cordoned: `kubectl nodeevict uncordon {n}` makes it schedulable)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    if chosen.is_empty() {
+        return Ok(());
     }
     shared::banner::print(&target);
     eprint!("{}", status::render(&chosen));

@@ -291,7 +291,7 @@ async fn run_fresh(
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let mut journal = execute::journal_from_plan(plan, options, was_unschedulable, &now);
-    execute::save(ctx, node, &journal, true).await?;
+    execute::start(ctx, node, &journal).await?;
     eprintln!("cordoned {node}");
     execute::run_node(ctx, node, &mut journal, plan)
         .await

@@ -97,6 +97,18 @@ pub fn journal_from_plan(
     }
 }
 
+/// Writes a fresh drain's first journal on the node and cordons it, in one request.
+pub async fn start(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::Result<()> {
+    // Interrupted while this request is in flight, the drain may or may not be recorded (found
+    // by the soak, seed 100069: the note said it was, and the resume and abort it named found
+    // nothing): say both.
+    shared::interrupt::changing(format!(
+        "the drain of {node} was starting (its first write, the cordon and the journal, was in flight): if `kubectl nodeevict status` lists {node}, `kubectl nodeevict resume {node}` finishes it and `kubectl nodeevict abort {node}` undoes it; if it does not, nothing was changed{}",
+        crate::hint::not_started_hint(node)
+    ));
+    write_step(ctx, node, journal, true).await
+}
+
 /// Writes the journal on the node; with `cordon`, cordons it in the same request.
 pub async fn save(
     ctx: &Ctx<'_>,
@@ -106,6 +118,16 @@ pub async fn save(
 ) -> shared::Result<()> {
     let hint = crate::hint::resume_hint(node);
     shared::interrupt::changing(format!("the drain of {node} was under way; {hint}"));
+    write_step(ctx, node, journal, cordon).await
+}
+
+async fn write_step(
+    ctx: &Ctx<'_>,
+    node: &str,
+    journal: &NodeJournal,
+    cordon: bool,
+) -> shared::Result<()> {
+    let hint = crate::hint::resume_hint(node);
     // Conditional on the node as this run last saw it: never over another run's journal.
     crate::journal::write(
         ctx.target,

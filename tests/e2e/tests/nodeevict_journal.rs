@@ -575,3 +575,76 @@ fn a_first_write_that_finds_the_node_drained_meanwhile_refuses_and_changes_nothi
         "left cordoned by the drain that ran"
     );
 }
+
+/// Soak seed 100069: Ctrl-C while a drain's first write (the cordon and the journal) was in
+/// flight. The note said "the drain is recorded", and the resume and abort it named both failed
+/// with "no drain is recorded on node …" (the write had not landed). The note now says both
+/// cases, and `abort` of a node with nothing recorded has nothing to undo: exit 0.
+#[test]
+fn ctrl_c_during_the_first_write_names_commands_that_work_either_way() {
+    use std::io::{BufRead, BufReader};
+    let sim = SimProcess::start("artsy", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    sim.slow_request("PATCH", &format!("/api/v1/nodes/{NODE}"), 0, 3000);
+    let mut child = plugin("nodeevict", home.path())
+        .args([NODE, "--force", "-y", "--timeout", "1m", "--kubeconfig"])
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nodeevict");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let planned = line.starts_with("capacity:");
+        seen.push(line);
+        if planned {
+            break;
+        }
+    }
+    // The plan is printed just before the first write; the sim holds that write for 3 s.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
+    let last = seen.last().cloned().unwrap_or_default();
+    assert!(
+        last.contains(&format!("the drain of {NODE} was starting")),
+        "{last}"
+    );
+    // Once the held write has landed or not, every command the note names works as printed.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let commands: Vec<&str> = last.split('`').skip(1).step_by(2).collect();
+    assert_eq!(commands.len(), 3, "{last}");
+    let status = suite_tests::paste(commands[0], &sim.kubeconfig, home.path());
+    assert_eq!(status.code, Some(0), "{}: {}", commands[0], status.stderr);
+    let abort = format!("{} -y", commands[2]);
+    assert!(abort.starts_with("kubectl nodeevict abort "), "{abort}");
+    let aborted = suite_tests::paste(&abort, &sim.kubeconfig, home.path());
+    assert_eq!(aborted.code, Some(0), "{abort}: {}", aborted.stderr);
+    let node = sim.get_json(&["node", NODE]);
+    assert!(!annotated(&node), "{node}");
+    assert_ne!(node["spec"]["unschedulable"], true, "{node}");
+    // Nothing recorded now: the same abort again has nothing to undo, and changes nothing.
+    let before = sim.mutating_requests().len();
+    let again = suite_tests::paste(&abort, &sim.kubeconfig, home.path());
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again.stderr.contains(&format!(
+            "no drain is recorded on node {NODE}: nothing to undo"
+        )),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(sim.mutating_requests().len(), before);
+    // An unknown node is still an error.
+    let unknown = nodeevict(&sim, home.path(), &["abort", "no-such-node", "-y"]);
+    assert_eq!(unknown.code, Some(1), "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("not found"), "{}", unknown.stderr);
+}

@@ -752,3 +752,73 @@ fn while_a_reset_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun
         "a new claim"
     );
 }
+
+/// Ctrl-C while a reset's first write (its journal on the owner) is in flight: the reset may or
+/// may not be recorded, and the note says so — the status command it names works as printed,
+/// and the same command again finishes the reset either way (the drain's note once claimed a
+/// record that was not there: soak seed 100069).
+#[test]
+fn ctrl_c_during_the_first_write_says_it_may_not_be_recorded_and_the_same_command_finishes() {
+    use std::io::{BufRead, BufReader};
+    let sim = SimProcess::start("aura", &["--time-scale", "20"]);
+    let home = tempfile::tempdir().unwrap();
+    let before = uid(&sim, "pvc", "apps", "report-cache");
+    sim.slow_request(
+        "PATCH",
+        "/apis/apps/v1/namespaces/apps/deployments/report-builder",
+        0,
+        3000,
+    );
+    let args = ["report-cache", "-n", "apps", "-y", "--timeout", "60s"];
+    let mut child = plugin("pvcreset", home.path())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pvcreset");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let planned = line.contains("disruption:");
+        seen.push(line);
+        if planned {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
+    let last = seen.last().cloned().unwrap_or_default();
+    assert!(
+        last.contains("the reset of report-cache was starting")
+            && last.contains("the same command again finishes it"),
+        "{last}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let printed = last.split('`').nth(1).expect("a command in backticks");
+    assert!(
+        printed.starts_with("kubectl pvcreset status -n apps"),
+        "{last}"
+    );
+    let shown = suite_tests::paste(printed, &sim.kubeconfig, home.path());
+    assert_eq!(shown.code, Some(0), "{printed}: {}", shown.stderr);
+    let again = sim.run_plugin("pvcreset", home.path(), &args);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_ne!(
+        uid(&sim, "pvc", "apps", "report-cache"),
+        before,
+        "a new claim"
+    );
+    let deployment = sim.get_json(&["deployment", "report-builder", "-n", "apps"]);
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert!(!has_journal(&deployment), "{deployment}");
+}
