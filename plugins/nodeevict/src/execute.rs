@@ -393,7 +393,12 @@ async fn remove_pod(
     blocked: &Arc<Mutex<HashMap<String, String>>>,
 ) -> shared::Result<Outcome> {
     let key = format!("{}/{}", pod.namespace, pod.name);
-    let gone = || !present.lock().expect("lock").contains_key(&pod.uid);
+    let gone = || {
+        !present
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&pod.uid)
+    };
     let deadline = (Instant::now() + ctx.pod_timeout).min(ctx.deadline);
     let mut delay = Duration::from_millis(500);
     loop {
@@ -403,7 +408,7 @@ async fn remove_pod(
         if Instant::now() >= deadline {
             let why = blocked
                 .lock()
-                .expect("lock")
+                .unwrap_or_else(|e| e.into_inner())
                 .get(&key)
                 .cloned()
                 .unwrap_or_else(|| "the API kept failing".into());
@@ -432,7 +437,10 @@ async fn remove_pod(
         } else {
             match post_eviction(&ctx.client(), pod, options.grace_period).await {
                 Ok((200 | 201, _, _)) => {
-                    blocked.lock().expect("lock").remove(&key);
+                    blocked
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&key);
                     return Ok(Outcome::Accepted);
                 }
                 // Gone, or replaced by a pod with another UID (the precondition failed).
@@ -443,7 +451,7 @@ async fn remove_pod(
                         .and_then(|c| c.iter().find(|c| c["reason"] == "DisruptionBudget"))
                         .and_then(|c| c["message"].as_str().map(String::from));
                     if let Some(budget) = budget {
-                        let mut b = blocked.lock().expect("lock");
+                        let mut b = blocked.lock().unwrap_or_else(|e| e.into_inner());
                         if b.get(&key) != Some(&budget) {
                             eprintln!("{key}: {budget}; retrying with back-off");
                             b.insert(key.clone(), budget);
@@ -551,7 +559,7 @@ pub async fn evict(
                 uids.insert(uid, p.name_any());
             }
             let moved = {
-                let mut now = watch_present.lock().expect("lock");
+                let mut now = watch_present.lock().unwrap_or_else(|e| e.into_inner());
                 let moved = *now != uids;
                 *now = uids;
                 moved
@@ -568,7 +576,7 @@ pub async fn evict(
             "could not watch the pods of node {node}"
         )));
     }
-    *present.lock().expect("lock") = reader
+    *present.lock().unwrap_or_else(|e| e.into_inner()) = reader
         .state()
         .iter()
         .filter(|p| skip_wait.is_none() || p.metadata.deletion_timestamp.is_none())
@@ -613,7 +621,7 @@ pub async fn evict(
     let result = match first_error {
         Some(e) => Err(e),
         None => loop {
-            let now_present = present.lock().expect("lock").clone();
+            let now_present = present.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let left: Vec<&(String, Instant)> = accepted
                 .iter()
                 .filter(|(uid, _)| now_present.contains_key(uid))
@@ -621,7 +629,7 @@ pub async fn evict(
             bar.set_position((accepted.len() - left.len()) as u64);
             let blocked_now: Vec<String> = blocked
                 .lock()
-                .expect("lock")
+                .unwrap_or_else(|e| e.into_inner())
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect();
