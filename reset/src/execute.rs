@@ -11,7 +11,8 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
-use shared::lease::{self, Heartbeat, Liveness};
+use shared::journal;
+use shared::lease::Liveness;
 use shared::{Error, Target};
 
 use crate::journal::{
@@ -44,7 +45,7 @@ impl<'a> Ctx<'a> {
             target,
             namespace: namespace.to_string(),
             deadline: deadline(timeout),
-            run: crate::journal::new_run_id(),
+            run: journal::new_run_id(),
             changes,
         }
     }
@@ -196,156 +197,143 @@ pub(crate) fn owned_elsewhere(namespace: &str, owner: &OwnerRecord) -> Error {
     ))
 }
 
-/// Writes `journal` (None: removes it) on `owner` with this run's id, if `expect` holds.
-/// A 409 Conflict means the owner changed since it was read: read it again and re-check.
+/// The owner's annotations that hold a reset: the journal, its run and the run's heartbeat.
+static KEYS: journal::Keys = journal::Keys {
+    journal: ANNOTATION,
+    run: Some(RUN_ANNOTATION),
+    heartbeat: HEARTBEAT_ANNOTATION,
+};
+
+/// Writes `journal` (None: removes it) on `owner` with this run's id, if `expect` holds
+/// (`shared::journal`: a 409 Conflict means the owner changed since it was read; it is read
+/// again and judged).
 async fn write_journal(
     ctx: &Ctx<'_>,
     owner: &OwnerRecord,
     journal: Option<&Journal>,
-    mut expect: Expect,
+    expect: Expect,
 ) -> shared::Result<()> {
     let text = journal.map(Journal::to_annotation);
-    let mut known = match &expect {
-        Expect::Fresh {
-            resource_version, ..
-        } => resource_version.clone().filter(|v| !v.is_empty()),
-        _ => None,
+    let desired = match &text {
+        Some(text) => journal::Desired::Set(text),
+        None => journal::Desired::Remove,
     };
-    const ATTEMPTS: usize = 10;
-    for _ in 0..ATTEMPTS {
-        let resource_version = match known.take() {
-            Some(rv) => Some(rv),
-            None => {
-                let (meta, replicas) = owner_meta(ctx, owner).await?.ok_or_else(|| {
-                    Error::Failed(format!(
-                        "{} disappeared during the reset",
-                        owner.reference()
-                    ))
-                })?;
-                let annotations = meta.annotations.clone().unwrap_or_default();
-                let (now_text, now_run) =
-                    (annotations.get(ANNOTATION), annotations.get(RUN_ANNOTATION));
-                if now_run == Some(&ctx.run) {
-                    // Ours: a write whose answer was lost may already have happened.
-                    if now_text == text.as_ref() {
-                        match text {
-                            Some(_) => keep_alive(ctx, owner),
-                            None => stop_heartbeat(&ctx.namespace, owner),
-                        }
-                        return Ok(());
-                    }
-                    expect = Expect::Mine;
-                } else {
-                    match &expect {
-                        Expect::Fresh {
-                            replicas: planned, ..
-                        } => {
-                            if now_text.is_some() {
-                                return Err(owned_elsewhere(&ctx.namespace, owner));
-                            }
-                            if replicas != *planned {
-                                return Err(Error::Failed(format!(
-                                    "{} changed since this run read it (replicas {planned} → {replicas}): this run changed nothing; run it again to plan with what is there now",
-                                    owner.reference()
-                                )));
-                            }
-                        }
-                        Expect::From(previous) => {
-                            if now_text.is_none() || now_run != previous.as_ref() {
-                                return Err(owned_elsewhere(&ctx.namespace, owner));
-                            }
-                            // Still that run's: take it over only once that run has stopped.
-                            let liveness = Liveness::of(
-                                annotations.get(HEARTBEAT_ANNOTATION).map(String::as_str),
-                                previous.as_deref().unwrap_or_default(),
-                                jiff::Timestamp::now(),
-                            );
-                            crate::status::refuse_if_running(
-                                &liveness,
-                                &owner.reference(),
-                                &ctx.namespace,
-                            )?;
-                        }
-                        Expect::Mine if text.is_none() && now_text.is_none() => return Ok(()),
-                        Expect::Mine => {
-                            return Err(Error::Failed(format!(
-                                "another run took over the reset recorded on {}: this run stops here and leaves the reset to it",
-                                owner.reference()
-                            )));
-                        }
-                    }
-                }
-                meta.resource_version.filter(|v| !v.is_empty())
-            }
-        };
-        let run = text.as_ref().map(|_| ctx.run.as_str());
-        // The heartbeat goes with the journal in the same write, and with it when it goes.
-        let heartbeat = text
-            .as_ref()
-            .map(|_| Heartbeat::now(&ctx.run).to_annotation());
-        let mut patch = json!({"metadata": {"annotations": {
-            ANNOTATION: text,
-            RUN_ANNOTATION: run,
-            HEARTBEAT_ANNOTATION: heartbeat,
-        }}});
-        if let Some(rv) = resource_version {
-            // A resourceVersion in a patch is a precondition: 409 unless it is current.
-            patch["metadata"]["resourceVersion"] = json!(rv);
-        }
-        match patch_owner(ctx, owner, &patch).await {
-            Ok(()) => {
-                match text {
-                    Some(_) => keep_alive(ctx, owner),
-                    None => stop_heartbeat(&ctx.namespace, owner),
-                }
-                return Ok(());
-            }
-            Err(Error::Api {
-                status: Some(409), ..
-            }) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(Error::Failed(format!(
-        "{} kept changing while the journal was written ({ATTEMPTS} conflicts in a row): run the command again",
-        owner.reference()
-    )))
-}
-
-/// Renews this run's heartbeat on the owner holding the journal while the journal there names
-/// this run.
-fn keep_alive(ctx: &Ctx<'_>, owner: &OwnerRecord) {
-    fn ours<K: kube::Resource>(object: &K, run: &str) -> bool {
-        object.annotations().get(RUN_ANNOTATION).map(String::as_str) == Some(run)
-    }
-    let key = heartbeat_key(&ctx.namespace, owner);
-    let (ns, name, run) = (ctx.namespace.as_str(), owner.name.clone(), ctx.run.clone());
+    let (expect, known, planned_replicas) = match expect {
+        Expect::Fresh {
+            resource_version,
+            replicas,
+        } => (journal::Expect::Fresh, resource_version, Some(replicas)),
+        Expect::From(previous) => (journal::Expect::From(previous), None, None),
+        Expect::Mine => (journal::Expect::Mine, None, None),
+    };
+    let rules = OwnerRules {
+        ctx,
+        owner,
+        taking_over: matches!(expect, journal::Expect::From(_)),
+        planned_replicas,
+    };
     match owner.kind.as_str() {
-        "StatefulSet" => lease::keep_alive(
-            key,
-            Api::<StatefulSet>::namespaced(ctx.client(), ns),
-            name,
-            HEARTBEAT_ANNOTATION,
-            run,
-            ours,
-        ),
-        _ => lease::keep_alive(
-            key,
-            Api::<Deployment>::namespaced(ctx.client(), ns),
-            name,
-            HEARTBEAT_ANNOTATION,
-            run,
-            ours,
-        ),
+        "StatefulSet" => {
+            let api = Api::<StatefulSet>::namespaced(ctx.client(), &ctx.namespace);
+            let write = journal_write(ctx, owner, &api, expect, known, desired);
+            write.run(&rules).await.map(drop)
+        }
+        _ => {
+            let api = Api::<Deployment>::namespaced(ctx.client(), &ctx.namespace);
+            let write = journal_write(ctx, owner, &api, expect, known, desired);
+            write.run(&rules).await.map(drop)
+        }
     }
 }
 
-fn stop_heartbeat(namespace: &str, owner: &OwnerRecord) {
-    lease::stop(&heartbeat_key(namespace, owner));
+fn journal_write<'a, K: kube::Resource>(
+    ctx: &'a Ctx<'_>,
+    owner: &'a OwnerRecord,
+    api: &'a Api<K>,
+    expect: journal::Expect,
+    known: Option<String>,
+    desired: journal::Desired<'a>,
+) -> journal::Write<'a, K> {
+    journal::Write {
+        target: ctx.target,
+        api,
+        name: &owner.name,
+        keys: &KEYS,
+        me: &ctx.run,
+        lease_key: format!("{}/{}", ctx.namespace, owner.reference()),
+        expect,
+        known,
+        desired,
+        also: None,
+    }
 }
 
-fn heartbeat_key(namespace: &str, owner: &OwnerRecord) -> String {
-    format!("{namespace}/{}", owner.reference())
+/// How a write of the journal on an owner refuses.
+struct OwnerRules<'a> {
+    ctx: &'a Ctx<'a>,
+    owner: &'a OwnerRecord,
+    taking_over: bool,
+    /// A new reset's first write: the replicas it was planned with.
+    planned_replicas: Option<i32>,
+}
+
+/// The replicas a workload asks for (1 when unset, as the API server defaults it).
+trait Replicas {
+    fn replicas(&self) -> i32;
+}
+
+impl Replicas for StatefulSet {
+    fn replicas(&self) -> i32 {
+        self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+    }
+}
+
+impl Replicas for Deployment {
+    fn replicas(&self) -> i32 {
+        self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+    }
+}
+
+impl<K: Replicas> journal::Rules<K> for OwnerRules<'_> {
+    fn conflict(&self, conflict: journal::Conflict) -> Error {
+        let (namespace, owner) = (&self.ctx.namespace, self.owner);
+        match conflict {
+            journal::Conflict::KeptChanging => Error::Failed(format!(
+                "{} kept changing while the journal was written (10 conflicts in a row): run the command again",
+                owner.reference()
+            )),
+            journal::Conflict::HeldByAnother => owned_elsewhere(namespace, owner),
+            _ if self.taking_over => owned_elsewhere(namespace, owner),
+            journal::Conflict::Finished | journal::Conflict::TakenOver => Error::Failed(format!(
+                "another run took over the reset recorded on {}: this run stops here and leaves the reset to it",
+                owner.reference()
+            )),
+        }
+    }
+
+    fn still_as_planned(&self, current: &K) -> shared::Result<()> {
+        let (Some(planned), replicas) = (self.planned_replicas, current.replicas()) else {
+            return Ok(());
+        };
+        if replicas != planned {
+            return Err(Error::Failed(format!(
+                "{} changed since this run read it (replicas {planned} → {replicas}): this run changed nothing; run it again to plan with what is there now",
+                self.owner.reference()
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse_if_running(&self, liveness: &Liveness) -> shared::Result<()> {
+        crate::status::refuse_if_running(liveness, &self.owner.reference(), &self.ctx.namespace)
+    }
+
+    fn gone(&self) -> Error {
+        Error::Failed(format!(
+            "{} disappeared during the reset",
+            self.owner.reference()
+        ))
+    }
 }
 
 /// The deadline `timeout` from now; a timeout beyond what the clock holds means no limit.

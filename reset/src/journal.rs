@@ -19,15 +19,6 @@ pub const RUN_ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/run";
 /// rerun, `resume` or `abort` never takes over a reset that is still being carried out.
 pub const HEARTBEAT_ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/heartbeat";
 
-/// A new run's id: unique enough across the runs of one cluster (host, pid and clock).
-pub fn new_run_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{}-{}-{nanos}", host.trim(), std::process::id())
-}
-
 /// How the claims are replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

@@ -130,15 +130,16 @@ impl Liveness {
 /// `key`. Starting it again while it runs does nothing. Each renewal is conditional on the
 /// object as read (its resourceVersion), so it never lands on a journal that changed meanwhile;
 /// a failed round waits for the next (a heartbeat lasts several).
-pub fn keep_alive<K>(
+pub fn keep_alive<K, F>(
     key: String,
     api: kube::Api<K>,
     name: String,
     annotation: &'static str,
     run: String,
-    still_ours: fn(&K, &str) -> bool,
+    still_ours: F,
 ) where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    F: Fn(&K, &str) -> bool + Send + Sync + 'static,
 {
     let mut tasks = tasks().lock().unwrap_or_else(|e| e.into_inner());
     if tasks.get(&key).is_some_and(|t| !t.is_finished()) {
@@ -150,7 +151,7 @@ pub fn keep_alive<K>(
         tick.tick().await;
         loop {
             tick.tick().await;
-            match renew(&api, &name, annotation, &run, still_ours).await {
+            match renew(&api, &name, annotation, &run, &still_ours).await {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => tracing::debug!("heartbeat on {name} not renewed this round: {e}"),
@@ -184,7 +185,7 @@ async fn renew<K>(
     name: &str,
     annotation: &str,
     run: &str,
-    still_ours: fn(&K, &str) -> bool,
+    still_ours: &impl Fn(&K, &str) -> bool,
 ) -> Result<bool, kube::Error>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,

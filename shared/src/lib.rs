@@ -15,6 +15,7 @@ pub mod error;
 pub mod flags;
 pub mod follow;
 pub mod interrupt;
+pub mod journal;
 pub mod kubeconfig;
 pub mod lease;
 pub mod output;

@@ -7,10 +7,11 @@ use std::sync::{Mutex, OnceLock};
 
 use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::lease::{self, Heartbeat, Liveness};
+use shared::journal;
+use shared::lease::Liveness;
 use shared::{Error, Target};
 
 pub const NODE_ANNOTATION: &str = "nodeevict.kubectl-plugins.dev/journal";
@@ -188,45 +189,38 @@ fn holds() -> &'static Mutex<BTreeMap<String, Hold>> {
     HOLDS.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 
+/// The node's annotations that hold its drain: the journal names its run in its `run` key.
+static KEYS: journal::Keys = journal::Keys {
+    journal: NODE_ANNOTATION,
+    run: None,
+    heartbeat: HEARTBEAT_ANNOTATION,
+};
+
 /// This process's name in the journals it writes.
 pub fn run_id() -> &'static str {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| {
-        let now = jiff::Timestamp::now();
-        format!("{}-{}", std::process::id(), now.as_nanosecond())
-    })
+    journal::run_id()
 }
 
 /// The run named in a node's journal annotation; `Some("")` for a journal without one (written
 /// by an older version), None without a journal.
 pub fn holder_of(node: &Node) -> Option<String> {
-    let text = node.annotations().get(NODE_ANNOTATION)?;
-    Some(match serde_json::from_str::<Value>(text) {
-        Ok(v) => v["run"].as_str().unwrap_or_default().to_string(),
-        Err(_) => "<unreadable>".to_string(),
-    })
+    KEYS.holder(node.annotations())
 }
 
 /// Whether another run is still carrying out the drain recorded on the node: its heartbeat is
 /// fresh (or, on this machine, its process is there). This run's own journal is never that.
 pub fn liveness(node: &Node) -> Liveness {
-    match holder_of(node) {
-        Some(run) if run != run_id() => Liveness::of(
-            node.annotations()
-                .get(HEARTBEAT_ANNOTATION)
-                .map(String::as_str),
-            &run,
-            jiff::Timestamp::now(),
-        ),
-        _ => Liveness::Stopped,
-    }
+    KEYS.liveness(node.annotations(), run_id())
 }
 
 /// Refuses, before any change, a drain, resume or abort of a node whose recorded drain another
 /// run is still carrying out.
 pub fn refuse_if_running(node: &Node) -> shared::Result<()> {
-    let name = node.name_any();
-    match liveness(node).refusal(&format!("the drain of node {name}")) {
+    refuse_while(&node.name_any(), &liveness(node))
+}
+
+fn refuse_while(node: &str, liveness: &Liveness) -> shared::Result<()> {
+    match liveness.refusal(&format!("the drain of node {node}")) {
         Some(why) => Err(Error::Failed(format!(
             "{why}; this run changed nothing (`kubectl nodeevict status` shows the drain)"
         ))),
@@ -234,33 +228,22 @@ pub fn refuse_if_running(node: &Node) -> shared::Result<()> {
     }
 }
 
-/// Renews this run's heartbeat on the node while its journal there names this run.
-fn keep_alive(target: &Target, node: &str) {
-    lease::keep_alive(
-        format!("node/{node}"),
-        Api::<Node>::all(target.client.clone()),
-        node.to_string(),
-        HEARTBEAT_ANNOTATION,
-        run_id().to_string(),
-        |node, run| holder_of(node).as_deref() == Some(run),
-    );
-}
-
-fn stop_heartbeat(node: &str) {
-    lease::stop(&format!("node/{node}"));
-}
-
 /// Remembers the node as read: the next journal write is conditional on it.
 pub fn observe(node: &Node) {
-    let hold = Hold {
-        resource_version: node.resource_version(),
-        holder: holder_of(node),
-        schedulability: schedulability(node),
-    };
     holds()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(node.name_any(), hold);
+        .insert(node.name_any(), Hold::of(node));
+}
+
+impl Hold {
+    fn of(node: &Node) -> Hold {
+        Hold {
+            resource_version: node.resource_version(),
+            holder: holder_of(node),
+            schedulability: schedulability(node),
+        }
+    }
 }
 
 /// What a write does to the journal annotation.
@@ -274,9 +257,10 @@ pub enum Record<'a> {
 }
 
 /// Writes the journal (and `spec`, e.g. the cordon) on the node in one merge patch, on the
-/// condition that the node still holds the journal this run last saw there. A node that has
-/// changed otherwise (a kubelet's status) is read again and the write retried; a journal
-/// written by another run meanwhile refuses with exit 1 and this run stops.
+/// condition that the node still holds the journal this run last saw there
+/// (`shared::journal`). A node that has changed otherwise (a kubelet's status) is read again
+/// and the write retried; a journal written by another run meanwhile refuses with exit 1 and
+/// this run stops.
 pub async fn write(
     target: &Target,
     node: &str,
@@ -284,121 +268,101 @@ pub async fn write(
     spec: Option<Value>,
 ) -> shared::Result<()> {
     let api: Api<Node> = Api::all(target.client.clone());
-    // The heartbeat goes with the journal in the same write: a journal is never seen without
-    // the heartbeat of the run that wrote it.
-    let annotations = match &record {
-        Record::Set(journal) => {
-            let mut value = serde_json::to_value(journal).expect("a journal serializes");
+    let text;
+    let desired = match record {
+        Record::Set(recorded) => {
+            let mut value = serde_json::to_value(recorded)
+                .map_err(|e| Error::Failed(format!("cannot write the journal of {node}: {e}")))?;
             value["run"] = json!(run_id());
-            Some(json!({
-                NODE_ANNOTATION: value.to_string(),
-                HEARTBEAT_ANNOTATION: Heartbeat::now(run_id()).to_annotation(),
-            }))
+            text = value.to_string();
+            journal::Desired::Set(&text)
         }
-        Record::Remove => Some(json!({ NODE_ANNOTATION: null, HEARTBEAT_ANNOTATION: null })),
-        Record::Keep => None,
+        Record::Remove => journal::Desired::Remove,
+        Record::Keep => journal::Desired::Keep,
     };
     let known = holds()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(node)
         .cloned();
-    let mut hold = match known {
+    let hold = match known {
         Some(hold) => hold,
-        None => {
-            // Never read by this run: what is there now is what it expects.
-            let current = api.get(node).await.map_err(|e| target.api_error(e))?;
-            Hold {
-                resource_version: current.resource_version(),
-                holder: holder_of(&current),
-                schedulability: schedulability(&current),
-            }
-        }
+        // Never read by this run: what is there now is what it expects.
+        None => Hold::of(&api.get(node).await.map_err(|e| target.api_error(e))?),
     };
-    // A few rounds: each conflict that is not another run's means the node moved on its own.
-    for _ in 0..8 {
-        let mut patch = json!({"metadata": {}});
-        if let Some(rv) = &hold.resource_version {
-            patch["metadata"]["resourceVersion"] = json!(rv);
-        }
-        if let Some(a) = &annotations {
-            patch["metadata"]["annotations"] = a.clone();
-        }
-        if let Some(spec) = &spec {
-            patch["spec"] = spec.clone();
-        }
-        match api
-            .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(written) => {
-                let holder = match record {
-                    Record::Set(_) => {
-                        keep_alive(target, node);
-                        Some(run_id().to_string())
-                    }
-                    Record::Remove => {
-                        stop_heartbeat(node);
-                        None
-                    }
-                    Record::Keep => hold.holder,
-                };
-                holds().lock().unwrap_or_else(|e| e.into_inner()).insert(
-                    node.to_string(),
-                    Hold {
-                        resource_version: written.resource_version(),
-                        holder,
-                        schedulability: schedulability(&written),
-                    },
-                );
-                return Ok(());
-            }
-            Err(kube::Error::Api(e)) if e.code == 409 => {
-                let current = api
-                    .get_opt(node)
-                    .await
-                    .map_err(|e| target.api_error(e))?
-                    .ok_or_else(|| Error::Failed(format!("node {node} is gone")))?;
-                let now = holder_of(&current);
-                let ours = now.as_deref() == Some(run_id());
-                if matches!(record, Record::Remove)
-                    && now.is_none()
-                    && hold.holder.as_deref() == Some(run_id())
-                {
-                    // Our removal went through and its answer was lost (the client retried).
-                    stop_heartbeat(node);
-                    holds().lock().unwrap_or_else(|e| e.into_inner()).insert(
-                        node.to_string(),
-                        Hold {
-                            resource_version: current.resource_version(),
-                            holder: None,
-                            schedulability: schedulability(&current),
-                        },
-                    );
-                    return Ok(());
-                }
-                // Only this run writes its own name: finding it means our write went through
-                // and its answer was lost; writing the same again is harmless.
-                if now != hold.holder && !ours {
-                    return Err(taken(node, hold.holder.as_deref(), now.is_some()));
-                }
-                let starting = matches!(record, Record::Set(_)) && hold.holder.is_none();
-                if starting && now.is_none() && schedulability(&current) != hold.schedulability {
-                    return Err(Error::Failed(format!(
-                        "node {node} was cordoned, uncordoned or tainted since this run read it (another drain may have run meanwhile): this run changed nothing on it; `kubectl nodeevict status` shows any drain recorded, and running the command again plans from what is there now"
-                    )));
-                }
-                hold.holder = now;
-                hold.resource_version = current.resource_version();
-                hold.schedulability = schedulability(&current);
-            }
-            Err(e) => return Err(target.api_error(e)),
+    let expect = match hold.holder.as_deref() {
+        None => journal::Expect::Fresh,
+        Some(run) if run == run_id() => journal::Expect::Mine,
+        Some(run) => journal::Expect::From(Some(run.to_string())),
+    };
+    let rules = NodeRules {
+        node,
+        expected: hold.holder.as_deref(),
+        starting: matches!(record, Record::Set(_)),
+        schedulability: &hold.schedulability,
+    };
+    let written = journal::Write {
+        target,
+        api: &api,
+        name: node,
+        keys: &KEYS,
+        me: run_id(),
+        lease_key: format!("node/{node}"),
+        expect,
+        known: hold.resource_version.clone(),
+        desired,
+        also: spec.map(|spec| json!({ "spec": spec })),
+    }
+    .run(&rules)
+    .await?;
+    holds()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(node.to_string(), Hold::of(&written));
+    Ok(())
+}
+
+/// How a node's journal write refuses.
+struct NodeRules<'a> {
+    node: &'a str,
+    /// The run whose journal this run last saw on the node.
+    expected: Option<&'a str>,
+    /// The write starts a drain (or takes one over).
+    starting: bool,
+    schedulability: &'a Schedulability,
+}
+
+impl journal::Rules<Node> for NodeRules<'_> {
+    fn conflict(&self, conflict: journal::Conflict) -> Error {
+        let node = self.node;
+        match conflict {
+            journal::Conflict::HeldByAnother => taken(node, None, true),
+            journal::Conflict::Finished => taken(node, self.expected, false),
+            journal::Conflict::TakenOver => taken(node, self.expected, true),
+            journal::Conflict::KeptChanging => Error::Failed(format!(
+                "node {node} kept changing while its drain journal was written; {}",
+                crate::hint::resume_hint(node)
+            )),
         }
     }
-    Err(Error::Failed(format!(
-        "node {node} kept changing while its drain journal was written; {}",
-        crate::hint::resume_hint(node)
-    )))
+
+    fn still_as_planned(&self, current: &Node) -> shared::Result<()> {
+        if self.starting && schedulability(current) != *self.schedulability {
+            return Err(Error::Failed(format!(
+                "node {} was cordoned, uncordoned or tainted since this run read it (another drain may have run meanwhile): this run changed nothing on it; `kubectl nodeevict status` shows any drain recorded, and running the command again plans from what is there now",
+                self.node
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse_if_running(&self, liveness: &Liveness) -> shared::Result<()> {
+        refuse_while(self.node, liveness)
+    }
+
+    fn gone(&self) -> Error {
+        Error::Failed(format!("node {} is gone", self.node))
+    }
 }
 
 /// The refusal when another run wrote (or removed) the journal since this run read it.
