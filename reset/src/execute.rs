@@ -76,72 +76,58 @@ fn selector_string(
     shared::selector::to_query(selector).unwrap_or_default()
 }
 
+/// The owner's API: one code path for both kinds.
+fn owner_api(ctx: &Ctx<'_>, owner: &OwnerRecord) -> Api<DynamicObject> {
+    Api::namespaced_with(ctx.client(), &ctx.namespace, &owner.kind.resource())
+}
+
+/// `spec.replicas` of an owner read dynamically; 1 when unset (the API server's default).
+fn desired_replicas(object: &DynamicObject) -> i32 {
+    object.data["spec"]["replicas"]
+        .as_i64()
+        .and_then(|r| i32::try_from(r).ok())
+        .unwrap_or(1)
+}
+
 pub async fn owner_state(ctx: &Ctx<'_>, owner: &OwnerRecord) -> shared::Result<Option<OwnerState>> {
-    let ns = ctx.namespace.as_str();
-    let state = match owner.kind.as_str() {
-        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
-            .get_opt(&owner.name)
-            .await
-            .map_err(|e| ctx.api_error(e))?
-            .map(|s| {
-                let spec = s.spec.clone().unwrap_or_default();
-                let status = s.status.clone().unwrap_or_default();
-                OwnerState {
-                    replicas: spec.replicas.unwrap_or(1),
-                    ready: status.ready_replicas.unwrap_or(0),
-                    current: status.replicas,
-                    selector: selector_string(&spec.selector),
-                }
-            }),
-        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
-            .get_opt(&owner.name)
-            .await
-            .map_err(|e| ctx.api_error(e))?
-            .map(|d| {
-                let spec = d.spec.clone().unwrap_or_default();
-                let status = d.status.clone().unwrap_or_default();
-                OwnerState {
-                    replicas: spec.replicas.unwrap_or(1),
-                    ready: status.ready_replicas.unwrap_or(0),
-                    current: status.replicas.unwrap_or(0),
-                    selector: selector_string(&spec.selector),
-                }
-            }),
-    };
-    Ok(state)
+    let found = owner_api(ctx, owner)
+        .get_opt(&owner.name)
+        .await
+        .map_err(|e| ctx.api_error(e))?;
+    Ok(found.map(|object| {
+        let count = |field: &str| {
+            object.data["status"][field]
+                .as_i64()
+                .and_then(|r| i32::try_from(r).ok())
+                .unwrap_or(0)
+        };
+        let selector = serde_json::from_value(object.data["spec"]["selector"].clone())
+            .map(|s| selector_string(&s))
+            .unwrap_or_default();
+        OwnerState {
+            replicas: desired_replicas(&object),
+            ready: count("readyReplicas"),
+            current: count("replicas"),
+            selector,
+        }
+    }))
 }
 
 async fn patch_owner(ctx: &Ctx<'_>, owner: &OwnerRecord, patch: &Value) -> shared::Result<()> {
-    let ns = ctx.namespace.as_str();
-    let pp = PatchParams::default();
-    let result = match owner.kind.as_str() {
-        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
-            .patch(&owner.name, &pp, &Patch::Merge(patch))
-            .await
-            .map(|_| ()),
-        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
-            .patch(&owner.name, &pp, &Patch::Merge(patch))
-            .await
-            .map(|_| ()),
-    };
-    result.map_err(|e| ctx.api_error(e))
+    owner_api(ctx, owner)
+        .patch(&owner.name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map(drop)
+        .map_err(|e| ctx.api_error(e))
 }
 
 pub async fn scale(ctx: &Ctx<'_>, owner: &OwnerRecord, replicas: i32) -> shared::Result<()> {
-    let ns = ctx.namespace.as_str();
-    let pp = PatchParams::default();
     let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
-    let result = match owner.kind.as_str() {
-        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
-            .patch_scale(&owner.name, &pp, &patch)
-            .await
-            .map(|_| ()),
-        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
-            .patch_scale(&owner.name, &pp, &patch)
-            .await
-            .map(|_| ()),
-    };
-    result.map_err(|e| ctx.api_error(e))
+    owner_api(ctx, owner)
+        .patch_scale(&owner.name, &PatchParams::default(), &patch)
+        .await
+        .map(drop)
+        .map_err(|e| ctx.api_error(e))
 }
 
 /// Whose journal a write may replace. Every write carries the owner's resourceVersion as
@@ -171,20 +157,14 @@ async fn owner_meta(
         i32,
     )>,
 > {
-    let ns = ctx.namespace.as_str();
-    let found = match owner.kind.as_str() {
-        "StatefulSet" => Api::<StatefulSet>::namespaced(ctx.client(), ns)
-            .get_opt(&owner.name)
-            .await
-            .map(|o| o.map(|s| (s.spec.as_ref().and_then(|s| s.replicas), s.metadata))),
-        _ => Api::<Deployment>::namespaced(ctx.client(), ns)
-            .get_opt(&owner.name)
-            .await
-            .map(|o| o.map(|d| (d.spec.as_ref().and_then(|s| s.replicas), d.metadata))),
-    };
-    Ok(found
-        .map_err(|e| ctx.api_error(e))?
-        .map(|(replicas, meta)| (meta, replicas.unwrap_or(1))))
+    let found = owner_api(ctx, owner)
+        .get_opt(&owner.name)
+        .await
+        .map_err(|e| ctx.api_error(e))?;
+    Ok(found.map(|object| {
+        let replicas = desired_replicas(&object);
+        (object.metadata, replicas)
+    }))
 }
 
 /// The refusal when another run holds (or just took) the journal: nothing of this run's
@@ -232,31 +212,9 @@ async fn write_journal(
         taking_over: matches!(expect, journal::Expect::From(_)),
         planned_replicas,
     };
-    match owner.kind.as_str() {
-        "StatefulSet" => {
-            let api = Api::<StatefulSet>::namespaced(ctx.client(), &ctx.namespace);
-            let write = journal_write(ctx, owner, &api, expect, known, desired);
-            write.run(&rules).await.map(drop)
-        }
-        _ => {
-            let api = Api::<Deployment>::namespaced(ctx.client(), &ctx.namespace);
-            let write = journal_write(ctx, owner, &api, expect, known, desired);
-            write.run(&rules).await.map(drop)
-        }
-    }
-}
-
-fn journal_write<'a, K: kube::Resource>(
-    ctx: &'a Ctx<'_>,
-    owner: &'a OwnerRecord,
-    api: &'a Api<K>,
-    expect: journal::Expect,
-    known: Option<String>,
-    desired: journal::Desired<'a>,
-) -> journal::Write<'a, K> {
     journal::Write {
         target: ctx.target,
-        api,
+        api: &owner_api(ctx, owner),
         name: &owner.name,
         keys: &KEYS,
         me: &ctx.run,
@@ -266,6 +224,9 @@ fn journal_write<'a, K: kube::Resource>(
         desired,
         also: None,
     }
+    .run(&rules)
+    .await
+    .map(drop)
 }
 
 /// How a write of the journal on an owner refuses.
@@ -277,24 +238,7 @@ struct OwnerRules<'a> {
     planned_replicas: Option<i32>,
 }
 
-/// The replicas a workload asks for (1 when unset, as the API server defaults it).
-trait Replicas {
-    fn replicas(&self) -> i32;
-}
-
-impl Replicas for StatefulSet {
-    fn replicas(&self) -> i32 {
-        self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
-    }
-}
-
-impl Replicas for Deployment {
-    fn replicas(&self) -> i32 {
-        self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
-    }
-}
-
-impl<K: Replicas> journal::Rules<K> for OwnerRules<'_> {
+impl journal::Rules<DynamicObject> for OwnerRules<'_> {
     fn conflict(&self, conflict: journal::Conflict) -> Error {
         let (namespace, owner) = (&self.ctx.namespace, self.owner);
         match conflict {
@@ -311,8 +255,8 @@ impl<K: Replicas> journal::Rules<K> for OwnerRules<'_> {
         }
     }
 
-    fn still_as_planned(&self, current: &K) -> shared::Result<()> {
-        let (Some(planned), replicas) = (self.planned_replicas, current.replicas()) else {
+    fn still_as_planned(&self, current: &DynamicObject) -> shared::Result<()> {
+        let (Some(planned), replicas) = (self.planned_replicas, desired_replicas(current)) else {
             return Ok(());
         };
         if replicas != planned {
@@ -415,10 +359,7 @@ async fn record(ctx: &Ctx<'_>, journal: &Journal, expect: Expect) -> shared::Res
 }
 
 pub fn step_name(step: Step) -> String {
-    serde_json::to_value(step)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
+    shared::journal::step_name(step)
 }
 
 async fn advance(ctx: &Ctx<'_>, journal: &mut Journal, step: Step) -> shared::Result<()> {

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::doctor::Permission;
+use shared::owner::WorkloadKind;
 
 /// The annotation holding the journal (JSON).
 pub const ANNOTATION: &str = "pvcreset.kubectl-plugins.dev/journal";
@@ -64,8 +65,7 @@ impl Step {
 /// A workload whose replicas the reset changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerRecord {
-    /// StatefulSet or Deployment.
-    pub kind: String,
+    pub kind: WorkloadKind,
     pub name: String,
     /// Replicas before the reset: what it goes back to.
     pub replicas: i32,
@@ -82,7 +82,7 @@ pub struct OwnerRecord {
 
 impl OwnerRecord {
     pub fn reference(&self) -> String {
-        format!("{}/{}", self.kind.to_lowercase(), self.name)
+        format!("{}/{}", self.kind.lowercase(), self.name)
     }
 }
 
@@ -186,12 +186,9 @@ impl Journal {
 /// The writes this reset will make, checked before the first one.
 pub fn needed_permissions(journal: &Journal) -> Vec<Permission> {
     use shared::doctor::Scope::Namespace;
-    let owner_resource = |kind: &str| {
-        if kind == "StatefulSet" {
-            "statefulsets"
-        } else {
-            "deployments"
-        }
+    let owner_resource = |kind: WorkloadKind| match kind {
+        WorkloadKind::StatefulSet => "statefulsets",
+        WorkloadKind::Deployment => "deployments",
     };
     let mut needs = vec![Permission::new(
         "delete",
@@ -201,7 +198,7 @@ pub fn needed_permissions(journal: &Journal) -> Vec<Permission> {
         "delete the old claim",
     )];
     for owner in &journal.owners {
-        let resource = owner_resource(&owner.kind);
+        let resource = owner_resource(owner.kind);
         needs.push(Permission::new(
             "patch",
             "apps",
@@ -279,7 +276,7 @@ mod tests {
             step: Step::ScaledDown,
             started: "2026-11-25T10:00:00Z".into(),
             owners: vec![OwnerRecord {
-                kind: "StatefulSet".into(),
+                kind: WorkloadKind::StatefulSet,
                 name: "prometheus".into(),
                 replicas: 1,
                 claim_retention: None,

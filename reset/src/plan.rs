@@ -10,6 +10,7 @@ use kube::ResourceExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 use shared::Error;
+use shared::owner::WorkloadKind;
 
 use crate::journal::{
     AutoscalerRecord, ClaimRecord, Journal, OwnerRecord, PodRecord, SnapshotRecord, Step, Strategy,
@@ -258,7 +259,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             world.namespace
         )));
     }
-    let mut owners: Vec<(String, String)> = Vec::new();
+    let mut owners: Vec<(WorkloadKind, String)> = Vec::new();
     let mut views = Vec::new();
     let mut consumer_pods: Vec<&Pod> = Vec::new();
     let mut ordinals: BTreeSet<(String, u32)> = BTreeSet::new();
@@ -303,12 +304,14 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                 world.namespace
             )));
         }
+        let mut workloads = Vec::new();
         for (kind, owner) in &claim_owners {
-            if kind != "StatefulSet" && kind != "Deployment" {
+            let Some(workload) = WorkloadKind::parse(kind) else {
                 return Err(Error::Failed(format!(
                     "claim {name} is used by {kind} {owner}: pvcreset scales StatefulSets and Deployments only; stop the {kind} yourself, then delete the claim"
                 )));
-            }
+            };
+            workloads.push((workload, owner.clone()));
         }
         if let Some(class) = unprovisioned_class(world, claim) {
             let volume = format!(
@@ -352,7 +355,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             consumers: pods.iter().map(|p| p.name_any()).collect(),
         });
         consumer_pods.extend(pods);
-        for o in claim_owners {
+        for o in workloads {
             if !owners.contains(&o) {
                 owners.push(o);
             }
@@ -364,7 +367,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             .any(|v| v.access_modes.iter().any(|m| m == "ReadWriteMany"));
         let list: Vec<String> = owners
             .iter()
-            .map(|(k, n)| format!("{}/{n}", k.to_lowercase()))
+            .map(|(k, n)| format!("{}/{n}", k.lowercase()))
             .collect();
         return Err(Error::Failed(format!(
             "{} used by {} owners ({}){}: resetting would take all of them down; re-run with --force to scale every one to 0 and back",
@@ -385,15 +388,17 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
     let mut owner_records: Vec<OwnerRecord> = owners
         .iter()
         .map(|(kind, name)| OwnerRecord {
-            kind: kind.clone(),
+            kind: *kind,
             name: name.clone(),
-            replicas: replicas_of(world, kind, name),
+            replicas: replicas_of(world, *kind, name),
             claim_retention: None,
         })
         .collect();
     // One StatefulSet pod's claims: deleting that pod recreates them, the others keep running.
-    let pod_applies =
-        owners.len() == 1 && owners[0].0 == "StatefulSet" && all_templated && ordinals.len() == 1;
+    let pod_applies = owners.len() == 1
+        && owners[0].0 == WorkloadKind::StatefulSet
+        && all_templated
+        && ordinals.len() == 1;
     let strategy = match request.strategy {
         StrategyChoice::Auto if pod_applies => Strategy::Pod,
         StrategyChoice::Auto | StrategyChoice::Scale => Strategy::Scale,
@@ -447,14 +452,14 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             let Some(spec) = hpa.spec.as_ref() else {
                 continue;
             };
-            if spec.scale_target_ref.kind == *kind
+            if spec.scale_target_ref.kind == kind.as_str()
                 && spec.scale_target_ref.name == *name
-                && !keda_made(world, hpa, kind, name)
+                && !keda_made(world, hpa, kind.as_str(), name)
             {
                 autoscaler_views.push(AutoscalerView {
                     kind: "HorizontalPodAutoscaler".into(),
                     name: hpa.name_any(),
-                    target: format!("{}/{name}", kind.to_lowercase()),
+                    target: format!("{}/{name}", kind.lowercase()),
                     range: format!(
                         "{}-{} replicas",
                         spec.min_replicas.unwrap_or(1),
@@ -471,12 +476,12 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         for so in &world.scaled_objects {
             let target = &so.data["spec"]["scaleTargetRef"];
             let target_kind = target["kind"].as_str().unwrap_or("Deployment");
-            if target_kind == kind && target["name"].as_str() == Some(name.as_str()) {
+            if target_kind == kind.as_str() && target["name"].as_str() == Some(name.as_str()) {
                 let spec = &so.data["spec"];
                 autoscaler_views.push(AutoscalerView {
                     kind: "ScaledObject".into(),
                     name: so.name_any(),
-                    target: format!("{}/{name}", kind.to_lowercase()),
+                    target: format!("{}/{name}", kind.lowercase()),
                     range: format!(
                         "{}-{} replicas",
                         spec["minReplicaCount"].as_i64().unwrap_or(0),
@@ -670,7 +675,7 @@ fn unprovisioned_class(world: &World, claim: &PersistentVolumeClaim) -> Option<S
 /// A StatefulSet owner's claim retention policy: (as found, whenScaled, whenDeleted), Retain
 /// when unset. None for Deployments.
 fn claim_retention(world: &World, owner: &OwnerRecord) -> Option<(Value, String, String)> {
-    if owner.kind != "StatefulSet" {
+    if owner.kind != WorkloadKind::StatefulSet {
         return None;
     }
     let sts = world
@@ -692,15 +697,15 @@ fn claim_retention(world: &World, owner: &OwnerRecord) -> Option<(Value, String,
     ))
 }
 
-fn replicas_of(world: &World, kind: &str, name: &str) -> i32 {
+fn replicas_of(world: &World, kind: WorkloadKind, name: &str) -> i32 {
     match kind {
-        "StatefulSet" => world
+        WorkloadKind::StatefulSet => world
             .statefulsets
             .iter()
             .find(|s| s.name_any() == name)
             .and_then(|s| s.spec.as_ref()?.replicas)
             .unwrap_or(1),
-        _ => world
+        WorkloadKind::Deployment => world
             .deployments
             .iter()
             .find(|d| d.name_any() == name)

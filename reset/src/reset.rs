@@ -8,6 +8,7 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use shared::change::Gate;
 use shared::output::OutputFormat;
+use shared::owner::WorkloadKind;
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
@@ -110,7 +111,7 @@ pub fn ordinal_range(sts: &StatefulSet) -> std::ops::Range<u32> {
         .and_then(|j| {
             j.owners
                 .iter()
-                .find(|o| o.kind == "StatefulSet" && o.name == sts.name_any())
+                .find(|o| o.kind == WorkloadKind::StatefulSet && o.name == sts.name_any())
                 .map(|o| o.replicas)
         });
     let replicas = recorded
@@ -310,13 +311,13 @@ pub async fn reset_claims(
     }
     let holder = plan.journal.holder()?.clone();
     // The precondition of the journal's first write: the owner as it was read for the plan.
-    let planned = match holder.kind.as_str() {
-        "StatefulSet" => world
+    let planned = match holder.kind {
+        WorkloadKind::StatefulSet => world
             .statefulsets
             .iter()
             .find(|s| s.name_any() == holder.name)
             .map(|s| &s.metadata),
-        _ => world
+        WorkloadKind::Deployment => world
             .deployments
             .iter()
             .find(|d| d.name_any() == holder.name)

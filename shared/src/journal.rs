@@ -101,6 +101,15 @@ pub fn run_id() -> &'static str {
     ID.get_or_init(new_run_id)
 }
 
+/// A journal step's name as the journal spells it (its serde name): what `status` shows and
+/// the "journal: STEP" progress lines print.
+pub fn step_name(step: impl serde::Serialize) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
 /// What the object holds now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen<'a> {

@@ -17,6 +17,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
+use shared::owner::{Replicas, WorkloadKind};
 use shared::wait::Changes;
 use shared::{Error, Target};
 
@@ -60,8 +61,8 @@ pub fn journal_from_plan(
         .filter(|p| matches!(p.verdict, Verdict::Evict | Verdict::Delete))
         .filter_map(|p| {
             let (kind, name) = p.owner.split_once('/')?;
-            matches!(kind, "Deployment" | "StatefulSet").then(|| Workload {
-                kind: kind.to_string(),
+            Some(Workload {
+                kind: WorkloadKind::parse(kind)?,
                 namespace: p.namespace.clone(),
                 name: name.to_string(),
             })
@@ -149,10 +150,7 @@ async fn write_step(
 }
 
 pub fn step_name(step: Step) -> String {
-    serde_json::to_value(step)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
+    shared::journal::step_name(step)
 }
 
 /// Waits until `check` holds, re-checking whenever something `changes` watches changes.
@@ -783,50 +781,29 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
 /// Waits until every workload the drain moved is back to its desired Ready count.
 pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
     for w in touched {
-        let what = format!(
-            "{} {}/{} to be Ready again",
-            w.kind.to_lowercase(),
-            w.namespace,
-            w.name
-        );
-        let changes = match w.kind.as_str() {
-            "StatefulSet" => watch_one::<StatefulSet>(ctx, &w.namespace, &w.name),
-            _ => watch_one::<Deployment>(ctx, &w.namespace, &w.name),
-        };
-        wait(ctx, &changes, &what, || async {
-            let (desired, ready) = match w.kind.as_str() {
-                "StatefulSet" => {
-                    let Some(s) = Api::<StatefulSet>::namespaced(ctx.client(), &w.namespace)
-                        .get_opt(&w.name)
-                        .await
-                        .map_err(|e| ctx.err(e))?
-                    else {
-                        return Ok(Some(()));
-                    };
-                    (
-                        s.spec.and_then(|s| s.replicas).unwrap_or(1),
-                        s.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-                    )
-                }
-                _ => {
-                    let Some(d) = Api::<Deployment>::namespaced(ctx.client(), &w.namespace)
-                        .get_opt(&w.name)
-                        .await
-                        .map_err(|e| ctx.err(e))?
-                    else {
-                        return Ok(Some(()));
-                    };
-                    (
-                        d.spec.and_then(|s| s.replicas).unwrap_or(1),
-                        d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-                    )
-                }
-            };
-            Ok((ready >= desired).then_some(()))
-        })
-        .await?;
+        match w.kind {
+            WorkloadKind::Deployment => settle_one::<Deployment>(ctx, w).await?,
+            WorkloadKind::StatefulSet => settle_one::<StatefulSet>(ctx, w).await?,
+        }
     }
     Ok(())
+}
+
+/// Waits until workload `w` (of type `K`) has its desired Ready count, or is gone.
+async fn settle_one<K: Replicas>(ctx: &Ctx<'_>, w: &Workload) -> shared::Result<()> {
+    let what = format!(
+        "{} {}/{} to be Ready again",
+        w.kind.lowercase(),
+        w.namespace,
+        w.name
+    );
+    let changes = watch_one::<K>(ctx, &w.namespace, &w.name);
+    let api = Api::<K>::namespaced(ctx.client(), &w.namespace);
+    wait(ctx, &changes, &what, || async {
+        let found = api.get_opt(&w.name).await.map_err(|e| ctx.err(e))?;
+        Ok(found.is_none_or(|k| k.ready() >= k.desired()).then_some(()))
+    })
+    .await
 }
 
 /// Runs a node's drain from its journal to the end. `plan` is what to evict (re-planned on

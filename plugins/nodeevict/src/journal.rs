@@ -110,7 +110,7 @@ pub struct ScaledObjectRecord {
 /// A workload whose pods the drain moved: the next node waits until it is Ready again.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Workload {
-    pub kind: String,
+    pub kind: shared::owner::WorkloadKind,
     pub namespace: String,
     pub name: String,
 }
