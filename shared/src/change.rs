@@ -118,6 +118,7 @@ impl<'a> Gate<'a> {
         match self.needs {
             Needs::None => {}
             Needs::Namespace(namespace, needs) => {
+                crate::doctor::log_needs(namespace, needs);
                 crate::doctor::preflight(self.target, namespace, needs, self.doctor, dry_run)
                     .await?
             }

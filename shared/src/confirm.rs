@@ -25,24 +25,11 @@ fn declined() -> Error {
 /// A single keypress never decides, and nothing the operator typed is left over for the shell
 /// (a `yes` typed at a key-at-a-time prompt used to run `es` afterwards). Ok means proceed.
 pub fn confirm(question: &str, yes: bool) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !stdin_is_terminal() {
-        return Err(refuse_without_terminal());
-    }
-    // Ctrl-C now means no (crate::interrupt's handler).
-    let _at_prompt = crate::interrupt::AtPrompt::show();
-    let answer: std::result::Result<String, _> = Input::with_theme(&ColorfulTheme::default())
-        .with_prompt(format!("{question} [y/N]"))
-        .allow_empty(true)
-        .interact_text();
-    match answer {
-        Ok(line) if is_yes(&line) => Ok(()),
+    match read_line(format!("{question} [y/N]"), yes)? {
+        None => Ok(()),
+        Some(line) if is_yes(&line) => Ok(()),
         // No, Enter (the default), or anything else.
-        Ok(_) => Err(declined()),
-        // Ctrl-C (the terminal may also raise SIGINT for it) or a closed terminal.
-        Err(e) => Err(declined_at_prompt(_at_prompt, e)),
+        Some(_) => Err(declined()),
     }
 }
 
@@ -53,26 +40,37 @@ pub fn is_yes(line: &str) -> bool {
 
 /// Makes the operator type `expected` (an object's name) before data is lost.
 pub fn confirm_typed(what: &str, expected: &str, yes: bool) -> Result<()> {
-    if yes {
+    let Some(typed) = read_line(format!("{what}: type {expected} to confirm"), yes)? else {
         return Ok(());
+    };
+    match typed.trim() {
+        t if t == expected => Ok(()),
+        "" => Err(declined()),
+        t => Err(Error::Refused(format!(
+            "declined: typed {t:?}, expected {expected:?}; nothing was changed"
+        ))),
+    }
+}
+
+/// The line the operator enters at `prompt` (on stderr), for both kinds of confirmation:
+/// None when `--yes` answered already; refused when no terminal can answer (never block);
+/// declined on Ctrl-C or a closed terminal.
+fn read_line(prompt: String, yes: bool) -> Result<Option<String>> {
+    if yes {
+        return Ok(None);
     }
     if !stdin_is_terminal() {
         return Err(refuse_without_terminal());
     }
     // Ctrl-C now means no (crate::interrupt's handler).
-    let _at_prompt = crate::interrupt::AtPrompt::show();
-    let typed: std::result::Result<String, _> = Input::with_theme(&ColorfulTheme::default())
-        .with_prompt(format!("{what}: type {expected} to confirm"))
+    let at_prompt = crate::interrupt::AtPrompt::show();
+    let line: std::result::Result<String, _> = Input::with_theme(&ColorfulTheme::default())
+        .with_prompt(prompt)
         .allow_empty(true)
         .interact_text();
-    match typed {
-        Ok(t) if t.trim() == expected => Ok(()),
-        Ok(t) if t.trim().is_empty() => Err(declined()),
-        Ok(t) => Err(Error::Refused(format!(
-            "declined: typed {:?}, expected {expected:?}; nothing was changed",
-            t.trim()
-        ))),
-        Err(e) => Err(declined_at_prompt(_at_prompt, e)),
+    match line {
+        Ok(line) => Ok(Some(line)),
+        Err(e) => Err(declined_at_prompt(at_prompt, e)),
     }
 }
 

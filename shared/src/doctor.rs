@@ -153,7 +153,7 @@ async fn check(
 /// `namespace`, "" when not namespaced), so a test can grant a user exactly those.
 pub const PERMISSIONS_LOG: &str = "KUBECTL_SUITE_PERMISSIONS_LOG";
 
-fn log_needs(namespace: &str, needs: &[Permission]) {
+pub(crate) fn log_needs(namespace: &str, needs: &[Permission]) {
     use std::io::Write;
     let Some(path) = std::env::var_os(PERMISSIONS_LOG) else {
         return;
@@ -187,19 +187,9 @@ fn log_needs(namespace: &str, needs: &[Permission]) {
 /// named, so a 403 never strikes halfway through. Best effort: when the server cannot answer
 /// the reviews, the change goes ahead and the server itself will refuse what is not allowed.
 /// In a dry run the missing permissions are a warning: the plan is still worth reading.
-pub async fn preflight(
-    target: &kubeconfig::Target,
-    namespace: &str,
-    needs: &[Permission],
-    doctor: &str,
-    dry_run: bool,
-) -> Result<()> {
-    log_needs(namespace, needs);
-    checked(target, namespace, needs, doctor, dry_run).await
-}
-
-/// [`preflight`] without the test log (preflight_namespaces logs its whole list once).
-async fn checked(
+/// The caller writes the test log ([`log_needs`]) first: `preflight_namespaces` logs its
+/// whole list once, before it checks namespace by namespace.
+pub(crate) async fn preflight(
     target: &kubeconfig::Target,
     namespace: &str,
     needs: &[Permission],
@@ -261,7 +251,7 @@ async fn checked(
     })
 }
 
-/// [`preflight`] for writes spread over many namespaces (`""` holds the cluster-scoped ones):
+/// The preflight for writes spread over many namespaces (`""` holds the cluster-scoped ones):
 /// each namespaced permission is first asked for all namespaces at once, and only where that
 /// is refused, namespace by namespace — a handful of reviews for an admin, however many
 /// namespaces a node's pods live in.
@@ -307,7 +297,7 @@ pub async fn preflight_namespaces(
             .copied()
             .collect();
         if !left.is_empty() {
-            checked(target, namespace, &left, doctor, dry_run).await?;
+            preflight(target, namespace, &left, doctor, dry_run).await?;
         }
     }
     Ok(())

@@ -78,41 +78,22 @@ pub fn human_age(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..120 => format!("{s}s"),
-        120..600 => {
-            let (m, sec) = (s / 60, s % 60);
-            if sec == 0 {
-                format!("{m}m")
-            } else {
-                format!("{m}m{sec}s")
-            }
-        }
+        120..600 => two_units(s / 60, "m", s % 60, "s"),
         600..10_800 => format!("{}m", s / 60),
-        10_800..28_800 => {
-            let (h, m) = (s / 3600, s % 3600 / 60);
-            if m == 0 {
-                format!("{h}h")
-            } else {
-                format!("{h}h{m}m")
-            }
-        }
+        10_800..28_800 => two_units(s / 3600, "h", s % 3600 / 60, "m"),
         28_800..172_800 => format!("{}h", s / 3600),
-        172_800..691_200 => {
-            let (d, h) = (s / 86_400, s % 86_400 / 3600);
-            if h == 0 {
-                format!("{d}d")
-            } else {
-                format!("{d}d{h}h")
-            }
-        }
+        172_800..691_200 => two_units(s / 86_400, "d", s % 86_400 / 3600, "h"),
         691_200..63_072_000 => format!("{}d", s / 86_400),
-        _ => {
-            let (y, d) = (s / 31_536_000, s % 31_536_000 / 86_400);
-            if d == 0 {
-                format!("{y}y")
-            } else {
-                format!("{y}y{d}d")
-            }
-        }
+        _ => two_units(s / 31_536_000, "y", s % 31_536_000 / 86_400, "d"),
+    }
+}
+
+/// `5h3m`, or `5h` when the smaller unit is 0 (kubectl's HumanDuration).
+fn two_units(big: u64, big_unit: &str, small: u64, small_unit: &str) -> String {
+    if small == 0 {
+        format!("{big}{big_unit}")
+    } else {
+        format!("{big}{big_unit}{small}{small_unit}")
     }
 }
 

@@ -204,6 +204,29 @@ fn names<T>(items: &[T], name: impl Fn(&T) -> &str) -> String {
     }
 }
 
+/// The entry named `wanted` in one of the kubeconfig's lists (contexts, clusters, users), or
+/// the error that says `what` is missing from `source` and names the entries there are.
+fn named<T, V: Clone>(
+    items: &[T],
+    name: impl Fn(&T) -> &str,
+    value: impl Fn(&T) -> &Option<V>,
+    wanted: &str,
+    what: impl FnOnce() -> String,
+    source: &ConfigSource,
+) -> Result<V> {
+    items
+        .iter()
+        .find(|i| name(i) == wanted)
+        .and_then(|i| value(i).clone())
+        .ok_or_else(|| {
+            Error::config(format!(
+                "{} is not in kubeconfig {source}: use one of: {}",
+                what(),
+                names(items, name)
+            ))
+        })
+}
+
 /// Resolves the target from the flags and the kubeconfig, without contacting the server.
 pub async fn resolve(args: &GlobalArgs) -> Result<Resolved> {
     let Some((kubeconfig, source)) = load(args)? else {
@@ -222,32 +245,26 @@ pub async fn resolve(args: &GlobalArgs) -> Result<Resolved> {
             )));
         }
     };
-    let context = kubeconfig
-        .contexts
-        .iter()
-        .find(|c| c.name == context_name)
-        .and_then(|c| c.context.clone())
-        .ok_or_else(|| {
-            Error::config(format!(
-                "context {context_name:?} is not in kubeconfig {source}: use one of: {}",
-                names(&kubeconfig.contexts, |c| &c.name)
-            ))
-        })?;
+    let context = named(
+        &kubeconfig.contexts,
+        |c| &c.name,
+        |c| &c.context,
+        &context_name,
+        || format!("context {context_name:?}"),
+        &source,
+    )?;
     let cluster_name = args
         .cluster
         .clone()
         .unwrap_or_else(|| context.cluster.clone());
-    let cluster = kubeconfig
-        .clusters
-        .iter()
-        .find(|c| c.name == cluster_name)
-        .and_then(|c| c.cluster.clone())
-        .ok_or_else(|| {
-            Error::config(format!(
-                "cluster {cluster_name:?} (of context {context_name:?}) is not in kubeconfig {source}: use one of: {}",
-                names(&kubeconfig.clusters, |c| &c.name)
-            ))
-        })?;
+    let cluster = named(
+        &kubeconfig.clusters,
+        |c| &c.name,
+        |c| &c.cluster,
+        &cluster_name,
+        || format!("cluster {cluster_name:?} (of context {context_name:?})"),
+        &source,
+    )?;
     let user_name = args
         .user
         .clone()
@@ -256,19 +273,14 @@ pub async fn resolve(args: &GlobalArgs) -> Result<Resolved> {
     let auth_info = if user_name.is_empty() {
         None
     } else {
-        Some(
-            kubeconfig
-                .auth_infos
-                .iter()
-                .find(|a| a.name == user_name)
-                .and_then(|a| a.auth_info.clone())
-                .ok_or_else(|| {
-                    Error::config(format!(
-                        "user {user_name:?} (of context {context_name:?}) is not in kubeconfig {source}: use one of: {}",
-                        names(&kubeconfig.auth_infos, |a| &a.name)
-                    ))
-                })?,
-        )
+        Some(named(
+            &kubeconfig.auth_infos,
+            |a| &a.name,
+            |a| &a.auth_info,
+            &user_name,
+            || format!("user {user_name:?} (of context {context_name:?})"),
+            &source,
+        )?)
     };
     let auth = match &auth_info {
         Some(a) => auth_method(a),

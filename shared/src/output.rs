@@ -26,6 +26,17 @@ impl OutputFormat {
             OutputFormat::Json | OutputFormat::Yaml | OutputFormat::Name
         )
     }
+
+    /// For a command that has no wide or name view: a usage error (exit 2) for `-o wide` and
+    /// `-o name`, naming the command, so every such command words it the same way.
+    pub fn table_json_or_yaml(self, command: &str) -> Result<()> {
+        if matches!(self, OutputFormat::Name | OutputFormat::Wide) {
+            return Err(Error::Usage(format!(
+                "{command} supports -o table, json or yaml"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Applies `--no-color` (NO_COLOR and non-terminals are handled by owo-colors' detection).

@@ -5,26 +5,17 @@
 
 use std::collections::BTreeMap;
 
-use clap::Args;
 use k8s_openapi::api::core::v1::{Event, Node, Pod, ResourceQuota, ResourceRequirements};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use serde::{Deserialize, Serialize};
+use shared::GlobalArgs;
 use shared::output::{self, OutputFormat};
 use shared::quantity;
-use shared::{Error, GlobalArgs};
 
+use crate::ReleaseArgs;
 use crate::discovery::{self, AirflowDeployment};
 use crate::lean;
-
-#[derive(Args, Debug, Clone)]
-pub struct DiagnoseArgs {
-    /// The Airflow release (implicit when the namespace holds only one)
-    pub release: Option<String>,
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-}
 
 /// Node labels that name a pool, most specific first.
 const POOL_LABELS: &[&str] = &[
@@ -368,12 +359,8 @@ fn render(d: &AirflowDeployment, findings: &[Finding], quotas: &[ResourceQuota])
     out
 }
 
-pub async fn run(global: &GlobalArgs, args: &DiagnoseArgs) -> shared::Result<()> {
-    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage(
-            "diagnose supports -o table, json or yaml".into(),
-        ));
-    }
+pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
+    args.output.table_json_or_yaml("diagnose")?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
     let (inventory, deployments) = discovery::load(&target, Some(&ns)).await?;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams};
@@ -241,7 +241,7 @@ impl Workload {
         kind: &'static str,
         meta: &ObjectMeta,
         replicas: Option<i32>,
-        template: Option<&PodSpec>,
+        template: Option<&PodTemplateSpec>,
     ) -> Self {
         Workload {
             kind,
@@ -254,7 +254,9 @@ impl Workload {
                 ..ObjectMeta::default()
             },
             replicas,
-            grace_seconds: template.and_then(|t| t.termination_grace_period_seconds),
+            grace_seconds: template
+                .and_then(|t| t.spec.as_ref())
+                .and_then(|s| s.termination_grace_period_seconds),
         }
     }
 
@@ -298,32 +300,24 @@ impl PodEntry {
 pub(crate) fn group(inventory: &Inventory) -> Vec<AirflowDeployment> {
     let daemonsets = inventory.daemonsets.iter().map(|d| {
         let desired = d.status.as_ref().map_or(0, |s| s.desired_number_scheduled);
-        let template = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        let template = d.spec.as_ref().map(|s| &s.template);
         Workload::of("DaemonSet", &d.metadata, Some(desired), template)
     });
-    let workloads = inventory
-        .deployments
-        .iter()
-        .map(|d| {
-            let spec = d.spec.as_ref();
-            let template = spec.and_then(|s| s.template.spec.as_ref());
-            Workload::of(
-                "Deployment",
-                &d.metadata,
-                spec.and_then(|s| s.replicas),
-                template,
-            )
+    // Deployments and StatefulSets: the same two fields of their (different) spec types.
+    let deployments = inventory.deployments.iter().map(|d| {
+        let spec = d.spec.as_ref().map(|s| (s.replicas, &s.template));
+        ("Deployment", &d.metadata, spec)
+    });
+    let statefulsets = inventory.statefulsets.iter().map(|s| {
+        let spec = s.spec.as_ref().map(|s| (s.replicas, &s.template));
+        ("StatefulSet", &s.metadata, spec)
+    });
+    let workloads = deployments
+        .chain(statefulsets)
+        .map(|(kind, meta, spec)| {
+            let (replicas, template) = spec.unzip();
+            Workload::of(kind, meta, replicas.flatten(), template)
         })
-        .chain(inventory.statefulsets.iter().map(|s| {
-            let spec = s.spec.as_ref();
-            let template = spec.and_then(|s| s.template.spec.as_ref());
-            Workload::of(
-                "StatefulSet",
-                &s.metadata,
-                spec.and_then(|s| s.replicas),
-                template,
-            )
-        }))
         .chain(daemonsets);
     group_entries(workloads, inventory.pods.iter().filter_map(PodEntry::of))
 }
@@ -443,6 +437,11 @@ pub(crate) mod tests {
         serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns, "labels": {"tier": "airflow", "release": release, "component": component}}, "status": status})).unwrap()
     }
 
+    /// A worker pod that is not Ready, waiting in CrashLoopBackOff after 5 restarts.
+    pub fn crash_looping_worker(ns: &str, release: &str, name: &str) -> Pod {
+        pod(ns, release, "worker", name, false, Some("CrashLoopBackOff"))
+    }
+
     pub fn workload<K: serde::de::DeserializeOwned>(
         ns: &str,
         release: &str,
@@ -467,14 +466,7 @@ pub(crate) mod tests {
             pods: vec![
                 pod("team-a", "r1", "scheduler", "r1-scheduler-x", true, None),
                 pod("team-a", "r1", "worker", "r1-worker-0", true, None),
-                pod(
-                    "team-a",
-                    "r1",
-                    "worker",
-                    "r1-worker-1",
-                    false,
-                    Some("CrashLoopBackOff"),
-                ),
+                crash_looping_worker("team-a", "r1", "r1-worker-1"),
                 pod("team-a", "r2", "scheduler", "r2-scheduler-x", true, None),
             ],
         };

@@ -16,9 +16,10 @@ mod volumes;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use shared::GlobalArgs;
 use shared::doctor::{Permission, Scope};
+use shared::output::OutputFormat;
 
 /// find, inspect, restart and diagnose Airflow deployments
 #[derive(Parser, Debug)]
@@ -45,17 +46,28 @@ enum Command {
     /// Logs of every pod of a component, prefixed with the pod; -f follows new pods too
     Logs(logs::LogsArgs),
     /// Why pods do not run: scheduler messages, quota shortfalls, node fit per pool, advice
-    Diagnose(diagnose::DiagnoseArgs),
+    Diagnose(ReleaseArgs),
     /// One deployment's components and pods, and the problems found with the command for each
-    Status(status::StatusArgs),
+    Status(ReleaseArgs),
     /// The deployment's PersistentVolumeClaims: owner, pod, capacity, status, reclaim policy
-    Volumes(volumes::VolumesArgs),
+    Volumes(ReleaseArgs),
     /// Replace worker log volumes (full disks crash-loop workers), through kubectl pvcreset
     ResetLogs(reset_logs::ResetLogsArgs),
     /// Health of the Astronomer platform (houston, commander, registry, …) with fixes
     Platform(platform::PlatformArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
+}
+
+/// The arguments of the read-only commands about one deployment (status, diagnose, volumes),
+/// which have no wide or name view.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ReleaseArgs {
+    /// The Airflow release (implicit when the namespace holds only one)
+    pub release: Option<String>,
+    /// Output format: table, json or yaml
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// What `kubectl airflow` needs, checked by `doctor` with SelfSubjectAccessReviews.
@@ -90,20 +102,8 @@ const PERMISSIONS: &[Permission] = &[
         Scope::Namespace,
         "restart: delete a stuck pod",
     ),
-    Permission::new(
-        "patch",
-        "apps",
-        "deployments",
-        Scope::Namespace,
-        "restart: rollout restart",
-    ),
-    Permission::new(
-        "patch",
-        "apps",
-        "statefulsets",
-        Scope::Namespace,
-        "restart: rollout restart",
-    ),
+    rollout_restart("deployments"),
+    rollout_restart("statefulsets"),
     Permission::new(
         "patch",
         "apps",
@@ -162,6 +162,17 @@ const PERMISSIONS: &[Permission] = &[
         "diagnose: node capacity",
     ),
 ];
+
+/// `restart` annotates the pod template of a Deployment and of a StatefulSet alike.
+const fn rollout_restart(resource: &'static str) -> Permission {
+    Permission::new(
+        "patch",
+        "apps",
+        resource,
+        Scope::Namespace,
+        "restart: rollout restart",
+    )
+}
 
 pub fn main() -> ExitCode {
     let cli: Cli = shared::cli::parse();

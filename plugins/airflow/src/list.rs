@@ -221,7 +221,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::tests::{pod, workload};
+    use crate::discovery::tests::{crash_looping_worker, pod, workload};
     use crate::discovery::{Inventory, group};
 
     fn astronomer_like() -> Vec<AirflowDeployment> {
@@ -239,14 +239,7 @@ mod tests {
                 pod(ns, r, "webserver", "w", true, None),
                 pod(ns, r, "worker", "lunar-nuclear-3725-worker-0", true, None),
                 pod(ns, r, "worker", "lunar-nuclear-3725-worker-1", true, None),
-                pod(
-                    ns,
-                    r,
-                    "worker",
-                    "lunar-nuclear-3725-worker-2",
-                    false,
-                    Some("CrashLoopBackOff"),
-                ),
+                crash_looping_worker(ns, r, "lunar-nuclear-3725-worker-2"),
             ],
         })
     }

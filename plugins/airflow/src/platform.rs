@@ -18,11 +18,7 @@ pub struct PlatformArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlatformArgs) -> shared::Result<()> {
-    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage(
-            "platform supports -o table, json or yaml".into(),
-        ));
-    }
+    args.output.table_json_or_yaml("platform")?;
     let target = shared::kubeconfig::connect(global).await?;
     let inventory = discovery::read_platform(&target.client)
         .await

@@ -540,7 +540,7 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::tests::{pod, workload};
+    use crate::discovery::tests::{crash_looping_worker, pod, workload};
     use crate::discovery::{Inventory, group};
 
     fn lunar() -> AirflowDeployment {
@@ -560,14 +560,10 @@ mod tests {
 
     #[test]
     fn plans_name_workloads_pods_and_warnings() {
-        let p = plan(
-            &lunar(),
-            "workers",
-            Strategy::Rollout,
-            false,
-            &BTreeMap::new(),
-        )
-        .unwrap();
+        // Nothing in lunar() holds a rollout back.
+        let plan_lunar =
+            |component, how, force| plan(&lunar(), component, how, force, &BTreeMap::new());
+        let p = plan_lunar("workers", Strategy::Rollout, false).unwrap();
         assert_eq!(p.steps.len(), 1);
         assert_eq!(
             (
@@ -584,20 +580,13 @@ mod tests {
             "{text}"
         );
         assert_eq!(
-            plan(&lunar(), "all", Strategy::Delete, true, &BTreeMap::new())
+            plan_lunar("all", Strategy::Delete, true)
                 .unwrap()
                 .steps
                 .len(),
             2
         );
-        let unknown = plan(
-            &lunar(),
-            "schedular",
-            Strategy::Rollout,
-            false,
-            &BTreeMap::new(),
-        )
-        .unwrap_err();
+        let unknown = plan_lunar("schedular", Strategy::Rollout, false).unwrap_err();
         assert_eq!(unknown.exit_code(), 2);
         assert!(
             unknown
@@ -606,15 +595,9 @@ mod tests {
             "{unknown}"
         );
         assert_eq!(
-            plan(
-                &lunar(),
-                "scheduler",
-                Strategy::Rollout,
-                true,
-                &BTreeMap::new()
-            )
-            .unwrap_err()
-            .exit_code(),
+            plan_lunar("scheduler", Strategy::Rollout, true)
+                .unwrap_err()
+                .exit_code(),
             2
         );
     }
@@ -628,7 +611,7 @@ mod tests {
             statefulsets: vec![workload(ns, r, "worker", 2)],
             pods: vec![
                 pod(ns, r, "worker", "w-0", true, None),
-                pod(ns, r, "worker", "w-1", false, Some("CrashLoopBackOff")),
+                crash_looping_worker(ns, r, "w-1"),
             ],
         })
         .remove(0);

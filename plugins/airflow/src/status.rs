@@ -1,22 +1,13 @@
 //! `kubectl airflow status [RELEASE]`: every component's workload and pods, then the problems
 //! found and the command that addresses each.
 
-use clap::Args;
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
+use shared::GlobalArgs;
 use shared::output::{self, OutputFormat, Table};
-use shared::{Error, GlobalArgs};
 
+use crate::ReleaseArgs;
 use crate::discovery::{self, AirflowDeployment};
-
-#[derive(Args, Debug, Clone)]
-pub struct StatusArgs {
-    /// The Airflow release (implicit when the namespace holds only one)
-    pub release: Option<String>,
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-}
 
 /// Components in the order operators read them.
 const ORDER: &[&str] = &[
@@ -205,12 +196,8 @@ pub fn render_titled(
     out
 }
 
-pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
-    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage(
-            "status supports -o table, json or yaml".into(),
-        ));
-    }
+pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
+    args.output.table_json_or_yaml("status")?;
     let target = shared::kubeconfig::connect(global).await?;
     let deployments = discovery::load_deployments(&target, Some(&target.namespace)).await?;
     let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
@@ -231,7 +218,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::tests::{pod, workload};
+    use crate::discovery::tests::{crash_looping_worker, pod, workload};
     use crate::discovery::{Inventory, group, select};
 
     fn lunar() -> Vec<AirflowDeployment> {
@@ -243,14 +230,7 @@ mod tests {
             pods: vec![
                 pod(ns, r, "scheduler", "s-1", true, None),
                 pod(ns, r, "worker", "lunar-nuclear-3725-worker-0", true, None),
-                pod(
-                    ns,
-                    r,
-                    "worker",
-                    "lunar-nuclear-3725-worker-2",
-                    false,
-                    Some("CrashLoopBackOff"),
-                ),
+                crash_looping_worker(ns, r, "lunar-nuclear-3725-worker-2"),
             ],
         })
     }

@@ -4,25 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use clap::Args;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use kube::ResourceExt;
 use kube::api::{Api, ListParams};
+use kube::{Resource, ResourceExt};
 use serde::Serialize;
+use shared::GlobalArgs;
 use shared::output::{self, OutputFormat, Table};
-use shared::{Error, GlobalArgs};
 
+use crate::ReleaseArgs;
 use crate::discovery::{self, AirflowDeployment, Inventory};
-
-#[derive(Args, Debug, Clone)]
-pub struct VolumesArgs {
-    /// The Airflow release (implicit when the namespace holds only one)
-    pub release: Option<String>,
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-}
 
 /// One claim of the deployment.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -64,16 +56,18 @@ pub fn volumes(
     claims: &[PersistentVolumeClaim],
     pvs: Option<&[PersistentVolume]>,
 ) -> Vec<Volume> {
-    let ours = |labels: &BTreeMap<String, String>, ns: Option<String>| {
-        ns.as_deref() == Some(d.namespace.as_str())
-            && labels.get("release").map(String::as_str) == Some(d.release.as_str())
+    // The `component` label of an object of `d` (its namespace, its release); None for others.
+    let component_of = |meta: &ObjectMeta| {
+        let labels = meta.labels.as_ref()?;
+        let ours = meta.namespace.as_deref() == Some(d.namespace.as_str())
+            && labels.get("release").map(String::as_str) == Some(d.release.as_str());
+        ours.then(|| labels.get("component").cloned().unwrap_or_default())
     };
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
     for pod in &inventory.pods {
-        if !ours(pod.labels(), pod.namespace()) {
+        let Some(component) = component_of(pod.meta()) else {
             continue;
-        }
-        let component = pod.labels().get("component").cloned().unwrap_or_default();
+        };
         let owner = d
             .components
             .get(&component)
@@ -93,10 +87,9 @@ pub fn volumes(
         }
     }
     for sts in &inventory.statefulsets {
-        if !ours(sts.labels(), sts.namespace()) {
+        let Some(component) = component_of(sts.meta()) else {
             continue;
-        }
-        let component = sts.labels().get("component").cloned().unwrap_or_default();
+        };
         let templates = sts
             .spec
             .iter()
@@ -121,8 +114,8 @@ pub fn volumes(
         .filter_map(|claim| {
             let name = claim.name_any();
             let using = uses.remove(&name).or_else(|| {
-                ours(claim.labels(), claim.namespace()).then(|| Use {
-                    component: claim.labels().get("component").cloned().unwrap_or_default(),
+                component_of(claim.meta()).map(|component| Use {
+                    component,
                     owner: "-".into(),
                     pod: None,
                 })
@@ -211,12 +204,8 @@ pub fn render(d: &AirflowDeployment, volumes: &[Volume], pvs_read: bool, now: Ti
     out
 }
 
-pub async fn run(global: &GlobalArgs, args: &VolumesArgs) -> shared::Result<()> {
-    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage(
-            "volumes supports -o table, json or yaml".into(),
-        ));
-    }
+pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
+    args.output.table_json_or_yaml("volumes")?;
     let target = shared::kubeconfig::connect(global).await?;
     let (inventory, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
     let d = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;

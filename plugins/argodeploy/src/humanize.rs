@@ -152,14 +152,15 @@ pub fn humanize_duration(d: i64) -> String {
     }
 }
 
-/// humanize `RelativeDuration` / `RelativeDurationShort`'s end: a zero finish of a started
-/// node or workflow is now.
-fn finish_or_now(start: Option<Timestamp>, finish: Option<Timestamp>, now: Timestamp) -> Timestamp {
-    match (start, finish) {
+/// What humanize `RelativeDuration` and `RelativeDurationShort` print, in nanoseconds: a zero
+/// finish of a started node or workflow is now, a zero time Go's zero time.
+fn elapsed(start: Option<Timestamp>, finish: Option<Timestamp>, now: Timestamp) -> i64 {
+    let end = match (start, finish) {
         (_, Some(f)) => f,
         (Some(_), None) => now,
         (None, None) => go_zero_time(),
-    }
+    };
+    go_sub(end, start.unwrap_or_else(go_zero_time))
 }
 
 /// humanize `RelativeDuration` (the header's Duration).
@@ -168,8 +169,7 @@ pub fn relative_duration(
     finish: Option<Timestamp>,
     now: Timestamp,
 ) -> String {
-    let end = finish_or_now(start, finish, now);
-    humanize_duration(go_sub(end, start.unwrap_or_else(go_zero_time)))
+    humanize_duration(elapsed(start, finish, now))
 }
 
 /// humanize `RelativeDurationShort` (the DURATION column: "0s", "10s", "1m", "5d").
@@ -178,15 +178,9 @@ pub fn relative_duration_short(
     finish: Option<Timestamp>,
     now: Timestamp,
 ) -> String {
-    let end = finish_or_now(start, finish, now);
-    custom_rel_time(
-        go_sub(end, start.unwrap_or_else(go_zero_time)),
-        "",
-        "",
-        &SHORT_MAGNITUDES,
-    )
-    .trim()
-    .to_string()
+    custom_rel_time(elapsed(start, finish, now), "", "", &SHORT_MAGNITUDES)
+        .trim()
+        .to_string()
 }
 
 /// humanize `Timestamp`: `Mon Jan 02 15:04:05 -0700 (1 hour ago)`, in UTC here.

@@ -60,28 +60,10 @@ pub(crate) enum Command {
 
 /// What `kubectl argodeploy` needs, checked by `doctor` with SelfSubjectAccessReviews.
 pub(crate) const PERMISSIONS: &[Permission] = &[
-    Permission::new(
-        "list",
-        "argoproj.io",
-        "workflows",
-        Scope::Namespace,
-        "list, find",
-    ),
-    Permission::new("get", "argoproj.io", "workflows", Scope::Namespace, "get"),
-    Permission::new(
-        "create",
-        "argoproj.io",
-        "workflows",
-        Scope::Namespace,
-        "resubmit",
-    ),
-    Permission::new(
-        "patch",
-        "argoproj.io",
-        "workflows",
-        Scope::Namespace,
-        "stop, terminate",
-    ),
+    workflow::permission("list", "list, find"),
+    workflow::permission("get", "get"),
+    workflow::permission("create", "resubmit"),
+    workflow::permission("patch", "stop, terminate"),
     Permission::new(
         "list",
         "",

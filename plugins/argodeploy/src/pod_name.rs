@@ -94,26 +94,10 @@ mod tests {
     #[test]
     fn pod_name_v1_and_v2_like_argo() {
         // workflow/util/pod_name_v2_test.go and ui/src/app/shared/pod-name.test.ts
-        assert_eq!(
-            pod_name(
-                "wfname",
-                "nodename",
-                "templatename",
-                "1",
-                PodNameVersion::V2
-            ),
-            "wfname-templatename-1454367246"
-        );
-        assert_eq!(
-            pod_name(
-                "wfname",
-                "nodename",
-                "templatename",
-                "1",
-                PodNameVersion::V1
-            ),
-            "1"
-        );
+        // The same node under both versions.
+        let node = |version| pod_name("wfname", "nodename", "templatename", "1", version);
+        assert_eq!(node(PodNameVersion::V2), "wfname-templatename-1454367246");
+        assert_eq!(node(PodNameVersion::V1), "1");
         // The root node's pod is the workflow's name; no template: no template part.
         assert_eq!(
             pod_name("wfname", "wfname", "main", "wfname", PodNameVersion::V2),

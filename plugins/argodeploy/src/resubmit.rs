@@ -270,13 +270,7 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
     let object: DynamicObject = serde_json::from_value(new.clone())
         .map_err(|e| Error::Failed(format!("the new workflow is invalid: {e}")))?;
     let namespace = wf.namespace().unwrap_or_default();
-    let needs = [shared::doctor::Permission::new(
-        "create",
-        "argoproj.io",
-        "workflows",
-        shared::doctor::Scope::Namespace,
-        "create the new workflow",
-    )];
+    let needs = [workflow::permission("create", "create the new workflow")];
     let question = format!("Resubmit {}?", args.workflow);
     let approved = shared::change::Gate::new(&target, &args.change, "kubectl argodeploy doctor")
         .preflight(&namespace, &needs)

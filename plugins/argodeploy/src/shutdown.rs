@@ -56,13 +56,7 @@ pub async fn run(global: &GlobalArgs, args: &ShutdownArgs, how: Shutdown) -> sha
         workflow::phase(&wf)
     );
     let namespace = wf.namespace().unwrap_or_default();
-    let needs = [shared::doctor::Permission::new(
-        "patch",
-        "argoproj.io",
-        "workflows",
-        shared::doctor::Scope::Namespace,
-        "set spec.shutdown",
-    )];
+    let needs = [workflow::permission("patch", "set spec.shutdown")];
     let question = format!("{value} {}?", args.workflow);
     let approved = Gate::new(&target, &args.change, "kubectl argodeploy doctor")
         .preflight(&namespace, &needs)

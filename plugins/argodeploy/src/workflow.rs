@@ -7,6 +7,7 @@ use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Map, Value};
+use shared::doctor::{Permission, Scope};
 
 pub const PHASE_LABEL: &str = "workflows.argoproj.io/phase";
 pub const COMPLETED_LABEL: &str = "workflows.argoproj.io/completed";
@@ -19,6 +20,11 @@ pub fn resource() -> ApiResource {
         &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Workflow"),
         "workflows",
     )
+}
+
+/// `verb` on workflows in the namespace: for doctor's list and for a change's preflight.
+pub const fn permission(verb: &'static str, why: &'static str) -> Permission {
+    Permission::new(verb, "argoproj.io", "workflows", Scope::Namespace, why)
 }
 
 pub fn phase(wf: &DynamicObject) -> String {

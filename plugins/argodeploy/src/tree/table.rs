@@ -304,21 +304,18 @@ impl Renderer<'_> {
 /// `JobStatusIconMap` (UTF-8, or the `--no-utf8` words); a phase it lacks (Omitted, none) has
 /// no icon.
 fn phase_icon(phase: &str, utf8: bool) -> &'static str {
-    match (phase, utf8) {
-        ("Pending", true) => "◷",
-        ("Running", true) => "●",
-        ("Succeeded", true) => "✔",
-        ("Skipped", true) => "○",
-        ("Failed", true) => "✖",
-        ("Error", true) => "⚠",
-        ("Pending", false) => "Pending",
-        ("Running", false) => "Running",
-        ("Succeeded", false) => "Succeeded",
-        ("Skipped", false) => "Skipped",
-        ("Failed", false) => "Failed",
-        ("Error", false) => "Error",
-        _ => "",
-    }
+    const ICONS: &[(&str, &str)] = &[
+        ("Pending", "◷"),
+        ("Running", "●"),
+        ("Succeeded", "✔"),
+        ("Skipped", "○"),
+        ("Failed", "✖"),
+        ("Error", "⚠"),
+    ];
+    ICONS
+        .iter()
+        .find(|(word, _)| *word == phase)
+        .map_or("", |&(word, icon)| if utf8 { icon } else { word })
 }
 
 /// The node table of `argo get` (`STEP  TEMPLATE  PODNAME  DURATION  MESSAGE`, wide adds
