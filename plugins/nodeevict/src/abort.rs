@@ -2,8 +2,7 @@
 //! the node uncordoned (unless it was cordoned before), the journal removed. Evicted pods stay
 //! where they now run.
 
-use shared::change::Gate;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use k8s_openapi::api::core::v1::Node;
@@ -73,8 +72,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     // The writes the abort makes (journal and uncordon, the owners restored), checked first.
     let journals: Vec<&journal::NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
     let needs = crate::permissions::needed_permissions(&[], &journals);
-    let approved = Gate::new(&target, &args.change, "kubectl nodeevict doctor")
-        .preflight_namespaces(&needs)
+    let approved = crate::permissions::gate(&target, &args.change, &needs)
         .confirm("Abort: restore the owners and uncordon?")
         .on_interrupt(
             "the abort was under way and its journal is kept: run the same abort again to finish it",
@@ -84,12 +82,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     if !approved {
         return Ok(());
     }
-    let ctx = Ctx {
-        target: &target,
-        deadline: Instant::now() + args.change.timeout,
-        pod_timeout: Duration::from_secs(300),
-        concurrency: 1,
-    };
+    let ctx = Ctx::new(&target, args.change.timeout, Duration::from_secs(300), 1);
     for r in &chosen {
         // Take the journal over first (conditional on it being the one read): a run still
         // going on with this drain stops at its next step instead of undoing the undo.

@@ -2,9 +2,8 @@
 //! first change, confirm, then drain one node at a time — the next is cordoned only once every
 //! workload the previous one moved is back to its desired Ready count.
 
-use shared::change::Gate;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::Node;
@@ -159,19 +158,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     let needs = needed_permissions(&plans, &continuing);
     show_plans(args.output, &plans, &needs, &recorded)?;
     let question = format!("Drain {}?", nodes.join(", "));
-    let approved = Gate::new(&target, &args.change, "kubectl nodeevict doctor")
-        .preflight_namespaces(&needs)
-        .confirm(&question)
-        .approve()
-        .await?;
-    if !approved {
+    let limits = (args.pod_timeout, args.concurrency);
+    let Some(ctx) = Ctx::approved(&target, &args.change, &needs, &question, limits).await? else {
         return Ok(());
-    }
-    let ctx = Ctx {
-        target: &target,
-        deadline: Instant::now() + args.change.timeout,
-        pod_timeout: args.pod_timeout,
-        concurrency: args.concurrency,
     };
     let command = original_command(args, &options);
     for (i, node) in nodes.iter().enumerate() {

@@ -36,7 +36,38 @@ pub struct Ctx<'a> {
     pub concurrency: usize,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A run on `target` that gives up `timeout` from now.
+    pub fn new(
+        target: &'a Target,
+        timeout: Duration,
+        pod_timeout: Duration,
+        concurrency: usize,
+    ) -> Ctx<'a> {
+        Ctx {
+            target,
+            deadline: Instant::now() + timeout,
+            pod_timeout,
+            concurrency,
+        }
+    }
+
+    /// The preflight of `needs` and the confirmation of `question`; then the run's context,
+    /// or None when nothing is to be done (a dry run, or declined where that is not an error).
+    pub async fn approved(
+        target: &'a Target,
+        change: &'a shared::ChangeArgs,
+        needs: &'a std::collections::BTreeMap<String, Vec<shared::doctor::Permission>>,
+        question: &'a str,
+        (pod_timeout, concurrency): (Duration, usize),
+    ) -> shared::Result<Option<Ctx<'a>>> {
+        let approved = crate::permissions::gate(target, change, needs)
+            .confirm(question)
+            .approve()
+            .await?;
+        Ok(approved.then(|| Ctx::new(target, change.timeout, pod_timeout, concurrency)))
+    }
+
     fn client(&self) -> Client {
         self.target.client.clone()
     }
@@ -103,11 +134,11 @@ pub async fn start(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::
     // Interrupted while this request is in flight, the drain may or may not be recorded (found
     // by the soak, seed 100069: the note said it was, and the resume and abort it named found
     // nothing): say both.
-    shared::interrupt::changing(format!(
+    let in_flight = format!(
         "the drain of {node} was starting (its first write, the cordon and the journal, was in flight): if `kubectl nodeevict status` lists {node}, `kubectl nodeevict resume {node}` finishes it and `kubectl nodeevict abort {node}` undoes it; if it does not, nothing was changed{}",
         crate::hint::not_started_hint(node)
-    ));
-    write_step(ctx, node, journal, true).await
+    );
+    write_step(ctx, node, journal, true, in_flight).await
 }
 
 /// Writes the journal on the node; with `cordon`, cordons it in the same request.
@@ -117,17 +148,22 @@ pub async fn save(
     journal: &NodeJournal,
     cordon: bool,
 ) -> shared::Result<()> {
-    let hint = crate::hint::resume_hint(node);
-    shared::interrupt::changing(format!("the drain of {node} was under way; {hint}"));
-    write_step(ctx, node, journal, cordon).await
+    let in_flight = format!(
+        "the drain of {node} was under way; {}",
+        crate::hint::resume_hint(node)
+    );
+    write_step(ctx, node, journal, cordon, in_flight).await
 }
 
+/// `in_flight`: what an interruption during the write says.
 async fn write_step(
     ctx: &Ctx<'_>,
     node: &str,
     journal: &NodeJournal,
     cordon: bool,
+    in_flight: String,
 ) -> shared::Result<()> {
+    shared::interrupt::changing(in_flight);
     let hint = crate::hint::resume_hint(node);
     // Conditional on the node as this run last saw it: never over another run's journal.
     crate::journal::write(
@@ -179,38 +215,45 @@ where
     )
 }
 
+/// Marks a pre-scaled Deployment with the replicas it goes back to (`status` and `abort` find
+/// every pre-scaled owner there), with `spec` in the same write.
+async fn mark_original(ctx: &Ctx<'_>, p: &Prescale, spec: Option<Value>) -> shared::Result<()> {
+    let mut patch =
+        json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}});
+    if let Some(spec) = spec {
+        patch["spec"] = spec;
+    }
+    Api::<Deployment>::namespaced(ctx.client(), &p.namespace)
+        .patch(&p.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(drop)
+        .map_err(|e| ctx.err(e))
+}
+
 async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> shared::Result<()> {
     let pp = PatchParams::default();
     for p in &journal.prescaled {
-        let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
-        if let Some(so) = &p.scaled_object {
-            // KEDA derives its HPA from the ScaledObject and resets any edit of it: the
-            // ScaledObject's minReplicaCount is what raises the count and keeps it raised.
-            let mut spec = json!({"minReplicaCount": p.target});
-            if so.original_max.is_some() {
-                spec["maxReplicaCount"] = json!(p.target);
+        let raised = match (&p.scaled_object, &p.hpa) {
+            (Some(so), _) => {
+                // KEDA derives its HPA from the ScaledObject and resets any edit of it: the
+                // ScaledObject's minReplicaCount is what raises the count and keeps it raised.
+                let mut spec = json!({"minReplicaCount": p.target});
+                if so.original_max.is_some() {
+                    spec["maxReplicaCount"] = json!(p.target);
+                }
+                let before =
+                    json!({"minReplicaCount": so.original_min, "maxReplicaCount": so.original_max});
+                let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICA_COUNTS: before.to_string()}}, "spec": spec});
+                scaled_objects(ctx, &p.namespace)
+                    .patch(&so.name, &pp, &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| ctx.err(e))?;
+                format!(
+                    "raised ScaledObject {}/{} minReplicaCount to {}",
+                    p.namespace, so.name, p.target
+                )
             }
-            let before =
-                json!({"minReplicaCount": so.original_min, "maxReplicaCount": so.original_max});
-            let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICA_COUNTS: before.to_string()}}, "spec": spec});
-            scaled_objects(ctx, &p.namespace)
-                .patch(&so.name, &pp, &Patch::Merge(&patch))
-                .await
-                .map_err(|e| ctx.err(e))?;
-            let patch =
-                json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}});
-            deployments
-                .patch(&p.name, &pp, &Patch::Merge(&patch))
-                .await
-                .map_err(|e| ctx.err(e))?;
-            eprintln!(
-                "raised ScaledObject {}/{} minReplicaCount to {}",
-                p.namespace, so.name, p.target
-            );
-            continue;
-        }
-        match &p.hpa {
-            Some(h) => {
+            (None, Some(h)) => {
                 let mut patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: h.original_min.to_string()}}, "spec": {"minReplicas": p.target}});
                 // minReplicas above maxReplicas is a 422: raise the maximum in the same write.
                 if let Some(max) = h.original_max {
@@ -222,29 +265,23 @@ async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> share
                     .patch(&h.name, &pp, &Patch::Merge(&patch))
                     .await
                     .map_err(|e| ctx.err(e))?;
-                // Annotate the Deployment too: `status` finds every pre-scaled owner there.
-                let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}});
-                deployments
-                    .patch(&p.name, &pp, &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ctx.err(e))?;
-                eprintln!(
+                format!(
                     "raised HPA {}/{} minReplicas to {}",
                     p.namespace, h.name, p.target
-                );
+                )
             }
-            None => {
-                let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICAS: p.original.to_string()}}, "spec": {"replicas": p.target}});
-                deployments
-                    .patch(&p.name, &pp, &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ctx.err(e))?;
+            (None, None) => {
+                mark_original(ctx, p, Some(json!({"replicas": p.target}))).await?;
                 eprintln!(
                     "scaled deployment {}/{} {} → {}",
                     p.namespace, p.name, p.original, p.target
                 );
+                continue;
             }
-        }
+        };
+        // The autoscaler raised the count: the Deployment is marked all the same.
+        mark_original(ctx, p, None).await?;
+        eprintln!("{raised}");
     }
     let started: Option<jiff::Timestamp> = journal.started.parse().ok();
     for p in journal.prescaled.iter_mut() {

@@ -130,6 +130,17 @@ fn prescale_needs(list: &mut Vec<Permission>, through_hpa: bool) {
     }
 }
 
+/// What every nodeevict change passes before its first write: the preflight of `needs` (the
+/// plan's writes, by namespace), then the confirmation.
+pub fn gate<'a>(
+    target: &'a shared::Target,
+    change: &'a shared::ChangeArgs,
+    needs: &'a BTreeMap<String, Vec<Permission>>,
+) -> shared::change::Gate<'a> {
+    shared::change::Gate::new(target, change, "kubectl nodeevict doctor")
+        .preflight_namespaces(needs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,7 @@
 //! `kubectl nodeevict resume [NODE...]`: finish interrupted drains with the options they were
 //! started with.
 
-use shared::change::Gate;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use shared::{ChangeArgs, Error, GlobalArgs};
@@ -74,19 +73,9 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let approved = Gate::new(&target, &args.change, "kubectl nodeevict doctor")
-        .preflight_namespaces(&needs)
-        .confirm(&question)
-        .approve()
-        .await?;
-    if !approved {
+    let limits = (args.pod_timeout, args.concurrency);
+    let Some(ctx) = Ctx::approved(&target, &args.change, &needs, &question, limits).await? else {
         return Ok(());
-    }
-    let ctx = Ctx {
-        target: &target,
-        deadline: Instant::now() + args.change.timeout,
-        pod_timeout: args.pod_timeout,
-        concurrency: args.concurrency,
     };
     for (i, recorded) in chosen.iter().enumerate() {
         // The first node's plan is the preflight's; after it, pods have moved: plan afresh.
