@@ -1104,7 +1104,7 @@ impl ApiServer {
     }
 
     fn list(&self, ctx: &RequestContext, target: &Target) -> Result<Response<Body>, ApiError> {
-        let (items, rv) = self.filtered_list(ctx, target)?;
+        let (labels, fields) = selectors(&ctx.query, target.rt)?;
         // The token names the last item returned: later pages continue after it, so items
         // added meanwhile never make a page repeat one.
         let after: Option<(String, String)> =
@@ -1142,12 +1142,19 @@ impl ApiServer {
                 o["metadata"]["name"].as_str().unwrap_or("").to_string(),
             )
         };
-        let rest: Vec<Value> = items
-            .into_iter()
-            .filter(|o| after.as_ref().is_none_or(|a| key(o) > *a))
-            .collect();
-        let total = rest.len();
-        let page: Vec<Value> = rest.into_iter().take(limit).collect();
+        let (page, total, rv) = self.store.list_page(
+            target.rt,
+            target.namespace.as_deref(),
+            |o| {
+                labels.as_ref().is_none_or(|l| l.matches_object(o))
+                    && fields.as_ref().is_none_or(|f| f.matches(o))
+                    && after.as_ref().is_none_or(|(namespace, name)| {
+                        let of = |field: &str| o["metadata"][field].as_str().unwrap_or("");
+                        (of("namespace"), of("name")) > (namespace.as_str(), name.as_str())
+                    })
+            },
+            limit,
+        );
         let (cont, remaining) = match page.last() {
             Some(last) if page.len() < total => (
                 Some(encode_continue(&key(last), now_millis())),
