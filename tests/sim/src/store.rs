@@ -3,7 +3,7 @@
 //! so every change is seen by watchers and recorded in the history a watch can resume from.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -138,7 +138,10 @@ struct Inner {
 
 /// The sim's object store.
 pub struct Store {
-    inner: Mutex<Inner>,
+    /// Reads (lists, gets, the controllers' tick) share it; writes take it alone: a request
+    /// never waits behind a tick that only reads, as a real API server serves reads from its
+    /// watch cache while controllers work.
+    inner: RwLock<Inner>,
     events: broadcast::Sender<Arc<WatchEvent>>,
     clock: Arc<Clock>,
     admission: Mutex<Vec<Arc<Admission>>>,
@@ -207,7 +210,7 @@ impl Store {
     pub fn new(clock: Arc<Clock>) -> Self {
         let (events, _) = broadcast::channel(CHANNEL);
         Store {
-            inner: Mutex::new(Inner {
+            inner: RwLock::new(Inner {
                 resource_version: 1,
                 objects: Objects::default(),
                 history: VecDeque::new(),
@@ -225,15 +228,19 @@ impl Store {
 
     /// Sets how many past events a watch can resume from (at least 1).
     pub fn set_watch_window(&self, events: usize) {
-        let mut inner = self.lock();
+        let mut inner = self.lock_mut();
         inner.window = events.max(1);
         while inner.history.len() > inner.window {
             inner.history.pop_front();
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_mut(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Registers an admission check run (under the lock) before every create.
@@ -346,7 +353,7 @@ impl Store {
         } else {
             None
         };
-        let mut inner = self.lock();
+        let mut inner = self.lock_mut();
         if let Some(ns) = &ns
             && inner
                 .objects
@@ -437,7 +444,7 @@ impl Store {
         mut obj: Value,
         status_only: bool,
     ) -> Result<Value, ApiError> {
-        let mut inner = self.lock();
+        let mut inner = self.lock_mut();
         let old = inner
             .objects
             .get(rt, ns, name)
@@ -535,7 +542,7 @@ impl Store {
         name: &str,
         f: impl FnOnce(&mut Value) -> Result<R, ApiError>,
     ) -> Result<(Value, R), ApiError> {
-        let mut inner = self.lock();
+        let mut inner = self.lock_mut();
         let old = inner
             .objects
             .get(rt, ns, name)
@@ -558,7 +565,7 @@ impl Store {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<Value, ApiError> {
-        let mut inner = self.lock();
+        let mut inner = self.lock_mut();
         let mut obj = inner
             .objects
             .get(rt, ns, name)
@@ -645,7 +652,7 @@ impl Store {
     /// Removes an object now (the kubelet after a grace period, or a finalizer-free delete),
     /// and garbage-collects its dependents. Returns the removed object.
     pub fn remove(&self, rt: &'static ResourceType, ns: Option<&str>, name: &str) -> Option<Value> {
-        let mut inner = self.lock();
+        let mut inner = self.lock_mut();
         self.remove_locked(&mut inner, rt, ns, name, Propagation::Background)
     }
 
