@@ -238,8 +238,57 @@ fn capacity(claim: &PersistentVolumeClaim) -> String {
         .map_or_else(|| "-".into(), |q| q.0)
 }
 
-/// Builds the plan, or the refusal.
+/// Builds the plan, or the refusal. The refusals come in this order: a claim not found, no
+/// claim, a claim nothing would recreate or pvcreset cannot stop, several owners, the
+/// strategy, the autoscalers, the snapshot class.
 pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan> {
+    refuse_unnamed(world)?;
+    let survey = Survey::of(world, request.force)?;
+    survey.refuse_shared_owners(request.force)?;
+    let strategy = choose_strategy(request.strategy, survey.pod_applies())?;
+    let pod = match strategy {
+        Strategy::Pod => ordinal_pod(world, &survey.ordinals),
+        Strategy::Scale => None,
+    };
+    let mut owners = owner_records(world, &survey.owners);
+    let retention = hold_retention(world, &mut owners, strategy);
+    let mut warnings = survey.unprovisioned;
+    let mut autoscalers = Autoscalers::of(world, &survey.owners);
+    autoscalers.settle(strategy, request.ignore_autoscaler, &mut warnings)?;
+    let snapshots = if request.snapshot {
+        snapshots(world, now)?
+    } else {
+        Vec::new()
+    };
+    let journal = Journal {
+        strategy,
+        step: Step::Started,
+        started: now.to_string(),
+        owners,
+        claims: claim_records(world),
+        pod,
+        autoscalers: autoscalers.records,
+        snapshots,
+    };
+    let (steps, disruption) = describe(&journal, &retention);
+    if !autoscalers.views.is_empty() && strategy == Strategy::Pod {
+        warnings.push("the owner is autoscaled; the pod strategy leaves its replicas alone".into());
+    }
+    Ok(Plan {
+        namespace: world.namespace.clone(),
+        claims: survey.views,
+        autoscalers: autoscalers.views,
+        steps,
+        disruption,
+        warnings,
+        retention,
+        journal,
+    })
+}
+
+/// A named claim that does not exist (with close names), or no claim at all: with nothing
+/// asked for there is no owner to record a journal on, and nothing to do.
+fn refuse_unnamed(world: &World) -> shared::Result<()> {
     if let Some(name) = world.missing.first() {
         let close = suggestions(name, &world.claim_names);
         let hint = if close.is_empty() {
@@ -252,140 +301,242 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             world.namespace
         )));
     }
-    // Nothing asked for: no owner to record a journal on, nothing to do.
     if world.claims.is_empty() {
         return Err(Error::Failed(format!(
             "no claim to reset in namespace {}: name at least one",
             world.namespace
         )));
     }
-    let mut owners: Vec<(WorkloadKind, String)> = Vec::new();
-    let mut views = Vec::new();
-    let mut consumer_pods: Vec<&Pod> = Vec::new();
-    let mut ordinals: BTreeSet<(String, u32)> = BTreeSet::new();
-    let mut all_templated = true;
-    let mut unprovisioned: Vec<String> = Vec::new();
-    for claim in &world.claims {
-        let name = claim.name_any();
-        let pods: Vec<&Pod> = world
-            .pods
-            .iter()
-            .filter(|p| live(p) && crate::world::mounts(p, &name))
-            .collect();
-        let templated = template_claim(world, &name);
-        match &templated {
-            Some(t) => {
-                ordinals.insert(t.clone());
+    Ok(())
+}
+
+/// The claims as found: what the plan shows of each, the workloads that recreate them
+/// (first seen first), and whether they are the templated claims of StatefulSet ordinals.
+struct Survey {
+    views: Vec<ClaimView>,
+    owners: Vec<(WorkloadKind, String)>,
+    ordinals: BTreeSet<(String, u32)>,
+    all_templated: bool,
+    /// Warnings for claims created again into a class with no provisioner (with --force).
+    unprovisioned: Vec<String>,
+}
+
+impl Survey {
+    /// Each claim in turn; the first claim that cannot be reset is the refusal.
+    fn of(world: &World, force: bool) -> shared::Result<Survey> {
+        let mut survey = Survey {
+            views: Vec::new(),
+            owners: Vec::new(),
+            ordinals: BTreeSet::new(),
+            all_templated: true,
+            unprovisioned: Vec::new(),
+        };
+        for claim in &world.claims {
+            let name = claim.name_any();
+            let pods: Vec<&Pod> = world
+                .pods
+                .iter()
+                .filter(|p| live(p) && crate::world::mounts(p, &name))
+                .collect();
+            let templated = template_claim(world, &name);
+            match &templated {
+                Some(t) => {
+                    survey.ordinals.insert(t.clone());
+                }
+                None => survey.all_templated = false,
             }
-            None => all_templated = false,
-        }
-        let mut claim_owners: Vec<(String, String)> = Vec::new();
-        for pod in &pods {
-            match pod_owner(world, pod) {
-                Some(owner) => claim_owners.push(owner),
-                None => {
-                    return Err(Error::Failed(format!(
-                        "claim {name} is mounted by pod {}, which no controller recreates: delete the pod yourself (keep its manifest), reset the claim, then create the pod again",
-                        pod.name_any()
-                    )));
+            let claim_owners = claim_owners(world, &name, &pods, templated)?;
+            let workloads = workloads(&name, &claim_owners)?;
+            if let Some(warning) = unprovisioned_warning(world, claim, &claim_owners, force)? {
+                survey.unprovisioned.push(warning);
+            }
+            survey.views.push(claim_view(world, claim, &pods));
+            for o in workloads {
+                if !survey.owners.contains(&o) {
+                    survey.owners.push(o);
                 }
             }
         }
-        if pods.is_empty()
-            && let Some((sts, _)) = &templated
-        {
-            claim_owners.push(("StatefulSet".into(), sts.clone()));
-        }
-        claim_owners.sort();
-        claim_owners.dedup();
-        if claim_owners.is_empty() {
-            return Err(Error::Failed(format!(
-                "claim {name} is not mounted by any pod and no StatefulSet template makes it: nothing would recreate it; if it is not needed, delete it with `kubectl delete pvc {name} -n {}`",
-                world.namespace
-            )));
-        }
-        let mut workloads = Vec::new();
-        for (kind, owner) in &claim_owners {
-            let Some(workload) = WorkloadKind::parse(kind) else {
-                return Err(Error::Failed(format!(
-                    "claim {name} is used by {kind} {owner}: pvcreset scales StatefulSets and Deployments only; stop the {kind} yourself, then delete the claim"
-                )));
-            };
-            workloads.push((workload, owner.clone()));
-        }
-        if let Some(class) = unprovisioned_class(world, claim) {
-            let volume = format!(
-                "class {class}, at least {}, {}",
-                capacity(claim),
-                claim
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.access_modes.clone())
-                    .unwrap_or_default()
-                    .join(",")
-            );
-            if !request.force {
-                return Err(Error::Failed(format!(
-                    "claim {name}: the claim's class {class} has no provisioner: a recreated claim would stay Pending until someone provides a PersistentVolume; to reset it anyway, re-run with --force and create a matching PersistentVolume ({volume})"
-                )));
-            }
-            let users: Vec<String> = claim_owners
-                .iter()
-                .map(|(k, n)| format!("{}/{n}", k.to_lowercase()))
-                .collect();
-            unprovisioned.push(format!(
-                "claim {name}: class {class} has no provisioner, so nothing makes a volume for the new claim: it and the pods of {} stay Pending until someone creates a PersistentVolume for the new claim ({volume}); the reset waits for that until --timeout, then stops and `resume` finishes it",
-                users.join(", ")
-            ));
-        }
-        let (reclaim_policy, data) = data_fate(claim, world);
-        let spec = claim.spec.clone().unwrap_or_default();
-        views.push(ClaimView {
-            name: name.clone(),
-            uid: claim.uid().unwrap_or_default(),
-            capacity: capacity(claim),
-            access_modes: spec.access_modes.clone().unwrap_or_default(),
-            storage_class: spec
-                .storage_class_name
-                .clone()
-                .unwrap_or_else(|| "-".into()),
-            volume: spec.volume_name.clone().filter(|v| !v.is_empty()),
-            reclaim_policy,
-            data,
-            consumers: pods.iter().map(|p| p.name_any()).collect(),
-        });
-        consumer_pods.extend(pods);
-        for o in workloads {
-            if !owners.contains(&o) {
-                owners.push(o);
-            }
-        }
+        Ok(survey)
     }
-    if owners.len() > 1 && !request.force {
-        let shared_rwx = views
+
+    /// One StatefulSet pod's claims: deleting that pod recreates them, the others keep running.
+    fn pod_applies(&self) -> bool {
+        self.owners.len() == 1
+            && self.owners[0].0 == WorkloadKind::StatefulSet
+            && self.all_templated
+            && self.ordinals.len() == 1
+    }
+
+    /// Several owners all go down for the reset: only with --force.
+    fn refuse_shared_owners(&self, force: bool) -> shared::Result<()> {
+        if self.owners.len() <= 1 || force {
+            return Ok(());
+        }
+        let shared_rwx = self
+            .views
             .iter()
             .any(|v| v.access_modes.iter().any(|m| m == "ReadWriteMany"));
-        let list: Vec<String> = owners
+        let list: Vec<String> = self
+            .owners
             .iter()
             .map(|(k, n)| format!("{}/{n}", k.lowercase()))
             .collect();
-        return Err(Error::Failed(format!(
+        Err(Error::Failed(format!(
             "{} used by {} owners ({}){}: resetting would take all of them down; re-run with --force to scale every one to 0 and back",
-            if views.len() == 1 {
-                format!("claim {} is", views[0].name)
+            if self.views.len() == 1 {
+                format!("claim {} is", self.views[0].name)
             } else {
                 "the claims are".into()
             },
-            owners.len(),
+            self.owners.len(),
             list.join(", "),
             if shared_rwx {
                 ", a shared ReadWriteMany volume"
             } else {
                 ""
             }
+        )))
+    }
+}
+
+/// The controllers (kind, name as the API spells them) that recreate the claim's pods, sorted;
+/// with no pod, the StatefulSet whose template makes the claim. A pod no controller
+/// recreates, or no owner at all, is the refusal.
+fn claim_owners(
+    world: &World,
+    name: &str,
+    pods: &[&Pod],
+    templated: Option<(String, u32)>,
+) -> shared::Result<Vec<(String, String)>> {
+    let mut claim_owners: Vec<(String, String)> = Vec::new();
+    for pod in pods {
+        match pod_owner(world, pod) {
+            Some(owner) => claim_owners.push(owner),
+            None => {
+                return Err(Error::Failed(format!(
+                    "claim {name} is mounted by pod {}, which no controller recreates: delete the pod yourself (keep its manifest), reset the claim, then create the pod again",
+                    pod.name_any()
+                )));
+            }
+        }
+    }
+    if pods.is_empty()
+        && let Some((sts, _)) = templated
+    {
+        claim_owners.push(("StatefulSet".into(), sts));
+    }
+    claim_owners.sort();
+    claim_owners.dedup();
+    if claim_owners.is_empty() {
+        return Err(Error::Failed(format!(
+            "claim {name} is not mounted by any pod and no StatefulSet template makes it: nothing would recreate it; if it is not needed, delete it with `kubectl delete pvc {name} -n {}`",
+            world.namespace
         )));
     }
-    let mut owner_records: Vec<OwnerRecord> = owners
+    Ok(claim_owners)
+}
+
+/// The owners as workloads pvcreset can scale; any other kind is the refusal.
+fn workloads(
+    name: &str,
+    claim_owners: &[(String, String)],
+) -> shared::Result<Vec<(WorkloadKind, String)>> {
+    claim_owners
+        .iter()
+        .map(|(kind, owner)| match WorkloadKind::parse(kind) {
+            Some(workload) => Ok((workload, owner.clone())),
+            None => Err(Error::Failed(format!(
+                "claim {name} is used by {kind} {owner}: pvcreset scales StatefulSets and Deployments only; stop the {kind} yourself, then delete the claim"
+            ))),
+        })
+        .collect()
+}
+
+/// For a claim whose class has no provisioner: the refusal without --force, else the
+/// warning that the new claim and its pods stay Pending until someone makes a volume.
+fn unprovisioned_warning(
+    world: &World,
+    claim: &PersistentVolumeClaim,
+    claim_owners: &[(String, String)],
+    force: bool,
+) -> shared::Result<Option<String>> {
+    let Some(class) = unprovisioned_class(world, claim) else {
+        return Ok(None);
+    };
+    let name = claim.name_any();
+    let volume = format!(
+        "class {class}, at least {}, {}",
+        capacity(claim),
+        claim
+            .spec
+            .as_ref()
+            .and_then(|s| s.access_modes.clone())
+            .unwrap_or_default()
+            .join(",")
+    );
+    if !force {
+        return Err(Error::Failed(format!(
+            "claim {name}: the claim's class {class} has no provisioner: a recreated claim would stay Pending until someone provides a PersistentVolume; to reset it anyway, re-run with --force and create a matching PersistentVolume ({volume})"
+        )));
+    }
+    let users: Vec<String> = claim_owners
+        .iter()
+        .map(|(k, n)| format!("{}/{n}", k.to_lowercase()))
+        .collect();
+    Ok(Some(format!(
+        "claim {name}: class {class} has no provisioner, so nothing makes a volume for the new claim: it and the pods of {} stay Pending until someone creates a PersistentVolume for the new claim ({volume}); the reset waits for that until --timeout, then stops and `resume` finishes it",
+        users.join(", ")
+    )))
+}
+
+fn claim_view(world: &World, claim: &PersistentVolumeClaim, pods: &[&Pod]) -> ClaimView {
+    let (reclaim_policy, data) = data_fate(claim, world);
+    let spec = claim.spec.clone().unwrap_or_default();
+    ClaimView {
+        name: claim.name_any(),
+        uid: claim.uid().unwrap_or_default(),
+        capacity: capacity(claim),
+        access_modes: spec.access_modes.clone().unwrap_or_default(),
+        storage_class: spec
+            .storage_class_name
+            .clone()
+            .unwrap_or_else(|| "-".into()),
+        volume: spec.volume_name.clone().filter(|v| !v.is_empty()),
+        reclaim_policy,
+        data,
+        consumers: pods.iter().map(|p| p.name_any()).collect(),
+    }
+}
+
+/// `--strategy` against what applies: auto picks pod when it applies.
+fn choose_strategy(choice: StrategyChoice, pod_applies: bool) -> shared::Result<Strategy> {
+    match choice {
+        StrategyChoice::Auto if pod_applies => Ok(Strategy::Pod),
+        StrategyChoice::Auto | StrategyChoice::Scale => Ok(Strategy::Scale),
+        StrategyChoice::Pod if pod_applies => Ok(Strategy::Pod),
+        StrategyChoice::Pod => Err(Error::Usage(
+            "--strategy pod needs the claims of one StatefulSet pod; use --strategy scale (or auto)".into(),
+        )),
+    }
+}
+
+/// The pod strategy's pod, `<statefulset>-<ordinal>`, when it exists now.
+fn ordinal_pod(world: &World, ordinals: &BTreeSet<(String, u32)>) -> Option<PodRecord> {
+    let (sts, ordinal) = ordinals.iter().next().cloned().unwrap_or_default();
+    let name = format!("{sts}-{ordinal}");
+    world
+        .pods
+        .iter()
+        .find(|p| p.name_any() == name)
+        .map(|p| PodRecord {
+            name: name.clone(),
+            uid: p.uid().unwrap_or_default(),
+        })
+}
+
+fn owner_records(world: &World, owners: &[(WorkloadKind, String)]) -> Vec<OwnerRecord> {
+    owners
         .iter()
         .map(|(kind, name)| OwnerRecord {
             kind: *kind,
@@ -393,44 +544,20 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             replicas: replicas_of(world, *kind, name),
             claim_retention: None,
         })
-        .collect();
-    // One StatefulSet pod's claims: deleting that pod recreates them, the others keep running.
-    let pod_applies = owners.len() == 1
-        && owners[0].0 == WorkloadKind::StatefulSet
-        && all_templated
-        && ordinals.len() == 1;
-    let strategy = match request.strategy {
-        StrategyChoice::Auto if pod_applies => Strategy::Pod,
-        StrategyChoice::Auto | StrategyChoice::Scale => Strategy::Scale,
-        StrategyChoice::Pod if pod_applies => Strategy::Pod,
-        StrategyChoice::Pod => {
-            return Err(Error::Usage(
-                "--strategy pod needs the claims of one StatefulSet pod; use --strategy scale (or auto)".into(),
-            ));
-        }
-    };
-    let pod = match strategy {
-        Strategy::Pod => {
-            let (sts, ordinal) = ordinals.iter().next().cloned().unwrap_or_default();
-            let name = format!("{sts}-{ordinal}");
-            world
-                .pods
-                .iter()
-                .find(|p| p.name_any() == name)
-                .map(|p| PodRecord {
-                    name: name.clone(),
-                    uid: p.uid().unwrap_or_default(),
-                })
-        }
-        Strategy::Scale => None,
-    };
+        .collect()
+}
 
-    let mut warnings = unprovisioned;
-    // Scaling a StatefulSet to 0 condemns every ordinal: under `whenScaled: Delete` the
-    // controller would hand all their claims to the garbage collector, not only the named
-    // ones. The scale strategy holds the policy at Retain until the owner is back.
+/// The StatefulSet owners' retention policies. Scaling a StatefulSet to 0 condemns every
+/// ordinal: under `whenScaled: Delete` the controller would hand all their claims to the
+/// garbage collector, not only the named ones. The scale strategy holds the policy at Retain
+/// until the owner is back, so the owner's record keeps the policy to put back.
+fn hold_retention(
+    world: &World,
+    owners: &mut [OwnerRecord],
+    strategy: Strategy,
+) -> Vec<RetentionView> {
     let mut retention = Vec::new();
-    for owner in owner_records.iter_mut() {
+    for owner in owners.iter_mut() {
         let Some((policy, when_scaled, when_deleted)) = claim_retention(world, owner) else {
             continue;
         };
@@ -445,18 +572,39 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             held,
         });
     }
-    let mut autoscaler_views = Vec::new();
-    let mut autoscaler_records = Vec::new();
-    for (kind, name) in &owners {
+    retention
+}
+
+/// The autoscalers of the owners (HPAs KEDA makes excepted: pausing their ScaledObject pauses
+/// them), as the plan shows them and as the journal records what to restore.
+struct Autoscalers {
+    views: Vec<AutoscalerView>,
+    records: Vec<AutoscalerRecord>,
+}
+
+impl Autoscalers {
+    fn of(world: &World, owners: &[(WorkloadKind, String)]) -> Autoscalers {
+        let mut found = Autoscalers {
+            views: Vec::new(),
+            records: Vec::new(),
+        };
+        for (kind, name) in owners {
+            found.add_hpas(world, *kind, name);
+            found.add_scaled_objects(world, *kind, name);
+        }
+        found
+    }
+
+    fn add_hpas(&mut self, world: &World, kind: WorkloadKind, name: &str) {
         for hpa in &world.hpas {
             let Some(spec) = hpa.spec.as_ref() else {
                 continue;
             };
             if spec.scale_target_ref.kind == kind.as_str()
-                && spec.scale_target_ref.name == *name
+                && spec.scale_target_ref.name == name
                 && !keda_made(world, hpa, kind.as_str(), name)
             {
-                autoscaler_views.push(AutoscalerView {
+                self.views.push(AutoscalerView {
                     kind: "HorizontalPodAutoscaler".into(),
                     name: hpa.name_any(),
                     target: format!("{}/{name}", kind.lowercase()),
@@ -466,19 +614,22 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                         spec.max_replicas
                     ),
                 });
-                autoscaler_records.push(AutoscalerRecord {
+                self.records.push(AutoscalerRecord {
                     kind: "HorizontalPodAutoscaler".into(),
                     name: hpa.name_any(),
                     original: serde_json::to_value(&spec.behavior).unwrap_or(Value::Null),
                 });
             }
         }
+    }
+
+    fn add_scaled_objects(&mut self, world: &World, kind: WorkloadKind, name: &str) {
         for so in &world.scaled_objects {
             let target = &so.data["spec"]["scaleTargetRef"];
             let target_kind = target["kind"].as_str().unwrap_or("Deployment");
-            if target_kind == kind.as_str() && target["name"].as_str() == Some(name.as_str()) {
+            if target_kind == kind.as_str() && target["name"].as_str() == Some(name) {
                 let spec = &so.data["spec"];
-                autoscaler_views.push(AutoscalerView {
+                self.views.push(AutoscalerView {
                     kind: "ScaledObject".into(),
                     name: so.name_any(),
                     target: format!("{}/{name}", kind.lowercase()),
@@ -488,7 +639,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
                         spec["maxReplicaCount"].as_i64().unwrap_or(100)
                     ),
                 });
-                autoscaler_records.push(AutoscalerRecord {
+                self.records.push(AutoscalerRecord {
                     kind: "ScaledObject".into(),
                     name: so.name_any(),
                     original: so
@@ -499,12 +650,29 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             }
         }
     }
-    if strategy == Strategy::Scale && !autoscaler_records.is_empty() {
-        let names: Vec<String> = autoscaler_views
+
+    /// Under the scale strategy an autoscaler would scale the owner back up while the claim
+    /// is deleted: the refusal, or with --ignore-autoscaler a pause (warned about). The pod
+    /// strategy leaves replicas alone: nothing for an autoscaler to fight, nothing recorded.
+    fn settle(
+        &mut self,
+        strategy: Strategy,
+        ignore_autoscaler: bool,
+        warnings: &mut Vec<String>,
+    ) -> shared::Result<()> {
+        if self.records.is_empty() {
+            return Ok(());
+        }
+        if strategy != Strategy::Scale {
+            self.records.clear();
+            return Ok(());
+        }
+        let names: Vec<String> = self
+            .views
             .iter()
             .map(|a| format!("{} {} ({} of {})", a.kind, a.name, a.range, a.target))
             .collect();
-        if !request.ignore_autoscaler {
+        if !ignore_autoscaler {
             return Err(Error::Failed(format!(
                 "the owner is autoscaled by {}: it would scale the owner back up while the claim is being deleted; re-run with --ignore-autoscaler to pause it during the reset (it is restored afterwards)",
                 names.join(", ")
@@ -514,41 +682,46 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             "paused during the reset and restored afterwards: {}",
             names.join(", ")
         ));
-    } else if !autoscaler_records.is_empty() {
-        // The pod strategy leaves replicas alone: nothing for an autoscaler to fight.
-        autoscaler_records.clear();
+        Ok(())
     }
+}
 
+/// `--snapshot`: one VolumeSnapshot per claim, named after the claim and the start time, in
+/// the class for the claim's CSI driver; no such class is the refusal.
+fn snapshots(world: &World, now: &str) -> shared::Result<Vec<SnapshotRecord>> {
     let mut snapshots = Vec::new();
-    if request.snapshot {
-        for claim in &world.claims {
-            let driver = claim
-                .spec
-                .as_ref()
-                .and_then(|s| s.volume_name.as_ref())
-                .and_then(|v| world.volumes.get(v))
-                .and_then(|pv| pv.spec.as_ref()?.csi.as_ref().map(|c| c.driver.clone()));
-            let class = snapshot_class(world, driver.as_deref()).ok_or_else(|| {
-                Error::Failed(format!(
-                    "--snapshot: no VolumeSnapshotClass{} for claim {}: install one, or reset without --snapshot",
-                    driver.as_deref().map(|d| format!(" for driver {d}")).unwrap_or_default(),
-                    claim.name_any()
-                ))
-            })?;
-            let stamp: String = now
-                .chars()
-                .filter(|c| c.is_ascii_digit())
-                .take(14)
-                .collect();
-            snapshots.push(SnapshotRecord {
-                name: format!("{}-pvcreset-{stamp}", claim.name_any()),
-                claim: claim.name_any(),
-                class,
-            });
-        }
+    for claim in &world.claims {
+        let driver = claim
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_name.as_ref())
+            .and_then(|v| world.volumes.get(v))
+            .and_then(|pv| pv.spec.as_ref()?.csi.as_ref().map(|c| c.driver.clone()));
+        let class = snapshot_class(world, driver.as_deref()).ok_or_else(|| {
+            Error::Failed(format!(
+                "--snapshot: no VolumeSnapshotClass{} for claim {}: install one, or reset without --snapshot",
+                driver.as_deref().map(|d| format!(" for driver {d}")).unwrap_or_default(),
+                claim.name_any()
+            ))
+        })?;
+        let stamp: String = now
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .take(14)
+            .collect();
+        snapshots.push(SnapshotRecord {
+            name: format!("{}-pvcreset-{stamp}", claim.name_any()),
+            claim: claim.name_any(),
+            class,
+        });
     }
+    Ok(snapshots)
+}
 
-    let claims: Vec<ClaimRecord> = world
+/// The claims to replace; those no StatefulSet template makes carry the spec to create
+/// them again with.
+fn claim_records(world: &World) -> Vec<ClaimRecord> {
+    world
         .claims
         .iter()
         .map(|c| ClaimRecord {
@@ -556,101 +729,104 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
             uid: c.uid().unwrap_or_default(),
             recreate: (template_claim(world, &c.name_any()).is_none()).then(|| recreate_spec(c)),
         })
-        .collect();
-    let owner_list: Vec<String> = owner_records
+        .collect()
+}
+
+/// The journal in words: its steps, in order, and the disruption they cause.
+fn describe(journal: &Journal, retention: &[RetentionView]) -> (Vec<String>, String) {
+    let owner_list: Vec<String> = journal
+        .owners
         .iter()
         .map(|o| format!("{} ({} replicas)", o.reference(), o.replicas))
         .collect();
     let mut steps = Vec::new();
-    if !autoscaler_records.is_empty() {
+    if !journal.autoscalers.is_empty() {
         steps.push("pause the autoscalers".to_string());
     }
-    for s in &snapshots {
+    for s in &journal.snapshots {
         steps.push(format!(
             "snapshot {} as VolumeSnapshot {} (class {}) and wait until it is ready",
             s.claim, s.name, s.class
         ));
     }
-    let names: Vec<&str> = claims.iter().map(|c| c.name.as_str()).collect();
-    let disruption = match strategy {
-        Strategy::Pod => {
-            let pod_name = pod.as_ref().map_or("(no pod yet)", |p| p.name.as_str());
-            steps.push(format!(
-                "delete claim {} (it stays Terminating while the pod uses it)",
-                names.join(", ")
-            ));
-            steps.push(format!("delete pod {pod_name}; the StatefulSet controller recreates the claim from its template, then the pod"));
-            steps.push("verify: a new claim (new uid) is Bound and the pod is Ready".into());
-            format!(
-                "pod {pod_name} is down until its replacement is Ready; the other pods of {} keep running",
-                owner_list.join(", ")
-            )
-        }
-        Strategy::Scale => {
-            for r in retention.iter().filter(|r| r.held) {
-                steps.push(format!(
-                    "set {}'s claim retention to whenScaled: Retain (with whenScaled: Delete the scale to 0 would delete the claims of every pod, not only these)",
-                    r.owner
-                ));
-            }
-            steps.push(format!(
-                "scale {} to 0 and wait until its pods are gone",
-                owner_list.join(", ")
-            ));
-            steps.push(format!(
-                "delete claim {} and wait until it is really gone",
-                names.join(", ")
-            ));
-            let recreated: Vec<&str> = claims
-                .iter()
-                .filter(|c| c.recreate.is_some())
-                .map(|c| c.name.as_str())
-                .collect();
-            if !recreated.is_empty() {
-                steps.push(format!(
-                    "create {} again: same name, labels, size, class and access modes, a new empty volume",
-                    recreated.join(", ")
-                ));
-            }
-            steps.push("scale back to the recorded replicas".into());
-            for r in retention.iter().filter(|r| r.held) {
-                steps.push(format!(
-                    "put {}'s claim retention back to whenScaled: Delete",
-                    r.owner
-                ));
-            }
-            if !autoscaler_records.is_empty() {
-                steps.push("restore the autoscalers".into());
-            }
-            steps.push("verify: new claims (new uid) Bound, pods Ready, replicas as before".into());
-            format!(
-                "{} unavailable from the scale-down until its pods are Ready again",
-                owner_list.join(", ")
-            )
-        }
+    let disruption = match journal.strategy {
+        Strategy::Pod => describe_pod(journal, &owner_list, &mut steps),
+        Strategy::Scale => describe_scale(journal, retention, &owner_list, &mut steps),
     };
-    if !autoscaler_views.is_empty() && strategy == Strategy::Pod {
-        warnings.push("the owner is autoscaled; the pod strategy leaves its replicas alone".into());
+    (steps, disruption)
+}
+
+fn claim_names(journal: &Journal) -> String {
+    let names: Vec<&str> = journal.claims.iter().map(|c| c.name.as_str()).collect();
+    names.join(", ")
+}
+
+/// The pod strategy's steps; returns the disruption.
+fn describe_pod(journal: &Journal, owner_list: &[String], steps: &mut Vec<String>) -> String {
+    let pod_name = journal
+        .pod
+        .as_ref()
+        .map_or("(no pod yet)", |p| p.name.as_str());
+    steps.push(format!(
+        "delete claim {} (it stays Terminating while the pod uses it)",
+        claim_names(journal)
+    ));
+    steps.push(format!("delete pod {pod_name}; the StatefulSet controller recreates the claim from its template, then the pod"));
+    steps.push("verify: a new claim (new uid) is Bound and the pod is Ready".into());
+    format!(
+        "pod {pod_name} is down until its replacement is Ready; the other pods of {} keep running",
+        owner_list.join(", ")
+    )
+}
+
+/// The scale strategy's steps; returns the disruption.
+fn describe_scale(
+    journal: &Journal,
+    retention: &[RetentionView],
+    owner_list: &[String],
+    steps: &mut Vec<String>,
+) -> String {
+    for r in retention.iter().filter(|r| r.held) {
+        steps.push(format!(
+            "set {}'s claim retention to whenScaled: Retain (with whenScaled: Delete the scale to 0 would delete the claims of every pod, not only these)",
+            r.owner
+        ));
     }
-    Ok(Plan {
-        namespace: world.namespace.clone(),
-        claims: views,
-        autoscalers: autoscaler_views,
-        steps,
-        disruption,
-        warnings,
-        retention,
-        journal: Journal {
-            strategy,
-            step: Step::Started,
-            started: now.to_string(),
-            owners: owner_records,
-            claims,
-            pod,
-            autoscalers: autoscaler_records,
-            snapshots,
-        },
-    })
+    steps.push(format!(
+        "scale {} to 0 and wait until its pods are gone",
+        owner_list.join(", ")
+    ));
+    steps.push(format!(
+        "delete claim {} and wait until it is really gone",
+        claim_names(journal)
+    ));
+    let recreated: Vec<&str> = journal
+        .claims
+        .iter()
+        .filter(|c| c.recreate.is_some())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !recreated.is_empty() {
+        steps.push(format!(
+            "create {} again: same name, labels, size, class and access modes, a new empty volume",
+            recreated.join(", ")
+        ));
+    }
+    steps.push("scale back to the recorded replicas".into());
+    for r in retention.iter().filter(|r| r.held) {
+        steps.push(format!(
+            "put {}'s claim retention back to whenScaled: Delete",
+            r.owner
+        ));
+    }
+    if !journal.autoscalers.is_empty() {
+        steps.push("restore the autoscalers".into());
+    }
+    steps.push("verify: new claims (new uid) Bound, pods Ready, replicas as before".into());
+    format!(
+        "{} unavailable from the scale-down until its pods are Ready again",
+        owner_list.join(", ")
+    )
 }
 
 /// The provisioner of classes whose volumes someone makes by hand (local volumes).

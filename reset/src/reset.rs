@@ -13,7 +13,7 @@ use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
 use crate::hints::{command, resume_abort_commands, with_resume_hint};
-use crate::journal::{ANNOTATION, Journal, Strategy, needed_permissions};
+use crate::journal::{ANNOTATION, Journal, OwnerRecord, Strategy, needed_permissions};
 use crate::plan::{self, Request, StrategyChoice};
 use crate::status::{self, Recorded};
 use crate::world;
@@ -265,13 +265,7 @@ pub async fn reset_claims(
     let (recorded, unreadable) = status::find_all(&target.client, Some(namespace))
         .await
         .map_err(|e| target.api_error(e))?;
-    let touching: Vec<&Recorded> = recorded
-        .iter()
-        .filter(|r| r.journal.claims.iter().any(|c| claims.contains(&c.name)))
-        .collect();
-    if let [one] = touching.as_slice()
-        && same_request(&one.journal, &claims, options)
-    {
+    if let Some(one) = same_reset_recorded(&recorded, &claims, options, namespace)? {
         eprintln!(
             "a reset of the same claims is recorded on {} (step: {}): continuing it, as `{}` does",
             one.owner,
@@ -279,9 +273,6 @@ pub async fn reset_claims(
             command("resume", &one.owner, namespace)
         );
         return crate::resume::continue_recorded(target, namespace, &[one], &options.change).await;
-    }
-    if let Some(other) = touching.first() {
-        return Err(recorded_elsewhere(other, namespace));
     }
     let world = world::read(&target.client, namespace, &claims, options.snapshot)
         .await
@@ -297,7 +288,54 @@ pub async fn reset_claims(
         force: options.force,
     };
     let plan = plan::plan(&world, &request, &now)?;
-    // Another reset of one of the plan's owners (other claims, or a journal nothing can read).
+    refuse_other_resets(&plan, &recorded, &unreadable, namespace)?;
+    let holder = plan.journal.holder()?.clone();
+    let planned_version = planned_version(&world, &holder, namespace)?;
+    shared::change::show_plan(target, options.output, &plan, plan::render)?;
+    if !approved(target, namespace, options, &plan, &holder).await? {
+        return Ok(());
+    }
+    let ctx = Ctx::new(target, namespace, options.change.timeout);
+    let mut journal = plan.journal.clone();
+    // Before the first change: the record that makes any interruption resumable, written
+    // only if no other run got there first.
+    execute::start(&ctx, &journal, planned_version).await?;
+    let owner = holder.reference();
+    execute::drive(&ctx, &mut journal)
+        .await
+        .map_err(|e| with_resume_hint(e, &owner, namespace))
+}
+
+/// The recorded reset of these claims that this run continues: the only one touching them,
+/// and what this run asks for. Any other recorded reset touching them is the refusal.
+fn same_reset_recorded<'r>(
+    recorded: &'r [Recorded],
+    claims: &[String],
+    options: &Options,
+    namespace: &str,
+) -> shared::Result<Option<&'r Recorded>> {
+    let touching: Vec<&Recorded> = recorded
+        .iter()
+        .filter(|r| r.journal.claims.iter().any(|c| claims.contains(&c.name)))
+        .collect();
+    if let [one] = touching.as_slice()
+        && same_request(&one.journal, claims, options)
+    {
+        return Ok(Some(one));
+    }
+    if let Some(other) = touching.first() {
+        return Err(recorded_elsewhere(other, namespace));
+    }
+    Ok(None)
+}
+
+/// Another reset of one of the plan's owners (other claims, or a journal nothing can read).
+fn refuse_other_resets(
+    plan: &plan::Plan,
+    recorded: &[Recorded],
+    unreadable: &[status::Unreadable],
+    namespace: &str,
+) -> shared::Result<()> {
     for owner in &plan.journal.owners {
         let reference = owner.reference();
         if let Some(bad) = unreadable.iter().find(|u| u.owner == reference) {
@@ -309,8 +347,18 @@ pub async fn reset_claims(
             return Err(recorded_elsewhere(other, namespace));
         }
     }
-    let holder = plan.journal.holder()?.clone();
-    // The precondition of the journal's first write: the owner as it was read for the plan.
+    Ok(())
+}
+
+/// The precondition of the journal's first write: the owner's resourceVersion as it was read
+/// for the plan. The journals were listed before the owner was read for the plan: another
+/// run may have started in between (found by the soak: a plan made from an owner another run
+/// had just scaled to 0 recorded 0 as its replicas and took that run's journal over).
+fn planned_version(
+    world: &world::World,
+    holder: &OwnerRecord,
+    namespace: &str,
+) -> shared::Result<Option<String>> {
     let planned = match holder.kind {
         WorkloadKind::StatefulSet => world
             .statefulsets
@@ -323,17 +371,24 @@ pub async fn reset_claims(
             .find(|d| d.name_any() == holder.name)
             .map(|d| &d.metadata),
     };
-    // The journals were listed before the owner was read for the plan: another run may have
-    // started in between (found by the soak: a plan made from an owner another run had just
-    // scaled to 0 recorded 0 as its replicas and took that run's journal over).
     if planned
         .and_then(|m| m.annotations.as_ref())
         .is_some_and(|a| a.contains_key(ANNOTATION))
     {
-        return Err(execute::owned_elsewhere(namespace, &holder));
+        return Err(execute::owned_elsewhere(namespace, holder));
     }
-    let planned_version = planned.and_then(|m| m.resource_version.clone());
-    shared::change::show_plan(target, options.output, &plan, plan::render)?;
+    Ok(planned.and_then(|m| m.resource_version.clone()))
+}
+
+/// The preflight of the plan's permissions, then the confirmation by typing the claim's name
+/// (the owner's, for several claims).
+async fn approved(
+    target: &Target,
+    namespace: &str,
+    options: &Options,
+    plan: &plan::Plan,
+    holder: &OwnerRecord,
+) -> shared::Result<bool> {
     let (expected, what) = match plan.claims.as_slice() {
         [one] => (one.name.clone(), "This deletes the claim".to_string()),
         many => (
@@ -346,23 +401,11 @@ pub async fn reset_claims(
         ),
     };
     let needs = needed_permissions(&plan.journal);
-    let approved = Gate::new(target, &options.change, "kubectl pvcreset doctor")
+    Gate::new(target, &options.change, "kubectl pvcreset doctor")
         .preflight(namespace, &needs)
         .confirm_typed(&what, &expected)
         .approve()
-        .await?;
-    if !approved {
-        return Ok(());
-    }
-    let ctx = Ctx::new(target, namespace, options.change.timeout);
-    let mut journal = plan.journal.clone();
-    // Before the first change: the record that makes any interruption resumable, written
-    // only if no other run got there first.
-    execute::start(&ctx, &journal, planned_version).await?;
-    let owner = holder.reference();
-    execute::drive(&ctx, &mut journal)
         .await
-        .map_err(|e| with_resume_hint(e, &owner, namespace))
 }
 
 /// Whether a recorded reset is what this run would do: the same claims, and the strategy and

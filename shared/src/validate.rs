@@ -160,126 +160,20 @@ fn lex(text: &str) -> Vec<Token> {
 /// selector.go `Parser.parse`: requirements separated by commas, each `[!]key`, `key op value`
 /// (`=`, `==`, `!=`, `>`/`<` with an integer) or `key in|notin (v1,v2)`.
 fn parse_selector(text: &str) -> Result<(), String> {
-    let tokens = lex(text);
-    if tokens.is_empty() {
+    let mut parser = SelectorParser {
+        tokens: lex(text),
+        pos: 0,
+    };
+    if parser.tokens.is_empty() {
         return Ok(());
     }
-    let mut pos = 0;
-    let at = |pos: usize| tokens.get(pos);
-    let found = |t: Option<&Token>| t.map_or_else(|| "the end".to_string(), Token::describe);
     loop {
-        let negated = at(pos) == Some(&Token::Not);
-        if negated {
-            pos += 1;
-        }
-        let key = match at(pos) {
-            Some(Token::Ident(k)) => k.clone(),
-            other => {
-                return Err(format!("found {}, expected a label key", found(other)));
-            }
-        };
-        check_label_key(&key).map_err(|e| format!("invalid label key {key:?}: {e}"))?;
-        pos += 1;
-        let ends = |t: Option<&Token>| matches!(t, None | Some(Token::Comma));
-        if negated || ends(at(pos)) {
-            // `!key` or `key`: existence; nothing may follow `!key` but a comma.
-            if !ends(at(pos)) {
-                return Err(format!(
-                    "found {} after !{key}, expected ',' or the end",
-                    found(at(pos))
-                ));
-            }
-        } else {
-            match at(pos) {
-                Some(Token::Ident(op)) if op == "in" || op == "notin" => {
-                    let op = op.clone();
-                    pos += 1;
-                    if at(pos) != Some(&Token::Open) {
-                        return Err(format!(
-                            "found {} after {key} {op}, expected '('",
-                            found(at(pos))
-                        ));
-                    }
-                    pos += 1;
-                    loop {
-                        match at(pos) {
-                            Some(Token::Ident(v)) => {
-                                check_label_value(v)
-                                    .map_err(|e| format!("invalid value {v:?} for {key}: {e}"))?;
-                                pos += 1;
-                            }
-                            // `(,`, `,,`, `,)` and `()` hold the empty value, as upstream's
-                            // parseIdentifiersList reads them.
-                            Some(Token::Comma | Token::Close) => {}
-                            other => {
-                                return Err(format!(
-                                    "found {} in the values of {key} {op}, expected a value",
-                                    found(other)
-                                ));
-                            }
-                        }
-                        match at(pos) {
-                            Some(Token::Comma) => pos += 1,
-                            Some(Token::Close) => {
-                                pos += 1;
-                                break;
-                            }
-                            other => {
-                                return Err(format!(
-                                    "found {} in the values of {key} {op}, expected ',' or ')'",
-                                    found(other)
-                                ));
-                            }
-                        }
-                    }
-                }
-                Some(op @ (Token::Eq | Token::DoubleEq | Token::NotEq | Token::Gt | Token::Lt)) => {
-                    let op = op.clone();
-                    pos += 1;
-                    let value = match at(pos) {
-                        Some(Token::Ident(v)) => {
-                            pos += 1;
-                            v.clone()
-                        }
-                        // `key=` is the empty value.
-                        None | Some(Token::Comma)
-                            if matches!(op, Token::Eq | Token::DoubleEq | Token::NotEq) =>
-                        {
-                            String::new()
-                        }
-                        other => {
-                            return Err(format!(
-                                "found {} after {key}{}, expected a value",
-                                found(other),
-                                op.describe().trim_matches('\'')
-                            ));
-                        }
-                    };
-                    if matches!(op, Token::Gt | Token::Lt) {
-                        value.parse::<i64>().map_err(|_| {
-                            format!(
-                                "{key}{}{value}: for '>' and '<' the value must be an integer",
-                                op.describe().trim_matches('\'')
-                            )
-                        })?;
-                    } else {
-                        check_label_value(&value)
-                            .map_err(|e| format!("invalid value {value:?} for {key}: {e}"))?;
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "found {} after {key}, expected '=', '==', '!=', '>', '<', 'in' or 'notin'",
-                        found(other)
-                    ));
-                }
-            }
-        }
-        match at(pos) {
+        let key = parser.requirement()?;
+        match parser.at() {
             None => return Ok(()),
             Some(Token::Comma) => {
-                pos += 1;
-                if at(pos).is_none() {
+                parser.pos += 1;
+                if parser.at().is_none() {
                     return Err("a ',' ends the selector: a requirement must follow it".into());
                 }
             }
@@ -290,6 +184,147 @@ fn parse_selector(text: &str) -> Result<(), String> {
                 ));
             }
         }
+    }
+}
+
+/// A token as an error names it.
+fn found(t: Option<&Token>) -> String {
+    t.map_or_else(|| "the end".to_string(), Token::describe)
+}
+
+/// The selector's tokens and the position of the next one to read.
+struct SelectorParser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl SelectorParser {
+    fn at(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    /// One requirement: `[!]key`, `key op value` or `key in|notin (...)`. Returns its key.
+    fn requirement(&mut self) -> Result<String, String> {
+        let negated = self.at() == Some(&Token::Not);
+        if negated {
+            self.pos += 1;
+        }
+        let key = match self.at() {
+            Some(Token::Ident(k)) => k.clone(),
+            other => {
+                return Err(format!("found {}, expected a label key", found(other)));
+            }
+        };
+        check_label_key(&key).map_err(|e| format!("invalid label key {key:?}: {e}"))?;
+        self.pos += 1;
+        let ends = |t: Option<&Token>| matches!(t, None | Some(Token::Comma));
+        if negated || ends(self.at()) {
+            // `!key` or `key`: existence; nothing may follow `!key` but a comma.
+            if !ends(self.at()) {
+                return Err(format!(
+                    "found {} after !{key}, expected ',' or the end",
+                    found(self.at())
+                ));
+            }
+            return Ok(key);
+        }
+        match self.at() {
+            Some(Token::Ident(op)) if op == "in" || op == "notin" => {
+                let op = op.clone();
+                self.pos += 1;
+                self.value_set(&key, &op)?;
+            }
+            Some(op @ (Token::Eq | Token::DoubleEq | Token::NotEq | Token::Gt | Token::Lt)) => {
+                let op = op.clone();
+                self.pos += 1;
+                self.comparison(&key, op)?;
+            }
+            other => {
+                return Err(format!(
+                    "found {} after {key}, expected '=', '==', '!=', '>', '<', 'in' or 'notin'",
+                    found(other)
+                ));
+            }
+        }
+        Ok(key)
+    }
+
+    /// The `(v1,v2)` after `key in` or `key notin`.
+    fn value_set(&mut self, key: &str, op: &str) -> Result<(), String> {
+        if self.at() != Some(&Token::Open) {
+            return Err(format!(
+                "found {} after {key} {op}, expected '('",
+                found(self.at())
+            ));
+        }
+        self.pos += 1;
+        loop {
+            match self.at() {
+                Some(Token::Ident(v)) => {
+                    check_label_value(v)
+                        .map_err(|e| format!("invalid value {v:?} for {key}: {e}"))?;
+                    self.pos += 1;
+                }
+                // `(,`, `,,`, `,)` and `()` hold the empty value, as upstream's
+                // parseIdentifiersList reads them.
+                Some(Token::Comma | Token::Close) => {}
+                other => {
+                    return Err(format!(
+                        "found {} in the values of {key} {op}, expected a value",
+                        found(other)
+                    ));
+                }
+            }
+            match self.at() {
+                Some(Token::Comma) => self.pos += 1,
+                Some(Token::Close) => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                other => {
+                    return Err(format!(
+                        "found {} in the values of {key} {op}, expected ',' or ')'",
+                        found(other)
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The value after `key` and `=`, `==`, `!=`, `>` or `<` (an integer for the last two).
+    fn comparison(&mut self, key: &str, op: Token) -> Result<(), String> {
+        let value = match self.at() {
+            Some(Token::Ident(v)) => {
+                let v = v.clone();
+                self.pos += 1;
+                v
+            }
+            // `key=` is the empty value.
+            None | Some(Token::Comma)
+                if matches!(op, Token::Eq | Token::DoubleEq | Token::NotEq) =>
+            {
+                String::new()
+            }
+            other => {
+                return Err(format!(
+                    "found {} after {key}{}, expected a value",
+                    found(other),
+                    op.describe().trim_matches('\'')
+                ));
+            }
+        };
+        if matches!(op, Token::Gt | Token::Lt) {
+            value.parse::<i64>().map_err(|_| {
+                format!(
+                    "{key}{}{value}: for '>' and '<' the value must be an integer",
+                    op.describe().trim_matches('\'')
+                )
+            })?;
+        } else {
+            check_label_value(&value)
+                .map_err(|e| format!("invalid value {value:?} for {key}: {e}"))?;
+        }
+        Ok(())
     }
 }
 

@@ -56,16 +56,38 @@ pub fn volumes(
     claims: &[PersistentVolumeClaim],
     pvs: Option<&[PersistentVolume]>,
 ) -> Vec<Volume> {
-    // The `component` label of an object of `d` (its namespace, its release); None for others.
-    let component_of = |meta: &ObjectMeta| {
-        let labels = meta.labels.as_ref()?;
-        let ours = meta.namespace.as_deref() == Some(d.namespace.as_str())
-            && labels.get("release").map(String::as_str) == Some(d.release.as_str());
-        ours.then(|| labels.get("component").cloned().unwrap_or_default())
-    };
+    let mut uses = mounted(d, inventory);
+    add_templated(d, inventory, claims, &mut uses);
+    let mut out: Vec<Volume> = claims
+        .iter()
+        .filter_map(|claim| {
+            let using = uses.remove(&claim.name_any()).or_else(|| {
+                component_of(d, claim.meta()).map(|component| Use {
+                    component,
+                    owner: "-".into(),
+                    pod: None,
+                })
+            })?;
+            Some(volume(claim, using, pvs))
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.component, &a.name).cmp(&(&b.component, &b.name)));
+    out
+}
+
+/// The `component` label of an object of `d` (its namespace, its release); None for others.
+fn component_of(d: &AirflowDeployment, meta: &ObjectMeta) -> Option<String> {
+    let labels = meta.labels.as_ref()?;
+    let ours = meta.namespace.as_deref() == Some(d.namespace.as_str())
+        && labels.get("release").map(String::as_str) == Some(d.release.as_str());
+    ours.then(|| labels.get("component").cloned().unwrap_or_default())
+}
+
+/// The claims the pods of `d` mount, by claim name.
+fn mounted(d: &AirflowDeployment, inventory: &Inventory) -> BTreeMap<String, Use> {
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
     for pod in &inventory.pods {
-        let Some(component) = component_of(pod.meta()) else {
+        let Some(component) = component_of(d, pod.meta()) else {
             continue;
         };
         let owner = d
@@ -86,8 +108,18 @@ pub fn volumes(
             }
         }
     }
+    uses
+}
+
+/// Adds the claims the StatefulSets of `d` made from their templates and no pod mounts.
+fn add_templated(
+    d: &AirflowDeployment,
+    inventory: &Inventory,
+    claims: &[PersistentVolumeClaim],
+    uses: &mut BTreeMap<String, Use>,
+) {
     for sts in &inventory.statefulsets {
-        let Some(component) = component_of(sts.meta()) else {
+        let Some(component) = component_of(d, sts.meta()) else {
             continue;
         };
         let templates = sts
@@ -109,55 +141,44 @@ pub fn volumes(
             }
         }
     }
-    let mut out: Vec<Volume> = claims
-        .iter()
-        .filter_map(|claim| {
-            let name = claim.name_any();
-            let using = uses.remove(&name).or_else(|| {
-                component_of(claim.meta()).map(|component| Use {
-                    component,
-                    owner: "-".into(),
-                    pod: None,
-                })
-            })?;
-            let spec = claim.spec.clone().unwrap_or_default();
-            let status = claim.status.clone().unwrap_or_default();
-            let capacity = status
-                .capacity
+}
+
+/// One claim as listed; the reclaim policy from its PV, when PVs could be read.
+fn volume(claim: &PersistentVolumeClaim, using: Use, pvs: Option<&[PersistentVolume]>) -> Volume {
+    let spec = claim.spec.clone().unwrap_or_default();
+    let status = claim.status.clone().unwrap_or_default();
+    let capacity = status
+        .capacity
+        .as_ref()
+        .and_then(|c| c.get("storage"))
+        .or_else(|| {
+            spec.resources
                 .as_ref()
-                .and_then(|c| c.get("storage"))
-                .or_else(|| {
-                    spec.resources
-                        .as_ref()
-                        .and_then(|r| r.requests.as_ref())
-                        .and_then(|r| r.get("storage"))
-                })
-                .map_or_else(|| "-".to_string(), |q| q.0.clone());
-            let volume = spec.volume_name.clone().filter(|v| !v.is_empty());
-            let reclaim_policy = pvs.and_then(|pvs| {
-                let pv = pvs.iter().find(|pv| Some(pv.name_any()) == volume)?;
-                pv.spec.as_ref()?.persistent_volume_reclaim_policy.clone()
-            });
-            Some(Volume {
-                name,
-                component: using.component,
-                owner: using.owner,
-                pod: using.pod,
-                capacity,
-                status: if claim.metadata.deletion_timestamp.is_some() {
-                    "Terminating".into()
-                } else {
-                    status.phase.unwrap_or_else(|| "Pending".into())
-                },
-                storage_class: spec.storage_class_name.unwrap_or_else(|| "-".into()),
-                volume,
-                reclaim_policy,
-                created: claim.metadata.creation_timestamp.as_ref().map(|t| t.0),
-            })
+                .and_then(|r| r.requests.as_ref())
+                .and_then(|r| r.get("storage"))
         })
-        .collect();
-    out.sort_by(|a, b| (&a.component, &a.name).cmp(&(&b.component, &b.name)));
-    out
+        .map_or_else(|| "-".to_string(), |q| q.0.clone());
+    let volume = spec.volume_name.clone().filter(|v| !v.is_empty());
+    let reclaim_policy = pvs.and_then(|pvs| {
+        let pv = pvs.iter().find(|pv| Some(pv.name_any()) == volume)?;
+        pv.spec.as_ref()?.persistent_volume_reclaim_policy.clone()
+    });
+    Volume {
+        name: claim.name_any(),
+        component: using.component,
+        owner: using.owner,
+        pod: using.pod,
+        capacity,
+        status: if claim.metadata.deletion_timestamp.is_some() {
+            "Terminating".into()
+        } else {
+            status.phase.unwrap_or_else(|| "Pending".into())
+        },
+        storage_class: spec.storage_class_name.unwrap_or_else(|| "-".into()),
+        volume,
+        reclaim_policy,
+        created: claim.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    }
 }
 
 /// The claims as a table, with a footnote on what the reclaim policies mean.

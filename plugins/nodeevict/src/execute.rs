@@ -230,130 +230,169 @@ async fn mark_original(ctx: &Ctx<'_>, p: &Prescale, spec: Option<Value>) -> shar
         .map_err(|e| ctx.err(e))
 }
 
+/// Raises each pre-scaled Deployment's count, then waits for its extra replicas and records
+/// them (the surge pods) in the journal.
 async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> shared::Result<()> {
-    let pp = PatchParams::default();
     for p in &journal.prescaled {
-        let raised = match (&p.scaled_object, &p.hpa) {
-            (Some(so), _) => {
-                // KEDA derives its HPA from the ScaledObject and resets any edit of it: the
-                // ScaledObject's minReplicaCount is what raises the count and keeps it raised.
-                let mut spec = json!({"minReplicaCount": p.target});
-                if so.original_max.is_some() {
-                    spec["maxReplicaCount"] = json!(p.target);
-                }
-                let before =
-                    json!({"minReplicaCount": so.original_min, "maxReplicaCount": so.original_max});
-                let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICA_COUNTS: before.to_string()}}, "spec": spec});
-                scaled_objects(ctx, &p.namespace)
-                    .patch(&so.name, &pp, &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ctx.err(e))?;
-                format!(
-                    "raised ScaledObject {}/{} minReplicaCount to {}",
-                    p.namespace, so.name, p.target
-                )
-            }
-            (None, Some(h)) => {
-                let mut patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: h.original_min.to_string()}}, "spec": {"minReplicas": p.target}});
-                // minReplicas above maxReplicas is a 422: raise the maximum in the same write.
-                if let Some(max) = h.original_max {
-                    patch["metadata"]["annotations"][ORIGINAL_MAX_REPLICAS] =
-                        json!(max.to_string());
-                    patch["spec"]["maxReplicas"] = json!(p.target);
-                }
-                Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &p.namespace)
-                    .patch(&h.name, &pp, &Patch::Merge(&patch))
-                    .await
-                    .map_err(|e| ctx.err(e))?;
-                format!(
-                    "raised HPA {}/{} minReplicas to {}",
-                    p.namespace, h.name, p.target
-                )
-            }
-            (None, None) => {
-                mark_original(ctx, p, Some(json!({"replicas": p.target}))).await?;
-                eprintln!(
-                    "scaled deployment {}/{} {} → {}",
-                    p.namespace, p.name, p.original, p.target
-                );
-                continue;
-            }
-        };
-        // The autoscaler raised the count: the Deployment is marked all the same.
-        mark_original(ctx, p, None).await?;
-        eprintln!("{raised}");
+        raise(ctx, p).await?;
     }
     let started: Option<jiff::Timestamp> = journal.started.parse().ok();
     for p in journal.prescaled.iter_mut() {
-        let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
-        let what = format!(
-            "{} extra replica(s) of deployment {}/{} to be Ready",
-            p.target - p.original,
-            p.namespace,
-            p.name
-        );
-        // The Deployment's status moves as its pods become Ready.
-        let changes = watch_one::<Deployment>(ctx, &p.namespace, &p.name);
-        let selector = wait(ctx, &changes, &what, || async {
-            let d = deployments.get(&p.name).await.map_err(|e| ctx.err(e))?;
-            let ready = d
-                .status
-                .as_ref()
-                .and_then(|s| s.ready_replicas)
-                .unwrap_or(0);
-            // The whole selector (matchExpressions too): one built from matchLabels alone
-            // would list, and later mark, every pod of the namespace.
-            let selector = d
-                .spec
-                .as_ref()
-                .and_then(|s| shared::selector::to_query(&s.selector));
-            if ready >= p.target {
-                return Ok(Some(selector));
-            }
-            // Replicas on the node that are not Ready (crash-looping, or on a dead node) may
-            // never be: what must be Ready before evicting is the rest, on other nodes.
-            let Some(query) = &selector else {
-                return Ok(None);
-            };
-            let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
-                .list(&ListParams::default().labels(query))
-                .await
-                .map_err(|e| ctx.err(e))?;
-            let on_node =
-                |pod: &Pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node);
-            let here = pods
-                .items
-                .iter()
-                .filter(|pod| on_node(pod) && pod.metadata.deletion_timestamp.is_none())
-                .count() as i32;
-            let ready_elsewhere = pods
-                .items
-                .iter()
-                .filter(|pod| !on_node(pod) && shared::pod::is_ready(pod))
-                .count() as i32;
-            Ok((ready_elsewhere >= p.target - here).then_some(selector))
-        })
-        .await?;
-        let Some(selector) = selector else {
-            p.surge_pods = Vec::new();
-            continue;
+        let surge = match surge_ready(ctx, node, p).await? {
+            Some(selector) => surge_pods(ctx, node, p, &selector, started).await?,
+            None => Vec::new(),
         };
-        let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| ctx.err(e))?;
-        p.surge_pods = pods
-            .items
-            .iter()
-            .filter(|pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node))
-            .filter(|pod| {
-                let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
-                matches!((created, started), (Some(c), Some(s)) if c >= s)
-            })
-            .map(|pod| pod.name_any())
-            .collect();
+        p.surge_pods = surge;
     }
     Ok(())
+}
+
+/// Raises one Deployment's count: through its ScaledObject or its HPA when it has one, else
+/// its replicas. The Deployment is marked with the count it goes back to either way.
+async fn raise(ctx: &Ctx<'_>, p: &Prescale) -> shared::Result<()> {
+    let raised = match (&p.scaled_object, &p.hpa) {
+        (Some(so), _) => raise_scaled_object(ctx, p, so).await?,
+        (None, Some(h)) => raise_hpa(ctx, p, h).await?,
+        (None, None) => {
+            mark_original(ctx, p, Some(json!({"replicas": p.target}))).await?;
+            eprintln!(
+                "scaled deployment {}/{} {} → {}",
+                p.namespace, p.name, p.original, p.target
+            );
+            return Ok(());
+        }
+    };
+    // The autoscaler raised the count: the Deployment is marked all the same.
+    mark_original(ctx, p, None).await?;
+    eprintln!("{raised}");
+    Ok(())
+}
+
+/// KEDA derives its HPA from the ScaledObject and resets any edit of it: the ScaledObject's
+/// minReplicaCount is what raises the count and keeps it raised. Returns what was done.
+async fn raise_scaled_object(
+    ctx: &Ctx<'_>,
+    p: &Prescale,
+    so: &ScaledObjectRecord,
+) -> shared::Result<String> {
+    let mut spec = json!({"minReplicaCount": p.target});
+    if so.original_max.is_some() {
+        spec["maxReplicaCount"] = json!(p.target);
+    }
+    let before = json!({"minReplicaCount": so.original_min, "maxReplicaCount": so.original_max});
+    let patch = json!({"metadata": {"annotations": {ORIGINAL_REPLICA_COUNTS: before.to_string()}}, "spec": spec});
+    scaled_objects(ctx, &p.namespace)
+        .patch(&so.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    Ok(format!(
+        "raised ScaledObject {}/{} minReplicaCount to {}",
+        p.namespace, so.name, p.target
+    ))
+}
+
+/// Raises the HPA's minReplicas, recording the original. Returns what was done.
+async fn raise_hpa(ctx: &Ctx<'_>, p: &Prescale, h: &HpaRecord) -> shared::Result<String> {
+    let mut patch = json!({"metadata": {"annotations": {ORIGINAL_MIN_REPLICAS: h.original_min.to_string()}}, "spec": {"minReplicas": p.target}});
+    // minReplicas above maxReplicas is a 422: raise the maximum in the same write.
+    if let Some(max) = h.original_max {
+        patch["metadata"]["annotations"][ORIGINAL_MAX_REPLICAS] = json!(max.to_string());
+        patch["spec"]["maxReplicas"] = json!(p.target);
+    }
+    Api::<HorizontalPodAutoscaler>::namespaced(ctx.client(), &p.namespace)
+        .patch(&h.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    Ok(format!(
+        "raised HPA {}/{} minReplicas to {}",
+        p.namespace, h.name, p.target
+    ))
+}
+
+/// Waits until the Deployment's extra replicas are Ready; then its pod selector, if it has one.
+async fn surge_ready(ctx: &Ctx<'_>, node: &str, p: &Prescale) -> shared::Result<Option<String>> {
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
+    let what = format!(
+        "{} extra replica(s) of deployment {}/{} to be Ready",
+        p.target - p.original,
+        p.namespace,
+        p.name
+    );
+    // The Deployment's status moves as its pods become Ready.
+    let changes = watch_one::<Deployment>(ctx, &p.namespace, &p.name);
+    wait(ctx, &changes, &what, || {
+        surge_check(ctx, &deployments, node, p)
+    })
+    .await
+}
+
+/// One check of `surge_ready`: Some(selector) once enough replicas are Ready.
+async fn surge_check(
+    ctx: &Ctx<'_>,
+    deployments: &Api<Deployment>,
+    node: &str,
+    p: &Prescale,
+) -> shared::Result<Option<Option<String>>> {
+    let d = deployments.get(&p.name).await.map_err(|e| ctx.err(e))?;
+    let ready = d
+        .status
+        .as_ref()
+        .and_then(|s| s.ready_replicas)
+        .unwrap_or(0);
+    // The whole selector (matchExpressions too): one built from matchLabels alone
+    // would list, and later mark, every pod of the namespace.
+    let selector = d
+        .spec
+        .as_ref()
+        .and_then(|s| shared::selector::to_query(&s.selector));
+    if ready >= p.target {
+        return Ok(Some(selector));
+    }
+    // Replicas on the node that are not Ready (crash-looping, or on a dead node) may
+    // never be: what must be Ready before evicting is the rest, on other nodes.
+    let Some(query) = &selector else {
+        return Ok(None);
+    };
+    let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
+        .list(&ListParams::default().labels(query))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    let on_node = |pod: &Pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node);
+    let here = pods
+        .items
+        .iter()
+        .filter(|pod| on_node(pod) && pod.metadata.deletion_timestamp.is_none())
+        .count() as i32;
+    let ready_elsewhere = pods
+        .items
+        .iter()
+        .filter(|pod| !on_node(pod) && shared::pod::is_ready(pod))
+        .count() as i32;
+    Ok((ready_elsewhere >= p.target - here).then_some(selector))
+}
+
+/// The surge pods: the Deployment's pods off the node created since the drain started.
+async fn surge_pods(
+    ctx: &Ctx<'_>,
+    node: &str,
+    p: &Prescale,
+    selector: &str,
+    started: Option<jiff::Timestamp>,
+) -> shared::Result<Vec<String>> {
+    let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    Ok(pods
+        .items
+        .iter()
+        .filter(|pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node))
+        .filter(|pod| {
+            let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
+            matches!((created, started), (Some(c), Some(s)) if c >= s)
+        })
+        .map(|pod| pod.name_any())
+        .collect())
 }
 
 fn scaled_objects(ctx: &Ctx<'_>, namespace: &str) -> Api<kube::api::DynamicObject> {
@@ -541,82 +580,9 @@ pub async fn evict(
     if acting.is_empty() {
         return Ok(());
     }
-    let (reader, writer) = reflector::store::<Pod>();
-    let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
-    let present: Present = Arc::new(Mutex::new(HashMap::new()));
-    // Bumped each time `present` is recomputed: the wait below wakes on it.
-    let (changed, mut seen) = tokio::sync::watch::channel(0u64);
-    // One watch for the whole node (not a poll per pod). Each event recomputes the UIDs on the
-    // node for the evicting tasks; with a skip-wait limit, a pod whose deletion is older than it
-    // no longer counts (a dead node never finishes it), which time alone can bring about: then
-    // also once a second.
-    let stream =
-        reflector(writer, watcher(Api::<Pod>::all(ctx.client()), config)).default_backoff();
     let skip_wait = plan.skip_wait_for_delete.map(Duration::from_secs);
-    let watch_reader = reader.clone();
-    let watch_present = present.clone();
-    let watch = tokio::spawn(async move {
-        let mut stream = stream.boxed();
-        let mut deleting_since: HashMap<String, Instant> = HashMap::new();
-        let mut skipped: BTreeSet<String> = BTreeSet::new();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        // Until the first list is in the store it holds nothing: recomputing then would say
-        // every pod had left.
-        let mut listed = false;
-        loop {
-            tokio::select! {
-                event = stream.next() => match event {
-                    None => break,
-                    Some(Ok(watcher::Event::InitDone)) => listed = true,
-                    Some(_) => {}
-                },
-                _ = tick.tick(), if skip_wait.is_some() => {}
-            }
-            if !listed {
-                continue;
-            }
-            let mut uids: HashMap<String, String> = HashMap::new();
-            for p in watch_reader.state() {
-                let Some(uid) = p.uid() else { continue };
-                if let Some(limit) = skip_wait
-                    && deletion_older_than(&p, limit, &mut deleting_since)
-                {
-                    if skipped.insert(uid) {
-                        eprintln!(
-                            "{}/{}: deleted more than {} ago and still terminating: treated as gone (--skip-wait-for-delete-timeout)",
-                            p.namespace().unwrap_or_default(),
-                            p.name_any(),
-                            shared::duration::format(limit)
-                        );
-                    }
-                    continue;
-                }
-                uids.insert(uid, p.name_any());
-            }
-            let moved = {
-                let mut now = watch_present.lock().unwrap_or_else(|e| e.into_inner());
-                let moved = *now != uids;
-                *now = uids;
-                moved
-            };
-            if moved {
-                changed.send_modify(|n| *n = n.wrapping_add(1));
-            }
-        }
-    });
-    let ready = tokio::time::timeout(Duration::from_secs(60), reader.wait_until_ready()).await;
-    if !matches!(ready, Ok(Ok(()))) {
-        watch.abort();
-        return Err(Error::Failed(format!(
-            "could not watch the pods of node {node}"
-        )));
-    }
-    *present.lock().unwrap_or_else(|e| e.into_inner()) = reader
-        .state()
-        .iter()
-        .filter(|p| skip_wait.is_none() || p.metadata.deletion_timestamp.is_none())
-        .filter_map(|p| Some((p.uid()?, p.name_any())))
-        .collect();
+    let mut pods = NodeWatch::start(ctx, node, skip_wait);
+    pods.listed(node, skip_wait).await?;
 
     let bar = progress(acting.len() as u64);
     let blocked: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
@@ -630,6 +596,25 @@ pub async fn evict(
         acting.len(),
         ctx.concurrency
     );
+    let (accepted, first_error) = remove_all(ctx, &acting, options, &pods.present, &blocked).await;
+    let result = match first_error {
+        Some(e) => Err(e),
+        None => pods.wait_gone(ctx, node, &accepted, &blocked, &bar).await,
+    };
+    bar.finish_and_clear();
+    pods.task.abort();
+    result
+}
+
+/// Removes the pods, `ctx.concurrency` at a time: the UIDs the server accepted (with when),
+/// and the first error.
+async fn remove_all(
+    ctx: &Ctx<'_>,
+    acting: &[&plan::PodPlan],
+    options: &Options,
+    present: &Present,
+    blocked: &Arc<Mutex<HashMap<String, String>>>,
+) -> (Vec<(String, Instant)>, Option<Error>) {
     let results: Vec<shared::Result<(String, Instant)>> =
         futures::stream::iter(acting.iter().copied())
             .map(|pod| {
@@ -653,10 +638,77 @@ pub async fn evict(
             }
         }
     }
-    let result = match first_error {
-        Some(e) => Err(e),
-        None => loop {
-            let now_present = present.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    (accepted, first_error)
+}
+
+/// One watch for the whole node (not a poll per pod): the UIDs still on it (`present`), and
+/// a counter the waits wake on, bumped each time `present` is recomputed to something new.
+struct NodeWatch {
+    reader: reflector::Store<Pod>,
+    present: Present,
+    seen: tokio::sync::watch::Receiver<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl NodeWatch {
+    fn start(ctx: &Ctx<'_>, node: &str, skip_wait: Option<Duration>) -> NodeWatch {
+        let (reader, writer) = reflector::store::<Pod>();
+        let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
+        let present: Present = Arc::new(Mutex::new(HashMap::new()));
+        let (changed, seen) = tokio::sync::watch::channel(0u64);
+        let stream =
+            reflector(writer, watcher(Api::<Pod>::all(ctx.client()), config)).default_backoff();
+        let task = tokio::spawn(follow_node(
+            stream.boxed(),
+            reader.clone(),
+            present.clone(),
+            changed,
+            skip_wait,
+        ));
+        NodeWatch {
+            reader,
+            present,
+            seen,
+            task,
+        }
+    }
+
+    /// Waits (a minute at most) for the first list, and takes the pods on the node from it.
+    async fn listed(&self, node: &str, skip_wait: Option<Duration>) -> shared::Result<()> {
+        let ready =
+            tokio::time::timeout(Duration::from_secs(60), self.reader.wait_until_ready()).await;
+        if !matches!(ready, Ok(Ok(()))) {
+            self.task.abort();
+            return Err(Error::Failed(format!(
+                "could not watch the pods of node {node}"
+            )));
+        }
+        *self.present.lock().unwrap_or_else(|e| e.into_inner()) = self
+            .reader
+            .state()
+            .iter()
+            .filter(|p| skip_wait.is_none() || p.metadata.deletion_timestamp.is_none())
+            .filter_map(|p| Some((p.uid()?, p.name_any())))
+            .collect();
+        Ok(())
+    }
+
+    /// Waits until every accepted UID has left the node, showing progress and what blocks;
+    /// a pod still there `pod_timeout` after its eviction, or the run's deadline, is the error.
+    async fn wait_gone(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: &str,
+        accepted: &[(String, Instant)],
+        blocked: &Arc<Mutex<HashMap<String, String>>>,
+        bar: &ProgressBar,
+    ) -> shared::Result<()> {
+        loop {
+            let now_present = self
+                .present
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             let left: Vec<&(String, Instant)> = accepted
                 .iter()
                 .filter(|(uid, _)| now_present.contains_key(uid))
@@ -674,29 +726,96 @@ pub async fn evict(
                 format!("blocked: {}", blocked_now.join("; "))
             });
             if left.is_empty() {
-                break Ok(());
+                return Ok(());
             }
             if let Some((uid, _)) = left.iter().find(|(_, at)| at.elapsed() >= ctx.pod_timeout) {
-                break Err(Error::Timeout(format!(
+                return Err(Error::Timeout(format!(
                     "pod {} is still on {node} {} after its eviction",
                     now_present.get(uid).cloned().unwrap_or_default(),
                     shared::duration::format(ctx.pod_timeout)
                 )));
             }
             if ctx.timed_out() {
-                break Err(Error::Timeout(format!(
+                return Err(Error::Timeout(format!(
                     "timed out with {} pod(s) still on {node}",
                     left.len()
                 )));
             }
             // Woken when a pod leaves the node; at least once a second for the timeouts.
-            seen.borrow_and_update();
-            let _ = tokio::time::timeout(Duration::from_secs(1), seen.changed()).await;
-        },
-    };
-    bar.finish_and_clear();
-    watch.abort();
-    result
+            self.seen.borrow_and_update();
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.seen.changed()).await;
+        }
+    }
+}
+
+/// The node watch's task. Each event recomputes the UIDs on the node for the evicting tasks;
+/// with a skip-wait limit, a pod whose deletion is older than it no longer counts (a dead
+/// node never finishes it), which time alone can bring about: then also once a second.
+async fn follow_node(
+    mut stream: futures::stream::BoxStream<'static, Result<watcher::Event<Pod>, watcher::Error>>,
+    reader: reflector::Store<Pod>,
+    present: Present,
+    changed: tokio::sync::watch::Sender<u64>,
+    skip_wait: Option<Duration>,
+) {
+    let mut deleting_since: HashMap<String, Instant> = HashMap::new();
+    let mut skipped: BTreeSet<String> = BTreeSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Until the first list is in the store it holds nothing: recomputing then would say
+    // every pod had left.
+    let mut listed = false;
+    loop {
+        tokio::select! {
+            event = stream.next() => match event {
+                None => break,
+                Some(Ok(watcher::Event::InitDone)) => listed = true,
+                Some(_) => {}
+            },
+            _ = tick.tick(), if skip_wait.is_some() => {}
+        }
+        if !listed {
+            continue;
+        }
+        let uids = uids_on_node(&reader, skip_wait, &mut deleting_since, &mut skipped);
+        let moved = {
+            let mut now = present.lock().unwrap_or_else(|e| e.into_inner());
+            let moved = *now != uids;
+            *now = uids;
+            moved
+        };
+        if moved {
+            changed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
+
+/// The UIDs (with names) of the pods on the node as the store has them, less those whose
+/// deletion is older than the skip-wait limit (said once per pod).
+fn uids_on_node(
+    reader: &reflector::Store<Pod>,
+    skip_wait: Option<Duration>,
+    deleting_since: &mut HashMap<String, Instant>,
+    skipped: &mut BTreeSet<String>,
+) -> HashMap<String, String> {
+    let mut uids: HashMap<String, String> = HashMap::new();
+    for p in reader.state() {
+        let Some(uid) = p.uid() else { continue };
+        if let Some(limit) = skip_wait
+            && deletion_older_than(&p, limit, deleting_since)
+        {
+            if skipped.insert(uid) {
+                eprintln!(
+                    "{}/{}: deleted more than {} ago and still terminating: treated as gone (--skip-wait-for-delete-timeout)",
+                    p.namespace().unwrap_or_default(),
+                    p.name_any(),
+                    shared::duration::format(limit)
+                );
+            }
+            continue;
+        }
+        uids.insert(uid, p.name_any());
+    }
+    uids
 }
 
 /// Whether a terminating pod's deletion is older than `limit`, as kubectl drain's
