@@ -815,12 +815,18 @@ fn recover(ep: &mut Episode, rng: &mut StdRng, sim: &SimProcess, home: &Path, pr
             .collect();
         // A run of several nodes stopped on one prints, besides that node's resume, the
         // command that finishes it and drains the rest: the way to finish what was asked.
+        // Commands that only read (`argodeploy list --prefix …` shows what a resubmit made)
+        // are not a way to finish anything, and take no `-y` (seed 100807 pasted one so).
         let rest = format!("kubectl {} ", ep.flow.plugin);
+        const NOT_FINISHING: [&str; 12] = [
+            "resume", "abort", "status", "uncordon", "list", "get", "logs", "find", "doctor",
+            "diagnose", "volumes", "platform",
+        ];
         let resume = hints
             .iter()
             .find(|c| {
                 c.starts_with(&rest)
-                    && !["resume", "abort", "status", "uncordon"]
+                    && !NOT_FINISHING
                         .iter()
                         .any(|verb| c.split_whitespace().nth(2) == Some(*verb))
             })

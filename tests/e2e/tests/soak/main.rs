@@ -151,7 +151,7 @@ fn summarize(episodes: &[Episode], wall: f64) -> String {
 
 /// Episodes that once broke an invariant, run first in every soak (the deterministic test of
 /// each fix is in tests/soak_regressions.rs).
-const PINNED: [u64; 13] = [
+const PINNED: [u64; 14] = [
     2006,   // pvcreset verify waited for the recorded replicas after the operator rescaled
     3010,   // airflow restart's timeout hint lacked -n
     3011,   // pvcreset planned from an owner another run had scaled to 0 and took its journal
@@ -164,6 +164,7 @@ const PINNED: [u64; 13] = [
     100108, // (the soak's own) it retried an abort that said only resume could finish the reset
     100167, // a copy started while a drain ran took its journal over: both changed the node
     100178, // a pod reset's resume waited forever on a replacement pod holding the old claim
+    100807, // (the soak's own) it pasted a printed `argodeploy list` with `-y` as a way to finish
     5253679701468046860, // an interrupted `argodeploy stop`'s hint lacked `-n` (found in CI)
 ];
 
