@@ -280,6 +280,21 @@ async fn run_fresh(
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let mut journal = execute::journal_from_plan(plan, options, was_unschedulable, &now);
+    let moves_nothing = journal.prescaled.is_empty()
+        && plan
+            .pods
+            .iter()
+            .all(|p| matches!(p.verdict, plan::Verdict::Skip));
+    if was_unschedulable && moves_nothing {
+        // Already cordoned and nothing to move (drained before, perhaps by another run just
+        // now): a journal written and removed again would change nothing but would count as
+        // a second run changing the node (soak seed 100027).
+        eprintln!(
+            "node {node} is already cordoned and has nothing to evict: nothing was changed — safe to terminate"
+        );
+        eprintln!("next: {}", plan::next_step(plan.provider_id.as_deref()));
+        return Ok(Vec::new());
+    }
     execute::start(ctx, node, &journal).await?;
     eprintln!("cordoned {node}");
     execute::run_node(ctx, node, &mut journal, plan)

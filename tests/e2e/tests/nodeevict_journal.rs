@@ -648,3 +648,37 @@ fn ctrl_c_during_the_first_write_names_commands_that_work_either_way() {
     assert_eq!(unknown.code, Some(1), "{}", unknown.stderr);
     assert!(unknown.stderr.contains("not found"), "{}", unknown.stderr);
 }
+
+#[test]
+fn draining_a_node_already_cordoned_and_empty_writes_nothing_and_says_so() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let first = nodeevict(
+        &sim,
+        home.path(),
+        &[NODE, "--force", "-y", "--timeout", "2m"],
+    );
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let writes_before = sim.mutating_requests().len();
+    // The same command again (an operator's rerun, or a second copy that lost the race): the
+    // node is cordoned and holds only DaemonSet pods.
+    let again = nodeevict(
+        &sim,
+        home.path(),
+        &[NODE, "--force", "-y", "--timeout", "2m"],
+    );
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("already cordoned and has nothing to evict: nothing was changed")
+            && again.stderr.contains("safe to terminate"),
+        "{}",
+        again.stderr
+    );
+    let writes: Vec<Value> = sim.mutating_requests()[writes_before..].to_vec();
+    assert!(writes.is_empty(), "no write at all: {writes:?}");
+    let node = sim.get_json(&["node", NODE]);
+    assert_eq!(node["spec"]["unschedulable"], true);
+    assert!(!annotated(&node), "no journal");
+}
