@@ -151,7 +151,7 @@ fn summarize(episodes: &[Episode], wall: f64) -> String {
 
 /// Episodes that once broke an invariant, run first in every soak (the deterministic test of
 /// each fix is in tests/soak_regressions.rs).
-const PINNED: [u64; 14] = [
+const PINNED: [u64; 15] = [
     2006,   // pvcreset verify waited for the recorded replicas after the operator rescaled
     3010,   // airflow restart's timeout hint lacked -n
     3011,   // pvcreset planned from an owner another run had scaled to 0 and took its journal
@@ -160,6 +160,7 @@ const PINNED: [u64; 14] = [
     100328, // a rerun blocked on a recorded drain gave no resume/abort
     100385, // a taken-over pvcreset run scaled the owner to 0 after the other scaled it up
     100519, // a concurrent pool drain's refusal named only the first node
+    100027, // a drain racing its copy: the node changed under its first write, or was drained
     100069, // Ctrl-C during a drain's first write: the note claimed a record that was not there
     100108, // (the soak's own) it retried an abort that said only resume could finish the reset
     100167, // a copy started while a drain ran took its journal over: both changed the node
