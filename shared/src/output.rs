@@ -39,6 +39,50 @@ impl OutputFormat {
     }
 }
 
+/// `-o` for a command that shows a plan or a report (restart, drain, reset, status, …):
+/// table, json or yaml — what `--help` lists is exactly what the command prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanFormat {
+    #[default]
+    Table,
+    Json,
+    Yaml,
+}
+
+/// `-o` for a command that lists objects (list, volumes, platform, …): the formats kubectl
+/// users expect of `get`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ListFormat {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Yaml,
+    Name,
+}
+
+impl From<PlanFormat> for OutputFormat {
+    fn from(format: PlanFormat) -> Self {
+        match format {
+            PlanFormat::Table => OutputFormat::Table,
+            PlanFormat::Json => OutputFormat::Json,
+            PlanFormat::Yaml => OutputFormat::Yaml,
+        }
+    }
+}
+
+impl From<ListFormat> for OutputFormat {
+    fn from(format: ListFormat) -> Self {
+        match format {
+            ListFormat::Table => OutputFormat::Table,
+            ListFormat::Wide => OutputFormat::Wide,
+            ListFormat::Json => OutputFormat::Json,
+            ListFormat::Yaml => OutputFormat::Yaml,
+            ListFormat::Name => OutputFormat::Name,
+        }
+    }
+}
+
 /// Applies `--no-color` (NO_COLOR and non-terminals are handled by owo-colors' detection).
 pub fn init_color(no_color: bool) {
     if no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
