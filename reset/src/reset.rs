@@ -380,8 +380,8 @@ fn planned_version(
     Ok(planned.and_then(|m| m.resource_version.clone()))
 }
 
-/// The preflight of the plan's permissions, then the confirmation by typing the claim's name
-/// (the owner's, for several claims).
+/// The preflight of the plan's permissions, then the confirmation by typing the owner's name:
+/// the same kind of thing whether one claim or all of them are reset.
 async fn approved(
     target: &Target,
     namespace: &str,
@@ -389,21 +389,23 @@ async fn approved(
     plan: &plan::Plan,
     holder: &OwnerRecord,
 ) -> shared::Result<bool> {
-    let (expected, what) = match plan.claims.as_slice() {
-        [one] => (one.name.clone(), "This deletes the claim".to_string()),
-        many => (
-            holder.name.clone(),
-            format!(
-                "This deletes {} claims of {}",
-                many.len(),
-                holder.reference()
-            ),
+    let what = match plan.claims.as_slice() {
+        [one] => format!(
+            "This deletes the claim {} of {}",
+            one.name,
+            holder.reference()
+        ),
+        many => format!(
+            "This deletes {} claims of {}",
+            many.len(),
+            holder.reference()
         ),
     };
+    let kind = format!("the {}'s name", holder.kind.lowercase());
     let needs = needed_permissions(&plan.journal);
     Gate::new(target, &options.change, "kubectl pvcreset doctor")
         .preflight(namespace, &needs)
-        .confirm_typed(&what, &expected)
+        .confirm_typed(&what, &kind, &holder.name)
         .approve()
         .await
 }

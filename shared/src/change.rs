@@ -7,7 +7,7 @@
 //! shared::change::show_plan(&target, args.output, &plan, plan::render)?;
 //! let approved = Gate::new(&target, &args.change, "kubectl pvcreset doctor")
 //!     .preflight(namespace, &needs)
-//!     .confirm_typed("This deletes the claim", "data-web-0")
+//!     .confirm_typed("This deletes the claim data-web-0", "the statefulset's name", "web")
 //!     .on_interrupt("the reset was under way; …")
 //!     .approve()
 //!     .await?;
@@ -54,7 +54,11 @@ enum Question<'a> {
     /// `question [y/N]`.
     YesNo(&'a str),
     /// Type `expected` (an object's name) before data is lost.
-    Typed { what: &'a str, expected: &'a str },
+    Typed {
+        what: &'a str,
+        kind: &'a str,
+        expected: &'a str,
+    },
 }
 
 /// Preflight → dry run → confirmation → Ctrl-C accounting, for one change.
@@ -98,9 +102,13 @@ impl<'a> Gate<'a> {
         self
     }
 
-    /// Make the operator type `expected`.
-    pub fn confirm_typed(mut self, what: &'a str, expected: &'a str) -> Self {
-        self.question = Question::Typed { what, expected };
+    /// Make the operator type `expected`, which `kind` names ("the statefulset's name").
+    pub fn confirm_typed(mut self, what: &'a str, kind: &'a str, expected: &'a str) -> Self {
+        self.question = Question::Typed {
+            what,
+            kind,
+            expected,
+        };
         self
     }
 
@@ -133,9 +141,11 @@ impl<'a> Gate<'a> {
         }
         match self.question {
             Question::YesNo(question) => crate::confirm::confirm(question, self.args.yes)?,
-            Question::Typed { what, expected } => {
-                crate::confirm::confirm_typed(what, expected, self.args.yes)?
-            }
+            Question::Typed {
+                what,
+                kind,
+                expected,
+            } => crate::confirm::confirm_typed(what, kind, expected, self.args.yes)?,
         }
         if let Some(note) = self.interrupted {
             crate::interrupt::changing(note);

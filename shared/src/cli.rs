@@ -10,18 +10,37 @@ use owo_colors::{OwoColorize, Stream};
 use crate::error::Result;
 use crate::flags::GlobalArgs;
 
-/// `-v` levels: 1 shows the plugin's decisions, 2 adds each API request, 3+ adds kube detail.
+/// The suite's own crates (tracing targets): only these log below `--verbosity 6`.
+const SUITE_CRATES: [&str; 6] = [
+    "shared",
+    "pvc_reset",
+    "kubectl_airflow",
+    "kubectl_pvcreset",
+    "kubectl_nodeevict",
+    "kubectl_argodeploy",
+];
+
+/// Verbosity levels: 0 only the suite's warnings (a library's error is the suite's one-line
+/// error, never a second line); 1 (`-v`) the suite's requests and decisions; 2-5 their detail;
+/// 6-8 (as kubectl's -v=6+) also the client library's own request logs; 9 everything.
 /// Fixed targets (tracing-subscriber's `Targets`): no regex-backed environment filter needed.
-fn log_filter(verbosity: u8) -> &'static str {
+fn log_filter(verbosity: u8) -> String {
+    let own = |level: &str| {
+        SUITE_CRATES
+            .iter()
+            .map(|c| format!("{c}={level}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     match verbosity {
-        0 => "warn",
-        1 => {
-            "warn,shared=info,pvc_reset=info,kubectl_airflow=info,kubectl_pvcreset=info,kubectl_nodeevict=info,kubectl_argodeploy=info"
-        }
-        2 => {
-            "info,shared=debug,pvc_reset=debug,kubectl_airflow=debug,kubectl_pvcreset=debug,kubectl_nodeevict=debug,kubectl_argodeploy=debug,kube_client=debug,tower_http=debug"
-        }
-        _ => "debug,hyper=info,hyper_util=info,rustls=info,h2=info",
+        0 => own("warn"),
+        1 => own("info"),
+        2..=5 => own("debug"),
+        6..=8 => format!(
+            "{},kube=debug,kube_client=debug,tower_http=debug",
+            own("debug")
+        ),
+        _ => "debug,hyper=info,hyper_util=info,rustls=info,h2=info".to_string(),
     }
 }
 
@@ -43,9 +62,15 @@ fn init_logging(verbosity: u8) {
 }
 
 /// Parses the command line. Help and version print as clap renders them; a usage error is
-/// one line (clap's message and its tip, then where to read more), exit 2.
+/// one line (clap's whole message: the argument, its possible values, the tip), then the help
+/// of the subcommand that was being parsed, exit 2.
 pub fn parse<C: clap::Parser>() -> C {
-    match C::try_parse() {
+    exit_quietly_when_the_output_is_closed();
+    let args = arguments(std::env::args_os().collect());
+    let parsed = command::<C>()
+        .try_get_matches_from(&args)
+        .and_then(|matches| C::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;
@@ -57,23 +82,114 @@ pub fn parse<C: clap::Parser>() -> C {
             ) {
                 err.exit();
             }
-            let name = C::command().get_name().to_string();
-            eprintln!("{}", one_line_usage_error(&err.render().to_string(), &name));
+            let words: Vec<String> = args
+                .iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let path = subcommand_path(&command::<C>(), &words);
+            eprintln!("{}", one_line_usage_error(&err.render().to_string(), &path));
             std::process::exit(i32::from(crate::error::exit::USAGE));
         }
     }
 }
 
-/// clap's rendered usage error as one line: the `error:` line, its tips, and the help hint.
-pub fn one_line_usage_error(rendered: &str, name: &str) -> String {
-    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("error: invalid arguments");
-    let tips: Vec<&str> = lines.filter_map(|l| l.strip_prefix("tip: ")).collect();
-    let mut out = first.to_string();
-    for tip in tips {
-        out.push_str(&format!(" ({tip})"));
+/// The command line to parse. Run under the name `kubectl_complete-<plugin>` (a link to the
+/// plugin, which is how `completion --help` says to install kubectl's completion), the plugin
+/// answers kubectl's completion protocol: the words are `__complete`'s.
+fn arguments(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if invoked_as.starts_with("kubectl_complete-") {
+        args.insert(1, "__complete".into());
     }
-    out.push_str(&format!("; see `{name} --help`"));
+    args
+}
+
+/// Exit status of a process whose reader went away (`| head`): 128 + SIGPIPE, what a shell
+/// shows for any Unix tool killed by it.
+const CLOSED_PIPE: i32 = 141;
+
+/// `| head` closes stdout early; the next `println!` then panics with EPIPE (Rust ignores
+/// SIGPIPE, and restoring it would need unsafe code). Turn that panic into a quiet exit, as
+/// `cat` and kubectl end: no panic message, exit 141 — after saying how to finish when the
+/// output closed in the middle of a change.
+fn exit_quietly_when_the_output_is_closed() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") || message.contains("os error 32") {
+            if crate::interrupt::in_change() && crate::interrupt::claim_exit() {
+                eprintln!(
+                    "error: the output was closed; {}",
+                    crate::interrupt::message()
+                );
+            }
+            std::process::exit(CLOSED_PIPE);
+        }
+        default_hook(info);
+    }));
+}
+
+/// The plugin's command line as parsed, printed in help and man pages, and completed: the
+/// derived one with the help of the shared subcommands named for this plugin.
+pub fn command<C: clap::CommandFactory>() -> clap::Command {
+    let cmd = C::command();
+    let name = cmd.get_name().to_string();
+    cmd.mut_subcommand("completion", |c| crate::complete::completion_help(c, &name))
+}
+
+/// `kubectl PLUGIN [SUBCOMMAND…]`: the command whose help explains the arguments the user
+/// got wrong — each argument that names a subcommand (or its alias) of the one before.
+pub fn subcommand_path(command: &clap::Command, args: &[String]) -> String {
+    let mut path = command.get_name().to_string();
+    let mut current = command;
+    for arg in args {
+        if let Some(sub) = current.get_subcommands().find(|s| {
+            !s.is_hide_set() && (s.get_name() == arg || s.get_all_aliases().any(|a| a == arg))
+        }) {
+            path.push(' ');
+            path.push_str(sub.get_name());
+            current = sub;
+        }
+    }
+    path
+}
+
+/// clap's rendered usage error as one line: every line of the message (the missing argument's
+/// name, `[possible values: …]`), its tips in parentheses, then where to read more. The usage
+/// synopsis and clap's own "try --help" are left out: the hint replaces them.
+pub fn one_line_usage_error(rendered: &str, command_path: &str) -> String {
+    let mut message = Vec::new();
+    let mut tips = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        match line.strip_prefix("tip: ") {
+            Some(tip) => tips.push(format!("({tip})")),
+            None if !line.is_empty() => message.push(line),
+            None => {}
+        }
+    }
+    let mut out = if message.is_empty() {
+        "error: invalid arguments".to_string()
+    } else {
+        message.join(" ")
+    };
+    for tip in tips {
+        out.push(' ');
+        out.push_str(&tip);
+    }
+    out.push_str(&format!("; see `{command_path} --help`"));
     out
 }
 
@@ -106,7 +222,13 @@ where
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(crate::Error::Declined(message)) => {
+            crate::interrupt::end_cut_line();
+            eprintln!("{message}");
+            ExitCode::from(crate::error::exit::REFUSED)
+        }
         Err(err) => {
+            crate::interrupt::end_cut_line();
             let label = "error:"
                 .if_supports_color(Stream::Stderr, |t| t.red().bold().to_string())
                 .to_string();
@@ -148,11 +270,11 @@ pub async fn run_common<C: clap::CommandFactory>(
     match common {
         Common::Doctor(args) => crate::doctor::run(global, args, permissions).await,
         Common::Completion(args) => {
-            crate::complete::print_script(C::command(), args.shell);
+            crate::complete::print_script(command::<C>(), args.shell);
             Ok(())
         }
         Common::Complete(args) => complete(args).await,
-        Common::Man(args) => crate::complete::man(C::command(), args),
+        Common::Man(args) => crate::complete::man(command::<C>(), args),
     }
 }
 
@@ -185,6 +307,53 @@ mod tests {
                 .parse::<tracing_subscriber::filter::Targets>()
                 .unwrap_or_else(|e| panic!("-v {v}: {e}"));
         }
+    }
+
+    #[test]
+    fn a_missing_argument_is_named_and_the_hint_is_the_subcommand_s_help() {
+        let rendered = "error: the following required arguments were not provided:\n  <COMPONENT>\n\nUsage: kubectl airflow restart <COMPONENT> [RELEASE]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line_usage_error(rendered, "kubectl airflow restart"),
+            "error: the following required arguments were not provided: <COMPONENT>; see `kubectl airflow restart --help`"
+        );
+    }
+
+    #[test]
+    fn an_invalid_value_keeps_its_possible_values_and_tip() {
+        let rendered = "error: invalid value 'xml' for '--output <OUTPUT>'\n  [possible values: table, json, yaml]\n\n  tip: a similar value exists: 'yaml'\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line_usage_error(rendered, "kubectl airflow restart"),
+            "error: invalid value 'xml' for '--output <OUTPUT>' [possible values: table, json, yaml] (a similar value exists: 'yaml'); see `kubectl airflow restart --help`"
+        );
+    }
+
+    #[test]
+    fn the_help_hint_follows_the_subcommands_given() {
+        #[derive(clap::Parser)]
+        #[command(name = "kubectl demo")]
+        struct Demo {
+            #[arg(short = 'n', global = true)]
+            namespace: Option<String>,
+            #[command(subcommand)]
+            command: Sub,
+        }
+        #[derive(clap::Subcommand)]
+        enum Sub {
+            Restart { component: String },
+            Logs,
+        }
+        use clap::CommandFactory;
+        let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let command = Demo::command();
+        assert_eq!(
+            subcommand_path(&command, &args("-n x restart")),
+            "kubectl demo restart"
+        );
+        assert_eq!(subcommand_path(&command, &args("--bogus")), "kubectl demo");
+        assert_eq!(
+            subcommand_path(&command, &args("logs x")),
+            "kubectl demo logs"
+        );
     }
 
     #[test]

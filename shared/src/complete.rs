@@ -3,8 +3,6 @@
 //! (`kubectl_complete-<name> ARGS... WORD` prints candidates one per line, then `:<directive>`
 //! as cobra does; 4 = no file completion).
 
-use std::io::Write;
-
 use clap::{Args, Command};
 use clap_complete::Shell;
 
@@ -12,13 +10,66 @@ use crate::GlobalArgs;
 
 #[derive(Args, Debug, Clone)]
 pub struct CompletionArgs {
-    /// The shell: bash, zsh or fish
+    /// The shell
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub shell: CompletionShell,
+}
+
+/// The shells `completion` writes scripts for (and only those: the others are not tested).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl From<CompletionShell> for Shell {
+    fn from(shell: CompletionShell) -> Shell {
+        match shell {
+            CompletionShell::Bash => Shell::Bash,
+            CompletionShell::Zsh => Shell::Zsh,
+            CompletionShell::Fish => Shell::Fish,
+        }
+    }
 }
 
 /// The shells `completion` writes scripts for, offered as its argument's candidates.
 pub const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
+
+/// `completion`'s help, named for the plugin `name` (`kubectl airflow`): where the script goes
+/// and what makes `kubectl airflow <TAB>` work, which the script alone cannot.
+pub fn completion_help(cmd: Command, name: &str) -> Command {
+    let binary = name.replace(' ', "-");
+    let plugin = binary
+        .strip_prefix("kubectl-")
+        .unwrap_or(&binary)
+        .to_string();
+    cmd.long_about(format!(
+        "Print a shell completion script: bash, zsh or fish.\n\n\
+The script completes the plugin's own binary ({binary} …). kubectl's completion of \
+`{name} …` (kubectl 1.26+) runs an executable named kubectl_complete-{plugin} found on PATH \
+instead: krew installs it; the last example below installs it by hand."
+    ))
+    .after_help(format!(
+        "Examples:\n  \
+# complete {binary} in this bash session\n  \
+source <({name} completion bash)\n\n  \
+# complete it in every zsh session\n  \
+{name} completion zsh > \"${{fpath[1]}}/_{binary}\"\n\n  \
+# make kubectl complete `{name} …` (kubectl 1.26+)\n  \
+{}",
+        install_kubectl_completion(&binary, &plugin, "  ")
+    ))
+}
+
+/// The commands that install `kubectl_complete-<plugin>` in ~/.local/bin, one per line, each
+/// short enough that no help renderer wraps it (pasteable as printed): a link to the plugin,
+/// which answers kubectl's completion protocol when run under that name (`cli::parse`).
+fn install_kubectl_completion(binary: &str, plugin: &str, indent: &str) -> String {
+    format!(
+        "mkdir -p ~/.local/bin\n{indent}ln -sf \"$(command -v {binary})\" ~/.local/bin/kubectl_complete-{plugin}"
+    )
+}
 
 /// The hidden `__complete` subcommand's arguments: the words typed after the plugin's name,
 /// the last one being the word to complete (possibly empty).
@@ -28,13 +79,43 @@ pub struct CompleteArgs {
     pub words: Vec<String>,
 }
 
-/// Prints the completion script of `cmd` for `shell`.
-pub fn print_script(cmd: Command, shell: Shell) {
-    // Completes the `kubectl-<name>` binary; kubectl's own completion goes through
-    // `kubectl_complete-<name>` and `__complete`.
-    let name = cmd.get_name().replace(' ', "-");
-    let mut cmd = cmd.name(name.clone()).bin_name(name.clone());
-    clap_complete::generate(shell, &mut cmd, name, &mut std::io::stdout());
+/// Prints the completion script of `cmd` for `shell`: clap's script for the `kubectl-<name>`
+/// binary without the hidden subcommands, after comments that say how to make
+/// `kubectl <name> …` complete too (kubectl runs `kubectl_complete-<name>` from PATH).
+pub fn print_script(cmd: Command, shell: CompletionShell) {
+    let binary = cmd.get_name().replace(' ', "-");
+    let plugin = binary
+        .strip_prefix("kubectl-")
+        .unwrap_or(&binary)
+        .to_string();
+    let mut cmd = without_hidden_subcommands(&cmd)
+        .name(binary.clone())
+        .bin_name(binary.clone());
+    let mut script = format!(
+        "# Completion of {binary}. For kubectl's own completion of `kubectl {plugin} …` (kubectl 1.26+),\n\
+# put an executable kubectl_complete-{plugin} on PATH (krew installs it), e.g.:\n\
+#   {}\n",
+        install_kubectl_completion(&binary, &plugin, "#   ")
+    )
+    .into_bytes();
+    clap_complete::generate(Shell::from(shell), &mut cmd, binary, &mut script);
+    crate::output::print_stdout(&String::from_utf8_lossy(&script));
+}
+
+/// `cmd` with its arguments and visible subcommands only: the hidden ones (`__complete`,
+/// `__man`) are protocol, not something to offer at a prompt.
+fn without_hidden_subcommands(cmd: &Command) -> Command {
+    let mut visible = Command::new(cmd.get_name().to_string())
+        .args(cmd.get_arguments().cloned())
+        .subcommands(
+            cmd.get_subcommands()
+                .filter(|s| !s.is_hide_set())
+                .map(without_hidden_subcommands),
+        );
+    if let Some(about) = cmd.get_about() {
+        visible = visible.about(about.clone());
+    }
+    visible
 }
 
 /// The hidden `__man` subcommand's arguments.
@@ -54,9 +135,8 @@ pub fn man(cmd: Command, args: &ManArgs) -> crate::Result<()> {
         clap_mangen::Man::new(cmd)
             .render(&mut out)
             .map_err(|e| failed("rendering the man page", e))?;
-        return std::io::stdout()
-            .write_all(&out)
-            .map_err(|e| failed("writing the man page", e));
+        crate::output::print_stdout(&String::from_utf8_lossy(&out));
+        return Ok(());
     };
     let mut cmd = cmd.disable_help_subcommand(true);
     cmd.build();

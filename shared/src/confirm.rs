@@ -17,7 +17,19 @@ fn refuse_without_terminal() -> Error {
 }
 
 fn declined() -> Error {
-    Error::Refused("declined: nothing was changed".to_string())
+    Error::Declined("declined: nothing was changed".to_string())
+}
+
+/// The prompt's look once answered: neutral, whatever was typed. ColorfulTheme's green tick
+/// and green answer drew a wrong typed confirmation as if it had been accepted.
+fn theme() -> ColorfulTheme {
+    let plain = console::Style::new().for_stderr();
+    ColorfulTheme {
+        success_prefix: plain.apply_to("›".to_string()),
+        success_suffix: plain.apply_to("·".to_string()),
+        values_style: plain,
+        ..ColorfulTheme::default()
+    }
 }
 
 /// Asks a yes/no question on stderr: `question [y/N]`, a whole line that acts only on Enter,
@@ -38,15 +50,17 @@ pub fn is_yes(line: &str) -> bool {
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-/// Makes the operator type `expected` (an object's name) before data is lost.
-pub fn confirm_typed(what: &str, expected: &str, yes: bool) -> Result<()> {
-    let Some(typed) = read_line(format!("{what}: type {expected} to confirm"), yes)? else {
+/// Makes the operator type `expected` (an object's name, `kind` says which: "the claim's
+/// name") before data is lost; the prompt states exactly what to type.
+pub fn confirm_typed(what: &str, kind: &str, expected: &str, yes: bool) -> Result<()> {
+    let Some(typed) = read_line(format!("{what}: type {kind} ({expected}) to confirm"), yes)?
+    else {
         return Ok(());
     };
     match typed.trim() {
         t if t == expected => Ok(()),
         "" => Err(declined()),
-        t => Err(Error::Refused(format!(
+        t => Err(Error::Declined(format!(
             "declined: typed {t:?}, expected {expected:?}; nothing was changed"
         ))),
     }
@@ -64,7 +78,7 @@ fn read_line(prompt: String, yes: bool) -> Result<Option<String>> {
     }
     // Ctrl-C now means no (crate::interrupt's handler).
     let at_prompt = crate::interrupt::AtPrompt::show();
-    let line: std::result::Result<String, _> = Input::with_theme(&ColorfulTheme::default())
+    let line: std::result::Result<String, _> = Input::with_theme(&theme())
         .with_prompt(prompt)
         .allow_empty(true)
         .interact_text();
@@ -82,10 +96,12 @@ fn declined_at_prompt(at_prompt: crate::interrupt::AtPrompt, e: dialoguer::Error
     if e.kind() != std::io::ErrorKind::Interrupted {
         return declined();
     }
-    // The same words whichever of the two reports it.
+    // The same words whichever of the two reports it, on a line of their own (the prompt
+    // left the cursor after what was typed).
     let message = crate::interrupt::message();
     std::mem::forget(at_prompt);
-    Error::Refused(message)
+    crate::interrupt::cut_mid_line();
+    Error::Declined(message)
 }
 
 #[cfg(test)]

@@ -38,9 +38,13 @@ pub enum Error {
     /// A check or a verification failed (exit 1).
     #[error("{0}")]
     Failed(String),
-    /// No terminal to confirm on and no `--yes`, or the operator said no (exit 3).
+    /// No terminal to confirm on and no `--yes`, or a safety check refused (exit 3).
     #[error("{0}")]
     Refused(String),
+    /// The operator said no at a prompt (exit 3): a plain message, not an error — nothing
+    /// went wrong and nothing was changed.
+    #[error("{0}")]
+    Declined(String),
     /// Waiting for a condition ran out of time (exit 4).
     #[error("{0}")]
     Timeout(String),
@@ -53,7 +57,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Config { .. } => exit::USAGE,
             Error::Api { .. } | Error::Failed(_) => exit::FAILURE,
-            Error::Refused(_) => exit::REFUSED,
+            Error::Refused(_) | Error::Declined(_) => exit::REFUSED,
             Error::Timeout(_) => exit::TIMEOUT,
         }
     }

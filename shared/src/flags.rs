@@ -80,11 +80,11 @@ pub struct GlobalArgs {
     )]
     pub as_group: Vec<String>,
 
-    /// More output on stderr: -v requests and decisions, -vv API detail
+    /// More output on stderr: -v the requests and decisions, -vv their detail
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, help_heading = "Output flags")]
     pub verbose: u8,
 
-    /// Verbosity as a number, like kubectl's -v=N (0-9)
+    /// Verbosity as a number, like kubectl's -v=N (0-9; 6 and above add the client library's logs)
     #[arg(
         long = "verbosity",
         global = true,

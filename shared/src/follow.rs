@@ -91,6 +91,7 @@ impl Follow {
     where
         F: FnMut(&Pod, usize) -> Option<PodStream>,
     {
+        crate::interrupt::reading_only();
         let (tx, mut rx) = mpsc::channel::<String>(1024);
         let mut followed: HashSet<String> = HashSet::new();
         let mut listed = false;

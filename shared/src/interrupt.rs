@@ -14,6 +14,11 @@ use crate::error::exit;
 static NOTE: Mutex<Option<String>> = Mutex::new(None);
 /// A confirmation prompt is on the terminal.
 static AT_PROMPT: AtomicBool = AtomicBool::new(false);
+/// The command only reads a stream (`logs -f`): Ctrl-C is how it ends, not an error.
+static READING_ONLY: AtomicBool = AtomicBool::new(false);
+/// A prompt was cut by Ctrl-C with the cursor after the typed text: the next line printed
+/// must start on a line of its own.
+static MID_LINE: AtomicBool = AtomicBool::new(false);
 /// The process is about to report its outcome and exit (from the command or the handler).
 static EXITING: AtomicBool = AtomicBool::new(false);
 
@@ -27,6 +32,33 @@ pub(crate) fn claim_exit() -> bool {
 /// finish or undo it (e.g. "stopped after step scaled-down; resume: `…`").
 pub fn changing(note: impl Into<String>) {
     *NOTE.lock().unwrap_or_else(|e| e.into_inner()) = Some(note.into());
+}
+
+/// Marks the command as a read-only stream: Ctrl-C ends it quietly (exit 130, no line), as it
+/// ends `kubectl logs -f`.
+pub fn reading_only() {
+    READING_ONLY.store(true, Ordering::SeqCst);
+}
+
+/// Ctrl-C now ends a read-only stream that changed nothing: say nothing.
+fn ends_quietly() -> bool {
+    READING_ONLY.load(Ordering::SeqCst) && !AT_PROMPT.load(Ordering::SeqCst) && !in_change()
+}
+
+pub(crate) fn cut_mid_line() {
+    MID_LINE.store(true, Ordering::SeqCst);
+}
+
+/// Ends the line a cut prompt left the cursor on (once).
+pub(crate) fn end_cut_line() {
+    if MID_LINE.swap(false, Ordering::SeqCst) {
+        eprintln!();
+    }
+}
+
+/// Whether a command has started changing things (a note of how to finish is recorded).
+pub fn in_change() -> bool {
+    NOTE.lock().unwrap_or_else(|e| e.into_inner()).is_some()
 }
 
 /// The message printed when interrupted now.
@@ -76,9 +108,18 @@ pub(crate) fn install(runtime: &tokio::runtime::Runtime) {
     runtime.spawn(async move {
         if interrupted.await && claim_exit() {
             // A prompt may have hidden the cursor.
+            if ends_quietly() {
+                std::process::exit(i32::from(exit::INTERRUPTED));
+            }
             let _ = console::Term::stderr().show_cursor();
+            MID_LINE.store(false, Ordering::SeqCst);
             eprintln!();
-            eprintln!("error: {}", message());
+            // At a prompt Ctrl-C means no: a plain answer, not an error.
+            if AT_PROMPT.load(Ordering::SeqCst) {
+                eprintln!("{}", message());
+            } else {
+                eprintln!("error: {}", message());
+            }
             std::process::exit(i32::from(exit_code()));
         }
     });

@@ -451,6 +451,16 @@ fn check_exec_command(command: &str, user: &str) -> Result<()> {
 /// Resolves the target and builds a client with the suite's retry policy.
 pub async fn connect(args: &GlobalArgs) -> Result<Target> {
     let resolved = resolve(args).await?;
+    tracing::info!(
+        "context {:?} (cluster {:?}, user {:?}, server {}), namespace {:?} ({:?}), credentials: {}",
+        resolved.context,
+        resolved.cluster,
+        resolved.user,
+        resolved.server,
+        resolved.namespace,
+        resolved.namespace_source,
+        resolved.auth
+    );
     let client = crate::retry::client(resolved.config.clone())
         .map_err(|e| Error::from_kube(e, &resolved.server))?;
     Ok(Target { resolved, client })

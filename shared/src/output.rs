@@ -83,11 +83,25 @@ impl From<ListFormat> for OutputFormat {
     }
 }
 
-/// Applies `--no-color` (NO_COLOR and non-terminals are handled by owo-colors' detection).
+/// Applies `--no-color` and NO_COLOR as no-color.org defines it: set *and not empty*.
+/// owo-colors' detection also treats an empty NO_COLOR as set; where both outputs are a
+/// terminal the suite decides instead (with one output redirected, detection stays, and
+/// plain output is the safe side).
 pub fn init_color(no_color: bool) {
-    if no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+    let no_color_env = std::env::var_os("NO_COLOR");
+    if no_color || no_color_env.as_ref().is_some_and(|v| !v.is_empty()) {
         owo_colors::set_override(false);
+    } else if no_color_env.is_some() && terminal_wants_colour() {
+        owo_colors::set_override(true);
     }
+}
+
+/// Both outputs are a terminal that can show colour.
+fn terminal_wants_colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 
 /// A kubectl-style table: columns separated by at least three spaces.

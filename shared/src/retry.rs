@@ -112,6 +112,7 @@ impl<B> Policy<Request<Body>, Response<B>, BoxError> for TransientRetry {
         req: &mut Request<Body>,
         result: &mut Result<Response<B>, BoxError>,
     ) -> Option<Self::Future> {
+        log_request(req, result);
         if self.attempt >= self.max_attempts {
             return None;
         }
@@ -150,6 +151,19 @@ impl<B> Policy<Request<Body>, Response<B>, BoxError> for TransientRetry {
             *r.extensions_mut() = req.extensions().clone();
             r
         })
+    }
+}
+
+/// `-v`: each request the suite makes and its answer, one line (method, path and query, status
+/// or transport error). Never headers or bodies: they may carry credentials or secrets.
+fn log_request<B>(req: &Request<Body>, result: &Result<Response<B>, BoxError>) {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), ToString::to_string);
+    match result {
+        Ok(resp) => tracing::info!("{} {target} -> {}", req.method(), resp.status()),
+        Err(e) => tracing::info!("{} {target} -> {e}", req.method()),
     }
 }
 

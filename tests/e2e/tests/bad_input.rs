@@ -435,20 +435,14 @@ fn exit_code(session: &expectrl::session::OsSession) -> i32 {
     }
 }
 
-/// The `error:` message a pty session printed (from its last `error:` to the end of that
-/// line), without terminal styling.
+/// The message a pty session printed last (the line that ends in what was found), without
+/// terminal styling: a decline is a plain line, an error starts with `error:`.
 fn error_line(found: &[u8]) -> String {
     let text = String::from_utf8_lossy(found);
     let ansi = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap();
     let plain = ansi.replace_all(&text, "");
-    let start = plain
-        .rfind("error:")
-        .unwrap_or_else(|| panic!("no error line in {plain:?}"));
-    plain[start..]
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    let start = plain.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    plain[start..].to_string()
 }
 
 /// Cases that need a terminal: a wrong typed confirmation, and Ctrl-C at the prompt.
@@ -457,8 +451,9 @@ fn prompt_cases(sims: &Sims, dir: &Path) -> Vec<String> {
     let args = ["report-cache", "-n", "apps"];
 
     let mut s = spawn_in_pty("pvcreset", &sims.aura, dir, &args);
-    s.expect("type report-cache to confirm").unwrap();
-    s.send_line("report-cach").unwrap();
+    s.expect("type the deployment's name (report-builder) to confirm")
+        .unwrap();
+    s.send_line("report-buildr").unwrap();
     let found = s.expect("nothing was changed").unwrap();
     let line = error_line(found.before());
     let line = format!("{line}nothing was changed");
@@ -468,7 +463,7 @@ fn prompt_cases(sims: &Sims, dir: &Path) -> Vec<String> {
     ));
 
     let mut s = spawn_in_pty("pvcreset", &sims.aura, dir, &args);
-    s.expect("type report-cache to confirm").unwrap();
+    s.expect("to confirm").unwrap();
     s.send(ControlCode::EndOfText).unwrap();
     let found = s.expect("nothing was changed").unwrap();
     let line = format!("{}nothing was changed", error_line(found.before()));

@@ -127,7 +127,7 @@ fn ctrl_c_at_the_prompt_gives_exit_3() {
 #[test]
 fn typed_confirmation_needs_the_exact_name() {
     let mut s = spawn(&["--typed", "logs-lunar-nuclear-3725-worker-0"]);
-    s.expect("type logs-lunar-nuclear-3725-worker-0 to confirm")
+    s.expect("type the claim's name (logs-lunar-nuclear-3725-worker-0) to confirm")
         .unwrap();
     s.send_line("logs-lunar-nuclear-3725-worker-0").unwrap();
     s.expect("confirmed").unwrap();
@@ -160,4 +160,37 @@ fn no_terminal_and_no_yes_refuses_at_once() {
     let out = run(&mut prompt_command(&["--yes"]));
     assert_eq!(out.code, Some(0));
     assert!(out.stdout.contains("confirmed"));
+}
+
+fn plain(bytes: &[u8]) -> String {
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap();
+    ansi.replace_all(&String::from_utf8_lossy(bytes), "")
+        .into_owned()
+}
+
+/// Issue 17 item 7: a wrong typed answer is not drawn as accepted (no tick), a decline is a
+/// plain message rather than an `error:`, and Ctrl-C's message starts on a line of its own.
+#[test]
+fn answers_are_drawn_plainly_and_a_decline_is_not_an_error() {
+    let mut s = spawn(&["--typed", "data-0"]);
+    s.expect("type the claim's name (data-0) to confirm")
+        .unwrap();
+    s.send_line("data-1").unwrap();
+    let found = s.expect("nothing was changed").unwrap();
+    let drawn = plain(found.before());
+    assert!(!drawn.contains('✔'), "{drawn:?}");
+    assert!(!drawn.contains("error"), "{drawn:?}");
+    assert!(drawn.contains("declined: typed \"data-1\""), "{drawn:?}");
+    assert_eq!(exit_code(&s), 3);
+
+    let mut s = spawn(&[]);
+    s.expect("Proceed?").unwrap();
+    s.send("no").unwrap();
+    s.send(ControlCode::EndOfText).unwrap();
+    let found = s.expect("nothing was changed").unwrap();
+    let drawn = plain(found.before());
+    let last_line = drawn.rsplit(['\n', '\r']).next().unwrap_or_default();
+    assert_eq!(last_line, "interrupted at the prompt: ", "{drawn:?}");
+    assert!(!drawn.contains("error"), "{drawn:?}");
+    assert_eq!(exit_code(&s), 3);
 }

@@ -422,7 +422,7 @@ fn bad_input_and_no_terminal_change_nothing() {
 }
 
 #[test]
-fn the_prompt_wants_the_claim_name_typed() {
+fn the_prompt_wants_the_owners_name_typed() {
     use expectrl::{Expect, Session};
     let sim = SimProcess::start("astronomer", &["--time-scale", "5"]);
     let home = tempfile::tempdir().unwrap();
@@ -440,15 +440,18 @@ fn the_prompt_wants_the_claim_name_typed() {
         other => panic!("{other:?}"),
     };
     let mut wrong = spawn();
-    wrong.expect(format!("type {claim} to confirm")).unwrap();
-    wrong.send_line("logs-lunar-nuclear-3725-worker-1").unwrap();
+    // What is typed is the owner's name, whether one claim or all of them are reset.
+    wrong
+        .expect("type the statefulset's name (lunar-nuclear-3725-worker) to confirm")
+        .unwrap();
+    wrong.send_line(claim).unwrap();
     wrong.expect("nothing was changed").unwrap();
     assert_eq!(exit(&wrong), 3);
     assert!(sim.mutating_requests().is_empty());
     let before = uid(&sim, "pvc", LUNAR, claim);
     let mut right = spawn();
-    right.expect(format!("type {claim} to confirm")).unwrap();
-    right.send_line(claim).unwrap();
+    right.expect("to confirm").unwrap();
+    right.send_line("lunar-nuclear-3725-worker").unwrap();
     right.expect("done in").unwrap();
     assert_eq!(exit(&right), 0);
     assert_ne!(uid(&sim, "pvc", LUNAR, claim), before);

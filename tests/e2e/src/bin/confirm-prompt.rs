@@ -15,9 +15,12 @@ fn main() -> ExitCode {
     let global = shared::GlobalArgs::default();
     shared::cli::run(&global, || async move {
         match typed {
-            Some(name) => {
-                shared::confirm::confirm_typed("Delete the volume and its data", &name, yes)?
-            }
+            Some(name) => shared::confirm::confirm_typed(
+                "Delete the volume and its data",
+                "the claim's name",
+                &name,
+                yes,
+            )?,
             None => shared::confirm::confirm("Proceed?", yes)?,
         }
         println!("confirmed");
