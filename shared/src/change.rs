@@ -35,7 +35,13 @@ pub fn show_plan<P: Serialize>(
     match format {
         OutputFormat::Json => output::print_stdout(&output::to_json(plan)?),
         OutputFormat::Yaml => output::print_stdout(&output::to_yaml(plan)?),
-        _ => eprint!("{}", text(plan)),
+        _ => {
+            let text = text(plan);
+            match output::stderr_width() {
+                Some(width) => eprint!("{}", output::wrap(&text, width)),
+                None => eprint!("{text}"),
+            }
+        }
     }
     Ok(())
 }

@@ -152,6 +152,57 @@ impl Table {
     }
 }
 
+/// The width of the terminal on stderr, where plans and progress go (None: not a terminal).
+pub fn stderr_width() -> Option<usize> {
+    console::Term::stderr()
+        .size_checked()
+        .map(|(_rows, columns)| usize::from(columns))
+}
+
+/// `text` with every line longer than `width` wrapped at spaces; a continuation is indented
+/// two columns deeper than its line, so a wrapped plan line still reads as one item. Widths
+/// are measured as the terminal shows them (colour codes take no room); a word longer than the
+/// width stays whole (a name must stay copyable), and a line that holds a command to paste
+/// (`kubectl …`) is left for the terminal to fold: a newline inside it would run half of it.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if console::measure_text_width(body) <= width || body.contains("kubectl ") {
+            out.push_str(line);
+            continue;
+        }
+        let indent_len = body.len() - body.trim_start_matches(' ').len();
+        let continuation = " ".repeat(indent_len + 2);
+        let mut current = body[..indent_len].to_string();
+        let mut current_width = indent_len;
+        let mut first_word = true;
+        for word in body[indent_len..].split(' ') {
+            let word_width = console::measure_text_width(word);
+            if !first_word && current_width + 1 + word_width > width {
+                out.push_str(&current);
+                out.push('\n');
+                current = continuation.clone();
+                current_width = continuation.len();
+                first_word = true;
+            }
+            if !first_word {
+                current.push(' ');
+                current_width += 1;
+            }
+            current.push_str(word);
+            current_width += word_width;
+            first_word = false;
+        }
+        out.push_str(&current);
+        out.push_str(newline);
+    }
+    out
+}
+
 /// Stable pretty JSON with a trailing newline.
 pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value)
@@ -216,6 +267,24 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[2], "plain   2");
         assert!(lines[1].ends_with("     1"), "{:?}", lines[1]);
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_a_deeper_indent() {
+        let text =
+            "plan:\n  - delete pod lunar-nuclear-3725-worker-2 (unmanaged: not recreated)\nshort\n";
+        assert_eq!(
+            wrap(text, 40),
+            "plan:\n  - delete pod\n    lunar-nuclear-3725-worker-2\n    (unmanaged: not recreated)\nshort\n"
+        );
+        // Fits: unchanged; colour codes take no room.
+        let coloured = "\u{1b}[31mCrashLoopBackOff\u{1b}[0m worker";
+        assert_eq!(wrap(coloured, 23), coloured);
+        // A command to paste is never cut in two.
+        let command = "  next: kubectl nodeevict resume node-1 --context prod";
+        assert_eq!(wrap(command, 20), command);
+        // A word longer than the width stays whole.
+        assert_eq!(wrap("a verylongword b", 5), "a\n  verylongword\n  b");
     }
 
     #[test]

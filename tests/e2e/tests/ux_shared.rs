@@ -184,3 +184,32 @@ fn no_color_disables_colour_only_when_set_to_a_value() {
     );
     assert!(!coloured_with(Some("1")), "NO_COLOR=1 disables it");
 }
+
+/// Issue 17 item 5: a plan's lines wrap at the terminal's width (a command to paste excepted:
+/// the terminal folds it, a newline would cut it in two).
+#[test]
+fn plan_lines_wrap_at_the_terminal_width() {
+    let sim = SimProcess::start("aura", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = suite_tests::plugin("pvcreset", home.path());
+    cmd.args(["report-cache", "-n", "apps", "--dry-run", "--kubeconfig"])
+        .arg(&sim.kubeconfig);
+    let mut session = Session::spawn(cmd).expect("spawn in a pty");
+    session.get_process_mut().set_window_size(72, 40).unwrap();
+    session.set_expect_timeout(Some(Duration::from_secs(30)));
+    let found = session.expect("dry run: nothing was changed").unwrap();
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap();
+    let text = ansi
+        .replace_all(&String::from_utf8_lossy(found.before()), "")
+        .into_owned();
+    assert!(text.contains("the data is lost"), "{text}");
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        assert!(
+            line.chars().count() <= 72 || line.contains("kubectl "),
+            "wider than the terminal ({}): {line:?}\n{text}",
+            line.chars().count()
+        );
+    }
+    assert!(sim.mutating_requests().is_empty());
+}
