@@ -145,6 +145,7 @@ pub fn command<C: clap::CommandFactory>() -> clap::Command {
     let cmd = C::command();
     let name = cmd.get_name().to_string();
     cmd.mut_subcommand("completion", |c| crate::complete::completion_help(c, &name))
+        .mut_subcommand("doctor", |c| crate::doctor::doctor_help(c, &name))
 }
 
 /// `kubectl PLUGIN [SUBCOMMAND…]`: the command whose help explains the arguments the user

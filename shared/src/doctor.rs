@@ -14,13 +14,26 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::flags::GlobalArgs;
 use crate::kubeconfig::{self, NamespaceSource};
-use crate::output::{self, OutputFormat, Table};
+use crate::output::{self, PlanFormat, Table};
 
 #[derive(Args, Debug, Clone)]
 pub struct DoctorArgs {
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
+}
+
+/// `doctor`'s examples, named for the plugin `name` (`kubectl airflow`).
+pub fn doctor_help(cmd: clap::Command, name: &str) -> clap::Command {
+    cmd.after_help(format!(
+        "Examples:\n  \
+# check the current context: connection, credentials, every permission\n  \
+{name} doctor\n\n  \
+# check another context and namespace before a change there\n  \
+{name} doctor --context prod -n airflow\n\n  \
+# the permissions as JSON, for a ticket to the cluster's admins\n  \
+{name} doctor -o json"
+    ))
 }
 
 /// Where a permission applies.
@@ -362,9 +375,9 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs, permissions: &[Permissi
     let denied = report.permissions.iter().filter(|p| !p.allowed).count();
 
     match args.output {
-        OutputFormat::Json => output::print_stdout(&output::to_json(&report)?),
-        OutputFormat::Yaml => output::print_stdout(&output::to_yaml(&report)?),
-        _ => output::print_stdout(&render_text(&report, namespace_note)),
+        PlanFormat::Json => output::print_stdout(&output::to_json(&report)?),
+        PlanFormat::Yaml => output::print_stdout(&output::to_yaml(&report)?),
+        PlanFormat::Table => output::print_stdout(&render_text(&report, namespace_note)),
     }
 
     if let Some(error) = report.error {

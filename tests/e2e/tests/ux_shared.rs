@@ -213,3 +213,52 @@ fn plan_lines_wrap_at_the_terminal_width() {
     }
     assert!(sim.mutating_requests().is_empty());
 }
+
+/// Issue 17 item 14: every subcommand's `--help` has `Examples:`, as kubectl's commands do, and
+/// every example that runs a plugin parses as printed (run with `--help` appended: a flag or
+/// value clap would refuse fails before the help).
+#[test]
+fn every_help_has_examples_that_parse() {
+    let home = tempfile::tempdir().unwrap();
+    let no_cluster = home.path().join("no-kubeconfig");
+    for name in ["airflow", "pvcreset", "nodeevict", "argodeploy"] {
+        let offered = run(suite_tests::plugin(name, home.path()).args(["__complete", ""]));
+        let subcommands: Vec<&str> = offered
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with(':') && *l != "help")
+            .collect();
+        assert!(subcommands.len() > 3, "{name}: {subcommands:?}");
+        let mut pages = vec![vec![]];
+        pages.extend(subcommands.iter().map(|s| vec![*s]));
+        for page in pages {
+            let help = run(suite_tests::plugin(name, home.path())
+                .args(&page)
+                .arg("--help"));
+            assert_eq!(help.code, Some(0), "{name} {page:?}: {}", help.stderr);
+            let Some((_, examples)) = help.stdout.split_once("Examples:") else {
+                panic!("{name} {page:?}: no Examples: section in\n{}", help.stdout);
+            };
+            let prefix = format!("kubectl {name}");
+            let runs: Vec<&str> = examples
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with(&prefix) && !l.contains(['|', '>', '<']))
+                .collect();
+            assert!(
+                !runs.is_empty(),
+                "{name} {page:?}: no example runs the plugin"
+            );
+            for example in runs {
+                let parsed =
+                    suite_tests::paste(&format!("{example} --help"), &no_cluster, home.path());
+                assert_eq!(
+                    parsed.code,
+                    Some(0),
+                    "{name} {page:?}: the example `{example}` does not parse: {}",
+                    parsed.stderr
+                );
+            }
+        }
+    }
+}
