@@ -18,6 +18,7 @@ use crate::workflow::{self, WORKFLOW_LABEL};
 #[derive(Args, Debug, Clone)]
 pub struct LogsArgs {
     /// The workflow
+    #[arg(value_parser = crate::workflow::name_arg)]
     pub workflow: String,
     /// Only this step (display name) or pod
     pub step: Option<String>,
@@ -89,7 +90,11 @@ pub async fn tail(
     Ok(text.lines().map(String::from).collect())
 }
 
-pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
+pub async fn run(
+    global: &GlobalArgs,
+    keys: &crate::labels::LabelKeys,
+    args: &LogsArgs,
+) -> shared::Result<()> {
     let grep = args
         .grep
         .as_deref()
@@ -106,7 +111,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
         })?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
-    let (wfs, _) = workflow::get(&target, &args.workflow).await?;
+    let (wfs, _) = workflow::get(&target, keys, &args.workflow).await?;
     if args.follow {
         return follow(&target, &ns, &wfs, args, grep).await;
     }
