@@ -15,8 +15,9 @@ pub struct GetArgs {
     /// The workflow
     #[arg(value_parser = crate::workflow::name_arg)]
     pub workflow: String,
-    /// Output format: table is argo get's tree (wide adds ARTIFACTS, RESOURCESDURATION and
-    /// NODENAME), json and yaml the whole workflow
+    /// Output format: table is argo get's tree without its TEMPLATE column (wide is argo get's
+    /// wide: TEMPLATE, ARTIFACTS, RESOURCESDURATION and NODENAME too), json and yaml the whole
+    /// workflow
     #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
     /// ASCII instead of the tree glyphs and icons
@@ -35,6 +36,7 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &GetArgs) -> share
         format => {
             let opts = tree::Options {
                 wide: format == ListFormat::Wide,
+                template: false,
                 utf8: !args.no_utf8,
                 now: jiff::Timestamp::now(),
             };
