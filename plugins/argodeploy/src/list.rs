@@ -321,3 +321,110 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &ListArgs) -> shar
     output::print_stdout(&text);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn row(name: &str, status: &str, message: &str) -> Row {
+        Row {
+            namespace: "atmosphere".into(),
+            name: name.into(),
+            status: status.into(),
+            age: "11d".into(),
+            duration: "10h".into(),
+            message: message.into(),
+            user: "asmith".into(),
+            instance: "e5121482-3929-4d22-a255-accb1a466884".into(),
+            prc: "0/0/3".into(),
+            parameters: "instance_uuid=e5121482-3929-4d22-a255-accb1a466884,username=asmith,playbook=deploy-instance.yml".into(),
+        }
+    }
+
+    #[test]
+    fn the_default_table_fits_120_columns_and_wide_has_the_rest() {
+        let rows = [
+            row("deploy-e5121482-wwmms", "Succeeded", ""),
+            row(
+                "dag-with-retries-4wkh8",
+                "Failed",
+                "child 'deploy-playbook' failed",
+            ),
+        ];
+        let text = render(&rows, false, true);
+        let header = text.lines().next().unwrap();
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            [
+                "NAMESPACE",
+                "NAME",
+                "STATUS",
+                "AGE",
+                "DURATION",
+                "USER",
+                "INSTANCE"
+            ]
+        );
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 120,
+                "{} columns: {line}",
+                line.len()
+            );
+        }
+        let wide = render(&rows, true, true);
+        let header = wide.lines().next().unwrap();
+        for column in ["MESSAGE", "P/R/C", "PARAMETERS"] {
+            assert!(header.contains(column), "{header}");
+        }
+        assert!(wide.contains("child 'deploy-playbook' failed"), "{wide}");
+    }
+
+    #[test]
+    fn filter_flags_repeat_the_same_query() {
+        let words = [
+            "kubectl-argodeploy",
+            "list",
+            "--username",
+            "jdoe",
+            "--instance",
+            "e5121482",
+            "--status",
+            "Failed,Error",
+            "--since",
+            "1h30m",
+            "--older",
+            "2d",
+            "-l",
+            "tier in (web,db)",
+            "--prefix",
+            "deploy-",
+            "--completed",
+        ];
+        let parse = |words: &[&str]| match crate::Cli::try_parse_from(words).unwrap().command {
+            crate::Command::List(args) => args,
+            other => panic!("{other:?}"),
+        };
+        let first = parse(&words);
+        let flags = filter_flags(&first);
+        assert!(flags.contains(" -l 'tier in (web,db)'"), "{flags}");
+        // The printed words, unquoted as a shell would, parse to the same filters.
+        let mut again = vec!["kubectl-argodeploy".to_string(), "list".to_string()];
+        let mut rest = flags.as_str();
+        while let Some(start) = rest.find(|c: char| c != ' ') {
+            rest = &rest[start..];
+            let (word, tail) = if let Some(quoted) = rest.strip_prefix('\'') {
+                let end = quoted.find('\'').unwrap();
+                (quoted[..end].to_string(), &quoted[end + 1..])
+            } else {
+                let end = rest.find(' ').unwrap_or(rest.len());
+                (rest[..end].to_string(), &rest[end..])
+            };
+            again.push(word);
+            rest = tail;
+        }
+        let second = parse(&again.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+    }
+}

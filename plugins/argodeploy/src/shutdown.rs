@@ -141,3 +141,34 @@ pub async fn run(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wf(phase: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "deploy-x", "namespace": "atmosphere"},
+            "status": {"phase": phase},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_running_workflow_is_planned_and_a_completed_one_refused() {
+        let plan = plan(&wf("Running"), Shutdown::Terminate).unwrap();
+        assert_eq!(plan.shutdown, "Terminate");
+        assert_eq!(plan.namespace, "atmosphere");
+        assert_eq!(
+            render(&plan),
+            "Terminate workflow deploy-x (Running): pods are killed at once, exit handlers do not run\n"
+        );
+        let done = super::plan(&wf("Succeeded"), Shutdown::Stop).unwrap_err();
+        assert_eq!(done.exit_code(), 1);
+        assert_eq!(
+            done.to_string(),
+            "workflow deploy-x already completed (Succeeded): nothing to stop"
+        );
+    }
+}

@@ -279,3 +279,68 @@ pub fn not_found(
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wf(status: Value) -> DynamicObject {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "deploy-x", "namespace": "atmosphere"},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    fn pod(step: &str, phase: &str, started: &str) -> Value {
+        serde_json::json!({"name": format!("deploy-x[0].{step}"), "displayName": step,
+            "type": "Pod", "phase": phase, "startedAt": started})
+    }
+
+    #[test]
+    fn progress_names_the_phase_the_running_steps_and_what_is_done() {
+        assert_eq!(progress(&wf(Value::Null)), "Pending (0 steps done)");
+        let running = wf(serde_json::json!({"phase": "Running", "nodes": {
+            "deploy-x": {"name": "deploy-x", "displayName": "deploy-x", "type": "Steps", "phase": "Running"},
+            "a": pod("prepare", "Succeeded", "2026-11-20T08:00:00Z"),
+            "b": pod("deploy-playbook", "Running", "2026-11-20T08:01:00Z"),
+        }}));
+        assert_eq!(
+            progress(&running),
+            "Running: step deploy-playbook (1 step done)"
+        );
+        let two = wf(serde_json::json!({"phase": "Running", "nodes": {
+            "a": pod("verify", "Running", "2026-11-20T08:02:00Z"),
+            "b": pod("deploy-playbook", "Pending", "2026-11-20T08:01:00Z"),
+            "c": pod("prepare", "Succeeded", "2026-11-20T08:00:00Z"),
+            "d": pod("lint", "Skipped", "2026-11-20T08:00:00Z"),
+        }}));
+        assert_eq!(
+            progress(&two),
+            "Running: steps deploy-playbook, verify (2 steps done)"
+        );
+    }
+
+    #[test]
+    fn counts_say_one_or_many_without_brackets() {
+        assert_eq!(count(0, "step"), "0 steps");
+        assert_eq!(count(1, "line"), "1 line");
+        assert_eq!(count(9, "line"), "9 lines");
+    }
+
+    #[test]
+    fn workflow_arguments_take_what_dash_o_name_prints() {
+        assert_eq!(name_arg("deploy-x").unwrap(), "deploy-x");
+        assert_eq!(
+            name_arg("workflow.argoproj.io/deploy-x").unwrap(),
+            "deploy-x"
+        );
+        assert_eq!(
+            name_arg("workflows.argoproj.io/deploy-x").unwrap(),
+            "deploy-x"
+        );
+        assert_eq!(name_arg("wf/deploy-x").unwrap(), "deploy-x");
+        assert!(name_arg("workflow/").is_err());
+    }
+}

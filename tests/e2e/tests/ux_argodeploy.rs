@@ -146,6 +146,32 @@ fn read_only_hints_work_as_printed_with_kubeconfig_or_context() {
             pasted.stdout
         );
 
+        // The controller instance given: the list shows that controller's workflows too.
+        let out = bench.run(
+            aim,
+            &[
+                "get",
+                "deploy-nope",
+                "-n",
+                NS,
+                "--instanceid",
+                "atmosphere-canary",
+            ],
+        );
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        let command = printed_command(&out.stderr, aim);
+        assert!(
+            command.contains("--instanceid atmosphere-canary"),
+            "{command}"
+        );
+        let pasted = bench.paste(&command);
+        assert_eq!(pasted.code, Some(0), "{command}: {}", pasted.stderr);
+        assert!(
+            pasted.stdout.contains("deploy-7dabe929-wtfrv") && !pasted.stdout.contains(FAILED_WF),
+            "{command}: {}",
+            pasted.stdout
+        );
+
         // A name one typo away from a workflow: that workflow is suggested.
         let out = bench.run(aim, &["logs", "deploy-e5121482-wwmsm", "-n", NS]);
         assert_eq!(out.code, Some(1), "{}", out.stderr);
