@@ -759,6 +759,14 @@ fn typos_of_subcommands_get_did_you_mean() {
         let pasted = bench.paste(&command);
         assert_eq!(pasted.code, Some(0), "{command}: {}", pasted.stderr);
     }
+    // A step that is not the workflow's: said, with the close one, not an empty output.
+    let out = bench.run(aim, &["logs", FAILED_WF, "deploy-playbok", "-n", NS]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean deploy-playbook?"),
+        "{}",
+        out.stderr
+    );
     let out = bench.run(aim, &["stop", "terminat", "-n", NS, "-y"]);
     assert!(
         out.stderr
