@@ -1,5 +1,18 @@
 //! The `Examples:` of each subcommand's help (and man page): the runbook's common
-//! invocations, each a whole command that parses (checked by the tests below).
+//! invocations, each a whole command that parses (checked by the tests below). Lines stay
+//! within 78 columns, long commands continued with `\` as a shell reads them, so clap's
+//! wrapping at an 80-column terminal never breaks a command in two.
+
+pub const TOP: &str = "Examples:
+  # What is deploying now, everywhere; then one instance, by its short id
+  kubectl argodeploy list -A --running
+  kubectl argodeploy find e5121482 -A
+
+  # Run a failed deployment again and follow it
+  kubectl argodeploy resubmit deploy-e5121482-wwmms -n atmosphere --wait
+
+  # Check the connection and every permission these commands need
+  kubectl argodeploy doctor -n atmosphere";
 
 pub const LIST: &str = "Examples:
   # Workflows of the current namespace, then of every namespace
@@ -7,7 +20,8 @@ pub const LIST: &str = "Examples:
   kubectl argodeploy list -A
 
   # One user's failed workflows of the last day, with their messages
-  kubectl argodeploy list -n atmosphere --username jdoe --status Failed,Error --since 24h -o wide
+  kubectl argodeploy list -n atmosphere --username jdoe \\
+    --status Failed,Error --since 24h -o wide
 
   # Unfinished workflows, names only (for scripts)
   kubectl argodeploy list -n atmosphere --running -o name";
@@ -35,20 +49,24 @@ pub const LOGS: &str = "Examples:
   kubectl argodeploy logs deploy-e5121482-wwmms -n atmosphere
 
   # One step's last 50 lines
-  kubectl argodeploy logs deploy-e5121482-wwmms deploy-playbook -n atmosphere --tail 50
+  kubectl argodeploy logs deploy-e5121482-wwmms deploy-playbook \\
+    -n atmosphere --tail 50
 
   # Follow a running workflow until it completes, errors only
-  kubectl argodeploy logs deploy-f3f49249-njqlp -n atmosphere -f --grep '(?i)error'";
+  kubectl argodeploy logs deploy-f3f49249-njqlp -n atmosphere -f \\
+    --grep '(?i)error'";
 
 pub const RESUBMIT: &str = "Examples:
   # Run a failed deployment again and follow it to the end
   kubectl argodeploy resubmit deploy-e5121482-wwmms -n atmosphere --wait
 
   # Re-run only the failed steps, with another playbook
-  kubectl argodeploy resubmit deploy-e5121482-wwmms -n atmosphere --memoized -p playbook=redeploy.yml
+  kubectl argodeploy resubmit deploy-e5121482-wwmms -n atmosphere \\
+    --memoized -p playbook=redeploy.yml
 
   # See the workflow that would be created, change nothing
-  kubectl argodeploy resubmit deploy-e5121482-wwmms -n atmosphere --dry-run -o yaml";
+  kubectl argodeploy resubmit deploy-e5121482-wwmms -n atmosphere \\
+    --dry-run -o yaml";
 
 pub const STOP: &str = "Examples:
   # Stop a running workflow; its exit handlers still run
@@ -72,6 +90,7 @@ mod tests {
     #[test]
     fn every_example_is_a_command_that_parses() {
         for text in [
+            super::TOP,
             super::LIST,
             super::FIND,
             super::GET,
@@ -81,7 +100,11 @@ mod tests {
             super::TERMINATE,
         ] {
             assert!(text.starts_with("Examples:\n"), "{text}");
-            let commands: Vec<&str> = text
+            for line in text.lines() {
+                assert!(line.chars().count() <= 78, "{line}");
+            }
+            let joined = text.replace(" \\\n", " ");
+            let commands: Vec<&str> = joined
                 .lines()
                 .map(str::trim)
                 .filter(|l| l.starts_with("kubectl argodeploy"))

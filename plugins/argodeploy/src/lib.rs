@@ -29,6 +29,7 @@ use shared::doctor::{Permission, Scope};
     bin_name = "kubectl argodeploy",
     version,
     about,
+    after_help = examples::TOP,
     long_about = "Work with the Argo Workflows that deploy instances (labels instance_uuid and username)\nthrough the Kubernetes API: list and find them, show one as a tree, read the main\ncontainers' logs, resubmit, stop or terminate."
 )]
 pub(crate) struct Cli {
