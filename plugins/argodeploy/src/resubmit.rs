@@ -352,11 +352,18 @@ pub async fn run(
         }
     };
     result(format!("{name}\n"));
+    let hints = Hints {
+        name: &name,
+        flags: format!("{}{}", keys.given_flags(), target.scope_flags()),
+    };
+    if !args.wait {
+        eprintln!(
+            "next: `kubectl argodeploy logs {} -f{}` follows it to the end",
+            shared::shell::word(&name),
+            hints.flags
+        );
+    }
     if args.wait {
-        let hints = Hints {
-            name: &name,
-            flags: format!("{}{}", keys.given_flags(), target.scope_flags()),
-        };
         let phase = wait_until_completed(&api, &hints, args.change.timeout).await?;
         result(format!("{name} {phase}\n"));
         if phase != "Succeeded" {

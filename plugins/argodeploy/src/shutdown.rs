@@ -139,6 +139,13 @@ pub async fn run(
     } else {
         shared::output::print_stdout(&done);
     }
+    // The controller acts on spec.shutdown on its next pass: the tree shows it doing so.
+    eprintln!(
+        "next: `kubectl argodeploy get {}{}{}` shows its steps ending",
+        shared::shell::word(&plan.workflow),
+        keys.given_flags(),
+        target.scope_flags()
+    );
     Ok(())
 }
 

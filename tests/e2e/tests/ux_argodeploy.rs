@@ -234,6 +234,45 @@ fn read_only_hints_work_as_printed_with_kubeconfig_or_context() {
     assert!(bench.sim.mutating_requests().is_empty());
 }
 
+/// Item 1: the next steps after a resubmit, a stop and a terminate work as printed.
+#[test]
+fn next_steps_after_a_change_work_as_printed() {
+    let bench = Bench::new(&[]);
+    for aim in AIMS {
+        let out = bench.run(aim, &["resubmit", FAILED_WF, "-n", NS, "-y"]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let name = out.stdout.trim().to_string();
+        let command = printed_command(&out.stderr, aim);
+        assert!(
+            command.starts_with(&format!("kubectl argodeploy logs {name} -f -n atmosphere")),
+            "{command}"
+        );
+        // It follows until the workflow completes: end it, as the controller would.
+        set_status(
+            &bench.sim,
+            &name,
+            &serde_json::json!({"phase": "Succeeded"}),
+        );
+        let pasted = bench.paste(&command);
+        assert_eq!(pasted.code, Some(0), "{command}: {}", pasted.stderr);
+
+        for verb in ["stop", "terminate"] {
+            let out = bench.run(aim, &[verb, RUNNING_WF, "-n", NS, "-y"]);
+            assert_eq!(out.code, Some(0), "{}", out.stderr);
+            let command = printed_command(&out.stderr, aim);
+            assert!(
+                command.starts_with(&format!(
+                    "kubectl argodeploy get {RUNNING_WF} -n atmosphere"
+                )),
+                "{command}"
+            );
+            let pasted = bench.paste(&command);
+            assert_eq!(pasted.code, Some(0), "{command}: {}", pasted.stderr);
+            assert!(pasted.stdout.contains(RUNNING_WF), "{}", pasted.stdout);
+        }
+    }
+}
+
 /// Item 1: the preflight's doctor command (a user who may not create workflows) works as
 /// printed, for the namespace of the change.
 #[test]
@@ -430,7 +469,8 @@ fn resubmit_wait_shows_progress_and_its_hints_work_as_printed() {
         assert_eq!(status.code(), Some(1), "{seen:#?}");
         let rest: Vec<String> = stdout.map_while(Result::ok).collect();
         assert_eq!(rest, [format!("{name} Failed")], "the end on stdout");
-        seen.extend(rx.try_iter());
+        // Everything to the end of stderr (the reader ends with the process).
+        seen.extend(rx.iter());
         let text = seen.join("\n");
         let command = printed_command(&text, aim);
         assert!(
