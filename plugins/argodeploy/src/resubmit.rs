@@ -275,9 +275,11 @@ pub fn plan(wf: &DynamicObject, memoized: bool, parameters: &[String]) -> shared
     })
 }
 
+/// The plan as the operator reads it: one line about the new workflow, then one line per
+/// parameter (not all on one line, which outgrew any terminal).
 pub fn render(plan: &Plan) -> String {
-    format!(
-        "Resubmit {} ({}) as a new workflow {}{}, parameters: {}\n",
+    let mut out = format!(
+        "Resubmit {} ({}) as a new workflow {}{}\n",
         plan.from,
         plan.from_phase,
         plan.name,
@@ -285,13 +287,15 @@ pub fn render(plan: &Plan) -> String {
             " (memoized: succeeded steps are skipped)"
         } else {
             ""
-        },
-        if plan.parameters.is_empty() {
-            "none".to_string()
-        } else {
-            plan.parameters.join(", ")
         }
-    )
+    );
+    if plan.parameters.is_empty() {
+        out.push_str("  no parameters\n");
+    }
+    for p in &plan.parameters {
+        out.push_str(&format!("  parameter {p}\n"));
+    }
+    out
 }
 
 pub async fn run(
@@ -440,6 +444,27 @@ mod tests {
             }}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_plan_puts_each_parameter_on_its_own_line() {
+        let plan = plan(&wf("Failed"), false, &["playbook=redeploy.yml".into()]).unwrap();
+        let text = render(&plan);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!(
+                "Resubmit deploy-abc-x1 (Failed) as a new workflow {}",
+                plan.name
+            )
+        );
+        assert_eq!(
+            lines[1..],
+            [
+                "  parameter playbook=redeploy.yml",
+                "  parameter instance_uuid=abc"
+            ]
+        );
     }
 
     #[test]

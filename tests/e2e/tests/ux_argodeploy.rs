@@ -507,6 +507,60 @@ fn resubmit_wait_shows_progress_and_its_hints_work_as_printed() {
     }
 }
 
+/// Item 9 on a terminal: the spinner's line names the phase and the running step.
+#[test]
+fn resubmit_wait_progress_on_a_terminal_names_the_running_step() {
+    use expectrl::{Eof, Expect, Regex, Session};
+    let bench = Bench::new(&[]);
+    let mut cmd = bench.command(
+        Aim::Kubeconfig,
+        None,
+        &[
+            "resubmit",
+            FAILED_WF,
+            "-n",
+            NS,
+            "-y",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    );
+    cmd.env("TERM", "xterm-256color");
+    let mut session = Session::spawn(cmd).expect("spawn in a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(30)));
+    let found = session
+        .expect(Regex(r"\n(deploy-e5121482-[a-z0-9-]+)\r?\n"))
+        .expect("the new workflow's name");
+    let name = String::from_utf8_lossy(found.get(1).unwrap()).into_owned();
+    let node = |step: &str, phase: &str| {
+        serde_json::json!({"id": format!("{name}-{step}"), "name": format!("{name}[0].{step}"),
+            "displayName": step, "type": "Pod", "phase": phase,
+            "startedAt": "2026-11-20T08:00:00Z"})
+    };
+    set_status(
+        &bench.sim,
+        &name,
+        &serde_json::json!({"phase": "Running", "nodes": {
+            format!("{name}-prepare"): node("prepare", "Succeeded"),
+            format!("{name}-deploy-playbook"): node("deploy-playbook", "Running"),
+        }}),
+    );
+    session
+        .expect(format!(
+            "waiting for {name}: Running: step deploy-playbook (1 step done)"
+        ))
+        .expect("the spinner names the running step");
+    set_status(
+        &bench.sim,
+        &name,
+        &serde_json::json!({"phase": "Succeeded"}),
+    );
+    let rest = session.expect(Eof).expect("the end");
+    let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+    assert!(rest.contains(&format!("{name} Succeeded")), "{rest:?}");
+}
+
 /// Normalised help text: clap wraps long lines.
 fn help(bench: &Bench, sub: &str) -> String {
     let out = run(plugin("argodeploy", bench.home.path()).args([sub, "--help"]));
