@@ -279,16 +279,12 @@ pub fn plan(wf: &DynamicObject, memoized: bool, parameters: &[String]) -> shared
 /// parameter (not all on one line, which outgrew any terminal).
 pub fn render(plan: &Plan) -> String {
     let mut out = format!(
-        "Resubmit {} ({}) as a new workflow {}{}\n",
-        plan.from,
-        plan.from_phase,
-        plan.name,
-        if plan.memoized {
-            " (memoized: succeeded steps are skipped)"
-        } else {
-            ""
-        }
+        "Resubmit {} ({}) as a new workflow {}\n",
+        plan.from, plan.from_phase, plan.name
     );
+    if plan.memoized {
+        out.push_str("  memoized: succeeded steps are skipped, failed ones run again\n");
+    }
     if plan.parameters.is_empty() {
         out.push_str("  no parameters\n");
     }

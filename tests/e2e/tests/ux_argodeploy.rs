@@ -717,6 +717,21 @@ fn default_tables_fit_120_columns() {
         );
     }
     assert!(trees > 10, "{trees} trees");
+    // The plans of the changes (stderr) fit too.
+    for args in [
+        &["resubmit", FAILED_WF, "-n", NS, "--dry-run"][..],
+        &["resubmit", FAILED_WF, "-n", NS, "--dry-run", "--memoized"],
+        &["stop", RUNNING_WF, "-n", NS, "--dry-run"],
+        &["terminate", RUNNING_WF, "-n", NS, "--dry-run"],
+    ] {
+        let out = bench.run(aim, args);
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        too_wide.borrow_mut().extend(
+            wide_lines(&out.stderr, 120)
+                .into_iter()
+                .map(|l| format!("{args:?}: {l}")),
+        );
+    }
     let wide = bench.run(aim, &["get", FAILED_WF, "-n", NS, "-o", "wide"]);
     assert!(wide.stdout.contains("TEMPLATE"), "{}", wide.stdout);
     let too_wide = too_wide.into_inner();
