@@ -1,11 +1,15 @@
-//! `kubectl argodeploy find INSTANCE_UUID`: every workflow of an instance, newest first; for the
+//! `kubectl argodeploy find INSTANCE`: every workflow of an instance, newest first; for the
 //! newest, its phase, the failing steps with their messages and the failing step's log tail.
+//! The instance is its UUID, or the short id seen in workflow names (`e5121482` of
+//! `deploy-e5121482-wwmms`), or one of its workflows' names.
 
 use clap::Args;
 use jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::DynamicObject;
+use serde::Serialize;
 use serde_json::{Map, Value};
+use shared::output::{self, ListFormat, OutputFormat};
 use shared::{Error, GlobalArgs};
 
 use crate::labels::LabelKeys;
@@ -14,7 +18,7 @@ use crate::workflow;
 
 #[derive(Args, Debug, Clone)]
 pub struct FindArgs {
-    /// The instance's UUID
+    /// The instance: its UUID, the short id in its workflows' names, or one of their names
     #[arg(value_parser = shared::validate::label_value)]
     pub instance: String,
     /// Look in every namespace
@@ -23,6 +27,87 @@ pub struct FindArgs {
     /// Log lines of the failing step to show (-1: all)
     #[arg(long, default_value_t = 20, allow_negative_numbers = true, value_parser = shared::validate::tail)]
     pub tail: i64,
+    /// Output format (wide adds the workflows' MESSAGE, P/R/C and PARAMETERS; name lists the
+    /// workflows)
+    #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
+
+/// What `find` found (pure data), rendered as text or JSON/YAML.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The instance's full UUID.
+    pub instance: String,
+    /// Its workflows, newest first.
+    pub items: Vec<list::Row>,
+    pub newest: Newest,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Newest {
+    pub name: String,
+    pub phase: String,
+    pub message: String,
+    /// Why the steps are not shown (node status offloaded or unreadable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps_unknown: Option<String>,
+    pub failing_steps: Vec<FailingStep>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailingStep {
+    pub step: String,
+    pub message: String,
+    /// Its pod, if it is still there.
+    pub pod: Option<String>,
+    /// The tail of the pod's `main` log.
+    pub log: Vec<String>,
+    /// Why there is no log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_error: Option<String>,
+}
+
+/// Which instance `typed` names among the instances of `workflows` (pure): a UUID exactly, a
+/// prefix of one UUID (the short id of the workflows' names), or a workflow's name. Ok(None)
+/// when none matches; Err when a prefix fits several.
+pub fn resolve_instance(
+    typed: &str,
+    workflows: &[DynamicObject],
+    keys: &LabelKeys,
+) -> shared::Result<Option<String>> {
+    let instance_of = |wf: &DynamicObject| wf.labels().get(&keys.instance_label).cloned();
+    let mut instances: Vec<String> = workflows.iter().filter_map(instance_of).collect();
+    instances.sort();
+    instances.dedup();
+    if instances.iter().any(|i| i == typed) {
+        return Ok(Some(typed.to_string()));
+    }
+    let lower = typed.to_ascii_lowercase();
+    let prefixed: Vec<&String> = instances
+        .iter()
+        .filter(|i| i.to_ascii_lowercase().starts_with(&lower))
+        .collect();
+    match prefixed.as_slice() {
+        [one] => return Ok(Some((*one).clone())),
+        [] => {}
+        many => {
+            return Err(Error::Usage(format!(
+                "{typed:?} is the start of {} instances ({}): give more of the UUID",
+                many.len(),
+                many.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(workflows
+        .iter()
+        .find(|wf| wf.name_any() == typed)
+        .and_then(instance_of))
 }
 
 /// The failing steps of a workflow's nodes (pure): Pod nodes Failed or Error, with their
@@ -44,114 +129,266 @@ pub fn failing_steps(nodes: &Map<String, Value>) -> Vec<(String, String, String)
 
 /// Each failing step with its message and the tail of its pod's `main` log (the workflow's
 /// pods listed once).
-async fn failing_steps_text(
+async fn failing_steps_read(
     target: &shared::Target,
     newest: &DynamicObject,
     failing: &[(String, String, String)],
     tail: i64,
-) -> shared::Result<String> {
-    let mut out = String::new();
+) -> shared::Result<Vec<FailingStep>> {
+    let mut out = Vec::new();
     let ns = newest.namespace().unwrap_or_default();
     let pods = crate::logs::pods_of(target, &ns, &newest.name_any()).await?;
     for (display, node_name, message) in failing {
-        out.push_str(&format!(
-            "failing step {display}: {}\n",
-            if message.is_empty() {
-                "(no message)"
-            } else {
-                message
-            }
-        ));
+        let mut step = FailingStep {
+            step: display.clone(),
+            message: message.clone(),
+            pod: None,
+            log: Vec::new(),
+            log_error: None,
+        };
         let pod = pods.iter().find(|p| {
             p.annotations()
                 .get("workflows.argoproj.io/node-name")
                 .map(String::as_str)
                 == Some(node_name.as_str())
         });
-        let Some(pod) = pod else {
-            out.push_str("  (its pod is gone: no log to show)\n");
-            continue;
-        };
-        let lines = crate::logs::tail(
-            target,
-            &ns,
-            &pod.name_any(),
-            "main",
-            shared::validate::tail_lines(Some(tail)),
-        )
-        .await;
-        match lines {
-            Ok(lines) => {
+        if let Some(pod) = pod {
+            step.pod = Some(pod.name_any());
+            match crate::logs::tail(
+                target,
+                &ns,
+                &pod.name_any(),
+                "main",
+                shared::validate::tail_lines(Some(tail)),
+            )
+            .await
+            {
+                Ok(lines) => step.log = lines,
+                Err(e) => step.log_error = Some(e.to_string()),
+            }
+        }
+        out.push(step);
+    }
+    Ok(out)
+}
+
+/// The report as the operator reads it (pure).
+pub fn render(report: &Report, wide: bool, namespaces: bool) -> String {
+    let mut out = format!("Workflows of instance {} (newest first)\n", report.instance);
+    out.push_str(&list::render(&report.items, wide, namespaces));
+    let newest = &report.newest;
+    out.push_str(&format!(
+        "\nNewest: {} — {}",
+        newest.name,
+        list::coloured_phase(&newest.phase)
+    ));
+    if !newest.message.is_empty() {
+        out.push_str(&format!(": {}", newest.message));
+    }
+    out.push('\n');
+    if let Some(reason) = &newest.steps_unknown {
+        out.push_str(&format!("(steps not shown: {reason})\n"));
+    }
+    for step in &newest.failing_steps {
+        out.push_str(&format!(
+            "failing step {}: {}\n",
+            step.step,
+            if step.message.is_empty() {
+                "(no message)"
+            } else {
+                &step.message
+            }
+        ));
+        match (&step.pod, &step.log_error) {
+            (None, _) => out.push_str("  (its pod is gone: no log to show)\n"),
+            (Some(_), Some(e)) => out.push_str(&format!("  (its log cannot be read: {e})\n")),
+            (Some(pod), None) => {
                 out.push_str(&format!(
-                    "last {} lines of {} (main):\n",
-                    lines.len(),
-                    pod.name_any()
+                    "last {} of {pod} (main):\n",
+                    workflow::count(step.log.len(), "line")
                 ));
-                for l in lines {
+                for l in &step.log {
                     out.push_str(&format!("  {l}\n"));
                 }
             }
-            Err(e) => out.push_str(&format!("  (its log cannot be read: {e})\n")),
         }
     }
-    Ok(out)
+    if newest.failing_steps.is_empty()
+        && newest.steps_unknown.is_none()
+        && matches!(newest.phase.as_str(), "Failed" | "Error")
+    {
+        out.push_str("no failed step recorded (the workflow itself failed)\n");
+    }
+    out
+}
+
+/// The workflows of one instance, read by its exact label; when none carry `typed` as their
+/// instance, the instance it abbreviates (read from all instances' workflows in scope).
+async fn instance_workflows(
+    api: &kube::Api<DynamicObject>,
+    target: &shared::Target,
+    keys: &LabelKeys,
+    typed: &str,
+    now: Timestamp,
+) -> shared::Result<Option<(String, Vec<DynamicObject>)>> {
+    let read = async |query: &ListArgs| match list::read(api, query, keys, now).await {
+        Ok(items) => Ok(items),
+        Err(ReadError::Usage(e)) => Err(e),
+        Err(ReadError::Api(e)) => Err(target.api_error(e)),
+    };
+    let exact = ListArgs {
+        instance: Some(typed.to_string()),
+        chunk_size: 500,
+        ..Default::default()
+    };
+    let items = read(&exact).await?;
+    if !items.is_empty() {
+        return Ok(Some((typed.to_string(), items)));
+    }
+    let every = ListArgs {
+        selector: Some(keys.instance_label.clone()),
+        chunk_size: 500,
+        ..Default::default()
+    };
+    let all = read(&every).await?;
+    let Some(instance) = resolve_instance(typed, &all, keys)? else {
+        return Ok(None);
+    };
+    let items = all
+        .into_iter()
+        .filter(|wf| wf.labels().get(&keys.instance_label) == Some(&instance))
+        .collect();
+    Ok(Some((instance, items)))
 }
 
 pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &FindArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let api = workflow::api(&target, args.all_namespaces);
     let now = Timestamp::now();
-    let query = ListArgs {
-        instance: Some(args.instance.clone()),
-        chunk_size: 500,
-        ..Default::default()
+    let Some((instance, mut items)) =
+        instance_workflows(&api, &target, keys, &args.instance, now).await?
+    else {
+        return Err(Error::Failed(not_found(args, keys, &target)));
     };
-    let mut items = match list::read(&api, &query, keys, now).await {
-        Ok(items) => items,
-        Err(ReadError::Usage(e)) => return Err(e),
-        Err(ReadError::Api(e)) => return Err(target.api_error(e)),
-    };
-    if items.is_empty() {
-        let scope = if args.all_namespaces {
-            "any namespace".to_string()
-        } else {
-            format!("namespace {} (try -A)", target.namespace)
-        };
-        return Err(Error::Failed(format!(
-            "no workflow of instance {} in {scope}",
-            args.instance
-        )));
-    }
     items.sort_by_key(|wf| std::cmp::Reverse(workflow::created(wf)));
     let rows: Vec<list::Row> = items.iter().map(|wf| list::row(wf, keys, now)).collect();
-    let mut out = format!("Workflows of instance {} (newest first)\n", args.instance);
-    out.push_str(&list::render(&rows, false, args.all_namespaces));
-    let newest = &items[0];
-    out.push_str(&format!(
-        "\nNewest: {} — {}",
-        newest.name_any(),
-        workflow::phase(newest)
-    ));
-    let message = workflow::message(newest);
-    if !message.is_empty() {
-        out.push_str(&format!(": {message}"));
+    let format = OutputFormat::from(args.output);
+    if format == OutputFormat::Name {
+        let names: String = rows
+            .iter()
+            .map(|r| format!("workflow.argoproj.io/{}\n", r.name))
+            .collect();
+        output::print_stdout(&names);
+        return Ok(());
     }
-    out.push('\n');
+    let newest = &items[0];
     // Compressed node status is read as `get` reads it; one the API does not hold (offloaded)
     // is said, and the rest of the answer stands.
-    let failing = match workflow::nodes(newest) {
-        Ok(nodes) => failing_steps(&nodes),
-        Err(reason) => {
-            out.push_str(&format!("(steps not shown: {reason})\n"));
-            Vec::new()
-        }
+    let (failing, steps_unknown) = match workflow::nodes(newest) {
+        Ok(nodes) => (failing_steps(&nodes), None),
+        Err(reason) => (Vec::new(), Some(reason)),
     };
-    if !failing.is_empty() {
-        out.push_str(&failing_steps_text(&target, newest, &failing, args.tail).await?);
-    }
-    if failing.is_empty() && matches!(workflow::phase(newest).as_str(), "Failed" | "Error") {
-        out.push_str("no failed step recorded (the workflow itself failed)\n");
-    }
-    shared::output::print_stdout(&out);
+    let failing_steps = if failing.is_empty() {
+        Vec::new()
+    } else {
+        failing_steps_read(&target, newest, &failing, args.tail).await?
+    };
+    let report = Report {
+        instance,
+        items: rows,
+        newest: Newest {
+            name: newest.name_any(),
+            phase: workflow::phase(newest),
+            message: workflow::message(newest),
+            steps_unknown,
+            failing_steps,
+        },
+    };
+    let text = match format {
+        OutputFormat::Json => output::to_json(&report)?,
+        OutputFormat::Yaml => output::to_yaml(&report)?,
+        format => render(&report, format == OutputFormat::Wide, args.all_namespaces),
+    };
+    output::print_stdout(&text);
     Ok(())
+}
+
+/// No workflow of the instance: where it looked, and the pasteable command that looks
+/// further (every namespace, or the list of all workflows when that was done already).
+fn not_found(args: &FindArgs, keys: &LabelKeys, target: &shared::Target) -> String {
+    let id = shared::shell::word(&args.instance);
+    if let Some(sub) = crate::suggest::subcommand(&args.instance) {
+        return format!(
+            "no instance {:?}: did you mean `kubectl argodeploy {sub}{}{}`?",
+            args.instance,
+            keys.given_flags(),
+            target.scope_flags()
+        );
+    }
+    if args.all_namespaces {
+        format!(
+            "no workflow of instance {} in any namespace: `kubectl argodeploy list -A{}{}` shows the instances there are",
+            args.instance,
+            keys.given_flags(),
+            target.given_flags
+        )
+    } else {
+        format!(
+            "no workflow of instance {} in namespace {}: `kubectl argodeploy find {id} -A{}{}` looks in every namespace",
+            args.instance,
+            target.namespace,
+            keys.given_flags(),
+            target.given_flags
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wf(name: &str, instance: &str) -> DynamicObject {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": name, "namespace": "atmosphere", "labels": {"instance_uuid": instance}},
+        }))
+        .unwrap()
+    }
+
+    fn keys() -> LabelKeys {
+        LabelKeys {
+            user_label: "username".into(),
+            instance_label: "instance_uuid".into(),
+            instanceid: None,
+        }
+    }
+
+    #[test]
+    fn an_instance_is_named_by_its_uuid_its_short_id_or_a_workflow() {
+        let all = [
+            wf(
+                "deploy-e5121482-wwmms",
+                "e5121482-3929-4d22-a255-accb1a466884",
+            ),
+            wf(
+                "deploy-e5121482-p8q6v",
+                "e5121482-3929-4d22-a255-accb1a466884",
+            ),
+            wf(
+                "deploy-e51f0000-aaaaa",
+                "e51f0000-0000-4000-8000-000000000000",
+            ),
+        ];
+        let full = Some("e5121482-3929-4d22-a255-accb1a466884".to_string());
+        assert_eq!(resolve_instance("e5121482", &all, &keys()).unwrap(), full);
+        assert_eq!(resolve_instance("E5121482", &all, &keys()).unwrap(), full);
+        assert_eq!(
+            resolve_instance("deploy-e5121482-p8q6v", &all, &keys()).unwrap(),
+            full
+        );
+        assert_eq!(resolve_instance("f00", &all, &keys()).unwrap(), None);
+        let ambiguous = resolve_instance("e51", &all, &keys()).unwrap_err();
+        assert_eq!(ambiguous.exit_code(), 2, "{ambiguous}");
+        assert!(ambiguous.to_string().contains("2 instances"), "{ambiguous}");
+    }
 }

@@ -1,44 +1,42 @@
 //! `kubectl argodeploy get WF`: the header and node tree as `argo get` prints them (compressed
-//! node status read transparently), or the workflow as JSON/YAML.
+//! node status read transparently), or the workflow as JSON/YAML, or its name.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use shared::output;
+use shared::output::{self, ListFormat};
 use shared::{Error, GlobalArgs};
 
+use crate::labels::LabelKeys;
 use crate::tree;
 use crate::workflow;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GetFormat {
-    Tree,
-    Wide,
-    Json,
-    Yaml,
-}
 
 #[derive(Args, Debug, Clone)]
 pub struct GetArgs {
     /// The workflow
+    #[arg(value_parser = crate::workflow::name_arg)]
     pub workflow: String,
-    /// Output: tree (default), wide, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = GetFormat::Tree)]
-    pub output: GetFormat,
+    /// Output format: table is argo get's tree without its TEMPLATE column (wide is argo get's
+    /// wide: TEMPLATE, ARTIFACTS, RESOURCESDURATION and NODENAME too), json and yaml the whole
+    /// workflow
+    #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
     /// ASCII instead of the tree glyphs and icons
     #[arg(long)]
     pub no_utf8: bool,
 }
 
-pub async fn run(global: &GlobalArgs, args: &GetArgs) -> shared::Result<()> {
+pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &GetArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
-    let (_, wf) = workflow::get(&target, &args.workflow).await?;
+    let (_, wf) = workflow::get(&target, keys, &args.workflow).await?;
     let value = serde_json::to_value(&wf).map_err(|e| Error::Failed(e.to_string()))?;
     let text = match args.output {
-        GetFormat::Json => output::to_json(&value)?,
-        GetFormat::Yaml => output::to_yaml(&value)?,
+        ListFormat::Json => output::to_json(&value)?,
+        ListFormat::Yaml => output::to_yaml(&value)?,
+        ListFormat::Name => format!("workflow.argoproj.io/{}\n", args.workflow),
         format => {
             let opts = tree::Options {
-                wide: format == GetFormat::Wide,
+                wide: format == ListFormat::Wide,
+                template: false,
                 utf8: !args.no_utf8,
                 now: jiff::Timestamp::now(),
             };

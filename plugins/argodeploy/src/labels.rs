@@ -3,6 +3,9 @@
 
 use clap::Args;
 
+const DEFAULT_USER_LABEL: &str = "username";
+const DEFAULT_INSTANCE_LABEL: &str = "instance_uuid";
+
 #[derive(Args, Debug, Clone)]
 pub struct LabelKeys {
     /// The label holding the user who deployed
@@ -10,7 +13,7 @@ pub struct LabelKeys {
         long,
         global = true,
         env = "ARGODEPLOY_USER_LABEL",
-        default_value = "username",
+        default_value = DEFAULT_USER_LABEL,
         value_parser = shared::validate::label_key
     )]
     pub user_label: String,
@@ -19,7 +22,7 @@ pub struct LabelKeys {
         long,
         global = true,
         env = "ARGODEPLOY_INSTANCE_LABEL",
-        default_value = "instance_uuid",
+        default_value = DEFAULT_INSTANCE_LABEL,
         value_parser = shared::validate::label_key
     )]
     pub instance_label: String,
@@ -35,5 +38,22 @@ impl LabelKeys {
             Some(id) => format!("{}={id}", crate::workflow::INSTANCE_ID_LABEL),
             None => format!("!{}", crate::workflow::INSTANCE_ID_LABEL),
         }
+    }
+
+    /// These keys as command-line flags (each with a leading space) when they differ from
+    /// the defaults, so a printed command reads the same workflows when pasted.
+    pub fn given_flags(&self) -> String {
+        use shared::shell::word;
+        let mut out = String::new();
+        if self.user_label != DEFAULT_USER_LABEL {
+            out.push_str(&format!(" --user-label {}", word(&self.user_label)));
+        }
+        if self.instance_label != DEFAULT_INSTANCE_LABEL {
+            out.push_str(&format!(" --instance-label {}", word(&self.instance_label)));
+        }
+        if let Some(id) = &self.instanceid {
+            out.push_str(&format!(" --instanceid {}", word(id)));
+        }
+        out
     }
 }

@@ -1,6 +1,7 @@
 //! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
 
 mod complete;
+mod examples;
 mod find;
 mod get;
 mod humanize;
@@ -11,6 +12,7 @@ mod node_status;
 mod pod_name;
 mod resubmit;
 mod shutdown;
+mod suggest;
 mod tree;
 mod workflow;
 
@@ -27,6 +29,7 @@ use shared::doctor::{Permission, Scope};
     bin_name = "kubectl argodeploy",
     version,
     about,
+    after_help = examples::TOP,
     long_about = "Work with the Argo Workflows that deploy instances (labels instance_uuid and username)\nthrough the Kubernetes API: list and find them, show one as a tree, read the main\ncontainers' logs, resubmit, stop or terminate."
 )]
 pub(crate) struct Cli {
@@ -41,18 +44,25 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// List workflows (argo list's filters and order), with their user and instance
+    #[command(after_help = examples::LIST)]
     List(list::ListArgs),
     /// Every workflow of an instance; the newest one's failing step, message and log tail
+    #[command(after_help = examples::FIND)]
     Find(find::FindArgs),
     /// One workflow: header and node tree as argo get prints them
+    #[command(after_help = examples::GET)]
     Get(get::GetArgs),
     /// The main containers' logs, prefixed with the step; -f until the workflow completes
+    #[command(after_help = examples::LOGS)]
     Logs(logs::LogsArgs),
     /// Run a workflow again with the same definition and parameters (or overridden ones)
+    #[command(after_help = examples::RESUBMIT)]
     Resubmit(resubmit::ResubmitArgs),
     /// Stop a running workflow (exit handlers run)
+    #[command(after_help = examples::STOP)]
     Stop(shutdown::ShutdownArgs),
     /// Terminate a running workflow at once (no exit handlers)
+    #[command(after_help = examples::TERMINATE)]
     Terminate(shutdown::ShutdownArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
@@ -81,12 +91,20 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::List(args) => list::run(&cli.global, &cli.labels, args).await,
             Command::Find(args) => find::run(&cli.global, &cli.labels, args).await,
-            Command::Get(args) => get::run(&cli.global, args).await,
-            Command::Logs(args) => logs::run(&cli.global, args).await,
-            Command::Resubmit(args) => resubmit::run(&cli.global, args).await,
-            Command::Stop(args) => shutdown::run(&cli.global, args, shutdown::Shutdown::Stop).await,
+            Command::Get(args) => get::run(&cli.global, &cli.labels, args).await,
+            Command::Logs(args) => logs::run(&cli.global, &cli.labels, args).await,
+            Command::Resubmit(args) => resubmit::run(&cli.global, &cli.labels, args).await,
+            Command::Stop(args) => {
+                shutdown::run(&cli.global, &cli.labels, args, shutdown::Shutdown::Stop).await
+            }
             Command::Terminate(args) => {
-                shutdown::run(&cli.global, args, shutdown::Shutdown::Terminate).await
+                shutdown::run(
+                    &cli.global,
+                    &cli.labels,
+                    args,
+                    shutdown::Shutdown::Terminate,
+                )
+                .await
             }
             Command::Common(common) => {
                 shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {

@@ -8,8 +8,9 @@ use clap::Args;
 use jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, ListParams};
+use owo_colors::{OwoColorize, Stream};
 use serde::Serialize;
-use shared::output::{self, OutputFormat, Table};
+use shared::output::{self, ListFormat, OutputFormat, Table};
 use shared::{Error, GlobalArgs};
 
 use crate::labels::LabelKeys;
@@ -50,9 +51,9 @@ pub struct ListArgs {
     /// Workflows per page
     #[arg(long, default_value_t = 500)]
     pub chunk_size: u32,
-    /// Output format: table, wide, json, yaml or name
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format (wide adds MESSAGE, P/R/C and PARAMETERS)
+    #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
 }
 
 const PHASES: &[&str] = &["Pending", "Running", "Succeeded", "Failed", "Error"];
@@ -197,16 +198,29 @@ pub fn row(wf: &DynamicObject, keys: &LabelKeys, now: Timestamp) -> Row {
     }
 }
 
+/// A phase as a terminal shows it: Failed and Error in red, as kubectl-style tools colour
+/// failures (plain when stdout is no terminal, with NO_COLOR or --no-color).
+pub fn coloured_phase(phase: &str) -> String {
+    if matches!(phase, "Failed" | "Error") {
+        phase
+            .if_supports_color(Stream::Stdout, |p| p.red().to_string())
+            .to_string()
+    } else {
+        phase.to_string()
+    }
+}
+
+/// The workflows as a table. The default columns fit 120 characters with the instance UUID
+/// and `-A`'s namespace (as kubectl's `get`, the rest is `-o wide`'s): the message, often a
+/// long one, is wide only.
 pub fn render(rows: &[Row], wide: bool, namespaces: bool) -> String {
     let mut headers = Vec::new();
     if namespaces {
         headers.push("namespace");
     }
-    headers.extend([
-        "name", "status", "age", "duration", "message", "user", "instance",
-    ]);
+    headers.extend(["name", "status", "age", "duration", "user", "instance"]);
     if wide {
-        headers.extend(["p/r/c", "parameters"]);
+        headers.extend(["message", "p/r/c", "parameters"]);
     }
     let mut table = Table::new(&headers);
     for r in rows {
@@ -216,19 +230,69 @@ pub fn render(rows: &[Row], wide: bool, namespaces: bool) -> String {
         }
         cells.extend([
             r.name.clone(),
-            r.status.clone(),
+            coloured_phase(&r.status),
             r.age.clone(),
             r.duration.clone(),
-            r.message.clone(),
             r.user.clone(),
             r.instance.clone(),
         ]);
         if wide {
-            cells.extend([r.prc.clone(), r.parameters.clone()]);
+            cells.extend([r.message.clone(), r.prc.clone(), r.parameters.clone()]);
         }
         table.row(cells);
     }
     table.render()
+}
+
+/// `list`'s filters as command-line words (shell-quoted, each with a leading space), so a
+/// printed suggestion repeats the same query.
+pub fn filter_flags(args: &ListArgs) -> String {
+    use shared::shell::word;
+    let mut out = String::new();
+    let mut flag = |name: &str, value: &str| out.push_str(&format!(" {name} {}", word(value)));
+    if let Some(u) = &args.deployer {
+        flag("--username", u);
+    }
+    if let Some(i) = &args.instance {
+        flag("--instance", i);
+    }
+    if !args.status.is_empty() {
+        flag("--status", &args.status.join(","));
+    }
+    if let Some(d) = args.since {
+        flag("--since", &shared::duration::format(d));
+    }
+    if let Some(d) = args.older {
+        flag("--older", &shared::duration::format(d));
+    }
+    if let Some(l) = &args.selector {
+        flag("-l", l);
+    }
+    if let Some(p) = &args.prefix {
+        flag("--prefix", p);
+    }
+    if args.running {
+        out.push_str(" --running");
+    }
+    if args.completed {
+        out.push_str(" --completed");
+    }
+    out
+}
+
+/// What an empty list says (on stderr, as kubectl's "No resources found"): where it looked,
+/// and, for one namespace, the pasteable command that looks in all of them.
+pub fn nothing_found(args: &ListArgs, keys: &LabelKeys, target: &shared::Target) -> String {
+    if args.all_namespaces {
+        return "No workflows found in any namespace.".to_string();
+    }
+    format!(
+        "No workflows found in namespace {}: `kubectl argodeploy list -A{}{}{}` looks in every namespace.",
+        target.namespace,
+        filter_flags(args),
+        keys.given_flags(),
+        target.given_flags
+    )
 }
 
 pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &ListArgs) -> shared::Result<()> {
@@ -241,16 +305,126 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &ListArgs) -> shar
         Err(ReadError::Api(e)) => return Err(target.api_error(e)),
     };
     let rows: Vec<Row> = items.iter().map(|wf| row(wf, keys, now)).collect();
-    let text = match args.output {
+    let text = match OutputFormat::from(args.output) {
         OutputFormat::Json => output::to_json(&serde_json::json!({ "items": rows }))?,
         OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": rows }))?,
-        OutputFormat::Name => rows.iter().map(|r| format!("{}\n", r.name)).collect(),
+        OutputFormat::Name => rows
+            .iter()
+            .map(|r| format!("workflow.argoproj.io/{}\n", r.name))
+            .collect(),
         _ if rows.is_empty() => {
-            eprintln!("No workflows found.");
+            eprintln!("{}", nothing_found(args, keys, &target));
             return Ok(());
         }
         format => render(&rows, format == OutputFormat::Wide, args.all_namespaces),
     };
     output::print_stdout(&text);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn row(name: &str, status: &str, message: &str) -> Row {
+        Row {
+            namespace: "atmosphere".into(),
+            name: name.into(),
+            status: status.into(),
+            age: "11d".into(),
+            duration: "10h".into(),
+            message: message.into(),
+            user: "asmith".into(),
+            instance: "e5121482-3929-4d22-a255-accb1a466884".into(),
+            prc: "0/0/3".into(),
+            parameters: "instance_uuid=e5121482-3929-4d22-a255-accb1a466884,username=asmith,playbook=deploy-instance.yml".into(),
+        }
+    }
+
+    #[test]
+    fn the_default_table_fits_120_columns_and_wide_has_the_rest() {
+        let rows = [
+            row("deploy-e5121482-wwmms", "Succeeded", ""),
+            row(
+                "dag-with-retries-4wkh8",
+                "Failed",
+                "child 'deploy-playbook' failed",
+            ),
+        ];
+        let text = render(&rows, false, true);
+        let header = text.lines().next().unwrap();
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            [
+                "NAMESPACE",
+                "NAME",
+                "STATUS",
+                "AGE",
+                "DURATION",
+                "USER",
+                "INSTANCE"
+            ]
+        );
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 120,
+                "{} columns: {line}",
+                line.len()
+            );
+        }
+        let wide = render(&rows, true, true);
+        let header = wide.lines().next().unwrap();
+        for column in ["MESSAGE", "P/R/C", "PARAMETERS"] {
+            assert!(header.contains(column), "{header}");
+        }
+        assert!(wide.contains("child 'deploy-playbook' failed"), "{wide}");
+    }
+
+    #[test]
+    fn filter_flags_repeat_the_same_query() {
+        let words = [
+            "kubectl-argodeploy",
+            "list",
+            "--username",
+            "jdoe",
+            "--instance",
+            "e5121482",
+            "--status",
+            "Failed,Error",
+            "--since",
+            "1h30m",
+            "--older",
+            "2d",
+            "-l",
+            "tier in (web,db)",
+            "--prefix",
+            "deploy-",
+            "--completed",
+        ];
+        let parse = |words: &[&str]| match crate::Cli::try_parse_from(words).unwrap().command {
+            crate::Command::List(args) => args,
+            other => panic!("{other:?}"),
+        };
+        let first = parse(&words);
+        let flags = filter_flags(&first);
+        assert!(flags.contains(" -l 'tier in (web,db)'"), "{flags}");
+        // The printed words, unquoted as a shell would, parse to the same filters.
+        let mut again = vec!["kubectl-argodeploy".to_string(), "list".to_string()];
+        let mut rest = flags.as_str();
+        while let Some(start) = rest.find(|c: char| c != ' ') {
+            rest = &rest[start..];
+            let (word, tail) = if let Some(quoted) = rest.strip_prefix('\'') {
+                let end = quoted.find('\'').unwrap();
+                (quoted[..end].to_string(), &quoted[end + 1..])
+            } else {
+                let end = rest.find(' ').unwrap_or(rest.len());
+                (rest[..end].to_string(), &rest[end..])
+            };
+            again.push(word);
+            rest = tail;
+        }
+        let second = parse(&again.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+    }
 }

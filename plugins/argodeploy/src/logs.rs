@@ -18,6 +18,7 @@ use crate::workflow::{self, WORKFLOW_LABEL};
 #[derive(Args, Debug, Clone)]
 pub struct LogsArgs {
     /// The workflow
+    #[arg(value_parser = crate::workflow::name_arg)]
     pub workflow: String,
     /// Only this step (display name) or pod
     pub step: Option<String>,
@@ -60,6 +61,30 @@ fn started_at(pod: &Pod) -> Option<jiff::Timestamp> {
     pod.status.as_ref()?.start_time.as_ref().map(|t| t.0)
 }
 
+/// A STEP that names no pod of the workflow (pure): its steps, and the close ones. (Without
+/// this, a typo printed nothing and exited 0.)
+fn no_such_step(workflow: &str, step: &str, pods: &[Pod]) -> String {
+    let mut steps: Vec<String> = Vec::new();
+    for step in pods.iter().map(step_of) {
+        if !steps.contains(&step) {
+            steps.push(step);
+        }
+    }
+    if steps.is_empty() {
+        return format!("workflow {workflow} has no pods yet: no step {step:?} to show");
+    }
+    let close = crate::suggest::close_names(step, steps.iter().map(String::as_str));
+    let hint = if close.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", close.join(", "))
+    };
+    format!(
+        "workflow {workflow} has no step or pod {step:?}{hint}: its steps are {}",
+        steps.join(", ")
+    )
+}
+
 pub async fn pods_of(target: &Target, namespace: &str, wf: &str) -> shared::Result<Vec<Pod>> {
     let mut pods = Api::<Pod>::namespaced(target.client.clone(), namespace)
         .list(&ListParams::default().labels(&format!("{WORKFLOW_LABEL}={wf}")))
@@ -89,7 +114,11 @@ pub async fn tail(
     Ok(text.lines().map(String::from).collect())
 }
 
-pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
+pub async fn run(
+    global: &GlobalArgs,
+    keys: &crate::labels::LabelKeys,
+    args: &LogsArgs,
+) -> shared::Result<()> {
     let grep = args
         .grep
         .as_deref()
@@ -106,11 +135,16 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
         })?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
-    let (wfs, _) = workflow::get(&target, &args.workflow).await?;
+    let (wfs, _) = workflow::get(&target, keys, &args.workflow).await?;
     if args.follow {
         return follow(&target, &ns, &wfs, args, grep).await;
     }
     let pods = pods_of(&target, &ns, &args.workflow).await?;
+    if let Some(step) = args.step.as_deref()
+        && !pods.iter().any(|p| wanted(p, Some(step)))
+    {
+        return Err(Error::Failed(no_such_step(&args.workflow, step, &pods)));
+    }
     let api: Api<Pod> = Api::namespaced(target.client.clone(), &ns);
     let mut lines: Vec<(Option<jiff::Timestamp>, usize, String)> = Vec::new();
     for (i, pod) in pods

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use kube::ResourceExt;
 use kube::api::{DynamicObject, Patch, PatchParams};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::create::Created;
-use shared::output::{self, OutputFormat};
+use shared::output::{self, OutputFormat, PlanFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::pod_name::node_id;
@@ -21,6 +22,7 @@ use crate::workflow::{self, RESUBMITTED_FROM};
 #[derive(Args, Debug, Clone)]
 pub struct ResubmitArgs {
     /// The workflow to run again
+    #[arg(value_parser = crate::workflow::name_arg)]
     pub workflow: String,
     /// Override a parameter (repeatable)
     #[arg(short = 'p', long = "parameter", value_name = "NAME=VALUE")]
@@ -31,9 +33,10 @@ pub struct ResubmitArgs {
     /// Follow the new workflow until it completes
     #[arg(long)]
     pub wait: bool,
-    /// Output: table (a line about the new workflow) or name
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format of the plan (json and yaml print the new workflow on stdout, for scripts;
+    /// table prints its name there once created)
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -223,15 +226,28 @@ fn memoized_status(wf: &DynamicObject, nodes: &Map<String, Value>, old: &str, ne
     })
 }
 
-pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()> {
-    if !matches!(args.output, OutputFormat::Table | OutputFormat::Name) {
-        return Err(Error::Usage("resubmit prints -o table or name".into()));
-    }
-    let target = shared::kubeconfig::connect(global).await?;
-    let (api, wf) = workflow::get(&target, &args.workflow).await?;
-    let new = formulate(&wf, args.memoized, &args.parameters)?;
-    shared::banner::print(&target);
-    let params: Vec<String> = new["spec"]["arguments"]["parameters"]
+/// What a resubmission will do (pure data): shown as a line, or with `-o json|yaml` as this
+/// object, the new workflow whole (its name is chosen before the create).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub namespace: String,
+    /// The workflow resubmitted.
+    pub from: String,
+    pub from_phase: String,
+    /// The new workflow's name.
+    pub name: String,
+    pub memoized: bool,
+    /// `NAME=VALUE` of the new workflow's parameters.
+    pub parameters: Vec<String>,
+    /// The object that will be created.
+    pub workflow: Value,
+}
+
+/// The plan for resubmitting `wf` (pure, but for `formulate`'s random name).
+pub fn plan(wf: &DynamicObject, memoized: bool, parameters: &[String]) -> shared::Result<Plan> {
+    let new = formulate(wf, memoized, parameters)?;
+    let parameters = new["spec"]["arguments"]["parameters"]
         .as_array()
         .map(|ps| {
             ps.iter()
@@ -245,40 +261,62 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
                 .collect()
         })
         .unwrap_or_default();
-    eprintln!(
-        "Resubmit {} ({}) as a new workflow {}{}, parameters: {}",
-        args.workflow,
-        workflow::phase(&wf),
-        new["metadata"]["name"].as_str().map_or_else(
-            || format!(
-                "{}…",
-                new["metadata"]["generateName"].as_str().unwrap_or("")
-            ),
-            String::from
-        ),
-        if args.memoized {
-            " (memoized: succeeded steps are skipped)"
-        } else {
-            ""
-        },
-        if params.is_empty() {
-            "none".to_string()
-        } else {
-            params.join(", ")
-        }
+    Ok(Plan {
+        namespace: wf.namespace().unwrap_or_default(),
+        from: wf.name_any(),
+        from_phase: workflow::phase(wf),
+        name: new["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        memoized,
+        parameters,
+        workflow: new,
+    })
+}
+
+/// The plan as the operator reads it: one line about the new workflow, then one line per
+/// parameter (not all on one line, which outgrew any terminal).
+pub fn render(plan: &Plan) -> String {
+    let mut out = format!(
+        "Resubmit {} ({}) as a new workflow {}\n",
+        plan.from, plan.from_phase, plan.name
     );
-    let object: DynamicObject = serde_json::from_value(new.clone())
+    if plan.memoized {
+        out.push_str("  memoized: succeeded steps are skipped, failed ones run again\n");
+    }
+    if plan.parameters.is_empty() {
+        out.push_str("  no parameters\n");
+    }
+    for p in &plan.parameters {
+        out.push_str(&format!("  parameter {p}\n"));
+    }
+    out
+}
+
+pub async fn run(
+    global: &GlobalArgs,
+    keys: &crate::labels::LabelKeys,
+    args: &ResubmitArgs,
+) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    let (api, wf) = workflow::get(&target, keys, &args.workflow).await?;
+    let plan = plan(&wf, args.memoized, &args.parameters)?;
+    let format = OutputFormat::from(args.output);
+    shared::change::show_plan(&target, format, &plan, render)?;
+    let object: DynamicObject = serde_json::from_value(plan.workflow.clone())
         .map_err(|e| Error::Failed(format!("the new workflow is invalid: {e}")))?;
-    let namespace = wf.namespace().unwrap_or_default();
     let needs = [workflow::permission("create", "create the new workflow")];
-    let question = format!("Resubmit {}?", args.workflow);
-    let approved = shared::change::Gate::new(&target, &args.change, "kubectl argodeploy doctor")
-        .preflight(&namespace, &needs)
+    let question = format!("Resubmit {}?", plan.from);
+    let doctor = format!("kubectl argodeploy doctor{}", target.scope_flags());
+    let approved = shared::change::Gate::new(&target, &args.change, &doctor)
+        .preflight(&plan.namespace, &needs)
         .confirm(&question)
         .on_interrupt(format!(
-            "the resubmission of {} may have been created: `kubectl argodeploy list --prefix {}{}` shows it",
-            args.workflow,
-            shared::shell::word(&object.name_any()),
+            "the resubmission of {} may have been created: `kubectl argodeploy list --prefix {}{}{}` shows it",
+            plan.from,
+            shared::shell::word(&plan.name),
+            keys.given_flags(),
             target.scope_flags()
         ))
         .approve()
@@ -300,39 +338,76 @@ pub async fn run(global: &GlobalArgs, args: &ResubmitArgs) -> shared::Result<()>
     let name = created.name_any();
     // A server that treats status as a subresource drops it on create: set it there.
     if args.memoized && created.data["status"]["nodes"].is_null() {
-        let status = json!({"status": new["status"]});
+        let status = json!({"status": plan.workflow["status"]});
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
             .await
             .map_err(|e| target.api_error(e))?;
     }
-    match args.output {
-        OutputFormat::Name => output::print_stdout(&format!("workflow.argoproj.io/{name}\n")),
-        _ => output::print_stdout(&format!("{name}\n")),
+    // Results on stdout (`$(…)` and `| tee` keep them), unless it holds the JSON/YAML plan.
+    let result = |line: String| {
+        if format.is_machine() {
+            eprint!("{line}");
+        } else {
+            output::print_stdout(&line);
+        }
+    };
+    result(format!("{name}\n"));
+    let hints = Hints {
+        name: &name,
+        flags: format!("{}{}", keys.given_flags(), target.scope_flags()),
+    };
+    if !args.wait {
+        eprintln!(
+            "next: `kubectl argodeploy logs {} -f{}` follows it to the end",
+            shared::shell::word(&name),
+            hints.flags
+        );
     }
     if args.wait {
-        let phase = wait_until_completed(&target, &api, &name, args.change.timeout).await?;
-        eprintln!("{name} {phase}");
+        let phase = wait_until_completed(&api, &hints, args.change.timeout).await?;
+        result(format!("{name} {phase}\n"));
         if phase != "Succeeded" {
             return Err(Error::Failed(format!(
                 "{name} ended {phase}: `kubectl argodeploy logs {}{}` shows why",
                 shared::shell::word(&name),
-                target.scope_flags()
+                hints.flags
             )));
         }
     }
     Ok(())
 }
 
+/// The new workflow's name and the flags a printed command about it needs.
+struct Hints<'a> {
+    name: &'a str,
+    flags: String,
+}
+
 /// Watches the workflow until it completes and returns its final phase, or times out after
-/// `timeout`.
+/// `timeout`. On the way it shows the phase and the running step: the spinner's message on a
+/// terminal, else a line on stderr each time they change.
 async fn wait_until_completed(
-    target: &shared::Target,
     api: &kube::Api<DynamicObject>,
-    name: &str,
+    hints: &Hints<'_>,
     timeout: Duration,
 ) -> shared::Result<String> {
+    use std::io::IsTerminal;
+    let name = hints.name;
     let bar = shared::wait::spinner(format!("waiting for {name} to complete"));
-    let result = tokio::time::timeout(timeout, workflow::completion(api, name)).await;
+    let terminal = std::io::stderr().is_terminal();
+    let mut last = String::new();
+    let show = |wf: &DynamicObject| {
+        let now = workflow::progress(wf);
+        if now != last {
+            if terminal {
+                bar.set_message(format!("waiting for {name}: {now}"));
+            } else {
+                eprintln!("waiting for {name}: {now}");
+            }
+            last = now;
+        }
+    };
+    let result = tokio::time::timeout(timeout, workflow::completion_seen(api, name, show)).await;
     bar.finish_and_clear();
     match result {
         Ok(Some(wf)) => Ok(workflow::phase(&wf)),
@@ -341,7 +416,7 @@ async fn wait_until_completed(
         Err(_) => Err(Error::Timeout(format!(
             "timed out waiting for {name}; `kubectl argodeploy get {}{}` shows where it is",
             shared::shell::word(name),
-            target.scope_flags()
+            hints.flags
         ))),
     }
 }
@@ -365,6 +440,27 @@ mod tests {
             }}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_plan_puts_each_parameter_on_its_own_line() {
+        let plan = plan(&wf("Failed"), false, &["playbook=redeploy.yml".into()]).unwrap();
+        let text = render(&plan);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!(
+                "Resubmit deploy-abc-x1 (Failed) as a new workflow {}",
+                plan.name
+            )
+        );
+        assert_eq!(
+            lines[1..],
+            [
+                "  parameter playbook=redeploy.yml",
+                "  parameter instance_uuid=abc"
+            ]
+        );
     }
 
     #[test]

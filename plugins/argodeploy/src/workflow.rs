@@ -43,6 +43,15 @@ pub fn is_completed(wf: &DynamicObject) -> bool {
 /// The named workflow once it has completed, by watching it; a failed watch request is
 /// retried after a backoff. `None` only if the watch ended, which a watcher does not.
 pub async fn completion(api: &Api<DynamicObject>, name: &str) -> Option<DynamicObject> {
+    completion_seen(api, name, |_| {}).await
+}
+
+/// As [`completion`], showing `seen` every version of the workflow on the way (progress).
+pub async fn completion_seen(
+    api: &Api<DynamicObject>,
+    name: &str,
+    mut seen: impl FnMut(&DynamicObject),
+) -> Option<DynamicObject> {
     let fields = format!("metadata.name={name}");
     let completed = watcher(api.clone(), watcher::Config::default().fields(&fields))
         .default_backoff()
@@ -54,8 +63,51 @@ pub async fn completion(api: &Api<DynamicObject>, name: &str) -> Option<DynamicO
                     .ok(),
             )
         })
+        .inspect(move |wf| seen(wf))
         .filter(|wf| future::ready(is_completed(wf)));
     std::pin::pin!(completed).next().await
+}
+
+/// `1 step`, `2 steps`: a count with its noun (pure).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Where a workflow is (pure): its phase, the steps running now, how many are done —
+/// `Running: step deploy-playbook (1 step done)`.
+pub fn progress(wf: &DynamicObject) -> String {
+    let phase = phase(wf);
+    let Ok(nodes) = nodes(wf) else {
+        return phase;
+    };
+    let pods: Vec<&Value> = nodes.values().filter(|n| n["type"] == "Pod").collect();
+    let mut running: Vec<(&str, &str)> = pods
+        .iter()
+        .filter(|n| matches!(n["phase"].as_str(), Some("Running" | "Pending")))
+        .map(|n| {
+            (
+                n["startedAt"].as_str().unwrap_or(""),
+                n["displayName"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    running.sort();
+    let done = pods
+        .iter()
+        .filter(|n| matches!(n["phase"].as_str(), Some("Succeeded" | "Skipped")))
+        .count();
+    let mut out = phase;
+    if !running.is_empty() {
+        let names: Vec<&str> = running.iter().map(|(_, d)| *d).collect();
+        let noun = if names.len() == 1 { "step" } else { "steps" };
+        out.push_str(&format!(": {noun} {}", names.join(", ")));
+    }
+    out.push_str(&format!(" ({} done)", count(done, "step")));
+    out
 }
 
 pub fn time(value: &Value) -> Option<Timestamp> {
@@ -152,22 +204,143 @@ pub fn api(target: &shared::Target, all_namespaces: bool) -> Api<DynamicObject> 
     }
 }
 
-/// The named workflow of the target's namespace, or a one-line "not found" error.
+/// A workflow argument: a name, or kubectl's `workflow.argoproj.io/NAME` (what `-o name`
+/// prints, so `list -o name | xargs -n1 kubectl argodeploy get` works).
+pub fn name_arg(text: &str) -> Result<String, String> {
+    let name = [
+        "workflow.argoproj.io/",
+        "workflows.argoproj.io/",
+        "workflow/",
+        "wf/",
+    ]
+    .iter()
+    .find_map(|p| text.strip_prefix(p))
+    .unwrap_or(text);
+    if name.is_empty() {
+        return Err("a workflow name is needed".to_string());
+    }
+    Ok(name.to_string())
+}
+
+/// The named workflow of the target's namespace, or a one-line "not found" error with the
+/// pasteable command that lists them (and close names, or the subcommand a typo meant).
 pub async fn get(
     target: &shared::Target,
+    keys: &crate::labels::LabelKeys,
     name: &str,
 ) -> shared::Result<(Api<DynamicObject>, DynamicObject)> {
     let api = api(target, false);
-    let wf = api
-        .get_opt(name)
-        .await
-        .map_err(|e| target.api_error(e))?
-        .ok_or_else(|| {
-            shared::Error::Failed(format!(
-                "workflow {name:?} not found in namespace {}: `kubectl argodeploy list{}` shows them",
-                target.namespace,
-                target.scope_flags()
-            ))
-        })?;
-    Ok((api, wf))
+    match api.get_opt(name).await.map_err(|e| target.api_error(e))? {
+        Some(wf) => Ok((api, wf)),
+        None => {
+            // Best effort: without the names the error still says where to look.
+            let names: Vec<String> = api
+                .list_metadata(&kube::api::ListParams::default())
+                .await
+                .map(|l| l.items.iter().map(|m| m.name_any()).collect())
+                .unwrap_or_default();
+            Err(shared::Error::Failed(not_found(target, keys, name, &names)))
+        }
+    }
+}
+
+/// The "not found" line (pure): a typo of a subcommand points at that subcommand, else close
+/// workflow names, then the command that lists them all.
+pub fn not_found(
+    target: &shared::kubeconfig::Resolved,
+    keys: &crate::labels::LabelKeys,
+    name: &str,
+    names: &[String],
+) -> String {
+    let list = format!(
+        "kubectl argodeploy list{}{}",
+        keys.given_flags(),
+        target.scope_flags()
+    );
+    let head = format!(
+        "workflow {name:?} not found in namespace {}",
+        target.namespace
+    );
+    if let Some(sub) = crate::suggest::subcommand(name) {
+        let command = if sub == "list" {
+            list
+        } else {
+            format!("kubectl argodeploy {sub} --help")
+        };
+        return format!("{head}: did you mean `{command}`?");
+    }
+    let close = crate::suggest::close_names(name, names.iter().map(String::as_str));
+    if close.is_empty() {
+        format!("{head}: `{list}` shows them")
+    } else {
+        format!(
+            "{head} (did you mean {}?): `{list}` shows them",
+            close.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wf(status: Value) -> DynamicObject {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "deploy-x", "namespace": "atmosphere"},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    fn pod(step: &str, phase: &str, started: &str) -> Value {
+        serde_json::json!({"name": format!("deploy-x[0].{step}"), "displayName": step,
+            "type": "Pod", "phase": phase, "startedAt": started})
+    }
+
+    #[test]
+    fn progress_names_the_phase_the_running_steps_and_what_is_done() {
+        assert_eq!(progress(&wf(Value::Null)), "Pending (0 steps done)");
+        let running = wf(serde_json::json!({"phase": "Running", "nodes": {
+            "deploy-x": {"name": "deploy-x", "displayName": "deploy-x", "type": "Steps", "phase": "Running"},
+            "a": pod("prepare", "Succeeded", "2026-11-20T08:00:00Z"),
+            "b": pod("deploy-playbook", "Running", "2026-11-20T08:01:00Z"),
+        }}));
+        assert_eq!(
+            progress(&running),
+            "Running: step deploy-playbook (1 step done)"
+        );
+        let two = wf(serde_json::json!({"phase": "Running", "nodes": {
+            "a": pod("verify", "Running", "2026-11-20T08:02:00Z"),
+            "b": pod("deploy-playbook", "Pending", "2026-11-20T08:01:00Z"),
+            "c": pod("prepare", "Succeeded", "2026-11-20T08:00:00Z"),
+            "d": pod("lint", "Skipped", "2026-11-20T08:00:00Z"),
+        }}));
+        assert_eq!(
+            progress(&two),
+            "Running: steps deploy-playbook, verify (2 steps done)"
+        );
+    }
+
+    #[test]
+    fn counts_say_one_or_many_without_brackets() {
+        assert_eq!(count(0, "step"), "0 steps");
+        assert_eq!(count(1, "line"), "1 line");
+        assert_eq!(count(9, "line"), "9 lines");
+    }
+
+    #[test]
+    fn workflow_arguments_take_what_dash_o_name_prints() {
+        assert_eq!(name_arg("deploy-x").unwrap(), "deploy-x");
+        assert_eq!(
+            name_arg("workflow.argoproj.io/deploy-x").unwrap(),
+            "deploy-x"
+        );
+        assert_eq!(
+            name_arg("workflows.argoproj.io/deploy-x").unwrap(),
+            "deploy-x"
+        );
+        assert_eq!(name_arg("wf/deploy-x").unwrap(), "deploy-x");
+        assert!(name_arg("workflow/").is_err());
+    }
 }

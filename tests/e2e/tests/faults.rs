@@ -247,15 +247,7 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
         let out = sim.run_plugin(
             "argodeploy",
             home.path(),
-            &[
-                "resubmit",
-                "deploy-e5121482-wwmms",
-                "-n",
-                NS,
-                "-y",
-                "-o",
-                "name",
-            ],
+            &["resubmit", "deploy-e5121482-wwmms", "-n", NS, "-y"],
         );
         assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
         let stopped = sim.run_plugin(
@@ -271,10 +263,7 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
         assert_eq!(resubmitted.len(), 1, "round {round}: no duplicate");
         assert_eq!(
             out.stdout.trim(),
-            format!(
-                "workflow.argoproj.io/{}",
-                resubmitted[0]["metadata"]["name"].as_str().unwrap()
-            ),
+            resubmitted[0]["metadata"]["name"].as_str().unwrap(),
             "round {round}"
         );
         assert_eq!(
@@ -328,15 +317,7 @@ fn a_create_whose_answer_is_lost_happens_exactly_once() {
     let out = sim.run_plugin(
         "argodeploy",
         home.path(),
-        &[
-            "resubmit",
-            "deploy-e5121482-wwmms",
-            "-n",
-            NS,
-            "-y",
-            "-o",
-            "name",
-        ],
+        &["resubmit", "deploy-e5121482-wwmms", "-n", NS, "-y"],
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lost: Vec<Value> = sim
@@ -350,10 +331,7 @@ fn a_create_whose_answer_is_lost_happens_exactly_once() {
     assert_eq!(resubmitted.len(), 1, "exactly one resubmission");
     assert_eq!(
         out.stdout.trim(),
-        format!(
-            "workflow.argoproj.io/{}",
-            resubmitted[0]["metadata"]["name"].as_str().unwrap()
-        )
+        resubmitted[0]["metadata"]["name"].as_str().unwrap()
     );
 
     let sim = SimProcess::start("aura", SIM);

@@ -67,7 +67,12 @@ fn list_shows_the_instances_workflows_with_their_user_and_status() {
         ],
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert_eq!(out.stdout.trim(), "deploy-lane-failed", "{}", out.stderr);
+    assert_eq!(
+        out.stdout.trim(),
+        "workflow.argoproj.io/deploy-lane-failed",
+        "{}",
+        out.stderr
+    );
 
     // Argo's rule: without an instance id only workflows without the label are listed.
     let out = cluster.run_plugin("argodeploy", &["list", "-n", ns, "-o", "name"]);

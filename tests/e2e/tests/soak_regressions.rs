@@ -498,7 +498,7 @@ fn an_interrupted_stop_names_a_command_that_works_when_pasted() {
         let read = std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
         assert!(read > 0, "the stop ended before its plan: {seen}");
         seen += &line;
-        if line.starts_with("Workflow ") {
+        if line.starts_with("Stop workflow ") {
             break;
         }
     }

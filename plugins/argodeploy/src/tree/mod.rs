@@ -30,6 +30,9 @@ pub use table::table;
 pub struct Options {
     /// `-o wide`: ARTIFACTS, RESOURCESDURATION and NODENAME columns too.
     pub wide: bool,
+    /// The TEMPLATE column without `wide`: argo get's default has it; `kubectl argodeploy
+    /// get` leaves it to `-o wide` so that its default table fits 120 columns.
+    pub template: bool,
     /// UTF-8 glyphs and icons; false is argo's `--no-utf8` (`+-`, `` `- ``, `|-`, phase words).
     pub utf8: bool,
     /// For durations of running nodes and the "(… ago)" of the header times.

@@ -272,7 +272,11 @@ impl Renderer<'_> {
             (String::new(), String::new())
         };
         let message = text(node, "message").to_string();
-        let mut cells = vec![name, template_column, pod, duration];
+        let mut cells = vec![name];
+        if self.opts.wide || self.opts.template {
+            cells.push(template_column);
+        }
+        cells.extend([pod, duration]);
         if self.opts.wide {
             let artifacts = node["outputs"]["artifacts"]
                 .as_array()
@@ -343,13 +347,20 @@ pub fn table(wf: &Value, opts: &Options) -> Result<String, String> {
     };
     renderer.out.push_str(if opts.wide {
         "STEP\tTEMPLATE\tPODNAME\tDURATION\tARTIFACTS\tMESSAGE\tRESOURCESDURATION\tNODENAME\n"
-    } else {
+    } else if opts.template {
         "STEP\tTEMPLATE\tPODNAME\tDURATION\tMESSAGE\n"
+    } else {
+        "STEP\tPODNAME\tDURATION\tMESSAGE\n"
     });
     renderer.render_nodes(workflow, " ", " ");
     let on_exit = node_id(workflow, &format!("{workflow}.onExit"));
     if forest.roots.contains(on_exit.as_str()) {
-        renderer.out.push_str("\t\t\t\t\t\n");
+        // argo's empty row; one cell fewer without the TEMPLATE column.
+        renderer.out.push_str(if opts.wide || opts.template {
+            "\t\t\t\t\t\n"
+        } else {
+            "\t\t\t\t\n"
+        });
         renderer.render_nodes(&on_exit, " ", " ");
     }
     Ok(align(&renderer.out))

@@ -21,6 +21,8 @@ fn at(s: &str) -> Timestamp {
 fn opts(now: &str) -> Options {
     Options {
         wide: false,
+        // argo get's own default, which these tests compare with.
+        template: true,
         utf8: true,
         now: at(now),
     }
@@ -212,6 +214,54 @@ fn dag_xfail_glyphs_icons_and_pod_names() {
         got.contains("\n └─✖ C             echo      dag-fail-r4gvc-814620568  8s  "),
         "{got}"
     );
+}
+
+/// The plugin's default leaves TEMPLATE to `-o wide`: the same rows without that cell, and
+/// every controller fixture's table within 120 columns.
+#[test]
+fn without_the_template_column_the_rows_keep_their_cells_and_fit_120_columns() {
+    let wf = fixture("dag_xfail.yaml");
+    let plugin = Options {
+        template: false,
+        ..opts("2018-08-01T10:00:00Z")
+    };
+    let got = table(&wf, &plugin).unwrap();
+    let rows: Vec<Vec<&str>> = got
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0], ["STEP", "PODNAME", "DURATION", "MESSAGE"]);
+    assert_eq!(
+        rows[4],
+        [
+            "└─✖ C",
+            "dag-fail-r4gvc-echo-814620568",
+            "8s",
+            "failed with exit code 1"
+        ]
+    );
+    for (file, now) in [
+        ("steps-failed-retries.yaml", "2019-01-03T01:25:18Z"),
+        ("dag_retry_succeeded.yaml", "2020-01-01T00:00:00Z"),
+        ("dag_xfail.yaml", "2018-08-01T10:00:00Z"),
+    ] {
+        let text = render(
+            &fixture(file),
+            &Options {
+                template: false,
+                ..opts(now)
+            },
+        )
+        .unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 120, "{file}: {line}");
+        }
+    }
 }
 
 // -- node status: compressed, offloaded ----------------------------------------------------
