@@ -240,9 +240,20 @@ fn every_help_has_examples_that_parse() {
                 panic!("{name} {page:?}: no Examples: section in\n{}", help.stdout);
             };
             let prefix = format!("kubectl {name}");
-            let runs: Vec<&str> = examples
-                .lines()
-                .map(str::trim)
+            // Whole commands: a line ending in `\` continues on the next, as a shell reads it.
+            let mut commands: Vec<String> = Vec::new();
+            let mut continued = false;
+            for line in examples.lines().map(str::trim) {
+                if continued && let Some(last) = commands.last_mut() {
+                    last.push(' ');
+                    last.push_str(line.trim_end_matches('\\').trim_end());
+                } else {
+                    commands.push(line.trim_end_matches('\\').trim_end().to_string());
+                }
+                continued = line.ends_with('\\');
+            }
+            let runs: Vec<&String> = commands
+                .iter()
                 .filter(|l| l.starts_with(&prefix) && !l.contains(['|', '>', '<']))
                 .collect();
             assert!(
