@@ -8,18 +8,20 @@ mod discovery;
 mod lean;
 mod list;
 mod logs;
+mod paint;
 mod platform;
 mod reset_logs;
 mod restart;
 mod status;
 mod volumes;
+mod wrap;
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use shared::GlobalArgs;
 use shared::doctor::{Permission, Scope};
-use shared::output::OutputFormat;
+use shared::output::PlanFormat;
 
 /// find, inspect, restart and diagnose Airflow deployments
 #[derive(Parser, Debug)]
@@ -50,7 +52,7 @@ enum Command {
     /// One deployment's components and pods, and the problems found with the command for each
     Status(ReleaseArgs),
     /// The deployment's PersistentVolumeClaims: owner, pod, capacity, status, reclaim policy
-    Volumes(ReleaseArgs),
+    Volumes(volumes::VolumesArgs),
     /// Replace worker log volumes (full disks crash-loop workers), through kubectl pvcreset
     ResetLogs(reset_logs::ResetLogsArgs),
     /// Health of the Astronomer platform (houston, commander, registry, …) with fixes
@@ -59,15 +61,15 @@ enum Command {
     Common(shared::cli::Common),
 }
 
-/// The arguments of the read-only commands about one deployment (status, diagnose, volumes),
-/// which have no wide or name view.
+/// The arguments of the reports about one deployment (status, diagnose): a report has no
+/// wide or name view.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct ReleaseArgs {
     /// The Airflow release (implicit when the namespace holds only one)
     pub release: Option<String>,
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
 }
 
 /// What `kubectl airflow` needs, checked by `doctor` with SelfSubjectAccessReviews.

@@ -364,11 +364,9 @@ fn a_restart_that_times_out_on_a_quiet_cluster_says_where_the_pods_stand() {
     );
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("pods now: lunar-nuclear-3725-worker-0 Running")
-            && out
-                .stderr
-                .contains("lunar-nuclear-3725-worker-2 CrashLoopBackOff"),
+        out.stderr.contains("still waiting for worker 0/3 Ready (")
+            && out.stderr.contains("old pod CrashLoopBackOff")
+            && out.stderr.contains("old pod Running"),
         "{}",
         out.stderr
     );
