@@ -117,10 +117,11 @@ fn worker_restart_deletes_the_pods(strategy: &str, said: &str) {
     assert!(
         out.stderr.contains(said)
             && out
-                .stderr
+                .stdout
                 .contains("deleted pod zodiac-cosmo-1172-worker-0"),
-        "{}",
-        out.stderr
+        "{}{}",
+        out.stderr,
+        out.stdout
     );
     let dry = restart(&sim, home.path(), &["worker", "--dry-run", "-o", "json"]);
     assert_eq!(dry.code, Some(0), "{}", dry.stderr);

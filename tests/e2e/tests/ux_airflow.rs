@@ -390,7 +390,12 @@ fn each_command_offers_exactly_the_formats_it_prints() {
             .nth(1)
             .expect(&help.stdout);
         let values = output.find("[possible values:").expect(&help.stdout);
-        let listed = output[values..].split(']').next().unwrap_or_default().to_string() + "]";
+        let listed = output[values..]
+            .split(']')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+            + "]";
         assert!(
             listed.ends_with(formats),
             "{command} lists {listed:?}: {}",
