@@ -248,7 +248,7 @@ pub fn plan(
     let mut warnings = Vec::new();
     for s in steps.iter_mut() {
         if let Some(block) = blocked.get(&(s.kind, s.workload.clone()))
-            && let Some(warning) = hold(s, *block, strategy, &d.namespace)?
+            && let Some(warning) = hold(s, *block, strategy, scope)?
         {
             warnings.push(warning);
         }
@@ -368,18 +368,19 @@ fn unschedulable_warnings(d: &AirflowDeployment, steps: &[Step], scope: &str) ->
 
 /// Adapts a step to a workload whose controller would not roll a template change: a rollout
 /// of a held StatefulSet becomes a deletion of its pods, a rollout of a paused Deployment is
-/// refused. Returns the warning to show, if any.
+/// refused (its fix carries `scope`: `-n` and the flags given). Returns the warning to show,
+/// if any.
 fn hold(
     s: &mut Step,
     block: NoRollout,
     strategy: Strategy,
-    namespace: &str,
+    scope: &str,
 ) -> shared::Result<Option<String>> {
     let what = format!("{}/{}", s.kind.to_lowercase(), s.workload);
     match (block, strategy) {
         (NoRollout::Paused, Strategy::Rollout) => {
             return Err(Error::Refused(format!(
-                "{what} is paused: a rolling restart would wait for a rollout that never comes; resume it with `kubectl rollout resume {what} -n {namespace}` and rerun, or restart with --strategy delete"
+                "{what} is paused: a rolling restart would wait for a rollout that never comes; resume it with `kubectl rollout resume {what}{scope}` and rerun, or restart with --strategy delete"
             )));
         }
         (NoRollout::Paused, Strategy::Delete) => {
@@ -1023,7 +1024,7 @@ mod tests {
         assert_eq!(refused.exit_code(), 3);
         assert!(
             refused.to_string().contains(&format!(
-                "`kubectl rollout resume deployment/lunar-nuclear-3725-scheduler -n {ns}`"
+                "`kubectl rollout resume deployment/lunar-nuclear-3725-scheduler -n {ns} --context prod`"
             )),
             "{refused}"
         );

@@ -666,3 +666,81 @@ fn every_subcommand_help_has_examples() {
         assert!(man.contains("Examples:"), "man page of {command}");
     }
 }
+
+#[test]
+fn restart_refusals_print_commands_that_work_when_pasted_with_the_context_given() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let config = kubeconfig_elsewhere(&sim, home.path());
+    let cluster = [
+        "--kubeconfig",
+        config.to_str().unwrap(),
+        "--context",
+        "kube-sim",
+    ];
+    let flags = format!(" --kubeconfig {} --context kube-sim", config.display());
+
+    // One pod with --strategy rollout: the whole component's restart, as printed.
+    let out = airflow(
+        home.path(),
+        &[
+            &[
+                "restart",
+                "lunar-nuclear-3725-worker-2",
+                "--strategy",
+                "rollout",
+                "-n",
+                LUNAR,
+            ][..],
+            &cluster,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let hinted = out.stderr.split('`').nth(1).expect(&out.stderr);
+    assert_eq!(
+        hinted,
+        format!("kubectl airflow restart worker lunar-nuclear-3725 -n {LUNAR}{flags}")
+    );
+    let planned = paste(&format!("{hinted} --dry-run"), &config, home.path());
+    assert_eq!(planned.code, Some(0), "{}", planned.stderr);
+    assert!(
+        planned.stderr.contains("rolling restart"),
+        "{}",
+        planned.stderr
+    );
+    assert!(sim.mutating_requests().is_empty());
+
+    // A paused Deployment: the resume command, pasted as printed, resumes it; the restart then
+    // goes through.
+    let paused = sim.kubectl(&[
+        "patch",
+        "deployment/zodiac-cosmo-1172-scheduler",
+        "-n",
+        ZODIAC,
+        "-p",
+        r#"{"spec":{"paused":true}}"#,
+    ]);
+    assert_eq!(paused.code, Some(0), "{}", paused.stderr);
+    let restart = [
+        &["restart", "scheduler", "-n", ZODIAC, "--yes"][..],
+        &cluster,
+    ]
+    .concat();
+    let out = airflow(home.path(), &restart);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    let resume = out.stderr.split('`').nth(1).expect(&out.stderr);
+    assert_eq!(
+        resume,
+        format!("kubectl rollout resume deployment/zodiac-cosmo-1172-scheduler -n {ZODIAC}{flags}")
+    );
+    let resumed = paste(resume, &config, home.path());
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let out = airflow(home.path(), &restart);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("every old pod is gone"),
+        "{}",
+        out.stdout
+    );
+}
