@@ -744,3 +744,55 @@ fn restart_refusals_print_commands_that_work_when_pasted_with_the_context_given(
         out.stdout
     );
 }
+
+#[test]
+fn on_a_terminal_one_pod_is_confirmed_and_the_spinner_names_what_is_pending() {
+    use expectrl::{Expect, Session};
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let before = uids(&sim, LUNAR, "component=worker");
+    let mut cmd = plugin("airflow", home.path());
+    cmd.args([
+        "restart",
+        "lunar-nuclear-3725-worker-1",
+        "-n",
+        LUNAR,
+        "--kubeconfig",
+    ])
+    .arg(&sim.kubeconfig);
+    let mut session = Session::spawn(cmd).unwrap();
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    session
+        .expect("Restart pod lunar-nuclear-3725-worker-1 of lunar-nuclear-3725?")
+        .unwrap();
+    session.send("y\r").unwrap();
+    session
+        .expect("pod lunar-nuclear-3725-worker-1 is replaced")
+        .unwrap();
+    let after = uids(&sim, LUNAR, "component=worker");
+    assert_eq!(after[0], before[0]);
+    assert_ne!(after[1], before[1]);
+    assert_eq!(after[2], before[2]);
+
+    // The spinner's line names the component still waiting, and why.
+    let mut cmd = plugin("airflow", home.path());
+    cmd.args([
+        "restart",
+        "triggerer",
+        "-n",
+        ZODIAC,
+        "--yes",
+        "--timeout",
+        "4s",
+        "--kubeconfig",
+    ])
+    .arg(&sim.kubeconfig);
+    let mut session = Session::spawn(cmd).unwrap();
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    let found = session.expect("error: timed out").unwrap();
+    let shown = String::from_utf8_lossy(found.before()).to_string();
+    assert!(
+        shown.contains("waiting for triggerer 0/1 Ready (old pod Pending"),
+        "{shown:?}"
+    );
+}
