@@ -344,7 +344,12 @@ fn unschedulable_warnings(d: &AirflowDeployment, steps: &[Step], scope: &str) ->
         let Some(c) = d.components.get(&s.component) else {
             continue;
         };
-        for p in &c.pods {
+        // Only the pods this restart replaces: another unschedulable pod says nothing of them.
+        let replaced = c
+            .pods
+            .iter()
+            .filter(|p| s.pods.iter().any(|(name, _)| *name == p.name));
+        for p in replaced {
             let Some(reason) = p
                 .reason
                 .as_deref()
@@ -1096,5 +1101,148 @@ mod tests {
         assert!(complete(&p, std::slice::from_ref(&fresh)));
         let not_ready = pod(ns, r, "scheduler", "s-3", false, None);
         assert!(!complete(&p, &[not_ready]));
+    }
+
+    fn unschedulable(ns: &str, r: &str, component: &str, name: &str) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}"),
+                         "labels": {"tier": "airflow", "release": r, "component": component}},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                "reason": "Unschedulable", "message": "0/6 nodes are available: 6 Insufficient cpu. preemption: 0/6 nodes are available"}]}
+        }))
+        .unwrap()
+    }
+
+    fn with_uid(mut p: Pod) -> Pod {
+        p.metadata.uid = Some(format!("uid-{}", p.name_any()));
+        p
+    }
+
+    #[test]
+    fn a_pod_is_found_by_its_name_and_restarted_alone() {
+        let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
+        let deployments = group(&Inventory {
+            daemonsets: vec![],
+            deployments: vec![workload(ns, r, "scheduler", 1)],
+            statefulsets: vec![workload(ns, r, "worker", 3)],
+            pods: vec![
+                with_uid(pod(ns, r, "scheduler", "s-1", true, None)),
+                with_uid(pod(ns, r, "worker", "w-0", true, None)),
+                with_uid(pod(ns, r, "worker", "w-1", true, None)),
+                with_uid(crash_looping_worker(ns, r, "w-2")),
+            ],
+        });
+        let (d, found) = subject(&deployments, ns, "w-2", None, None, "").unwrap();
+        let expected = Subject::Pod {
+            component: "worker".into(),
+            pod: "w-2".into(),
+        };
+        assert_eq!(found, expected);
+        assert_eq!(
+            subject(&deployments, ns, "worker", None, Some("w-2"), "")
+                .unwrap()
+                .1,
+            expected
+        );
+        let missing = subject(&deployments, ns, "worker", None, Some("w-9"), "").unwrap_err();
+        assert_eq!(missing.exit_code(), 2);
+        assert!(
+            missing.to_string().ends_with("its pods are w-0, w-1, w-2"),
+            "{missing}"
+        );
+        assert_eq!(
+            subject(&deployments, ns, "worker", None, None, "")
+                .unwrap()
+                .1,
+            Subject::Component("worker".into())
+        );
+
+        let p = plan(d, &found, None, false, &BTreeMap::new(), SCOPE).unwrap();
+        assert_eq!(p.pod.as_deref(), Some("w-2"));
+        assert_eq!(p.strategy, Strategy::Delete);
+        assert_eq!(p.steps.len(), 1);
+        assert_eq!(
+            p.steps[0].pods,
+            [("w-2".to_string(), "uid-w-2".to_string())]
+        );
+        // The two Ready workers and the replacement.
+        assert_eq!(p.steps[0].ready_needed, 3);
+        assert!(render(&p).contains("delete the pod; its controller recreates it"));
+        let rollout = plan(
+            d,
+            &found,
+            Some(Strategy::Rollout),
+            false,
+            &BTreeMap::new(),
+            SCOPE,
+        )
+        .unwrap_err();
+        assert!(
+            rollout.to_string().contains(&format!(
+                "`kubectl airflow restart worker lunar-nuclear-3725{SCOPE}`"
+            )),
+            "{rollout}"
+        );
+        assert!(plan(d, &found, None, true, &BTreeMap::new(), SCOPE).is_ok());
+
+        // Complete once the pod is back, Ready, under its name; the others untouched.
+        let pods = |w2: Pod| {
+            vec![
+                with_uid(pod(ns, r, "worker", "w-0", true, None)),
+                with_uid(pod(ns, r, "worker", "w-1", true, None)),
+                w2,
+            ]
+        };
+        let old = pods(with_uid(crash_looping_worker(ns, r, "w-2")));
+        assert!(!complete(&p, &old));
+        assert_eq!(
+            pending(&p, &old),
+            ["worker 2/3 Ready (w-2 (old) CrashLoopBackOff)"]
+        );
+        let mut fresh = pod(ns, r, "worker", "w-2", true, None);
+        fresh.metadata.uid = Some("new".into());
+        assert!(complete(&p, &pods(fresh)));
+    }
+
+    #[test]
+    fn an_unschedulable_pod_is_warned_about_and_named_while_waiting() {
+        let (ns, r) = ("astronomer-ee-zodiac-cosmo-1172", "zodiac-cosmo-1172");
+        let d = group(&Inventory {
+            daemonsets: vec![],
+            deployments: vec![
+                workload(ns, r, "scheduler", 1),
+                workload(ns, r, "triggerer", 1),
+            ],
+            statefulsets: vec![],
+            pods: vec![
+                with_uid(pod(ns, r, "scheduler", "s-1", true, None)),
+                unschedulable(ns, r, "triggerer", "t-1"),
+            ],
+        })
+        .remove(0);
+        let all = plan(&d, &of("all"), None, false, &BTreeMap::new(), SCOPE).unwrap();
+        let warning = all
+            .warnings
+            .iter()
+            .find(|w| w.starts_with("t-1 (triggerer) is Pending (Unschedulable: 0/6 nodes"))
+            .unwrap_or_else(|| panic!("{:?}", all.warnings));
+        assert!(
+            warning.ends_with(&format!(
+                "`kubectl airflow diagnose zodiac-cosmo-1172{SCOPE}` says why"
+            )),
+            "{warning}"
+        );
+        let scheduler = plan(&d, &of("scheduler"), None, false, &BTreeMap::new(), SCOPE).unwrap();
+        assert!(scheduler.warnings.iter().all(|w| !w.contains("t-1")));
+
+        let mut fresh = pod(ns, r, "scheduler", "s-2", true, None);
+        fresh.metadata.uid = Some("new".into());
+        let now = [fresh, unschedulable(ns, r, "triggerer", "t-1")];
+        assert_eq!(
+            pending(&all, &now),
+            [
+                "triggerer 0/1 Ready (old pod Pending: Unschedulable: 0/6 nodes are available: 6 Insufficient cpu)"
+            ]
+        );
     }
 }
