@@ -30,7 +30,8 @@ use shared::output::PlanFormat;
     bin_name = "kubectl airflow",
     version,
     about,
-    long_about = "Operate Airflow deployments (Astronomer or the official Helm chart), one namespace each:\nlist them, show their status, restart a component, read logs, diagnose unschedulable\npods and quotas, and reset worker log volumes."
+    long_about = "Operate Airflow deployments (Astronomer or the official Helm chart), one namespace each:\nlist them, show their status, restart a component, read logs, diagnose unschedulable\npods and quotas, and reset worker log volumes.",
+    after_help = examples::TOP
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -71,6 +72,14 @@ enum Command {
 
 /// Each subcommand's `Examples:` (the runbook's common invocations), as kubectl's help has.
 mod examples {
+    pub const TOP: &str = "Examples:
+  # Find the deployments, then look at one: each problem comes with the command that fixes it
+  kubectl airflow list -A
+  kubectl airflow status -n astronomer-ee-lunar-nuclear-3725
+
+  # Restart one stuck worker pod
+  kubectl airflow restart lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725";
+
     pub const LIST: &str = "Examples:
   # Every Airflow deployment in the cluster, and its health
   kubectl airflow list -A

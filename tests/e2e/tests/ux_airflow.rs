@@ -632,6 +632,13 @@ fn problems_are_coloured_on_a_terminal_only() {
 #[test]
 fn every_subcommand_help_has_examples() {
     let home = tempfile::tempdir().unwrap();
+    let top = airflow(home.path(), &["--help"]);
+    assert!(
+        top.stdout.contains("Examples:\n  # ")
+            && top.stdout.contains("  kubectl airflow list -A\n"),
+        "{}",
+        top.stdout
+    );
     for command in [
         "list",
         "restart",
