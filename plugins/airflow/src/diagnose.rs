@@ -360,11 +360,15 @@ fn render(d: &AirflowDeployment, findings: &[Finding], quotas: &[ResourceQuota])
 }
 
 pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
-    args.output.table_json_or_yaml("diagnose")?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
     let (inventory, deployments) = discovery::load(&target, Some(&ns)).await?;
-    let deployment = discovery::select(&deployments, &ns, args.release.as_deref())?;
+    let deployment = discovery::select(
+        &deployments,
+        &ns,
+        args.release.as_deref(),
+        &target.given_flags,
+    )?;
     let client = target.client.clone();
     let (events_api, quotas_api) = (
         Api::<Event>::namespaced(client.clone(), &ns),
@@ -394,7 +398,7 @@ pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> 
     let pools = pools(&nodes.items, &used);
     let found = findings(deployment, &release_pods, &events.items, &pools);
     let report = serde_json::json!({"namespace": ns, "release": deployment.release, "findings": found, "pools": pools});
-    let text = match args.output {
+    let text = match OutputFormat::from(args.output) {
         OutputFormat::Json => output::to_json(&report)?,
         OutputFormat::Yaml => output::to_yaml(&report)?,
         _ => render(deployment, &found, &quotas.items),

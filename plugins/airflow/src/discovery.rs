@@ -383,11 +383,18 @@ fn group_entries(
 
 /// Picks the deployment a command is about: the named release, or the only one in the
 /// namespace. Errors list the candidates.
+/// `given_flags` (the cluster-choosing flags given) go into the hint, so it works when pasted.
 pub fn select<'a>(
     deployments: &'a [AirflowDeployment],
     namespace: &str,
     release: Option<&str>,
+    given_flags: &str,
 ) -> shared::Result<&'a AirflowDeployment> {
+    let none_here = || {
+        shared::Error::Failed(format!(
+            "no Airflow deployment in namespace {namespace}: pass -n, or find them with `kubectl airflow list -A{given_flags}`"
+        ))
+    };
     let here: Vec<&AirflowDeployment> = deployments
         .iter()
         .filter(|d| d.namespace == namespace)
@@ -399,19 +406,27 @@ pub fn select<'a>(
             .join(", ")
     };
     match release {
-        Some(r) => here.iter().copied().find(|d| d.release == r).ok_or_else(|| {
-            if here.is_empty() {
-                shared::Error::Failed(format!("no Airflow deployment in namespace {namespace}: pass -n, or find them with `kubectl airflow list -A`"))
-            } else {
-                shared::Error::Failed(format!("no Airflow release {r:?} in namespace {namespace}: it has {}", names()))
-            }
-        }),
+        Some(r) => here
+            .iter()
+            .copied()
+            .find(|d| d.release == r)
+            .ok_or_else(|| {
+                if here.is_empty() {
+                    none_here()
+                } else {
+                    shared::Error::Failed(format!(
+                        "no Airflow release {r:?} in namespace {namespace}: it has {}",
+                        names()
+                    ))
+                }
+            }),
         None => match here.as_slice() {
             [one] => Ok(one),
-            [] => Err(shared::Error::Failed(format!(
-                "no Airflow deployment in namespace {namespace}: pass -n, or find them with `kubectl airflow list -A`"
+            [] => Err(none_here()),
+            _ => Err(shared::Error::Usage(format!(
+                "namespace {namespace} holds several Airflow releases: name one of {}",
+                names()
             ))),
-            _ => Err(shared::Error::Usage(format!("namespace {namespace} holds several Airflow releases: name one of {}", names()))),
         },
     }
 }

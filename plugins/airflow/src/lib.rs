@@ -8,18 +8,20 @@ mod discovery;
 mod lean;
 mod list;
 mod logs;
+mod paint;
 mod platform;
 mod reset_logs;
 mod restart;
 mod status;
 mod volumes;
+mod wrap;
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use shared::GlobalArgs;
 use shared::doctor::{Permission, Scope};
-use shared::output::OutputFormat;
+use shared::output::PlanFormat;
 
 /// find, inspect, restart and diagnose Airflow deployments
 #[derive(Parser, Debug)]
@@ -28,7 +30,8 @@ use shared::output::OutputFormat;
     bin_name = "kubectl airflow",
     version,
     about,
-    long_about = "Operate Airflow deployments (Astronomer or the official Helm chart), one namespace each:\nlist them, show their status, restart a component, read logs, diagnose unschedulable\npods and quotas, and reset worker log volumes."
+    long_about = "Operate Airflow deployments (Astronomer or the official Helm chart), one namespace each:\nlist them, show their status, restart a component, read logs, diagnose unschedulable\npods and quotas, and reset worker log volumes.",
+    after_help = examples::TOP
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -40,34 +43,136 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// List Airflow deployments: components' readiness, restarts and health
+    #[command(after_help = examples::LIST)]
     List(list::ListArgs),
-    /// Restart a component (or all): plan, confirm, restart, verify the new pods are Ready
+    /// Restart a component, all, or one pod: plan, confirm, act, verify new pods are Ready
+    #[command(after_help = examples::RESTART)]
     Restart(restart::RestartArgs),
     /// Logs of every pod of a component, prefixed with the pod; -f follows new pods too
+    #[command(after_help = examples::LOGS)]
     Logs(logs::LogsArgs),
     /// Why pods do not run: scheduler messages, quota shortfalls, node fit per pool, advice
+    #[command(after_help = examples::DIAGNOSE)]
     Diagnose(ReleaseArgs),
     /// One deployment's components and pods, and the problems found with the command for each
+    #[command(after_help = examples::STATUS)]
     Status(ReleaseArgs),
     /// The deployment's PersistentVolumeClaims: owner, pod, capacity, status, reclaim policy
-    Volumes(ReleaseArgs),
+    #[command(after_help = examples::VOLUMES)]
+    Volumes(volumes::VolumesArgs),
     /// Replace worker log volumes (full disks crash-loop workers), through kubectl pvcreset
+    #[command(after_help = examples::RESET_LOGS)]
     ResetLogs(reset_logs::ResetLogsArgs),
     /// Health of the Astronomer platform (houston, commander, registry, …) with fixes
+    #[command(after_help = examples::PLATFORM)]
     Platform(platform::PlatformArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
 }
 
-/// The arguments of the read-only commands about one deployment (status, diagnose, volumes),
-/// which have no wide or name view.
+/// Each subcommand's `Examples:` (the runbook's common invocations), as kubectl's help has.
+mod examples {
+    pub const TOP: &str = "Examples:
+  # Find the deployments, then look at one: each problem comes with the command that fixes it
+  kubectl airflow list -A
+  kubectl airflow status -n astronomer-ee-lunar-nuclear-3725
+
+  # Restart one stuck worker pod
+  kubectl airflow restart lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725";
+
+    pub const LIST: &str = "Examples:
+  # Every Airflow deployment in the cluster, and its health
+  kubectl airflow list -A
+
+  # With executor, restarts and why each is not Healthy
+  kubectl airflow list -A -o wide
+
+  # The release names only, for scripts
+  kubectl airflow list -A -o name";
+
+    pub const RESTART: &str = "Examples:
+  # Rolling restart of the scheduler (plan, confirm, verify the new pod is Ready)
+  kubectl airflow restart scheduler -n astronomer-ee-lunar-nuclear-3725
+
+  # Force-restart one stuck worker, leaving the other workers' tasks running
+  kubectl airflow restart lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725
+
+  # The same, naming the component; --force: grace period 0 (its running tasks are killed)
+  kubectl airflow -n astronomer-ee-zodiac-cosmo-1172 restart worker --pod zodiac-cosmo-1172-worker-0
+
+  # Delete every worker pod at once (the runbook's way) instead of rolling
+  kubectl airflow restart workers --strategy delete -n astronomer-ee-lunar-nuclear-3725
+
+  # Show the plan of restarting everything, change nothing
+  kubectl airflow restart all -n astronomer-ee-lunar-nuclear-3725 --dry-run";
+
+    pub const LOGS: &str = "Examples:
+  # The last 100 lines of every scheduler pod
+  kubectl airflow logs scheduler -n astronomer-ee-lunar-nuclear-3725 --tail 100
+
+  # Follow the workers, new pods included
+  kubectl airflow logs worker -n astronomer-ee-lunar-nuclear-3725 -f
+
+  # The last hour of the triggerer, with timestamps
+  kubectl airflow logs triggerer -n astronomer-ee-zodiac-cosmo-1172 --since 1h --timestamps";
+
+    pub const DIAGNOSE: &str = "Examples:
+  # Why a deployment's pods are Pending: scheduler messages, quotas, node fit
+  kubectl airflow diagnose -n astronomer-ee-zodiac-cosmo-1172
+
+  # The same as JSON
+  kubectl airflow diagnose zodiac-cosmo-1172 -n astronomer-ee-zodiac-cosmo-1172 -o json";
+
+    pub const STATUS: &str = "Examples:
+  # Components, pods and problems of the deployment in a namespace, with a fix for each
+  kubectl airflow status -n astronomer-ee-lunar-nuclear-3725
+
+  # Name the release when the namespace holds several
+  kubectl airflow status lunar-nuclear-3725 -n astronomer-ee-lunar-nuclear-3725
+
+  # Everything, nodes and workloads included, as YAML
+  kubectl airflow status -n astronomer-ee-lunar-nuclear-3725 -o yaml";
+
+    pub const VOLUMES: &str = "Examples:
+  # The deployment's claims: component, pod, capacity, reclaim policy
+  kubectl airflow volumes -n astronomer-ee-lunar-nuclear-3725
+
+  # With owner, storage class and volume
+  kubectl airflow volumes -n astronomer-ee-lunar-nuclear-3725 -o wide
+
+  # The claims' names, for kubectl
+  kubectl airflow volumes -n astronomer-ee-lunar-nuclear-3725 -o name";
+
+    pub const RESET_LOGS: &str = "Examples:
+  # Replace the full log volume of one crash-looping worker
+  kubectl airflow reset-logs lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725
+
+  # Replace every worker's log volume (workers scaled to 0 and back)
+  kubectl airflow reset-logs --all -n astronomer-ee-lunar-nuclear-3725
+
+  # Show the plan, change nothing
+  kubectl airflow reset-logs --all --dry-run -n astronomer-ee-zodiac-cosmo-1172";
+
+    pub const PLATFORM: &str = "Examples:
+  # Health of the Astronomer platform, with a kubectl command for each problem
+  kubectl airflow platform
+
+  # With each pod's workload and node
+  kubectl airflow platform -o wide
+
+  # The platform's workloads as kind/name
+  kubectl airflow platform -o name";
+}
+
+/// The arguments of the reports about one deployment (status, diagnose): a report has no
+/// wide or name view.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct ReleaseArgs {
     /// The Airflow release (implicit when the namespace holds only one)
     pub release: Option<String>,
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
 }
 
 /// What `kubectl airflow` needs, checked by `doctor` with SelfSubjectAccessReviews.

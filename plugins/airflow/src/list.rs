@@ -4,19 +4,21 @@
 use clap::Args;
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
-use shared::output::{self, OutputFormat, Table};
-use shared::{Error, GlobalArgs};
+use shared::GlobalArgs;
+use shared::output::{self, ListFormat, Table};
 
 use crate::discovery::{self, AirflowDeployment, Component};
+use crate::paint;
 
 #[derive(Args, Debug, Clone)]
 pub struct ListArgs {
     /// List Airflow deployments in every namespace
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    /// Output format: table, wide, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format: wide adds executor, restarts and the reason for each status; name prints
+    /// the release names
+    #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
 }
 
 /// Health of a deployment, with the reason when not Healthy.
@@ -145,44 +147,45 @@ pub fn rows(deployments: &[AirflowDeployment]) -> Vec<Row> {
         .collect()
 }
 
-/// Renders the rows as kubectl-style text.
+/// Renders the rows as kubectl-style text. The default fits 120 columns with real names
+/// (the status is the verdict alone); `wide` adds the executor, restarts and the reason.
 pub fn render_table(rows: &[Row], wide: bool, now: Timestamp) -> String {
-    let mut headers = vec![
-        "namespace",
-        "release",
-        "executor",
-        "scheduler",
-        "webserver",
-        "workers",
-        "triggerer",
-        "restarts",
-        "status",
-        "age",
-    ];
+    let mut headers = vec!["namespace", "release"];
+    if wide {
+        headers.push("executor");
+    }
+    headers.extend(["scheduler", "webserver", "workers", "triggerer"]);
+    if wide {
+        headers.push("restarts");
+    }
+    headers.extend(["status", "age"]);
     if wide {
         headers.push("reason");
     }
     let mut table = Table::new(&headers);
     for r in rows {
-        let status = match (&r.status, &r.reason, wide) {
-            (Health::Healthy, _, _) => "Healthy".to_string(),
-            (h, Some(reason), false) => {
-                format!("{h:?}: {}", reason.split(" (").next().unwrap_or(reason))
-            }
-            (h, _, _) => format!("{h:?}"),
+        let severity = match r.status {
+            Health::Healthy => paint::Severity::Fine,
+            Health::Degraded => paint::Severity::Waiting,
+            Health::Down => paint::Severity::Failing,
         };
-        let mut cells = vec![
-            r.namespace.clone(),
-            r.release.clone(),
-            r.executor.clone().unwrap_or_else(|| "-".into()),
+        let mut cells = vec![r.namespace.clone(), r.release.clone()];
+        if wide {
+            cells.push(r.executor.clone().unwrap_or_else(|| "-".into()));
+        }
+        cells.extend([
             r.scheduler.cell(),
             r.webserver.cell(),
             r.workers.cell(),
             r.triggerer.cell(),
-            r.restarts.to_string(),
-            status,
+        ]);
+        if wide {
+            cells.push(r.restarts.to_string());
+        }
+        cells.extend([
+            paint::paint(&format!("{:?}", r.status), severity),
             shared::duration::age(r.created, now),
-        ];
+        ]);
         if wide {
             cells.push(r.reason.clone().unwrap_or_default());
         }
@@ -191,28 +194,35 @@ pub fn render_table(rows: &[Row], wide: bool, now: Timestamp) -> String {
     table.render()
 }
 
-pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
-    if matches!(args.output, OutputFormat::Name) {
-        return Err(Error::Usage(
-            "list supports -o table, wide, json or yaml".into(),
-        ));
+/// What an empty listing says: where it looked, and without -A the command that looks
+/// everywhere (with the flags given, so it works when pasted).
+pub fn nothing_found(namespace: Option<&str>, given_flags: &str) -> String {
+    match namespace {
+        Some(ns) => format!(
+            "No Airflow deployments found in namespace {ns} (looked for {}); all namespaces: `kubectl airflow list -A{given_flags}`",
+            discovery::AIRFLOW_SELECTOR
+        ),
+        None => format!(
+            "No Airflow deployments found in any namespace (looked for {}).",
+            discovery::AIRFLOW_SELECTOR
+        ),
     }
+}
+
+pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
     let deployments = discovery::load_deployments(&target, namespace).await?;
     let rows = rows(&deployments);
     let text = match args.output {
-        OutputFormat::Json => output::to_json(&serde_json::json!({ "items": rows }))?,
-        OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": rows }))?,
+        ListFormat::Json => output::to_json(&serde_json::json!({ "items": rows }))?,
+        ListFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": rows }))?,
+        ListFormat::Name => rows.iter().map(|r| format!("{}\n", r.release)).collect(),
         _ if rows.is_empty() => {
-            let scope = namespace.map_or("any namespace".to_string(), |n| format!("namespace {n}"));
-            eprintln!(
-                "No Airflow deployments found in {scope} (looked for {}).",
-                discovery::AIRFLOW_SELECTOR
-            );
+            eprintln!("{}", nothing_found(namespace, &target.given_flags));
             return Ok(());
         }
-        format => render_table(&rows, format == OutputFormat::Wide, Timestamp::now()),
+        format => render_table(&rows, format == ListFormat::Wide, Timestamp::now()),
     };
     output::print_stdout(&text);
     Ok(())
@@ -287,12 +297,26 @@ mod tests {
             "{text}"
         );
         assert!(
-            lines[1].contains("CeleryExecutor")
+            !lines[1].contains("CeleryExecutor")
                 && lines[1].contains("2/3")
-                && lines[1].contains("Degraded: worker 2/3 ready")
+                && lines[1].contains("Degraded")
                 && lines[1].ends_with("53d"),
             "{text}"
         );
         assert!(lines[1].contains(" - "), "no triggerer: {text}");
+        let wide = render_table(&rows(&astronomer_like()), true, now);
+        assert!(
+            wide.contains("CeleryExecutor")
+                && wide
+                    .lines()
+                    .nth(1)
+                    .unwrap()
+                    .ends_with("worker 2/3 ready (lunar-nuclear-3725-worker-2 CrashLoopBackOff)"),
+            "{wide}"
+        );
+        assert_eq!(
+            nothing_found(Some("default"), " --context prod"),
+            "No Airflow deployments found in namespace default (looked for tier=airflow); all namespaces: `kubectl airflow list -A --context prod`"
+        );
     }
 }

@@ -129,7 +129,12 @@ fn window(args: &LogsArgs, container: Option<String>) -> LogParams {
 pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let (inventory, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
-    let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
+    let deployment = discovery::select(
+        &deployments,
+        &target.namespace,
+        args.release.as_deref(),
+        &target.given_flags,
+    )?;
     let component = component(deployment, &args.component)?;
     if args.follow {
         return follow(&target, deployment, component, args).await;

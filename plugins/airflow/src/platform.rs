@@ -4,7 +4,7 @@
 
 use clap::Args;
 use k8s_openapi::jiff::Timestamp;
-use shared::output::{self, OutputFormat};
+use shared::output::{self, ListFormat};
 use shared::{Error, GlobalArgs};
 
 use crate::discovery::{self, PLATFORM_SELECTOR};
@@ -12,13 +12,25 @@ use crate::status::{self, Fixes};
 
 #[derive(Args, Debug, Clone)]
 pub struct PlatformArgs {
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format: wide adds each pod's workload and node; name prints the workloads as
+    /// kind/name
+    #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
+
+/// The platform's workloads as `kind/name`, as `kubectl get -o name` prints them (pure).
+fn names(platforms: &[discovery::AirflowDeployment]) -> String {
+    let mut names: Vec<String> = platforms
+        .iter()
+        .flat_map(|p| p.components.values())
+        .map(|c| format!("{}/{}\n", c.kind.to_lowercase(), c.workload))
+        .collect();
+    names.sort();
+    names.dedup();
+    names.concat()
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlatformArgs) -> shared::Result<()> {
-    args.output.table_json_or_yaml("platform")?;
     let target = shared::kubeconfig::connect(global).await?;
     let inventory = discovery::read_platform(&target.client)
         .await
@@ -32,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &PlatformArgs) -> shared::Result<()>
     }
     let reports: Vec<(&discovery::AirflowDeployment, Vec<status::Problem>)> = platforms
         .iter()
-        .map(|p| (p, status::problems(p, Fixes::Platform)))
+        .map(|p| (p, status::problems(p, Fixes::Platform, &target.given_flags)))
         .collect();
     let json = || {
         serde_json::json!({ "items": reports
@@ -41,13 +53,17 @@ pub async fn run(global: &GlobalArgs, args: &PlatformArgs) -> shared::Result<()>
             .collect::<Vec<_>>() })
     };
     let text = match args.output {
-        OutputFormat::Json => output::to_json(&json())?,
-        OutputFormat::Yaml => output::to_yaml(&json())?,
-        _ => {
+        ListFormat::Json => output::to_json(&json())?,
+        ListFormat::Yaml => output::to_yaml(&json())?,
+        ListFormat::Name => names(&platforms),
+        format @ (ListFormat::Table | ListFormat::Wide) => {
             let now = Timestamp::now();
+            let wide = format == ListFormat::Wide;
             reports
                 .iter()
-                .map(|(p, problems)| status::render_titled("Astronomer platform", p, problems, now))
+                .map(|(p, problems)| {
+                    status::render_titled("Astronomer platform", p, problems, wide, now)
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         }

@@ -8,7 +8,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 use pvc_reset::plan::StrategyChoice;
 use pvc_reset::reset::{self, Options};
-use shared::output::OutputFormat;
+use shared::output::PlanFormat;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::discovery;
@@ -28,9 +28,9 @@ pub struct ResetLogsArgs {
     /// Take a VolumeSnapshot of each log volume first
     #[arg(long)]
     pub snapshot: bool,
-    /// Output format of the plan: table or json
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format of the plan
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -80,7 +80,12 @@ pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()
     };
     let target = shared::kubeconfig::connect(global).await?;
     let (_, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
-    let d = discovery::select(&deployments, &target.namespace, release.as_deref())?;
+    let d = discovery::select(
+        &deployments,
+        &target.namespace,
+        release.as_deref(),
+        &target.given_flags,
+    )?;
     let worker = d.components.get("worker").ok_or_else(|| {
         Error::Failed(format!(
             "Airflow {} has no worker component (no Celery workers): no worker log volumes",
@@ -127,7 +132,7 @@ pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()
         snapshot: args.snapshot,
         ignore_autoscaler: false,
         force: false,
-        output: args.output,
+        output: args.output.into(),
         change: args.change.clone(),
     };
     let claims = claims(&sts, ordinal)?;

@@ -5,9 +5,11 @@ use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 use shared::GlobalArgs;
 use shared::output::{self, OutputFormat, Table};
+use shared::shell::word;
 
 use crate::ReleaseArgs;
 use crate::discovery::{self, AirflowDeployment};
+use crate::paint;
 
 /// Components in the order operators read them.
 const ORDER: &[&str] = &[
@@ -34,6 +36,18 @@ fn rank(component: &str) -> usize {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Problem {
     pub what: String,
+    /// The command to run, complete with `-n` and the cluster-choosing flags given, so it
+    /// works when pasted.
+    pub fix: String,
+    /// A second command for a narrower cause (a worker's full log volume).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternative: Option<Alternative>,
+}
+
+/// `if {when}: {fix}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Alternative {
+    pub when: String,
     pub fix: String,
 }
 
@@ -45,56 +59,74 @@ pub enum Fixes {
     Platform,
 }
 
-/// The problems of a deployment (pure).
-pub fn problems(d: &AirflowDeployment, fixes: Fixes) -> Vec<Problem> {
+/// The problems of a deployment (pure). `given_flags` are the cluster-choosing flags the
+/// operator gave (`Resolved::given_flags`): every printed command repeats them and `-n`.
+pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut components: Vec<(&String, &discovery::Component)> = d.components.iter().collect();
     components.sort_by_key(|(name, _)| rank(name));
-    let (ns, release) = (&d.namespace, &d.release);
+    let scope = format!(" -n {}{given_flags}", word(&d.namespace));
+    let release = word(&d.release);
+    let airflow = |args: String| format!("kubectl airflow {args}{scope}");
+    let kubectl = |args: String| format!("kubectl {args}{scope}");
     for (name, c) in components {
         let workload = format!("{}/{}", c.kind.to_lowercase(), c.workload);
+        let component = word(name);
         for p in c.pods.iter().filter(|p| !p.ready) {
-            let pod = &p.name;
+            let pod = word(&p.name);
             let problem = match p.status.as_str() {
                 "CrashLoopBackOff" | "Error" => Problem {
                     what: format!(
-                        "{pod} ({name}) is crash-looping after {} restarts",
-                        p.restarts
+                        "{} ({name}) is crash-looping after {}",
+                        p.name,
+                        plural(i64::from(p.restarts), "restart")
                     ),
                     fix: match fixes {
-                        Fixes::Airflow if name == "worker" => format!(
-                            "kubectl airflow restart worker {release} (if its log volume is full: kubectl airflow reset-logs {pod} {release})"
-                        ),
-                        Fixes::Airflow => format!("kubectl airflow restart {name} {release}"),
-                        Fixes::Platform => format!("kubectl -n {ns} rollout restart {workload}"),
+                        // A StatefulSet rolls only while all its pods are Ready: a rolling
+                        // restart would wait behind this very pod, so replace just this one.
+                        Fixes::Airflow if c.kind == "StatefulSet" => {
+                            airflow(format!("restart {pod}"))
+                        }
+                        Fixes::Airflow => airflow(format!("restart {component} {release}")),
+                        Fixes::Platform => kubectl(format!("rollout restart {workload}")),
                     },
+                    alternative: (fixes == Fixes::Airflow && name == "worker").then(|| {
+                        Alternative {
+                            when: "its log volume is full".into(),
+                            fix: airflow(format!("reset-logs {pod} {release}")),
+                        }
+                    }),
                 },
                 "Pending" => Problem {
                     what: format!(
-                        "{pod} ({name}) is Pending{}",
+                        "{} ({name}) is Pending{}",
+                        p.name,
                         p.reason
                             .as_deref()
                             .map(|r| format!(": {r}"))
                             .unwrap_or_default()
                     ),
                     fix: match fixes {
-                        Fixes::Airflow => format!("kubectl airflow diagnose {release}"),
-                        Fixes::Platform => format!("kubectl -n {ns} describe pod {pod}"),
+                        Fixes::Airflow => airflow(format!("diagnose {release}")),
+                        Fixes::Platform => kubectl(format!("describe pod {pod}")),
                     },
+                    alternative: None,
                 },
                 "Terminating" => continue,
                 other => Problem {
                     what: if other == "Running" {
                         format!(
-                            "{pod} ({name}) is Running but not Ready (starting, or its readiness probe fails)"
+                            "{} ({name}) is Running but not Ready (starting, or its readiness probe fails)",
+                            p.name
                         )
                     } else {
-                        format!("{pod} ({name}) is not ready: {other}")
+                        format!("{} ({name}) is not ready: {other}", p.name)
                     },
                     fix: match fixes {
-                        Fixes::Airflow => format!("kubectl airflow logs {name} {release}"),
-                        Fixes::Platform => format!("kubectl -n {ns} logs {pod}"),
+                        Fixes::Airflow => airflow(format!("logs {component} {release}")),
+                        Fixes::Platform => kubectl(format!("logs {pod}")),
                     },
+                    alternative: None,
                 },
             };
             out.push(problem);
@@ -104,25 +136,38 @@ pub fn problems(d: &AirflowDeployment, fixes: Fixes) -> Vec<Problem> {
             out.push(Problem {
                 what: format!("{} {} has {live} of {} pods", c.kind, c.workload, c.desired),
                 fix: match fixes {
-                    Fixes::Airflow => format!("kubectl airflow diagnose {release}"),
-                    Fixes::Platform => format!("kubectl -n {ns} describe {workload}"),
+                    Fixes::Airflow => airflow(format!("diagnose {release}")),
+                    Fixes::Platform => kubectl(format!("describe {workload}")),
                 },
+                alternative: None,
             });
         }
     }
     out
 }
 
-/// The components table and the problems, as text.
-pub fn render(d: &AirflowDeployment, problems: &[Problem], now: Timestamp) -> String {
-    render_titled("Airflow", d, problems, now)
+/// `1 restart`, `5 restarts`.
+pub fn plural(n: i64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
-/// The same, for `what` ("Airflow", "Astronomer platform") release in its namespace.
+/// The components table and the problems, as text.
+pub fn render(d: &AirflowDeployment, problems: &[Problem], now: Timestamp) -> String {
+    render_titled("Airflow", d, problems, false, now)
+}
+
+/// The same, for `what` ("Airflow", "Astronomer platform") release in its namespace. The
+/// default table fits 120 columns with real names: each workload's readiness is one line
+/// above it; `wide` puts the workload and the node in columns instead, as `-o wide` does.
 pub fn render_titled(
     what: &str,
     d: &AirflowDeployment,
     problems: &[Problem],
+    wide: bool,
     now: Timestamp,
 ) -> String {
     let mut out = format!(
@@ -134,54 +179,68 @@ pub fn render_titled(
             .map(|e| format!(" ({e})"))
             .unwrap_or_default()
     );
-    let mut table = Table::new(&[
-        "component",
-        "workload",
-        "pod",
-        "ready",
-        "status",
-        "restarts",
-        "age",
-        "node",
-    ]);
+    let mut headers = vec!["component"];
+    if wide {
+        headers.push("workload");
+    }
+    headers.extend(["pod", "ready", "status", "restarts", "age"]);
+    if wide {
+        headers.push("node");
+    }
+    let mut table = Table::new(&headers);
     let mut components: Vec<(&String, &discovery::Component)> = d.components.iter().collect();
     components.sort_by_key(|(name, _)| rank(name));
-    for (name, c) in components {
-        let workload = format!(
-            "{}/{} {}/{}",
-            c.kind.to_lowercase(),
-            c.workload,
-            c.ready,
-            c.desired
-        );
+    let mut summary = Vec::new();
+    for (name, c) in &components {
+        let readiness = format!("{}/{}", c.ready, c.desired);
+        let short = if c.ready < c.desired {
+            paint::paint(&readiness, paint::Severity::Waiting)
+        } else {
+            readiness.clone()
+        };
+        summary.push(format!("{name} {short}"));
+        let workload = format!("{}/{} {readiness}", c.kind.to_lowercase(), c.workload);
+        let mut row = |pod: String,
+                       ready: &str,
+                       status: String,
+                       restarts: String,
+                       age: String,
+                       node: String| {
+            let mut cells = vec![name.to_string()];
+            if wide {
+                cells.push(workload.clone());
+            }
+            cells.extend([pod, ready.to_string(), status, restarts, age]);
+            if wide {
+                cells.push(node);
+            }
+            table.row(cells);
+        };
         if c.pods.is_empty() {
-            table.row([
-                name.clone(),
-                workload.clone(),
+            row(
                 "-".into(),
-                "-".into(),
-                "no pods".into(),
+                "-",
+                paint::pod_status("no pods"),
                 "-".into(),
                 "-".into(),
                 "-".into(),
-            ]);
+            );
         }
         for p in &c.pods {
-            table.row([
-                name.clone(),
-                workload.clone(),
+            row(
                 p.name.clone(),
-                if p.ready {
-                    "1/1".to_string()
-                } else {
-                    "0/1".to_string()
-                },
-                p.status.clone(),
+                if p.ready { "1/1" } else { "0/1" },
+                paint::pod_status(&p.status),
                 p.restarts.to_string(),
                 shared::duration::age(p.created, now),
                 p.node.clone().unwrap_or_else(|| "<none>".into()),
-            ]);
+            );
         }
+    }
+    if !wide {
+        let line = format!("Ready: {}", summary.join(", "));
+        out.push_str(&crate::wrap::lines(&line, 120));
+        out.push('\n');
     }
     out.push_str(&table.render());
     out.push('\n');
@@ -190,19 +249,36 @@ pub fn render_titled(
     } else {
         out.push_str("Problems:\n");
         for p in problems {
-            out.push_str(&format!("- {}\n  fix: {}\n", p.what, p.fix));
+            // The text wraps at 120 columns; a command stays whole on its own line, so it can
+            // be copied and pasted.
+            for line in crate::wrap::lines(&format!("- {}", p.what), 120).lines() {
+                let line = line.strip_prefix("- ").map_or_else(
+                    || line.to_string(),
+                    |what| format!("- {}", paint::paint(what, paint::Severity::Failing)),
+                );
+                out.push_str(&line);
+                out.push('\n');
+            }
+            out.push_str(&format!("  fix: {}\n", p.fix));
+            if let Some(alt) = &p.alternative {
+                out.push_str(&format!("  or, if {}:\n       {}\n", alt.when, alt.fix));
+            }
         }
     }
     out
 }
 
 pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
-    args.output.table_json_or_yaml("status")?;
     let target = shared::kubeconfig::connect(global).await?;
     let deployments = discovery::load_deployments(&target, Some(&target.namespace)).await?;
-    let deployment = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
-    let problems = problems(deployment, Fixes::Airflow);
-    let text = match args.output {
+    let deployment = discovery::select(
+        &deployments,
+        &target.namespace,
+        args.release.as_deref(),
+        &target.given_flags,
+    )?;
+    let problems = problems(deployment, Fixes::Airflow, &target.given_flags);
+    let text = match OutputFormat::from(args.output) {
         OutputFormat::Json => {
             output::to_json(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
         }
@@ -238,33 +314,60 @@ mod tests {
     #[test]
     fn problems_name_the_fix() {
         let d = lunar();
-        let found = problems(&d[0], Fixes::Airflow);
+        let found = problems(&d[0], Fixes::Airflow, " --context prod");
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(
             found[0].what,
             "lunar-nuclear-3725-worker-2 (worker) is crash-looping after 5 restarts"
         );
-        assert!(
-            found[0]
-                .fix
-                .starts_with("kubectl airflow restart worker lunar-nuclear-3725")
+        let scope = " -n astronomer-ee-lunar-nuclear-3725 --context prod";
+        // A StatefulSet's rolling restart would wait behind this very pod: replace it alone.
+        assert_eq!(
+            found[0].fix,
+            format!("kubectl airflow restart lunar-nuclear-3725-worker-2{scope}")
         );
-        assert!(
-            found[0]
-                .fix
-                .contains("reset-logs lunar-nuclear-3725-worker-2")
+        assert_eq!(
+            found[0].alternative.as_ref().map(|a| a.fix.clone()),
+            Some(format!(
+                "kubectl airflow reset-logs lunar-nuclear-3725-worker-2 lunar-nuclear-3725{scope}"
+            ))
         );
         assert_eq!(
             found[1].what,
             "StatefulSet lunar-nuclear-3725-worker has 2 of 3 pods"
         );
+        assert_eq!(
+            found[1].fix,
+            format!("kubectl airflow diagnose lunar-nuclear-3725{scope}")
+        );
         let text = render(&d[0], &found, "2026-11-24T10:00:00Z".parse().unwrap());
         assert!(
             text.contains("COMPONENT")
-                && text.contains("statefulset/lunar-nuclear-3725-worker 1/3")
-                && text.contains("fix: kubectl airflow diagnose"),
+                && text.contains("Ready: scheduler 1/1, worker 1/3")
+                && !text.contains("NODE")
+                && text.contains("fix: kubectl airflow diagnose")
+                && text.contains(
+                    "  or, if its log volume is full:\n       kubectl airflow reset-logs"
+                ),
             "{text}"
         );
+        let wide = render_titled(
+            "Airflow",
+            &d[0],
+            &found,
+            true,
+            "2026-11-24T10:00:00Z".parse().unwrap(),
+        );
+        assert!(
+            wide.contains("statefulset/lunar-nuclear-3725-worker 1/3") && wide.contains("NODE"),
+            "{wide}"
+        );
+        let once = problems(&d[0], Fixes::Platform, "");
+        assert_eq!(
+            once[0].fix,
+            "kubectl rollout restart statefulset/lunar-nuclear-3725-worker -n astronomer-ee-lunar-nuclear-3725"
+        );
+        assert_eq!(plural(1, "restart"), "1 restart");
         assert!(text.find("scheduler").unwrap() < text.find("worker").unwrap());
     }
 
@@ -272,14 +375,17 @@ mod tests {
     fn selecting_a_release() {
         let d = lunar();
         let ns = "astronomer-ee-lunar-nuclear-3725";
-        assert_eq!(select(&d, ns, None).unwrap().release, "lunar-nuclear-3725");
+        assert_eq!(
+            select(&d, ns, None, "").unwrap().release,
+            "lunar-nuclear-3725"
+        );
         assert!(
-            select(&d, ns, Some("nope"))
+            select(&d, ns, Some("nope"), "")
                 .unwrap_err()
                 .to_string()
                 .contains("it has lunar-nuclear-3725")
         );
-        let none = select(&d, "default", None).unwrap_err();
+        let none = select(&d, "default", None, "").unwrap_err();
         assert_eq!(none.exit_code(), 1);
         assert!(
             none.to_string()
@@ -290,7 +396,7 @@ mod tests {
             release: "other".into(),
             ..d[0].clone()
         });
-        let ambiguous = select(&two, ns, None).unwrap_err();
+        let ambiguous = select(&two, ns, None, "").unwrap_err();
         assert_eq!(ambiguous.exit_code(), 2);
         assert!(ambiguous.to_string().contains("lunar-nuclear-3725, other"));
     }

@@ -11,10 +11,19 @@ use kube::api::{Api, ListParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use shared::GlobalArgs;
-use shared::output::{self, OutputFormat, Table};
+use shared::output::{self, ListFormat, Table};
 
-use crate::ReleaseArgs;
 use crate::discovery::{self, AirflowDeployment, Inventory};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct VolumesArgs {
+    /// The Airflow release (implicit when the namespace holds only one)
+    pub release: Option<String>,
+    /// Output format: wide adds owner, storage class and volume; name prints
+    /// persistentvolumeclaim/NAME
+    #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
 
 /// One claim of the deployment.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -181,33 +190,58 @@ fn volume(claim: &PersistentVolumeClaim, using: Use, pvs: Option<&[PersistentVol
     }
 }
 
-/// The claims as a table, with a footnote on what the reclaim policies mean.
-pub fn render(d: &AirflowDeployment, volumes: &[Volume], pvs_read: bool, now: Timestamp) -> String {
-    let mut table = Table::new(&[
-        "pvc",
-        "component",
-        "owner",
-        "pod",
-        "capacity",
-        "status",
-        "storageclass",
-        "reclaim",
-        "age",
-    ]);
+/// The claims as a table, with a footnote on what the reclaim policies mean. The default
+/// fits 120 columns with real names; `wide` adds the owner, storage class and volume.
+pub fn render(
+    d: &AirflowDeployment,
+    volumes: &[Volume],
+    pvs_read: bool,
+    wide: bool,
+    now: Timestamp,
+) -> String {
+    let mut headers = vec!["pvc", "component"];
+    if wide {
+        headers.push("owner");
+    }
+    headers.extend(["pod", "capacity", "status"]);
+    if wide {
+        headers.push("storageclass");
+    }
+    headers.extend(["reclaim", "age"]);
+    if wide {
+        headers.push("volume");
+    }
+    let mut table = Table::new(&headers);
     for v in volumes {
-        table.row([
-            v.name.clone(),
-            v.component.clone(),
-            v.owner.clone(),
+        let mut cells = vec![v.name.clone(), v.component.clone()];
+        if wide {
+            cells.push(v.owner.clone());
+        }
+        let status = match v.status.as_str() {
+            "Bound" => v.status.clone(),
+            "Pending" | "Terminating" => {
+                crate::paint::paint(&v.status, crate::paint::Severity::Waiting)
+            }
+            _ => crate::paint::paint(&v.status, crate::paint::Severity::Failing),
+        };
+        cells.extend([
             v.pod.clone().unwrap_or_else(|| "-".into()),
             v.capacity.clone(),
-            v.status.clone(),
-            v.storage_class.clone(),
+            status,
+        ]);
+        if wide {
+            cells.push(v.storage_class.clone());
+        }
+        cells.extend([
             v.reclaim_policy
                 .clone()
                 .unwrap_or_else(|| if pvs_read { "-" } else { "?" }.into()),
             shared::duration::age(v.created, now),
         ]);
+        if wide {
+            cells.push(v.volume.clone().unwrap_or_else(|| "-".into()));
+        }
+        table.row(cells);
     }
     let mut out = format!("Volumes of Airflow {} in {}\n\n", d.release, d.namespace);
     out.push_str(&table.render());
@@ -225,11 +259,15 @@ pub fn render(d: &AirflowDeployment, volumes: &[Volume], pvs_read: bool, now: Ti
     out
 }
 
-pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
-    args.output.table_json_or_yaml("volumes")?;
+pub async fn run(global: &GlobalArgs, args: &VolumesArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let (inventory, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
-    let d = discovery::select(&deployments, &target.namespace, args.release.as_deref())?;
+    let d = discovery::select(
+        &deployments,
+        &target.namespace,
+        args.release.as_deref(),
+        &target.given_flags,
+    )?;
     let claims = Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &d.namespace)
         .list(&ListParams::default())
         .await
@@ -246,8 +284,12 @@ pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> 
     };
     let found = volumes(d, &inventory, &claims.items, pvs.as_deref());
     let text = match args.output {
-        OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
-        OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
+        ListFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
+        ListFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
+        ListFormat::Name => found
+            .iter()
+            .map(|v| format!("persistentvolumeclaim/{}\n", v.name))
+            .collect(),
         _ if found.is_empty() => {
             eprintln!(
                 "Airflow {} in {} has no PersistentVolumeClaims.",
@@ -255,7 +297,13 @@ pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> 
             );
             return Ok(());
         }
-        _ => render(d, &found, pvs.is_some(), Timestamp::now()),
+        format => render(
+            d,
+            &found,
+            pvs.is_some(),
+            format == ListFormat::Wide,
+            Timestamp::now(),
+        ),
     };
     output::print_stdout(&text);
     Ok(())
@@ -350,7 +398,13 @@ mod tests {
                 ),
             ]
         );
-        let text = render(&d, &found, false, "2026-11-24T10:00:00Z".parse().unwrap());
+        let text = render(
+            &d,
+            &found,
+            false,
+            false,
+            "2026-11-24T10:00:00Z".parse().unwrap(),
+        );
         assert!(
             text.contains("10Gi") && text.contains("Reclaim ?"),
             "{text}"

@@ -122,9 +122,10 @@ fn status_shows_components_and_the_problems_with_their_fixes() {
     for expected in [
         "lunar-nuclear-3725-worker-2",
         "CrashLoopBackOff",
-        "statefulset/lunar-nuclear-3725-worker 2/3",
+        "worker 2/3",
         "Problems:",
-        "fix: kubectl airflow restart worker lunar-nuclear-3725",
+        // The crash-looping pod alone: a rolling restart would wait behind it.
+        "fix: kubectl airflow restart lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725 --kubeconfig",
     ] {
         assert!(
             out.stdout.contains(expected),
@@ -157,7 +158,12 @@ fn status_shows_components_and_the_problems_with_their_fixes() {
     assert!(
         problems
             .iter()
-            .any(|p| p["fix"] == "kubectl airflow diagnose zodiac-cosmo-1172")
+            .any(|p| p["fix"]
+                == format!(
+                    "kubectl airflow diagnose zodiac-cosmo-1172 -n astronomer-ee-zodiac-cosmo-1172 --kubeconfig {}",
+                    sim.kubeconfig.display()
+                )),
+        "{problems:?}"
     );
     // Bad input: one line, documented exit code, nothing changed.
     let unknown = run(plugin("airflow", home.path())
@@ -246,9 +252,9 @@ fn restart_rolls_the_scheduler_without_downtime() {
         .arg(&sim.kubeconfig));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        out.stderr.contains("every old pod is gone"),
+        out.stdout.contains("every old pod is gone"),
         "{}",
-        out.stderr
+        out.stdout
     );
     let after = scheduler_pods(&sim);
     assert_eq!(after.len(), 1, "{after:?}");
@@ -727,11 +733,13 @@ fn platform_shows_astronomer_components_and_the_fix_for_a_crash_loop() {
     };
     assert_eq!(
         fix,
-        "kubectl -n astronomer-ee rollout restart deployment/astronomer-ee-houston"
+        format!(
+            "kubectl rollout restart deployment/astronomer-ee-houston -n astronomer-ee --kubeconfig {}",
+            sim.kubeconfig.display()
+        )
     );
-    // The advice is a real command: run it with kubectl and the problem goes away.
-    let args: Vec<&str> = fix.split(' ').skip(1).collect();
-    let restarted = sim.kubectl(&args);
+    // The advice is a real command: pasted as printed, and the problem goes away.
+    let restarted = suite_tests::paste(&fix, &sim.kubeconfig, home.path());
     assert_eq!(restarted.code, Some(0), "{}", restarted.stderr);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {

@@ -117,10 +117,11 @@ fn worker_restart_deletes_the_pods(strategy: &str, said: &str) {
     assert!(
         out.stderr.contains(said)
             && out
-                .stderr
+                .stdout
                 .contains("deleted pod zodiac-cosmo-1172-worker-0"),
-        "{}",
-        out.stderr
+        "{}{}",
+        out.stderr,
+        out.stdout
     );
     let dry = restart(&sim, home.path(), &["worker", "--dry-run", "-o", "json"]);
     assert_eq!(dry.code, Some(0), "{}", dry.stderr);
@@ -364,11 +365,9 @@ fn a_restart_that_times_out_on_a_quiet_cluster_says_where_the_pods_stand() {
     );
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("pods now: lunar-nuclear-3725-worker-0 Running")
-            && out
-                .stderr
-                .contains("lunar-nuclear-3725-worker-2 CrashLoopBackOff"),
+        out.stderr.contains("still waiting for worker 0/3 Ready (")
+            && out.stderr.contains("old pod CrashLoopBackOff")
+            && out.stderr.contains("old pod Running"),
         "{}",
         out.stderr
     );

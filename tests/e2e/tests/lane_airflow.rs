@@ -56,10 +56,12 @@ fn list_and_status_find_the_chart_release_in_its_namespace() {
 
     let out = cluster.run_plugin("airflow", &["status", "lane", "-n", ns]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Each workload's readiness on the Ready line (the table fits 120 columns).
     for expected in [
-        "deployment/lane-scheduler 1/1",
-        "deployment/lane-webserver 1/1",
-        "statefulset/lane-worker 1/1",
+        "Ready: ",
+        "scheduler 1/1",
+        "webserver 1/1",
+        "worker 1/1",
         "lane-worker-0",
         "Problems: none",
     ] {
