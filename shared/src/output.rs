@@ -152,18 +152,24 @@ impl Table {
     }
 }
 
-/// The width of the terminal on stderr, where plans and progress go (None: not a terminal).
+/// The width to wrap stderr's text at (plans, problems, progress): the terminal's; else
+/// `$COLUMNS` when set (an explicit request); else None — a pipe or a file gets lines whole.
 pub fn stderr_width() -> Option<usize> {
-    console::Term::stderr()
-        .size_checked()
-        .map(|(_rows, columns)| usize::from(columns))
+    if let Some((_rows, columns)) = console::Term::stderr().size_checked() {
+        return Some(usize::from(columns));
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|w: &usize| *w > 0)
 }
 
 /// `text` with every line longer than `width` wrapped at spaces; a continuation is indented
 /// two columns deeper than its line, so a wrapped plan line still reads as one item. Widths
-/// are measured as the terminal shows them (colour codes take no room); a word longer than the
-/// width stays whole (a name must stay copyable), and a line that holds a command to paste
-/// (`kubectl …`) is left for the terminal to fold: a newline inside it would run half of it.
+/// are measured as the terminal shows them (colour codes take no room). What must stay
+/// copyable stays whole: a word longer than the width, a command quoted in backticks, and a
+/// line holding an unquoted command (`fix: kubectl …`) — a newline inside a command would run
+/// half of it when pasted; the terminal folds such a line instead.
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
@@ -171,36 +177,74 @@ pub fn wrap(text: &str, width: usize) -> String {
             Some(body) => (body, "\n"),
             None => (line, ""),
         };
-        if console::measure_text_width(body) <= width || body.contains("kubectl ") {
+        if console::measure_text_width(body) <= width || holds_unquoted_command(body) {
             out.push_str(line);
             continue;
         }
-        let indent_len = body.len() - body.trim_start_matches(' ').len();
-        let continuation = " ".repeat(indent_len + 2);
-        let mut current = body[..indent_len].to_string();
-        let mut current_width = indent_len;
-        let mut first_word = true;
-        for word in body[indent_len..].split(' ') {
-            let word_width = console::measure_text_width(word);
-            if !first_word && current_width + 1 + word_width > width {
-                out.push_str(&current);
-                out.push('\n');
-                current = continuation.clone();
-                current_width = continuation.len();
-                first_word = true;
-            }
-            if !first_word {
-                current.push(' ');
-                current_width += 1;
-            }
-            current.push_str(word);
-            current_width += word_width;
-            first_word = false;
-        }
-        out.push_str(&current);
+        out.push_str(&wrap_line(body, width));
         out.push_str(newline);
     }
     out
+}
+
+fn wrap_line(body: &str, width: usize) -> String {
+    let indent_len = body.len() - body.trim_start_matches(' ').len();
+    let continuation = " ".repeat(indent_len + 2);
+    let mut out = body[..indent_len].to_string();
+    let mut column = indent_len;
+    let mut first_word = true;
+    for word in words(&body[indent_len..]) {
+        let word_width = console::measure_text_width(&word);
+        if !first_word && column + 1 + word_width > width {
+            out.push('\n');
+            out.push_str(&continuation);
+            column = continuation.len();
+            first_word = true;
+        }
+        if !first_word {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(&word);
+        column += word_width;
+        first_word = false;
+    }
+    out
+}
+
+/// The words of `line`, a command quoted in backticks counting as one.
+fn words(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut quoted = false;
+    for word in line.split(' ') {
+        match out.last_mut() {
+            Some(last) if quoted => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_string()),
+        }
+        if word.matches('`').count() % 2 == 1 {
+            quoted = !quoted;
+        }
+    }
+    out
+}
+
+/// Whether `line` holds `kubectl …` outside backticks: a command that runs to the line's end.
+fn holds_unquoted_command(line: &str) -> bool {
+    line.split('`')
+        .step_by(2)
+        .any(|outside| outside.contains("kubectl "))
+}
+
+/// `text` cut to `width` columns, with `…` when cut (a one-line progress message).
+pub fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    text.chars().take(keep).collect::<String>() + "…"
 }
 
 /// Stable pretty JSON with a trailing newline.
@@ -280,11 +324,36 @@ mod tests {
         // Fits: unchanged; colour codes take no room.
         let coloured = "\u{1b}[31mCrashLoopBackOff\u{1b}[0m worker";
         assert_eq!(wrap(coloured, 23), coloured);
-        // A command to paste is never cut in two.
-        let command = "  next: kubectl nodeevict resume node-1 --context prod";
-        assert_eq!(wrap(command, 20), command);
         // A word longer than the width stays whole.
         assert_eq!(wrap("a verylongword b", 5), "a\n  verylongword\n  b");
+        assert_eq!(wrap(text, usize::MAX), text);
+    }
+
+    #[test]
+    fn commands_stay_whole() {
+        // An unquoted command runs to the line's end: the line is left for the terminal.
+        let command = "  next: kubectl nodeevict resume node-1 --context prod";
+        assert_eq!(wrap(command, 20), command);
+        // A quoted one is one word.
+        let text = "  warning: it waits; `kubectl airflow diagnose zodiac -n astronomer-ee-zodiac` says why";
+        let wrapped = wrap(text, 40);
+        assert!(
+            wrapped
+                .lines()
+                .any(|l| l.trim() == "`kubectl airflow diagnose zodiac -n astronomer-ee-zodiac`"),
+            "{wrapped}"
+        );
+        assert_eq!(
+            wrapped.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>(),
+            "no word lost or split"
+        );
+    }
+
+    #[test]
+    fn truncation_marks_the_cut() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
     }
 
     #[test]

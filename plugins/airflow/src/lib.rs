@@ -14,7 +14,6 @@ mod reset_logs;
 mod restart;
 mod status;
 mod volumes;
-mod wrap;
 
 use std::process::ExitCode;
 

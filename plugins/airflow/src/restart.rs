@@ -736,9 +736,11 @@ impl Progress {
         self.last = Some(line.clone());
         if self.terminal {
             // The spinner's own decoration takes about 16 columns.
-            Some(crate::wrap::truncate(
+            Some(shared::output::truncate(
                 &line,
-                crate::wrap::width().saturating_sub(16),
+                shared::output::stderr_width()
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(16),
             ))
         } else {
             let components: Vec<String> = pending
@@ -839,9 +841,7 @@ pub async fn run(global: &GlobalArgs, args: &RestartArgs) -> shared::Result<()> 
         &target.scope_flags_in(&deployment.namespace),
     )?;
 
-    shared::change::show_plan(&target, OutputFormat::from(args.output), &plan, |p| {
-        crate::wrap::lines(&render(p), crate::wrap::width())
-    })?;
+    shared::change::show_plan(&target, OutputFormat::from(args.output), &plan, render)?;
     let needs = needed_permissions(&plan);
     let question = match &subject {
         Subject::Pod { pod, .. } => format!("Restart pod {pod} of {}?", plan.release),

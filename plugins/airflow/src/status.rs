@@ -239,7 +239,7 @@ pub fn render_titled(
     }
     if !wide {
         let line = format!("Ready: {}", summary.join(", "));
-        out.push_str(&crate::wrap::lines(&line, 120));
+        out.push_str(&shared::output::wrap(&line, 120));
         out.push('\n');
     }
     out.push_str(&table.render());
@@ -251,7 +251,7 @@ pub fn render_titled(
         for p in problems {
             // The text wraps at 120 columns; a command stays whole on its own line, so it can
             // be copied and pasted.
-            for line in crate::wrap::lines(&format!("- {}", p.what), 120).lines() {
+            for line in shared::output::wrap(&format!("- {}", p.what), 120).lines() {
                 let line = line.strip_prefix("- ").map_or_else(
                     || line.to_string(),
                     |what| format!("- {}", paint::paint(what, paint::Severity::Failing)),

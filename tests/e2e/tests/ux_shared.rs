@@ -252,9 +252,19 @@ fn every_help_has_examples_that_parse() {
                 }
                 continued = line.ends_with('\\');
             }
-            let runs: Vec<&String> = commands
+            // The plugin's own invocation: inside `source <(…)`, before a pipe or a redirect.
+            let runs: Vec<String> = commands
                 .iter()
-                .filter(|l| l.starts_with(&prefix) && !l.contains(['|', '>', '<']))
+                .map(|l| {
+                    let l = l
+                        .strip_prefix("source <(")
+                        .map_or(l.as_str(), |inner| inner.trim_end_matches(')'));
+                    l.split([' '])
+                        .take_while(|w| !matches!(*w, "|" | ">" | ">>" | "&&"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .filter(|l| l.starts_with(&prefix))
                 .collect();
             assert!(
                 !runs.is_empty(),
