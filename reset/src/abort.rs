@@ -56,7 +56,11 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         journal
             .owners
             .iter()
-            .map(|o| format!("{} to {}", o.reference(), o.replicas))
+            .map(|o| format!(
+                "{} to {}",
+                o.reference(),
+                shared::plural::count(o.replicas.max(0) as usize, "replica")
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -78,7 +82,11 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     execute::take_over(&ctx, journal, recorded.run.clone()).await?;
     for owner in &journal.owners {
         execute::scale(&ctx, owner, owner.replicas).await?;
-        eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);
+        println!(
+            "scaled {} back to {}",
+            owner.reference(),
+            shared::plural::count(owner.replicas.max(0) as usize, "replica")
+        );
     }
     execute::restore_claim_retention(&ctx, &journal.owners).await?;
     execute::restore_autoscalers(&ctx, &journal.autoscalers).await?;
@@ -89,7 +97,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         "the abort was done (owners scaled back, claims kept, journal removed); only the wait for their pods to be Ready was cut short",
     );
     execute::wait_owners_ready(&ctx, &journal.owners).await?;
-    eprintln!(
+    println!(
         "aborted: the claims are untouched, the owners are Ready again and the journal is removed"
     );
     Ok(())

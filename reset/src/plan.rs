@@ -147,13 +147,7 @@ pub fn template_claim(world: &World, claim: &str) -> Option<(String, u32)> {
 
 /// Close names, for "did you mean".
 pub fn suggestions(wanted: &str, names: &[String]) -> Vec<String> {
-    let mut scored: Vec<(f64, &String)> = names
-        .iter()
-        .map(|n| (strsim::jaro_winkler(wanted, n), n))
-        .filter(|(score, n)| *score > 0.8 || n.contains(wanted) || wanted.contains(n.as_str()))
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+    shared::suggest::close_names(wanted, names)
 }
 
 fn data_fate(claim: &PersistentVolumeClaim, world: &World) -> (Option<String>, String) {
@@ -737,7 +731,13 @@ fn describe(journal: &Journal, retention: &[RetentionView]) -> (Vec<String>, Str
     let owner_list: Vec<String> = journal
         .owners
         .iter()
-        .map(|o| format!("{} ({} replicas)", o.reference(), o.replicas))
+        .map(|o| {
+            format!(
+                "{} ({})",
+                o.reference(),
+                shared::plural::count(o.replicas.max(0) as usize, "replica")
+            )
+        })
         .collect();
     let mut steps = Vec::new();
     if !journal.autoscalers.is_empty() {
@@ -945,9 +945,9 @@ pub fn render(plan: &Plan) -> String {
     }
     for o in &plan.journal.owners {
         out.push_str(&format!(
-            "  owner: {} ({} replicas)\n",
+            "  owner: {} ({})\n",
             o.reference(),
-            o.replicas
+            shared::plural::count(o.replicas.max(0) as usize, "replica")
         ));
         if let Some(r) = plan.retention.iter().find(|r| r.owner == o.reference()) {
             out.push_str(&format!(

@@ -113,7 +113,11 @@ pub async fn continue_recorded(
             }
         }
     }
-    let question = format!("Resume {} reset(s) from where they stopped?", chosen.len());
+    let question = format!(
+        "Resume {} from where {} stopped?",
+        shared::plural::count(chosen.len(), "reset"),
+        if chosen.len() == 1 { "it" } else { "they" }
+    );
     let approved = shared::change::Gate::new(target, change, "kubectl pvcreset doctor")
         .preflight(namespace, &needs)
         .confirm(&question)
@@ -125,9 +129,9 @@ pub async fn continue_recorded(
     let ctx = Ctx::new(target, namespace, change.timeout);
     for recorded in chosen {
         eprintln!(
-            "resuming {} at: {}",
+            "resuming the reset recorded on {} after step {}",
             recorded.owner,
-            recorded.journal.step.describe()
+            execute::step_name(recorded.journal.step)
         );
         let mut journal = recorded.journal.clone();
         execute::take_over(&ctx, &journal, recorded.run.clone()).await?;

@@ -184,7 +184,7 @@ pub fn render(found: &[Recorded]) -> String {
             r.namespace.clone(),
             r.owner.clone(),
             format!("{:?}", r.journal.strategy).to_lowercase(),
-            r.journal.step.describe().to_string(),
+            crate::execute::step_name(r.journal.step),
             r.journal
                 .claims
                 .iter()

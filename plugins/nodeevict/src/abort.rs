@@ -46,7 +46,8 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
                     .map_err(|e| target.api_error(e))?
                     .ok_or_else(|| {
                         Error::Failed(format!(
-                            "node {n:?} not found: list them with `kubectl get nodes`"
+                            "node {n:?} not found: list them with `{}`",
+                            crate::hint::kubectl("get nodes")
                         ))
                     })?;
                 let cordoned = node.spec.and_then(|s| s.unschedulable).unwrap_or(false);
@@ -58,7 +59,10 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         eprintln!(
             "no drain is recorded on node {n}: nothing to undo{}",
             if *cordoned {
-                format!(" (it is cordoned: `kubectl nodeevict uncordon {n}` makes it schedulable)")
+                format!(
+                    " (it is cordoned: `{}` makes it schedulable)",
+                    crate::hint::command("uncordon", &[n])
+                )
             } else {
                 String::new()
             }
@@ -67,7 +71,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     if chosen.is_empty() {
         return Ok(());
     }
-    shared::banner::print(&target);
+    crate::hint::banner(&target);
     eprint!("{}", status::render(&chosen));
     // The writes the abort makes (journal and uncordon, the owners restored), checked first.
     let journals: Vec<&journal::NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
@@ -90,7 +94,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         execute::restore(&ctx, &r.journal).await?;
         let uncordon = (!r.journal.was_unschedulable).then(|| json!({"unschedulable": false}));
         journal::write(&target, &r.node, Record::Remove, uncordon).await?;
-        eprintln!(
+        println!(
             "aborted the drain of {}: owners restored{}",
             r.node,
             if r.journal.was_unschedulable {

@@ -166,6 +166,7 @@ pub const PERMISSIONS: &[Permission] = &[
 
 pub fn main() -> ExitCode {
     let cli: Cli = shared::cli::parse();
+    hint::remember_flags(&cli.global);
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             None => drain::run(&cli.global, &cli.drain).await,

@@ -34,7 +34,8 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     for n in &args.nodes {
         if !found.iter().any(|r| &r.node == n) {
             return Err(Error::Failed(format!(
-                "no drain is recorded on node {n}: see `kubectl nodeevict status`"
+                "no drain is recorded on node {n}: see `{}`",
+                crate::hint::command("status", &[])
             )));
         }
     }
@@ -49,7 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     for r in &chosen {
         r.refuse_if_running()?;
     }
-    shared::banner::print(&target);
+    crate::hint::banner(&target);
     eprint!(
         "{}",
         status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
@@ -135,7 +136,10 @@ pub async fn continue_node(
     mut journal: NodeJournal,
     plan: &plan::NodePlan,
 ) -> shared::Result<()> {
-    eprintln!("resuming {node} at: {}", journal.step.describe());
+    eprintln!(
+        "resuming the drain of {node} after step {}",
+        execute::step_name(journal.step)
+    );
     execute::save(ctx, node, &journal, true).await?;
     execute::run_node(ctx, node, &mut journal, plan)
         .await

@@ -88,7 +88,7 @@ pub fn render(found: &[Recorded]) -> String {
     for r in found {
         table.row([
             r.node.clone(),
-            r.journal.step.describe().to_string(),
+            crate::execute::step_name(r.journal.step),
             r.cordoned.to_string(),
             r.journal
                 .prescaled
@@ -122,10 +122,17 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
             eprintln!("No drain in progress.");
             return Ok(());
         }
-        _ => format!(
-            "{}\n`kubectl nodeevict resume [NODE]` finishes a drain; `kubectl nodeevict abort NODE` undoes it.\n",
-            render(&found)
-        ),
+        _ => {
+            let nodes: Vec<&str> = found.iter().map(|r| r.node.as_str()).collect();
+            format!(
+                "{}\n`{}` finishes {}; `{}` undoes {}.\n",
+                render(&found),
+                crate::hint::command("resume", &[]),
+                if nodes.len() == 1 { "it" } else { "them" },
+                crate::hint::command("abort", &nodes),
+                if nodes.len() == 1 { "it" } else { "them" },
+            )
+        }
     };
     output::print_stdout(&text);
     Ok(())

@@ -184,7 +184,7 @@ pub fn main() -> ExitCode {
     pvc_reset::hints::remember_scope(&cli.global);
     shared::cli::run(&cli.global, || async {
         match &cli.command {
-            None => reset::run(&cli.global, &cli.reset).await,
+            None => reset::run(&cli.global, &cli.reset, shared::suggest::subcommand::<Cli>).await,
             Some(Command::Status(args)) => status::run(&cli.global, args).await,
             Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
             Some(Command::Abort(args)) => abort::run(&cli.global, args).await,
