@@ -7,6 +7,8 @@ use kube::ResourceExt;
 use kube::api::Api;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
+use shared::output::PlanFormat;
+
 use crate::execute::{self, Ctx};
 use crate::status;
 
@@ -14,6 +16,9 @@ use crate::status;
 pub struct AbortArgs {
     /// The owner holding the journal: NAME, statefulset/NAME or deployment/NAME
     pub owner: String,
+    /// Output format of the reset to undo
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -48,9 +53,9 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
             )));
         }
     }
-    shared::banner::print(&target);
-    eprintln!(
-        "Abort the reset of {} on {}: scale {} back, restore autoscalers, keep the claims",
+    // The plan of the abort: one line in the table, or the recorded reset as -o json|yaml.
+    let line = format!(
+        "Abort the reset of {} on {}: scale {} back, restore autoscalers, keep the claims\n",
         journal.claim_names(),
         recorded.owner,
         journal
@@ -64,7 +69,14 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let approved = shared::change::Gate::new(&target, &args.change, "kubectl pvcreset doctor")
+    shared::change::show_plan(
+        &target,
+        args.output.into(),
+        &serde_json::json!({ "items": [recorded] }),
+        |_| line,
+    )?;
+    let doctor = crate::hints::doctor_command(&namespace);
+    let approved = shared::change::Gate::new(&target, &args.change, &doctor)
         .confirm("Abort the reset?")
         .on_interrupt(format!(
             "the abort was under way; until it ends the reset stays recorded on {}: run `{}` again to finish it",

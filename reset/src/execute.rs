@@ -172,7 +172,8 @@ async fn owner_meta(
 pub(crate) fn owned_elsewhere(namespace: &str, owner: &OwnerRecord) -> Error {
     let owner = owner.reference();
     Error::Failed(format!(
-        "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `kubectl pvcreset status -n {namespace}`; if that run was interrupted, {}",
+        "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `{}`; if that run was interrupted, {}",
+        crate::hints::status_command(namespace),
         crate::hints::resume_abort_commands(&owner, namespace)
     ))
 }

@@ -286,7 +286,10 @@ fn refuse_unnamed(world: &World) -> shared::Result<()> {
     if let Some(name) = world.missing.first() {
         let close = suggestions(name, &world.claim_names);
         let hint = if close.is_empty() {
-            format!("list them with `kubectl get pvc -n {}`", world.namespace)
+            format!(
+                "list them with `{}`",
+                crate::hints::kubectl("get pvc", &world.namespace)
+            )
         } else {
             format!("did you mean {}?", close.join(", "))
         };

@@ -201,7 +201,7 @@ pub async fn run(
                 .get_opt(name)
                 .await
                 .map_err(|e| target.api_error(e))?
-                .ok_or_else(|| Error::Failed(format!("statefulset {name:?} not found in namespace {namespace}: list them with `kubectl get sts -n {namespace}`")))?;
+                .ok_or_else(|| Error::Failed(format!("statefulset {name:?} not found in namespace {namespace}: list them with `{}`", crate::hints::kubectl("get sts", &namespace))))?;
             if args.all {
                 let existing: Vec<String> =
                     Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &namespace)
@@ -305,7 +305,14 @@ pub async fn reset_claims(
             execute::step_name(one.journal.step),
             command("resume", &one.owner, namespace)
         );
-        return crate::resume::continue_recorded(target, namespace, &[one], &options.change).await;
+        return crate::resume::continue_recorded(
+            target,
+            namespace,
+            &[one],
+            options.output,
+            &options.change,
+        )
+        .await;
     }
     let world = world::read(&target.client, namespace, &claims, options.snapshot)
         .await
@@ -434,7 +441,8 @@ async fn approved(
         ),
     };
     let needs = needed_permissions(&plan.journal);
-    Gate::new(target, &options.change, "kubectl pvcreset doctor")
+    let doctor = crate::hints::doctor_command(namespace);
+    Gate::new(target, &options.change, &doctor)
         .preflight(namespace, &needs)
         .confirm_typed(&what, &expected)
         .approve()

@@ -8,6 +8,7 @@ use clap::Args;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
 use serde_json::json;
+use shared::output::PlanFormat;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
@@ -19,6 +20,9 @@ pub struct AbortArgs {
     /// The nodes whose drain to undo
     #[arg(value_name = "NODE", required = true)]
     pub nodes: Vec<String>,
+    /// Output format of the drains to undo
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -72,7 +76,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         return Ok(());
     }
     crate::hint::banner(&target);
-    eprint!("{}", status::render(&chosen));
+    status::show(args.output, &chosen)?;
     // The writes the abort makes (journal and uncordon, the owners restored), checked first.
     let journals: Vec<&journal::NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
     let needs = crate::permissions::needed_permissions(&[], &journals);

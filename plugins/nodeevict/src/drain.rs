@@ -42,7 +42,7 @@ pub struct DrainArgs {
     /// Evict pods with emptyDir volumes (their data is lost)
     #[arg(long)]
     pub delete_emptydir_data: bool,
-    /// Proceed past blockers: unmanaged pods are deleted for good, StatefulSet pods past their budget
+    /// Force past blockers: delete unmanaged pods for good, evict StatefulSet pods past their budget
     #[arg(long)]
     pub force: bool,
     /// Delete pods instead of evicting them (PodDisruptionBudgets are bypassed)
@@ -217,7 +217,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         });
         if i + 1 < nodes.len() {
             execute::settle(&ctx, &touched).await?;
-            eprintln!(
+            println!(
                 "workloads moved off {node} are Ready again: {}",
                 touched
                     .iter()

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use shared::output::PlanFormat;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
@@ -22,6 +23,9 @@ pub struct ResumeArgs {
     /// Evictions in flight at once
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
+    /// Output format of the drains to finish
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -51,10 +55,10 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         r.refuse_if_running()?;
     }
     crate::hint::banner(&target);
-    eprint!(
-        "{}",
-        status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
-    );
+    status::show(
+        args.output,
+        &chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>(),
+    )?;
     // The writes the resumed drains make (what is left to evict, what to restore), checked
     // before the first one, as a fresh drain does.
     let world = world::read(&target.client)

@@ -434,9 +434,7 @@ fn while_a_drain_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun
     );
     let status = nodeevict(&sim, home.path(), &["status"]);
     assert!(
-        status
-            .stdout
-            .contains(&format!("process {} on ", first.id())),
+        status.stdout.contains(&format!("pid {} on ", first.id())),
         "{}",
         status.stdout
     );
@@ -670,11 +668,11 @@ fn draining_a_node_already_cordoned_and_empty_writes_nothing_and_says_so() {
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert!(
         again
-            .stderr
+            .stdout
             .contains("already cordoned and has nothing to evict: nothing was changed")
-            && again.stderr.contains("safe to terminate"),
+            && again.stdout.contains("safe to terminate"),
         "{}",
-        again.stderr
+        again.stdout
     );
     let writes: Vec<Value> = sim.mutating_requests()[writes_before..].to_vec();
     assert!(writes.is_empty(), "no write at all: {writes:?}");

@@ -111,12 +111,470 @@ fn pvcreset_subcommand_typo_is_not_a_claim() {
     let out = with_flags(&sim, home.path(), "pvcreset", &["resme", "-n", "apps"]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     let line = one_line(&out);
+    // resume needs an owner that was not given: the command meant names it as a placeholder.
     assert!(
-        line.contains("did you mean `kubectl pvcreset resume -n apps"),
+        line.contains("did you mean `kubectl pvcreset resume OWNER -n apps --kubeconfig "),
         "{line}"
     );
     assert!(sim.mutating_requests().is_empty());
+}
+
+#[test]
+fn pvcreset_status_typo_runs_as_printed() {
+    let sim = SimProcess::start("aura", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let out = with_flags(&sim, home.path(), "pvcreset", &["stauts", "-n", "apps"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let line = one_line(&out);
     let meant = &quoted(line)[0];
+    assert!(
+        meant.starts_with("kubectl pvcreset status -n apps"),
+        "{line}"
+    );
+    assert!(sim.mutating_requests().is_empty());
     let pasted = paste_elsewhere(meant, home.path());
     assert_eq!(pasted.code, Some(0), "{meant}: {}", pasted.stderr);
+}
+
+/// A real claim named like a subcommand's near miss is still reset (planned, here): only a
+/// word that matches no claim is taken for a mistyped subcommand.
+#[test]
+fn a_claim_that_exists_is_never_taken_for_a_subcommand() {
+    let sim = SimProcess::start("aura", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let created = sim.kubectl(&[
+        "create",
+        "-f",
+        suite_tests::write(
+            home.path(),
+            "statu.json",
+            r#"{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "statu", "namespace": "apps"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}"#,
+        )
+        .to_str()
+        .unwrap(),
+    ]);
+    assert_eq!(created.code, Some(0), "{}", created.stderr);
+    let out = with_flags(
+        &sim,
+        home.path(),
+        "pvcreset",
+        &["statu", "-n", "apps", "--dry-run"],
+    );
+    assert!(!out.stderr.contains("did you mean"), "{}", out.stderr);
+}
+
+// Item 8: say what was done; journal steps only with -v; one vocabulary of step names.
+
+/// The pods on `node` that no controller owns.
+fn unmanaged_pods_on(sim: &SimProcess, node: &str) -> Vec<String> {
+    sim.get_json(&[
+        "pods",
+        "-A",
+        "--field-selector",
+        &format!("spec.nodeName={node}"),
+    ])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["ownerReferences"].is_null())
+        .map(|p| {
+            format!(
+                "{}/{}",
+                p["metadata"]["namespace"].as_str().unwrap(),
+                p["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_forced_drain_says_each_pod_it_removed_and_the_unmanaged_are_gone_for_good() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let unmanaged = unmanaged_pods_on(&sim, NODE);
+    assert!(
+        !unmanaged.is_empty(),
+        "the scenario has an unmanaged pod on {NODE}"
+    );
+    let out = with_flags(
+        &sim,
+        home.path(),
+        "nodeevict",
+        &[NODE, "--force", "-y", "--timeout", "2m"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for pod in &unmanaged {
+        assert!(
+            out.stdout
+                .contains(&format!("deleted pod {pod} (unmanaged: not recreated)")),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("evicted pod "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("cordoned node {NODE}")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("safe to terminate"), "{}", out.stdout);
+    // The journal's inner steps are not the operator's business without -v.
+    assert!(!out.stderr.contains("journal:"), "{}", out.stderr);
+    // The banner does not claim a namespace for a cluster-wide drain.
+    assert!(
+        !out.stderr
+            .lines()
+            .any(|l| l.starts_with("Namespace") && l.ends_with(" default")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn with_v_the_journal_steps_are_shown() {
+    let sim = SimProcess::start("aura", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let out = with_flags(
+        &sim,
+        home.path(),
+        "pvcreset",
+        &["report-cache", "-n", "apps", "-y", "--timeout", "90s", "-v"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("journal: claims-deleted"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_reset_prints_each_change_as_it_is_made() {
+    let sim = SimProcess::start("aura", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let out = with_flags(
+        &sim,
+        home.path(),
+        "pvcreset",
+        &["report-cache", "-n", "apps", "-y", "--timeout", "90s"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = |what: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(what))
+            .unwrap_or_else(|| panic!("no {what:?} in {}", out.stdout))
+    };
+    let order = [
+        at("scaled deployment/report-builder 1 → 0"),
+        at("deleted claim report-cache"),
+        at("created claim report-cache"),
+        at("scaled deployment/report-builder 0 → 1"),
+        at("done in "),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("deployment/report-builder at 1 replica "),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains("journal:"), "{}", out.stderr);
+}
+
+/// The step an interrupted run names is the step `status` shows, and the commands it prints
+/// run as pasted (with `--kubeconfig` and `--context`).
+#[test]
+fn nodeevict_interrupt_and_status_speak_of_the_same_step_and_the_hints_paste() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let stopped = suite_tests::interrupt_after_step(
+        "nodeevict",
+        &sim,
+        home.path(),
+        &[NODE, "--force", "-y", "--context", CONTEXT],
+        "prescaled",
+        suite_tests::Interrupt::CtrlC,
+    );
+    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    let last = stopped.stderr.trim_end().lines().last().unwrap();
+    assert!(last.contains("stopped after step prescaled"), "{last}");
+    let status = with_flags(&sim, home.path(), "nodeevict", &["status"]);
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    let row = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(NODE))
+        .unwrap_or_else(|| panic!("{}", status.stdout));
+    assert!(row.split_whitespace().nth(1) == Some("prescaled"), "{row}");
+    // status's own commands, and the interruption's, carry the flags.
+    for command in quoted(&status.stdout).iter().chain(&quoted(last)) {
+        assert!(
+            command.contains("--kubeconfig") && command.contains(&format!("--context {CONTEXT}")),
+            "{command}"
+        );
+    }
+    let resume = quoted(last)
+        .into_iter()
+        .find(|c| c.starts_with("kubectl nodeevict resume"))
+        .unwrap();
+    let pasted = paste_elsewhere(&format!("{resume} -y --timeout 2m"), home.path());
+    assert_eq!(pasted.code, Some(0), "{resume}: {}", pasted.stderr);
+    assert!(
+        pasted.stdout.contains("safe to terminate"),
+        "{}",
+        pasted.stdout
+    );
+    let status = paste_elsewhere(&quoted(last)[0], home.path());
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+}
+
+#[test]
+fn pvcreset_interrupt_and_status_speak_of_the_same_step_and_the_hints_paste() {
+    let sim = SimProcess::start("aura", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let stopped = suite_tests::interrupt_after_step(
+        "pvcreset",
+        &sim,
+        home.path(),
+        &["report-cache", "-n", "apps", "-y", "--context", CONTEXT],
+        "scaled-down",
+        suite_tests::Interrupt::CtrlC,
+    );
+    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    let last = stopped.stderr.trim_end().lines().last().unwrap();
+    assert!(last.contains("stopped after step scaled-down"), "{last}");
+    let status = with_flags(&sim, home.path(), "pvcreset", &["status", "-n", "apps"]);
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    let row = status
+        .stdout
+        .lines()
+        .find(|l| l.contains("deployment/report-builder") && !l.contains('`'))
+        .unwrap_or_else(|| panic!("{}", status.stdout));
+    assert!(row.contains(" scaled-down "), "{row}");
+    // Every command status prints runs as printed: abort first (undo), which leaves nothing.
+    let commands = quoted(&status.stdout);
+    assert!(!commands.is_empty(), "{}", status.stdout);
+    let abort = commands
+        .iter()
+        .find(|c| c.starts_with("kubectl pvcreset abort"))
+        .unwrap();
+    let pasted = paste_elsewhere(&format!("{abort} -y --timeout 90s"), home.path());
+    assert_eq!(pasted.code, Some(0), "{abort}: {}", pasted.stderr);
+    assert!(pasted.stdout.contains("aborted:"), "{}", pasted.stdout);
+    // And the resume the interruption printed, run once more from a fresh interruption.
+    let stopped = suite_tests::interrupt_after_step(
+        "pvcreset",
+        &sim,
+        home.path(),
+        &["report-cache", "-n", "apps", "-y", "--context", CONTEXT],
+        "claims-deleted",
+        suite_tests::Interrupt::CtrlC,
+    );
+    let last = stopped.stderr.trim_end().lines().last().unwrap();
+    let resume = quoted(last)
+        .into_iter()
+        .find(|c| c.starts_with("kubectl pvcreset resume"))
+        .unwrap_or_else(|| panic!("{last}"));
+    assert!(resume.contains(&format!("--context {CONTEXT}")), "{resume}");
+    let pasted = paste_elsewhere(&format!("{resume} -y --timeout 90s"), home.path());
+    assert_eq!(pasted.code, Some(0), "{resume}: {}", pasted.stderr);
+    assert!(
+        pasted.stdout.contains("created claim report-cache"),
+        "{}",
+        pasted.stdout
+    );
+}
+
+#[test]
+fn a_pool_drain_ends_with_a_summary_of_every_node() {
+    let sim = SimProcess::start("aura", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let out = with_flags(
+        &sim,
+        home.path(),
+        "nodeevict",
+        &["-l", "agentpool=common", "-y", "--timeout", "3m"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let nodes: Vec<String> = sim.get_json(&["nodes", "-l", "agentpool=common"])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(nodes.len() > 1);
+    let summary = &out.stdout[out
+        .stdout
+        .find("Summary: ")
+        .unwrap_or_else(|| panic!("{}", out.stdout))..];
+    for node in &nodes {
+        assert!(
+            summary
+                .lines()
+                .any(|l| l.starts_with(node.as_str()) && l.contains("safe to terminate")),
+            "{summary}"
+        );
+    }
+    let next = &summary[summary.find("next, to terminate them:").unwrap()..];
+    assert_eq!(next.lines().skip(1).count(), nodes.len(), "{next}");
+}
+
+// Item 13: the same words across plugins.
+
+#[test]
+fn uncordon_takes_a_selector_as_the_drain_does() {
+    let sim = SimProcess::start("aura", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let nodes: Vec<String> = sim.get_json(&["nodes", "-l", "agentpool=common"])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    for node in &nodes {
+        assert_eq!(sim.kubectl(&["cordon", node]).code, Some(0));
+    }
+    let out = with_flags(
+        &sim,
+        home.path(),
+        "nodeevict",
+        &["uncordon", "-l", "agentpool=common"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for node in &nodes {
+        assert!(
+            out.stdout.contains(&format!("node/{node} uncordoned")),
+            "{}",
+            out.stdout
+        );
+        assert_ne!(sim.get_json(&["node", node])["spec"]["unschedulable"], true);
+    }
+    let none = with_flags(
+        &sim,
+        home.path(),
+        "nodeevict",
+        &["uncordon", "-l", "agentpool=nothing"],
+    );
+    assert_eq!(none.code, Some(1), "{}", none.stderr);
+    let both = with_flags(
+        &sim,
+        home.path(),
+        "nodeevict",
+        &["uncordon", &nodes[0], "-l", "agentpool=common"],
+    );
+    assert_eq!(both.code, Some(2), "{}", both.stderr);
+}
+
+fn help(name: &str, args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(plugin(name, home.path()).args(args).arg("--help"));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.stdout
+}
+
+#[test]
+fn helps_say_what_force_means_and_read_alike() {
+    // The short help's header is a sentence, as the other plugins'.
+    let short = run(plugin("nodeevict", tempfile::tempdir().unwrap().path()).arg("-h"));
+    assert!(short.stdout.starts_with("Empty a node"), "{}", short.stdout);
+    let short = run(plugin("pvcreset", tempfile::tempdir().unwrap().path()).arg("-h"));
+    assert!(
+        short.stdout.starts_with("Reset a workload"),
+        "{}",
+        short.stdout
+    );
+    let drain = help("nodeevict", &[]);
+    assert!(drain.contains("--force"), "{drain}");
+    let force = |text: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with("--force"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(force(&drain).contains("Force past blockers"), "{drain}");
+    let reset = help("pvcreset", &[]);
+    assert!(force(&reset).contains("Force a shared claim"), "{reset}");
+}
+
+/// A plan or report prints as table, json or yaml — and help lists exactly those.
+#[test]
+fn every_plan_and_report_takes_table_json_or_yaml() {
+    for (name, args) in [
+        ("nodeevict", vec![]),
+        ("nodeevict", vec!["status"]),
+        ("nodeevict", vec!["resume"]),
+        ("nodeevict", vec!["abort"]),
+        ("pvcreset", vec![]),
+        ("pvcreset", vec!["status"]),
+        ("pvcreset", vec!["resume"]),
+        ("pvcreset", vec!["abort"]),
+    ] {
+        let text = help(name, &args);
+        assert!(
+            text.contains("[possible values: table, json, yaml]"),
+            "{name} {args:?}: {text}"
+        );
+    }
+    let sim = SimProcess::start("aura", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let plan = with_flags(
+        &sim,
+        home.path(),
+        "pvcreset",
+        &["report-cache", "-n", "apps", "--dry-run", "-o", "yaml"],
+    );
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    assert!(plan.stdout.contains("report-cache"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.trim_start().starts_with('{'),
+        "yaml, not json: {}",
+        plan.stdout
+    );
+    let drain = with_flags(
+        &sim,
+        home.path(),
+        "nodeevict",
+        &["-l", "agentpool=common", "--dry-run", "-o", "yaml"],
+    );
+    assert_eq!(drain.code, Some(0), "{}", drain.stderr);
+    assert!(drain.stdout.starts_with("items:"), "{}", drain.stdout);
+    for (name, args) in [
+        ("nodeevict", vec!["status", "-o", "yaml"]),
+        ("pvcreset", vec!["status", "-A", "-o", "yaml"]),
+    ] {
+        let out = with_flags(&sim, home.path(), name, &args);
+        assert_eq!(out.code, Some(0), "{name}: {}", out.stderr);
+        assert!(out.stdout.starts_with("items:"), "{name}: {}", out.stdout);
+    }
+    assert!(sim.mutating_requests().is_empty());
+}
+
+// Item 14: examples in every --help.
+
+#[test]
+fn every_subcommand_help_has_examples() {
+    for (name, subcommands) in [
+        (
+            "nodeevict",
+            vec!["", "uncordon", "status", "resume", "abort"],
+        ),
+        ("pvcreset", vec!["", "status", "resume", "abort"]),
+    ] {
+        for sub in subcommands {
+            let args: Vec<&str> = [sub].into_iter().filter(|s| !s.is_empty()).collect();
+            let text = help(name, &args);
+            let examples = &text[text
+                .find("\nExamples:\n")
+                .unwrap_or_else(|| panic!("{name} {sub}: {text}"))..];
+            let command = format!("  kubectl {name} {sub}");
+            assert!(
+                examples.contains(command.trim_end()),
+                "{name} {sub}: {examples}"
+            );
+        }
+    }
 }
