@@ -12,19 +12,25 @@ pub fn subcommand<C: clap::CommandFactory>(word: &str) -> Option<Meant> {
         .map(|s| s.get_name().to_string())
         .collect();
     let name = close_subcommand(word, &names)?;
-    let required = command
-        .find_subcommand(&name)
-        .map(|sub| {
-            sub.get_positionals()
-                .filter(|a| a.is_required_set())
-                .map(|a| {
-                    a.get_value_names()
-                        .and_then(|v| v.first())
-                        .map_or_else(|| a.get_id().to_string().to_uppercase(), |v| v.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let sub = command.find_subcommand(&name)?.clone();
+    // Placeholders only where the subcommand cannot run without arguments (a positional
+    // required outright or unless some flag is given): `resume OWNER`, but a bare `status`.
+    let needs_arguments = sub
+        .clone()
+        .no_binary_name(true)
+        .try_get_matches_from(Vec::<String>::new())
+        .is_err_and(|e| e.kind() == clap::error::ErrorKind::MissingRequiredArgument);
+    let required = if needs_arguments {
+        sub.get_positionals()
+            .map(|a| {
+                a.get_value_names()
+                    .and_then(|v| v.first())
+                    .map_or_else(|| a.get_id().to_string().to_uppercase(), |v| v.to_string())
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Some(Meant { name, required })
 }
 
@@ -32,8 +38,8 @@ pub fn subcommand<C: clap::CommandFactory>(word: &str) -> Option<Meant> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meant {
     pub name: String,
-    /// The value names of its required positionals (`NODE`, `OWNER`): shown in place of
-    /// arguments the mistyped command line did not give.
+    /// The value names of its positionals when it needs some (`NODE`, `OWNER`): shown in
+    /// place of arguments the mistyped command line did not give.
     pub required: Vec<String>,
 }
 
@@ -127,6 +133,38 @@ mod tests {
         assert_eq!(
             meant.command("kubectl nodeevict", &["n 1".to_string()]),
             "kubectl nodeevict uncordon 'n 1'"
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Sub,
+    }
+
+    #[derive(clap::Subcommand)]
+    enum Sub {
+        Status,
+        Resume {
+            #[arg(value_name = "OWNER", required_unless_present = "all")]
+            owner: Option<String>,
+            #[arg(long)]
+            all: bool,
+        },
+        #[command(hide = true)]
+        Secret,
+    }
+
+    #[test]
+    fn placeholders_only_for_a_subcommand_that_needs_arguments() {
+        let status = subcommand::<Cli>("stauts").unwrap();
+        assert_eq!((status.name.as_str(), status.required.len()), ("status", 0));
+        let resume = subcommand::<Cli>("resme").unwrap();
+        assert_eq!(resume.required, ["OWNER"]);
+        assert_eq!(
+            subcommand::<Cli>("secre"),
+            None,
+            "hidden subcommands are not offered"
         );
     }
 

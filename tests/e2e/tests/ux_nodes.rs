@@ -144,6 +144,7 @@ fn a_claim_that_exists_is_never_taken_for_a_subcommand() {
     let home = tempfile::tempdir().unwrap();
     let created = sim.kubectl(&[
         "create",
+        "--validate=false",
         "-f",
         suite_tests::write(
             home.path(),
@@ -328,8 +329,25 @@ fn nodeevict_interrupt_and_status_speak_of_the_same_step_and_the_hints_paste() {
         "{}",
         pasted.stdout
     );
-    let status = paste_elsewhere(&quoted(last)[0], home.path());
-    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    // The abort it named, run after the resume, finds nothing left to undo: it says so.
+    let abort = quoted(last)
+        .into_iter()
+        .find(|c| c.starts_with("kubectl nodeevict abort"))
+        .unwrap();
+    let pasted = paste_elsewhere(&format!("{abort} -y"), home.path());
+    assert_eq!(pasted.code, Some(0), "{abort}: {}", pasted.stderr);
+    assert!(
+        pasted.stderr.contains("nothing to undo"),
+        "{}",
+        pasted.stderr
+    );
+    // And status's commands too: resume with nothing recorded says so.
+    for command in quoted(&status.stdout) {
+        if command.starts_with("kubectl nodeevict resume") {
+            let pasted = paste_elsewhere(&command, home.path());
+            assert_eq!(pasted.code, Some(0), "{command}: {}", pasted.stderr);
+        }
+    }
 }
 
 #[test]
@@ -469,9 +487,10 @@ fn uncordon_takes_a_selector_as_the_drain_does() {
     assert_eq!(both.code, Some(2), "{}", both.stderr);
 }
 
+/// The short help (`-h`), where each flag's text and possible values stay on one line.
 fn help(name: &str, args: &[&str]) -> String {
     let home = tempfile::tempdir().unwrap();
-    let out = run(plugin(name, home.path()).args(args).arg("--help"));
+    let out = run(plugin(name, home.path()).args(args).arg("-h"));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     out.stdout
 }
@@ -489,15 +508,17 @@ fn helps_say_what_force_means_and_read_alike() {
     );
     let drain = help("nodeevict", &[]);
     assert!(drain.contains("--force"), "{drain}");
-    let force = |text: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with("--force"))
-            .unwrap()
-            .to_string()
-    };
-    assert!(force(&drain).contains("Force past blockers"), "{drain}");
+    // Help wraps at the terminal's width: compare with the whitespace collapsed.
+    let flat = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat(&drain).contains("--force Force past blockers"),
+        "{drain}"
+    );
     let reset = help("pvcreset", &[]);
-    assert!(force(&reset).contains("Force a shared claim"), "{reset}");
+    assert!(
+        flat(&reset).contains("--force Force a shared claim"),
+        "{reset}"
+    );
 }
 
 /// A plan or report prints as table, json or yaml — and help lists exactly those.
@@ -513,7 +534,10 @@ fn every_plan_and_report_takes_table_json_or_yaml() {
         ("pvcreset", vec!["resume"]),
         ("pvcreset", vec!["abort"]),
     ] {
-        let text = help(name, &args);
+        let text = help(name, &args)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(
             text.contains("[possible values: table, json, yaml]"),
             "{name} {args:?}: {text}"
