@@ -140,7 +140,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
         PlanFormat::Table => {
             let nodes: Vec<&str> = found.iter().map(|r| r.node.as_str()).collect();
             format!(
-                "{}\n`{}` finishes {}; `{}` undoes {}.\n",
+                "{}\n`{}` finishes {};\n`{}` undoes {}.\n",
                 render(&found),
                 crate::hint::command("resume", &[]),
                 if nodes.len() == 1 { "it" } else { "them" },

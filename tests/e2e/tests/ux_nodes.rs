@@ -34,6 +34,14 @@ fn quoted(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Item 5: every line of a default table fits 120 columns.
+fn fits_120(text: &str) {
+    for line in text.lines() {
+        let width = line.chars().count();
+        assert!(width <= 120, "{width} columns: {line}\n{text}");
+    }
+}
+
 fn one_line(out: &Run) -> &str {
     let text = out.stderr.trim_end();
     assert_eq!(text.lines().count(), 1, "not one line: {text}");
@@ -311,6 +319,7 @@ fn nodeevict_interrupt_and_status_speak_of_the_same_step_and_the_hints_paste() {
         .find(|l| l.starts_with(NODE))
         .unwrap_or_else(|| panic!("{}", status.stdout));
     assert!(row.split_whitespace().nth(1) == Some("prescaled"), "{row}");
+    fits_120(status.stdout.split("\n\n").next().unwrap());
     // status's own commands, and the interruption's, carry the flags.
     for command in quoted(&status.stdout).iter().chain(&quoted(last)) {
         assert!(
@@ -373,6 +382,7 @@ fn pvcreset_interrupt_and_status_speak_of_the_same_step_and_the_hints_paste() {
         .find(|l| l.contains("deployment/report-builder") && !l.contains('`'))
         .unwrap_or_else(|| panic!("{}", status.stdout));
     assert!(row.contains(" scaled-down "), "{row}");
+    fits_120(status.stdout.split("\n\n").next().unwrap());
     // Every command status prints runs as printed: abort first (undo), which leaves nothing.
     let commands = quoted(&status.stdout);
     assert!(!commands.is_empty(), "{}", status.stdout);
@@ -601,4 +611,30 @@ fn every_subcommand_help_has_examples() {
             );
         }
     }
+}
+
+// Item 5: the plans and tables fit 120 columns with the scenarios' real names.
+
+#[test]
+fn pvcreset_plans_fit_120_columns() {
+    let sim = SimProcess::start("astronomer", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let ns = "astronomer-ee-lunar-nuclear-3725";
+    for args in [
+        vec!["logs-lunar-nuclear-3725-worker-1", "-n", ns, "--dry-run"],
+        vec![
+            "--statefulset",
+            "lunar-nuclear-3725-worker",
+            "--all",
+            "-n",
+            ns,
+            "--dry-run",
+        ],
+    ] {
+        let out = with_flags(&sim, home.path(), "pvcreset", &args);
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        fits_120(&out.stderr);
+        assert!(out.stderr.contains("the data is lost"), "{}", out.stderr);
+    }
+    assert!(sim.mutating_requests().is_empty());
 }
