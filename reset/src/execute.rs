@@ -732,7 +732,8 @@ async fn try_rescale(
             owner.reference()
         )));
     }
-    println!(
+    // Progress (stderr): the decision, before the scale is tried (it may meet a conflict).
+    eprintln!(
         "{} is at {replicas} replicas, not {want} as the reset left it ({why}): scaling it to {want} again",
         owner.reference()
     );

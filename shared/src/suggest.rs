@@ -77,15 +77,30 @@ pub fn close_subcommand(word: &str, names: &[String]) -> Option<String> {
         .map(|(_, name)| name.clone())
 }
 
-/// Up to three of `names` close to `wanted` (for "not found: did you mean …?"), best first.
+/// Up to three of `names` close to `wanted` (for "not found: did you mean …?"), best first:
+/// a slip or two of typing away (more for long names), or containing it. Names alike only in
+/// their shape (`ip-10-0-99-99…` and `ip-10-0-45-9…`) are not offered.
 pub fn close_names(wanted: &str, names: &[String]) -> Vec<String> {
-    let mut scored: Vec<(f64, &String)> = names
+    let slips = (wanted.chars().count() / 10).max(2);
+    let mut scored: Vec<(usize, f64, &String)> = names
         .iter()
-        .map(|n| (strsim::jaro_winkler(wanted, n), n))
-        .filter(|(score, n)| *score > 0.8 || n.contains(wanted) || wanted.contains(n.as_str()))
+        .map(|n| {
+            (
+                strsim::damerau_levenshtein(wanted, n),
+                strsim::jaro_winkler(wanted, n),
+                n,
+            )
+        })
+        .filter(|(distance, _, n)| {
+            *distance <= slips || n.contains(wanted) || wanted.contains(n.as_str())
+        })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, _, n)| n.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -198,5 +213,11 @@ mod tests {
             ["data-web-0", "data-web-1"]
         );
         assert!(close_names("zzz", &all).is_empty());
+        let nodes = names(&["ip-10-0-45-9.ec2.internal", "ip-10-0-23-114.ec2.internal"]);
+        assert!(close_names("ip-10-0-99-99.ec2.internal", &nodes).is_empty());
+        assert_eq!(
+            close_names("ip-10-0-23-114.ec2.internl", &nodes),
+            ["ip-10-0-23-114.ec2.internal"]
+        );
     }
 }

@@ -133,7 +133,7 @@ async fn not_a_node(target: &shared::Target, api: &Api<Node>, nodes: &[String], 
     if i == 0
         && let Some(meant) = shared::suggest::subcommand::<crate::Cli>(name)
     {
-        let command = meant.command("kubectl nodeevict", &nodes[1..]) + &target.given_flags;
+        let command = meant.command("kubectl nodeevict", &nodes[1..]) + crate::hint::flags();
         return Error::Usage(format!(
             "{name:?} is neither a node nor a subcommand: did you mean `{command}`?"
         ));

@@ -1,6 +1,8 @@
-//! What to tell the operator when a drain stops: how to finish or undo it, and in a run of
-//! several nodes, how to drain the ones not started yet. A leaf module: the steps (execute,
-//! journal) and the commands (drain, resume) all print it.
+//! What nodeevict tells the operator: the commands it prints to paste (resume, abort,
+//! status, uncordon, `kubectl get nodes` — each with the cluster-choosing flags given), how
+//! to finish or undo a drain that stops, and in a run of several nodes how to drain the ones
+//! not started yet. A leaf module: the steps (execute, journal) and the commands (drain,
+//! resume, status) all print it.
 
 use std::sync::OnceLock;
 

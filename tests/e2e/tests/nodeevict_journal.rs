@@ -75,7 +75,8 @@ fn rerunning_the_same_drain_after_a_kill_continues_it_and_restores_the_originals
         assert_eq!(again.code, Some(0), "after {step}: {}", again.stderr);
         assert!(
             again.stderr.contains(&format!(
-                "a drain of {NODE} is already recorded (step {step}); continuing it as `kubectl nodeevict resume {NODE}` would"
+                "a drain of {NODE} is already recorded (step {step}); continuing it as `kubectl nodeevict resume {NODE} --kubeconfig {}` would",
+                sim.kubeconfig.display()
             )),
             "{}",
             again.stderr
@@ -108,12 +109,13 @@ fn a_rerun_with_other_options_refuses_and_changes_nothing() {
     ] {
         let out = nodeevict(&sim, home.path(), &other);
         assert_eq!(out.code, Some(1), "{other:?}: {}", out.stderr);
+        let kubeconfig = sim.kubeconfig.display();
         assert!(
-            out.stderr
-                .contains(&format!("`kubectl nodeevict resume {NODE}`"))
-                && out
-                    .stderr
-                    .contains(&format!("`kubectl nodeevict abort {NODE}`")),
+            out.stderr.contains(&format!(
+                "`kubectl nodeevict resume {NODE} --kubeconfig {kubeconfig}`"
+            )) && out.stderr.contains(&format!(
+                "`kubectl nodeevict abort {NODE} --kubeconfig {kubeconfig}`"
+            )),
             "{other:?}: {}",
             out.stderr
         );

@@ -638,3 +638,21 @@ fn pvcreset_plans_fit_120_columns() {
     }
     assert!(sim.mutating_requests().is_empty());
 }
+
+/// An abort with nothing recorded on a cordoned node names the uncordon that makes it
+/// schedulable; pasted as printed, it does.
+#[test]
+fn the_uncordon_an_abort_suggests_runs_as_printed() {
+    let sim = SimProcess::start("artsy", &[]);
+    let home = tempfile::tempdir().unwrap();
+    assert_eq!(sim.kubectl(&["cordon", NODE]).code, Some(0));
+    let out = with_flags(&sim, home.path(), "nodeevict", &["abort", NODE, "-y"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let uncordon = quoted(&out.stderr)
+        .into_iter()
+        .find(|c| c.starts_with("kubectl nodeevict uncordon"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    let pasted = paste_elsewhere(&uncordon, home.path());
+    assert_eq!(pasted.code, Some(0), "{uncordon}: {}", pasted.stderr);
+    assert_ne!(sim.get_json(&["node", NODE])["spec"]["unschedulable"], true);
+}
