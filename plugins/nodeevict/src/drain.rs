@@ -194,43 +194,52 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     };
     let command = original_command(args, &options);
     let mut drained: Vec<Drained> = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        set_not_started(&nodes[i + 1..], &command);
-        // After the first node, pods have moved: plan this one afresh.
-        let (plan, journal) = match plans.first().filter(|_| i == 0) {
-            Some(first) => (first.clone(), recorded.get(node).cloned()),
-            None => plan_in_turn(&target, node, &nodes[i..], &options).await?,
-        };
-        let (touched, outcome) = match journal {
-            // A drain already recorded goes on exactly as `resume` would take it.
-            Some(journal) => {
-                let touched = journal.touched.clone();
-                resume::continue_node(&ctx, node, journal, &plan).await?;
-                (touched, "drained (a recorded drain, finished)")
+    // The node being drained when the run stops on an error, for the summary.
+    let mut current: Option<&str> = None;
+    let result: shared::Result<()> = async {
+        for (i, node) in nodes.iter().enumerate() {
+            current = Some(node);
+            set_not_started(&nodes[i + 1..], &command);
+            // After the first node, pods have moved: plan this one afresh.
+            let (plan, journal) = match plans.first().filter(|_| i == 0) {
+                Some(first) => (first.clone(), recorded.get(node).cloned()),
+                None => plan_in_turn(&target, node, &nodes[i..], &options).await?,
+            };
+            let (touched, outcome) = match journal {
+                // A drain already recorded goes on exactly as `resume` would take it.
+                Some(journal) => {
+                    let touched = journal.touched.clone();
+                    resume::continue_node(&ctx, node, journal, &plan).await?;
+                    (touched, "drained (a recorded drain, finished)")
+                }
+                None => run_fresh(&ctx, &world, node, &plan, &options).await?,
+            };
+            drained.push(Drained {
+                node: node.clone(),
+                outcome,
+                next: plan::next_step(plan.provider_id.as_deref()),
+            });
+            current = None;
+            if i + 1 < nodes.len() {
+                execute::settle(&ctx, &touched).await?;
+                println!(
+                    "workloads moved off {node} are Ready again: {}",
+                    touched
+                        .iter()
+                        .map(|w| format!("{}/{}", w.namespace, w.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
-            None => run_fresh(&ctx, &world, node, &plan, &options).await?,
-        };
-        drained.push(Drained {
-            node: node.clone(),
-            outcome,
-            next: plan::next_step(plan.provider_id.as_deref()),
-        });
-        if i + 1 < nodes.len() {
-            execute::settle(&ctx, &touched).await?;
-            println!(
-                "workloads moved off {node} are Ready again: {}",
-                touched
-                    .iter()
-                    .map(|w| format!("{}/{}", w.namespace, w.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
         }
+        Ok(())
     }
-    if drained.len() > 1 {
-        print!("{}", render_summary(&drained));
+    .await;
+    // A run of several nodes ends with where each stands, also when it stops midway.
+    if nodes.len() > 1 {
+        print!("{}", render_summary(&nodes, &drained, current));
     }
-    Ok(())
+    result
 }
 
 /// A node this run has emptied, for the summary of a run of several nodes.
@@ -241,21 +250,32 @@ struct Drained {
     next: String,
 }
 
-/// The end of a pool drain: each node and its outcome, then the commands that terminate
-/// them — one place to read once the last node is done, instead of scrolling back.
-fn render_summary(drained: &[Drained]) -> String {
+/// The end of a run of several nodes (a pool): each node and its outcome — emptied, stopped
+/// on (`stopped`: the node whose drain the error interrupted) or not started — then the
+/// commands that terminate the emptied ones; one place to read instead of scrolling back.
+fn render_summary(nodes: &[String], drained: &[Drained], stopped: Option<&str>) -> String {
     let mut table = shared::output::Table::new(&["node", "outcome"]);
-    for d in drained {
-        table.row([d.node.clone(), format!("{} — safe to terminate", d.outcome)]);
+    for node in nodes {
+        let outcome = match drained.iter().find(|d| &d.node == node) {
+            Some(d) => format!("{} — safe to terminate", d.outcome),
+            None if stopped == Some(node.as_str()) => {
+                "stopped: the drain is recorded, see the error below".to_string()
+            }
+            None => "not started".to_string(),
+        };
+        table.row([node.clone(), outcome]);
     }
     let mut text = format!(
-        "\nSummary: {} emptied\n{}",
-        shared::plural::count(drained.len(), "node"),
+        "\nSummary: {} of {} emptied\n{}",
+        drained.len(),
+        shared::plural::count(nodes.len(), "node"),
         table.render()
     );
-    text.push_str("next, to terminate them:\n");
-    for d in drained {
-        text.push_str(&format!("  {}\n", d.next));
+    if !drained.is_empty() {
+        text.push_str("next, to terminate the emptied nodes:\n");
+        for d in drained {
+            text.push_str(&format!("  {}\n", d.next));
+        }
     }
     text
 }
@@ -459,4 +479,36 @@ fn original_command(args: &DrainArgs, options: &Options) -> String {
         command.push_str(&flags);
     }
     command + crate::hint::flags()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_names_every_node_and_terminates_only_the_emptied() {
+        let nodes: Vec<String> = ["n1", "n2", "n3"].iter().map(|n| n.to_string()).collect();
+        let drained = [Drained {
+            node: "n1".into(),
+            outcome: "drained",
+            next: "aws ec2 terminate-instances --instance-ids i-1".into(),
+        }];
+        let text = render_summary(&nodes, &drained, Some("n2"));
+        assert!(text.contains("Summary: 1 of 3 nodes emptied"), "{text}");
+        let row = |node: &str| {
+            text.lines()
+                .find(|l| l.starts_with(node))
+                .unwrap()
+                .to_string()
+        };
+        assert!(row("n1").ends_with("drained — safe to terminate"), "{text}");
+        assert!(row("n2").contains("stopped"), "{text}");
+        assert!(row("n3").ends_with("not started"), "{text}");
+        assert!(
+            text.ends_with("  aws ec2 terminate-instances --instance-ids i-1\n"),
+            "{text}"
+        );
+        let none = render_summary(&nodes, &[], Some("n1"));
+        assert!(!none.contains("terminate"), "{none}");
+    }
 }

@@ -447,7 +447,9 @@ fn a_pool_drain_ends_with_a_summary_of_every_node() {
             "{summary}"
         );
     }
-    let next = &summary[summary.find("next, to terminate them:").unwrap()..];
+    let next = &summary[summary
+        .find("next, to terminate the emptied nodes:")
+        .unwrap()..];
     assert_eq!(next.lines().skip(1).count(), nodes.len(), "{next}");
 }
 
@@ -655,4 +657,36 @@ fn the_uncordon_an_abort_suggests_runs_as_printed() {
     let pasted = paste_elsewhere(&uncordon, home.path());
     assert_eq!(pasted.code, Some(0), "{uncordon}: {}", pasted.stderr);
     assert_ne!(sim.get_json(&["node", NODE])["spec"]["unschedulable"], true);
+}
+
+/// A pool drain that stops on a node says where every node stands: the one it stopped on,
+/// and those not started.
+#[test]
+fn a_pool_drain_that_stops_still_sums_up_every_node() {
+    let sim = SimProcess::start("aura", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let out = with_flags(
+        &sim,
+        home.path(),
+        "nodeevict",
+        &["-l", "agentpool=common", "-y", "--timeout", "1s"],
+    );
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    let summary = &out.stdout[out
+        .stdout
+        .find("Summary: 0 of ")
+        .unwrap_or_else(|| panic!("{}", out.stdout))..];
+    let rows: Vec<&str> = summary.lines().skip(2).collect();
+    assert!(
+        rows[0].contains("stopped: the drain is recorded"),
+        "{summary}"
+    );
+    assert!(
+        rows[1..].iter().all(|r| r.ends_with("not started")),
+        "{summary}"
+    );
+    assert!(!summary.contains("terminate"), "{summary}");
+    // The error stays the last line on stderr, with its resume command.
+    let last = out.stderr.trim_end().lines().last().unwrap();
+    assert!(last.contains("kubectl nodeevict resume"), "{last}");
 }
