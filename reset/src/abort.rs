@@ -7,6 +7,8 @@ use kube::ResourceExt;
 use kube::api::Api;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
+use shared::output::PlanFormat;
+
 use crate::execute::{self, Ctx};
 use crate::status;
 
@@ -14,6 +16,9 @@ use crate::status;
 pub struct AbortArgs {
     /// The owner holding the journal: NAME, statefulset/NAME or deployment/NAME
     pub owner: String,
+    /// Output format of the reset to undo
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -48,19 +53,30 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
             )));
         }
     }
-    shared::banner::print(&target);
-    eprintln!(
-        "Abort the reset of {} on {}: scale {} back, restore autoscalers, keep the claims",
+    // The plan of the abort: one line in the table, or the recorded reset as -o json|yaml.
+    let line = format!(
+        "Abort the reset of {} on {}: scale {} back, restore autoscalers, keep the claims\n",
         journal.claim_names(),
         recorded.owner,
         journal
             .owners
             .iter()
-            .map(|o| format!("{} to {}", o.reference(), o.replicas))
+            .map(|o| format!(
+                "{} to {}",
+                o.reference(),
+                shared::plural::count(o.replicas.max(0) as usize, "replica")
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let approved = shared::change::Gate::new(&target, &args.change, "kubectl pvcreset doctor")
+    shared::change::show_plan(
+        &target,
+        args.output.into(),
+        &serde_json::json!({ "items": [recorded] }),
+        |_| line,
+    )?;
+    let doctor = crate::hints::doctor_command(&namespace);
+    let approved = shared::change::Gate::new(&target, &args.change, &doctor)
         .confirm("Abort the reset?")
         .on_interrupt(format!(
             "the abort was under way; until it ends the reset stays recorded on {}: run `{}` again to finish it",
@@ -78,7 +94,11 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     execute::take_over(&ctx, journal, recorded.run.clone()).await?;
     for owner in &journal.owners {
         execute::scale(&ctx, owner, owner.replicas).await?;
-        eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);
+        println!(
+            "scaled {} back to {}",
+            owner.reference(),
+            shared::plural::count(owner.replicas.max(0) as usize, "replica")
+        );
     }
     execute::restore_claim_retention(&ctx, &journal.owners).await?;
     execute::restore_autoscalers(&ctx, &journal.autoscalers).await?;
@@ -89,7 +109,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         "the abort was done (owners scaled back, claims kept, journal removed); only the wait for their pods to be Ready was cut short",
     );
     execute::wait_owners_ready(&ctx, &journal.owners).await?;
-    eprintln!(
+    println!(
         "aborted: the claims are untouched, the owners are Ready again and the journal is removed"
     );
     Ok(())

@@ -172,7 +172,8 @@ async fn owner_meta(
 pub(crate) fn owned_elsewhere(namespace: &str, owner: &OwnerRecord) -> Error {
     let owner = owner.reference();
     Error::Failed(format!(
-        "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `kubectl pvcreset status -n {namespace}`; if that run was interrupted, {}",
+        "{owner} is being reset by another run (its journal was written after this run read the owner): this run changed nothing; see it with `{}`; if that run was interrupted, {}",
+        crate::hints::status_command(namespace),
         crate::hints::resume_abort_commands(&owner, namespace)
     ))
 }
@@ -344,8 +345,8 @@ async fn record(ctx: &Ctx<'_>, journal: &Journal, expect: Expect) -> shared::Res
         shared::interrupt::changing(format!("the reset was under way; {hint}"));
     }
     write_journal(ctx, owner, Some(journal), expect).await?;
-    // A line per step: what an operator (and the interruption tests) can follow.
-    eprintln!(
+    // The journal's inner steps are for -v: the operator reads each change as it is made.
+    tracing::info!(
         "journal: {} on {}",
         step_name(journal.step),
         owner.reference()
@@ -457,7 +458,10 @@ async fn delete_old_claim(ctx: &Ctx<'_>, claim: &ClaimRecord) -> shared::Result<
         .delete(&claim.name, &dp)
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            println!("deleted claim {}", claim.name);
+            Ok(())
+        }
         Err(e) if gone_or_conflict(&e) => Ok(()),
         Err(e) => Err(ctx.api_error(e)),
     }
@@ -500,7 +504,7 @@ async fn pause_autoscalers(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<(
                 .map_err(|e| ctx.api_error(e))?;
             }
         }
-        eprintln!("paused {} {}", a.kind, a.name);
+        println!("paused {} {}", a.kind, a.name);
     }
     Ok(())
 }
@@ -551,7 +555,7 @@ pub async fn restore_autoscalers(
                 }
             }
         }
-        eprintln!("restored {} {}", a.kind, a.name);
+        println!("restored {} {}", a.kind, a.name);
     }
     Ok(())
 }
@@ -578,7 +582,7 @@ async fn take_snapshots(ctx: &Ctx<'_>, journal: &Journal) -> shared::Result<()> 
             },
         )
         .await?;
-        eprintln!("snapshot {} of {} is ready", s.name, s.claim);
+        println!("snapshot {} of {} is ready", s.name, s.claim);
     }
     Ok(())
 }
@@ -592,22 +596,20 @@ pub async fn drive(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
     }
     verify(ctx, journal).await?;
     remove_journal(ctx, journal.holder()?).await?;
-    eprintln!(
-        "done in {}: {} replaced by new empty claims, {} back at {} replicas and Ready",
+    println!(
+        "done in {}: {} replaced by new empty claims, {} back and Ready",
         shared::duration::format(started.elapsed()),
         journal.claim_names(),
         journal
             .owners
             .iter()
-            .map(|o| o.reference())
+            .map(|o| format!(
+                "{} at {}",
+                o.reference(),
+                shared::plural::count(o.replicas.max(0) as usize, "replica")
+            ))
             .collect::<Vec<_>>()
             .join(", "),
-        journal
-            .owners
-            .iter()
-            .map(|o| o.replicas.to_string())
-            .collect::<Vec<_>>()
-            .join("/"),
     );
     Ok(())
 }
@@ -631,7 +633,7 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
                 ..Default::default()
             };
             match pods.delete(&pod.name, &dp).await {
-                Ok(_) => eprintln!("deleted pod {}", pod.name),
+                Ok(_) => println!("deleted pod {} (its StatefulSet recreates it)", pod.name),
                 Err(e) if gone_or_conflict(&e) => {}
                 Err(e) => return Err(ctx.api_error(e)),
             }
@@ -666,7 +668,7 @@ async fn drive_pod(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
                     ..Default::default()
                 };
                 if pods.delete(&old.name, &dp).await.is_ok() {
-                    eprintln!(
+                    println!(
                         "deleted pod {} (a replacement holding the old claim)",
                         old.name
                     );
@@ -730,6 +732,7 @@ async fn try_rescale(
             owner.reference()
         )));
     }
+    // Progress (stderr): the decision, before the scale is tried (it may meet a conflict).
     eprintln!(
         "{} is at {replicas} replicas, not {want} as the reset left it ({why}): scaling it to {want} again",
         owner.reference()
@@ -771,7 +774,7 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
         hold_claim_retention(ctx, &journal.owners).await?;
         for owner in &journal.owners {
             scale(ctx, owner, 0).await?;
-            eprintln!("scaled {} to 0", owner.reference());
+            println!("scaled {} {} → 0", owner.reference(), owner.replicas);
         }
         for owner in &journal.owners {
             let state = owner_state(ctx, owner).await?.ok_or_else(|| {
@@ -809,7 +812,6 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
             },
         )
         .await?;
-        eprintln!("deleted claim {}", journal.claim_names());
         advance(ctx, journal, Step::ClaimsDeleted).await?;
     }
     if journal.step < Step::ClaimsRecreated {
@@ -825,7 +827,7 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
                 })?;
             // The old claim is gone by now, so a claim of this name is the new one.
             if create_once(ctx, &api, &claim).await? {
-                eprintln!("created claim {} again", c.name);
+                println!("created claim {} (new, empty)", c.name);
             }
         }
         advance(ctx, journal, Step::ClaimsRecreated).await?;
@@ -833,7 +835,7 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
     if journal.step < Step::ScaledUp {
         for owner in &journal.owners {
             scale(ctx, owner, owner.replicas).await?;
-            eprintln!("scaled {} back to {}", owner.reference(), owner.replicas);
+            println!("scaled {} 0 → {}", owner.reference(), owner.replicas);
         }
         advance(ctx, journal, Step::ScaledUp).await?;
     } else {
@@ -861,7 +863,7 @@ async fn hold_claim_retention(ctx: &Ctx<'_>, owners: &[OwnerRecord]) -> shared::
         let patch =
             json!({"spec": {"persistentVolumeClaimRetentionPolicy": {"whenScaled": "Retain"}}});
         patch_owner(ctx, owner, &patch).await?;
-        eprintln!(
+        println!(
             "set {}'s claim retention to whenScaled: Retain for the reset",
             owner.reference()
         );
@@ -878,7 +880,7 @@ pub async fn restore_claim_retention(ctx: &Ctx<'_>, owners: &[OwnerRecord]) -> s
         };
         let patch = json!({"spec": {"persistentVolumeClaimRetentionPolicy": policy}});
         patch_owner(ctx, owner, &patch).await?;
-        eprintln!(
+        println!(
             "put {}'s claim retention back to whenScaled: {}",
             owner.reference(),
             policy["whenScaled"].as_str().unwrap_or("Retain")

@@ -34,6 +34,21 @@ pub fn status_command(namespace: &str) -> String {
     )
 }
 
+/// `kubectl ARGS -n NS [flags]`: a kubectl command about the same namespace and cluster.
+pub fn kubectl(args: &str, namespace: &str) -> String {
+    let flags = GIVEN_FLAGS.get().map(String::as_str).unwrap_or_default();
+    format!("kubectl {args} -n {}{flags}", shell_word(namespace))
+}
+
+/// `kubectl pvcreset doctor -n NS [flags]`, named when permissions are missing.
+pub fn doctor_command(namespace: &str) -> String {
+    let flags = GIVEN_FLAGS.get().map(String::as_str).unwrap_or_default();
+    format!(
+        "kubectl pvcreset doctor -n {}{flags}",
+        shell_word(namespace)
+    )
+}
+
 /// Both ways out of a recorded reset, as commands to paste.
 pub fn resume_abort_commands(owner: &str, namespace: &str) -> String {
     format!(

@@ -48,20 +48,6 @@ pub enum Step {
     ScaledUp,
 }
 
-impl Step {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Step::Started => "started (nothing changed yet)",
-            Step::AutoscalersPaused => "autoscalers paused",
-            Step::Snapshotted => "snapshots taken",
-            Step::ScaledDown => "owners scaled to 0",
-            Step::ClaimsDeleted => "old claims deleted",
-            Step::ClaimsRecreated => "claims recreated",
-            Step::ScaledUp => "owners scaled back",
-        }
-    }
-}
-
 /// A workload whose replicas the reset changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerRecord {

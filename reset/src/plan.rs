@@ -147,13 +147,7 @@ pub fn template_claim(world: &World, claim: &str) -> Option<(String, u32)> {
 
 /// Close names, for "did you mean".
 pub fn suggestions(wanted: &str, names: &[String]) -> Vec<String> {
-    let mut scored: Vec<(f64, &String)> = names
-        .iter()
-        .map(|n| (strsim::jaro_winkler(wanted, n), n))
-        .filter(|(score, n)| *score > 0.8 || n.contains(wanted) || wanted.contains(n.as_str()))
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+    shared::suggest::close_names(wanted, names)
 }
 
 fn data_fate(claim: &PersistentVolumeClaim, world: &World) -> (Option<String>, String) {
@@ -292,7 +286,10 @@ fn refuse_unnamed(world: &World) -> shared::Result<()> {
     if let Some(name) = world.missing.first() {
         let close = suggestions(name, &world.claim_names);
         let hint = if close.is_empty() {
-            format!("list them with `kubectl get pvc -n {}`", world.namespace)
+            format!(
+                "list them with `{}`",
+                crate::hints::kubectl("get pvc", &world.namespace)
+            )
         } else {
             format!("did you mean {}?", close.join(", "))
         };
@@ -737,7 +734,13 @@ fn describe(journal: &Journal, retention: &[RetentionView]) -> (Vec<String>, Str
     let owner_list: Vec<String> = journal
         .owners
         .iter()
-        .map(|o| format!("{} ({} replicas)", o.reference(), o.replicas))
+        .map(|o| {
+            format!(
+                "{} ({})",
+                o.reference(),
+                shared::plural::count(o.replicas.max(0) as usize, "replica")
+            )
+        })
         .collect();
     let mut steps = Vec::new();
     if !journal.autoscalers.is_empty() {
@@ -911,8 +914,61 @@ fn snapshot_class(world: &World, driver: Option<&str>) -> Option<String> {
         .map(|c| c.name_any())
 }
 
-/// The plan as text (stderr, before the prompt).
+/// The plan as text (stderr, before the prompt), its lines wrapped to the terminal's width
+/// (120 columns at most, and without a terminal).
 pub fn render(plan: &Plan) -> String {
+    let width = console::Term::stderr()
+        .size_checked()
+        .map_or(MAX_WIDTH, |(_, cols)| {
+            usize::from(cols).clamp(40, MAX_WIDTH)
+        });
+    wrap(&render_lines(plan), width)
+}
+
+/// The widest a plan line goes: as kubectl's tables, readable in a 120-column terminal.
+const MAX_WIDTH: usize = 120;
+
+/// Wraps every line longer than `width` at spaces; a continuation is indented under the
+/// text of its line (past `N. ` or `word: `), so each item still reads as one.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let rest = &line[indent..];
+        // Under the item's text: after "1. " of a step, after "label: " of a field.
+        let hang = match rest.split_once(' ') {
+            Some((first, _)) if first.ends_with('.') || first.ends_with(':') => first.len() + 1,
+            _ => 2,
+        };
+        let continuation = " ".repeat(indent + hang);
+        let mut current = line[..indent].to_string();
+        let mut at_start = true;
+        for word in rest.split(' ') {
+            let fits = current.chars().count() + 1 + word.chars().count() <= width;
+            if !at_start && !fits {
+                out.push_str(&current);
+                out.push('\n');
+                current = continuation.clone();
+                at_start = true;
+            }
+            if !at_start {
+                current.push(' ');
+            }
+            current.push_str(word);
+            at_start = false;
+        }
+        out.push_str(&current);
+        out.push('\n');
+    }
+    out
+}
+
+fn render_lines(plan: &Plan) -> String {
     let mut out = format!(
         "Reset {} claim{} in namespace {} ({} strategy)\n",
         plan.claims.len(),
@@ -945,9 +1001,9 @@ pub fn render(plan: &Plan) -> String {
     }
     for o in &plan.journal.owners {
         out.push_str(&format!(
-            "  owner: {} ({} replicas)\n",
+            "  owner: {} ({})\n",
             o.reference(),
-            o.replicas
+            shared::plural::count(o.replicas.max(0) as usize, "replica")
         ));
         if let Some(r) = plan.retention.iter().find(|r| r.owner == o.reference()) {
             out.push_str(&format!(
@@ -977,6 +1033,37 @@ pub fn render(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn long_plan_lines_wrap_under_their_text() {
+        let text = "  disruption: pod lunar-nuclear-3725-worker-1 is down until its replacement is Ready; the other pods keep running\n    1. delete claim a, b, c and wait until it is really gone\n";
+        let wrapped = wrap(text, 50);
+        for line in wrapped.lines() {
+            assert!(line.chars().count() <= 50, "{line}");
+        }
+        assert!(wrapped.starts_with("  disruption: pod"), "{wrapped}");
+        assert!(
+            wrapped
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("              "),
+            "{wrapped}"
+        );
+        let step = wrapped
+            .lines()
+            .position(|l| l.starts_with("    1. "))
+            .unwrap();
+        let next = wrapped.lines().nth(step + 1).unwrap();
+        assert!(
+            next.starts_with("       ") && !next.starts_with("        "),
+            "{wrapped}"
+        );
+        // Nothing lost, nothing added but line breaks and indentation.
+        let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(words(&wrapped), words(text));
+        assert_eq!(wrap("short\n", 50), "short\n");
+    }
 
     fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap()

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use shared::change::Gate;
-use shared::output::OutputFormat;
+use shared::output::{OutputFormat, PlanFormat};
 use shared::owner::WorkloadKind;
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
@@ -41,12 +41,12 @@ pub struct ResetArgs {
     /// Reset an autoscaled owner: pause its HPA or ScaledObject, restore it afterwards
     #[arg(long)]
     pub ignore_autoscaler: bool,
-    /// Reset a claim used by several owners: all of them are scaled to 0 and back
+    /// Force a shared claim: reset a claim used by several owners, scaling all of them to 0 and back
     #[arg(long)]
     pub force: bool,
-    /// Output format of the plan: table or json
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format of the plan
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -169,10 +169,14 @@ pub fn statefulset_claims(sts: &StatefulSet, ordinals: &[u32]) -> shared::Result
         .collect())
 }
 
-pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
-    if !matches!(args.output, OutputFormat::Table | OutputFormat::Json) {
-        return Err(Error::Usage("the plan prints as -o table or json".into()));
-    }
+/// `kubectl pvcreset PVC... | --statefulset NAME …`. `subcommand_meant` names the subcommand a
+/// mistyped word was meant to be (`kubectl pvcreset resme`): the plugin's command line knows
+/// its subcommands, the engine does not.
+pub async fn run(
+    global: &GlobalArgs,
+    args: &ResetArgs,
+    subcommand_meant: fn(&str) -> Option<shared::suggest::Meant>,
+) -> shared::Result<()> {
     if args.claims.is_empty() && args.statefulset.is_none() {
         return Err(Error::Usage(
             "name the claims to reset (kubectl pvcreset PVC...) or a StatefulSet (--statefulset NAME --ordinal N | --all)".into(),
@@ -190,13 +194,14 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
     }
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = target.namespace.clone();
+    refuse_subcommand_typo(&target, &args.claims, subcommand_meant).await?;
     let claims = match &args.statefulset {
         Some(name) => {
             let sts = Api::<StatefulSet>::namespaced(target.client.clone(), &namespace)
                 .get_opt(name)
                 .await
                 .map_err(|e| target.api_error(e))?
-                .ok_or_else(|| Error::Failed(format!("statefulset {name:?} not found in namespace {namespace}: list them with `kubectl get sts -n {namespace}`")))?;
+                .ok_or_else(|| Error::Failed(format!("statefulset {name:?} not found in namespace {namespace}: list them with `{}`", crate::hints::kubectl("get sts", &namespace))))?;
             if args.all {
                 let existing: Vec<String> =
                     Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &namespace)
@@ -231,10 +236,38 @@ pub async fn run(global: &GlobalArgs, args: &ResetArgs) -> shared::Result<()> {
         snapshot: args.snapshot,
         ignore_autoscaler: args.ignore_autoscaler,
         force: args.force,
-        output: args.output,
+        output: args.output.into(),
         change: args.change.clone(),
     };
     reset_claims(&target, &namespace, claims, &options).await
+}
+
+/// A first claim that does not exist but is a subcommand's near miss was meant as that
+/// subcommand: a usage error naming the command meant, before anything is read or changed.
+async fn refuse_subcommand_typo(
+    target: &Target,
+    claims: &[String],
+    subcommand_meant: fn(&str) -> Option<shared::suggest::Meant>,
+) -> shared::Result<()> {
+    let Some(first) = claims.first() else {
+        return Ok(());
+    };
+    let Some(meant) = subcommand_meant(first) else {
+        return Ok(());
+    };
+    let exists = Api::<PersistentVolumeClaim>::namespaced(target.client.clone(), &target.namespace)
+        .get_metadata_opt(first)
+        .await
+        .map_err(|e| target.api_error(e))?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let command = meant.command("kubectl pvcreset", &claims[1..]) + &target.scope_flags();
+    Err(Error::Usage(format!(
+        "{first:?} is neither a claim in namespace {} nor a subcommand: did you mean `{command}`?",
+        target.namespace
+    )))
 }
 
 /// How to reset: the flags of `kubectl pvcreset` (and of `kubectl airflow reset-logs`).
@@ -267,12 +300,19 @@ pub async fn reset_claims(
         .map_err(|e| target.api_error(e))?;
     if let Some(one) = same_reset_recorded(&recorded, &claims, options, namespace)? {
         eprintln!(
-            "a reset of the same claims is recorded on {} (step: {}): continuing it, as `{}` does",
+            "a reset of the same claims is recorded on {} (after step {}): continuing it, as `{}` does",
             one.owner,
-            one.journal.step.describe(),
+            execute::step_name(one.journal.step),
             command("resume", &one.owner, namespace)
         );
-        return crate::resume::continue_recorded(target, namespace, &[one], &options.change).await;
+        return crate::resume::continue_recorded(
+            target,
+            namespace,
+            &[one],
+            options.output,
+            &options.change,
+        )
+        .await;
     }
     let world = world::read(&target.client, namespace, &claims, options.snapshot)
         .await
@@ -403,7 +443,8 @@ async fn approved(
     };
     let kind = format!("the {}'s name", holder.kind.lowercase());
     let needs = needed_permissions(&plan.journal);
-    Gate::new(target, &options.change, "kubectl pvcreset doctor")
+    let doctor = crate::hints::doctor_command(namespace);
+    Gate::new(target, &options.change, &doctor)
         .preflight(namespace, &needs)
         .confirm_typed(&what, &kind, &holder.name)
         .approve()
@@ -431,10 +472,10 @@ fn same_request(journal: &Journal, claims: &[String], options: &Options) -> bool
 /// the commands that finish or undo the recorded one.
 fn recorded_elsewhere(other: &Recorded, namespace: &str) -> Error {
     Error::Failed(format!(
-        "{} holds an unfinished reset of {} (step: {}) that this run would write over: nothing was changed; {}",
+        "{} holds an unfinished reset of {} (after step {}) that this run would write over: nothing was changed; {}",
         other.owner,
         other.journal.claim_names(),
-        other.journal.step.describe(),
+        execute::step_name(other.journal.step),
         resume_abort_commands(&other.owner, namespace)
     ))
 }

@@ -1,6 +1,7 @@
 //! `kubectl pvcreset resume OWNER|--all`: finish interrupted resets from their journals.
 
 use clap::Args;
+use shared::output::{OutputFormat, PlanFormat};
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
 use crate::execute::{self, Ctx};
@@ -14,6 +15,9 @@ pub struct ResumeArgs {
     /// Every recorded reset of the namespace
     #[arg(long, conflicts_with = "owner")]
     pub all: bool,
+    /// Output format of the resets to finish
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -83,7 +87,14 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
             found.iter().collect()
         }
     };
-    continue_recorded(&target, &namespace, &chosen, &args.change).await
+    continue_recorded(
+        &target,
+        &namespace,
+        &chosen,
+        args.output.into(),
+        &args.change,
+    )
+    .await
 }
 
 /// Finishes the recorded resets `chosen`: shows them, checks the permissions, confirms,
@@ -93,16 +104,19 @@ pub async fn continue_recorded(
     target: &Target,
     namespace: &str,
     chosen: &[&Recorded],
+    output: OutputFormat,
     change: &ChangeArgs,
 ) -> shared::Result<()> {
     for recorded in chosen {
         recorded.refuse_if_running()?;
     }
-    shared::banner::print(target);
-    eprint!(
-        "{}",
-        status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
-    );
+    let shown: Vec<Recorded> = chosen.iter().map(|r| (*r).clone()).collect();
+    shared::change::show_plan(
+        target,
+        output,
+        &serde_json::json!({ "items": shown }),
+        |_| status::render_plan(&shown),
+    )?;
     // Every recorded reset's writes, each asked once.
     let mut needs: Vec<shared::doctor::Permission> = Vec::new();
     for recorded in chosen {
@@ -113,8 +127,13 @@ pub async fn continue_recorded(
             }
         }
     }
-    let question = format!("Resume {} reset(s) from where they stopped?", chosen.len());
-    let approved = shared::change::Gate::new(target, change, "kubectl pvcreset doctor")
+    let question = format!(
+        "Resume {} from where {} stopped?",
+        shared::plural::count(chosen.len(), "reset"),
+        if chosen.len() == 1 { "it" } else { "they" }
+    );
+    let doctor = crate::hints::doctor_command(namespace);
+    let approved = shared::change::Gate::new(target, change, &doctor)
         .preflight(namespace, &needs)
         .confirm(&question)
         .approve()
@@ -125,9 +144,9 @@ pub async fn continue_recorded(
     let ctx = Ctx::new(target, namespace, change.timeout);
     for recorded in chosen {
         eprintln!(
-            "resuming {} at: {}",
+            "resuming the reset recorded on {} after step {}",
             recorded.owner,
-            recorded.journal.step.describe()
+            execute::step_name(recorded.journal.step)
         );
         let mut journal = recorded.journal.clone();
         execute::take_over(&ctx, &journal, recorded.run.clone()).await?;

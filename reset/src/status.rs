@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::Client;
 use kube::api::{Api, ListParams};
 use serde::Serialize;
-use shared::output::{self, OutputFormat, Table};
+use shared::output::{self, PlanFormat, Table};
 use shared::{Error, GlobalArgs};
 
 use crate::journal::{ANNOTATION, HEARTBEAT_ANNOTATION, Journal, RUN_ANNOTATION};
@@ -17,9 +17,9 @@ pub struct StatusArgs {
     /// Look in every namespace
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
 }
 
 /// A reset recorded on an owner.
@@ -36,7 +36,7 @@ pub struct Recorded {
     /// The run that wrote the journal, as read: what taking it over expects to find.
     #[serde(skip)]
     pub run: Option<String>,
-    /// The run still carrying the reset out, if one is (`process PID on HOST`).
+    /// The run still carrying the reset out, if one is (`pid PID on HOST`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running: Option<String>,
     #[serde(skip)]
@@ -54,7 +54,8 @@ impl Recorded {
 pub fn refuse_if_running(liveness: &Liveness, owner: &str, namespace: &str) -> shared::Result<()> {
     match liveness.refusal(&format!("the reset of {owner} in namespace {namespace}")) {
         Some(why) => Err(Error::Failed(format!(
-            "{why}; this run changed nothing (`kubectl pvcreset status -n {namespace}` shows the reset)"
+            "{why}; this run changed nothing (`{}` shows the reset)",
+            crate::hints::status_command(namespace)
         ))),
         None => Ok(()),
     }
@@ -74,8 +75,15 @@ impl Unreadable {
     pub fn to_error(&self) -> Error {
         let (kind, name) = self.owner.split_once('/').unwrap_or(("", &self.owner));
         Error::Failed(format!(
-            "{} in namespace {} holds a journal pvcreset cannot act on ({}): look at it with `kubectl get {kind} {name} -n {} -o yaml`; once the owner's replicas and claims are as they should be, remove it with `kubectl annotate {kind} {name} -n {} {ANNOTATION}- {RUN_ANNOTATION}-`",
-            self.owner, self.namespace, self.error, self.namespace, self.namespace
+            "{} in namespace {} holds a journal pvcreset cannot act on ({}): look at it with `{}`; once the owner's replicas and claims are as they should be, remove it with `{}`",
+            self.owner,
+            self.namespace,
+            self.error,
+            crate::hints::kubectl(&format!("get {kind} {name} -o yaml"), &self.namespace),
+            crate::hints::kubectl(
+                &format!("annotate {kind} {name} {ANNOTATION}- {RUN_ANNOTATION}-"),
+                &self.namespace
+            ),
         ))
     }
 }
@@ -129,7 +137,7 @@ pub async fn find_all(
                 journal,
                 run,
                 running: match &liveness {
-                    Liveness::Running { host, pid, .. } => Some(format!("process {pid} on {host}")),
+                    Liveness::Running { host, pid, .. } => Some(format!("pid {pid} on {host}")),
                     Liveness::Stopped => None,
                 },
                 liveness,
@@ -161,18 +169,19 @@ pub async fn find_all(
     Ok((found, unreadable))
 }
 
-/// The recorded resets as a table (pure).
-pub fn render(found: &[Recorded]) -> String {
-    let mut table = Table::new(&[
-        "namespace",
-        "owner",
-        "strategy",
-        "step",
-        "claims",
-        "replicas",
-        "started",
-        "running",
-    ]);
+/// The recorded resets as a table that fits 120 columns with long names (pure); the
+/// namespace column only with `-A`, as kubectl's; several claims are counted here and
+/// listed by [`render_plan`] and `-o json`.
+pub fn render(found: &[Recorded], with_namespace: bool) -> String {
+    render_at(found, with_namespace, jiff::Timestamp::now())
+}
+
+fn render_at(found: &[Recorded], with_namespace: bool, now: jiff::Timestamp) -> String {
+    let mut headers = vec!["owner", "step", "claims", "replicas", "age", "running"];
+    if with_namespace {
+        headers.insert(0, "namespace");
+    }
+    let mut table = Table::new(&headers);
     for r in found {
         let recorded: Vec<String> = r
             .journal
@@ -180,33 +189,40 @@ pub fn render(found: &[Recorded]) -> String {
             .iter()
             .map(|o| o.replicas.to_string())
             .collect();
-        table.row([
-            r.namespace.clone(),
+        let mut row = vec![
             r.owner.clone(),
-            format!("{:?}", r.journal.strategy).to_lowercase(),
-            r.journal.step.describe().to_string(),
-            r.journal
-                .claims
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            crate::execute::step_name(r.journal.step),
+            match r.journal.claims.as_slice() {
+                [one] => one.name.clone(),
+                many => shared::plural::count(many.len(), "claim"),
+            },
             format!("{} (was {})", r.replicas_now, recorded.join("/")),
-            r.journal.started.clone(),
-            r.running
-                .clone()
-                .unwrap_or_else(|| "no (interrupted)".into()),
-        ]);
+            shared::duration::age(r.journal.started.parse().ok(), now),
+            r.running.clone().unwrap_or_else(|| "no".into()),
+        ];
+        if with_namespace {
+            row.insert(0, r.namespace.clone());
+        }
+        table.row(row);
     }
     table.render()
 }
 
-pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
-    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage(
-            "status supports -o table, json or yaml".into(),
+/// The table, then each reset's strategy and claims: the plan of a resume.
+pub fn render_plan(found: &[Recorded]) -> String {
+    let mut text = render(found, false);
+    for r in found {
+        text.push_str(&format!(
+            "{}: {} strategy, claims {}\n",
+            r.owner,
+            format!("{:?}", r.journal.strategy).to_lowercase(),
+            r.journal.claim_names()
         ));
     }
+    text
+}
+
+pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
     let (found, unreadable) = find_all(&target.client, namespace)
@@ -217,19 +233,84 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
         return Err(bad.to_error());
     }
     let text = match args.output {
-        OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
-        OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
-        _ if found.is_empty() => {
+        PlanFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
+        PlanFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
+        PlanFormat::Table if found.is_empty() => {
             let scope = namespace.map_or("any namespace".to_string(), |n| format!("namespace {n}"));
             eprintln!("No reset in progress in {scope}.");
             return Ok(());
         }
-        _ => {
-            let mut text = render(&found);
-            text.push_str("\nFinish one with `kubectl pvcreset resume OWNER -n NAMESPACE`, or undo it (while its claims still exist) with `kubectl pvcreset abort OWNER -n NAMESPACE`.\n");
+        PlanFormat::Table => {
+            let mut text = render(&found, args.all_namespaces);
+            text.push('\n');
+            for r in &found {
+                text.push_str(&format!(
+                    "{}: {}\n",
+                    r.owner,
+                    crate::hints::resume_abort_commands(&r.owner, &r.namespace)
+                ));
+            }
             text
         }
     };
     output::print_stdout(&text);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_fits_120_columns_with_the_scenarios_longest_names() {
+        use crate::journal::{ClaimRecord, OwnerRecord, Step, Strategy};
+        use shared::owner::WorkloadKind;
+        let claim = |ordinal: u32| ClaimRecord {
+            name: format!("logs-lunar-nuclear-3725-worker-{ordinal}"),
+            uid: format!("u-{ordinal}"),
+            recreate: None,
+        };
+        let recorded = |claims: Vec<ClaimRecord>| Recorded {
+            namespace: "astronomer-ee-lunar-nuclear-3725".into(),
+            owner: "statefulset/lunar-nuclear-3725-worker".into(),
+            name: "lunar-nuclear-3725-worker".into(),
+            replicas_now: 0,
+            journal: Journal {
+                strategy: Strategy::Scale,
+                step: Step::ClaimsRecreated,
+                started: "2026-01-01T00:00:00Z".into(),
+                owners: vec![OwnerRecord {
+                    kind: WorkloadKind::StatefulSet,
+                    name: "lunar-nuclear-3725-worker".into(),
+                    replicas: 3,
+                    claim_retention: None,
+                }],
+                claims,
+                pod: None,
+                autoscalers: vec![],
+                snapshots: vec![],
+            },
+            run: None,
+            running: None,
+            liveness: Liveness::Stopped,
+        };
+        let found = [
+            recorded(vec![claim(1)]),
+            recorded(vec![claim(0), claim(1), claim(2)]),
+        ];
+        let now: jiff::Timestamp = "2026-01-01T01:00:00Z".parse().unwrap();
+        let text = render_at(&found, false, now);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 120,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+        assert!(
+            text.contains("3 claims") && text.contains("0 (was 3)"),
+            "{text}"
+        );
+        assert!(render_at(&found, true, now).starts_with("NAMESPACE"));
+    }
 }

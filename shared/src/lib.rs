@@ -20,11 +20,13 @@ pub mod kubeconfig;
 pub mod lease;
 pub mod output;
 pub mod owner;
+pub mod plural;
 pub mod pod;
 pub mod quantity;
 pub mod retry;
 pub mod selector;
 pub mod shell;
+pub mod suggest;
 pub mod validate;
 pub mod wait;
 

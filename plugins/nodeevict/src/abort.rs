@@ -8,6 +8,7 @@ use clap::Args;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
 use serde_json::json;
+use shared::output::PlanFormat;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
@@ -19,6 +20,9 @@ pub struct AbortArgs {
     /// The nodes whose drain to undo
     #[arg(value_name = "NODE", required = true)]
     pub nodes: Vec<String>,
+    /// Output format of the drains to undo
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -46,7 +50,8 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
                     .map_err(|e| target.api_error(e))?
                     .ok_or_else(|| {
                         Error::Failed(format!(
-                            "node {n:?} not found: list them with `kubectl get nodes`"
+                            "node {n:?} not found: list them with `{}`",
+                            crate::hint::kubectl("get nodes")
                         ))
                     })?;
                 let cordoned = node.spec.and_then(|s| s.unschedulable).unwrap_or(false);
@@ -58,7 +63,10 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         eprintln!(
             "no drain is recorded on node {n}: nothing to undo{}",
             if *cordoned {
-                format!(" (it is cordoned: `kubectl nodeevict uncordon {n}` makes it schedulable)")
+                format!(
+                    " (it is cordoned: `{}` makes it schedulable)",
+                    crate::hint::command("uncordon", &[n])
+                )
             } else {
                 String::new()
             }
@@ -67,8 +75,8 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     if chosen.is_empty() {
         return Ok(());
     }
-    shared::banner::print(&target);
-    eprint!("{}", status::render(&chosen));
+    crate::hint::banner(&target);
+    status::show(args.output, &chosen)?;
     // The writes the abort makes (journal and uncordon, the owners restored), checked first.
     let journals: Vec<&journal::NodeJournal> = chosen.iter().map(|r| &r.journal).collect();
     let needs = crate::permissions::needed_permissions(&[], &journals);
@@ -90,7 +98,7 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         execute::restore(&ctx, &r.journal).await?;
         let uncordon = (!r.journal.was_unschedulable).then(|| json!({"unschedulable": false}));
         journal::write(&target, &r.node, Record::Remove, uncordon).await?;
-        eprintln!(
+        println!(
             "aborted the drain of {}: owners restored{}",
             r.node,
             if r.journal.was_unschedulable {

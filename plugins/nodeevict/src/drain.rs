@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
-use shared::output::{self, OutputFormat};
+use shared::output::{self, PlanFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
@@ -42,7 +42,7 @@ pub struct DrainArgs {
     /// Evict pods with emptyDir volumes (their data is lost)
     #[arg(long)]
     pub delete_emptydir_data: bool,
-    /// Proceed past blockers: unmanaged pods are deleted for good, StatefulSet pods past their budget
+    /// Force past blockers: delete unmanaged pods for good, evict StatefulSet pods past their budget
     #[arg(long)]
     pub force: bool,
     /// Delete pods instead of evicting them (PodDisruptionBudgets are bypassed)
@@ -62,9 +62,9 @@ pub struct DrainArgs {
     /// Evictions in flight at once
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
-    /// Output format of the plan: table or json
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format of the plan
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -83,36 +83,41 @@ impl DrainArgs {
     }
 }
 
+/// The nodes `selector` selects, sorted; none is an error (nothing to do is not what was meant).
+pub async fn nodes_by_selector(
+    target: &shared::Target,
+    selector: &str,
+) -> shared::Result<Vec<String>> {
+    let api: Api<Node> = Api::all(target.client.clone());
+    let mut names: Vec<String> = api
+        .list_metadata(&ListParams::default().labels(selector))
+        .await
+        .map_err(|e| target.api_error(e))?
+        .items
+        .iter()
+        .map(|n| n.name_any())
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(Error::Failed(format!("no node matches -l {selector}")));
+    }
+    Ok(names)
+}
+
 /// The nodes named, or selected by label (sorted), or a one-line error.
 async fn resolve_nodes(target: &shared::Target, args: &DrainArgs) -> shared::Result<Vec<String>> {
     let api: Api<Node> = Api::all(target.client.clone());
     match &args.selector {
-        Some(selector) => {
-            let mut names: Vec<String> = api
-                .list(&ListParams::default().labels(selector))
-                .await
-                .map_err(|e| target.api_error(e))?
-                .items
-                .iter()
-                .map(|n| n.name_any())
-                .collect();
-            names.sort();
-            if names.is_empty() {
-                return Err(Error::Failed(format!("no node matches -l {selector}")));
-            }
-            Ok(names)
-        }
+        Some(selector) => nodes_by_selector(target, selector).await,
         None => {
-            for name in &args.nodes {
+            for (i, name) in args.nodes.iter().enumerate() {
                 if api
                     .get_opt(name)
                     .await
                     .map_err(|e| target.api_error(e))?
                     .is_none()
                 {
-                    return Err(Error::Failed(format!(
-                        "node {name:?} not found: list them with `kubectl get nodes`"
-                    )));
+                    return Err(not_a_node(target, &api, &args.nodes, i).await);
                 }
             }
             Ok(args.nodes.clone())
@@ -120,14 +125,39 @@ async fn resolve_nodes(target: &shared::Target, args: &DrainArgs) -> shared::Res
     }
 }
 
+/// Why `nodes[i]` (not found) stops the run before any change: the first word close to a
+/// subcommand was meant as one (`kubectl nodeevict stauts`, `uncordn NODE` — a usage error
+/// naming the command meant); any other name gets the nodes closest to it.
+async fn not_a_node(target: &shared::Target, api: &Api<Node>, nodes: &[String], i: usize) -> Error {
+    let name = &nodes[i];
+    if i == 0
+        && let Some(meant) = shared::suggest::subcommand::<crate::Cli>(name)
+    {
+        let command = meant.command("kubectl nodeevict", &nodes[1..]) + crate::hint::flags();
+        return Error::Usage(format!(
+            "{name:?} is neither a node nor a subcommand: did you mean `{command}`?"
+        ));
+    }
+    let existing: Vec<String> = match api.list_metadata(&ListParams::default()).await {
+        Ok(list) => list.items.iter().map(|n| n.name_any()).collect(),
+        Err(e) => return target.api_error(e),
+    };
+    let close = shared::suggest::close_names(name, &existing);
+    let hint = if close.is_empty() {
+        format!("list them with `{}`", crate::hint::kubectl("get nodes"))
+    } else {
+        format!("did you mean {}?", close.join(", "))
+    };
+    Error::Failed(format!(
+        "node {name:?} not found: {hint} (nothing was changed)"
+    ))
+}
+
 fn check_usage(args: &DrainArgs) -> shared::Result<()> {
     if args.nodes.is_empty() && args.selector.is_none() {
         return Err(Error::Usage(
             "name the nodes to drain, or select them with -l".into(),
         ));
-    }
-    if !matches!(args.output, OutputFormat::Table | OutputFormat::Json) {
-        return Err(Error::Usage("the plan prints as -o table or json".into()));
     }
     if let Some(g) = args.grace_period.filter(|g| *g < -1) {
         return Err(Error::Usage(format!(
@@ -153,7 +183,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
             None => Ok(plan::plan(&world, n, &nodes, &options)),
         })
         .collect::<shared::Result<_>>()?;
-    shared::banner::print(&target);
+    crate::hint::banner(&target);
     let continuing: Vec<&NodeJournal> = recorded.values().collect();
     let needs = needed_permissions(&plans, &continuing);
     show_plans(args.output, &plans, &needs, &recorded)?;
@@ -163,51 +193,111 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         return Ok(());
     };
     let command = original_command(args, &options);
-    for (i, node) in nodes.iter().enumerate() {
-        set_not_started(&nodes[i + 1..], &command);
-        // After the first node, pods have moved: plan this one afresh.
-        let (plan, journal) = match plans.first().filter(|_| i == 0) {
-            Some(first) => (first.clone(), recorded.get(node).cloned()),
-            None => plan_in_turn(&target, node, &nodes[i..], &options).await?,
-        };
-        let touched = match journal {
-            // A drain already recorded goes on exactly as `resume` would take it.
-            Some(journal) => {
-                let touched = journal.touched.clone();
-                resume::continue_node(&ctx, node, journal, &plan).await?;
-                touched
+    let mut drained: Vec<Drained> = Vec::new();
+    // The node being drained when the run stops on an error, for the summary.
+    let mut current: Option<&str> = None;
+    let result: shared::Result<()> = async {
+        for (i, node) in nodes.iter().enumerate() {
+            current = Some(node);
+            set_not_started(&nodes[i + 1..], &command);
+            // After the first node, pods have moved: plan this one afresh.
+            let (plan, journal) = match plans.first().filter(|_| i == 0) {
+                Some(first) => (first.clone(), recorded.get(node).cloned()),
+                None => plan_in_turn(&target, node, &nodes[i..], &options).await?,
+            };
+            let (touched, outcome) = match journal {
+                // A drain already recorded goes on exactly as `resume` would take it.
+                Some(journal) => {
+                    let touched = journal.touched.clone();
+                    resume::continue_node(&ctx, node, journal, &plan).await?;
+                    (touched, "drained (a recorded drain, finished)")
+                }
+                None => run_fresh(&ctx, &world, node, &plan, &options).await?,
+            };
+            drained.push(Drained {
+                node: node.clone(),
+                outcome,
+                next: plan::next_step(plan.provider_id.as_deref()),
+            });
+            current = None;
+            if i + 1 < nodes.len() {
+                execute::settle(&ctx, &touched).await?;
+                println!(
+                    "workloads moved off {node} are Ready again: {}",
+                    touched
+                        .iter()
+                        .map(|w| format!("{}/{}", w.namespace, w.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
-            None => run_fresh(&ctx, &world, node, &plan, &options).await?,
+        }
+        Ok(())
+    }
+    .await;
+    // A run of several nodes ends with where each stands, also when it stops midway.
+    if nodes.len() > 1 {
+        print!("{}", render_summary(&nodes, &drained, current));
+    }
+    result
+}
+
+/// A node this run has emptied, for the summary of a run of several nodes.
+struct Drained {
+    node: String,
+    outcome: &'static str,
+    /// The command that terminates its machine (printed, never run).
+    next: String,
+}
+
+/// The end of a run of several nodes (a pool): each node and its outcome — emptied, stopped
+/// on (`stopped`: the node whose drain the error interrupted) or not started — then the
+/// commands that terminate the emptied ones; one place to read instead of scrolling back.
+fn render_summary(nodes: &[String], drained: &[Drained], stopped: Option<&str>) -> String {
+    let mut table = shared::output::Table::new(&["node", "outcome"]);
+    for node in nodes {
+        let outcome = match drained.iter().find(|d| &d.node == node) {
+            Some(d) => format!("{} — safe to terminate", d.outcome),
+            None if stopped == Some(node.as_str()) => {
+                "stopped: the drain is recorded, see the error below".to_string()
+            }
+            None => "not started".to_string(),
         };
-        if i + 1 < nodes.len() {
-            execute::settle(&ctx, &touched).await?;
-            eprintln!(
-                "workloads moved off {node} are Ready again: {}",
-                touched
-                    .iter()
-                    .map(|w| format!("{}/{}", w.namespace, w.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+        table.row([node.clone(), outcome]);
+    }
+    let mut text = format!(
+        "\nSummary: {} of {} emptied\n{}",
+        drained.len(),
+        shared::plural::count(nodes.len(), "node"),
+        table.render()
+    );
+    if !drained.is_empty() {
+        text.push_str("next, to terminate the emptied nodes:\n");
+        for d in drained {
+            text.push_str(&format!("  {}\n", d.next));
         }
     }
-    Ok(())
+    text
 }
 
 /// Prints the plans (table or `-o json`) and the drains already recorded; stops before any
 /// change when a plan has a blocker.
 fn show_plans(
-    output: OutputFormat,
+    output: PlanFormat,
     plans: &[plan::NodePlan],
     needs: &BTreeMap<String, Vec<shared::doctor::Permission>>,
     recorded: &BTreeMap<String, NodeJournal>,
 ) -> shared::Result<()> {
-    match output {
-        OutputFormat::Json => output::print_stdout(&output::to_json(&serde_json::json!({
+    let document = || {
+        serde_json::json!({
             "items": plans,
             "permissions": permissions_json(needs),
-        }))?),
-        _ => {
+        })
+    };
+    match output {
+        PlanFormat::Json => output::print_stdout(&output::to_json(&document())?),
+        PlanFormat::Yaml => output::print_stdout(&output::to_yaml(&document())?),
+        PlanFormat::Table => {
             for p in plans {
                 eprint!("{}", plan::render(p));
             }
@@ -215,8 +305,9 @@ fn show_plans(
     }
     for (node, journal) in recorded {
         eprintln!(
-            "a drain of {node} is already recorded (step {}); continuing it as `kubectl nodeevict resume {node}` would",
-            execute::step_name(journal.step)
+            "a drain of {node} is already recorded (step {}); continuing it as `{}` would",
+            execute::step_name(journal.step),
+            crate::hint::command("resume", &[node])
         );
     }
     let blockers: Vec<&String> = plans.iter().flat_map(|p| &p.blockers).collect();
@@ -228,8 +319,8 @@ fn show_plans(
             .map(|node| format!("; {}", resume_hint(node)))
             .collect();
         return Err(Error::Failed(format!(
-            "{} blocker(s), nothing was changed; first: {first}{recorded_hints}",
-            blockers.len()
+            "{}, nothing was changed; first: {first}{recorded_hints}",
+            shared::plural::count(blockers.len(), "blocker")
         )));
     }
     Ok(())
@@ -269,7 +360,7 @@ async fn run_fresh(
     node: &str,
     plan: &plan::NodePlan,
     options: &Options,
-) -> shared::Result<Vec<Workload>> {
+) -> shared::Result<(Vec<Workload>, &'static str)> {
     let was_unschedulable = world
         .nodes
         .iter()
@@ -289,18 +380,18 @@ async fn run_fresh(
         // Already cordoned and nothing to move (drained before, perhaps by another run just
         // now): a journal written and removed again would change nothing but would count as
         // a second run changing the node (soak seed 100027).
-        eprintln!(
+        println!(
             "node {node} is already cordoned and has nothing to evict: nothing was changed — safe to terminate"
         );
-        eprintln!("next: {}", plan::next_step(plan.provider_id.as_deref()));
-        return Ok(Vec::new());
+        println!("next: {}", plan::next_step(plan.provider_id.as_deref()));
+        return Ok((Vec::new(), "already cordoned and empty (nothing changed)"));
     }
     execute::start(ctx, node, &journal).await?;
-    eprintln!("cordoned {node}");
+    println!("cordoned node {node}");
     execute::run_node(ctx, node, &mut journal, plan)
         .await
         .map_err(|e| with_hint(e, node))?;
-    Ok(journal.touched)
+    Ok((journal.touched, "drained"))
 }
 
 /// The drains already recorded on `nodes` (each node remembered as read, so the first write
@@ -322,7 +413,8 @@ fn recorded_drains(
         crate::journal::refuse_if_running(n)?;
         let journal = NodeJournal::from_annotation(text).map_err(|e| {
             Error::Failed(format!(
-                "node {node} carries a drain journal this version cannot read ({e}); nothing was changed: see `kubectl get node {node} -o yaml`"
+                "node {node} carries a drain journal this version cannot read ({e}); nothing was changed: see `{}`",
+                crate::hint::kubectl(&format!("get node {} -o yaml", shared::shell::word(&node)))
             ))
         })?;
         if &journal.options != options {
@@ -386,5 +478,37 @@ fn original_command(args: &DrainArgs, options: &Options) -> String {
         command.push(' ');
         command.push_str(&flags);
     }
-    command
+    command + crate::hint::flags()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_names_every_node_and_terminates_only_the_emptied() {
+        let nodes: Vec<String> = ["n1", "n2", "n3"].iter().map(|n| n.to_string()).collect();
+        let drained = [Drained {
+            node: "n1".into(),
+            outcome: "drained",
+            next: "aws ec2 terminate-instances --instance-ids i-1".into(),
+        }];
+        let text = render_summary(&nodes, &drained, Some("n2"));
+        assert!(text.contains("Summary: 1 of 3 nodes emptied"), "{text}");
+        let row = |node: &str| {
+            text.lines()
+                .find(|l| l.starts_with(node))
+                .unwrap()
+                .to_string()
+        };
+        assert!(row("n1").ends_with("drained — safe to terminate"), "{text}");
+        assert!(row("n2").contains("stopped"), "{text}");
+        assert!(row("n3").ends_with("not started"), "{text}");
+        assert!(
+            text.ends_with("  aws ec2 terminate-instances --instance-ids i-1\n"),
+            "{text}"
+        );
+        let none = render_summary(&nodes, &[], Some("n1"));
+        assert!(!none.contains("terminate"), "{none}");
+    }
 }

@@ -135,7 +135,10 @@ pub async fn start(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::
     // by the soak, seed 100069: the note said it was, and the resume and abort it named found
     // nothing): say both.
     let in_flight = format!(
-        "the drain of {node} was starting (its first write, the cordon and the journal, was in flight): if `kubectl nodeevict status` lists {node}, `kubectl nodeevict resume {node}` finishes it and `kubectl nodeevict abort {node}` undoes it; if it does not, nothing was changed{}",
+        "the drain of {node} was starting (its first write, the cordon and the journal, was in flight): if `{}` lists {node}, `{}` finishes it and `{}` undoes it; if it does not, nothing was changed{}",
+        crate::hint::command("status", &[]),
+        crate::hint::command("resume", &[node]),
+        crate::hint::command("abort", &[node]),
         crate::hint::not_started_hint(node)
     );
     write_step(ctx, node, journal, true, in_flight).await
@@ -173,10 +176,9 @@ async fn write_step(
         cordon.then(|| json!({"unschedulable": true})),
     )
     .await?;
-    eprintln!(
-        "journal: {} {node}",
-        crate::execute::step_name(journal.step)
-    );
+    // The journal's inner steps are for -v: the operator reads what changed, not how it
+    // is recorded.
+    tracing::info!("journal: {} {node}", step_name(journal.step));
     shared::interrupt::changing(format!(
         "the drain of {node} stopped after step {}; {hint}",
         step_name(journal.step)
@@ -255,7 +257,7 @@ async fn raise(ctx: &Ctx<'_>, p: &Prescale) -> shared::Result<()> {
         (None, Some(h)) => raise_hpa(ctx, p, h).await?,
         (None, None) => {
             mark_original(ctx, p, Some(json!({"replicas": p.target}))).await?;
-            eprintln!(
+            println!(
                 "scaled deployment {}/{} {} → {}",
                 p.namespace, p.name, p.original, p.target
             );
@@ -264,7 +266,7 @@ async fn raise(ctx: &Ctx<'_>, p: &Prescale) -> shared::Result<()> {
     };
     // The autoscaler raised the count: the Deployment is marked all the same.
     mark_original(ctx, p, None).await?;
-    eprintln!("{raised}");
+    println!("{raised}");
     Ok(())
 }
 
@@ -592,11 +594,12 @@ pub async fn evict(
         "evicting"
     };
     eprintln!(
-        "{verb} {} pod(s) from {node}, {} at a time",
-        acting.len(),
+        "{verb} {} from {node}, {} at a time",
+        shared::plural::count(acting.len(), "pod"),
         ctx.concurrency
     );
-    let (accepted, first_error) = remove_all(ctx, &acting, options, &pods.present, &blocked).await;
+    let (accepted, first_error) =
+        remove_all(ctx, &acting, options, &pods.present, &blocked, &bar).await;
     let result = match first_error {
         Some(e) => Err(e),
         None => pods.wait_gone(ctx, node, &accepted, &blocked, &bar).await,
@@ -614,6 +617,7 @@ async fn remove_all(
     options: &Options,
     present: &Present,
     blocked: &Arc<Mutex<HashMap<String, String>>>,
+    bar: &ProgressBar,
 ) -> (Vec<(String, Instant)>, Option<Error>) {
     let results: Vec<shared::Result<(String, Instant)>> =
         futures::stream::iter(acting.iter().copied())
@@ -621,7 +625,12 @@ async fn remove_all(
                 let present = present.clone();
                 let blocked = blocked.clone();
                 async move {
-                    remove_pod(ctx, pod, options, &present, &blocked).await?;
+                    if let Outcome::Accepted =
+                        remove_pod(ctx, pod, options, &present, &blocked).await?
+                    {
+                        // Each change as it is made, on stdout, above the progress bar.
+                        bar.suspend(|| println!("{}", removed(pod)));
+                    }
                     Ok((pod.uid.clone(), Instant::now()))
                 }
             })
@@ -639,6 +648,18 @@ async fn remove_all(
         }
     }
     (accepted, first_error)
+}
+
+/// The line for a pod the server accepted to remove: an unmanaged pod deleted with `--force`
+/// is gone for good, and says so.
+fn removed(pod: &plan::PodPlan) -> String {
+    let key = format!("{}/{}", pod.namespace, pod.name);
+    match (pod.verdict, pod.owner == "-") {
+        (Verdict::Delete, true) => format!("deleted pod {key} (unmanaged: not recreated)"),
+        (Verdict::Delete, false) => format!("deleted pod {key} ({} recreates it)", pod.owner),
+        (_, true) => format!("evicted pod {key} (unmanaged: not recreated)"),
+        (_, false) => format!("evicted pod {key}"),
+    }
 }
 
 /// One watch for the whole node (not a poll per pod): the UIDs still on it (`present`), and
@@ -737,8 +758,8 @@ impl NodeWatch {
             }
             if ctx.timed_out() {
                 return Err(Error::Timeout(format!(
-                    "timed out with {} pod(s) still on {node}",
-                    left.len()
+                    "timed out with {} still on {node}",
+                    shared::plural::count(left.len(), "pod")
                 )));
             }
             // Woken when a pod leaves the node; at least once a second for the timeouts.
@@ -923,9 +944,11 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
             .patch(&p.name, &pp, &Patch::Merge(&patch))
             .await
         {
-            Ok(_) => eprintln!(
-                "restored deployment {}/{} to {} replicas",
-                p.namespace, p.name, p.original
+            Ok(_) => println!(
+                "restored deployment {}/{} to {}",
+                p.namespace,
+                p.name,
+                shared::plural::count(p.original.max(0) as usize, "replica")
             ),
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => return Err(ctx.err(e)),
@@ -984,11 +1007,11 @@ pub async fn run_node(
     restore(ctx, journal).await?;
     verify(ctx, node, journal, plan.skip_wait_for_delete.is_some()).await?;
     crate::journal::write(ctx.target, node, crate::journal::Record::Remove, None).await?;
-    eprintln!(
+    println!(
         "node {node} drained in {}: only DaemonSet pods left, cordoned, everything restored — safe to terminate",
         shared::duration::format(started.elapsed())
     );
-    eprintln!("next: {}", plan::next_step(plan.provider_id.as_deref()));
+    println!("next: {}", plan::next_step(plan.provider_id.as_deref()));
     Ok(())
 }
 

@@ -1,8 +1,47 @@
-//! What to tell the operator when a drain stops: how to finish or undo it, and in a run of
-//! several nodes, how to drain the ones not started yet. A leaf module: the steps (execute,
-//! journal) and the commands (drain, resume) all print it.
+//! What nodeevict tells the operator: the commands it prints to paste (resume, abort,
+//! status, uncordon, `kubectl get nodes` — each with the cluster-choosing flags given), how
+//! to finish or undo a drain that stops, and in a run of several nodes how to drain the ones
+//! not started yet. A leaf module: the steps (execute, journal) and the commands (drain,
+//! resume, status) all print it.
 
-use shared::Error;
+use std::sync::OnceLock;
+
+use shared::shell::word;
+use shared::{Error, GlobalArgs};
+
+/// The cluster-choosing flags given on the command line (`--kubeconfig`, `--context`, …):
+/// every command printed for the operator carries them, so it acts where this run did when
+/// pasted. Set once by `main`; the hints are built deep in the steps.
+static GIVEN_FLAGS: OnceLock<String> = OnceLock::new();
+
+pub fn remember_flags(global: &GlobalArgs) {
+    let _ = GIVEN_FLAGS.set(shared::kubeconfig::given_flags(global));
+}
+
+pub fn flags() -> &'static str {
+    GIVEN_FLAGS.get().map(String::as_str).unwrap_or_default()
+}
+
+/// `kubectl nodeevict VERB NODE… [flags]`, ready to paste (nodes shell-quoted).
+pub fn command(verb: &str, nodes: &[&str]) -> String {
+    let mut command = format!("kubectl nodeevict {verb}");
+    for node in nodes {
+        command.push(' ');
+        command.push_str(&word(node));
+    }
+    command + flags()
+}
+
+/// `kubectl ARGS [flags]` (a kubectl command about the same cluster), ready to paste.
+pub fn kubectl(args: &str) -> String {
+    format!("kubectl {args}{}", flags())
+}
+
+/// `kubectl nodeevict doctor [flags]`, named when permissions are missing.
+pub fn doctor() -> &'static str {
+    static DOCTOR: OnceLock<String> = OnceLock::new();
+    DOCTOR.get_or_init(|| command("doctor", &[]))
+}
 
 pub fn with_hint(e: Error, node: &str) -> Error {
     e.with_hint(&format!("; {}", resume_hint(node)))
@@ -24,7 +63,9 @@ pub fn set_not_started(rest: &[String], command: &str) {
 /// drain the ones not started yet).
 pub fn resume_hint(node: &str) -> String {
     format!(
-        "the drain is recorded on node {node}: `kubectl nodeevict resume {node}` finishes it, `kubectl nodeevict abort {node}` undoes it{}",
+        "the drain is recorded on node {node}: `{}` finishes it, `{}` undoes it{}",
+        command("resume", &[node]),
+        command("abort", &[node]),
         not_started_hint(node)
     )
 }
@@ -40,4 +81,13 @@ pub fn not_started_hint(node: &str) -> String {
         ),
         None => String::new(),
     }
+}
+
+/// The target banner for a node's drain: nodes are cluster-wide and their pods live in every
+/// namespace, so the banner names that rather than the kubeconfig's namespace, which a drain
+/// never limits itself to.
+pub fn banner(target: &shared::Target) {
+    let mut shown = target.resolved.clone();
+    shown.namespace = "(all: nodes are cluster-wide, their pods in any namespace)".into();
+    shared::banner::print(&shown);
 }

@@ -39,16 +39,6 @@ pub enum Step {
     Evicted,
 }
 
-impl Step {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Step::Cordoned => "cordoned",
-            Step::Prescaled => "pre-scaled, evicting",
-            Step::Evicted => "evicted, restoring",
-        }
-    }
-}
-
 /// The flags a drain was started with: `resume` goes on with the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -222,7 +212,8 @@ pub fn refuse_if_running(node: &Node) -> shared::Result<()> {
 fn refuse_while(node: &str, liveness: &Liveness) -> shared::Result<()> {
     match liveness.refusal(&format!("the drain of node {node}")) {
         Some(why) => Err(Error::Failed(format!(
-            "{why}; this run changed nothing (`kubectl nodeevict status` shows the drain)"
+            "{why}; this run changed nothing (`{}` shows the drain)",
+            crate::hint::command("status", &[])
         ))),
         None => Ok(()),
     }
@@ -349,8 +340,9 @@ impl journal::Rules<Node> for NodeRules<'_> {
     fn still_as_planned(&self, current: &Node) -> shared::Result<()> {
         if self.starting && schedulability(current) != *self.schedulability {
             return Err(Error::Failed(format!(
-                "node {} was cordoned, uncordoned or tainted since this run read it (another drain may have run meanwhile): this run changed nothing on it; `kubectl nodeevict status` shows any drain recorded, and running the command again plans from what is there now",
-                self.node
+                "node {} was cordoned, uncordoned or tainted since this run read it (another drain may have run meanwhile): this run changed nothing on it; `{}` shows any drain recorded, and running the command again plans from what is there now",
+                self.node,
+                crate::hint::command("status", &[])
             )));
         }
         Ok(())
@@ -377,11 +369,17 @@ fn taken(node: &str, expected: Option<&str>, recorded_now: bool) -> Error {
     let next = if recorded_now {
         // That run may still be going: resume or abort only once it has stopped.
         format!(
-            "; `kubectl nodeevict status` shows it; should that run have stopped, `kubectl nodeevict resume {node}` finishes the drain and `kubectl nodeevict abort {node}` undoes it{}",
+            "; `{}` shows it; should that run have stopped, `{}` finishes the drain and `{}` undoes it{}",
+            crate::hint::command("status", &[]),
+            crate::hint::command("resume", &[node]),
+            crate::hint::command("abort", &[node]),
             crate::hint::not_started_hint(node)
         )
     } else {
-        "; `kubectl nodeevict status` shows what is recorded".to_string()
+        format!(
+            "; `{}` shows what is recorded",
+            crate::hint::command("status", &[])
+        )
     };
     Error::Failed(format!("{what}{next}"))
 }

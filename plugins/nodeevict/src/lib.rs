@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 use shared::GlobalArgs;
 use shared::doctor::{Permission, Scope};
 
-/// empty a node without downtime, then hand it over for termination
+/// Empty a node without downtime, then hand it over for termination
 #[derive(Parser, Debug)]
 #[command(
     name = "kubectl nodeevict",
@@ -31,6 +31,18 @@ use shared::doctor::{Permission, Scope};
     long_about = "Evict every pod from a node without downtime: plan, pre-scale what would go down, cordon,\nevict honouring PodDisruptionBudgets, wait, restore, and say what to do next."
 )]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(after_help = "Examples:
+  # Show the plan for one node, change nothing
+  kubectl nodeevict ip-10-0-12-27.ec2.internal --dry-run
+
+  # Drain it; --force also deletes unmanaged pods for good
+  kubectl nodeevict ip-10-0-12-27.ec2.internal --force
+
+  # Drain a whole pool, one node after the other
+  kubectl nodeevict -l agentpool=common
+
+  # The plan as JSON, for a script
+  kubectl nodeevict ip-10-0-12-27.ec2.internal --dry-run -o json")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -43,12 +55,33 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Make nodes schedulable again
+    #[command(after_help = "Examples:
+  # Put a node back into service
+  kubectl nodeevict uncordon ip-10-0-12-27.ec2.internal
+
+  # Every node of a pool
+  kubectl nodeevict uncordon -l agentpool=common")]
     Uncordon(uncordon::UncordonArgs),
     /// Drains in progress or interrupted, from the node journals
+    #[command(after_help = "Examples:
+  # Which drains are recorded, at which step, and whether a run still drives them
+  kubectl nodeevict status
+
+  # The same for a script
+  kubectl nodeevict status -o json")]
     Status(status::StatusArgs),
     /// Finish interrupted drains
+    #[command(after_help = "Examples:
+  # Finish every interrupted drain
+  kubectl nodeevict resume
+
+  # Finish one, without asking
+  kubectl nodeevict resume ip-10-0-12-27.ec2.internal -y")]
     Resume(resume::ResumeArgs),
     /// Undo interrupted drains: owners restored, node uncordoned
+    #[command(after_help = "Examples:
+  # Undo an interrupted drain: pre-scaled owners back, node uncordoned
+  kubectl nodeevict abort ip-10-0-12-27.ec2.internal")]
     Abort(abort::AbortArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
@@ -166,6 +199,7 @@ pub const PERMISSIONS: &[Permission] = &[
 
 pub fn main() -> ExitCode {
     let cli: Cli = shared::cli::parse();
+    hint::remember_flags(&cli.global);
     shared::cli::run(&cli.global, || async {
         match &cli.command {
             None => drain::run(&cli.global, &cli.drain).await,

@@ -137,8 +137,7 @@ pub fn gate<'a>(
     change: &'a shared::ChangeArgs,
     needs: &'a BTreeMap<String, Vec<Permission>>,
 ) -> shared::change::Gate<'a> {
-    shared::change::Gate::new(target, change, "kubectl nodeevict doctor")
-        .preflight_namespaces(needs)
+    shared::change::Gate::new(target, change, crate::hint::doctor()).preflight_namespaces(needs)
 }
 
 #[cfg(test)]

@@ -371,8 +371,11 @@ impl Budget {
 
     fn describe(&self) -> String {
         format!(
-            "PDB {} allows {} disruption(s) — needs {} healthy, has {}",
-            self.name, self.allowed, self.desired, self.current
+            "PDB {} allows {} — needs {} healthy, has {}",
+            self.name,
+            shared::plural::count(self.allowed.max(0) as usize, "disruption"),
+            self.desired,
+            self.current
         )
     }
 }
@@ -1040,7 +1043,7 @@ mod tests {
         let blocked = plan(&w, "n1", &["n1".to_string()], &o);
         assert_eq!(blocked.blockers.len(), 1, "{:?}", blocked.blockers);
         assert!(
-            blocked.blockers[0].contains("PDB db allows 0 disruption(s) — needs 2 healthy, has 2"),
+            blocked.blockers[0].contains("PDB db allows 0 disruptions — needs 2 healthy, has 2"),
             "{:?}",
             blocked.blockers
         );

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use shared::output::PlanFormat;
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::execute::{self, Ctx};
@@ -22,6 +23,9 @@ pub struct ResumeArgs {
     /// Evictions in flight at once
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
+    /// Output format of the drains to finish
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -34,7 +38,8 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     for n in &args.nodes {
         if !found.iter().any(|r| &r.node == n) {
             return Err(Error::Failed(format!(
-                "no drain is recorded on node {n}: see `kubectl nodeevict status`"
+                "no drain is recorded on node {n}: see `{}`",
+                crate::hint::command("status", &[])
             )));
         }
     }
@@ -49,11 +54,11 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     for r in &chosen {
         r.refuse_if_running()?;
     }
-    shared::banner::print(&target);
-    eprint!(
-        "{}",
-        status::render(&chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>())
-    );
+    crate::hint::banner(&target);
+    status::show(
+        args.output,
+        &chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>(),
+    )?;
     // The writes the resumed drains make (what is left to evict, what to restore), checked
     // before the first one, as a fresh drain does.
     let world = world::read(&target.client)
@@ -135,7 +140,10 @@ pub async fn continue_node(
     mut journal: NodeJournal,
     plan: &plan::NodePlan,
 ) -> shared::Result<()> {
-    eprintln!("resuming {node} at: {}", journal.step.describe());
+    eprintln!(
+        "resuming the drain of {node} after step {}",
+        execute::step_name(journal.step)
+    );
     execute::save(ctx, node, &journal, true).await?;
     execute::run_node(ctx, node, &mut journal, plan)
         .await

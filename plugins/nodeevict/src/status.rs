@@ -6,16 +6,16 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use serde::Serialize;
 use shared::lease::Liveness;
-use shared::output::{self, OutputFormat, Table};
+use shared::output::{self, PlanFormat, Table};
 use shared::{Error, GlobalArgs};
 
 use crate::journal::{NODE_ANNOTATION, NodeJournal};
 
 #[derive(Args, Debug, Clone)]
 pub struct StatusArgs {
-    /// Output format: table, json or yaml
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -23,7 +23,7 @@ pub struct Recorded {
     pub node: String,
     pub cordoned: bool,
     pub journal: NodeJournal,
-    /// The run still carrying the drain out, if one is (`process PID on HOST`).
+    /// The run still carrying the drain out, if one is (`pid PID on HOST`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running: Option<String>,
     /// Why a resume or abort must wait for that run (None when it has stopped).
@@ -56,7 +56,7 @@ pub async fn find(client: &kube::Client) -> Result<Vec<Recorded>, kube::Error> {
         match NodeJournal::from_annotation(text) {
             Ok(journal) => found.push(Recorded {
                 running: match crate::journal::liveness(n) {
-                    Liveness::Running { host, pid, .. } => Some(format!("process {pid} on {host}")),
+                    Liveness::Running { host, pid, .. } => Some(format!("pid {pid} on {host}")),
                     Liveness::Stopped => None,
                 },
                 busy: crate::journal::refuse_if_running(n)
@@ -76,57 +76,126 @@ pub async fn find(client: &kube::Client) -> Result<Vec<Recorded>, kube::Error> {
     Ok(found)
 }
 
+/// The recorded drains as the plan of a resume or abort: the table on stderr, or `-o json|yaml`
+/// on stdout (before the confirmation, as a drain's plan).
+pub fn show(format: PlanFormat, found: &[Recorded]) -> shared::Result<()> {
+    let document = || serde_json::json!({ "items": found });
+    match format {
+        PlanFormat::Json => output::print_stdout(&output::to_json(&document())?),
+        PlanFormat::Yaml => output::print_stdout(&output::to_yaml(&document())?),
+        PlanFormat::Table => eprint!("{}", render_plan(found)),
+    }
+    Ok(())
+}
+
+/// The recorded drains as a table that fits 120 columns (pure): the pre-scaled owners are
+/// counted here and listed by [`render_plan`] and `-o json`.
 pub fn render(found: &[Recorded]) -> String {
-    let mut table = Table::new(&[
-        "node",
-        "step",
-        "cordoned",
-        "pre-scaled",
-        "started",
-        "running",
-    ]);
+    render_at(found, jiff::Timestamp::now())
+}
+
+fn render_at(found: &[Recorded], now: jiff::Timestamp) -> String {
+    let mut table = Table::new(&["node", "step", "cordoned", "pre-scaled", "age", "running"]);
     for r in found {
         table.row([
             r.node.clone(),
-            r.journal.step.describe().to_string(),
+            crate::execute::step_name(r.journal.step),
             r.cordoned.to_string(),
-            r.journal
-                .prescaled
-                .iter()
-                .map(|p| format!("{}/{} {}→{}", p.namespace, p.name, p.original, p.target))
-                .collect::<Vec<_>>()
-                .join(", "),
-            r.journal.started.clone(),
-            r.running
-                .clone()
-                .unwrap_or_else(|| "no (interrupted)".into()),
+            // How many Deployments; render_plan and -o json list them.
+            r.journal.prescaled.len().to_string(),
+            shared::duration::age(r.journal.started.parse().ok(), now),
+            r.running.clone().unwrap_or_else(|| "no".into()),
         ]);
     }
     table.render()
 }
 
-pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
-    if matches!(args.output, OutputFormat::Name | OutputFormat::Wide) {
-        return Err(Error::Usage(
-            "status supports -o table, json or yaml".into(),
-        ));
+/// The table, then each pre-scaled owner and the count it goes back to: the plan of a resume
+/// or an abort.
+pub fn render_plan(found: &[Recorded]) -> String {
+    let mut text = render(found);
+    for r in found {
+        for p in &r.journal.prescaled {
+            text.push_str(&format!(
+                "{}: deployment {}/{} pre-scaled {} → {}\n",
+                r.node, p.namespace, p.name, p.original, p.target
+            ));
+        }
     }
+    text
+}
+
+pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let found = find(&target.client)
         .await
         .map_err(|e| target.api_error(e))?;
     let text = match args.output {
-        OutputFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
-        OutputFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
-        _ if found.is_empty() => {
+        PlanFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
+        PlanFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
+        PlanFormat::Table if found.is_empty() => {
             eprintln!("No drain in progress.");
             return Ok(());
         }
-        _ => format!(
-            "{}\n`kubectl nodeevict resume [NODE]` finishes a drain; `kubectl nodeevict abort NODE` undoes it.\n",
-            render(&found)
-        ),
+        PlanFormat::Table => {
+            let nodes: Vec<&str> = found.iter().map(|r| r.node.as_str()).collect();
+            format!(
+                "{}\n`{}` finishes {};\n`{}` undoes {}.\n",
+                render(&found),
+                crate::hint::command("resume", &[]),
+                if nodes.len() == 1 { "it" } else { "them" },
+                crate::hint::command("abort", &nodes),
+                if nodes.len() == 1 { "it" } else { "them" },
+            )
+        }
     };
     output::print_stdout(&text);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Options, Prescale, Step};
+
+    #[test]
+    fn the_table_fits_120_columns_with_long_names() {
+        let prescale = |name: &str| Prescale {
+            namespace: "astronomer-ee-lunar-nuclear-3725".into(),
+            name: name.into(),
+            original: 1,
+            target: 2,
+            hpa: None,
+            scaled_object: None,
+            surge_pods: Vec::new(),
+        };
+        let recorded = Recorded {
+            node: "aks-common-12345678-vmss00000a".into(),
+            cordoned: true,
+            journal: NodeJournal {
+                step: Step::Prescaled,
+                started: "2026-01-01T00:00:00Z".into(),
+                options: Options::default(),
+                was_unschedulable: false,
+                prescaled: vec![
+                    prescale("lunar-nuclear-3725-webserver"),
+                    prescale("lunar-nuclear-3725-scheduler"),
+                ],
+                touched: Vec::new(),
+            },
+            running: Some("pid 4194303 on build-runner-7f9c6d5b8-x2x9q".into()),
+            busy: None,
+        };
+        let now: jiff::Timestamp = "2026-01-01T00:05:00Z".parse().unwrap();
+        let text = render_at(&[recorded.clone(), recorded], now);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 120,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(row[3..5], ["2", "5m"], "{text}");
+    }
 }

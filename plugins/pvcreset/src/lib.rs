@@ -9,7 +9,7 @@ use pvc_reset::{abort, reset, resume, status};
 use shared::GlobalArgs;
 use shared::doctor::{Permission, Scope};
 
-/// reset a workload's PersistentVolumeClaim, safely and resumably
+/// Reset a workload's PersistentVolumeClaim, safely and resumably
 #[derive(Parser, Debug)]
 #[command(
     name = "kubectl pvcreset",
@@ -19,6 +19,18 @@ use shared::doctor::{Permission, Scope};
     long_about = "Reset a workload's volume: scale its owner down, delete the PersistentVolumeClaim, let it be\nrecreated empty, scale back up and verify. Interrupted resets can be resumed or aborted."
 )]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(after_help = "Examples:
+  # Show the plan for one claim, change nothing
+  kubectl pvcreset logs-lunar-nuclear-3725-worker-1 -n astronomer-ee-lunar-nuclear-3725 --dry-run
+
+  # Reset it (you type the claim's name to confirm)
+  kubectl pvcreset logs-lunar-nuclear-3725-worker-1 -n astronomer-ee-lunar-nuclear-3725
+
+  # Reset ordinals 0 and 2 of a StatefulSet, with a snapshot first
+  kubectl pvcreset --statefulset web --ordinal 0 --ordinal 2 -n apps --snapshot
+
+  # Every claim of a StatefulSet
+  kubectl pvcreset --statefulset web --all -n apps")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -31,10 +43,25 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Resets in progress or interrupted, from the journals on their owners
+    #[command(after_help = "Examples:
+  # The resets recorded in the namespace, at which step
+  kubectl pvcreset status -n apps
+
+  # In every namespace, for a script
+  kubectl pvcreset status -A -o json")]
     Status(status::StatusArgs),
     /// Finish interrupted resets from where they stopped
+    #[command(after_help = "Examples:
+  # Finish the reset recorded on a Deployment
+  kubectl pvcreset resume deployment/report-builder -n apps
+
+  # Every reset recorded in the namespace
+  kubectl pvcreset resume --all -n apps")]
     Resume(resume::ResumeArgs),
     /// Undo an interrupted reset while its claims still exist: replicas and autoscalers back
+    #[command(after_help = "Examples:
+  # Undo the reset recorded on a Deployment (its claims are kept)
+  kubectl pvcreset abort deployment/report-builder -n apps")]
     Abort(abort::AbortArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
@@ -184,7 +211,7 @@ pub fn main() -> ExitCode {
     pvc_reset::hints::remember_scope(&cli.global);
     shared::cli::run(&cli.global, || async {
         match &cli.command {
-            None => reset::run(&cli.global, &cli.reset).await,
+            None => reset::run(&cli.global, &cli.reset, shared::suggest::subcommand::<Cli>).await,
             Some(Command::Status(args)) => status::run(&cli.global, args).await,
             Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
             Some(Command::Abort(args)) => abort::run(&cli.global, args).await,

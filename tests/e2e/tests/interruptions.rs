@@ -107,8 +107,10 @@ fn ctrl_c_after_each_nodeevict_step_says_how_to_resume_and_the_hint_works() {
             home.path(),
             &[NODE, "--force", "-y"],
             step,
+            // The command carries the --kubeconfig the run was given.
             &format!(
-                "error: interrupted: the drain of {NODE} stopped after step {step}; the drain is recorded on node {NODE}: `kubectl nodeevict resume {NODE}` finishes it"
+                "error: interrupted: the drain of {NODE} stopped after step {step}; the drain is recorded on node {NODE}: `kubectl nodeevict resume {NODE} --kubeconfig {}` finishes it",
+                sim.kubeconfig.display()
             ),
         );
         let node = sim.get_json(&["node", NODE]);

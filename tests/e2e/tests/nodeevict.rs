@@ -107,11 +107,12 @@ fn the_only_replica_never_goes_down_and_everything_is_restored() {
         "left cordoned for termination"
     );
     assert!(!annotated(&node), "journal removed");
+    // The result lines are on stdout (`| tee` keeps them).
     assert!(
-        out.stderr.contains("safe to terminate")
-            && out.stderr.contains("next: aws ec2 terminate-instances --region us-east-1 --instance-ids i-07ad98a70a603e9e1"),
+        out.stdout.contains("safe to terminate")
+            && out.stdout.contains("next: aws ec2 terminate-instances --region us-east-1 --instance-ids i-07ad98a70a603e9e1"),
         "{}",
-        out.stderr
+        out.stdout
     );
     // The Eviction bodies carried the pod's UID as precondition under policy/v1's deleteOptions.
     let evictions: Vec<Value> = sim
@@ -153,7 +154,7 @@ fn a_statefulset_pod_at_its_budget_blocks_until_forced_and_confirmed() {
     let blocked = nodeevict(&sim, home.path(), &[node, "-y"]);
     assert_eq!(blocked.code, Some(1), "{}", blocked.stderr);
     assert!(
-        blocked.stderr.contains("data/mongodb-2: StatefulSet mongodb cannot surge: PDB mongodb allows 0 disruption(s) — needs 3 healthy, has 3"),
+        blocked.stderr.contains("data/mongodb-2: StatefulSet mongodb cannot surge: PDB mongodb allows 0 disruptions — needs 3 healthy, has 3"),
         "{}",
         blocked.stderr
     );
@@ -347,16 +348,19 @@ fn a_pool_is_drained_one_node_at_a_time() {
     names.sort();
     for pair in names.windows(2) {
         let settled = out
-            .stderr
+            .stdout
             .find(&format!("workloads moved off {} are Ready again", pair[0]))
-            .unwrap_or_else(|| panic!("{}", out.stderr));
-        let next = out.stderr.find(&format!("cordoned {}", pair[1])).unwrap();
+            .unwrap_or_else(|| panic!("{}", out.stdout));
+        let next = out
+            .stdout
+            .find(&format!("cordoned node {}", pair[1]))
+            .unwrap();
         assert!(
             settled < next,
             "{} cordoned before {}'s workloads were Ready: {}",
             pair[1],
             pair[0],
-            out.stderr
+            out.stdout
         );
     }
     // In the server's own request journal: each node's journal is cleared before the next is cordoned.
@@ -484,10 +488,10 @@ fn an_autoscaled_single_replica_is_prescaled_through_its_hpa() {
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        out.stderr
+        out.stdout
             .contains("raised HPA default/force-web minReplicas to 2"),
         "{}",
-        out.stderr
+        out.stdout
     );
     let hpa = sim.get_json(&["hpa", "force-web"]);
     assert_eq!(hpa["spec"]["minReplicas"], 1, "{hpa}");

@@ -75,7 +75,8 @@ fn rerunning_the_same_drain_after_a_kill_continues_it_and_restores_the_originals
         assert_eq!(again.code, Some(0), "after {step}: {}", again.stderr);
         assert!(
             again.stderr.contains(&format!(
-                "a drain of {NODE} is already recorded (step {step}); continuing it as `kubectl nodeevict resume {NODE}` would"
+                "a drain of {NODE} is already recorded (step {step}); continuing it as `kubectl nodeevict resume {NODE} --kubeconfig {}` would",
+                sim.kubeconfig.display()
             )),
             "{}",
             again.stderr
@@ -108,12 +109,13 @@ fn a_rerun_with_other_options_refuses_and_changes_nothing() {
     ] {
         let out = nodeevict(&sim, home.path(), &other);
         assert_eq!(out.code, Some(1), "{other:?}: {}", out.stderr);
+        let kubeconfig = sim.kubeconfig.display();
         assert!(
-            out.stderr
-                .contains(&format!("`kubectl nodeevict resume {NODE}`"))
-                && out
-                    .stderr
-                    .contains(&format!("`kubectl nodeevict abort {NODE}`")),
+            out.stderr.contains(&format!(
+                "`kubectl nodeevict resume {NODE} --kubeconfig {kubeconfig}`"
+            )) && out.stderr.contains(&format!(
+                "`kubectl nodeevict abort {NODE} --kubeconfig {kubeconfig}`"
+            )),
             "{other:?}: {}",
             out.stderr
         );
@@ -434,9 +436,7 @@ fn while_a_drain_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun
     );
     let status = nodeevict(&sim, home.path(), &["status"]);
     assert!(
-        status
-            .stdout
-            .contains(&format!("process {} on ", first.id())),
+        status.stdout.contains(&format!("pid {} on ", first.id())),
         "{}",
         status.stdout
     );
@@ -670,11 +670,11 @@ fn draining_a_node_already_cordoned_and_empty_writes_nothing_and_says_so() {
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert!(
         again
-            .stderr
+            .stdout
             .contains("already cordoned and has nothing to evict: nothing was changed")
-            && again.stderr.contains("safe to terminate"),
+            && again.stdout.contains("safe to terminate"),
         "{}",
-        again.stderr
+        again.stdout
     );
     let writes: Vec<Value> = sim.mutating_requests()[writes_before..].to_vec();
     assert!(writes.is_empty(), "no write at all: {writes:?}");

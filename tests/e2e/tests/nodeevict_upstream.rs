@@ -117,10 +117,10 @@ fn a_keda_scaled_workload_is_prescaled_through_its_scaled_object_not_keda_s_hpa(
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        out.stderr
+        out.stdout
             .contains("raised ScaledObject default/force-web minReplicaCount to 2"),
         "{}",
-        out.stderr
+        out.stdout
     );
     // Raised, then restored: two writes to the ScaledObject, none to the HPA KEDA owns.
     let patches = |path: &str| {

@@ -360,10 +360,10 @@ fn an_autoscaled_owner_is_refused_unless_the_autoscaler_is_paused_and_restored()
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        out.stderr
+        out.stdout
             .contains("paused HorizontalPodAutoscaler report-builder"),
         "{}",
-        out.stderr
+        out.stdout
     );
     assert_eq!(
         sim.get_json(&["hpa", "report-builder", "-n", "apps"])["spec"],
@@ -530,8 +530,8 @@ fn snapshot_first_and_refused_without_a_class_for_the_driver() {
         .unwrap();
     assert!(created < deleted);
     assert!(
-        out.stderr.find("is ready").unwrap() < out.stderr.find("deleted claim").unwrap(),
+        out.stdout.find("is ready").unwrap() < out.stdout.find("deleted claim").unwrap(),
         "{}",
-        out.stderr
+        out.stdout
     );
 }

@@ -729,9 +729,7 @@ fn while_a_reset_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun
     );
     let status = sim.run_plugin("pvcreset", home.path(), &["status", "-n", "apps"]);
     assert!(
-        status
-            .stdout
-            .contains(&format!("process {} on ", first.id())),
+        status.stdout.contains(&format!("pid {} on ", first.id())),
         "{}",
         status.stdout
     );

@@ -222,7 +222,13 @@ fn an_interrupted_pool_drain_names_the_nodes_not_started_and_the_command_that_dr
         .iter()
         .find(|c| c.starts_with("kubectl nodeevict -l "))
         .unwrap_or_else(|| panic!("no command for the rest of the pool in {last:?}"));
-    assert_eq!(*again, "kubectl nodeevict -l agentpool=database --force");
+    assert_eq!(
+        *again,
+        format!(
+            "kubectl nodeevict -l agentpool=database --force --kubeconfig {}",
+            sim.kubeconfig.display()
+        )
+    );
     // Pasted into a shell as printed (answered yes), through kubectl's plugin lookup.
     let pasted = suite_tests::paste(
         &format!("{again} -y --timeout 2m"),
@@ -372,7 +378,10 @@ fn a_rerun_blocked_on_a_recorded_drain_says_how_to_finish_or_undo_it() {
         last.contains("timed out evicting default/gravity-web-"),
         "{last}"
     );
-    let abort = format!("kubectl nodeevict abort {NODE}");
+    let abort = format!(
+        "kubectl nodeevict abort {NODE} --kubeconfig {}",
+        sim.kubeconfig.display()
+    );
     assert!(last.contains(&format!("`{abort}`")), "{last}");
     // Pasted as printed (answered yes): the drain is undone.
     let pasted = suite_tests::paste(&format!("{abort} -y"), &sim.kubeconfig, home.path());
