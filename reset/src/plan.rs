@@ -922,51 +922,11 @@ pub fn render(plan: &Plan) -> String {
         .map_or(MAX_WIDTH, |(_, cols)| {
             usize::from(cols).clamp(40, MAX_WIDTH)
         });
-    wrap(&render_lines(plan), width)
+    shared::output::wrap(&render_lines(plan), width)
 }
 
 /// The widest a plan line goes: as kubectl's tables, readable in a 120-column terminal.
 const MAX_WIDTH: usize = 120;
-
-/// Wraps every line longer than `width` at spaces; a continuation is indented under the
-/// text of its line (past `N. ` or `word: `), so each item still reads as one.
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        if line.chars().count() <= width {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        let rest = &line[indent..];
-        // Under the item's text: after "1. " of a step, after "label: " of a field.
-        let hang = match rest.split_once(' ') {
-            Some((first, _)) if first.ends_with('.') || first.ends_with(':') => first.len() + 1,
-            _ => 2,
-        };
-        let continuation = " ".repeat(indent + hang);
-        let mut current = line[..indent].to_string();
-        let mut at_start = true;
-        for word in rest.split(' ') {
-            let fits = current.chars().count() + 1 + word.chars().count() <= width;
-            if !at_start && !fits {
-                out.push_str(&current);
-                out.push('\n');
-                current = continuation.clone();
-                at_start = true;
-            }
-            if !at_start {
-                current.push(' ');
-            }
-            current.push_str(word);
-            at_start = false;
-        }
-        out.push_str(&current);
-        out.push('\n');
-    }
-    out
-}
 
 fn render_lines(plan: &Plan) -> String {
     let mut out = format!(
@@ -1033,37 +993,6 @@ fn render_lines(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn long_plan_lines_wrap_under_their_text() {
-        let text = "  disruption: pod lunar-nuclear-3725-worker-1 is down until its replacement is Ready; the other pods keep running\n    1. delete claim a, b, c and wait until it is really gone\n";
-        let wrapped = wrap(text, 50);
-        for line in wrapped.lines() {
-            assert!(line.chars().count() <= 50, "{line}");
-        }
-        assert!(wrapped.starts_with("  disruption: pod"), "{wrapped}");
-        assert!(
-            wrapped
-                .lines()
-                .nth(1)
-                .unwrap()
-                .starts_with("              "),
-            "{wrapped}"
-        );
-        let step = wrapped
-            .lines()
-            .position(|l| l.starts_with("    1. "))
-            .unwrap();
-        let next = wrapped.lines().nth(step + 1).unwrap();
-        assert!(
-            next.starts_with("       ") && !next.starts_with("        "),
-            "{wrapped}"
-        );
-        // Nothing lost, nothing added but line breaks and indentation.
-        let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
-        assert_eq!(words(&wrapped), words(text));
-        assert_eq!(wrap("short\n", 50), "short\n");
-    }
 
     fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap()

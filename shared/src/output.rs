@@ -165,7 +165,8 @@ pub fn stderr_width() -> Option<usize> {
 }
 
 /// `text` with every line longer than `width` wrapped at spaces; a continuation is indented
-/// two columns deeper than its line, so a wrapped plan line still reads as one item. Widths
+/// under the text of its line (past `1. ` or `label: `, else two columns deeper), so a
+/// wrapped plan line still reads as one item. Widths
 /// are measured as the terminal shows them (colour codes take no room). What must stay
 /// copyable stays whole: a word longer than the width, a command quoted in backticks, and a
 /// line holding an unquoted command (`fix: kubectl …`) — a newline inside a command would run
@@ -189,7 +190,14 @@ pub fn wrap(text: &str, width: usize) -> String {
 
 fn wrap_line(body: &str, width: usize) -> String {
     let indent_len = body.len() - body.trim_start_matches(' ').len();
-    let continuation = " ".repeat(indent_len + 2);
+    // Under the item's text: past "1. " of a step or "label: " of a field, else 2 deeper.
+    let hang = match body[indent_len..].split_once(' ') {
+        Some((first, _)) if first.ends_with('.') || first.ends_with(':') => {
+            console::measure_text_width(first) + 1
+        }
+        _ => 2,
+    };
+    let continuation = " ".repeat(indent_len + hang);
     let mut out = body[..indent_len].to_string();
     let mut column = indent_len;
     let mut first_word = true;
@@ -327,6 +335,26 @@ mod tests {
         // A word longer than the width stays whole.
         assert_eq!(wrap("a verylongword b", 5), "a\n  verylongword\n  b");
         assert_eq!(wrap(text, usize::MAX), text);
+    }
+
+    #[test]
+    fn continuations_hang_under_the_item_s_text() {
+        let text = "  disruption: pod lunar-nuclear-3725-worker-1 is down until its replacement is Ready; the other pods keep running\n    1. delete claim a, b, c and wait until it is really gone\n";
+        let wrapped = wrap(text, 50);
+        for line in wrapped.lines() {
+            assert!(line.chars().count() <= 50, "{line}");
+        }
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines[0].starts_with("  disruption: pod"), "{wrapped}");
+        assert!(lines[1].starts_with(&" ".repeat(14)), "{wrapped}");
+        let step = lines.iter().position(|l| l.starts_with("    1. ")).unwrap();
+        let next = lines[step + 1];
+        assert!(
+            next.starts_with(&" ".repeat(7)) && !next.starts_with(&" ".repeat(8)),
+            "{wrapped}"
+        );
+        let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(words(&wrapped), words(text));
     }
 
     #[test]

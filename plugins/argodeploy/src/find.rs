@@ -317,7 +317,7 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &FindArgs) -> shar
 /// further (every namespace, or the list of all workflows when that was done already).
 fn not_found(args: &FindArgs, keys: &LabelKeys, target: &shared::Target) -> String {
     let id = shared::shell::word(&args.instance);
-    if let Some(sub) = crate::suggest::subcommand(&args.instance) {
+    if let Some(sub) = shared::suggest::subcommand::<crate::Cli>(&args.instance).map(|m| m.name) {
         return format!(
             "no instance {:?}: did you mean `kubectl argodeploy {sub}{}{}`?",
             args.instance,

@@ -12,7 +12,6 @@ mod node_status;
 mod pod_name;
 mod resubmit;
 mod shutdown;
-mod suggest;
 mod tree;
 mod workflow;
 

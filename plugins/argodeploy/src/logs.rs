@@ -73,7 +73,7 @@ fn no_such_step(workflow: &str, step: &str, pods: &[Pod]) -> String {
     if steps.is_empty() {
         return format!("workflow {workflow} has no pods yet: no step {step:?} to show");
     }
-    let close = crate::suggest::close_names(step, steps.iter().map(String::as_str));
+    let close = shared::suggest::close_names(step, &steps);
     let hint = if close.is_empty() {
         String::new()
     } else {

@@ -261,7 +261,7 @@ pub fn not_found(
         "workflow {name:?} not found in namespace {}",
         target.namespace
     );
-    if let Some(sub) = crate::suggest::subcommand(name) {
+    if let Some(sub) = shared::suggest::subcommand::<crate::Cli>(name).map(|m| m.name) {
         let command = if sub == "list" {
             list
         } else {
@@ -269,7 +269,7 @@ pub fn not_found(
         };
         return format!("{head}: did you mean `{command}`?");
     }
-    let close = crate::suggest::close_names(name, names.iter().map(String::as_str));
+    let close = shared::suggest::close_names(name, names);
     if close.is_empty() {
         format!("{head}: `{list}` shows them")
     } else {
