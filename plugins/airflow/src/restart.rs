@@ -18,8 +18,6 @@ use shared::output::{OutputFormat, PlanFormat};
 use shared::shell::word;
 use shared::{ChangeArgs, Error, GlobalArgs, Target};
 
-use crate::status::plural;
-
 use crate::discovery::{self, AirflowDeployment, Inventory};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -469,7 +467,7 @@ pub fn render(plan: &Plan) -> String {
             s.component,
             s.kind.to_lowercase(),
             s.workload,
-            plural(i64::from(s.desired), "replica"),
+            shared::plural::count(s.desired, "replica"),
             s.grace_seconds
         ));
         if let Some(why) = &s.why {

@@ -79,7 +79,7 @@ pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<P
                     what: format!(
                         "{} ({name}) is crash-looping after {}",
                         p.name,
-                        plural(i64::from(p.restarts), "restart")
+                        shared::plural::count(p.restarts, "restart")
                     ),
                     fix: match fixes {
                         // A StatefulSet rolls only while all its pods are Ready: a rolling
@@ -144,15 +144,6 @@ pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<P
         }
     }
     out
-}
-
-/// `1 restart`, `5 restarts`.
-pub fn plural(n: i64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 /// The components table and the problems, as text.
@@ -367,7 +358,6 @@ mod tests {
             once[0].fix,
             "kubectl rollout restart statefulset/lunar-nuclear-3725-worker -n astronomer-ee-lunar-nuclear-3725"
         );
-        assert_eq!(plural(1, "restart"), "1 restart");
         assert!(text.find("scheduler").unwrap() < text.find("worker").unwrap());
     }
 
