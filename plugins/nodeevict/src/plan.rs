@@ -804,17 +804,7 @@ pub const DEAD_NODE_SKIP_WAIT_SECONDS: u64 = 60;
 /// The plan as text.
 pub fn render(plan: &NodePlan) -> String {
     let mut out = format!("Drain node {}\n", plan.node);
-    let mut table = shared::output::Table::new(&["namespace", "pod", "owner", "verdict", "reason"]);
-    for p in &plan.pods {
-        table.row([
-            p.namespace.clone(),
-            p.name.clone(),
-            p.owner.clone(),
-            format!("{:?}", p.verdict).to_lowercase(),
-            p.reason.clone(),
-        ]);
-    }
-    out.push_str(&table.render());
+    out.push_str(&pod_table(&plan.pods));
     for s in &plan.prescale {
         out.push_str(&format!(
             "pre-scale: Deployment {}/{}: {} → {} replicas{}, restored afterwards ({})\n",
@@ -834,6 +824,125 @@ pub fn render(plan: &NodePlan) -> String {
         out.push_str(&format!("blocked: {b}\n"));
     }
     out
+}
+
+/// The widest the pod table goes: readable in a 120-column terminal, as kubectl's tables.
+const TABLE_WIDTH: usize = 120;
+
+/// The pods, each namespace a heading with its pods under it: a NAMESPACE column of
+/// astronomer's names took a third of the width. OWNER is the controller's kind when the pod
+/// is named after it (`Deployment`), else `Kind/name`; REASON is cut to what the width leaves
+/// (whole in `-o json`, and a blocked pod's on its `blocked:` line).
+fn pod_table(pods: &[PodPlan]) -> String {
+    let rows: Vec<[String; 4]> = pods
+        .iter()
+        .map(|p| {
+            [
+                format!("  {}", p.name),
+                owner_cell(p),
+                format!("{:?}", p.verdict).to_lowercase(),
+                table_reason(p),
+            ]
+        })
+        .collect();
+    let headers = ["POD", "OWNER", "VERDICT", "REASON"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([headers[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (pod_w, owner_w, verdict_w) = (width(0), width(1), width(2));
+    let reason_w = TABLE_WIDTH
+        .saturating_sub(pod_w + owner_w + verdict_w + 9)
+        .max(20);
+    let line = |cells: [&str; 4]| {
+        let reason = shared::output::truncate(cells[3], reason_w);
+        format!(
+            "{:<pod_w$}   {:<owner_w$}   {:<verdict_w$}   {reason}",
+            cells[0], cells[1], cells[2]
+        )
+        .trim_end()
+        .to_string()
+            + "\n"
+    };
+    let mut out = line(headers);
+    let mut namespaces: Vec<&str> = Vec::new();
+    for p in pods {
+        if !namespaces.contains(&p.namespace.as_str()) {
+            namespaces.push(&p.namespace);
+        }
+    }
+    for namespace in namespaces {
+        out.push_str(&format!("{namespace}:\n"));
+        for (p, row) in pods.iter().zip(&rows) {
+            if p.namespace == namespace {
+                out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+            }
+        }
+    }
+    out
+}
+
+/// `Deployment` for a pod named after its Deployment, else `Kind/name` (or `-`).
+fn owner_cell(p: &PodPlan) -> String {
+    match p.owner.split_once('/') {
+        Some((kind, name)) if p.name.starts_with(&format!("{name}-")) => kind.to_string(),
+        _ => p.owner.clone(),
+    }
+}
+
+/// The REASON cell before the width's cut: a blocked pod's reason is spelt out in full on its
+/// `blocked:` line below the table, so the cell keeps its first clause; a plain eviction needs
+/// no reason beside its verdict.
+fn table_reason(p: &PodPlan) -> String {
+    if p.verdict == Verdict::Evict && p.reason == "evict" {
+        return String::new();
+    }
+    if p.verdict != Verdict::Blocked {
+        return p.reason.clone();
+    }
+    [": ", "; ", " — "]
+        .iter()
+        .filter_map(|sep| p.reason.find(sep))
+        .min()
+        .map_or(p.reason.clone(), |end| p.reason[..end].to_string())
+}
+
+#[cfg(test)]
+mod table_reason_tests {
+    use super::*;
+
+    #[test]
+    fn a_blocked_pod_s_cell_keeps_the_first_clause() {
+        let mut pod = PodPlan {
+            namespace: "data".into(),
+            name: "mongodb-2".into(),
+            uid: "u".into(),
+            owner: "StatefulSet/mongodb".into(),
+            verdict: Verdict::Evict,
+            reason: String::new(),
+            blocked_by: None,
+        };
+        pod.block(
+            BlockReason::Budget,
+            "StatefulSet mongodb cannot surge: PDB mongodb allows 0 disruptions — needs 3 healthy"
+                .into(),
+        );
+        assert_eq!(table_reason(&pod), "StatefulSet mongodb cannot surge");
+        assert_eq!(owner_cell(&pod), "StatefulSet");
+        let text = pod_table(std::slice::from_ref(&pod));
+        assert_eq!(
+            text,
+            "POD           OWNER         VERDICT   REASON\ndata:\n  mongodb-2   StatefulSet   blocked   StatefulSet mongodb cannot surge\n"
+        );
+        pod.verdict = Verdict::Evict;
+        pod.reason = "evict".into();
+        assert_eq!(table_reason(&pod), "");
+        pod.owner = "ReplicaSet/other".into();
+        assert_eq!(owner_cell(&pod), "ReplicaSet/other");
+    }
 }
 
 /// ` through HPA h (minReplicas 1 → 2, maxReplicas 1 → 2)` or the ScaledObject's counts.

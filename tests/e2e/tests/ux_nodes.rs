@@ -690,3 +690,42 @@ fn a_pool_drain_that_stops_still_sums_up_every_node() {
     let last = out.stderr.trim_end().lines().last().unwrap();
     assert!(last.contains("kubectl nodeevict resume"), "{last}");
 }
+
+/// Item 5: a drain plan's table fits 120 columns on every node of the scenarios, blocked pods
+/// included (their reason in full stays on the `blocked:` line under the table).
+#[test]
+fn drain_plan_tables_fit_120_columns_on_every_node() {
+    for scenario in ["aura", "astronomer", "artsy"] {
+        let sim = SimProcess::start(scenario, &[]);
+        let home = tempfile::tempdir().unwrap();
+        let nodes = sim.get_json(&["nodes"]);
+        for node in nodes["items"].as_array().unwrap() {
+            let name = node["metadata"]["name"].as_str().unwrap();
+            let out = sim.run_plugin("nodeevict", home.path(), &[name, "--dry-run"]);
+            let table: Vec<&str> = out
+                .stderr
+                .lines()
+                .skip_while(|l| !l.starts_with("POD "))
+                .take_while(|l| {
+                    !["pre-scale:", "capacity:", "warning:", "blocked:", "error:"]
+                        .iter()
+                        .any(|p| l.starts_with(p))
+                })
+                .collect();
+            assert!(
+                !table.is_empty() || !out.stderr.contains("NAMESPACE"),
+                "{scenario} {name}: {}",
+                out.stderr
+            );
+            fits_120(&table.join("\n"));
+            if out.stderr.contains("   blocked   ") {
+                assert!(
+                    out.stderr.lines().any(|l| l.starts_with("blocked: ")),
+                    "a blocked pod's whole reason is under the table: {}",
+                    out.stderr
+                );
+            }
+        }
+        assert!(sim.mutating_requests().is_empty(), "{scenario}");
+    }
+}
