@@ -169,19 +169,17 @@ pub async fn find_all(
     Ok((found, unreadable))
 }
 
-/// The recorded resets as a table that fits 120 columns with long names (pure); the
-/// namespace column only with `-A`, as kubectl's; several claims are counted here and
-/// listed by [`render_plan`] and `-o json`.
+/// The recorded resets as a table that fits 120 columns with long names (pure); with `-A`
+/// each namespace is a heading over its resets (a NAMESPACE column of astronomer's names made
+/// the table 153 columns); several claims are counted here and listed by [`render_plan`] and
+/// `-o json` (which also has the running process's whole `pid N on HOST`).
 pub fn render(found: &[Recorded], with_namespace: bool) -> String {
     render_at(found, with_namespace, jiff::Timestamp::now())
 }
 
 fn render_at(found: &[Recorded], with_namespace: bool, now: jiff::Timestamp) -> String {
-    let mut headers = vec!["owner", "step", "claims", "replicas", "age", "running"];
-    if with_namespace {
-        headers.insert(0, "namespace");
-    }
-    let mut table = Table::new(&headers);
+    let indent = if with_namespace { "  " } else { "" };
+    let mut table = Table::new(&["owner", "step", "claims", "replicas", "age", "running"]);
     for r in found {
         let recorded: Vec<String> = r
             .journal
@@ -189,8 +187,8 @@ fn render_at(found: &[Recorded], with_namespace: bool, now: jiff::Timestamp) -> 
             .iter()
             .map(|o| o.replicas.to_string())
             .collect();
-        let mut row = vec![
-            r.owner.clone(),
+        table.row([
+            format!("{indent}{}", short_owner(&r.owner)),
             crate::execute::step_name(r.journal.step),
             match r.journal.claims.as_slice() {
                 [one] => one.name.clone(),
@@ -198,14 +196,51 @@ fn render_at(found: &[Recorded], with_namespace: bool, now: jiff::Timestamp) -> 
             },
             format!("{} (was {})", r.replicas_now, recorded.join("/")),
             shared::duration::age(r.journal.started.parse().ok(), now),
-            r.running.clone().unwrap_or_else(|| "no".into()),
-        ];
-        if with_namespace {
-            row.insert(0, r.namespace.clone());
-        }
-        table.row(row);
+            running_cell(&r.liveness),
+        ]);
     }
-    table.render()
+    let text = table.render();
+    if !with_namespace {
+        return text;
+    }
+    // The headings go in after the table is aligned, so every row keeps the same columns.
+    let mut out = String::with_capacity(text.len());
+    let mut heading: Option<&str> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(r) = i.checked_sub(1).and_then(|row| found.get(row))
+            && heading != Some(r.namespace.as_str())
+        {
+            out.push_str(&format!("{}:\n", r.namespace));
+            heading = Some(&r.namespace);
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// OWNER as kubectl's short names write it (`sts/web`, `deploy/api`): the table's columns are
+/// counted; the commands printed under it spell the owner out.
+fn short_owner(owner: &str) -> String {
+    match owner.split_once('/') {
+        Some(("statefulset", name)) => format!("sts/{name}"),
+        Some(("deployment", name)) => format!("deploy/{name}"),
+        _ => owner.to_string(),
+    }
+}
+
+/// RUNNING: `pid N` for a run on this machine, `on HOST` for one elsewhere (its pid means
+/// nothing here; a long host name is cut, whole in `-o json`), `no` when none is.
+fn running_cell(liveness: &Liveness) -> String {
+    match liveness {
+        Liveness::Running {
+            same_host: true,
+            pid,
+            ..
+        } => format!("pid {pid}"),
+        Liveness::Running { host, .. } => format!("on {}", shared::output::truncate(host, 11)),
+        Liveness::Stopped => "no".into(),
+    }
 }
 
 /// The table, then each reset's strategy and claims: the plan of a resume.
@@ -311,6 +346,38 @@ mod tests {
             text.contains("3 claims") && text.contains("0 (was 3)"),
             "{text}"
         );
-        assert!(render_at(&found, true, now).starts_with("NAMESPACE"));
+        // -A: the namespace heads its resets, and the running process fits beside them.
+        let mut all_namespaces = found.clone();
+        all_namespaces[0].liveness = Liveness::Running {
+            host: "vm-7".into(),
+            pid: 19094,
+            age: std::time::Duration::from_secs(1),
+            same_host: true,
+        };
+        all_namespaces[1].namespace = "astronomer-ee-zodiac-cosmo-1172".into();
+        all_namespaces[1].liveness = Liveness::Running {
+            host: "ip-10-0-12-27.ec2.internal".into(),
+            pid: 7,
+            age: std::time::Duration::from_secs(1),
+            same_host: false,
+        };
+        let all = render_at(&all_namespaces, true, now);
+        let lines: Vec<&str> = all.lines().collect();
+        assert!(lines[0].starts_with("OWNER"), "{all}");
+        assert_eq!(lines[1], "astronomer-ee-lunar-nuclear-3725:", "{all}");
+        assert!(
+            lines[2].starts_with("  sts/lunar-nuclear-3725-worker")
+                && lines[2].ends_with("pid 19094"),
+            "{all}"
+        );
+        assert_eq!(lines[3], "astronomer-ee-zodiac-cosmo-1172:", "{all}");
+        assert!(lines[4].ends_with("on ip-10-0-12…"), "{all}");
+        for line in &lines {
+            assert!(
+                line.chars().count() <= 120,
+                "{} columns: {line}\n{all}",
+                line.chars().count()
+            );
+        }
     }
 }

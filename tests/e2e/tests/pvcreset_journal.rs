@@ -727,9 +727,13 @@ fn while_a_reset_runs_a_rerun_resume_or_abort_refuses_and_after_a_kill_the_rerun
         before,
         "the claim is kept"
     );
+    // A run on this machine shows as `pid N` in the table.
     let status = sim.run_plugin("pvcreset", home.path(), &["status", "-n", "apps"]);
     assert!(
-        status.stdout.contains(&format!("pid {} on ", first.id())),
+        status
+            .stdout
+            .lines()
+            .any(|l| l.trim_end().ends_with(&format!("pid {}", first.id()))),
         "{}",
         status.stdout
     );
