@@ -202,6 +202,8 @@ struct Op<'a> {
     attempts: BTreeMap<String, i64>,
     shutdown: String,
     suspended: bool,
+    /// Executing the exit handler (its pods start even after a Stop).
+    in_exit: bool,
     create_pods: Vec<Value>,
     patch_pods: Vec<(String, Value)>,
     delete_pods: Vec<(String, String)>,
@@ -244,6 +246,7 @@ fn operate(wf: &Value, owned: &[&Value], now: Timestamp) -> Option<WorkflowUpdat
         attempts,
         shutdown: s(&wf["spec"]["shutdown"]).to_string(),
         suspended: wf["spec"]["suspend"] == true,
+        in_exit: false,
         create_pods: Vec::new(),
         patch_pods: Vec::new(),
         delete_pods: Vec::new(),
@@ -276,11 +279,12 @@ fn operate(wf: &Value, owned: &[&Value], now: Timestamp) -> Option<WorkflowUpdat
     if done && !on_exit.is_empty() && op.shutdown != "Terminate" {
         let exit_name = format!("{name}.onExit");
         let ctx = Ctx {
-            on_exit: true,
             display: Some("onExit".into()),
             ..Ctx::default()
         };
+        op.in_exit = true;
         let exit = op.execute(&exit_name, &on_exit, "", &args, ctx);
+        op.in_exit = false;
         done = fulfilled(&exit);
         if done && failed_or_error(&exit) && !failed_or_error(&wf_phase) {
             wf_phase = exit.clone();
@@ -360,7 +364,6 @@ fn operate(wf: &Value, owned: &[&Value], now: Timestamp) -> Option<WorkflowUpdat
 struct Ctx {
     /// The attempt of a Retry node (no further retry wrapping).
     retry_child: bool,
-    on_exit: bool,
     display: Option<String>,
 }
 
@@ -474,6 +477,8 @@ impl Op<'_> {
             let pod_name = pod_name(&self.name, &node_name, s(&node["templateName"]), self.v1);
             let pod = self.pods.get(pod_name.as_str()).copied();
             if self.shutdown == "Terminate" {
+                // podReconciliation / pod_cleanup.go: the pods of a terminated workflow are
+                // killed and their nodes fail (upstream's message has two spaces).
                 if let Some(pod) = pod {
                     let pod_phase = s(&pod["status"]["phase"]);
                     if pod_phase != "Succeeded" && pod_phase != "Failed" {
@@ -481,7 +486,7 @@ impl Op<'_> {
                             .push((pod_name.clone(), s(&pod["metadata"]["uid"]).to_string()));
                     }
                 }
-                let msg = format!("workflow shutdown with strategy: {}", self.shutdown);
+                let msg = format!("workflow shutdown with strategy:  {}", self.shutdown);
                 self.mark(&node_name, "Failed", Some(&msg));
                 continue;
             }
@@ -582,12 +587,24 @@ impl Op<'_> {
             }
             return "Error".into();
         };
+        let leaf = !tmpl["steps"].is_array() && !tmpl["dag"].is_object();
         if !exists {
-            if !self.shutdown.is_empty() && !ctx.on_exit {
-                // A node that would start after a shutdown is Skipped (operator.go).
+            if !self.shutdown.is_empty()
+                && !self.in_exit
+                && leaf
+                && (ctx.retry_child || !tmpl["retryStrategy"].is_object())
+            {
+                // workflowpod.go createWorkflowPod: "Do not create pods if we are shutting
+                // down": the node is Failed, with no pod.
                 let msg = format!("workflow shutdown with strategy: {}", self.shutdown);
-                self.init(node_name, "Skipped", template, boundary, "Skipped", &ctx);
-                return self.mark(node_name, "Skipped", Some(&msg));
+                let type_ = if tmpl["suspend"].is_object() {
+                    "Suspend"
+                } else {
+                    "Pod"
+                };
+                self.init(node_name, type_, template, boundary, "Pending", &ctx);
+                self.set_inputs(node_name, args);
+                return self.mark(node_name, "Failed", Some(&msg));
             }
             if self.suspended {
                 return "Pending".into();
