@@ -705,7 +705,6 @@ impl Op<'_> {
                     let child_ctx = Ctx {
                         retry_child: true,
                         display: Some(format!("{display}({})", attempt - 1)),
-                        ..ctx.clone()
                     };
                     let p = self.execute(&child_name, template, boundary, args, child_ctx);
                     if !fulfilled(&p) {
@@ -737,7 +736,6 @@ impl Op<'_> {
             let child_ctx = Ctx {
                 retry_child: true,
                 display: Some(format!("{display}({attempt})")),
-                ..ctx.clone()
             };
             let p = self.execute(&child_name, template, boundary, args, child_ctx);
             self.add_child(node_name, &child_name);
