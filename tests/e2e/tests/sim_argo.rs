@@ -67,7 +67,7 @@ fn create(sim: &SimProcess, name: &str, spec: Value) {
 }
 
 fn get(sim: &SimProcess, name: &str) -> Value {
-    sim.get_json(&["workflow", name, "-n", NS])
+    sim.get_json(&["wf", name, "-n", NS])
 }
 
 fn phase(sim: &SimProcess, name: &str) -> String {
@@ -481,4 +481,38 @@ fn with_the_workflow_controller_scaled_to_zero_nothing_moves() {
     assert_eq!(phase(&sim, "deploy-d7a7a3cc-srdqx"), "Pending");
     assert_eq!(phase(&sim, "dag-fail-r4gvc"), "Running");
     assert!(pod_names(&sim, "deploy-live-dag").is_empty());
+}
+
+#[test]
+fn the_live_steps_workflow_retries_its_flaky_step_then_runs_the_long_one() {
+    let sim = sim();
+    let name = "deploy-live-steps";
+    let long = format!("{name}[2].deploy-playbook");
+    wait_for("deploy-playbook runs", WAIT, || {
+        node(&get(&sim, name), &long)["phase"] == "Running"
+    });
+    let wf = get(&sim, name);
+    let flaky = node(&wf, &format!("{name}[1].flaky"));
+    assert_eq!(flaky["type"], "Retry");
+    assert_eq!(flaky["phase"], "Succeeded");
+    assert_eq!(node(&wf, &format!("{name}[1].flaky(0)"))["phase"], "Failed");
+    assert_eq!(
+        node(&wf, &format!("{name}[1].flaky(1)"))["phase"],
+        "Succeeded"
+    );
+    assert_eq!(
+        wf["metadata"]["labels"]["workflows.argoproj.io/phase"],
+        "Running"
+    );
+    assert_eq!(wf["status"]["progress"], "2/4");
+    let attempts: Value = serde_json::from_str(
+        wf["metadata"]["annotations"]["sim.kube-sim.dev/attempts"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(attempts[format!("{name}[1].flaky")], 2);
+    // `kubectl get wf` lists it as Running.
+    let out = sim.kubectl(&["get", "wf", name, "-n", NS]);
+    assert!(out.stdout.contains(name), "{}", out.stdout);
 }
