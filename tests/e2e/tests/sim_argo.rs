@@ -1,4 +1,4 @@
-//! kube-sim's Argo controller (tests/sim/src/argo.rs) judged through real kubectl: workflows
+//! kube-sim's Argo controller (tests/sim/src/argo/) judged through real kubectl: workflows
 //! created with `kubectl create -f` run as argo runs them (node names, ids, types, pods named
 //! by pod-name format v2), fail, retry, fan out, stop, terminate, suspend and resume; an
 //! external retry done by hand re-runs only the failed branch.

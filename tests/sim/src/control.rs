@@ -42,7 +42,7 @@ pub(crate) enum Action {
         message: String,
         warning: bool,
     },
-    /// An Argo workflow's reconciliation (see argo.rs).
+    /// An Argo workflow's reconciliation (see argo/).
     Workflow(Box<crate::argo::WorkflowUpdate>),
 }
 
