@@ -290,6 +290,31 @@ fn with_items_fans_out_and_continue_on_lets_a_failure_pass() {
     assert_eq!(node(&wf, "fanout[1].bad")["phase"], "Failed");
     assert_eq!(node(&wf, "fanout[2].after")["phase"], "Succeeded");
     assert_eq!(wf["status"]["progress"], "3/4");
+
+    // In a DAG the items hang from a TaskGroup; a suspend with a duration ends by itself.
+    create(
+        &sim,
+        "fandag",
+        json!({"entrypoint": "d", "templates": [{"name": "d", "dag": {"tasks": [
+                   {"name": "pause", "template": "pause"},
+                   {"name": "each", "template": "ok", "depends": "pause", "withItems": [1, 2]}]}},
+                   {"name": "pause", "suspend": {"duration": "3s"}}, leaf("ok", 1, "0")]}),
+    );
+    let wf = wait_phase(&sim, "fandag", "Succeeded");
+    assert_eq!(node(&wf, "fandag.pause")["type"], "Suspend");
+    let group = node(&wf, "fandag.each");
+    assert_eq!(group["type"], "TaskGroup");
+    assert_eq!(
+        group["children"],
+        json!([
+            id("fandag", "fandag.each(0:1)"),
+            id("fandag", "fandag.each(1:2)")
+        ])
+    );
+    assert_eq!(
+        node(&wf, "fandag.pause")["children"],
+        json!([id("fandag", "fandag.each")])
+    );
 }
 
 fn stoppable(sim: &SimProcess, name: &str) {
