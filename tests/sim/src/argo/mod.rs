@@ -244,7 +244,13 @@ fn operate(wf: &Value, owned: &[&Value], now: Timestamp) -> Option<WorkflowUpdat
         }
         new["status"]["phase"] = json!(wf_phase);
         new["status"]["finishedAt"] = json!(op.stamp);
-        if !message.is_empty() {
+        // markWorkflowPhase: the message is the outcome's (none for a success, so a stale
+        // one from before an external retry goes).
+        if message.is_empty() {
+            if let Some(st) = new["status"].as_object_mut() {
+                st.remove("message");
+            }
+        } else {
             new["status"]["message"] = json!(message);
         }
         new["metadata"]["labels"][COMPLETED] = json!("true");
