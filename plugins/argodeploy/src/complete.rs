@@ -50,7 +50,15 @@ pub async fn run(args: &CompleteArgs, keys: &crate::labels::LabelKeys) -> shared
         (None, [sub])
             if matches!(
                 sub.as_str(),
-                "get" | "logs" | "resubmit" | "stop" | "terminate"
+                "get"
+                    | "logs"
+                    | "resubmit"
+                    | "stop"
+                    | "terminate"
+                    | "wait"
+                    | "watch"
+                    | "suspend"
+                    | "resume"
             ) =>
         {
             workflows().await.iter().map(|w| w.name_any()).collect()
