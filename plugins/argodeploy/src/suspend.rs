@@ -218,7 +218,12 @@ pub fn plan_resume(
 /// OverrideOutputParametersWithDefault: a raw output parameter (`valueFrom.supplied`) takes its
 /// `valueFrom.default`; one without a default cannot be resumed.
 fn override_outputs_with_default(node: &mut Value) -> Result<(), String> {
-    let Some(params) = node["outputs"]["parameters"].as_array_mut() else {
+    // Read through get_mut: indexing a Value mutably would add the missing keys.
+    let Some(params) = node
+        .get_mut("outputs")
+        .and_then(|o| o.get_mut("parameters"))
+        .and_then(Value::as_array_mut)
+    else {
         return Ok(());
     };
     for p in params {
@@ -654,6 +659,14 @@ mod tests {
         assert_eq!(plan.nodes.len(), 1);
         assert_eq!(plan.nodes[0].display_name, "approve");
         assert_eq!(plan.nodes[0].message, RESUMED_BY);
+        // A node without outputs gets none.
+        let mut bare = waiting();
+        bare["deploy-x-1"]
+            .as_object_mut()
+            .unwrap()
+            .remove("outputs");
+        let p = plan_resume(&wf("Running", None, bare), None, now()).unwrap();
+        assert!(p.new_nodes["deploy-x-1"].get("outputs").is_none());
         assert_eq!(
             render_resume(&plan),
             "Resume workflow deploy-x (Running):\n  spec.suspend: true → removed\n  suspend step approve (deploy-x-1): Running → Succeeded\n"

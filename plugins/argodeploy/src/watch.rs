@@ -201,6 +201,7 @@ impl Screen {
 fn console_size() -> Option<(usize, usize)> {
     console::Term::stdout()
         .size_checked()
+        .filter(|(rows, cols)| *rows > 0 && *cols > 0)
         .map(|(rows, cols)| (usize::from(rows), usize::from(cols)))
 }
 
