@@ -63,6 +63,10 @@ pub async fn run(args: &CompleteArgs, keys: &crate::labels::LabelKeys) -> shared
         {
             workflows().await.iter().map(|w| w.name_any()).collect()
         }
+        // wait takes several workflows.
+        (None, [sub, ..]) if sub == "wait" => {
+            workflows().await.iter().map(|w| w.name_any()).collect()
+        }
         (None, [sub]) if sub == "completion" => complete::SHELLS.map(String::from).to_vec(),
         (None, [sub]) if sub == "find" => label_values(&workflows().await, &keys.instance_label),
         _ => Vec::new(),

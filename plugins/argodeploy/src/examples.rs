@@ -88,7 +88,7 @@ pub const WAIT: &str = "Examples:
   kubectl argodeploy wait deploy-f3f49249-njqlp -n atmosphere
 
   # Several at once, at most 30 minutes (exit 4 after), as JSON
-  kubectl argodeploy wait deploy-f3f49249-njqlp deploy-d7a7a3cc-srdqx \\
+  kubectl argodeploy wait deploy-f3f49249-njqlp deploy-f38b2ffc-fm9fs \\
     -n atmosphere --timeout 30m -o json
 
   # A workflow that may already be gone counts as done

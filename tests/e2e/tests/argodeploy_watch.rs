@@ -641,3 +641,62 @@ fn suspend_asks_on_a_terminal_and_acts_only_on_yes() {
     assert_eq!(exit(&yes), 0);
     assert_eq!(workflow(&sim, RUNNING)["spec"]["suspend"], true);
 }
+
+/// Each verb's --help examples work as printed (wait and watch once their workflow ended,
+/// suspend and resume as dry runs), and the workflow names complete after each verb.
+#[test]
+fn examples_work_as_printed_and_workflow_names_complete() {
+    let sim = SimProcess::start("atmosphere", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    for verb in ["wait", "watch", "suspend", "resume"] {
+        let out = run(Command::new(suite_tests::bin("kubectl-argodeploy"))
+            .args(["__complete", verb, "--kubeconfig"])
+            .arg(&sim.kubeconfig)
+            .args(["-n", NS, "deploy-e5"]));
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert_eq!(
+            out.stdout, "deploy-e5121482-2d6nd\ndeploy-e5121482-p8q6v\ndeploy-e5121482-wwmms\n:4\n",
+            "{verb}"
+        );
+    }
+    // The examples' workflow: waiting at an approval step and suspended, for resume's.
+    patch(
+        &sim,
+        RUNNING,
+        &json!({"status": {"nodes": {"approve-1": {"id": "approve-1", "name": format!("{RUNNING}[3].approve"),
+            "displayName": "approve", "type": "Suspend", "phase": "Running"}}}}),
+        true,
+    );
+    patch(&sim, RUNNING, &json!({"spec": {"suspend": true}}), false);
+    let mut ran = 0;
+    for (verb, ended) in [
+        ("suspend", false),
+        ("resume", false),
+        ("wait", true),
+        ("watch", true),
+    ] {
+        if verb == "wait" {
+            end(&sim, RUNNING, "Succeeded", "");
+        }
+        let help = argodeploy(&sim, h, &[verb, "--help"]);
+        assert_eq!(help.code, Some(0), "{}", help.stderr);
+        let examples = help.stdout.split("\nExamples:\n").nth(1).expect("examples");
+        let examples = examples.replace(" \\\n", " ");
+        for line in examples.lines().map(str::trim) {
+            let Some(rest) = line.strip_prefix("kubectl argodeploy ") else {
+                continue;
+            };
+            let mut words: Vec<&str> = rest.split_whitespace().collect();
+            if !ended && !words.contains(&"--dry-run") {
+                words.push("--dry-run");
+            }
+            let out = argodeploy(&sim, h, &words);
+            assert_eq!(out.code, Some(0), "{line}: {}", out.stderr);
+            ran += 1;
+        }
+    }
+    assert!(ran >= 8, "{ran} examples");
+    // The patches above are the only writes.
+    assert_eq!(writes(&sim), 4, "{:?}", sim.mutating_requests());
+}
