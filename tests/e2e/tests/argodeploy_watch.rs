@@ -415,6 +415,26 @@ fn watch_and_get_w_append_snapshots_when_not_a_terminal_and_end_with_the_workflo
     let done = argodeploy(&sim, h, &["watch", SUCCEEDED_COMPRESSED, "-n", NS]);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(done.stdout.matches("Name:").count(), 1);
+
+    // Ctrl-C ends a watch or a wait quietly: 130, no error line.
+    let dir = tempfile::tempdir().unwrap();
+    waiting_at_approval(&sim, dir.path(), "deploy-0badcafe-i1", false);
+    for verb in ["watch", "wait"] {
+        let mut child = spawn(&sim, h, &[verb, "deploy-0badcafe-i1", "-n", NS]);
+        assert!(still_running(&mut child, Duration::from_millis(1500)));
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = finish(child, Duration::from_secs(10));
+        assert_eq!(out.code, Some(130), "{verb}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("error") && !out.stderr.contains("interrupted"),
+            "{verb}: {}",
+            out.stderr
+        );
+    }
 }
 
 #[test]
