@@ -26,8 +26,24 @@ fn id(wf: &str, node: &str) -> String {
     }
 }
 
+/// The atmosphere cluster with Argo's workflow-controller scaled up (recorded at 0).
 fn sim() -> SimProcess {
-    SimProcess::start("atmosphere", &["--time-scale", "20"])
+    let sim = SimProcess::start("atmosphere", &["--time-scale", "20"]);
+    let out = sim.kubectl(&[
+        "scale",
+        "deployment",
+        "workflow-controller",
+        "-n",
+        "argo",
+        "--replicas=1",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    wait_for("the workflow-controller is Ready", WAIT, || {
+        sim.get_json(&["pods", "-n", "argo", "-l", "app=workflow-controller"])["items"]
+            .as_array()
+            .is_some_and(|pods| pods.iter().any(suite_tests::pod_ready))
+    });
+    sim
 }
 
 /// A container template running `secs` simulated seconds, exiting with `codes` per attempt.
@@ -452,4 +468,14 @@ fn compressed_nodes_stay_compressed_and_foreign_instances_are_left_alone() {
     let running = get(&sim, "deploy-f3f49249-njqlp");
     assert_eq!(running["status"]["phase"], "Running");
     assert_eq!(running["status"]["progress"], "2/3");
+}
+
+#[test]
+fn with_the_workflow_controller_scaled_to_zero_nothing_moves() {
+    let sim = SimProcess::start("atmosphere", &["--time-scale", "20"]);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(get(&sim, "deploy-live-dag")["status"]["phase"].is_null());
+    assert_eq!(phase(&sim, "deploy-d7a7a3cc-srdqx"), "Pending");
+    assert_eq!(phase(&sim, "dag-fail-r4gvc"), "Running");
+    assert!(pod_names(&sim, "deploy-live-dag").is_empty());
 }

@@ -149,8 +149,24 @@ fn ours(wf: &Value) -> bool {
             .is_none_or(str::is_empty)
 }
 
-/// Reconciles every workflow (operator.go `operate`).
+/// Whether Argo's workflow-controller runs: a Ready, not terminating pod labelled
+/// `app=workflow-controller` (argo's install manifests). Scaled to 0, nothing moves.
+pub(crate) fn controller_running(objs: &Objects) -> bool {
+    objs.list(&r::PODS, None).any(|p| {
+        p["metadata"]["labels"]["app"] == "workflow-controller"
+            && p["metadata"]["deletionTimestamp"].is_null()
+            && crate::control::pod_ready(p)
+    })
+}
+
+/// Reconciles every workflow (operator.go `operate`) while the workflow-controller runs.
 pub(crate) fn workflows(objs: &Objects, now: Timestamp, out: &mut Vec<WorkflowUpdate>) {
+    if controller_running(objs) {
+        reconcile_all(objs, now, out);
+    }
+}
+
+fn reconcile_all(objs: &Objects, now: Timestamp, out: &mut Vec<WorkflowUpdate>) {
     let mut pods: HashMap<(String, String), Vec<&Value>> = HashMap::new();
     for p in objs.list(&r::PODS, None) {
         if let Some(w) = p["metadata"]["labels"][WORKFLOW_LABEL].as_str() {
@@ -1338,7 +1354,11 @@ mod tests {
             .unwrap();
         let now = store.clock().now();
         let mut out = Vec::new();
+        // The recorded workflow-controller is scaled to 0: nothing moves.
         store.read(|objs| workflows(objs, now, &mut out));
+        assert_eq!(out.len(), 0);
+        // Running, it reconciles.
+        store.read(|objs| reconcile_all(objs, now, &mut out));
         let changed: Vec<&str> = out.iter().map(|u| u.name.as_str()).collect();
         // The Pending deployment starts; the three upstream fixtures (recorded mid-flight by a
         // 2018 controller, with no pod left running) are carried to their end; the recorded

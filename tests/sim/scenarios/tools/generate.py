@@ -558,7 +558,8 @@ def pod_name_v2(wf, template, node_name):
 def live_workflows(rng):
     """Workflows that kube-sim's Argo controller (tests/sim/src/argo.rs) runs from the start, for
     the plugin's lifecycle verbs (retry, watch, wait, suspend, resume, stop, terminate). No status:
-    the controller starts them. Times are simulated seconds (run tests with --time-scale).
+    the controller starts them once deploy/workflow-controller (namespace argo) is scaled to 1.
+    Times are simulated seconds (run tests with --time-scale).
     Template annotations (copied to the pods): sim.kube-sim.dev/exit-codes "1,0" = attempt 1
     exits 1, attempt 2 (a retryStrategy retry or an external retry) exits 0;
     sim.kube-sim.dev/exit-after-seconds = how long the step runs (default 5).
@@ -761,8 +762,19 @@ def atmosphere():
             previous = wf_name
     for wf in live_workflows(rng):
         c.add(wf)
+    # Argo's workflow-controller, installed but scaled to 0: the recorded workflows stay as
+    # recorded. kube-sim's Argo controller (tests/sim/src/argo.rs) runs workflows only while a
+    # Ready pod of it exists: `kubectl scale deploy/workflow-controller -n argo --replicas=1`
+    # makes the Pending workflow start, the deploy-live-* workflows run and the upstream
+    # fixtures (recorded mid-flight, no pod left) run to their end.
+    c.add(namespace("argo"))
+    c.deployment("argo", "workflow-controller", {"app": "workflow-controller"},
+                 [container("workflow-controller", "quay.io/argoproj/workflow-controller:v3.6.2", "100m", "128Mi", limits=False,
+                            args=["--configmap", "workflow-controller-configmap", "--executor-image", "quay.io/argoproj/argoexec:v3.6.2"])],
+                 replicas=0, extra_spec={"serviceAccountName": "argo"})
     return {"name": "atmosphere", "description": "Atmosphere: Argo Workflows deploying instances (labels instance_uuid, username) in every phase, with pods and logs; "
-                                                "deploy-live-* workflows are run by kube-sim's Argo controller (tests/sim/src/argo.rs)",
+                                                "deploy-live-* workflows run (kube-sim's Argo controller, tests/sim/src/argo.rs) once "
+                                                "deploy/workflow-controller in namespace argo is scaled to 1 (recorded at 0: a static world)",
             "users": USERS + [{"name": "ci-deployer", "token": "kube-sim-ci-deployer-token",
                                "rules": [{"verbs": ["get", "list", "watch", "create", "patch"], "apiGroups": ["argoproj.io"], "resources": ["workflows"], "namespaces": ["atmosphere"]},
                                          {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods", "pods/log"], "namespaces": ["atmosphere"]}]}],
