@@ -720,3 +720,211 @@ fn examples_work_as_printed_and_workflow_names_complete() {
     // The patches above are the only writes.
     assert_eq!(writes(&sim), 4, "{:?}", sim.mutating_requests());
 }
+
+// With kube-sim's Argo controller (tests/sim/src/argo.rs) running the workflows: it runs only
+// while Argo's workflow-controller Deployment (namespace argo, recorded at 0) has a Ready pod.
+
+/// The atmosphere cluster at 20× simulated time with Argo's workflow-controller scaled up.
+fn live_sim() -> SimProcess {
+    let sim = SimProcess::start("atmosphere", &["--time-scale", "20"]);
+    let out = sim.kubectl(&[
+        "scale",
+        "deployment",
+        "workflow-controller",
+        "-n",
+        "argo",
+        "--replicas=1",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    suite_tests::wait_for(
+        "the workflow-controller is Ready",
+        Duration::from_secs(30),
+        || {
+            sim.get_json(&["pods", "-n", "argo", "-l", "app=workflow-controller"])["items"]
+                .as_array()
+                .is_some_and(|pods| pods.iter().any(suite_tests::pod_ready))
+        },
+    );
+    sim
+}
+
+/// A workflow of `steps` one-step groups, each a container running `secs` simulated seconds
+/// and exiting 0, created with kubectl for the controller to run.
+fn create_live(sim: &SimProcess, dir: &Path, name: &str, steps: &[&str], secs: u32) {
+    let groups: Vec<Value> = steps
+        .iter()
+        .map(|s| json!([{"name": s, "template": "ok"}]))
+        .collect();
+    let wf = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": name, "namespace": NS, "labels": {"instance_uuid": name, "username": "tester"}},
+        "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "steps": groups},
+            {"name": "ok", "metadata": {"annotations": {"sim.kube-sim.dev/exit-after-seconds": secs.to_string(),
+                                                          "sim.kube-sim.dev/exit-codes": "0"}},
+             "container": {"image": "alpine:3.23", "command": ["true"]}}]},
+    });
+    let path = suite_tests::write(dir, &format!("{name}.json"), &wf.to_string());
+    let out = sim.kubectl(&["create", "--validate=false", "-f", path.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+fn pod_count(sim: &SimProcess, wf: &str) -> usize {
+    let selector = format!("workflows.argoproj.io/workflow={wf}");
+    sim.get_json(&["pods", "-n", NS, "-l", &selector])["items"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[test]
+fn live_wait_and_watch_end_with_the_workflows_the_controller_runs() {
+    let sim = live_sim();
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let h = home.path();
+    create_live(&sim, dir.path(), "live-ok", &["a", "b"], 4);
+
+    // watch (a pipe) and wait, started while both run; deploy-live-dag ends Failed
+    // (its web step fails, fail-fast), live-ok Succeeded.
+    let watch_ok = spawn(&sim, h, &["watch", "live-ok", "-n", NS]);
+    let watch_dag = spawn(&sim, h, &["get", "deploy-live-dag", "-n", NS, "-w"]);
+    let wait_ok = spawn(&sim, h, &["wait", "live-ok", "-n", NS, "--timeout", "60s"]);
+    let wait_both = spawn(
+        &sim,
+        h,
+        &[
+            "wait",
+            "live-ok",
+            "deploy-live-dag",
+            "-n",
+            NS,
+            "--timeout",
+            "60s",
+            "-o",
+            "json",
+        ],
+    );
+
+    let out = finish(wait_ok, Duration::from_secs(60));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("live-ok Succeeded at "),
+        "{}",
+        out.stdout
+    );
+    let out = finish(wait_both, Duration::from_secs(60));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let outcomes: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(outcomes[0]["phase"], "Succeeded");
+    assert_eq!(outcomes[1]["phase"], "Failed");
+    assert!(
+        outcomes[1]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("failed"),
+        "{outcomes}"
+    );
+
+    let out = finish(watch_ok, Duration::from_secs(30));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // It saw the steps run: several snapshots, the last one Succeeded.
+    let snapshots: Vec<&str> = out.stdout.split("\n\nName:").collect();
+    assert!(snapshots.len() >= 3, "{}", out.stdout);
+    assert!(
+        snapshots
+            .last()
+            .unwrap()
+            .contains("Status:              Succeeded")
+    );
+    let out = finish(watch_dag, Duration::from_secs(30));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: workflow deploy-live-dag ended Failed"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn live_suspend_holds_new_steps_and_resume_finishes_the_workflow() {
+    let sim = live_sim();
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let h = home.path();
+
+    create_live(&sim, dir.path(), "live-hold", &["a", "b", "c"], 20);
+    let out = argodeploy(&sim, h, &["suspend", "live-hold", "-n", NS, "-y"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Suspended: whatever step was started finishes, no new pod is created (20 simulated
+    // seconds per real second: each step takes about one real second).
+    std::thread::sleep(Duration::from_millis(1000));
+    let held = pod_count(&sim, "live-hold");
+    assert!(held <= 1, "{held} pods while suspended");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        pod_count(&sim, "live-hold"),
+        held,
+        "a new pod while suspended"
+    );
+    assert_eq!(workflow(&sim, "live-hold")["status"]["phase"], "Running");
+    let out = argodeploy(&sim, h, &["resume", "live-hold", "-n", NS, "-y"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let out = argodeploy(
+        &sim,
+        h,
+        &["wait", "live-hold", "-n", NS, "--timeout", "60s"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(pod_count(&sim, "live-hold"), 3);
+
+    // deploy-live-suspend waits at its approve step (a suspend template) until resumed.
+    let name = "deploy-live-suspend";
+    suite_tests::wait_for("approve is waiting", Duration::from_secs(30), || {
+        nodes_of(&workflow(&sim, name))
+            .iter()
+            .any(|n| n["type"] == "Suspend" && n["phase"] == "Running")
+    });
+    let timed_out = argodeploy(&sim, h, &["wait", name, "-n", NS, "--timeout", "1s"]);
+    assert_eq!(timed_out.code, Some(4), "{}", timed_out.stderr);
+    let out = argodeploy(&sim, h, &["resume", name, "-n", NS, "-y"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("suspend step approve"),
+        "{}",
+        out.stderr
+    );
+    let out = argodeploy(&sim, h, &["wait", name, "-n", NS, "--timeout", "60s"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let wf = workflow(&sim, name);
+    let approve = nodes_of(&wf)
+        .into_iter()
+        .find(|n| n["displayName"] == "approve")
+        .expect("approve");
+    assert_eq!(approve["phase"], "Succeeded");
+    assert_eq!(approve["message"], "Resumed by: kubectl argodeploy");
+    assert!(
+        nodes_of(&wf)
+            .iter()
+            .any(|n| n["displayName"] == "verify" && n["phase"] == "Succeeded")
+    );
+}
+
+/// The node status, plain or compressed.
+fn nodes_of(wf: &Value) -> Vec<Value> {
+    if let Some(text) = wf["status"]["compressedNodes"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+    {
+        return gunzip(text)
+            .as_object()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect();
+    }
+    wf["status"]["nodes"]
+        .as_object()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
+}
