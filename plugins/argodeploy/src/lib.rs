@@ -1,4 +1,5 @@
-//! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
+//! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit,
+//! stop, wait, watch, suspend, resume
 
 mod complete;
 mod examples;
@@ -87,9 +88,8 @@ pub(crate) const PERMISSIONS: &[Permission] = &[
     workflow::permission("list", "list, find"),
     workflow::permission("get", "get"),
     workflow::permission("create", "resubmit"),
-    workflow::permission("patch", "stop, terminate"),
+    workflow::permission("patch", "stop, terminate, suspend, resume"),
     workflow::permission("watch", "wait, watch, get -w"),
-    workflow::permission("patch", "suspend, resume"),
     Permission::new(
         "list",
         "",
