@@ -232,6 +232,11 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &WaitArgs) -> shar
         outcomes[i] = match seen {
             Seen::Version(wf) => Outcome::of(&wf, &namespace),
             Seen::Gone => Outcome::missing(&outcomes[i].name, &namespace, true),
+            Seen::Denied(message) => {
+                bar.finish_and_clear();
+                let doctor = format!("kubectl argodeploy doctor{}", target.scope_flags());
+                return Err(crate::watch::refused(&outcomes[i].name, &message, &doctor));
+            }
         };
         if outcomes[i].completed {
             bar.suspend(|| show(&outcomes[i]));

@@ -45,6 +45,27 @@ pub enum Seen {
     Version(Box<DynamicObject>),
     /// It was deleted, or was not there when the watch (re)started.
     Gone,
+    /// The API server refuses the watch (401/403): retrying would wait for ever.
+    Denied(String),
+}
+
+/// The refusal a watch request got, if it was one (401, 403).
+fn denied(e: &watcher::Error) -> Option<String> {
+    let api = match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.as_ref(),
+        watcher::Error::WatchError(s) => s.as_ref(),
+        _ => return None,
+    };
+    matches!(api.code, 401 | 403).then(|| api.message.clone())
+}
+
+/// The error of a watch the API server refused (pure).
+pub fn refused(name: &str, message: &str, doctor: &str) -> Error {
+    Error::Failed(format!(
+        "cannot watch workflow {name}: forbidden: {message}; `{doctor}` lists the permissions needed"
+    ))
 }
 
 /// The versions of the named workflow as they come, from a watch (not polling) by a
@@ -68,10 +89,13 @@ pub fn versions(api: &Api<DynamicObject>, name: &str) -> impl Stream<Item = Seen
                 }
                 Ok(watcher::Event::InitDone) => (!listed).then_some(Seen::Gone),
                 Ok(watcher::Event::Delete(_)) => Some(Seen::Gone),
-                Err(e) => {
-                    tracing::debug!("watching {name} failed, retrying: {e}");
-                    None
-                }
+                Err(e) => match denied(&e) {
+                    Some(message) => Some(Seen::Denied(message)),
+                    None => {
+                        tracing::debug!("watching {name} failed, retrying: {e}");
+                        None
+                    }
+                },
             };
             futures::future::ready(seen)
         })
@@ -138,6 +162,10 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &WatchArgs) -> sha
                 return Err(Error::Failed(format!(
                     "workflow {name} was deleted before it completed"
                 )));
+            }
+            Some(Seen::Denied(message)) => {
+                let doctor = format!("kubectl argodeploy doctor{}", target.scope_flags());
+                return Err(refused(&name, &message, &doctor));
             }
             None => return Err(Error::Failed(format!("the watch of {name} ended"))),
         }

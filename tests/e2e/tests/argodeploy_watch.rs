@@ -928,3 +928,52 @@ fn nodes_of(wf: &Value) -> Vec<Value> {
         .map(|m| m.values().cloned().collect())
         .unwrap_or_default()
 }
+
+/// Without `watch` on workflows, wait and watch fail at once with the refusal and doctor's
+/// command, rather than retrying for ever.
+#[test]
+fn without_watch_permission_wait_and_watch_fail_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/scenarios/atmosphere.yaml"),
+    )
+    .expect("atmosphere.yaml");
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&scenario).expect("scenario");
+    let user = json!({"name": "nowatch", "token": "kube-sim-nowatch-token",
+                      "rules": [{"verbs": ["get", "list"], "resources": ["*"]}]});
+    doc["users"]
+        .as_sequence_mut()
+        .expect("users")
+        .push(serde_yaml::to_value(user).expect("yaml"));
+    let path = suite_tests::write(
+        dir.path(),
+        "atmosphere-nowatch.yaml",
+        &serde_yaml::to_string(&doc).expect("yaml"),
+    );
+    let sim = SimProcess::start(path.to_str().unwrap(), &[]);
+    let kubeconfig = sim.kubeconfig_with_token("nowatch", "kube-sim-nowatch-token");
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["wait", RUNNING, "-n", NS][..],
+        &["watch", RUNNING, "-n", NS][..],
+    ] {
+        let child = plugin("argodeploy", home.path())
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let out = finish(child, Duration::from_secs(20));
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        let last = out.stderr.trim_end().lines().last().unwrap_or("");
+        assert!(
+            last.starts_with(&format!(
+                "error: cannot watch workflow {RUNNING}: forbidden"
+            )) && last.contains("kubectl argodeploy doctor"),
+            "{args:?}: {last}"
+        );
+    }
+}
