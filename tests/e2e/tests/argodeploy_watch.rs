@@ -466,6 +466,24 @@ fn watch_on_a_terminal_redraws_in_place_and_ends() {
         WaitStatus::Exited(_, code) => assert_eq!(code, 0),
         other => panic!("{other:?}"),
     }
+
+    // wait on a terminal: a spinner says where the workflow is, then argo's line.
+    let mut cmd = command(&sim, home.path(), &["wait", PENDING, "-n", NS]);
+    cmd.env("TERM", "xterm-256color");
+    let mut session = Session::spawn(cmd).expect("spawn in a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(20)));
+    session
+        .expect(format!("waiting for {PENDING}: Pending (0 steps done)"))
+        .expect("the spinner");
+    end(&sim, PENDING, "Succeeded", "");
+    session
+        .expect(format!("{PENDING} Succeeded at 2026-12-02T12:00:00Z"))
+        .expect("argo's line");
+    session.expect(Eof).expect("the end");
+    match session.get_process().wait().expect("wait") {
+        WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
