@@ -50,9 +50,21 @@ pub async fn run(args: &CompleteArgs, keys: &crate::labels::LabelKeys) -> shared
         (None, [sub])
             if matches!(
                 sub.as_str(),
-                "get" | "logs" | "resubmit" | "stop" | "terminate"
+                "get"
+                    | "logs"
+                    | "resubmit"
+                    | "stop"
+                    | "terminate"
+                    | "wait"
+                    | "watch"
+                    | "suspend"
+                    | "resume"
             ) =>
         {
+            workflows().await.iter().map(|w| w.name_any()).collect()
+        }
+        // wait takes several workflows.
+        (None, [sub, ..]) if sub == "wait" => {
             workflows().await.iter().map(|w| w.name_any()).collect()
         }
         (None, [sub]) if sub == "completion" => complete::SHELLS.map(String::from).to_vec(),

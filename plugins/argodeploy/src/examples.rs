@@ -83,6 +83,41 @@ pub const TERMINATE: &str = "Examples:
   # Without the prompt (scripts)
   kubectl argodeploy terminate deploy-f3f49249-njqlp -n atmosphere -y";
 
+pub const WAIT: &str = "Examples:
+  # Wait for a deployment to finish; exit 1 if it failed
+  kubectl argodeploy wait deploy-f3f49249-njqlp -n atmosphere
+
+  # Several at once, at most 30 minutes (exit 4 after), as JSON
+  kubectl argodeploy wait deploy-f3f49249-njqlp deploy-f38b2ffc-fm9fs \\
+    -n atmosphere --timeout 30m -o json
+
+  # A workflow that may already be gone counts as done
+  kubectl argodeploy wait deploy-f3f49249-njqlp -n atmosphere \\
+    --ignore-not-found";
+
+pub const WATCH: &str = "Examples:
+  # The workflow's tree, redrawn as it runs, until it completes
+  kubectl argodeploy watch deploy-f3f49249-njqlp -n atmosphere
+
+  # The same through get, with argo get's wide columns
+  kubectl argodeploy get deploy-f3f49249-njqlp -n atmosphere -w -o wide";
+
+pub const SUSPEND: &str = "Examples:
+  # Hold a running deployment: no new steps start until it is resumed
+  kubectl argodeploy suspend deploy-f3f49249-njqlp -n atmosphere
+
+  # Without the prompt (scripts), or only show what would be done
+  kubectl argodeploy suspend deploy-f3f49249-njqlp -n atmosphere -y
+  kubectl argodeploy suspend deploy-f3f49249-njqlp -n atmosphere --dry-run";
+
+pub const RESUME: &str = "Examples:
+  # Continue a suspended workflow, or approve its waiting suspend step
+  kubectl argodeploy resume deploy-f3f49249-njqlp -n atmosphere
+
+  # Approve only one suspend step
+  kubectl argodeploy resume deploy-f3f49249-njqlp -n atmosphere \\
+    --node-field-selector displayName=approve";
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -98,6 +133,10 @@ mod tests {
             super::RESUBMIT,
             super::STOP,
             super::TERMINATE,
+            super::WAIT,
+            super::WATCH,
+            super::SUSPEND,
+            super::RESUME,
         ] {
             assert!(text.starts_with("Examples:\n"), "{text}");
             for line in text.lines() {

@@ -23,9 +23,20 @@ pub struct GetArgs {
     /// ASCII instead of the tree glyphs and icons
     #[arg(long)]
     pub no_utf8: bool,
+    /// Redraw the tree as the workflow changes until it completes (as `watch`)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
 }
 
 pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &GetArgs) -> shared::Result<()> {
+    if args.watch {
+        let watch = crate::watch::WatchArgs {
+            workflow: args.workflow.clone(),
+            output: args.output,
+            no_utf8: args.no_utf8,
+        };
+        return crate::watch::run(global, keys, &watch).await;
+    }
     let target = shared::kubeconfig::connect(global).await?;
     let (_, wf) = workflow::get(&target, keys, &args.workflow).await?;
     let value = serde_json::to_value(&wf).map_err(|e| Error::Failed(e.to_string()))?;

@@ -1,4 +1,5 @@
-//! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
+//! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit,
+//! stop, wait, watch, suspend, resume
 
 mod complete;
 mod examples;
@@ -12,7 +13,10 @@ mod node_status;
 mod pod_name;
 mod resubmit;
 mod shutdown;
+mod suspend;
 mod tree;
+mod wait;
+mod watch;
 mod workflow;
 
 use std::process::ExitCode;
@@ -63,6 +67,18 @@ pub(crate) enum Command {
     /// Terminate a running workflow at once (no exit handlers)
     #[command(after_help = examples::TERMINATE)]
     Terminate(shutdown::ShutdownArgs),
+    /// Wait until workflows complete: exit 0 when all Succeeded, 1 when one Failed or Error
+    #[command(after_help = examples::WAIT)]
+    Wait(wait::WaitArgs),
+    /// Show a workflow's tree, redrawn as it changes, until it completes (get -w)
+    #[command(after_help = examples::WATCH)]
+    Watch(watch::WatchArgs),
+    /// Suspend a running workflow: no new steps start until it is resumed
+    #[command(after_help = examples::SUSPEND)]
+    Suspend(suspend::SuspendArgs),
+    /// Resume a suspended workflow, and its steps waiting at a suspend template
+    #[command(after_help = examples::RESUME)]
+    Resume(suspend::ResumeArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
 }
@@ -72,7 +88,8 @@ pub(crate) const PERMISSIONS: &[Permission] = &[
     workflow::permission("list", "list, find"),
     workflow::permission("get", "get"),
     workflow::permission("create", "resubmit"),
-    workflow::permission("patch", "stop, terminate"),
+    workflow::permission("patch", "stop, terminate, suspend, resume"),
+    workflow::permission("watch", "wait, watch, get -w"),
     Permission::new(
         "list",
         "",
@@ -105,6 +122,10 @@ pub fn main() -> ExitCode {
                 )
                 .await
             }
+            Command::Wait(args) => wait::run(&cli.global, &cli.labels, args).await,
+            Command::Watch(args) => watch::run(&cli.global, &cli.labels, args).await,
+            Command::Suspend(args) => suspend::run_suspend(&cli.global, &cli.labels, args).await,
+            Command::Resume(args) => suspend::run_resume(&cli.global, &cli.labels, args).await,
             Command::Common(common) => {
                 shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {
                     complete::run(args, &cli.labels).await
