@@ -53,7 +53,15 @@ pub async fn run(args: &CompleteArgs, keys: &crate::labels::LabelKeys) -> shared
                 "get" | "logs" | "resubmit" | "stop" | "terminate"
             ) =>
         {
-            workflows().await.iter().map(|w| w.name_any()).collect()
+            let mut names: Vec<String> = workflows().await.iter().map(|w| w.name_any()).collect();
+            names.push(workflow::LATEST.to_string());
+            names
+        }
+        // delete takes several names.
+        (None, [sub, ..]) if sub == "delete" => {
+            let mut names: Vec<String> = workflows().await.iter().map(|w| w.name_any()).collect();
+            names.push(workflow::LATEST.to_string());
+            names
         }
         (None, [sub]) if sub == "completion" => complete::SHELLS.map(String::from).to_vec(),
         (None, [sub]) if sub == "find" => label_values(&workflows().await, &keys.instance_label),

@@ -1,6 +1,7 @@
 //! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
 
 mod complete;
+mod delete;
 mod examples;
 mod find;
 mod get;
@@ -63,6 +64,9 @@ pub(crate) enum Command {
     /// Terminate a running workflow at once (no exit handlers)
     #[command(after_help = examples::TERMINATE)]
     Terminate(shutdown::ShutdownArgs),
+    /// Delete workflows by name or filter (--completed, --older 7d ...), and their pods
+    #[command(after_help = examples::DELETE)]
+    Delete(delete::DeleteArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
 }
@@ -73,6 +77,7 @@ pub(crate) const PERMISSIONS: &[Permission] = &[
     workflow::permission("get", "get"),
     workflow::permission("create", "resubmit"),
     workflow::permission("patch", "stop, terminate"),
+    workflow::permission("delete", "delete"),
     Permission::new(
         "list",
         "",
@@ -105,6 +110,7 @@ pub fn main() -> ExitCode {
                 )
                 .await
             }
+            Command::Delete(args) => delete::run(&cli.global, &cli.labels, args).await,
             Command::Common(common) => {
                 shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {
                     complete::run(args, &cli.labels).await
