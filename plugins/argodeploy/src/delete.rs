@@ -129,6 +129,16 @@ impl Plan {
     }
 }
 
+/// `3 workflows and their 8 pods`, `1 workflow and its 2 pods` (pure).
+pub fn and_pods(workflows: usize, pods: usize) -> String {
+    let whose = if workflows == 1 { "its" } else { "their" };
+    format!(
+        "{} and {whose} {}",
+        workflow::count(workflows, "workflow"),
+        workflow::count(pods, "pod")
+    )
+}
+
 const RUNNING_REASON: &str = "still running: --force deletes it (its pods are killed)";
 
 fn item(wf: &DynamicObject, keys: &LabelKeys, pods: &[Pod], now: Timestamp) -> Item {
@@ -197,9 +207,8 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     if !plan.delete.is_empty() {
         out.push_str(&format!(
-            "Delete {} and their {} in namespace {}:\n",
-            workflow::count(plan.delete.len(), "workflow"),
-            workflow::count(plan.pods(), "pod"),
+            "Delete {} in namespace {}:\n",
+            and_pods(plan.delete.len(), plan.pods()),
             plan.namespace
         ));
         out.push_str(&table(plan.delete.iter().map(|i| (i, None))));
@@ -306,17 +315,9 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &DeleteArgs) -> sh
     }
     let needs = [workflow::permission("delete", "delete the workflows")];
     let doctor = format!("kubectl argodeploy doctor{}", target.scope_flags());
-    let question = format!(
-        "Delete {} and their {}?",
-        workflow::count(plan.delete.len(), "workflow"),
-        workflow::count(plan.pods(), "pod")
-    );
+    let question = format!("Delete {}?", and_pods(plan.delete.len(), plan.pods()));
     let count = plan.delete.len().to_string();
-    let what = format!(
-        "This deletes {} and their {}",
-        workflow::count(plan.delete.len(), "workflow"),
-        workflow::count(plan.pods(), "pod")
-    );
+    let what = format!("This deletes {}", and_pods(plan.delete.len(), plan.pods()));
     let gate = Gate::new(&target, &args.change, &doctor).preflight(&plan.namespace, &needs);
     let gate = if plan.delete.len() > TYPED_ABOVE {
         gate.confirm_typed(&what, "the number of workflows", &count)
@@ -454,7 +455,7 @@ mod tests {
         assert_eq!(p.skipped[0].item.name, "busy");
         let text = render(&p);
         assert!(
-            text.starts_with("Delete 1 workflow and their 2 pods in namespace atmosphere:\n"),
+            text.starts_with("Delete 1 workflow and its 2 pods in namespace atmosphere:\n"),
             "{text}"
         );
         assert!(text.contains("Skipped (1 workflow):"), "{text}");

@@ -226,7 +226,7 @@ fn delete_at_prompt(sim: &SimProcess, home: &std::path::Path, wf: &str, answer: 
     let mut session = Session::spawn(cmd).expect("spawn in a pty");
     session.set_expect_timeout(Some(Duration::from_secs(20)));
     session
-        .expect(format!("Delete 1 workflow and their"))
+        .expect("Delete 1 workflow and its")
         .expect("the plan");
     session.expect("[y/N]").expect("the prompt");
     session.send(answer).unwrap();
@@ -250,6 +250,36 @@ fn the_prompt_deletes_on_yes_only() {
     assert!(sim.mutating_requests().is_empty());
     assert_eq!(delete_at_prompt(&sim, home.path(), wf, "y"), 0);
     assert!(!names(&sim).contains(wf));
+    // More than 10 workflows: the operator types their number; a wrong one changes nothing.
+    let before = names(&sim);
+    let mut cmd = plugin("argodeploy", home.path());
+    cmd.args(["delete", "--all", "--force", "-n", NS, "--kubeconfig"])
+        .arg(&sim.kubeconfig);
+    let mut session = Session::spawn(cmd).expect("spawn in a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(20)));
+    let found = session
+        .expect(expectrl::Regex(
+            r"type the number of workflows \((\d+)\) to confirm",
+        ))
+        .expect("the typed confirmation");
+    let count: usize = String::from_utf8_lossy(found.get(1).unwrap())
+        .parse()
+        .unwrap();
+    assert!(count > 10, "{count}");
+    session.send("3\r").unwrap();
+    let _ = session.expect(expectrl::Eof);
+    match session.get_process().wait().expect("wait") {
+        WaitStatus::Exited(_, code) => assert_eq!(code, 3),
+        other => panic!("did not exit normally: {other:?}"),
+    }
+    assert_eq!(names(&sim), before);
+    assert!(
+        sim.mutating_requests()
+            .iter()
+            .filter(|e| e["method"] == "DELETE")
+            .count()
+            == 1
+    );
 }
 
 fn create(sim: &SimProcess, dir: &std::path::Path, name: &str, object: &Value) {
