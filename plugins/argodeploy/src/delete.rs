@@ -380,17 +380,21 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &DeleteArgs) -> sh
     Ok(())
 }
 
-/// Deletes one workflow: its uid as precondition, Background propagation (its pods go too).
-async fn delete_one(api: &Api<DynamicObject>, it: &Item) -> Outcome {
-    let dp = DeleteParams {
+/// The DeleteOptions of one workflow's deletion (pure): its uid, Background propagation.
+pub fn delete_params(uid: &str) -> DeleteParams {
+    DeleteParams {
         propagation_policy: Some(PropagationPolicy::Background),
         preconditions: Some(Preconditions {
-            uid: Some(it.uid.clone()).filter(|u| !u.is_empty()),
+            uid: Some(uid.to_string()).filter(|u| !u.is_empty()),
             resource_version: None,
         }),
         ..Default::default()
-    };
-    match api.delete(&it.name, &dp).await {
+    }
+}
+
+/// Deletes one workflow: its uid as precondition, Background propagation (its pods go too).
+async fn delete_one(api: &Api<DynamicObject>, it: &Item) -> Outcome {
+    match api.delete(&it.name, &delete_params(&it.uid)).await {
         Ok(either) => match either.left() {
             // The object back, not a Status: finalizers hold it.
             Some(wf) if !wf.finalizers().is_empty() => Outcome::Pending(wf.finalizers().to_vec()),
@@ -468,6 +472,13 @@ mod tests {
         assert!(forced.skipped.is_empty());
         assert!(refuse_running(&forced).is_ok());
         assert_eq!(forced.pods(), 3);
+    }
+
+    #[test]
+    fn each_deletion_carries_the_uid_and_background_propagation() {
+        let body = serde_json::to_value(delete_params("uid-1")).unwrap();
+        assert_eq!(body["preconditions"]["uid"], "uid-1");
+        assert_eq!(body["propagationPolicy"], "Background");
     }
 
     #[test]
