@@ -61,7 +61,15 @@ pub async fn run(args: &CompleteArgs, keys: &crate::labels::LabelKeys) -> shared
                     | "resume"
             ) =>
         {
-            workflows().await.iter().map(|w| w.name_any()).collect()
+            let mut names: Vec<String> = workflows().await.iter().map(|w| w.name_any()).collect();
+            names.push(workflow::LATEST.to_string());
+            names
+        }
+        // delete takes several names.
+        (None, [sub, ..]) if sub == "delete" => {
+            let mut names: Vec<String> = workflows().await.iter().map(|w| w.name_any()).collect();
+            names.push(workflow::LATEST.to_string());
+            names
         }
         // wait takes several workflows.
         (None, [sub, ..]) if sub == "wait" => {

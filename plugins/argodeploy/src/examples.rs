@@ -40,6 +40,9 @@ pub const GET: &str = "Examples:
   # The workflow's tree, as argo get prints it
   kubectl argodeploy get deploy-e5121482-wwmms -n atmosphere
 
+  # The newest workflow of the namespace
+  kubectl argodeploy get @latest -n atmosphere
+
   # More columns (artifacts, resources, nodes), or the whole object
   kubectl argodeploy get deploy-e5121482-wwmms -n atmosphere -o wide
   kubectl argodeploy get deploy-e5121482-wwmms -n atmosphere -o yaml";
@@ -51,6 +54,10 @@ pub const LOGS: &str = "Examples:
   # One step's last 50 lines
   kubectl argodeploy logs deploy-e5121482-wwmms deploy-playbook \\
     -n atmosphere --tail 50
+
+  # The newest workflow's logs; the crashed attempt of each step
+  kubectl argodeploy logs @latest -n atmosphere
+  kubectl argodeploy logs @latest -n atmosphere -p
 
   # Follow a running workflow until it completes, errors only
   kubectl argodeploy logs deploy-f3f49249-njqlp -n atmosphere -f \\
@@ -117,6 +124,17 @@ pub const RESUME: &str = "Examples:
   # Approve only one suspend step
   kubectl argodeploy resume deploy-f3f49249-njqlp -n atmosphere \\
     --node-field-selector displayName=approve";
+pub const DELETE: &str = "Examples:
+  # Completed workflows finished more than a week ago: see them, then delete
+  kubectl argodeploy delete -n atmosphere --completed --older 7d --dry-run
+  kubectl argodeploy delete -n atmosphere --completed --older 7d
+
+  # One user's failed workflows, without the prompt (scripts)
+  kubectl argodeploy delete -n atmosphere --username jdoe \\
+    --status Failed,Error --yes
+
+  # One workflow by name; a running one needs --force
+  kubectl argodeploy delete deploy-e5121482-wwmms -n atmosphere";
 
 #[cfg(test)]
 mod tests {
@@ -137,6 +155,7 @@ mod tests {
             super::WATCH,
             super::SUSPEND,
             super::RESUME,
+            super::DELETE,
         ] {
             assert!(text.starts_with("Examples:\n"), "{text}");
             for line in text.lines() {

@@ -68,6 +68,126 @@ pub struct FailingStep {
     /// Why there is no log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_error: Option<String>,
+    /// Where argo archived the main log (`archiveLogs`), when the pod is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_log: Option<ArchivedLog>,
+}
+
+/// The `main-logs` artifact of a node (argo's executor saves the main container's log under
+/// that name when archiveLogs is on: workflow/executor/executor.go `SaveLogs`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchivedLog {
+    /// `s3://bucket/key`, `gs://bucket/key`, … or `raw` (the data is in the workflow).
+    pub location: String,
+    /// A command that prints it, when one can be given whole (bucket and endpoint known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Read through the API: a raw artifact's data (pkg/apis/workflow/v1alpha1
+    /// workflow_types.go `RawArtifact.Data`), its last lines.
+    pub readable: bool,
+}
+
+/// The archived main log of `node` (pure): its location, the command that reads it, and for a
+/// raw artifact the last `tail` lines (`None`: all). `repository` is the workflow's
+/// `status.artifactRepositoryRef.artifactRepository` (argo records the repository it used, so
+/// a key without a bucket still has one).
+pub fn archived_log(
+    node: &Value,
+    repository: &Value,
+    tail: Option<i64>,
+) -> Option<(ArchivedLog, Vec<String>)> {
+    let art = node["outputs"]["artifacts"]
+        .as_array()?
+        .iter()
+        .find(|a| a["name"] == "main-logs")?;
+    let field = |kind: &str, key: &str| -> Option<String> {
+        art[kind][key]
+            .as_str()
+            .or_else(|| repository[kind][key].as_str())
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let word = shared::shell::word;
+    if let Some(data) = art["raw"]["data"].as_str() {
+        let mut lines: Vec<String> = data.lines().map(String::from).collect();
+        if let Some(n) = tail.filter(|n| *n >= 0) {
+            let n = n as usize;
+            if lines.len() > n {
+                lines.drain(..lines.len() - n);
+            }
+        }
+        let log = ArchivedLog {
+            location: "raw".into(),
+            command: None,
+            readable: true,
+        };
+        return Some((log, lines));
+    }
+    let located = |location: String, command: Option<String>| {
+        Some((
+            ArchivedLog {
+                location,
+                command,
+                readable: false,
+            },
+            Vec::new(),
+        ))
+    };
+    if art["s3"].is_object() {
+        let key = art["s3"]["key"].as_str().unwrap_or_default();
+        return match field("s3", "bucket") {
+            Some(bucket) => {
+                let url = format!("s3://{bucket}/{key}");
+                // argo's endpoint is host[:port]; AWS's own needs no --endpoint-url.
+                let endpoint = field("s3", "endpoint")
+                    .filter(|e| !e.ends_with("amazonaws.com"))
+                    .map(|e| {
+                        let insecure = art["s3"]["insecure"]
+                            .as_bool()
+                            .or_else(|| repository["s3"]["insecure"].as_bool())
+                            .unwrap_or(false);
+                        let scheme = if insecure { "http" } else { "https" };
+                        format!(" --endpoint-url {}", word(&format!("{scheme}://{e}")))
+                    })
+                    .unwrap_or_default();
+                let command = format!("aws s3 cp {} -{endpoint}", word(&url));
+                located(url, Some(command))
+            }
+            None => located(
+                format!("s3 key {key} (bucket: the namespace's artifact repository)"),
+                None,
+            ),
+        };
+    }
+    if art["gcs"].is_object() {
+        let key = art["gcs"]["key"].as_str().unwrap_or_default();
+        return match field("gcs", "bucket") {
+            Some(bucket) => {
+                let url = format!("gs://{bucket}/{key}");
+                let command = format!("gcloud storage cat {}", word(&url));
+                located(url, Some(command))
+            }
+            None => located(
+                format!("gcs key {key} (bucket: the namespace's artifact repository)"),
+                None,
+            ),
+        };
+    }
+    for (kind, key) in [
+        ("oss", "key"),
+        ("azure", "blob"),
+        ("hdfs", "path"),
+        ("http", "url"),
+        ("artifactory", "url"),
+        ("git", "repo"),
+    ] {
+        if art[kind].is_object() {
+            let what = art[kind][key].as_str().unwrap_or_default();
+            return located(format!("{kind} {what}"), None);
+        }
+    }
+    located("an artifact repository of unknown kind".into(), None)
 }
 
 /// Which instance `typed` names among the instances of `workflows` (pure): a UUID exactly, a
@@ -132,6 +252,7 @@ pub fn failing_steps(nodes: &Map<String, Value>) -> Vec<(String, String, String)
 async fn failing_steps_read(
     target: &shared::Target,
     newest: &DynamicObject,
+    nodes: &Map<String, Value>,
     failing: &[(String, String, String)],
     tail: i64,
 ) -> shared::Result<Vec<FailingStep>> {
@@ -145,6 +266,7 @@ async fn failing_steps_read(
             pod: None,
             log: Vec::new(),
             log_error: None,
+            archived_log: None,
         };
         let pod = pods.iter().find(|p| {
             p.annotations()
@@ -165,6 +287,15 @@ async fn failing_steps_read(
             {
                 Ok(lines) => step.log = lines,
                 Err(e) => step.log_error = Some(e.to_string()),
+            }
+        } else if let Some(node) = nodes.values().find(|n| n["name"] == node_name.as_str()) {
+            // The pod is gone: the log argo archived, if it did.
+            let repository = &newest.data["status"]["artifactRepositoryRef"]["artifactRepository"];
+            if let Some((archived, lines)) =
+                archived_log(node, repository, shared::validate::tail_lines(Some(tail)))
+            {
+                step.log = lines;
+                step.archived_log = Some(archived);
             }
         }
         out.push(step);
@@ -200,7 +331,29 @@ pub fn render(report: &Report, wide: bool, namespaces: bool) -> String {
             }
         ));
         match (&step.pod, &step.log_error) {
-            (None, _) => out.push_str("  (its pod is gone: no log to show)\n"),
+            (None, _) => match &step.archived_log {
+                None => out
+                    .push_str("  (its pod is gone and its log was not archived: no log to show)\n"),
+                Some(a) if a.readable => {
+                    out.push_str(&format!(
+                        "last {} of its archived main log (its pod is gone):\n",
+                        workflow::count(step.log.len(), "line")
+                    ));
+                    for l in &step.log {
+                        out.push_str(&format!("  {l}\n"));
+                    }
+                }
+                Some(a) => {
+                    out.push_str(&format!(
+                        "  (its pod is gone; its main log was archived to {}",
+                        a.location
+                    ));
+                    match &a.command {
+                        Some(c) => out.push_str(&format!(": `{c}` prints it)\n")),
+                        None => out.push_str(", not readable through the Kubernetes API)\n"),
+                    }
+                }
+            },
             (Some(_), Some(e)) => out.push_str(&format!("  (its log cannot be read: {e})\n")),
             (Some(pod), None) => {
                 out.push_str(&format!(
@@ -284,14 +437,15 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &FindArgs) -> shar
     let newest = &items[0];
     // Compressed node status is read as `get` reads it; one the API does not hold (offloaded)
     // is said, and the rest of the answer stands.
-    let (failing, steps_unknown) = match workflow::nodes(newest) {
-        Ok(nodes) => (failing_steps(&nodes), None),
-        Err(reason) => (Vec::new(), Some(reason)),
+    let (nodes, steps_unknown) = match workflow::nodes(newest) {
+        Ok(nodes) => (nodes, None),
+        Err(reason) => (Map::new(), Some(reason)),
     };
+    let failing = failing_steps(&nodes);
     let failing_steps = if failing.is_empty() {
         Vec::new()
     } else {
-        failing_steps_read(&target, newest, &failing, args.tail).await?
+        failing_steps_read(&target, newest, &nodes, &failing, args.tail).await?
     };
     let report = Report {
         instance,
@@ -361,6 +515,52 @@ mod tests {
             instance_label: "instance_uuid".into(),
             instanceid: None,
         }
+    }
+
+    #[test]
+    fn an_archived_main_log_is_read_when_raw_and_located_otherwise() {
+        let node = |art: Value| {
+            serde_json::json!({"outputs": {"artifacts": [
+            {"name": "result", "raw": {"data": "not the log"}}, art]}})
+        };
+        let none = serde_json::Value::Null;
+        let raw = node(serde_json::json!({"name": "main-logs", "raw": {"data": "a\nb\nc\n"}}));
+        let (log, lines) = archived_log(&raw, &none, Some(2)).unwrap();
+        assert!(log.readable && log.location == "raw" && log.command.is_none());
+        assert_eq!(lines, ["b", "c"]);
+        assert_eq!(archived_log(&raw, &none, None).unwrap().1.len(), 3);
+        let s3 = node(serde_json::json!({"name": "main-logs", "s3": {"key": "wf/pod/main.log"}}));
+        let repo = serde_json::json!({"s3": {"bucket": "logs", "endpoint": "minio:9000", "insecure": true}});
+        let (log, lines) = archived_log(&s3, &repo, Some(20)).unwrap();
+        assert_eq!(log.location, "s3://logs/wf/pod/main.log");
+        assert_eq!(
+            log.command.as_deref(),
+            Some("aws s3 cp s3://logs/wf/pod/main.log - --endpoint-url http://minio:9000")
+        );
+        assert!(!log.readable && lines.is_empty());
+        let aws = node(serde_json::json!({"name": "main-logs",
+            "s3": {"bucket": "b", "key": "k/main.log", "endpoint": "s3.amazonaws.com"}}));
+        let (log, _) = archived_log(&aws, &none, None).unwrap();
+        assert_eq!(
+            log.command.as_deref(),
+            Some("aws s3 cp s3://b/k/main.log -")
+        );
+        let (log, _) = archived_log(&s3, &none, None).unwrap();
+        assert!(
+            log.command.is_none(),
+            "no bucket, no command that would fail: {log:?}"
+        );
+        let gcs =
+            node(serde_json::json!({"name": "main-logs", "gcs": {"bucket": "g", "key": "k"}}));
+        assert_eq!(
+            archived_log(&gcs, &none, None)
+                .unwrap()
+                .0
+                .command
+                .as_deref(),
+            Some("gcloud storage cat gs://g/k")
+        );
+        assert!(archived_log(&serde_json::json!({"outputs": {}}), &none, None).is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! node status read transparently), or the workflow as JSON/YAML, or its name.
 
 use clap::Args;
+use kube::ResourceExt;
 
 use shared::output::{self, ListFormat};
 use shared::{Error, GlobalArgs};
@@ -43,7 +44,7 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &GetArgs) -> share
     let text = match args.output {
         ListFormat::Json => output::to_json(&value)?,
         ListFormat::Yaml => output::to_yaml(&value)?,
-        ListFormat::Name => format!("workflow.argoproj.io/{}\n", args.workflow),
+        ListFormat::Name => format!("workflow.argoproj.io/{}\n", wf.name_any()),
         format => {
             let opts = tree::Options {
                 wide: format == ListFormat::Wide,

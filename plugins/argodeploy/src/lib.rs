@@ -1,7 +1,8 @@
 //! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit,
-//! stop, wait, watch, suspend, resume
+//! stop, wait, watch, suspend, resume, delete
 
 mod complete;
+mod delete;
 mod examples;
 mod find;
 mod get;
@@ -79,6 +80,9 @@ pub(crate) enum Command {
     /// Resume a suspended workflow, and its steps waiting at a suspend template
     #[command(after_help = examples::RESUME)]
     Resume(suspend::ResumeArgs),
+    /// Delete workflows by name or filter (--completed, --older 7d ...), and their pods
+    #[command(after_help = examples::DELETE)]
+    Delete(delete::DeleteArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
 }
@@ -90,6 +94,7 @@ pub(crate) const PERMISSIONS: &[Permission] = &[
     workflow::permission("create", "resubmit"),
     workflow::permission("patch", "stop, terminate, suspend, resume"),
     workflow::permission("watch", "wait, watch, get -w"),
+    workflow::permission("delete", "delete"),
     Permission::new(
         "list",
         "",
@@ -126,6 +131,7 @@ pub fn main() -> ExitCode {
             Command::Watch(args) => watch::run(&cli.global, &cli.labels, args).await,
             Command::Suspend(args) => suspend::run_suspend(&cli.global, &cli.labels, args).await,
             Command::Resume(args) => suspend::run_resume(&cli.global, &cli.labels, args).await,
+            Command::Delete(args) => delete::run(&cli.global, &cli.labels, args).await,
             Command::Common(common) => {
                 shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {
                     complete::run(args, &cli.labels).await

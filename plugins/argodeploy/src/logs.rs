@@ -28,6 +28,9 @@ pub struct LogsArgs {
     /// Follow: new pods too, until the workflow completes
     #[arg(short = 'f', long)]
     pub follow: bool,
+    /// The previous (crashed) attempt of each container, as kubectl logs -p
+    #[arg(short = 'p', long, conflicts_with = "follow")]
+    pub previous: bool,
     /// Lines from the end of each log (-1: all)
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = shared::validate::tail)]
     pub tail: Option<i64>,
@@ -135,18 +138,23 @@ pub async fn run(
         })?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
-    let (wfs, _) = workflow::get(&target, keys, &args.workflow).await?;
+    let (wfs, wf) = workflow::get(&target, keys, &args.workflow).await?;
+    // `@latest` resolved: every further request names the workflow itself.
+    let name = wf.name_any();
     if args.follow {
-        return follow(&target, &ns, &wfs, args, grep).await;
+        return follow(&target, &ns, &wfs, &name, args, grep).await;
     }
-    let pods = pods_of(&target, &ns, &args.workflow).await?;
+    let pods = pods_of(&target, &ns, &name).await?;
     if let Some(step) = args.step.as_deref()
         && !pods.iter().any(|p| wanted(p, Some(step)))
     {
-        return Err(Error::Failed(no_such_step(&args.workflow, step, &pods)));
+        return Err(Error::Failed(no_such_step(&name, step, &pods)));
     }
     let api: Api<Pod> = Api::namespaced(target.client.clone(), &ns);
     let mut lines: Vec<(Option<jiff::Timestamp>, usize, String)> = Vec::new();
+    // With --previous: the pods that had no previous attempt (noted, not a failure unless
+    // none had one).
+    let (mut asked, mut without_previous) = (0, Vec::new());
     for (i, pod) in pods
         .iter()
         .filter(|p| wanted(p, args.step.as_deref()))
@@ -157,12 +165,25 @@ pub async fn run(
             tail_lines: shared::validate::tail_lines(args.tail),
             since_seconds: args.since.map(shared::validate::since_seconds),
             since_time: args.since_time,
+            previous: args.previous,
             // Always asked with timestamps: they order the lines of all pods.
             timestamps: true,
             ..Default::default()
         };
+        asked += 1;
         let text = match api.logs(&pod.name_any(), &lp).await {
             Ok(text) => text,
+            // kubelet: "previous terminated container ... not found" (or not started yet).
+            Err(kube::Error::Api(e)) if e.code == 400 && args.previous => {
+                without_previous.push(pod.name_any());
+                eprintln!(
+                    "{}: pod {} has no previous attempt of container {}",
+                    step_of(pod),
+                    pod.name_any(),
+                    args.container
+                );
+                continue;
+            }
             Err(kube::Error::Api(e)) if e.code == 400 => continue, // not started yet
             Err(e) => return Err(target.api_error(e)),
         };
@@ -179,10 +200,29 @@ pub async fn run(
             }
         }
     }
+    if args.previous && asked > 0 && without_previous.len() == asked {
+        return Err(Error::Failed(previous_missing(
+            &name,
+            &args.container,
+            asked,
+        )));
+    }
     lines.sort_by_key(|(ts, i, _)| (*ts, *i));
     let text: String = lines.into_iter().map(|(_, _, l)| l + "\n").collect();
     shared::output::print_stdout(&text);
     Ok(())
+}
+
+/// `--previous` when no pod had a previous attempt (pure).
+fn previous_missing(workflow: &str, container: &str, pods: usize) -> String {
+    let which = if pods == 1 {
+        "its pod has".to_string()
+    } else {
+        format!("none of its {pods} pods has")
+    };
+    format!(
+        "workflow {workflow}: {which} a previous attempt of container {container} (no restart): leave out -p for the current logs"
+    )
 }
 
 /// `-f`: the wanted pods' logs as they start, until the workflow completes (and two seconds
@@ -191,12 +231,13 @@ async fn follow(
     target: &Target,
     ns: &str,
     wfs: &Api<DynamicObject>,
+    name: &str,
     args: &LogsArgs,
     grep: Option<Regex>,
 ) -> shared::Result<()> {
     let follower = Follow {
         api: Api::namespaced(target.client.clone(), ns),
-        selector: format!("{WORKFLOW_LABEL}={}", args.workflow),
+        selector: format!("{WORKFLOW_LABEL}={name}"),
         window: LogParams {
             tail_lines: shared::validate::tail_lines(args.tail),
             since_seconds: args.since.map(shared::validate::since_seconds),
@@ -223,13 +264,13 @@ async fn follow(
     };
     let completed = async {
         // The watch does not end; were it to, following goes on rather than claim completion.
-        if workflow::completion(wfs, &args.workflow).await.is_none() {
+        if workflow::completion(wfs, name).await.is_none() {
             std::future::pending::<()>().await;
         }
     };
     follower
         .run(select, completed, Duration::from_secs(2))
         .await?;
-    eprintln!("workflow {} completed", args.workflow);
+    eprintln!("workflow {name} completed");
     Ok(())
 }

@@ -204,8 +204,27 @@ pub fn api(target: &shared::Target, all_namespaces: bool) -> Api<DynamicObject> 
     }
 }
 
-/// A workflow argument: a name, or kubectl's `workflow.argoproj.io/NAME` (what `-o name`
-/// prints, so `list -o name | xargs -n1 kubectl argodeploy get` works).
+/// The name that stands for the newest workflow, as argo's (server/workflow/workflow_server.go
+/// `latestAlias`, resolved by `getLatestWorkflow`).
+pub const LATEST: &str = "@latest";
+
+/// The newest of `workflows` by creationTimestamp (pure): argo's getLatestWorkflow keeps the
+/// first of equal ones in list order (by name), as this does.
+pub fn latest(workflows: &[DynamicObject]) -> Option<&DynamicObject> {
+    let mut sorted: Vec<&DynamicObject> = workflows.iter().collect();
+    sorted.sort_by_key(|w| w.name_any());
+    let mut newest: Option<&DynamicObject> = None;
+    for wf in sorted {
+        if newest.is_none_or(|n| created(n) < created(wf)) {
+            newest = Some(wf);
+        }
+    }
+    newest
+}
+
+/// A workflow argument: a name, `@latest` (the namespace's newest workflow), or kubectl's
+/// `workflow.argoproj.io/NAME` (what `-o name` prints, so `list -o name | xargs -n1 kubectl
+/// argodeploy get` works).
 pub fn name_arg(text: &str) -> Result<String, String> {
     let name = [
         "workflow.argoproj.io/",
@@ -230,6 +249,28 @@ pub async fn get(
     name: &str,
 ) -> shared::Result<(Api<DynamicObject>, DynamicObject)> {
     let api = api(target, false);
+    if name == LATEST {
+        let all = api
+            .list(&kube::api::ListParams::default().labels(&keys.instance_selector()))
+            .await
+            .map_err(|e| target.api_error(e))?;
+        let Some(wf) = latest(&all.items) else {
+            return Err(shared::Error::Failed(format!(
+                "no workflow in namespace {} for {LATEST} to name: `kubectl argodeploy list{}{}` shows where they are",
+                target.namespace,
+                keys.given_flags(),
+                target.scope_flags()
+            )));
+        };
+        // The operator sees which workflow the alias meant before anything is done with it.
+        eprintln!(
+            "{LATEST} is workflow {} (created {})",
+            wf.name_any(),
+            created(wf).map_or_else(|| "at an unknown time".to_string(), |t| t.to_string())
+        );
+        let wf = wf.clone();
+        return Ok((api, wf));
+    }
     match api.get_opt(name).await.map_err(|e| target.api_error(e))? {
         Some(wf) => Ok((api, wf)),
         None => {
@@ -342,5 +383,32 @@ mod tests {
         );
         assert_eq!(name_arg("wf/deploy-x").unwrap(), "deploy-x");
         assert!(name_arg("workflow/").is_err());
+        assert_eq!(name_arg("@latest").unwrap(), LATEST);
+    }
+
+    #[test]
+    fn latest_is_the_newest_created_and_the_first_by_name_of_equal_ones() {
+        let at = |name: &str, created: &str| -> DynamicObject {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                "metadata": {"name": name, "namespace": "atmosphere", "creationTimestamp": created},
+            }))
+            .unwrap()
+        };
+        assert!(latest(&[]).is_none());
+        let all = [
+            at("b-old", "2026-11-20T10:00:00Z"),
+            at("c-new", "2026-11-23T09:03:00Z"),
+            at("a-new", "2026-11-23T09:03:00Z"),
+            at("d-mid", "2026-11-21T08:49:00Z"),
+        ];
+        assert_eq!(latest(&all).unwrap().name_any(), "a-new");
+        assert_eq!(latest(&all[..1]).unwrap().name_any(), "b-old");
+        assert_eq!(
+            latest(&[all[0].clone(), all[3].clone()])
+                .unwrap()
+                .name_any(),
+            "d-mid"
+        );
     }
 }

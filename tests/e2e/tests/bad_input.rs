@@ -341,6 +341,28 @@ fn cases() -> Vec<Case> {
             exit: 2,
         },
         Case {
+            name: "argodeploy delete without names or a filter",
+            plugin: "argodeploy",
+            args: &["delete", "-n", "atmosphere", "-y"],
+            config: Sim,
+            exit: 2,
+        },
+        Case {
+            name: "invalid duration: argodeploy delete --older",
+            plugin: "argodeploy",
+            args: &[
+                "delete",
+                "-n",
+                "atmosphere",
+                "--completed",
+                "--older",
+                "a week",
+                "-y",
+            ],
+            config: Sim,
+            exit: 2,
+        },
+        Case {
             name: "no terminal and no --yes",
             plugin: "airflow",
             args: &["restart", "scheduler", "-n", ZODIAC],

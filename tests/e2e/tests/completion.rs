@@ -107,6 +107,20 @@ fn kubectl_completes_plugin_arguments_with_live_candidates() {
         &["argodeploy", "get", "deploy-e5"],
     );
     assert_eq!(workflows.len(), 3, "{workflows:?}");
+    let latest = kubectl_complete(
+        &atmosphere,
+        dir.path(),
+        "atmosphere",
+        &["argodeploy", "logs", "@"],
+    );
+    assert_eq!(latest, ["@latest"], "{latest:?}");
+    let more = kubectl_complete(
+        &atmosphere,
+        dir.path(),
+        "atmosphere",
+        &["argodeploy", "delete", "deploy-e5121482-wwmms", "deploy-e5"],
+    );
+    assert_eq!(more.len(), 3, "delete takes several names: {more:?}");
 }
 
 #[test]
