@@ -50,7 +50,7 @@ pub async fn run(args: &CompleteArgs, keys: &crate::labels::LabelKeys) -> shared
         (None, [sub])
             if matches!(
                 sub.as_str(),
-                "get" | "logs" | "resubmit" | "stop" | "terminate"
+                "get" | "logs" | "resubmit" | "retry" | "stop" | "terminate"
             ) =>
         {
             workflows().await.iter().map(|w| w.name_any()).collect()

@@ -11,6 +11,7 @@ mod logs;
 mod node_status;
 mod pod_name;
 mod resubmit;
+mod retry;
 mod shutdown;
 mod tree;
 mod workflow;
@@ -57,6 +58,9 @@ pub(crate) enum Command {
     /// Run a workflow again with the same definition and parameters (or overridden ones)
     #[command(after_help = examples::RESUBMIT)]
     Resubmit(resubmit::ResubmitArgs),
+    /// Run a failed workflow's failed steps again in place (argo retry): succeeded steps stay
+    #[command(after_help = examples::RETRY)]
+    Retry(retry::RetryArgs),
     /// Stop a running workflow (exit handlers run)
     #[command(after_help = examples::STOP)]
     Stop(shutdown::ShutdownArgs),
@@ -73,6 +77,14 @@ pub(crate) const PERMISSIONS: &[Permission] = &[
     workflow::permission("get", "get"),
     workflow::permission("create", "resubmit"),
     workflow::permission("patch", "stop, terminate"),
+    workflow::permission("update", "retry"),
+    Permission::new(
+        "delete",
+        "",
+        "pods",
+        Scope::Namespace,
+        "retry: the pods of the steps that run again",
+    ),
     Permission::new(
         "list",
         "",
@@ -93,6 +105,7 @@ pub fn main() -> ExitCode {
             Command::Get(args) => get::run(&cli.global, &cli.labels, args).await,
             Command::Logs(args) => logs::run(&cli.global, &cli.labels, args).await,
             Command::Resubmit(args) => resubmit::run(&cli.global, &cli.labels, args).await,
+            Command::Retry(args) => retry::run(&cli.global, &cli.labels, args).await,
             Command::Stop(args) => {
                 shutdown::run(&cli.global, &cli.labels, args, shutdown::Shutdown::Stop).await
             }
