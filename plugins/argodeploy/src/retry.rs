@@ -104,21 +104,21 @@ fn parse_selector(text: &str) -> Result<Vec<Term>, String> {
 }
 
 fn split_unescaped(text: &str, sep: char) -> Vec<String> {
-    let mut parts = vec![String::new()];
+    let mut parts = Vec::new();
+    let mut part = String::new();
     let mut escaped = false;
     for c in text.chars() {
         if escaped {
-            parts.last_mut().map(|p| p.push(c));
+            part.push(c);
             escaped = false;
-        } else if c == '\\' {
-            parts.last_mut().map(|p| p.push(c));
-            escaped = true;
         } else if c == sep {
-            parts.push(String::new());
+            parts.push(std::mem::take(&mut part));
         } else {
-            parts.last_mut().map(|p| p.push(c));
+            escaped = c == '\\';
+            part.push(c);
         }
     }
+    parts.push(part);
     parts
 }
 
