@@ -29,7 +29,7 @@ const TICK: Duration = Duration::from_millis(40);
 const IDLE_TICK: Duration = Duration::from_millis(200);
 
 /// One change decided by a tick.
-enum Action {
+pub(crate) enum Action {
     Create(&'static ResourceType, Option<String>, Value),
     Patch(&'static ResourceType, Option<String>, String, Value),
     Delete(&'static ResourceType, Option<String>, String),
@@ -42,6 +42,8 @@ enum Action {
         message: String,
         warning: bool,
     },
+    /// An Argo workflow's reconciliation (see argo.rs).
+    Workflow(Box<crate::argo::WorkflowUpdate>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -316,6 +318,9 @@ impl Control {
             garbage_collect(objs, &mut actions);
             pdb_status(objs, &mut actions);
             quota_status(objs, &mut actions);
+            let mut argo = Vec::new();
+            crate::argo::workflows(objs, now, &mut argo);
+            actions.extend(argo.into_iter().map(|u| Action::Workflow(Box::new(u))));
             self.track_availability(objs, &idx);
             actions
         });
@@ -388,6 +393,34 @@ impl Control {
                 message,
                 warning,
             } => record_event(store, involved, &reason, &message, warning),
+            Action::Workflow(u) => self.apply_workflow(*u),
+        }
+    }
+
+    /// Writes a workflow with a resourceVersion precondition (a client's change in between
+    /// wins; the next tick recomputes), then changes its pods.
+    fn apply_workflow(&self, u: crate::argo::WorkflowUpdate) {
+        let ns = Some(u.namespace.clone());
+        let written = self
+            .store
+            .mutate(&r::WORKFLOWS, ns.as_deref(), &u.name, |obj| {
+                if s(&obj["metadata"]["resourceVersion"]) != u.resource_version {
+                    return Err(ApiError::conflict(&r::WORKFLOWS, &u.name));
+                }
+                *obj = u.object;
+                Ok(())
+            });
+        if written.is_err() {
+            return;
+        }
+        for pod in u.create_pods {
+            self.apply(Action::Create(&r::PODS, ns.clone(), pod));
+        }
+        for (name, patch) in u.patch_pods {
+            self.apply(Action::Patch(&r::PODS, ns.clone(), name, patch));
+        }
+        for (name, uid) in u.delete_pods {
+            self.apply(Action::DeleteUid(&r::PODS, ns.clone(), name, uid));
         }
     }
 

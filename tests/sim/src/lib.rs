@@ -1,5 +1,6 @@
 //! kube-sim: a simulated Kubernetes API server for the suite's tests and demo.
 
+pub mod argo;
 pub mod clock;
 pub mod control;
 pub mod error;

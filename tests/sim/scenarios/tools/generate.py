@@ -555,6 +555,81 @@ def pod_name_v2(wf, template, node_name):
     return f"{wf}-{template}-{fnv32a(node_name)}"
 
 
+def live_workflows(rng):
+    """Workflows that kube-sim's Argo controller (tests/sim/src/argo.rs) runs from the start, for
+    the plugin's lifecycle verbs (retry, watch, wait, suspend, resume, stop, terminate). No status:
+    the controller starts them. Times are simulated seconds (run tests with --time-scale).
+    Template annotations (copied to the pods): sim.kube-sim.dev/exit-codes "1,0" = attempt 1
+    exits 1, attempt 2 (a retryStrategy retry or an external retry) exits 0;
+    sim.kube-sim.dev/exit-after-seconds = how long the step runs (default 5).
+
+    - deploy-live-dag: DAG prepare -> {db, web} -> verify; web fails on attempt 1 and succeeds on
+      attempt 2, no retryStrategy: the workflow ends Failed (fail-fast: verify never runs); an
+      external retry re-runs web and verify only and ends Succeeded.
+    - deploy-live-steps: steps prepare -> flaky (retryStrategy limit 2: fails once, then
+      succeeds) -> deploy-playbook (600 s, for stop/terminate while it runs) -> verify, with an
+      onExit handler `notify`.
+    - deploy-live-suspend: steps prepare -> approve (a suspend template, resumed by hand) ->
+      verify.
+    """
+    def leaf(name, seconds=None, codes=None, log=None):
+        anns = {}
+        if seconds is not None:
+            anns["sim.kube-sim.dev/exit-after-seconds"] = str(seconds)
+        if codes is not None:
+            anns["sim.kube-sim.dev/exit-codes"] = codes
+        anns["sim.kube-sim.dev/log.main"] = log or f"PLAY [{name}] ***\nok: [localhost]\nPLAY RECAP *** ok=1 failed=0"
+        return {"name": name, "metadata": {"annotations": anns},
+                "inputs": {"parameters": [{"name": "instance_uuid"}]},
+                "container": {"image": "atmosphere/ansible:2.17", "command": ["ansible-playbook"], "args": [f"{name}.yml"],
+                              "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}}}
+
+    def arg(instance):
+        return {"parameters": [{"name": "instance_uuid", "value": instance}]}
+
+    out = []
+    specs = [
+        ("deploy-live-dag", "jdoe", lambda i: {
+            "entrypoint": "deploy",
+            "templates": [{"name": "deploy", "dag": {"tasks": [
+                {"name": "prepare", "template": "prepare", "arguments": arg(i)},
+                {"name": "db", "template": "db", "dependencies": ["prepare"], "arguments": arg(i)},
+                {"name": "web", "template": "web", "depends": "prepare", "arguments": arg(i)},
+                {"name": "verify", "template": "verify", "depends": "db && web", "arguments": arg(i)}]}},
+                leaf("prepare"), leaf("db", seconds=10), leaf("web", codes="1,0",
+                log="PLAY [web] ***\nfatal: [localhost]: FAILED! => {\"msg\": \"port 443 in use\"}\nPLAY RECAP *** ok=0 failed=1"),
+                leaf("verify")]}),
+        ("deploy-live-steps", "asmith", lambda i: {
+            "entrypoint": "deploy", "onExit": "notify",
+            "templates": [{"name": "deploy", "steps": [
+                [{"name": "prepare", "template": "prepare", "arguments": arg(i)}],
+                [{"name": "flaky", "template": "flaky", "arguments": arg(i)}],
+                [{"name": "deploy-playbook", "template": "deploy-playbook", "arguments": arg(i)}],
+                [{"name": "verify", "template": "verify", "arguments": arg(i)}]]},
+                leaf("prepare"), dict(leaf("flaky", codes="1,0"), retryStrategy={"limit": 2}),
+                leaf("deploy-playbook", seconds=600), leaf("verify"),
+                {"name": "notify", "container": {"image": "curlimages/curl:8.10.1", "command": ["curl"], "args": ["-fsS", "https://hooks.example/deployed"]},
+                 "metadata": {"annotations": {"sim.kube-sim.dev/exit-after-seconds": "2"}}}]}),
+        ("deploy-live-suspend", "mlee", lambda i: {
+            "entrypoint": "deploy",
+            "templates": [{"name": "deploy", "steps": [
+                [{"name": "prepare", "template": "prepare", "arguments": arg(i)}],
+                [{"name": "approve", "template": "approve"}],
+                [{"name": "verify", "template": "verify", "arguments": arg(i)}]]},
+                leaf("prepare"), {"name": "approve", "suspend": {}}, leaf("verify")]}),
+    ]
+    for n, (name, user, spec) in enumerate(specs):
+        instance = uuid(rng)
+        s = spec(instance)
+        s["serviceAccountName"] = "argo-deployer"
+        s["arguments"] = {"parameters": [{"name": "instance_uuid", "value": instance}, {"name": "username", "value": user}]}
+        out.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                    "metadata": {"name": name, "namespace": "atmosphere", "creationTimestamp": f"2026-11-24T11:{50 + n:02d}:00Z",
+                                 "labels": {"instance_uuid": instance, "username": user}},
+                    "spec": s})
+    return out
+
+
 def atmosphere():
     c = Cluster(99, [node("atmo-worker-1", "az1", "i-atmo1", ip="10.9.0.11"), node("atmo-worker-2", "az2", "i-atmo2", ip="10.9.0.12")])
     for n in c.nodes:
@@ -684,7 +759,10 @@ def atmosphere():
                             if cond["type"] in ("Ready", "ContainersReady"):
                                 cond["status"] = "False"
             previous = wf_name
-    return {"name": "atmosphere", "description": "Atmosphere: Argo Workflows deploying instances (labels instance_uuid, username) in every phase, with pods and logs",
+    for wf in live_workflows(rng):
+        c.add(wf)
+    return {"name": "atmosphere", "description": "Atmosphere: Argo Workflows deploying instances (labels instance_uuid, username) in every phase, with pods and logs; "
+                                                "deploy-live-* workflows are run by kube-sim's Argo controller (tests/sim/src/argo.rs)",
             "users": USERS + [{"name": "ci-deployer", "token": "kube-sim-ci-deployer-token",
                                "rules": [{"verbs": ["get", "list", "watch", "create", "patch"], "apiGroups": ["argoproj.io"], "resources": ["workflows"], "namespaces": ["atmosphere"]},
                                          {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods", "pods/log"], "namespaces": ["atmosphere"]}]}],
