@@ -35,6 +35,35 @@ fn uid(sim: &SimProcess, pod: &str) -> Option<String> {
         .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
 }
 
+/// Hands the workflow to another controller instance (the label argo's controllers filter on),
+/// so the sim's controller leaves it as the retry wrote it; returns the number of writes so
+/// far (the label's), from which the plugin's are counted.
+fn park(sim: &SimProcess, name: &str) -> usize {
+    let out = sim.kubectl(&[
+        "label",
+        "workflow",
+        name,
+        "-n",
+        NS,
+        "workflows.argoproj.io/controller-instanceid=elsewhere",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    sim.mutating_requests().len()
+}
+
+fn writes_since(sim: &SimProcess, base: usize) -> Vec<String> {
+    sim.mutating_requests()[base..]
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 fn node<'a>(wf: &'a Value, name: &str) -> Option<&'a Value> {
     wf["status"]["nodes"]
         .as_object()
@@ -47,6 +76,7 @@ fn node<'a>(wf: &'a Value, name: &str) -> Option<&'a Value> {
 fn retry_reruns_the_failed_step_and_leaves_the_succeeded_one_alone() {
     let sim = SimProcess::start("atmosphere", &[]);
     let home = tempfile::tempdir().unwrap();
+    let base = park(&sim, FAILED);
     let before = workflow(&sim, FAILED);
     let prepare_uid = uid(&sim, PREPARE_POD).expect("prepare's pod");
     assert!(uid(&sim, PLAYBOOK_POD).is_some());
@@ -76,11 +106,7 @@ fn retry_reruns_the_failed_step_and_leaves_the_succeeded_one_alone() {
     );
     let no_terminal = argodeploy(&sim, home.path(), &["retry", FAILED, "-n", NS]);
     assert_eq!(no_terminal.code, Some(3), "{}", no_terminal.stderr);
-    assert!(
-        sim.mutating_requests().is_empty(),
-        "{:?}",
-        sim.mutating_requests()
-    );
+    assert_eq!(writes_since(&sim, base), Vec::<String>::new());
 
     let out = argodeploy(&sim, home.path(), &["retry", FAILED, "-n", NS, "-y"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -108,17 +134,7 @@ fn retry_reruns_the_failed_step_and_leaves_the_succeeded_one_alone() {
     );
     assert_eq!(uid(&sim, PREPARE_POD), Some(prepare_uid), "the same pod");
     // One pod deleted by uid, then the workflow written: nothing else.
-    let writes: Vec<String> = sim
-        .mutating_requests()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["method"].as_str().unwrap(),
-                e["path"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let writes = writes_since(&sim, base);
     assert_eq!(
         writes[0],
         format!("DELETE /api/v1/namespaces/{NS}/pods/{PLAYBOOK_POD}")
@@ -228,6 +244,7 @@ fn a_compressed_workflow_is_written_back_compressed() {
     let sim = SimProcess::start("atmosphere", &[]);
     let home = tempfile::tempdir().unwrap();
     let name = "deploy-6bad6be2-g255x";
+    park(&sim, name);
     let out = argodeploy(
         &sim,
         home.path(),
@@ -282,13 +299,14 @@ fn the_prompt_decides_and_a_workflow_changed_meanwhile_is_not_retried() {
     let sim = SimProcess::start("atmosphere", &[]);
     let home = tempfile::tempdir().unwrap();
     let question = format!("Retry {FAILED}?");
+    let base = park(&sim, FAILED);
 
     let mut no = spawn(&sim, home.path(), &["retry", FAILED, "-n", NS]);
     no.expect(question.as_str()).unwrap();
     no.send("\r").unwrap();
     no.expect(expectrl::Eof).unwrap();
     assert_eq!(exit_code(&no), 3);
-    assert!(sim.mutating_requests().is_empty());
+    assert_eq!(writes_since(&sim, base), Vec::<String>::new());
 
     let mut changed = spawn(&sim, home.path(), &["retry", FAILED, "-n", NS]);
     changed.expect(question.as_str()).unwrap();
@@ -299,12 +317,7 @@ fn the_prompt_decides_and_a_workflow_changed_meanwhile_is_not_retried() {
     let said = String::from_utf8_lossy(said.as_bytes()).into_owned();
     assert_eq!(exit_code(&changed), 1, "{said}");
     assert!(said.contains("changed since the plan"), "{said}");
-    assert_eq!(
-        sim.mutating_requests().len(),
-        1,
-        "only kubectl's label: {:?}",
-        sim.mutating_requests()
-    );
+    assert_eq!(writes_since(&sim, base).len(), 1, "only kubectl's label");
     assert!(uid(&sim, PLAYBOOK_POD).is_some());
     assert_eq!(workflow(&sim, FAILED)["status"]["phase"], "Error");
 
@@ -315,6 +328,46 @@ fn the_prompt_decides_and_a_workflow_changed_meanwhile_is_not_retried() {
     assert_eq!(exit_code(&yes), 0);
     assert_eq!(workflow(&sim, FAILED)["status"]["phase"], "Running");
     assert_eq!(uid(&sim, PLAYBOOK_POD), None);
+}
+
+/// With the sim's Argo controller: the recorded failed workflow, retried, runs its failed step
+/// again in a new pod and completes; the succeeded step's pod is the same pod.
+#[test]
+fn a_retried_recorded_workflow_is_run_to_its_end_by_the_controller() {
+    let sim = SimProcess::start("atmosphere", &["--time-scale", "60"]);
+    let home = tempfile::tempdir().unwrap();
+    let prepare_uid = uid(&sim, PREPARE_POD).unwrap();
+    let playbook_uid = uid(&sim, PLAYBOOK_POD).unwrap();
+    let out = argodeploy(
+        &sim,
+        home.path(),
+        &[
+            "retry",
+            FAILED,
+            "-n",
+            NS,
+            "-y",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!("workflow {FAILED} retried\n{FAILED} Succeeded\n")
+    );
+    assert_eq!(uid(&sim, PREPARE_POD), Some(prepare_uid));
+    assert!(
+        uid(&sim, PLAYBOOK_POD).is_some_and(|u| u != playbook_uid),
+        "a new pod"
+    );
+    let after = workflow(&sim, FAILED);
+    assert_eq!(after["status"]["phase"], "Succeeded");
+    assert_eq!(
+        after["metadata"]["labels"]["workflows.argoproj.io/completed"],
+        "true"
+    );
 }
 
 /// The acceptance with the sim's Argo controller: `deploy-live-dag` (DAG prepare → {db, web}
