@@ -86,6 +86,13 @@ pub(crate) const PERMISSIONS: &[Permission] = &[
         "retry: the pods of the steps that run again",
     ),
     Permission::new(
+        "get",
+        "",
+        "pods",
+        Scope::Namespace,
+        "retry: waits until they are gone",
+    ),
+    Permission::new(
         "list",
         "",
         "pods",

@@ -975,16 +975,20 @@ pub async fn run(
     let plan = plan(&wf, &pods, &Request::from(args), &now)?;
     let format = OutputFormat::from(args.output);
     shared::change::show_plan(&target, format, &plan, render)?;
-    let needs = [
+    // The server's shape decides the writes, so that the preflight checks every one of them.
+    let status_subresource = status_is_subresource(&target).await;
+    let pod_permission = |verb, why| {
+        shared::doctor::Permission::new(verb, "", "pods", shared::doctor::Scope::Namespace, why)
+    };
+    let mut needs = vec![
         workflow::permission("update", "reset the workflow's nodes"),
-        shared::doctor::Permission::new(
-            "delete",
-            "",
-            "pods",
-            shared::doctor::Scope::Namespace,
-            "delete the pods of the steps that run again",
-        ),
+        pod_permission("delete", "delete the pods of the steps that run again"),
+        pod_permission("get", "wait until the deleted pods are gone"),
     ];
+    if status_subresource {
+        needs
+            .push(workflow::permission("update", "reset the workflow's node status").sub("status"));
+    }
     let question = format!("Retry {}?", plan.workflow);
     let doctor = format!("kubectl argodeploy doctor{}", target.scope_flags());
     let flags = format!("{}{}", keys.given_flags(), target.scope_flags());
@@ -1002,7 +1006,15 @@ pub async fn run(
         return Ok(());
     }
     let deadline = Instant::now() + args.change.timeout;
-    execute(&target, &api, &pods_api, &plan, deadline).await?;
+    execute(
+        &target,
+        &api,
+        &pods_api,
+        &plan,
+        status_subresource,
+        deadline,
+    )
+    .await?;
     let done = format!("workflow {} retried\n", plan.workflow);
     if format.is_machine() {
         eprint!("{done}");
@@ -1047,6 +1059,7 @@ async fn execute(
     api: &Api<DynamicObject>,
     pods_api: &Api<Pod>,
     plan: &Plan,
+    status_subresource: bool,
     deadline: Instant,
 ) -> shared::Result<()> {
     let current = api
@@ -1107,7 +1120,7 @@ async fn execute(
         }
         e => target.api_error(e),
     };
-    if status_is_subresource(target).await {
+    if status_subresource {
         // Status first (guarded by the plan's version): a completed workflow's status is
         // inert until the labels below say Running.
         let written = api
