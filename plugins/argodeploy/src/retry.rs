@@ -777,7 +777,7 @@ pub fn plan(
 
     let sel = select(&nodes, &name, &selected, !changes.is_empty())
         .map_err(|e| Error::Failed(format!("cannot retry {name}: {e}")))?;
-    if sel.remove.is_empty() {
+    if sel.remove.is_empty() && sel.exit_handler.is_empty() {
         return Err(Error::Failed(format!(
             "nothing to retry in {name}: no failed step is left without a succeeded retry (--restart-successful --step STEP runs a succeeded one again)"
         )));
@@ -786,8 +786,12 @@ pub fn plan(
     // The pods of removed nodes (deletePodNodeDuringRetryWorkflow) and of the exit handler.
     let version = pod_name_version(&serde_json::to_value(wf).unwrap_or(Value::Null));
     let mut pod_names = BTreeSet::new();
-    for id in sel.remove.iter().chain(sel.exit_handler.iter()) {
-        let n = &nodes[id];
+    for (id, n) in sel
+        .remove
+        .iter()
+        .chain(sel.exit_handler.iter())
+        .filter_map(|id| nodes.get_key_value(id))
+    {
         if type_of(n) == "Pod" {
             pod_names.insert(pod_name(
                 &name,
@@ -808,7 +812,7 @@ pub fn plan(
 
     let updated = updated_workflow(wf, spec, &nodes, &sel, compressed, now)?;
     let in_order = |ids: &BTreeSet<String>| -> Vec<PlanNode> {
-        let mut v: Vec<&Value> = ids.iter().map(|id| &nodes[id]).collect();
+        let mut v: Vec<&Value> = ids.iter().filter_map(|id| nodes.get(id)).collect();
         v.sort_by_key(|n| n["name"].as_str().unwrap_or(""));
         v.into_iter().map(plan_node).collect()
     };

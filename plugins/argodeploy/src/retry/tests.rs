@@ -400,3 +400,48 @@ fn selectors_parse_as_kubernetes_field_selectors() {
     ));
     assert!(!matches(&parse_selector("phase=Failed").unwrap(), &node));
 }
+
+/// Exit handlers run again after a retry: their nodes are removed and their pods deleted
+/// (FormulateRetryWorkflow's onExit walk), even when they were the only thing that failed.
+#[test]
+fn exit_handler_nodes_are_removed_with_their_pods() {
+    let node = |id: &str, name: &str, kind: &str, phase: &str, children: &[&str]| {
+        json!({"id": id, "name": name, "displayName": name.rsplit('.').next().unwrap(),
+               "type": kind, "phase": phase, "templateName": "t", "children": children})
+    };
+    let wf: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": "w", "namespace": "atmosphere", "resourceVersion": "7"},
+        "spec": {},
+        "status": {"phase": "Failed", "nodes": {
+            "w": node("w", "w", "Steps", "Succeeded", &["w-1"]),
+            "w-1": node("w-1", "w[0]", "StepGroup", "Succeeded", &["w-2"]),
+            "w-2": node("w-2", "w[0].main", "Pod", "Succeeded", &[]),
+            "w-3": node("w-3", "w.onExit", "Steps", "Failed", &["w-4"]),
+            "w-4": node("w-4", "w.onExit[0]", "StepGroup", "Failed", &["w-5"]),
+            "w-5": node("w-5", "w.onExit[0].notify", "Pod", "Failed", &[]),
+        }}
+    }))
+    .unwrap();
+    let plan = plan(&wf, &BTreeMap::new(), &req(), NOW).unwrap();
+    assert_eq!(
+        names(&plan.removed),
+        ["w.onExit", "w.onExit[0]", "w.onExit[0].notify"]
+    );
+    assert!(plan.reset.is_empty());
+    assert_eq!(
+        plan.pods
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        [crate::pod_name::pod_name(
+            "w",
+            "w.onExit[0].notify",
+            "t",
+            "w-5",
+            crate::pod_name::PodNameVersion::V2
+        )]
+    );
+    let nodes = new_status_nodes(&plan);
+    assert_eq!(nodes.keys().collect::<Vec<_>>(), ["w", "w-1", "w-2"]);
+}
