@@ -107,6 +107,13 @@ fn kubectl_completes_plugin_arguments_with_live_candidates() {
         &["argodeploy", "get", "deploy-e5"],
     );
     assert_eq!(workflows.len(), 3, "{workflows:?}");
+    let retry = kubectl_complete(
+        &atmosphere,
+        dir.path(),
+        "atmosphere",
+        &["argodeploy", "retry", "deploy-e5"],
+    );
+    assert_eq!(retry, workflows);
 }
 
 #[test]
