@@ -330,6 +330,53 @@ fn the_prompt_decides_and_a_workflow_changed_meanwhile_is_not_retried() {
     assert_eq!(uid(&sim, PLAYBOOK_POD), None);
 }
 
+/// A change that lands after the pre-check, while the pod is being deleted: the write of the
+/// workflow gets 409 (resourceVersion precondition), the command says so and exits 1, and the
+/// retry run again finishes the job (the pod already gone).
+#[test]
+fn a_conflicting_write_is_refused_with_409_and_the_retry_can_be_run_again() {
+    let sim = SimProcess::start("atmosphere", &[]);
+    let home = tempfile::tempdir().unwrap();
+    park(&sim, FAILED);
+    sim.slow_request("DELETE", PLAYBOOK_POD, 0, 5000);
+    let mut cmd = plugin("argodeploy", home.path());
+    cmd.args(["retry", FAILED, "-n", NS, "-y", "--kubeconfig"])
+        .arg(&sim.kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The second GET of the workflow is the check just before the pods are deleted; the
+    // DELETE is then held for 5 s, while the workflow changes.
+    let wf_path = format!("/apis/argoproj.io/v1alpha1/namespaces/{NS}/workflows/{FAILED}");
+    suite_tests::wait_for("the check before acting", Duration::from_secs(20), || {
+        sim.journal()
+            .iter()
+            .filter(|e| e["method"] == "GET" && e["path"] == wf_path.as_str())
+            .count()
+            >= 2
+    });
+    let label = sim.kubectl(&["label", "workflow", FAILED, "-n", NS, "reviewed=yes"]);
+    assert_eq!(label.code, Some(0), "{}", label.stderr);
+    let out: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let last = out.stderr.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("changed since the plan (409 Conflict)") && last.contains(PLAYBOOK_POD),
+        "{last}"
+    );
+    assert_eq!(workflow(&sim, FAILED)["status"]["phase"], "Error");
+    let again = argodeploy(&sim, home.path(), &["retry", FAILED, "-n", NS, "-y"]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains(&format!("pod {PLAYBOOK_POD} is already gone")),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(workflow(&sim, FAILED)["status"]["phase"], "Running");
+}
+
 /// With the sim's Argo controller: the recorded failed workflow, retried, runs its failed step
 /// again in a new pod and completes; the succeeded step's pod is the same pod.
 #[test]
