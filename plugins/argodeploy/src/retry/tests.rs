@@ -445,3 +445,27 @@ fn exit_handler_nodes_are_removed_with_their_pods() {
     let nodes = new_status_nodes(&plan);
     assert_eq!(nodes.keys().collect::<Vec<_>>(), ["w", "w-1", "w-2"]);
 }
+
+/// The selector on argo's DAG fixture: B (succeeded, under A) runs again with the failed C;
+/// A, which both hang from, keeps its success and its pod.
+#[test]
+fn a_node_field_selector_picks_a_succeeded_dag_task_below_another() {
+    let wf = scenario_wf("dag-fail-r4gvc", Some("Failed"));
+    let plan = plan(
+        &wf,
+        &BTreeMap::new(),
+        &restart(&[], Some("name=dag-fail-r4gvc.B")),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        names(&plan.removed),
+        ["dag-fail-r4gvc.B", "dag-fail-r4gvc.C"]
+    );
+    assert_eq!(names(&plan.reset), ["dag-fail-r4gvc"]);
+    assert_eq!(plan.pods.len(), 2);
+    let nodes = new_status_nodes(&plan);
+    let a = by_name(&nodes, "dag-fail-r4gvc.A");
+    assert_eq!(a["phase"], "Succeeded");
+    assert_eq!(a["children"], json!([]));
+}
