@@ -53,6 +53,7 @@ pub async fn run(args: &CompleteArgs, keys: &crate::labels::LabelKeys) -> shared
                 "get"
                     | "logs"
                     | "resubmit"
+                    | "retry"
                     | "stop"
                     | "terminate"
                     | "wait"

@@ -75,6 +75,17 @@ pub const RESUBMIT: &str = "Examples:
   kubectl argodeploy resubmit deploy-e5121482-wwmms -n atmosphere \\
     --dry-run -o yaml";
 
+pub const RETRY: &str = "Examples:
+  # Run a failed deployment's failed steps again, in place, and follow it
+  kubectl argodeploy retry deploy-e5121482-wwmms -n atmosphere --wait
+
+  # See which nodes would run again and which pods would be deleted
+  kubectl argodeploy retry deploy-e5121482-wwmms -n atmosphere --dry-run
+
+  # Run a succeeded step again too (and what follows it), another playbook
+  kubectl argodeploy retry deploy-e5121482-wwmms -n atmosphere \\
+    --restart-successful --step prepare -p playbook=redeploy.yml";
+
 pub const STOP: &str = "Examples:
   # Stop a running workflow; its exit handlers still run
   kubectl argodeploy stop deploy-f3f49249-njqlp -n atmosphere
@@ -149,6 +160,7 @@ mod tests {
             super::GET,
             super::LOGS,
             super::RESUBMIT,
+            super::RETRY,
             super::STOP,
             super::TERMINATE,
             super::WAIT,

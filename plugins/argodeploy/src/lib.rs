@@ -1,5 +1,5 @@
 //! `kubectl argodeploy`: Argo Workflows that deploy instances: list, find, get, logs, resubmit,
-//! stop, wait, watch, suspend, resume, delete
+//! retry, stop, wait, watch, suspend, resume, delete
 
 mod complete;
 mod delete;
@@ -13,6 +13,7 @@ mod logs;
 mod node_status;
 mod pod_name;
 mod resubmit;
+mod retry;
 mod shutdown;
 mod suspend;
 mod tree;
@@ -26,7 +27,7 @@ use clap::{Parser, Subcommand};
 use shared::GlobalArgs;
 use shared::doctor::{Permission, Scope};
 
-/// Argo Workflows that deploy instances: list, find, get, logs, resubmit, stop
+/// Argo Workflows that deploy instances: list, find, get, logs, retry, wait, delete
 #[derive(Parser, Debug)]
 #[command(
     name = "kubectl argodeploy",
@@ -34,7 +35,7 @@ use shared::doctor::{Permission, Scope};
     version,
     about,
     after_help = examples::TOP,
-    long_about = "Work with the Argo Workflows that deploy instances (labels instance_uuid and username)\nthrough the Kubernetes API: list and find them, show one as a tree, read the main\ncontainers' logs, resubmit, stop or terminate."
+    long_about = "Work with the Argo Workflows that deploy instances (labels instance_uuid and username)\nthrough the Kubernetes API: list and find them, show one as a tree, read the main\ncontainers' logs, wait for or watch them, retry or resubmit, suspend, resume, stop or\nterminate, and delete them."
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -62,6 +63,9 @@ pub(crate) enum Command {
     /// Run a workflow again with the same definition and parameters (or overridden ones)
     #[command(after_help = examples::RESUBMIT)]
     Resubmit(resubmit::ResubmitArgs),
+    /// Run a failed workflow's failed steps again in place (argo retry): succeeded steps stay
+    #[command(after_help = examples::RETRY)]
+    Retry(retry::RetryArgs),
     /// Stop a running workflow (exit handlers run)
     #[command(after_help = examples::STOP)]
     Stop(shutdown::ShutdownArgs),
@@ -95,6 +99,21 @@ pub(crate) const PERMISSIONS: &[Permission] = &[
     workflow::permission("patch", "stop, terminate, suspend, resume"),
     workflow::permission("watch", "wait, watch, get -w"),
     workflow::permission("delete", "delete"),
+    workflow::permission("update", "retry"),
+    Permission::new(
+        "delete",
+        "",
+        "pods",
+        Scope::Namespace,
+        "retry: the pods of the steps that run again",
+    ),
+    Permission::new(
+        "get",
+        "",
+        "pods",
+        Scope::Namespace,
+        "retry: waits until they are gone",
+    ),
     Permission::new(
         "list",
         "",
@@ -115,6 +134,7 @@ pub fn main() -> ExitCode {
             Command::Get(args) => get::run(&cli.global, &cli.labels, args).await,
             Command::Logs(args) => logs::run(&cli.global, &cli.labels, args).await,
             Command::Resubmit(args) => resubmit::run(&cli.global, &cli.labels, args).await,
+            Command::Retry(args) => retry::run(&cli.global, &cli.labels, args).await,
             Command::Stop(args) => {
                 shutdown::run(&cli.global, &cli.labels, args, shutdown::Shutdown::Stop).await
             }

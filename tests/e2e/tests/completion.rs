@@ -121,6 +121,13 @@ fn kubectl_completes_plugin_arguments_with_live_candidates() {
         &["argodeploy", "delete", "deploy-e5121482-wwmms", "deploy-e5"],
     );
     assert_eq!(more.len(), 3, "delete takes several names: {more:?}");
+    let retry = kubectl_complete(
+        &atmosphere,
+        dir.path(),
+        "atmosphere",
+        &["argodeploy", "retry", "deploy-e5"],
+    );
+    assert_eq!(retry, workflows);
 }
 
 #[test]

@@ -268,6 +268,21 @@ fn argodeploy_resubmit_with_exactly_its_permissions_resubmits_and_without_one_ch
     });
 }
 
+#[test]
+fn argodeploy_retry_with_exactly_its_permissions_retries_and_without_one_changes_nothing() {
+    let args = ["retry", "deploy-e5121482-wwmms", "-n", "atmosphere", "-y"];
+    check_flow("argodeploy", "atmosphere", &args, &[], |sim| {
+        assert!(
+            sim.mutating_requests().iter().any(|r| r["method"] == "PUT"
+                && r["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("/workflows/deploy-e5121482-wwmms")),
+            "the workflow was not retried"
+        );
+    });
+}
+
 /// `resume` and `abort` of an interrupted drain check their writes first too: a user who may
 /// cordon and evict but not restore the pre-scaled Deployments is refused before the first
 /// change (it used to evict everything and then fail at the restore, half-way).
