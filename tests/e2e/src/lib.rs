@@ -334,6 +334,30 @@ impl SimProcess {
         assert_eq!(out.code, Some(0), "set the latency: {}", out.stderr);
     }
 
+    /// Scales Argo's workflow-controller (namespace argo, recorded at 0 replicas in atmosphere)
+    /// to 1 and waits for its pod: kube-sim's Argo controller (tests/sim/src/argo) runs the
+    /// workflows only while it has a Ready pod, as a real cluster's would.
+    pub fn start_argo_controller(&self) {
+        let out = self.kubectl(&[
+            "scale",
+            "deployment",
+            "workflow-controller",
+            "-n",
+            "argo",
+            "--replicas=1",
+        ]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        wait_for(
+            "the workflow-controller is Ready",
+            std::time::Duration::from_secs(30),
+            || {
+                self.get_json(&["pods", "-n", "argo", "-l", "app=workflow-controller"])["items"]
+                    .as_array()
+                    .is_some_and(|pods| pods.iter().any(pod_ready))
+            },
+        );
+    }
+
     /// Starts a measuring window: each workload's minReady becomes its Ready count now.
     pub fn reset_availability(&self) {
         let out = self.kubectl(&["delete", "--raw", "/sim/v1/availability"]);

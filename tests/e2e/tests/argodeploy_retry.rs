@@ -35,22 +35,6 @@ fn uid(sim: &SimProcess, pod: &str) -> Option<String> {
         .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
 }
 
-/// Hands the workflow to another controller instance (the label argo's controllers filter on),
-/// so the sim's controller leaves it as the retry wrote it; returns the number of writes so
-/// far (the label's), from which the plugin's are counted.
-fn park(sim: &SimProcess, name: &str) -> usize {
-    let out = sim.kubectl(&[
-        "label",
-        "workflow",
-        name,
-        "-n",
-        NS,
-        "workflows.argoproj.io/controller-instanceid=elsewhere",
-    ]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    sim.mutating_requests().len()
-}
-
 fn writes_since(sim: &SimProcess, base: usize) -> Vec<String> {
     sim.mutating_requests()[base..]
         .iter()
@@ -76,7 +60,7 @@ fn node<'a>(wf: &'a Value, name: &str) -> Option<&'a Value> {
 fn retry_reruns_the_failed_step_and_leaves_the_succeeded_one_alone() {
     let sim = SimProcess::start("atmosphere", &[]);
     let home = tempfile::tempdir().unwrap();
-    let base = park(&sim, FAILED);
+    let base = sim.mutating_requests().len();
     let before = workflow(&sim, FAILED);
     let prepare_uid = uid(&sim, PREPARE_POD).expect("prepare's pod");
     assert!(uid(&sim, PLAYBOOK_POD).is_some());
@@ -244,7 +228,6 @@ fn a_compressed_workflow_is_written_back_compressed() {
     let sim = SimProcess::start("atmosphere", &[]);
     let home = tempfile::tempdir().unwrap();
     let name = "deploy-6bad6be2-g255x";
-    park(&sim, name);
     let out = argodeploy(
         &sim,
         home.path(),
@@ -299,7 +282,7 @@ fn the_prompt_decides_and_a_workflow_changed_meanwhile_is_not_retried() {
     let sim = SimProcess::start("atmosphere", &[]);
     let home = tempfile::tempdir().unwrap();
     let question = format!("Retry {FAILED}?");
-    let base = park(&sim, FAILED);
+    let base = sim.mutating_requests().len();
 
     let mut no = spawn(&sim, home.path(), &["retry", FAILED, "-n", NS]);
     no.expect(question.as_str()).unwrap();
@@ -337,7 +320,6 @@ fn the_prompt_decides_and_a_workflow_changed_meanwhile_is_not_retried() {
 fn a_conflicting_write_is_refused_with_409_and_the_retry_can_be_run_again() {
     let sim = SimProcess::start("atmosphere", &[]);
     let home = tempfile::tempdir().unwrap();
-    park(&sim, FAILED);
     sim.slow_request("DELETE", PLAYBOOK_POD, 0, 5000);
     let mut cmd = plugin("argodeploy", home.path());
     cmd.args(["retry", FAILED, "-n", NS, "-y", "--kubeconfig"])
@@ -382,6 +364,7 @@ fn a_conflicting_write_is_refused_with_409_and_the_retry_can_be_run_again() {
 #[test]
 fn a_retried_recorded_workflow_is_run_to_its_end_by_the_controller() {
     let sim = SimProcess::start("atmosphere", &["--time-scale", "60"]);
+    sim.start_argo_controller();
     let home = tempfile::tempdir().unwrap();
     let prepare_uid = uid(&sim, PREPARE_POD).unwrap();
     let playbook_uid = uid(&sim, PLAYBOOK_POD).unwrap();
@@ -424,6 +407,7 @@ fn a_retried_recorded_workflow_is_run_to_its_end_by_the_controller() {
 #[test]
 fn retry_of_a_failed_live_dag_run_reruns_only_the_failed_branch_and_succeeds() {
     let sim = SimProcess::start("atmosphere", &["--time-scale", "60"]);
+    sim.start_argo_controller();
     let home = tempfile::tempdir().unwrap();
     let name = "deploy-live-dag";
     suite_tests::wait_for("deploy-live-dag to fail", Duration::from_secs(30), || {

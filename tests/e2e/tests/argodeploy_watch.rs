@@ -745,24 +745,7 @@ fn examples_work_as_printed_and_workflow_names_complete() {
 /// The atmosphere cluster at 20× simulated time with Argo's workflow-controller scaled up.
 fn live_sim() -> SimProcess {
     let sim = SimProcess::start("atmosphere", &["--time-scale", "20"]);
-    let out = sim.kubectl(&[
-        "scale",
-        "deployment",
-        "workflow-controller",
-        "-n",
-        "argo",
-        "--replicas=1",
-    ]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    suite_tests::wait_for(
-        "the workflow-controller is Ready",
-        Duration::from_secs(30),
-        || {
-            sim.get_json(&["pods", "-n", "argo", "-l", "app=workflow-controller"])["items"]
-                .as_array()
-                .is_some_and(|pods| pods.iter().any(suite_tests::pod_ready))
-        },
-    );
+    sim.start_argo_controller();
     sim
 }
 

@@ -29,20 +29,7 @@ fn id(wf: &str, node: &str) -> String {
 /// The atmosphere cluster with Argo's workflow-controller scaled up (recorded at 0).
 fn sim() -> SimProcess {
     let sim = SimProcess::start("atmosphere", &["--time-scale", "20"]);
-    let out = sim.kubectl(&[
-        "scale",
-        "deployment",
-        "workflow-controller",
-        "-n",
-        "argo",
-        "--replicas=1",
-    ]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    wait_for("the workflow-controller is Ready", WAIT, || {
-        sim.get_json(&["pods", "-n", "argo", "-l", "app=workflow-controller"])["items"]
-            .as_array()
-            .is_some_and(|pods| pods.iter().any(suite_tests::pod_ready))
-    });
+    sim.start_argo_controller();
     sim
 }
 
