@@ -10,6 +10,7 @@ mod humanize;
 mod labels;
 mod list;
 mod logs;
+mod node_selector;
 mod node_status;
 mod pod_name;
 mod resubmit;

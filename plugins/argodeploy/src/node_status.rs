@@ -51,3 +51,14 @@ fn decompress(text: &str) -> Result<Map<String, Value>, String> {
         other => Err(format!("not a map of nodes: {other}")),
     }
 }
+
+/// gzip then base64, as argo's `file.CompressEncodeString` (`packer.CompressWorkflow`): how a
+/// changed node status is written back where the workflow keeps it compressed.
+pub fn encode(nodes: &Map<String, Value>) -> Result<String, String> {
+    use std::io::Write;
+    let json = serde_json::to_vec(nodes).map_err(|e| e.to_string())?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&json).map_err(|e| e.to_string())?;
+    let bytes = gz.finish().map_err(|e| e.to_string())?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}

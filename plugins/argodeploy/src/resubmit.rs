@@ -378,15 +378,15 @@ pub async fn run(
 }
 
 /// The new workflow's name and the flags a printed command about it needs.
-struct Hints<'a> {
-    name: &'a str,
-    flags: String,
+pub(crate) struct Hints<'a> {
+    pub name: &'a str,
+    pub flags: String,
 }
 
 /// Watches the workflow until it completes and returns its final phase, or times out after
 /// `timeout`. On the way it shows the phase and the running step: the spinner's message on a
 /// terminal, else a line on stderr each time they change.
-async fn wait_until_completed(
+pub(crate) async fn wait_until_completed(
     api: &kube::Api<DynamicObject>,
     hints: &Hints<'_>,
     timeout: Duration,

@@ -15,10 +15,8 @@
 //! and pods.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::io::Write;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use clap::Args;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
@@ -29,6 +27,7 @@ use shared::change::Gate;
 use shared::output::{self, OutputFormat, PlanFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
+use crate::node_selector::NodeSelector;
 use crate::pod_name::{pod_name, pod_name_version};
 use crate::workflow::{self, COMPLETED_LABEL, PHASE_LABEL, WORKFLOW_LABEL};
 
@@ -67,146 +66,12 @@ pub struct RetryArgs {
 /// `completed` is.
 const ARCHIVING_LABEL: &str = "workflows.argoproj.io/workflow-archiving-status";
 
-// ---------------------------------------------------------------------------------------------
-// Node field selectors (k8s.io/apimachinery/pkg/fields/selector.go `ParseSelector`).
-
-#[derive(Debug, Clone, PartialEq)]
-struct Term {
-    key: String,
-    value: String,
-    equal: bool,
-}
-
-/// `fields.ParseSelector`: `key=value`, `key==value`, `key!=value` joined by commas; `\` escapes
-/// `,`, `=`, `!` and `\` in values. An empty selector selects everything (as fields.Everything).
-fn parse_selector(text: &str) -> Result<Vec<Term>, String> {
-    let mut terms = Vec::new();
-    for part in split_unescaped(text, ',') {
-        if part.trim().is_empty() {
-            continue;
-        }
-        let (key, op, value) = ["!=", "==", "="]
-            .iter()
-            .find_map(|op| find_unescaped(&part, op).map(|at| (at, *op)))
-            .map(|(at, op)| (&part[..at], op, &part[at + op.len()..]))
-            .ok_or_else(|| format!("invalid selector term {part:?}: expected KEY=VALUE"))?;
-        let key = key.trim();
-        if key.is_empty() {
-            return Err(format!("invalid selector term {part:?}: no field name"));
-        }
-        terms.push(Term {
-            key: key.to_string(),
-            value: unescape(value),
-            equal: op != "!=",
-        });
-    }
-    Ok(terms)
-}
-
-fn split_unescaped(text: &str, sep: char) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut part = String::new();
-    let mut escaped = false;
-    for c in text.chars() {
-        if escaped {
-            part.push(c);
-            escaped = false;
-        } else if c == sep {
-            parts.push(std::mem::take(&mut part));
-        } else {
-            escaped = c == '\\';
-            part.push(c);
-        }
-    }
-    parts.push(part);
-    parts
-}
-
-/// The byte offset of the first `op` not preceded by an escaping backslash.
-fn find_unescaped(text: &str, op: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if text[i..].starts_with(op) {
-            // `=` inside `!=` or `==` belongs to the longer operator, tried first.
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut escaped = false;
-    for c in text.chars() {
-        if escaped || c != '\\' {
-            out.push(c);
-            escaped = false;
-        } else {
-            escaped = true;
-        }
-    }
-    out
-}
-
 /// `GetTemplateFromNode`: the templateRef's template, else templateName.
 fn template_of(node: &Value) -> &str {
     node["templateRef"]["template"]
         .as_str()
         .or_else(|| node["templateName"].as_str())
         .unwrap_or("")
-}
-
-/// `SelectorMatchesNode`: the fields a node selector can name; a missing field is "".
-fn node_fields(node: &Value) -> BTreeMap<String, String> {
-    let text = |k: &str| node[k].as_str().unwrap_or("").to_string();
-    let mut fields = BTreeMap::from([
-        ("displayName".to_string(), text("displayName")),
-        ("templateName".to_string(), template_of(node).to_string()),
-        ("phase".to_string(), text("phase")),
-        ("name".to_string(), text("name")),
-        ("id".to_string(), text("id")),
-    ]);
-    if node["templateRef"].is_object() {
-        for k in ["name", "template"] {
-            fields.insert(
-                format!("templateRef.{k}"),
-                node["templateRef"][k].as_str().unwrap_or("").to_string(),
-            );
-        }
-    }
-    for p in node["inputs"]["parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let value = match &p["value"] {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        fields.insert(
-            format!(
-                "inputs.parameters.{}.value",
-                p["name"].as_str().unwrap_or("")
-            ),
-            value,
-        );
-    }
-    fields
-}
-
-fn matches(terms: &[Term], node: &Value) -> bool {
-    let fields = node_fields(node);
-    terms.iter().all(|t| {
-        let have = fields.get(&t.key).map(String::as_str).unwrap_or("");
-        (have == t.value) == t.equal
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -630,15 +495,6 @@ fn step_names(nodes: &Map<String, Value>, wf_name: &str) -> Vec<String> {
     names.into_iter().collect()
 }
 
-/// gzip then base64, as argo's `file.CompressEncodeString` (`packer.CompressWorkflow`).
-fn compress(nodes: &Map<String, Value>) -> Result<String, String> {
-    let json = serde_json::to_vec(nodes).map_err(|e| e.to_string())?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&json).map_err(|e| e.to_string())?;
-    let bytes = gz.finish().map_err(|e| e.to_string())?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
-}
-
 /// The retry of `wf` (pure): `pods` are the workflow's pods as listed (name → uid), `now` the
 /// timestamp written as the restart time.
 pub fn plan(
@@ -665,8 +521,8 @@ pub fn plan(
     }
     let terms = match &req.node_field_selector {
         Some(s) => Some(
-            parse_selector(s)
-                .map_err(|e| Error::Usage(format!("--node-field-selector {s:?}: {e}")))?,
+            NodeSelector::parse(s)
+                .map_err(|e| Error::Usage(format!("--node-field-selector: {e}")))?,
         ),
         None => None,
     };
@@ -725,7 +581,7 @@ pub fn plan(
     if let (Some(terms), Some(text)) = (&terms, &req.node_field_selector) {
         let hits: Vec<&String> = nodes
             .iter()
-            .filter(|(_, n)| matches(terms, n))
+            .filter(|(_, n)| terms.matches(n))
             .map(|(id, _)| id)
             .collect();
         if hits.is_empty() {
@@ -883,7 +739,8 @@ fn updated_workflow(
     if compressed {
         // hydrator.Dehydrate: written back as it was stored.
         status["compressedNodes"] = json!(
-            compress(&new).map_err(|e| Error::Failed(format!("compressing the nodes: {e}")))?
+            crate::node_status::encode(&new)
+                .map_err(|e| Error::Failed(format!("compressing the nodes: {e}")))?
         );
     } else {
         status["nodes"] = Value::Object(new);
@@ -1029,7 +886,11 @@ pub async fn run(
         eprintln!("next: `kubectl argodeploy logs {word} -f{flags}` follows it to the end");
         return Ok(());
     }
-    let phase = wait(&api, &plan.workflow, &word, &flags, args.change.timeout).await?;
+    let hints = crate::resubmit::Hints {
+        name: &plan.workflow,
+        flags: flags.clone(),
+    };
+    let phase = crate::resubmit::wait_until_completed(&api, &hints, args.change.timeout).await?;
     let line = format!("{} {phase}\n", plan.workflow);
     if format.is_machine() {
         eprint!("{line}");
@@ -1153,39 +1014,6 @@ async fn status_is_subresource(target: &shared::Target) -> bool {
         .await
         .map(|l| l.resources.iter().any(|r| r.name == "workflows/status"))
         .unwrap_or(false)
-}
-
-async fn wait(
-    api: &Api<DynamicObject>,
-    name: &str,
-    word: &str,
-    flags: &str,
-    timeout: Duration,
-) -> shared::Result<String> {
-    use std::io::IsTerminal;
-    let bar = shared::wait::spinner(format!("waiting for {name} to complete"));
-    let terminal = std::io::stderr().is_terminal();
-    let mut last = String::new();
-    let show = |wf: &DynamicObject| {
-        let now = workflow::progress(wf);
-        if now != last {
-            if terminal {
-                bar.set_message(format!("waiting for {name}: {now}"));
-            } else {
-                eprintln!("waiting for {name}: {now}");
-            }
-            last = now;
-        }
-    };
-    let result = tokio::time::timeout(timeout, workflow::completion_seen(api, name, show)).await;
-    bar.finish_and_clear();
-    match result {
-        Ok(Some(wf)) => Ok(workflow::phase(&wf)),
-        Ok(None) => Err(Error::Failed(format!("the watch of {name} ended"))),
-        Err(_) => Err(Error::Timeout(format!(
-            "timed out waiting for {name}; `kubectl argodeploy get {word}{flags}` shows where it is"
-        ))),
-    }
 }
 
 #[cfg(test)]

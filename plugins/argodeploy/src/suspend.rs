@@ -24,6 +24,7 @@ use shared::output::{self, OutputFormat, PlanFormat};
 use shared::{ChangeArgs, Error, GlobalArgs};
 
 use crate::labels::LabelKeys;
+use crate::node_selector::NodeSelector;
 use crate::workflow;
 
 #[derive(Args, Debug, Clone)]
@@ -283,7 +284,7 @@ pub fn resume_patch(plan: &ResumePlan) -> shared::Result<Value> {
 
 fn status_patch(plan: &ResumePlan) -> shared::Result<Value> {
     if plan.compressed {
-        let text = compress(&plan.new_nodes)
+        let text = crate::node_status::encode(&plan.new_nodes)
             .map_err(|e| Error::Failed(format!("cannot compress the node status: {e}")))?;
         return Ok(json!({"compressedNodes": text}));
     }
@@ -295,18 +296,6 @@ fn status_patch(plan: &ResumePlan) -> shared::Result<Value> {
     Ok(json!({"nodes": changed}))
 }
 
-/// argo's packer.CompressWorkflow (as util/file's CompressEncodeString): the node map as
-/// JSON, gzipped, base64 — what [`crate::node_status::decode`] reads back.
-fn compress(nodes: &Map<String, Value>) -> Result<String, String> {
-    use base64::Engine;
-    use std::io::Write;
-    let json = serde_json::to_vec(nodes).map_err(|e| e.to_string())?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&json).map_err(|e| e.to_string())?;
-    let bytes = gz.finish().map_err(|e| e.to_string())?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
-}
-
 /// Whether the server kept the resumed nodes (a server that serves workflows' status as a
 /// subresource drops status from a patch of the object).
 fn took(plan: &ResumePlan, wf: &DynamicObject) -> bool {
@@ -316,143 +305,6 @@ fn took(plan: &ResumePlan, wf: &DynamicObject) -> bool {
     plan.nodes
         .iter()
         .all(|n| nodes.get(&n.id).is_some_and(|s| s["phase"] == "Succeeded"))
-}
-
-/// `argo resume --node-field-selector`: k8s fields.ParseSelector's terms (`k=v`, `k==v`,
-/// `k!=v`, comma-separated, `\` escaping), matched against argo's SelectorMatchesNode fields.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodeSelector {
-    pub text: String,
-    terms: Vec<(String, bool, String)>,
-}
-
-impl NodeSelector {
-    pub fn parse(text: &str) -> Result<NodeSelector, String> {
-        let mut terms = Vec::new();
-        for part in split_unescaped(text, ',') {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            let (key, equal, value) = if let Some(i) = find_unescaped(part, "!=") {
-                (&part[..i], false, &part[i + 2..])
-            } else if let Some(i) = find_unescaped(part, "==") {
-                (&part[..i], true, &part[i + 2..])
-            } else if let Some(i) = find_unescaped(part, "=") {
-                (&part[..i], true, &part[i + 1..])
-            } else {
-                return Err(format!(
-                    "invalid selector {text:?}: {part:?} is not FIELD=VALUE or FIELD!=VALUE"
-                ));
-            };
-            let key = key.trim();
-            if key.is_empty() {
-                return Err(format!(
-                    "invalid selector {text:?}: a field name is missing"
-                ));
-            }
-            terms.push((unescape(key), equal, unescape(value.trim())));
-        }
-        if terms.is_empty() {
-            return Err("an empty --node-field-selector selects every node: leave it out".into());
-        }
-        Ok(NodeSelector {
-            text: text.to_string(),
-            terms,
-        })
-    }
-
-    /// SelectorMatchesNode: a field the node does not have reads as "".
-    pub fn matches(&self, node: &Value) -> bool {
-        self.terms
-            .iter()
-            .all(|(key, equal, value)| (node_field(node, key) == *value) == *equal)
-    }
-}
-
-fn node_field(node: &Value, key: &str) -> String {
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    match key {
-        "displayName" | "phase" | "name" | "id" => s(&node[key]),
-        // GetTemplateFromNode: the templateRef's template, else the template name.
-        "templateName" => {
-            if node["templateRef"].is_object() {
-                s(&node["templateRef"]["template"])
-            } else {
-                s(&node["templateName"])
-            }
-        }
-        "templateRef.name" => s(&node["templateRef"]["name"]),
-        "templateRef.template" => s(&node["templateRef"]["template"]),
-        _ => key
-            .strip_prefix("inputs.parameters.")
-            .and_then(|k| k.strip_suffix(".value"))
-            .and_then(|param| {
-                node["inputs"]["parameters"]
-                    .as_array()?
-                    .iter()
-                    .find(|p| p["name"] == param)
-                    .map(|p| match &p["value"] {
-                        Value::String(v) => v.clone(),
-                        Value::Null => String::new(),
-                        other => other.to_string(),
-                    })
-            })
-            .unwrap_or_default(),
-    }
-}
-
-fn split_unescaped(text: &str, sep: char) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut part = String::new();
-    let mut escaped = false;
-    for c in text.chars() {
-        if escaped {
-            part.push(c);
-            escaped = false;
-        } else if c == '\\' {
-            part.push(c);
-            escaped = true;
-        } else if c == sep {
-            parts.push(std::mem::take(&mut part));
-        } else {
-            part.push(c);
-        }
-    }
-    parts.push(part);
-    parts
-}
-
-fn find_unescaped(text: &str, pat: &str) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        if c == '\\' {
-            escaped = true;
-            continue;
-        }
-        if text[i..].starts_with(pat) {
-            return Some(i);
-        }
-    }
-    None
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut escaped = false;
-    for c in text.chars() {
-        if !escaped && c == '\\' {
-            escaped = true;
-            continue;
-        }
-        escaped = false;
-        out.push(c);
-    }
-    out
 }
 
 pub async fn run_suspend(
@@ -739,7 +591,7 @@ mod tests {
     #[test]
     fn compressed_node_status_is_written_back_compressed() {
         let nodes = waiting();
-        let text = compress(nodes.as_object().unwrap()).unwrap();
+        let text = crate::node_status::encode(nodes.as_object().unwrap()).unwrap();
         let wf: DynamicObject = serde_json::from_value(json!({
             "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
             "metadata": {"name": "deploy-x", "namespace": "atmosphere", "resourceVersion": "7"},

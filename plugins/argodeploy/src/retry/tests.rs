@@ -367,40 +367,6 @@ fn parameters_change_in_place_and_reset_groups_are_expanded_again() {
     assert!(render(&plan).contains("  parameter playbook: deploy-instance.yml -> redeploy.yml\n"));
 }
 
-#[test]
-fn selectors_parse_as_kubernetes_field_selectors() {
-    let t = parse_selector("displayName=a\\,b,phase!=Failed,name==x").unwrap();
-    assert_eq!(
-        t,
-        [
-            Term {
-                key: "displayName".into(),
-                value: "a,b".into(),
-                equal: true
-            },
-            Term {
-                key: "phase".into(),
-                value: "Failed".into(),
-                equal: false
-            },
-            Term {
-                key: "name".into(),
-                value: "x".into(),
-                equal: true
-            },
-        ]
-    );
-    assert!(parse_selector("=x").is_err());
-    assert!(parse_selector("phase").is_err());
-    let node = json!({"displayName": "a,b", "phase": "Succeeded", "name": "x", "templateRef": {"name": "lib", "template": "t"}});
-    assert!(matches(&t, &node));
-    assert!(matches(
-        &parse_selector("templateName=t,templateRef.name=lib").unwrap(),
-        &node
-    ));
-    assert!(!matches(&parse_selector("phase=Failed").unwrap(), &node));
-}
-
 /// Exit handlers run again after a retry: their nodes are removed and their pods deleted
 /// (FormulateRetryWorkflow's onExit walk), even when they were the only thing that failed.
 #[test]
