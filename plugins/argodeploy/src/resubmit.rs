@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use kube::ResourceExt;
-use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::api::DynamicObject;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::create::Created;
@@ -336,13 +336,6 @@ pub async fn run(
         }
     };
     let name = created.name_any();
-    // A server that treats status as a subresource drops it on create: set it there.
-    if args.memoized && created.data["status"]["nodes"].is_null() {
-        let status = json!({"status": plan.workflow["status"]});
-        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-            .await
-            .map_err(|e| target.api_error(e))?;
-    }
     // Results on stdout (`$(…)` and `| tee` keep them), unless it holds the JSON/YAML plan.
     let result = |line: String| {
         if format.is_machine() {

@@ -836,20 +836,14 @@ pub async fn run(
     let plan = plan(&wf, &pods, &Request::from(args), &now)?;
     let format = OutputFormat::from(args.output);
     shared::change::show_plan(&target, format, &plan, render)?;
-    // The server's shape decides the writes, so that the preflight checks every one of them.
-    let status_subresource = status_is_subresource(&target).await;
     let pod_permission = |verb, why| {
         shared::doctor::Permission::new(verb, "", "pods", shared::doctor::Scope::Namespace, why)
     };
-    let mut needs = vec![
+    let needs = [
         workflow::permission("update", "reset the workflow's nodes"),
         pod_permission("delete", "delete the pods of the steps that run again"),
         pod_permission("get", "wait until the deleted pods are gone"),
     ];
-    if status_subresource {
-        needs
-            .push(workflow::permission("update", "reset the workflow's node status").sub("status"));
-    }
     let question = format!("Retry {}?", plan.workflow);
     let doctor = format!("kubectl argodeploy doctor{}", target.scope_flags());
     let flags = format!("{}{}", keys.given_flags(), target.scope_flags());
@@ -867,15 +861,7 @@ pub async fn run(
         return Ok(());
     }
     let deadline = Instant::now() + args.change.timeout;
-    execute(
-        &target,
-        &api,
-        &pods_api,
-        &plan,
-        status_subresource,
-        deadline,
-    )
-    .await?;
+    execute(&target, &api, &pods_api, &plan, deadline).await?;
     let done = format!("workflow {} retried\n", plan.workflow);
     if format.is_machine() {
         eprint!("{done}");
@@ -924,7 +910,6 @@ async fn execute(
     api: &Api<DynamicObject>,
     pods_api: &Api<Pod>,
     plan: &Plan,
-    status_subresource: bool,
     deadline: Instant,
 ) -> shared::Result<()> {
     let current = api
@@ -985,35 +970,12 @@ async fn execute(
         }
         e => target.api_error(e),
     };
-    if status_subresource {
-        // Status first (guarded by the plan's version): a completed workflow's status is
-        // inert until the labels below say Running.
-        let written = api
-            .replace_status(&plan.workflow, &PostParams::default(), &object)
-            .await
-            .map_err(conflict)?;
-        let mut rest = object.clone();
-        rest.metadata.resource_version = written.metadata.resource_version.clone();
-        api.replace(&plan.workflow, &PostParams::default(), &rest)
-            .await
-            .map_err(conflict)?;
-    } else {
-        api.replace(&plan.workflow, &PostParams::default(), &object)
-            .await
-            .map_err(conflict)?;
-    }
-    Ok(())
-}
-
-/// Whether the server serves workflows' status as a subresource (argo's own CRD does not: one
-/// PUT writes all; a server that does keeps status out of the main PUT).
-async fn status_is_subresource(target: &shared::Target) -> bool {
-    target
-        .client
-        .list_api_group_resources("argoproj.io/v1alpha1")
+    // One update writes spec, labels and status: Argo's CRD has no status subresource
+    // (manifests/base/crds/minimal/argoproj.io_workflows.yaml).
+    api.replace(&plan.workflow, &PostParams::default(), &object)
         .await
-        .map(|l| l.resources.iter().any(|r| r.name == "workflows/status"))
-        .unwrap_or(false)
+        .map_err(conflict)?;
+    Ok(())
 }
 
 #[cfg(test)]

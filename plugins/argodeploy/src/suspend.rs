@@ -296,17 +296,6 @@ fn status_patch(plan: &ResumePlan) -> shared::Result<Value> {
     Ok(json!({"nodes": changed}))
 }
 
-/// Whether the server kept the resumed nodes (a server that serves workflows' status as a
-/// subresource drops status from a patch of the object).
-fn took(plan: &ResumePlan, wf: &DynamicObject) -> bool {
-    let Ok(nodes) = workflow::nodes(wf) else {
-        return false;
-    };
-    plan.nodes
-        .iter()
-        .all(|n| nodes.get(&n.id).is_some_and(|s| s["phase"] == "Succeeded"))
-}
-
 pub async fn run_suspend(
     global: &GlobalArgs,
     keys: &LabelKeys,
@@ -425,32 +414,19 @@ pub async fn run_resume(
     Ok(())
 }
 
-/// The resume's patch; when the server kept the object's fields but not its status (status
-/// served as a subresource), the nodes again through `/status`.
+/// The resume's one merge patch: spec and node status together (Argo's CRD has no status
+/// subresource: manifests/base/crds/minimal/argoproj.io_workflows.yaml).
 async fn write_resume(
     api: &Api<DynamicObject>,
     plan: &ResumePlan,
     patch: &Value,
 ) -> Result<(), kube::Error> {
-    let written = api
-        .patch(
-            &plan.workflow,
-            &PatchParams::default(),
-            &Patch::Merge(patch),
-        )
-        .await?;
-    if !plan.nodes.is_empty() && !took(plan, &written) {
-        let status = json!({
-            "metadata": {"resourceVersion": written.resource_version()},
-            "status": patch["status"],
-        });
-        api.patch_status(
-            &plan.workflow,
-            &PatchParams::default(),
-            &Patch::Merge(&status),
-        )
-        .await?;
-    }
+    api.patch(
+        &plan.workflow,
+        &PatchParams::default(),
+        &Patch::Merge(patch),
+    )
+    .await?;
     Ok(())
 }
 

@@ -487,8 +487,6 @@ fn logs_follow_a_running_workflow_until_it_completes() {
         NS,
         "--type",
         "merge",
-        "--subresource",
-        "status",
         "-p",
         r#"{"status":{"phase":"Succeeded"}}"#,
     ]);

@@ -289,17 +289,7 @@ fn create(sim: &SimProcess, dir: &std::path::Path, name: &str, object: &Value) {
 fn set_status(sim: &SimProcess, wf: &str, status: &Value) {
     let patch = json!({ "status": status }).to_string();
     let out = sim.kubectl(&[
-        "patch",
-        "workflow",
-        wf,
-        "-n",
-        NS,
-        "--type",
-        "merge",
-        "--subresource",
-        "status",
-        "-p",
-        &patch,
+        "patch", "workflow", wf, "-n", NS, "--type", "merge", "-p", &patch,
     ]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 }

@@ -61,34 +61,24 @@ fn still_running(child: &mut Child, d: Duration) -> bool {
     child.try_wait().expect("try_wait").is_none()
 }
 
-fn patch(sim: &SimProcess, name: &str, body: &Value, status: bool) {
+fn patch(sim: &SimProcess, name: &str, body: &Value) {
     let body = body.to_string();
-    let mut args = vec![
+    let args = [
         "patch", "workflow", name, "-n", NS, "--type", "merge", "-p", &body,
     ];
-    if status {
-        args.extend_from_slice(&["--subresource", "status"]);
-    }
     let out = sim.kubectl(&args);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
 
-/// Ends a workflow as argo's controller does: phase, finishedAt, then the completed label
-/// (argo writes them in one update; the status first here, so no watcher sees a completed
-/// label beside a running status).
+/// Ends a workflow as argo's controller does: phase, finishedAt, message and the completed
+/// label in one update (Argo's CRD has no status subresource).
 fn end(sim: &SimProcess, name: &str, phase: &str, message: &str) {
     patch(
         sim,
         name,
-        &json!({"status": {"phase": phase, "finishedAt": "2026-12-02T12:00:00Z", "message": message}}),
-        true,
-    );
-    patch(
-        sim,
-        name,
         &json!({"metadata": {"labels": {"workflows.argoproj.io/phase": phase,
-                                        "workflows.argoproj.io/completed": "true"}}}),
-        false,
+                                        "workflows.argoproj.io/completed": "true"}},
+                "status": {"phase": phase, "finishedAt": "2026-12-02T12:00:00Z", "message": message}}),
     );
 }
 
@@ -131,7 +121,7 @@ fn waiting_at_approval(sim: &SimProcess, dir: &Path, name: &str, compressed: boo
     } else {
         json!({"phase": "Running", "startedAt": "2026-12-02T11:00:00Z", "nodes": nodes})
     };
-    patch(sim, name, &json!({ "status": status }), true);
+    patch(sim, name, &json!({ "status": status }));
 }
 
 /// argo's compressedNodes: gzip then base64 (gzip(1) here: the test crate has no gzip library).
@@ -367,7 +357,6 @@ fn watch_and_get_w_append_snapshots_when_not_a_terminal_and_end_with_the_workflo
         &sim,
         RUNNING,
         &json!({"metadata": {"labels": {"seen": "once"}}}),
-        false,
     );
     std::thread::sleep(Duration::from_millis(500));
     end(&sim, RUNNING, "Succeeded", "");
@@ -704,9 +693,8 @@ fn examples_work_as_printed_and_workflow_names_complete() {
         RUNNING,
         &json!({"status": {"nodes": {"approve-1": {"id": "approve-1", "name": format!("{RUNNING}[3].approve"),
             "displayName": "approve", "type": "Suspend", "phase": "Running"}}}}),
-        true,
     );
-    patch(&sim, RUNNING, &json!({"spec": {"suspend": true}}), false);
+    patch(&sim, RUNNING, &json!({"spec": {"suspend": true}}));
     let mut ran = 0;
     for (verb, ended) in [
         ("suspend", false),
@@ -736,7 +724,7 @@ fn examples_work_as_printed_and_workflow_names_complete() {
     }
     assert!(ran >= 8, "{ran} examples");
     // The patches above are the only writes.
-    assert_eq!(writes(&sim), 4, "{:?}", sim.mutating_requests());
+    assert_eq!(writes(&sim), 3, "{:?}", sim.mutating_requests());
 }
 
 // With kube-sim's Argo controller (tests/sim/src/argo.rs) running the workflows: it runs only

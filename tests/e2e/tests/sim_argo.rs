@@ -529,3 +529,39 @@ fn the_live_steps_workflow_retries_its_flaky_step_then_runs_the_long_one() {
     let out = sim.kubectl(&["get", "wf", name, "-n", NS]);
     assert!(out.stdout.contains(name), "{}", out.stdout);
 }
+
+/// Argo's Workflow CRD declares no subresources (manifests/base/crds/minimal/
+/// argoproj.io_workflows.yaml: `subresources: {}`): `workflows/status` is a 404, and an update
+/// of the object writes its status as it writes its spec.
+#[test]
+fn workflow_status_is_part_of_the_object_not_a_subresource() {
+    let sim = SimProcess::start("atmosphere", &[]);
+    let name = "deploy-f3f49249-njqlp";
+    let refused = sim.kubectl(&[
+        "patch",
+        "workflow",
+        name,
+        "-n",
+        NS,
+        "--type",
+        "merge",
+        "--subresource",
+        "status",
+        "-p",
+        r#"{"status":{"message":"via status"}}"#,
+    ]);
+    assert_ne!(refused.code, Some(0), "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("NotFound") || refused.stderr.contains("not found"),
+        "{}",
+        refused.stderr
+    );
+    patch(
+        &sim,
+        name,
+        json!({"spec": {"suspend": true}, "status": {"message": "by an update"}}),
+    );
+    let wf = get(&sim, name);
+    assert_eq!(wf["status"]["message"], "by an update");
+    assert_eq!(wf["spec"]["suspend"], true);
+}

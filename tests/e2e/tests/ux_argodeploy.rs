@@ -385,17 +385,7 @@ fn interrupt_notes_work_as_printed() {
 fn set_status(sim: &SimProcess, name: &str, status: &Value) {
     let patch = serde_json::json!({ "status": status }).to_string();
     let out = sim.kubectl(&[
-        "patch",
-        "workflow",
-        name,
-        "-n",
-        NS,
-        "--type",
-        "merge",
-        "--subresource",
-        "status",
-        "-p",
-        &patch,
+        "patch", "workflow", name, "-n", NS, "--type", "merge", "-p", &patch,
     ]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 }

@@ -243,6 +243,9 @@ pub const VOLUME_SNAPSHOT_CLASSES: ResourceType = rt!(
     ["vsclass", "vsclasses"],
     []
 );
+// Argo's Workflow CRD declares no subresources (argoproj/argo-workflows
+// manifests/base/crds/minimal/argoproj.io_workflows.yaml: `subresources: {}`): status is part of
+// the object, written by the same update as the spec, and `workflows/status` is a 404.
 pub const WORKFLOWS: ResourceType = rt!(
     "argoproj.io",
     "v1alpha1",
@@ -251,7 +254,7 @@ pub const WORKFLOWS: ResourceType = rt!(
     "Workflow",
     true,
     ["wf"],
-    ["status"]
+    []
 );
 pub const SCALED_OBJECTS: ResourceType = rt!(
     "keda.sh",
