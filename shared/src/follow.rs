@@ -48,6 +48,8 @@ pub struct Follow {
     pub report_stream_errors: bool,
     /// Only lines this accepts.
     pub filter: Option<LineFilter>,
+    /// One JSON object a line ([`json_line`]) instead of the label and the text.
+    pub json: bool,
 }
 
 /// `label ` in the stream's colour (by its index) on a terminal, when `colours`.
@@ -76,6 +78,19 @@ pub fn split_timestamp(line: &str) -> (Option<jiff::Timestamp>, &str) {
         },
         None => (None, line),
     }
+}
+
+/// A log line as one JSON object, for piping (`-o json`): the pod, the container, the time
+/// the kubelet recorded (from a line read with `timestamps`; null without one) and the text.
+pub fn json_line(pod: &str, container: Option<&str>, line: &str) -> String {
+    let (time, text) = split_timestamp(line);
+    serde_json::json!({
+        "pod": pod,
+        "container": container,
+        "time": time.map(|t| t.to_string()),
+        "line": text,
+    })
+    .to_string()
 }
 
 impl Follow {
@@ -152,11 +167,16 @@ impl Follow {
         from_start: bool,
         tx: mpsc::Sender<String>,
     ) {
+        let container = stream.container.clone();
         let mut params = LogParams {
             container: stream.container,
             follow: true,
             ..self.window.clone()
         };
+        let json = self.json;
+        // The time of each line is the kubelet's: asked for whenever the lines are JSON.
+        let show_timestamps = params.timestamps;
+        params.timestamps |= json;
         if from_start {
             params.tail_lines = None;
             params.since_seconds = None;
@@ -184,10 +204,17 @@ impl Follow {
                 } else {
                     line.as_str()
                 };
-                if filter.as_ref().is_none_or(|accepts| accepts(text))
-                    && tx.send(format!("{prefix}{line}")).await.is_err()
-                {
-                    return;
+                if filter.as_ref().is_none_or(|accepts| accepts(text)) {
+                    let out = if json {
+                        json_line(&name, container.as_deref(), &line)
+                    } else if show_timestamps {
+                        format!("{prefix}{line}")
+                    } else {
+                        format!("{prefix}{text}")
+                    };
+                    if tx.send(out).await.is_err() {
+                        return;
+                    }
                 }
             }
         });
@@ -205,6 +232,24 @@ mod tests {
         assert_eq!(text, "PLAY [all]");
         assert_eq!(split_timestamp("PLAY [all]"), (None, "PLAY [all]"));
         assert_eq!(split_timestamp("PLAY"), (None, "PLAY"));
+    }
+
+    #[test]
+    fn json_lines_carry_pod_container_time_and_text() {
+        let line = json_line(
+            "w-0",
+            Some("worker"),
+            "2026-11-17T09:21:00.000000000Z OSError: [Errno 28] No space left on device",
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["pod"], "w-0");
+        assert_eq!(v["container"], "worker");
+        assert_eq!(v["time"], "2026-11-17T09:21:00Z");
+        assert_eq!(v["line"], "OSError: [Errno 28] No space left on device");
+        let plain: serde_json::Value =
+            serde_json::from_str(&json_line("w-0", None, "no time")).unwrap();
+        assert!(plain["time"].is_null() && plain["container"].is_null());
+        assert_eq!(plain["line"], "no time");
     }
 
     #[test]

@@ -328,6 +328,23 @@ impl SelectorParser {
     }
 }
 
+/// `--grep PATTERN` of the logs commands: the regular expression, or a one-line usage error
+/// (the regex crate's own message spans lines: the pattern, a caret, the reason).
+pub fn grep(pattern: Option<&str>) -> crate::Result<Option<regex::Regex>> {
+    pattern.map(regex::Regex::new).transpose().map_err(|e| {
+        let reason = e.to_string();
+        let reason = reason
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        crate::Error::Usage(format!(
+            "--grep {:?} is not a regular expression: {reason}; escape special characters with \\",
+            pattern.unwrap_or_default()
+        ))
+    })
+}
+
 /// `--tail N` as kubectl logs takes it: `-1` (all lines) or more; upstream's `tailLines` must be
 /// at least 0 (core/v1 validation `ValidatePodLogOptions`), so `-1` is sent as no limit.
 pub fn tail(text: &str) -> Result<i64, String> {

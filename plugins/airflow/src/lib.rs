@@ -113,7 +113,13 @@ mod examples {
   kubectl airflow logs worker -n astronomer-ee-lunar-nuclear-3725 -f
 
   # The last hour of the triggerer, with timestamps
-  kubectl airflow logs triggerer -n astronomer-ee-zodiac-cosmo-1172 --since 1h --timestamps";
+  kubectl airflow logs triggerer -n astronomer-ee-zodiac-cosmo-1172 --since 1h --timestamps
+
+  # Why a worker crashed: the attempt before its restart, only the errors
+  kubectl airflow logs worker -n astronomer-ee-lunar-nuclear-3725 -p --grep ERROR
+
+  # One JSON object a line (pod, container, time, line), for jq or a log shipper
+  kubectl airflow logs scheduler -n astronomer-ee-lunar-nuclear-3725 -o json";
 
     pub const DIAGNOSE: &str = "Examples:
   # Why a deployment's pods are Pending: scheduler messages, quotas, node fit

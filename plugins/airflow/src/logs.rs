@@ -1,13 +1,15 @@
 //! `kubectl airflow logs COMPONENT [RELEASE]`: the logs of every pod of a component, each line
-//! prefixed with its pod; with `-f`, pods created later (after a restart) are followed too.
+//! prefixed with its pod; with `-f`, pods created later (after a restart) are followed too;
+//! `-p` the attempt before a restart (why it crashed), `--grep` only matching lines, `-o json`
+//! one JSON object a line for piping.
 
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, LogParams};
-use shared::follow::{Follow, PodStream};
+use shared::follow::{Follow, LineFilter, PodStream, json_line, split_timestamp};
 use shared::{Error, GlobalArgs, Target};
 
 use crate::discovery::{self, AirflowDeployment};
@@ -36,6 +38,22 @@ pub struct LogsArgs {
     /// Prefix each line with its timestamp
     #[arg(long)]
     pub timestamps: bool,
+    /// The previous attempt of each container (the one that crashed before the restart)
+    #[arg(short = 'p', long, conflicts_with = "follow")]
+    pub previous: bool,
+    /// Only lines matching this regular expression
+    #[arg(long, value_name = "REGEX")]
+    pub grep: Option<String>,
+    /// Output: text (each line after its pod) or json (one object a line: pod, container,
+    /// time, line)
+    #[arg(short = 'o', long, value_enum, default_value_t = LogFormat::Text)]
+    pub output: LogFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The component name as the labels spell it (`workers` → `worker`), or the valid ones.
@@ -89,6 +107,7 @@ async fn follow(
     d: &AirflowDeployment,
     component: &str,
     args: &LogsArgs,
+    grep: Option<regex::Regex>,
 ) -> shared::Result<()> {
     let follower = Follow {
         api: Api::namespaced(target.client.clone(), &d.namespace),
@@ -101,7 +120,8 @@ async fn follow(
         new_pods_from_start: true,
         colours: true,
         report_stream_errors: true,
-        filter: None,
+        filter: grep.map(|re| -> LineFilter { std::sync::Arc::new(move |text| re.is_match(text)) }),
+        json: args.output == LogFormat::Json,
     };
     let select = |pod: &Pod, _index: usize| {
         running(pod).then(|| PodStream {
@@ -114,19 +134,58 @@ async fn follow(
         .await
 }
 
-/// The log window asked of every pod: `--tail`, `--since`/`--since-time`, `--timestamps`.
+/// The log window asked of every pod: `--tail`, `--since`/`--since-time`, `--timestamps`
+/// (always with `-o json`: each object carries its line's time), `--previous`.
 fn window(args: &LogsArgs, container: Option<String>) -> LogParams {
     LogParams {
         container,
         tail_lines: shared::validate::tail_lines(args.tail),
         since_seconds: args.since.map(shared::validate::since_seconds),
         since_time: args.since_time,
-        timestamps: args.timestamps,
+        timestamps: args.timestamps || args.output == LogFormat::Json,
+        previous: args.previous,
         ..Default::default()
     }
 }
 
+/// One pod's log as printed (pure): the lines `grep` accepts (matched without their
+/// timestamp), each after the pod's prefix — with its timestamp only when `--timestamps` asked
+/// for it — or as a JSON object.
+fn render(
+    text: &str,
+    pod: &str,
+    container: Option<&str>,
+    prefix: &str,
+    args: &LogsArgs,
+    grep: Option<&regex::Regex>,
+) -> String {
+    let json = args.output == LogFormat::Json;
+    let timestamped = args.timestamps || json;
+    let mut out = String::new();
+    for line in text.lines() {
+        let content = if timestamped {
+            split_timestamp(line).1
+        } else {
+            line
+        };
+        if grep.is_some_and(|re| !re.is_match(content)) {
+            continue;
+        }
+        let shown = if json {
+            json_line(pod, container, line)
+        } else if args.timestamps {
+            format!("{prefix}{line}")
+        } else {
+            format!("{prefix}{content}")
+        };
+        out.push_str(&shown);
+        out.push('\n');
+    }
+    out
+}
+
 pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
+    let grep = shared::validate::grep(args.grep.as_deref())?;
     let target = shared::kubeconfig::connect(global).await?;
     let (inventory, deployments) = discovery::load(&target, Some(&target.namespace)).await?;
     let deployment = discovery::select(
@@ -137,7 +196,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
     )?;
     let component = component(deployment, &args.component)?;
     if args.follow {
-        return follow(&target, deployment, component, args).await;
+        return follow(&target, deployment, component, args, grep).await;
     }
     let api: Api<Pod> = Api::namespaced(target.client.clone(), &deployment.namespace);
     let mut pods: Vec<&Pod> = inventory
@@ -149,26 +208,39 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> shared::Result<()> {
         })
         .collect();
     pods.sort_by_key(|p| p.name_any());
+    let mut read = 0;
     for (index, pod) in pods.iter().enumerate() {
         let name = pod.name_any();
-        let lp = window(
-            args,
-            container_of(pod, component, args.container.as_deref()),
-        );
+        let container = container_of(pod, component, args.container.as_deref());
+        let lp = window(args, container.clone());
         match api.logs(&name, &lp).await {
             Ok(text) => {
-                let prefixed: String = text
-                    .lines()
-                    .map(|l| format!("{}{l}\n", prefix(&name, index)))
-                    .collect();
-                shared::output::print_stdout(&prefixed);
+                read += 1;
+                let prefix = prefix(&name, index);
+                let shown = render(
+                    &text,
+                    &name,
+                    container.as_deref(),
+                    &prefix,
+                    args,
+                    grep.as_ref(),
+                );
+                shared::output::print_stdout(&shown);
             }
-            // A pod that has not started has no log yet: say so and go on with the others.
+            // A pod that has not started (or, with -p, never restarted) has no such log: say so
+            // and go on with the others.
             Err(kube::Error::Api(s)) if s.code == 400 => {
                 eprintln!("{}{}", prefix(&name, index), s.message)
             }
             Err(e) => return Err(target.api_error(e)),
         }
+    }
+    if args.previous && read == 0 && !pods.is_empty() {
+        return Err(Error::Failed(format!(
+            "no {component} pod of {release} has restarted: there is no previous attempt to read (`kubectl airflow logs {component} {release}{}` reads the current one)",
+            target.scope_flags_in(&deployment.namespace),
+            release = shared::shell::word(&deployment.release),
+        )));
     }
     Ok(())
 }
@@ -178,6 +250,59 @@ mod tests {
     use super::*;
     use crate::discovery::tests::workload;
     use crate::discovery::{Inventory, group};
+
+    fn args(extra: &[&str]) -> LogsArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            logs: LogsArgs,
+        }
+        let argv = ["logs", "worker"].iter().chain(extra);
+        <Cli as clap::Parser>::parse_from(argv).logs
+    }
+
+    const READ_WITH_TIMES: &str = "2026-11-24T11:50:03.000000000Z [..: ERROR/MainProcess] consumer: Cannot connect\n2026-11-24T11:50:04.000000000Z INFO fine\n";
+
+    #[test]
+    fn lines_are_matched_without_their_time_and_shown_as_asked() {
+        let grep = regex::Regex::new("^\\[.*ERROR").unwrap();
+        // -o json: the time in its own field, only the matching line.
+        let json = render(
+            READ_WITH_TIMES,
+            "w-2",
+            Some("worker"),
+            "[w-2] ",
+            &args(&["-o", "json", "--grep", "x"]),
+            Some(&grep),
+        );
+        let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+        assert_eq!(json.lines().count(), 1, "{json}");
+        assert_eq!(v["time"], "2026-11-24T11:50:03Z");
+        assert_eq!(
+            v["line"],
+            "[..: ERROR/MainProcess] consumer: Cannot connect"
+        );
+        // --timestamps keeps the time before the text; without it the lines are plain.
+        let stamped = render(
+            READ_WITH_TIMES,
+            "w-2",
+            None,
+            "[w-2] ",
+            &args(&["--timestamps"]),
+            None,
+        );
+        assert_eq!(
+            stamped,
+            format!(
+                "[w-2] {}",
+                READ_WITH_TIMES
+                    .replace('\n', "\n[w-2] ")
+                    .trim_end_matches("[w-2] ")
+            )
+        );
+        let plain = render("a\nb\n", "w-2", None, "[w-2] ", &args(&[]), None);
+        assert_eq!(plain, "[w-2] a\n[w-2] b\n");
+    }
 
     #[test]
     fn components_accept_the_plural_and_list_the_valid_ones() {

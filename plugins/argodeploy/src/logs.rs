@@ -122,20 +122,7 @@ pub async fn run(
     keys: &crate::labels::LabelKeys,
     args: &LogsArgs,
 ) -> shared::Result<()> {
-    let grep = args
-        .grep
-        .as_deref()
-        .map(Regex::new)
-        .transpose()
-        .map_err(|e| {
-            // The regex crate's message spans lines (the pattern, a caret, the reason).
-            let reason = e.to_string();
-            let reason = reason.lines().last().unwrap_or_default().trim_start_matches("error: ");
-            Error::Usage(format!(
-                "--grep {:?} is not a regular expression: {reason}; escape special characters with \\",
-                args.grep.as_deref().unwrap_or_default()
-            ))
-        })?;
+    let grep = shared::validate::grep(args.grep.as_deref())?;
     let target = shared::kubeconfig::connect(global).await?;
     let ns = target.namespace.clone();
     let (wfs, wf) = workflow::get(&target, keys, &args.workflow).await?;
@@ -249,6 +236,7 @@ async fn follow(
         colours: false,
         report_stream_errors: false,
         filter: grep.map(|re| -> LineFilter { Arc::new(move |text| re.is_match(text)) }),
+        json: false,
     };
     let select = |pod: &Pod, _index: usize| {
         // A pending pod has no log yet: it is taken when it starts.
