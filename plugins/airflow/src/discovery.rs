@@ -139,10 +139,57 @@ pub struct PodSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub restarts: i32,
+    /// How the last attempt of its most restarted container ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<LastExit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<Timestamp>,
+}
+
+/// How a container's previous attempt ended (`status.containerStatuses[].lastState.terminated`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LastExit {
+    pub container: String,
+    /// The kubelet's reason: Error, OOMKilled, Completed…
+    pub reason: String,
+    pub exit_code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished: Option<Timestamp>,
+    /// The container's memory limit (what an OOMKilled container hit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
+}
+
+/// The last exit of the pod's most restarted container that has one (pure).
+pub fn last_exit(pod: &Pod) -> Option<LastExit> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    let cs = statuses
+        .iter()
+        .filter(|c| c.restart_count > 0)
+        .filter(|c| {
+            c.last_state
+                .as_ref()
+                .is_some_and(|s| s.terminated.is_some())
+        })
+        .max_by_key(|c| c.restart_count)?;
+    let ended = cs.last_state.as_ref()?.terminated.as_ref()?;
+    let memory_limit = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .find(|c| c.name == cs.name)
+        .and_then(|c| c.resources.as_ref()?.limits.as_ref()?.get("memory"))
+        .map(|q| q.0.clone());
+    Some(LastExit {
+        container: cs.name.clone(),
+        reason: ended.reason.clone().unwrap_or_else(|| "Error".into()),
+        exit_code: ended.exit_code,
+        finished: ended.finished_at.as_ref().map(|t| t.0),
+        memory_limit,
+    })
 }
 
 /// One component of a deployment: its workload and pods.
@@ -223,6 +270,7 @@ fn summarize(pod: &Pod) -> PodSummary {
             .flat_map(|s| s.container_statuses.iter().flatten())
             .map(|c| c.restart_count)
             .sum(),
+        last_exit: last_exit(pod),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
         created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
     }

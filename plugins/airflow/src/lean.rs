@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, PodCondition, PodSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerState, ContainerStatus, Pod, PodCondition, PodSpec, ResourceRequirements,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, ListParams};
 use kube::{Client, Resource};
@@ -110,6 +112,15 @@ pub(crate) struct PodFields {
 #[serde(rename_all = "camelCase")]
 struct PodSpecFields {
     node_name: Option<String>,
+    /// For an OOMKilled container: its memory limit.
+    containers: Option<Vec<ContainerFields>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+struct ContainerFields {
+    #[serde(default)]
+    name: String,
+    resources: Option<ResourceRequirements>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -124,8 +135,12 @@ struct PodStatusFields {
 #[serde(rename_all = "camelCase")]
 struct ContainerStatusFields {
     #[serde(default)]
+    name: String,
+    #[serde(default)]
     restart_count: i32,
     state: Option<ContainerState>,
+    /// How the previous attempt ended (why a crash-looping container crashed).
+    last_state: Option<ContainerState>,
 }
 
 impl PodFields {
@@ -138,8 +153,10 @@ impl PodFields {
             container_statuses: s.container_statuses.map(|all| {
                 all.into_iter()
                     .map(|c| ContainerStatus {
+                        name: c.name,
                         restart_count: c.restart_count,
                         state: c.state,
+                        last_state: c.last_state,
                         ..ContainerStatus::default()
                     })
                     .collect()
@@ -150,6 +167,13 @@ impl PodFields {
             metadata: self.metadata.into(),
             spec: self.spec.map(|s| PodSpec {
                 node_name: s.node_name,
+                containers: (s.containers.into_iter().flatten())
+                    .map(|c| Container {
+                        name: c.name,
+                        resources: c.resources,
+                        ..Container::default()
+                    })
+                    .collect(),
                 ..PodSpec::default()
             }),
             status,

@@ -44,7 +44,12 @@ pub async fn run(global: &GlobalArgs, args: &PlatformArgs) -> shared::Result<()>
     }
     let reports: Vec<(&discovery::AirflowDeployment, Vec<status::Problem>)> = platforms
         .iter()
-        .map(|p| (p, status::problems(p, Fixes::Platform, &target.given_flags)))
+        .map(|p| {
+            (
+                p,
+                status::problems(p, Fixes::Platform, &target.given_flags, &Default::default()),
+            )
+        })
         .collect();
     let json = || {
         serde_json::json!({ "items": reports

@@ -1,14 +1,18 @@
 //! `kubectl airflow status [RELEASE]`: every component's workload and pods, then the problems
 //! found and the command that addresses each.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, LogParams};
 use serde::Serialize;
 use shared::GlobalArgs;
 use shared::output::{self, OutputFormat, Table};
 use shared::shell::word;
 
 use crate::ReleaseArgs;
-use crate::discovery::{self, AirflowDeployment};
+use crate::discovery::{self, AirflowDeployment, LastExit};
 use crate::paint;
 
 /// Components in the order operators read them.
@@ -42,6 +46,30 @@ pub struct Problem {
     /// A second command for a narrower cause (a worker's full log volume).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternative: Option<Alternative>,
+    /// Why a crash-looping pod crashed: how its last attempt ended and that attempt's last
+    /// lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// How a crashed container's previous attempt ended, and the end of its log.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    pub last_exit: LastExit,
+    pub log: Vec<String>,
+}
+
+/// The last lines of each crashed pod's previous attempt, by pod name.
+pub type PreviousLogs = BTreeMap<String, Vec<String>>;
+
+/// How many lines of a crashed attempt `status` shows.
+const CRASH_LINES: i64 = 5;
+
+/// A log that says the disk is full (errno 28, ENOSPC, as Python and Go print it).
+fn disk_full(log: &[String]) -> bool {
+    log.iter()
+        .any(|l| l.to_ascii_lowercase().contains("no space left on device"))
 }
 
 /// `if {when}: {fix}`.
@@ -61,7 +89,12 @@ pub enum Fixes {
 
 /// The problems of a deployment (pure). `given_flags` are the cluster-choosing flags the
 /// operator gave (`Resolved::given_flags`): every printed command repeats them and `-n`.
-pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<Problem> {
+pub fn problems(
+    d: &AirflowDeployment,
+    fixes: Fixes,
+    given_flags: &str,
+    logs: &PreviousLogs,
+) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut components: Vec<(&String, &discovery::Component)> = d.components.iter().collect();
     components.sort_by_key(|(name, _)| rank(name));
@@ -75,28 +108,69 @@ pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<P
         for p in c.pods.iter().filter(|p| !p.ready) {
             let pod = word(&p.name);
             let problem = match p.status.as_str() {
-                "CrashLoopBackOff" | "Error" => Problem {
-                    what: format!(
-                        "{} ({name}) is crash-looping after {}",
-                        p.name,
-                        shared::plural::count(p.restarts, "restart")
-                    ),
-                    fix: match fixes {
-                        // A StatefulSet rolls only while all its pods are Ready: a rolling
-                        // restart would wait behind this very pod, so replace just this one.
+                "CrashLoopBackOff" | "Error" => {
+                    let cause = p.last_exit.clone().map(|last_exit| Cause {
+                        last_exit,
+                        log: logs.get(&p.name).cloned().unwrap_or_default(),
+                    });
+                    // A StatefulSet rolls only while all its pods are Ready: a rolling restart
+                    // would wait behind this very pod, so replace just this one.
+                    let restart = match fixes {
                         Fixes::Airflow if c.kind == "StatefulSet" => {
                             airflow(format!("restart {pod}"))
                         }
                         Fixes::Airflow => airflow(format!("restart {component} {release}")),
                         Fixes::Platform => kubectl(format!("rollout restart {workload}")),
-                    },
-                    alternative: (fixes == Fixes::Airflow && name == "worker").then(|| {
-                        Alternative {
-                            when: "its log volume is full".into(),
-                            fix: airflow(format!("reset-logs {pod} {release}")),
-                        }
-                    }),
-                },
+                    };
+                    let reset_logs = (fixes == Fixes::Airflow && name == "worker")
+                        .then(|| airflow(format!("reset-logs {pod} {release}")));
+                    let full = cause.as_ref().is_some_and(|c| disk_full(&c.log));
+                    let mut what = format!(
+                        "{} ({name}) is crash-looping after {}",
+                        p.name,
+                        shared::plural::count(p.restarts, "restart")
+                    );
+                    if let Some(exit) = cause.as_ref().map(|c| &c.last_exit) {
+                        what += &match exit.reason.as_str() {
+                            "OOMKilled" => format!(
+                                ": {} was killed for memory (OOMKilled){}",
+                                exit.container,
+                                exit.memory_limit
+                                    .as_deref()
+                                    .map(|l| format!(
+                                        " at its {l} limit: raise the limit or lower its load"
+                                    ))
+                                    .unwrap_or_default()
+                            ),
+                            reason => format!(
+                                ": {} exited with code {} ({reason})",
+                                exit.container, exit.exit_code
+                            ),
+                        };
+                    }
+                    match (full, reset_logs) {
+                        // The worker's log volume is full: a fresh volume is the fix, a restart
+                        // would crash again.
+                        (true, Some(reset)) => Problem {
+                            what: format!("{what}; its disk is full (No space left on device)"),
+                            fix: reset,
+                            alternative: Some(Alternative {
+                                when: "the full disk is not its log volume".into(),
+                                fix: restart,
+                            }),
+                            cause,
+                        },
+                        (_, reset) => Problem {
+                            what,
+                            fix: restart,
+                            alternative: reset.map(|fix| Alternative {
+                                when: "its log volume is full".into(),
+                                fix,
+                            }),
+                            cause,
+                        },
+                    }
+                }
                 "Pending" => Problem {
                     what: format!(
                         "{} ({name}) is Pending{}",
@@ -111,6 +185,7 @@ pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<P
                         Fixes::Platform => kubectl(format!("describe pod {pod}")),
                     },
                     alternative: None,
+                    cause: None,
                 },
                 "Terminating" => continue,
                 other => Problem {
@@ -127,6 +202,7 @@ pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<P
                         Fixes::Platform => kubectl(format!("logs {pod}")),
                     },
                     alternative: None,
+                    cause: None,
                 },
             };
             out.push(problem);
@@ -140,6 +216,7 @@ pub fn problems(d: &AirflowDeployment, fixes: Fixes, given_flags: &str) -> Vec<P
                     Fixes::Platform => kubectl(format!("describe {workload}")),
                 },
                 alternative: None,
+                cause: None,
             });
         }
     }
@@ -250,6 +327,18 @@ pub fn render_titled(
                 out.push_str(&line);
                 out.push('\n');
             }
+            if let Some(cause) = &p.cause
+                && !cause.log.is_empty()
+            {
+                out.push_str(&format!(
+                    "  the last lines of {} before the restart:\n",
+                    cause.last_exit.container
+                ));
+                for line in &cause.log {
+                    out.push_str(&shared::output::truncate(&format!("    | {line}"), 120));
+                    out.push('\n');
+                }
+            }
             out.push_str(&format!("  fix: {}\n", p.fix));
             if let Some(alt) = &p.alternative {
                 out.push_str(&format!("  or, if {}:\n       {}\n", alt.when, alt.fix));
@@ -257,6 +346,42 @@ pub fn render_titled(
         }
     }
     out
+}
+
+/// The last lines of the previous attempt of every crash-looping pod's crashed container, read
+/// at once. A log that cannot be read (no permission, rotated away) is left out: the exit code
+/// and reason still say why.
+async fn previous_logs(target: &shared::Target, d: &AirflowDeployment) -> PreviousLogs {
+    let api: Api<Pod> = Api::namespaced(target.client.clone(), &d.namespace);
+    let crashed = d
+        .components
+        .values()
+        .flat_map(|c| c.pods.iter())
+        .filter(|p| matches!(p.status.as_str(), "CrashLoopBackOff" | "Error"))
+        .filter_map(|p| Some((p.name.clone(), p.last_exit.as_ref()?.container.clone())));
+    let reads = crashed.map(|(pod, container)| {
+        let api = api.clone();
+        async move {
+            let params = LogParams {
+                container: Some(container),
+                previous: true,
+                tail_lines: Some(CRASH_LINES),
+                ..LogParams::default()
+            };
+            match api.logs(&pod, &params).await {
+                Ok(text) => Some((pod, text.lines().map(String::from).collect())),
+                Err(e) => {
+                    tracing::info!("the previous log of {pod} cannot be read: {e}");
+                    None
+                }
+            }
+        }
+    });
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
@@ -268,7 +393,8 @@ pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> 
         args.release.as_deref(),
         &target.given_flags,
     )?;
-    let problems = problems(deployment, Fixes::Airflow, &target.given_flags);
+    let logs = previous_logs(&target, deployment).await;
+    let problems = problems(deployment, Fixes::Airflow, &target.given_flags, &logs);
     let text = match OutputFormat::from(args.output) {
         OutputFormat::Json => {
             output::to_json(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
@@ -302,10 +428,83 @@ mod tests {
         })
     }
 
+    /// lunar with its crash-looping worker's last exit: `reason`, code, memory limit 2Gi.
+    fn lunar_crashed(reason: &str, code: i32) -> AirflowDeployment {
+        let (ns, r) = ("astronomer-ee-lunar-nuclear-3725", "lunar-nuclear-3725");
+        let mut crashed = crash_looping_worker(ns, r, "lunar-nuclear-3725-worker-2");
+        let mut value = serde_json::to_value(&crashed).unwrap();
+        value["status"]["containerStatuses"][0]["lastState"] = serde_json::json!(
+            {"terminated": {"reason": reason, "exitCode": code, "finishedAt": "2026-11-24T09:59:00Z"}});
+        value["spec"] = serde_json::json!({"containers": [{"name": "c", "resources": {"limits": {"memory": "2Gi"}}}]});
+        crashed = serde_json::from_value(value).unwrap();
+        group(&Inventory {
+            daemonsets: vec![],
+            deployments: vec![workload(ns, r, "scheduler", 1)],
+            statefulsets: vec![workload(ns, r, "worker", 1)],
+            pods: vec![pod(ns, r, "scheduler", "s-1", true, None), crashed],
+        })
+        .remove(0)
+    }
+
+    #[test]
+    fn a_crash_says_how_the_last_attempt_ended_and_a_full_disk_gets_reset_logs() {
+        let d = lunar_crashed("Error", 1);
+        let logs = PreviousLogs::from([(
+            "lunar-nuclear-3725-worker-2".to_string(),
+            vec![
+                "Traceback (most recent call last):".to_string(),
+                "OSError: [Errno 28] No space left on device: '/usr/local/airflow/logs/x.log'"
+                    .to_string(),
+            ],
+        )]);
+        let found = problems(&d, Fixes::Airflow, "", &logs);
+        assert_eq!(
+            found[0].what,
+            "lunar-nuclear-3725-worker-2 (worker) is crash-looping after 5 restarts: c exited with code 1 (Error); its disk is full (No space left on device)"
+        );
+        assert_eq!(
+            found[0].fix,
+            "kubectl airflow reset-logs lunar-nuclear-3725-worker-2 lunar-nuclear-3725 -n astronomer-ee-lunar-nuclear-3725"
+        );
+        assert_eq!(
+            found[0].alternative.as_ref().map(|a| a.fix.as_str()),
+            Some(
+                "kubectl airflow restart lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725"
+            )
+        );
+        let text = render(&d, &found, "2026-11-24T10:00:00Z".parse().unwrap());
+        assert!(
+            text.contains("  the last lines of c before the restart:\n    | Traceback (most recent call last):\n    | OSError: [Errno 28] No space left on device"),
+            "{text}"
+        );
+        // Without the log (not readable) the exit still says why; the fix stays the restart.
+        let unread = problems(&d, Fixes::Airflow, "", &PreviousLogs::new());
+        assert!(unread[0].fix.contains("airflow restart "), "{unread:?}");
+        assert!(
+            !render(&d, &unread, "2026-11-24T10:00:00Z".parse().unwrap()).contains("last lines")
+        );
+        // Killed for memory: the limit it hit.
+        let oom = problems(
+            &lunar_crashed("OOMKilled", 137),
+            Fixes::Airflow,
+            "",
+            &PreviousLogs::new(),
+        );
+        assert_eq!(
+            oom[0].what,
+            "lunar-nuclear-3725-worker-2 (worker) is crash-looping after 5 restarts: c was killed for memory (OOMKilled) at its 2Gi limit: raise the limit or lower its load"
+        );
+    }
+
     #[test]
     fn problems_name_the_fix() {
         let d = lunar();
-        let found = problems(&d[0], Fixes::Airflow, " --context prod");
+        let found = problems(
+            &d[0],
+            Fixes::Airflow,
+            " --context prod",
+            &PreviousLogs::new(),
+        );
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(
             found[0].what,
@@ -353,7 +552,7 @@ mod tests {
             wide.contains("statefulset/lunar-nuclear-3725-worker 1/3") && wide.contains("NODE"),
             "{wide}"
         );
-        let once = problems(&d[0], Fixes::Platform, "");
+        let once = problems(&d[0], Fixes::Platform, "", &PreviousLogs::new());
         assert_eq!(
             once[0].fix,
             "kubectl rollout restart statefulset/lunar-nuclear-3725-worker -n astronomer-ee-lunar-nuclear-3725"

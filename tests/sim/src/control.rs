@@ -2232,7 +2232,13 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
                 if due {
                     let next = (10.0 * 2f64.powi((restarts + 1).min(5) as i32)).min(300.0);
                     cs["restartCount"] = json!(restarts + 1);
-                    cs["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": format_rfc3339(started), "finishedAt": stamp}});
+                    // How the attempt ended: `crash-reason` (default Error, exit code 1); an
+                    // OOMKilled container was SIGKILLed by the kernel, so its code is 128 + 9, as
+                    // the kubelet reports it (pkg/kubelet/kuberuntime/kuberuntime_container.go
+                    // toKubeContainerStatus: the runtime's reason and exit code).
+                    let reason = ann(pod, "crash-reason").unwrap_or("Error");
+                    let code = if reason == "OOMKilled" { 137 } else { 1 };
+                    cs["lastState"] = json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": format_rfc3339(started), "finishedAt": stamp}});
                     cs["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {}s restarting failed container={cname} pod={}_{}({})", next as i64, name(pod), ns(pod).unwrap_or_default(), uid(pod))}});
                     cs["ready"] = json!(false);
                     cs["started"] = json!(false);
