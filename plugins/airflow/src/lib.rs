@@ -204,7 +204,14 @@ const PERMISSIONS: &[Permission] = &[
         "list, status: components",
     ),
     Permission::new("get", "", "pods", Scope::Namespace, "logs, status"),
-    Permission::new("get", "", "pods", Scope::Namespace, "logs").sub("log"),
+    Permission::new(
+        "get",
+        "",
+        "pods",
+        Scope::Namespace,
+        "logs, status: why a pod crashed",
+    )
+    .sub("log"),
     Permission::new(
         "delete",
         "",

