@@ -24,6 +24,7 @@ pub mod plural;
 pub mod pod;
 pub mod quantity;
 pub mod retry;
+pub mod screen;
 pub mod selector;
 pub mod shell;
 pub mod suggest;

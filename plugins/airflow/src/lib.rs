@@ -55,7 +55,7 @@ enum Command {
     Diagnose(ReleaseArgs),
     /// One deployment's components and pods, and the problems found with the command for each
     #[command(after_help = examples::STATUS)]
-    Status(ReleaseArgs),
+    Status(status::StatusArgs),
     /// The deployment's PersistentVolumeClaims: owner, pod, capacity, status, reclaim policy
     #[command(after_help = examples::VOLUMES)]
     Volumes(volumes::VolumesArgs),
@@ -136,7 +136,10 @@ mod examples {
   kubectl airflow status lunar-nuclear-3725 -n astronomer-ee-lunar-nuclear-3725
 
   # Everything, nodes and workloads included, as YAML
-  kubectl airflow status -n astronomer-ee-lunar-nuclear-3725 -o yaml";
+  kubectl airflow status -n astronomer-ee-lunar-nuclear-3725 -o yaml
+
+  # Keep it on screen during a restart: redrawn as pods change, until Ctrl-C
+  kubectl airflow status -n astronomer-ee-zodiac-cosmo-1172 -w";
 
     pub const VOLUMES: &str = "Examples:
   # The deployment's claims: component, pod, capacity, reclaim policy

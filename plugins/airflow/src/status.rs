@@ -2,6 +2,11 @@
 //! found and the command that addresses each.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use kube::runtime::{WatchStreamExt, watcher};
+use shared::screen::Screen;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
@@ -384,18 +389,29 @@ async fn previous_logs(target: &shared::Target, d: &AirflowDeployment) -> Previo
         .collect()
 }
 
-pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> {
-    let target = shared::kubeconfig::connect(global).await?;
-    let deployments = discovery::load_deployments(&target, Some(&target.namespace)).await?;
+/// `status` with `-w`: the report redrawn as the deployment's pods change.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub report: ReleaseArgs,
+    /// Keep watching: the report redrawn in place as pods change, until Ctrl-C (appended
+    /// snapshots when stdout is not a terminal)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+}
+
+/// The report once, as text in the asked format.
+async fn report(target: &shared::Target, args: &ReleaseArgs) -> shared::Result<String> {
+    let deployments = discovery::load_deployments(target, Some(&target.namespace)).await?;
     let deployment = discovery::select(
         &deployments,
         &target.namespace,
         args.release.as_deref(),
         &target.given_flags,
     )?;
-    let logs = previous_logs(&target, deployment).await;
+    let logs = previous_logs(target, deployment).await;
     let problems = problems(deployment, Fixes::Airflow, &target.given_flags, &logs);
-    let text = match OutputFormat::from(args.output) {
+    Ok(match OutputFormat::from(args.output) {
         OutputFormat::Json => {
             output::to_json(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
         }
@@ -403,9 +419,55 @@ pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> shared::Result<()> 
             output::to_yaml(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
         }
         _ => render(deployment, &problems, Timestamp::now()),
-    };
-    output::print_stdout(&text);
-    Ok(())
+    })
+}
+
+/// How often a terminal's frame is redrawn when nothing changed (ages move on).
+const REDRAW_EVERY: Duration = Duration::from_secs(2);
+/// Changes arriving together (a rollout moves several pods) make one redraw.
+const SETTLE: Duration = Duration::from_millis(300);
+
+pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    if !args.watch {
+        output::print_stdout(&report(&target, &args.report).await?);
+        return Ok(());
+    }
+    // Ctrl-C is how a watch ends: quietly, 130, as `kubectl get -w`.
+    shared::interrupt::reading_only();
+    let mut screen = Screen::new("`kubectl airflow status` prints them all");
+    let pods: Api<Pod> = Api::namespaced(target.client.clone(), &target.namespace);
+    let changes = watcher(
+        pods,
+        watcher::Config::default().labels(discovery::AIRFLOW_SELECTOR),
+    )
+    .default_backoff();
+    let mut changes = std::pin::pin!(changes);
+    loop {
+        let text = report(&target, &args.report).await?;
+        // The text is its own version: a pipe gets a snapshot only when it changed.
+        screen.show(&text, text.clone());
+        let change = async {
+            match changes.next().await {
+                Some(Err(e)) => tracing::debug!("pod watch error, retrying: {e}"),
+                None => return false,
+                Some(Ok(_)) => {}
+            }
+            tokio::time::sleep(SETTLE).await;
+            while let Some(Some(_)) = changes.next().now_or_never() {}
+            true
+        };
+        let more = if screen.terminal {
+            tokio::time::timeout(REDRAW_EVERY, change)
+                .await
+                .unwrap_or(true)
+        } else {
+            change.await
+        };
+        if !more {
+            return Err(shared::Error::Failed("the watch of the pods ended".into()));
+        }
+    }
 }
 
 #[cfg(test)]

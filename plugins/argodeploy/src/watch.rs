@@ -9,7 +9,6 @@
 //! Unlike `argo watch`, which always exits 0, the exit code says how it ended: 0 Succeeded,
 //! 1 Failed or Error (as `wait` and `resubmit --wait`), so a script can use either.
 
-use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use clap::Args;
@@ -18,6 +17,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
 use shared::output::ListFormat;
+use shared::screen::Screen;
 use shared::{Error, GlobalArgs};
 
 use crate::labels::LabelKeys;
@@ -137,7 +137,7 @@ pub async fn run(global: &GlobalArgs, keys: &LabelKeys, args: &WatchArgs) -> sha
         };
         tree::render(&value, &opts).map_err(Error::Failed)
     };
-    let mut screen = Screen::new();
+    let mut screen = Screen::new("`get` prints them all");
     let mut last = wf;
     screen.show(&render(&last)?, version(&last));
     let mut changes = std::pin::pin!(versions(&api, &name));
@@ -194,82 +194,6 @@ fn version(wf: &DynamicObject) -> String {
     wf.resource_version().unwrap_or_default()
 }
 
-/// Where the frames go: redrawn in place on a terminal, appended otherwise.
-struct Screen {
-    terminal: bool,
-    /// Rows the last frame took on the terminal (to move back over).
-    rows: usize,
-    /// The resourceVersion of the last snapshot appended (a pipe gets each version once).
-    shown: Option<String>,
-}
-
-impl Screen {
-    fn new() -> Screen {
-        Screen {
-            terminal: std::io::stdout().is_terminal(),
-            rows: 0,
-            shown: None,
-        }
-    }
-
-    fn show(&mut self, text: &str, version: String) {
-        if self.terminal {
-            let size = console_size().unwrap_or((24, 80));
-            let (frame, rows) = redraw(text, self.rows, size);
-            self.rows = rows;
-            write_stdout(&frame);
-        } else if self.shown.as_ref() != Some(&version) {
-            let gap = if self.shown.is_some() { "\n" } else { "" };
-            self.shown = Some(version);
-            write_stdout(&format!("{gap}{text}"));
-        }
-    }
-}
-
-fn console_size() -> Option<(usize, usize)> {
-    console::Term::stdout()
-        .size_checked()
-        .filter(|(rows, cols)| *rows > 0 && *cols > 0)
-        .map(|(rows, cols)| (usize::from(rows), usize::from(cols)))
-}
-
-fn write_stdout(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
-}
-
-/// The bytes that replace the last frame (`previous` rows tall) by `text` on a terminal of
-/// `(rows, cols)`, and how many rows the new frame takes (pure). Each line is cut to the width
-/// so that it takes one row, and the frame to the screen's height less one (a last line says
-/// how many were left out), so that moving the cursor up always reaches the frame's top.
-pub fn redraw(text: &str, previous: usize, (rows, cols): (usize, usize)) -> (String, usize) {
-    let cols = cols.max(1);
-    let room = rows.saturating_sub(1).max(2);
-    let mut lines: Vec<String> = text
-        .lines()
-        .map(|l| console::truncate_str(l, cols, "").into_owned())
-        .collect();
-    if lines.len() > room {
-        let left_out = lines.len() - (room - 1);
-        lines.truncate(room - 1);
-        let note =
-            format!("… {left_out} more lines: the terminal is too short (`get` prints them all)");
-        lines.push(console::truncate_str(&note, cols, "").into_owned());
-    }
-    let mut out = String::new();
-    if previous > 0 {
-        out.push_str(&format!("\r\x1b[{previous}A"));
-    }
-    // Clear from the cursor to the end of the screen: the old frame, whatever its length.
-    out.push_str("\x1b[J");
-    for line in &lines {
-        out.push_str(line);
-        out.push('\n');
-    }
-    (out, lines.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,32 +206,6 @@ mod tests {
             "status": {"phase": phase, "finishedAt": finished, "message": "child 'play' failed"},
         }))
         .unwrap()
-    }
-
-    #[test]
-    fn the_first_frame_clears_below_and_the_next_ones_move_up_over_the_last() {
-        let (first, rows) = redraw("a\nb\n", 0, (24, 80));
-        assert_eq!(first, "\x1b[Ja\nb\n");
-        assert_eq!(rows, 2);
-        let (second, rows) = redraw("a\nb\nc\n", rows, (24, 80));
-        assert_eq!(second, "\r\x1b[2A\x1b[Ja\nb\nc\n");
-        assert_eq!(rows, 3);
-    }
-
-    #[test]
-    fn a_frame_fits_the_terminal_so_the_cursor_can_reach_its_top() {
-        let text: String = (0..30)
-            .map(|i| format!("line {i} {}\n", "x".repeat(50)))
-            .collect();
-        let (frame, rows) = redraw(&text, 0, (10, 20));
-        assert_eq!(rows, 9);
-        let lines: Vec<&str> = frame.trim_start_matches("\x1b[J").lines().collect();
-        assert_eq!(lines.len(), 9);
-        assert!(
-            lines.iter().all(|l| console::measure_text_width(l) <= 20),
-            "{lines:?}"
-        );
-        assert!(lines[8].starts_with("… 22 more lines"), "{}", lines[8]);
     }
 
     #[test]
