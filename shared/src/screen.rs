@@ -93,6 +93,57 @@ pub fn redraw(
     (out, lines.len())
 }
 
+/// How often a terminal's frame is redrawn when nothing changed (ages move on).
+const REDRAW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// Changes arriving together (a rollout moves several pods) make one redraw.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// `-w`: shows `report()` now and again after each change `changes` brings (several close
+/// together make one), redrawn in place on a terminal (and every 2 s, for the ages), appended
+/// when it changed otherwise, until Ctrl-C — which ends it quietly with 130, as `kubectl get
+/// -w`. `whole` says where the lines a short terminal cannot show are.
+pub async fn redraw_on_changes<S, T, E, F, Fut>(
+    whole: &str,
+    changes: S,
+    mut report: F,
+) -> crate::Result<()>
+where
+    S: futures::Stream<Item = Result<T, E>>,
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::Result<String>>,
+{
+    use futures::{FutureExt, StreamExt};
+    crate::interrupt::reading_only();
+    let mut screen = Screen::new(whole);
+    let mut changes = std::pin::pin!(changes);
+    loop {
+        let text = report().await?;
+        // The text is its own version: a pipe gets a snapshot only when it changed.
+        screen.show(&text, text.clone());
+        let change = async {
+            match changes.next().await {
+                Some(Err(e)) => tracing::debug!("watch error, retrying: {e}"),
+                None => return false,
+                Some(Ok(_)) => {}
+            }
+            tokio::time::sleep(SETTLE).await;
+            while let Some(Some(_)) = changes.next().now_or_never() {}
+            true
+        };
+        let more = if screen.terminal {
+            tokio::time::timeout(REDRAW_EVERY, change)
+                .await
+                .unwrap_or(true)
+        } else {
+            change.await
+        };
+        if !more {
+            return Err(crate::Error::Failed("the watch ended".into()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,10 @@ pub struct ListArgs {
     /// the release names
     #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
+    /// Keep watching: the list redrawn in place as pods change, until Ctrl-C (appended
+    /// snapshots when stdout is not a terminal)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
 }
 
 /// Health of a deployment, with the reason when not Healthy.
@@ -209,23 +213,42 @@ pub fn nothing_found(namespace: Option<&str>, given_flags: &str) -> String {
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
-    let target = shared::kubeconfig::connect(global).await?;
+/// The listing once, as text; empty (said on stderr) when nothing is found.
+async fn listing(target: &shared::Target, args: &ListArgs) -> shared::Result<String> {
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
-    let deployments = discovery::load_deployments(&target, namespace).await?;
+    let deployments = discovery::load_deployments(target, namespace).await?;
     let rows = rows(&deployments);
-    let text = match args.output {
+    Ok(match args.output {
         ListFormat::Json => output::to_json(&serde_json::json!({ "items": rows }))?,
         ListFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": rows }))?,
         ListFormat::Name => rows.iter().map(|r| format!("{}\n", r.release)).collect(),
         _ if rows.is_empty() => {
             eprintln!("{}", nothing_found(namespace, &target.given_flags));
-            return Ok(());
+            String::new()
         }
         format => render_table(&rows, format == ListFormat::Wide, Timestamp::now()),
+    })
+}
+
+pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
+    let target = shared::kubeconfig::connect(global).await?;
+    if !args.watch {
+        output::print_stdout(&listing(&target, args).await?);
+        return Ok(());
+    }
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = if args.all_namespaces {
+        kube::Api::all(target.client.clone())
+    } else {
+        kube::Api::namespaced(target.client.clone(), &target.namespace)
     };
-    output::print_stdout(&text);
-    Ok(())
+    let changes = kube::runtime::WatchStreamExt::default_backoff(kube::runtime::watcher(
+        pods,
+        kube::runtime::watcher::Config::default().labels(discovery::AIRFLOW_SELECTOR),
+    ));
+    shared::screen::redraw_on_changes("`kubectl airflow list` prints them all", changes, || {
+        listing(&target, args)
+    })
+    .await
 }
 
 #[cfg(test)]

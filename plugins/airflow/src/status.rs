@@ -2,11 +2,8 @@
 //! found and the command that addresses each.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use kube::runtime::{WatchStreamExt, watcher};
-use shared::screen::Screen;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
@@ -422,52 +419,22 @@ async fn report(target: &shared::Target, args: &ReleaseArgs) -> shared::Result<S
     })
 }
 
-/// How often a terminal's frame is redrawn when nothing changed (ages move on).
-const REDRAW_EVERY: Duration = Duration::from_secs(2);
-/// Changes arriving together (a rollout moves several pods) make one redraw.
-const SETTLE: Duration = Duration::from_millis(300);
-
 pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     if !args.watch {
         output::print_stdout(&report(&target, &args.report).await?);
         return Ok(());
     }
-    // Ctrl-C is how a watch ends: quietly, 130, as `kubectl get -w`.
-    shared::interrupt::reading_only();
-    let mut screen = Screen::new("`kubectl airflow status` prints them all");
     let pods: Api<Pod> = Api::namespaced(target.client.clone(), &target.namespace);
     let changes = watcher(
         pods,
         watcher::Config::default().labels(discovery::AIRFLOW_SELECTOR),
     )
     .default_backoff();
-    let mut changes = std::pin::pin!(changes);
-    loop {
-        let text = report(&target, &args.report).await?;
-        // The text is its own version: a pipe gets a snapshot only when it changed.
-        screen.show(&text, text.clone());
-        let change = async {
-            match changes.next().await {
-                Some(Err(e)) => tracing::debug!("pod watch error, retrying: {e}"),
-                None => return false,
-                Some(Ok(_)) => {}
-            }
-            tokio::time::sleep(SETTLE).await;
-            while let Some(Some(_)) = changes.next().now_or_never() {}
-            true
-        };
-        let more = if screen.terminal {
-            tokio::time::timeout(REDRAW_EVERY, change)
-                .await
-                .unwrap_or(true)
-        } else {
-            change.await
-        };
-        if !more {
-            return Err(shared::Error::Failed("the watch of the pods ended".into()));
-        }
-    }
+    shared::screen::redraw_on_changes("`kubectl airflow status` prints them all", changes, || {
+        report(&target, &args.report)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -149,3 +149,50 @@ fn status_w_on_a_terminal_redraws_in_place() {
         "{status:?}"
     );
 }
+
+#[test]
+fn list_w_appends_the_list_again_when_a_deployment_changes() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let mut child: std::process::Child = plugin("airflow", home.path())
+        .args(["list", "-A", "-w", "--kubeconfig"])
+        .arg(&sim.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = reader(&mut child);
+    let mut text = String::new();
+    let tables = |t: &str| t.matches("NAMESPACE ").count();
+    read_until(&rx, &mut text, Duration::from_secs(20), |t| {
+        tables(t) == 1 && t.contains("zodiac-cosmo-1172")
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    while let Ok(chunk) = rx.try_recv() {
+        text.push_str(&chunk);
+    }
+    let before = tables(&text);
+    let zodiac_row = |t: &str| -> Option<String> {
+        t.rsplit("NAMESPACE ")
+            .next()?
+            .lines()
+            .find(|l| l.contains("zodiac-cosmo-1172"))
+            .map(String::from)
+    };
+    let first = zodiac_row(&text).unwrap();
+    // zodiac's only worker goes: a new table shows its row changed (WORKERS 0/1).
+    let deleted = sim.kubectl(&[
+        "delete",
+        "pod",
+        "zodiac-cosmo-1172-worker-0",
+        "-n",
+        ZODIAC,
+        "--wait=false",
+    ]);
+    assert_eq!(deleted.code, Some(0), "{}", deleted.stderr);
+    read_until(&rx, &mut text, Duration::from_secs(20), |t| {
+        tables(t) > before && zodiac_row(t).is_some_and(|row| row != first)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
