@@ -535,6 +535,25 @@ fn default_tables_fit_120_columns_and_plans_wrap_at_the_terminal_width() {
 fn restart_all_warns_of_an_unschedulable_pod_and_names_what_it_waits_for() {
     let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
     let home = tempfile::tempdir().unwrap();
+    // The premise: the sim's scheduler has tried the triggerer and found no room (its first
+    // pass can come after a loaded machine starts the plugin).
+    suite_tests::wait_for(
+        "the triggerer to be Unschedulable",
+        std::time::Duration::from_secs(20),
+        || {
+            sim.get_json(&["pods", "-n", ZODIAC, "-l", "component=triggerer"])["items"]
+                .as_array()
+                .is_some_and(|pods| {
+                    pods.iter().any(|p| {
+                        p["status"]["conditions"].as_array().is_some_and(|cs| {
+                            cs.iter().any(|c| {
+                                c["type"] == "PodScheduled" && c["reason"] == "Unschedulable"
+                            })
+                        })
+                    })
+                })
+        },
+    );
     let out = sim.run_plugin(
         "airflow",
         home.path(),
