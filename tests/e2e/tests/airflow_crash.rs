@@ -5,17 +5,10 @@
 //! (Error, exit code 1; OOMKilled, 137).
 
 use serde_json::Value;
-use suite_tests::{Run, SimProcess, paste, plugin, run, wait_for};
+use suite_tests::{SimProcess, paste, wait_for};
 
 const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
 const WORKER_2: &str = "lunar-nuclear-3725-worker-2";
-
-fn airflow(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
-    run(plugin("airflow", home)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig))
-}
 
 #[test]
 fn the_sim_reports_how_a_crashed_container_ended() {
@@ -51,7 +44,7 @@ fn the_sim_reports_how_a_crashed_container_ended() {
 fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
     let sim = SimProcess::start("astronomer", &[]);
     let home = tempfile::tempdir().unwrap();
-    let out = airflow(&sim, home.path(), &["status", "-n", LUNAR]);
+    let out = sim.run_plugin("airflow", home.path(), &["status", "-n", LUNAR]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     // 47 restarts recorded, and one more when the sim's kubelet finds it due at start.
     assert!(
@@ -77,7 +70,11 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
         "{}",
         out.stdout
     );
-    let json = airflow(&sim, home.path(), &["status", "-n", LUNAR, "-o", "json"]);
+    let json = sim.run_plugin(
+        "airflow",
+        home.path(),
+        &["status", "-n", LUNAR, "-o", "json"],
+    );
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
     let problem = v["problems"]
         .as_array()
@@ -101,7 +98,7 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
         "sim.kube-sim.dev/log.worker=[2026-11-24 11:50:02,318] {logging_mixin.py:190} INFO - starting\nOSError: [Errno 28] No space left on device: '/usr/local/airflow/logs/scheduler/latest'",
     ]);
     assert_eq!(annotated.code, Some(0), "{}", annotated.stderr);
-    let full = airflow(&sim, home.path(), &["status", "-n", LUNAR]);
+    let full = sim.run_plugin("airflow", home.path(), &["status", "-n", LUNAR]);
     assert_eq!(full.code, Some(0), "{}", full.stderr);
     // The problem's text wraps at 120 columns under its "- ".
     assert!(

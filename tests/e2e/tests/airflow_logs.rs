@@ -8,24 +8,21 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use suite_tests::{Run, SimProcess, hinted_command, paste, plugin, run};
+use suite_tests::{SimProcess, hinted_command, paste, plugin};
 
 const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
 const ZODIAC: &str = "astronomer-ee-zodiac-cosmo-1172";
-
-fn airflow(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
-    run(plugin("airflow", home)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig))
-}
 
 #[test]
 fn previous_reads_the_crashed_attempt_and_grep_with_json_pipes_it() {
     let sim = SimProcess::start("astronomer", &[]);
     let home = tempfile::tempdir().unwrap();
     // worker-2 crash-loops (47 restarts): its previous attempt ended on the redis error.
-    let out = airflow(&sim, home.path(), &["logs", "workers", "-n", LUNAR, "-p"]);
+    let out = sim.run_plugin(
+        "airflow",
+        home.path(),
+        &["logs", "workers", "-n", LUNAR, "-p"],
+    );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stdout
@@ -54,8 +51,8 @@ fn previous_reads_the_crashed_attempt_and_grep_with_json_pipes_it() {
         );
     }
 
-    let json = airflow(
-        &sim,
+    let json = sim.run_plugin(
+        "airflow",
         home.path(),
         &[
             "logs",
@@ -97,8 +94,8 @@ fn previous_reads_the_crashed_attempt_and_grep_with_json_pipes_it() {
 fn previous_without_any_restart_fails_with_a_command_that_works_when_pasted() {
     let sim = SimProcess::start("astronomer", &[]);
     let home = tempfile::tempdir().unwrap();
-    let out = airflow(
-        &sim,
+    let out = sim.run_plugin(
+        "airflow",
         home.path(),
         &["logs", "scheduler", "-n", ZODIAC, "-p"],
     );
@@ -138,7 +135,7 @@ fn bad_grep_and_previous_with_follow_are_usage_errors_that_change_nothing() {
             "invalid value 'yaml'",
         ),
     ] {
-        let out = airflow(&sim, home.path(), &args);
+        let out = sim.run_plugin("airflow", home.path(), &args);
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
         assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
         assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);

@@ -12,8 +12,21 @@ use suite_tests::{SimProcess, plugin};
 
 const ZODIAC: &str = "astronomer-ee-zodiac-cosmo-1172";
 
-/// Everything the child wrote to stdout so far, read on a thread.
-fn reader(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+/// `kubectl-airflow ARGS` against the sim in the background, and what it writes to stdout,
+/// read on a thread.
+fn spawn(
+    sim: &SimProcess,
+    home: &std::path::Path,
+    args: &[&str],
+) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = plugin("airflow", home)
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -28,7 +41,7 @@ fn reader(child: &mut std::process::Child) -> mpsc::Receiver<String> {
             }
         }
     });
-    rx
+    (child, rx)
 }
 
 /// Reads until `done` holds for the text so far, or panics after `within`.
@@ -51,14 +64,7 @@ fn read_until(
 fn status_w_appends_a_snapshot_when_a_pod_changes_and_ctrl_c_ends_it_quietly() {
     let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
     let home = tempfile::tempdir().unwrap();
-    let mut child: std::process::Child = plugin("airflow", home.path())
-        .args(["status", "-w", "-n", ZODIAC, "--kubeconfig"])
-        .arg(&sim.kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = reader(&mut child);
+    let (child, rx) = spawn(&sim, home.path(), &["status", "-w", "-n", ZODIAC]);
     let mut text = String::new();
     let snapshots = |t: &str| t.matches("Airflow zodiac-cosmo-1172 in ").count();
     read_until(&rx, &mut text, Duration::from_secs(20), |t| {
@@ -154,14 +160,7 @@ fn status_w_on_a_terminal_redraws_in_place() {
 fn list_w_appends_the_list_again_when_a_deployment_changes() {
     let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
     let home = tempfile::tempdir().unwrap();
-    let mut child: std::process::Child = plugin("airflow", home.path())
-        .args(["list", "-A", "-w", "--kubeconfig"])
-        .arg(&sim.kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = reader(&mut child);
+    let (mut child, rx) = spawn(&sim, home.path(), &["list", "-A", "-w"]);
     let mut text = String::new();
     let tables = |t: &str| t.matches("NAMESPACE ").count();
     read_until(&rx, &mut text, Duration::from_secs(20), |t| {
