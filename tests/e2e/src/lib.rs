@@ -27,6 +27,19 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// How many times the fault suites (`faults.rs`, nodeevict's drains under faults) repeat each
+/// flow on a fresh faulty kube-sim: `SUITE_FAULT_ROUNDS`, default 10 — the bound that keeps
+/// `.ci/run` within its time; a longer hunt sets it higher (e.g. 100).
+pub fn fault_rounds() -> usize {
+    match std::env::var("SUITE_FAULT_ROUNDS") {
+        Ok(v) => match v.trim().parse() {
+            Ok(n) if n > 0 => n,
+            _ => panic!("SUITE_FAULT_ROUNDS={v:?} is not a positive number"),
+        },
+        Err(_) => 10,
+    }
+}
+
 /// The four plugins.
 pub const PLUGINS: [&str; 4] = ["airflow", "pvcreset", "nodeevict", "argodeploy"];
 

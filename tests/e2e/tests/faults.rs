@@ -1,13 +1,12 @@
-//! Every destructive flow, 20 times, each on a fresh kube-sim failing 10% of requests with
+//! Every destructive flow, `fault_rounds()` times (`SUITE_FAULT_ROUNDS`, default 10), each on a fresh kube-sim failing 10% of requests with
 //! every transient kind (500, 503, 429 with Retry-After, dropped connections; half the 500s and
 //! drops on writes strike after the write was done, so a lost answer hides a create that
 //! happened). Each run must end correct; the outcome is judged from the sim's state and journal
-//! with the faults switched off. (nodeevict's 20 drains are in nodeevict.rs.)
+//! with the faults switched off. (nodeevict's drains under faults are in nodeevict.rs.)
 
 use serde_json::Value;
-use suite_tests::SimProcess;
+use suite_tests::{SimProcess, fault_rounds};
 
-const ROUNDS: usize = 20;
 const SIM: &[&str] = &["--time-scale", "5"];
 const FAULT_RATE: f64 = 0.1;
 
@@ -56,11 +55,17 @@ fn tally(total: &mut (usize, usize), run: (usize, usize)) {
     total.1 += run.1;
 }
 
-fn report(flow: &str, faults: (usize, usize)) {
+/// Whether to run one more round: `fault_rounds()` of them, and beyond that (up to five times as
+/// many, at least 20) until a fault has struck, so a lucky draw never makes a pass vacuous.
+fn another_round(round: usize, faults: (usize, usize)) -> bool {
+    round < fault_rounds() || (faults.0 == 0 && round < (5 * fault_rounds()).max(20))
+}
+
+fn report(flow: &str, faults: (usize, usize), rounds: usize) {
     assert!(faults.0 > 0, "{flow}: faults were injected");
     eprintln!(
-        "{flow}: {} faults injected over {ROUNDS} runs, {} of them answers lost after the write was done",
-        faults.0, faults.1
+        "{flow}: {} faults injected over {} runs, {} of them answers lost after the write was done",
+        faults.0, rounds, faults.1
     );
 }
 
@@ -86,7 +91,8 @@ fn ready(pod: &Value) -> bool {
 #[test]
 fn airflow_restart_ends_correct_under_faults() {
     let mut faults = (0, 0);
-    for round in 0..ROUNDS {
+    let mut round = 0;
+    while another_round(round, faults) {
         let sim = SimProcess::start("astronomer", SIM);
         let home = tempfile::tempdir().unwrap();
         // Alternate the two strategies: a rolling restart of the scheduler, and the runbook's
@@ -162,14 +168,16 @@ fn airflow_restart_ends_correct_under_faults() {
             workload_now["status"]["readyReplicas"], workload_now["spec"]["replicas"],
             "round {round}"
         );
+        round += 1;
     }
-    report("airflow restart", faults);
+    report("airflow restart", faults, round);
 }
 
 #[test]
 fn pvcreset_ends_correct_under_faults() {
     let mut faults = (0, 0);
-    for round in 0..ROUNDS {
+    let mut round = 0;
+    while another_round(round, faults) {
         let sim = SimProcess::start("aura", SIM);
         let home = tempfile::tempdir().unwrap();
         let claims_before = sim.get_json(&["pvc", "-A"])["items"]
@@ -213,8 +221,9 @@ fn pvcreset_ends_correct_under_faults() {
             deployment["metadata"]["annotations"]["pvcreset.kubectl-plugins.dev/journal"].is_null(),
             "round {round}: journal removed"
         );
+        round += 1;
     }
-    report("pvcreset", faults);
+    report("pvcreset", faults, round);
 }
 
 const NS: &str = "atmosphere";
@@ -236,7 +245,8 @@ fn resubmissions(sim: &SimProcess) -> Vec<Value> {
 #[test]
 fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
     let mut faults = (0, 0);
-    for round in 0..ROUNDS {
+    let mut round = 0;
+    while another_round(round, faults) {
         let sim = SimProcess::start("atmosphere", SIM);
         let home = tempfile::tempdir().unwrap();
         let workflows_before = sim.get_json(&["workflows", "-n", NS])["items"]
@@ -299,8 +309,9 @@ fn argodeploy_resubmit_and_stop_end_correct_under_faults() {
                 || w == "PATCH /apis/argoproj.io/v1alpha1/namespaces/atmosphere/workflows/deploy-f3f49249-njqlp"),
             "round {round}: {writes:?}"
         );
+        round += 1;
     }
-    report("argodeploy resubmit + stop", faults);
+    report("argodeploy resubmit + stop", faults, round);
 }
 
 /// The exact case the random faults reach only now and then: the answer to the create itself is

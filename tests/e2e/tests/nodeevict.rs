@@ -399,8 +399,8 @@ fn a_pool_is_drained_one_node_at_a_time() {
 }
 
 #[test]
-fn twenty_drains_under_faults_end_correct() {
-    for round in 0..20 {
+fn drains_under_faults_end_correct() {
+    for round in 0..suite_tests::fault_rounds() {
         let sim = SimProcess::start("artsy", &["--time-scale", "5", "--fault-rate", "0.1"]);
         let home = tempfile::tempdir().unwrap();
         let out = nodeevict(

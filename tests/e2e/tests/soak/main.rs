@@ -2,7 +2,7 @@
 //! spikes, SIGKILL, Ctrl-C and API outages at random moments, an operator interfering — each
 //! recovered by the documented path only, with the suite's invariants checked after each.
 //!
-//! `SOAK_EPISODES=N` (default 100) episodes run, `SOAK_JOBS` (default 3) at a time. Episode `i`
+//! `SOAK_EPISODES=N` (default 60) episodes run, `SOAK_JOBS` (default 3) at a time. Episode `i`
 //! draws everything from seed `SOAK_SEED + i` (`SOAK_SEED` defaults to a fixed range, see
 //! `DEFAULT_SEED`; `SOAK_SEED=random` draws a fresh one, printed); a
 //! violation prints its episode's seed and script, and
@@ -188,7 +188,7 @@ fn fresh_seed() -> u64 {
 
 #[test]
 fn soak() {
-    let episodes = env_number("SOAK_EPISODES", 100) as usize;
+    let episodes = env_number("SOAK_EPISODES", 60) as usize;
     let jobs = env_number("SOAK_JOBS", 3).max(1) as usize;
     let seed = match std::env::var("SOAK_SEED").ok().as_deref().map(str::trim) {
         None => DEFAULT_SEED,
