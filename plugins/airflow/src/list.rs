@@ -213,17 +213,26 @@ pub fn nothing_found(namespace: Option<&str>, given_flags: &str) -> String {
     }
 }
 
-/// The listing once, as text; empty (said on stderr) when nothing is found.
-async fn listing(target: &shared::Target, args: &ListArgs) -> shared::Result<String> {
+/// The listing once, as text; empty (said on stderr) when nothing is found. `said_empty`
+/// remembers across the refreshes of `-w` that the empty listing was already said, so it is
+/// said once until something is found, as `kubectl get -w` does.
+async fn listing(
+    target: &shared::Target,
+    args: &ListArgs,
+    said_empty: &std::cell::Cell<bool>,
+) -> shared::Result<String> {
     let namespace = (!args.all_namespaces).then_some(target.namespace.as_str());
     let deployments = discovery::load_deployments(target, namespace).await?;
     let rows = rows(&deployments);
+    let already_said = said_empty.replace(rows.is_empty());
     Ok(match args.output {
         ListFormat::Json => output::to_json(&serde_json::json!({ "items": rows }))?,
         ListFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": rows }))?,
         ListFormat::Name => rows.iter().map(|r| format!("{}\n", r.release)).collect(),
         _ if rows.is_empty() => {
-            eprintln!("{}", nothing_found(namespace, &target.given_flags));
+            if !already_said {
+                eprintln!("{}", nothing_found(namespace, &target.given_flags));
+            }
             String::new()
         }
         format => render_table(&rows, format == ListFormat::Wide, Timestamp::now()),
@@ -232,8 +241,9 @@ async fn listing(target: &shared::Target, args: &ListArgs) -> shared::Result<Str
 
 pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
+    let said_empty = std::cell::Cell::new(false);
     if !args.watch {
-        output::print_stdout(&listing(&target, args).await?);
+        output::print_stdout(&listing(&target, args, &said_empty).await?);
         return Ok(());
     }
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = if args.all_namespaces {
@@ -246,7 +256,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> shared::Result<()> {
         kube::runtime::watcher::Config::default().labels(discovery::AIRFLOW_SELECTOR),
     ));
     shared::screen::redraw_on_changes("`kubectl airflow list` prints them all", changes, || {
-        listing(&target, args)
+        listing(&target, args, &said_empty)
     })
     .await
 }

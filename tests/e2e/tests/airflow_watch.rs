@@ -195,3 +195,31 @@ fn list_w_appends_the_list_again_when_a_deployment_changes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn list_w_on_a_terminal_says_nothing_found_once() {
+    let sim = SimProcess::start("astronomer", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = plugin("airflow", home.path());
+    cmd.args(["list", "-w", "-n", "default", "--kubeconfig"])
+        .arg(&sim.kubeconfig);
+    let mut session = expectrl::session::Session::spawn(cmd).expect("spawn in a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(20)));
+    session
+        .expect("No Airflow deployments found in namespace default")
+        .unwrap();
+    // The terminal's frame is redrawn every 2 s: let a few redraws pass.
+    std::thread::sleep(Duration::from_secs(5));
+    session.send("\x03").unwrap();
+    let mut rest = String::new();
+    let _ = session.read_to_string(&mut rest);
+    assert!(
+        !rest.contains("No Airflow deployments found"),
+        "said again on a refresh: {rest:?}"
+    );
+    let status = session.get_process().wait().unwrap();
+    assert!(
+        matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 130)),
+        "{status:?}"
+    );
+}
