@@ -40,7 +40,9 @@ spec:
 
 fn claim_yaml(name: &str, size: &str, class: &str, snapshot: Option<&str>) -> String {
     let source = snapshot.map_or(String::new(), |s| {
-        format!("  dataSource: {{apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: {s}}}\n")
+        format!(
+            "  dataSource: {{apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: {s}}}\n"
+        )
     });
     format!(
         "apiVersion: v1

@@ -2585,14 +2585,18 @@ fn snapshot_source(objs: &Objects, pvc: &Value) -> Result<Option<String>, String
         return Ok(None);
     }
     let snapshot_name = s(&source["name"]);
-    let namespace = source["namespace"].as_str().or(pvc["metadata"]["namespace"].as_str());
+    let namespace = source["namespace"]
+        .as_str()
+        .or(pvc["metadata"]["namespace"].as_str());
     let Some(snapshot) = objs.get(&r::VOLUME_SNAPSHOTS, namespace, snapshot_name) else {
         return Err(format!(
             "error getting handle for DataSource Type VolumeSnapshot by Name {snapshot_name}: error getting snapshot {snapshot_name} from api server: volumesnapshots.snapshot.storage.k8s.io \"{snapshot_name}\" not found"
         ));
     };
     if deleting(snapshot) {
-        return Err(format!("snapshot {snapshot_name} is currently being deleted"));
+        return Err(format!(
+            "snapshot {snapshot_name} is currently being deleted"
+        ));
     }
     if snapshot["status"]["readyToUse"] != true {
         return Err(format!("snapshot {snapshot_name} is not Ready"));
