@@ -1390,6 +1390,98 @@ mod tests {
         );
     }
 
+    fn deployment_world() -> World {
+        let mut w = world();
+        w.statefulsets.clear();
+        w.pods = vec![pod("api-abc", ("ReplicaSet", "api-7d"), "data-web-1")];
+        w.replicasets = vec![from(
+            json!({"metadata": {"name": "api-7d", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d", "controller": true}]}}),
+        )];
+        w
+    }
+
+    #[test]
+    fn size_and_class_apply_to_a_deployment_claim_and_are_refused_for_a_template() {
+        let reshape = Request {
+            reshape: Reshape {
+                size: Some("4Gi".into()),
+                storage_class: Some("slow".into()),
+            },
+            ..request(StrategyChoice::Auto)
+        };
+        let p = plan(&deployment_world(), &reshape, "t").unwrap();
+        let spec = p.journal.claims[0].recreate.clone().unwrap();
+        assert_eq!(spec["spec"]["resources"]["requests"]["storage"], "4Gi");
+        assert_eq!(spec["spec"]["storageClassName"], "slow");
+        assert_eq!(
+            p.claims[0].reshape.as_ref().unwrap().size,
+            Some(Change {
+                from: "10Gi".into(),
+                to: "4Gi".into()
+            })
+        );
+        let text = render(&p);
+        assert!(
+            text.contains("new claim: size 10Gi → 4Gi, class fast → slow")
+                && text.contains(
+                    "create data-web-1 again: same name, labels and access modes, size 4Gi, class slow, a new empty volume"
+                ),
+            "{text}"
+        );
+        // The same size is no change: nothing to show.
+        let same = Request {
+            reshape: Reshape {
+                size: Some("10Gi".into()),
+                storage_class: None,
+            },
+            ..request(StrategyChoice::Auto)
+        };
+        assert_eq!(
+            plan(&deployment_world(), &same, "t").unwrap().claims[0].reshape,
+            None
+        );
+        let refused = plan(&world(), &reshape, "t").unwrap_err();
+        assert_eq!(refused.exit_code(), 1);
+        assert!(
+            refused.to_string().contains(
+                "comes from statefulset web's volumeClaimTemplate, which cannot be changed"
+            ),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_restore_creates_the_claim_from_its_snapshot_by_scaling() {
+        let restore = Request {
+            restore: vec![RestoreSource {
+                claim: "data-web-1".into(),
+                snapshot: "data-web-1-pvcreset-1".into(),
+                restore_size: Some("12Gi".into()),
+                taken: Some("2026-11-25T10:00:00Z".into()),
+            }],
+            ..request(StrategyChoice::Auto)
+        };
+        // One StatefulSet ordinal, yet the scale strategy: pvcreset creates the claim.
+        let p = plan(&world(), &restore, "t").unwrap();
+        assert_eq!(p.journal.strategy, Strategy::Scale);
+        let spec = p.journal.claims[0].recreate.clone().unwrap();
+        assert_eq!(
+            spec["spec"]["dataSource"],
+            json!({"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "data-web-1-pvcreset-1"})
+        );
+        assert_eq!(
+            spec["spec"]["resources"]["requests"]["storage"], "12Gi",
+            "at least the snapshot's restoreSize"
+        );
+        assert_eq!(restores_from(&spec), Some("data-web-1-pvcreset-1"));
+        let text = render(&p);
+        assert!(
+            text.contains("restored from: VolumeSnapshot data-web-1-pvcreset-1, taken 2026-11-25T10:00:00Z, 12Gi")
+                && text.contains("create data-web-1 from VolumeSnapshot data-web-1-pvcreset-1 (size 12Gi)"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_scale_reset_holds_a_deleting_claim_retention_at_retain() {
         let mut w = world();

@@ -555,7 +555,7 @@ fn same_request(journal: &Journal, claims: &[String], options: &Options) -> bool
     recorded == wanted
         && strategy
         && options.snapshot == snapshots
-        && restores == !options.restore.is_empty()
+        && restores != options.restore.is_empty()
 }
 
 /// The refusal when another reset is recorded where this one would write: one line with
@@ -693,6 +693,17 @@ mod tests {
             &claims(&["data-web-0"]),
             &options(StrategyChoice::Auto, false)
         ));
+    }
+
+    #[test]
+    fn size_is_a_storage_quantity() {
+        for good in ["20Gi", "500Mi", "1.5Ti", "1G", "1000"] {
+            assert_eq!(checked_size(good).unwrap(), good);
+        }
+        for bad in ["", "0", "20GB", "-1Gi", "1e3", "inf", "Gi", "1.Gi", "10m"] {
+            let e = checked_size(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+        }
     }
 
     fn listed(needs: &[Permission]) -> Vec<String> {
