@@ -397,3 +397,28 @@ fn the_restore_prompt_wants_the_owners_name_typed() {
     assert_eq!(exit(&yes), 0);
     assert_eq!(content(&sim).as_deref(), Some("reports-v3"));
 }
+
+#[test]
+fn completion_offers_the_classes_and_restore_the_claims() {
+    let sim = SimProcess::start("aura", &[]);
+    let home = tempfile::tempdir().unwrap();
+    let complete = |words: &[&str]| -> Vec<String> {
+        let out = run(plugin("pvcreset", home.path())
+            .env("KUBECONFIG", &sim.kubeconfig)
+            .arg("__complete")
+            .args(words));
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stdout.lines().map(String::from).collect()
+    };
+    let classes = complete(&["report-cache", "-n", "apps", "--storage-class", ""]);
+    assert!(
+        ["managed-premium", "retained", "azurefile"]
+            .iter()
+            .all(|c| classes.iter().any(|l| l == c)),
+        "{classes:?}"
+    );
+    let claims = complete(&["restore", "-n", "apps", "report-"]);
+    assert!(claims.iter().any(|l| l == "report-cache"), "{claims:?}");
+    let subcommands = complete(&["res"]);
+    assert!(subcommands.iter().any(|l| l == "restore"), "{subcommands:?}");
+}
