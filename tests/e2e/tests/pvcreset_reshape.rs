@@ -420,5 +420,53 @@ fn completion_offers_the_classes_and_restore_the_claims() {
     let claims = complete(&["restore", "-n", "apps", "report-"]);
     assert!(claims.iter().any(|l| l == "report-cache"), "{claims:?}");
     let subcommands = complete(&["res"]);
-    assert!(subcommands.iter().any(|l| l == "restore"), "{subcommands:?}");
+    assert!(
+        subcommands.iter().any(|l| l == "restore"),
+        "{subcommands:?}"
+    );
+}
+
+#[test]
+fn a_statefulset_claim_reset_with_the_pod_strategy_is_restored_by_scaling() {
+    let sim = SimProcess::start("aura", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let claim = "datadir-mongodb-2";
+    let volume = |sim: &SimProcess| {
+        let pv = sim.get_json(&["pvc", claim, "-n", "data"])["spec"]["volumeName"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        sim.get_json(&["pv", &pv])
+    };
+    let pv = volume(&sim)["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = sim.kubectl(&["annotate", "pv", &pv, &format!("{CONTENT}=mongo-2")]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let reset = pvcreset(
+        &sim,
+        home.path(),
+        &[claim, "-n", "data", "--snapshot", "-y", "--timeout", "90s"],
+    );
+    assert_eq!(reset.code, Some(0), "{}", reset.stderr);
+    assert!(reset.stderr.contains("(pod strategy)"), "{}", reset.stderr);
+    assert!(volume(&sim)["metadata"]["annotations"][CONTENT].is_null());
+    let restored = pvcreset(
+        &sim,
+        home.path(),
+        &["restore", claim, "-n", "data", "-y", "--timeout", "90s"],
+    );
+    assert_eq!(restored.code, Some(0), "{}", restored.stderr);
+    assert!(
+        restored
+            .stderr
+            .contains("scale statefulset/mongodb (3 replicas) to 0"),
+        "{}",
+        restored.stderr
+    );
+    assert_eq!(volume(&sim)["metadata"]["annotations"][CONTENT], "mongo-2");
+    let sts = sim.get_json(&["sts", "mongodb", "-n", "data"]);
+    assert_eq!(sts["spec"]["replicas"], 3);
+    assert_eq!(sts["status"]["readyReplicas"], 3);
 }
