@@ -37,6 +37,30 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
     let journal = &recorded.journal;
     // Once a claim is being deleted its data is gone: nothing to go back to.
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(target.client.clone(), &namespace);
+    let mut lost = false;
+    for c in &journal.claims {
+        let now = claims
+            .get_opt(&c.name)
+            .await
+            .map_err(|e| target.api_error(e))?;
+        lost |= !now.as_ref().is_some_and(|p| {
+            p.uid().as_deref() == Some(c.uid.as_str()) && p.metadata.deletion_timestamp.is_none()
+        });
+    }
+    // With the snapshots of a `--snapshot` reset, the data is not gone: the abort restores it.
+    if lost
+        && crate::restore::abort_by_restoring(
+            &target,
+            &namespace,
+            recorded,
+            args.output,
+            &args.change,
+        )
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
     for c in &journal.claims {
         let now = claims
             .get_opt(&c.name)

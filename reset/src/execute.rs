@@ -596,10 +596,21 @@ pub async fn drive(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()> {
     }
     verify(ctx, journal).await?;
     remove_journal(ctx, journal.holder()?).await?;
+    let restored = journal.claims.iter().any(|c| {
+        c.recreate
+            .as_ref()
+            .and_then(crate::plan::restores_from)
+            .is_some()
+    });
     println!(
-        "done in {}: {} replaced by new empty claims, {} back and Ready",
+        "done in {}: {} {}, {} back and Ready",
         shared::duration::format(started.elapsed()),
         journal.claim_names(),
+        if restored {
+            "restored from their snapshots"
+        } else {
+            "replaced by new empty claims"
+        },
         journal
             .owners
             .iter()
@@ -827,7 +838,12 @@ async fn drive_scale(ctx: &Ctx<'_>, journal: &mut Journal) -> shared::Result<()>
                 })?;
             // The old claim is gone by now, so a claim of this name is the new one.
             if create_once(ctx, &api, &claim).await? {
-                println!("created claim {} (new, empty)", c.name);
+                match crate::plan::restores_from(spec) {
+                    Some(snapshot) => {
+                        println!("created claim {} from VolumeSnapshot {snapshot}", c.name)
+                    }
+                    None => println!("created claim {} (new, empty)", c.name),
+                }
             }
         }
         advance(ctx, journal, Step::ClaimsRecreated).await?;

@@ -8,6 +8,7 @@ pub mod hints;
 mod journal;
 pub mod plan;
 pub mod reset;
+pub mod restore;
 pub mod resume;
 pub mod status;
 mod world;

@@ -34,6 +34,57 @@ pub struct Request {
     pub snapshot: bool,
     pub ignore_autoscaler: bool,
     pub force: bool,
+    /// `--size`, `--storage-class`: what the new claims are created with.
+    pub reshape: Reshape,
+    /// `restore`: the snapshots the claims are created again from (scale strategy).
+    pub restore: Vec<RestoreSource>,
+}
+
+/// `--size` and `--storage-class` for the claims created again. Only a Deployment's claims
+/// (pvcreset creates them); a StatefulSet's come from its volumeClaimTemplates, which cannot
+/// change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reshape {
+    pub size: Option<String>,
+    pub storage_class: Option<String>,
+}
+
+impl Reshape {
+    pub fn is_empty(&self) -> bool {
+        self.size.is_none() && self.storage_class.is_none()
+    }
+}
+
+/// A claim created again from a VolumeSnapshot (`dataSource`), by `restore` or `abort`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSource {
+    pub claim: String,
+    pub snapshot: String,
+    /// The snapshot's `status.restoreSize`: the new claim asks for at least that much (the
+    /// provisioner refuses less).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_size: Option<String>,
+    /// When it was taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken: Option<String>,
+}
+
+/// A value before and after.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Change {
+    pub from: String,
+    pub to: String,
+}
+
+/// How the new claim differs from the old one (`--size`, `--storage-class`).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ReshapeView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<Change>,
 }
 
 /// One claim as the plan shows it.
@@ -53,6 +104,12 @@ pub struct ClaimView {
     pub data: String,
     /// The pods mounting it.
     pub consumers: Vec<String>,
+    /// `--size`/`--storage-class`: old → new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reshape: Option<ReshapeView>,
+    /// `restore`: the VolumeSnapshot the new claim is created from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_from: Option<RestoreSource>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -181,7 +238,7 @@ fn data_fate(claim: &PersistentVolumeClaim, world: &World) -> (Option<String>, S
 
 /// Labels and annotations a claim is created again with: binding annotations are the old
 /// volume's and would point the new claim at it.
-fn recreate_spec(claim: &PersistentVolumeClaim) -> Value {
+pub fn recreate_spec(claim: &PersistentVolumeClaim) -> Value {
     let annotations: serde_json::Map<String, Value> = claim
         .annotations()
         .iter()
@@ -212,6 +269,42 @@ fn recreate_spec(claim: &PersistentVolumeClaim) -> Value {
     out
 }
 
+/// A recreate spec with `--size` and `--storage-class` applied.
+fn reshaped(mut spec: Value, reshape: &Reshape) -> Value {
+    if let Some(size) = &reshape.size {
+        spec["spec"]["resources"]["requests"]["storage"] = json!(size);
+    }
+    if let Some(class) = &reshape.storage_class {
+        spec["spec"]["storageClassName"] = json!(class);
+    }
+    spec
+}
+
+/// A recreate spec that restores `source`: its `dataSource` is the snapshot, and it asks
+/// for at least the snapshot's restoreSize (external-provisioner refuses a smaller claim).
+pub fn restored(mut spec: Value, source: &RestoreSource) -> Value {
+    spec["spec"]["dataSource"] = json!({
+        "apiGroup": "snapshot.storage.k8s.io",
+        "kind": "VolumeSnapshot",
+        "name": source.snapshot,
+    });
+    let bytes = |q: &Value| q.as_str().and_then(shared::quantity::parse);
+    if let Some(restore) = &source.restore_size
+        && bytes(&json!(restore)) > bytes(&spec["spec"]["resources"]["requests"]["storage"])
+    {
+        spec["spec"]["resources"]["requests"]["storage"] = json!(restore);
+    }
+    spec
+}
+
+/// The snapshot a recreate spec restores, if it is a restore.
+pub fn restores_from(spec: &Value) -> Option<&str> {
+    let source = &spec["spec"]["dataSource"];
+    (source["kind"] == "VolumeSnapshot")
+        .then(|| source["name"].as_str())
+        .flatten()
+}
+
 fn capacity(claim: &PersistentVolumeClaim) -> String {
     let status = claim
         .status
@@ -237,9 +330,16 @@ fn capacity(claim: &PersistentVolumeClaim) -> String {
 /// strategy, the autoscalers, the snapshot class.
 pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan> {
     refuse_unnamed(world)?;
-    let survey = Survey::of(world, request.force)?;
+    let mut survey = Survey::of(world, request.force)?;
     survey.refuse_shared_owners(request.force)?;
-    let strategy = choose_strategy(request.strategy, survey.pod_applies())?;
+    refuse_template_reshape(world, &request.reshape)?;
+    survey.show_changes(request);
+    // A restore creates the claims itself, from the snapshot: the owners go to 0 first.
+    let strategy = if request.restore.is_empty() {
+        choose_strategy(request.strategy, survey.pod_applies())?
+    } else {
+        Strategy::Scale
+    };
     let pod = match strategy {
         Strategy::Pod => ordinal_pod(world, &survey.ordinals),
         Strategy::Scale => None,
@@ -259,12 +359,12 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         step: Step::Started,
         started: now.to_string(),
         owners,
-        claims: claim_records(world),
+        claims: claim_records(world, request),
         pod,
         autoscalers: autoscalers.records,
         snapshots,
     };
-    let (steps, disruption) = describe(&journal, &retention);
+    let (steps, disruption) = describe(&journal, &retention, &request.reshape);
     if !autoscalers.views.is_empty() && strategy == Strategy::Pod {
         warnings.push("the owner is autoscaled; the pod strategy leaves its replicas alone".into());
     }
@@ -303,6 +403,28 @@ fn refuse_unnamed(world: &World) -> shared::Result<()> {
             "no claim to reset in namespace {}: name at least one",
             world.namespace
         )));
+    }
+    Ok(())
+}
+
+/// `--size`/`--storage-class` on a claim a StatefulSet's template makes: the refusal. The
+/// template cannot be changed (kubernetes/kubernetes pkg/apis/apps/validation/validation.go
+/// ValidateStatefulSetUpdate: only replicas, ordinals, template, updateStrategy,
+/// persistentVolumeClaimRetentionPolicy and minReadySeconds may change), and the
+/// controller makes every missing claim from it (stateful_pod_control.go
+/// createPersistentVolumeClaims), so a claim made with another size or class would be
+/// replaced by the template's on the next recreation.
+fn refuse_template_reshape(world: &World, reshape: &Reshape) -> shared::Result<()> {
+    if reshape.is_empty() {
+        return Ok(());
+    }
+    for claim in &world.claims {
+        if let Some((sts, _)) = template_claim(world, &claim.name_any()) {
+            return Err(Error::Failed(format!(
+                "claim {} comes from statefulset {sts}'s volumeClaimTemplate, which cannot be changed, and the StatefulSet controller recreates the claim from that template: --size and --storage-class apply only to claims pvcreset creates (a Deployment's); to change the size of a StatefulSet's claims, change its template (recreate the StatefulSet with `kubectl delete sts {sts} --cascade=orphan` and apply the new one), then reset the claims",
+                claim.name_any()
+            )));
+        }
     }
     Ok(())
 }
@@ -355,6 +477,30 @@ impl Survey {
             }
         }
         Ok(survey)
+    }
+
+    /// Old → new size and class, and the snapshot each claim is restored from.
+    fn show_changes(&mut self, request: &Request) {
+        for view in &mut self.views {
+            let change = |from: &str, to: &Option<String>| {
+                to.as_ref().filter(|t| t.as_str() != from).map(|t| Change {
+                    from: from.to_string(),
+                    to: t.clone(),
+                })
+            };
+            let reshape = ReshapeView {
+                size: change(&view.capacity, &request.reshape.size),
+                storage_class: change(&view.storage_class, &request.reshape.storage_class),
+            };
+            if reshape != ReshapeView::default() {
+                view.reshape = Some(reshape);
+            }
+            view.restore_from = request
+                .restore
+                .iter()
+                .find(|r| r.claim == view.name)
+                .cloned();
+        }
     }
 
     /// One StatefulSet pod's claims: deleting that pod recreates them, the others keep running.
@@ -503,6 +649,8 @@ fn claim_view(world: &World, claim: &PersistentVolumeClaim, pods: &[&Pod]) -> Cl
         reclaim_policy,
         data,
         consumers: pods.iter().map(|p| p.name_any()).collect(),
+        reshape: None,
+        restore_from: None,
     }
 }
 
@@ -716,21 +864,35 @@ fn snapshots(world: &World, now: &str) -> shared::Result<Vec<SnapshotRecord>> {
 }
 
 /// The claims to replace; those no StatefulSet template makes carry the spec to create
-/// them again with.
-fn claim_records(world: &World) -> Vec<ClaimRecord> {
+/// them again with (`--size`/`--storage-class` applied). A restored claim carries it
+/// whoever makes it: pvcreset creates it from the snapshot before the owner is scaled back,
+/// and a StatefulSet's controller uses a claim that exists.
+fn claim_records(world: &World, request: &Request) -> Vec<ClaimRecord> {
     world
         .claims
         .iter()
-        .map(|c| ClaimRecord {
-            name: c.name_any(),
-            uid: c.uid().unwrap_or_default(),
-            recreate: (template_claim(world, &c.name_any()).is_none()).then(|| recreate_spec(c)),
+        .map(|c| {
+            let name = c.name_any();
+            let recreate = match request.restore.iter().find(|r| r.claim == name) {
+                Some(source) => Some(restored(recreate_spec(c), source)),
+                None => (template_claim(world, &name).is_none())
+                    .then(|| reshaped(recreate_spec(c), &request.reshape)),
+            };
+            ClaimRecord {
+                name,
+                uid: c.uid().unwrap_or_default(),
+                recreate,
+            }
         })
         .collect()
 }
 
 /// The journal in words: its steps, in order, and the disruption they cause.
-fn describe(journal: &Journal, retention: &[RetentionView]) -> (Vec<String>, String) {
+fn describe(
+    journal: &Journal,
+    retention: &[RetentionView],
+    reshape: &Reshape,
+) -> (Vec<String>, String) {
     let owner_list: Vec<String> = journal
         .owners
         .iter()
@@ -754,7 +916,7 @@ fn describe(journal: &Journal, retention: &[RetentionView]) -> (Vec<String>, Str
     }
     let disruption = match journal.strategy {
         Strategy::Pod => describe_pod(journal, &owner_list, &mut steps),
-        Strategy::Scale => describe_scale(journal, retention, &owner_list, &mut steps),
+        Strategy::Scale => describe_scale(journal, retention, reshape, &owner_list, &mut steps),
     };
     (steps, disruption)
 }
@@ -786,6 +948,7 @@ fn describe_pod(journal: &Journal, owner_list: &[String], steps: &mut Vec<String
 fn describe_scale(
     journal: &Journal,
     retention: &[RetentionView],
+    reshape: &Reshape,
     owner_list: &[String],
     steps: &mut Vec<String>,
 ) -> String {
@@ -803,15 +966,35 @@ fn describe_scale(
         "delete claim {} and wait until it is really gone",
         claim_names(journal)
     ));
-    let recreated: Vec<&str> = journal
-        .claims
-        .iter()
-        .filter(|c| c.recreate.is_some())
-        .map(|c| c.name.as_str())
-        .collect();
+    let mut recreated: Vec<&str> = Vec::new();
+    for c in &journal.claims {
+        let Some(spec) = &c.recreate else { continue };
+        match restores_from(spec) {
+            Some(snapshot) => steps.push(format!(
+                "create {} from VolumeSnapshot {snapshot} (size {}): a new volume holding the snapshot's data",
+                c.name,
+                spec["spec"]["resources"]["requests"]["storage"]
+                    .as_str()
+                    .unwrap_or("-")
+            )),
+            None => recreated.push(c.name.as_str()),
+        }
+    }
     if !recreated.is_empty() {
+        let same = match (&reshape.size, &reshape.storage_class) {
+            (None, None) => "same name, labels, size, class and access modes".to_string(),
+            (Some(size), None) => {
+                format!("same name, labels, class and access modes, size {size}")
+            }
+            (None, Some(class)) => {
+                format!("same name, labels, size and access modes, class {class}")
+            }
+            (Some(size), Some(class)) => {
+                format!("same name, labels and access modes, size {size}, class {class}")
+            }
+        };
         steps.push(format!(
-            "create {} again: same name, labels, size, class and access modes, a new empty volume",
+            "create {} again: {same}, a new empty volume",
             recreated.join(", ")
         ));
     }
@@ -958,6 +1141,30 @@ fn render_lines(plan: &Plan) -> String {
                 c.consumers.join(", ")
             }
         ));
+        if let Some(r) = &c.reshape {
+            let mut parts = Vec::new();
+            if let Some(s) = &r.size {
+                parts.push(format!("size {} → {}", s.from, s.to));
+            }
+            if let Some(s) = &r.storage_class {
+                parts.push(format!("class {} → {}", s.from, s.to));
+            }
+            out.push_str(&format!("    new claim: {}\n", parts.join(", ")));
+        }
+        if let Some(r) = &c.restore_from {
+            out.push_str(&format!(
+                "    restored from: VolumeSnapshot {}{}{}\n",
+                r.snapshot,
+                r.taken
+                    .as_deref()
+                    .map(|t| format!(", taken {t}"))
+                    .unwrap_or_default(),
+                r.restore_size
+                    .as_deref()
+                    .map(|s| format!(", {s}"))
+                    .unwrap_or_default()
+            ));
+        }
     }
     for o in &plan.journal.owners {
         out.push_str(&format!(
@@ -1041,6 +1248,8 @@ mod tests {
             snapshot: false,
             ignore_autoscaler: false,
             force: false,
+            reshape: Reshape::default(),
+            restore: Vec::new(),
         }
     }
 
@@ -1178,6 +1387,98 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("no VolumeSnapshotClass for driver d")
+        );
+    }
+
+    fn deployment_world() -> World {
+        let mut w = world();
+        w.statefulsets.clear();
+        w.pods = vec![pod("api-abc", ("ReplicaSet", "api-7d"), "data-web-1")];
+        w.replicasets = vec![from(
+            json!({"metadata": {"name": "api-7d", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d", "controller": true}]}}),
+        )];
+        w
+    }
+
+    #[test]
+    fn size_and_class_apply_to_a_deployment_claim_and_are_refused_for_a_template() {
+        let reshape = Request {
+            reshape: Reshape {
+                size: Some("4Gi".into()),
+                storage_class: Some("slow".into()),
+            },
+            ..request(StrategyChoice::Auto)
+        };
+        let p = plan(&deployment_world(), &reshape, "t").unwrap();
+        let spec = p.journal.claims[0].recreate.clone().unwrap();
+        assert_eq!(spec["spec"]["resources"]["requests"]["storage"], "4Gi");
+        assert_eq!(spec["spec"]["storageClassName"], "slow");
+        assert_eq!(
+            p.claims[0].reshape.as_ref().unwrap().size,
+            Some(Change {
+                from: "10Gi".into(),
+                to: "4Gi".into()
+            })
+        );
+        let text = render(&p);
+        assert!(
+            text.contains("new claim: size 10Gi → 4Gi, class fast → slow")
+                && text.contains(
+                    "create data-web-1 again: same name, labels and access modes, size 4Gi, class slow, a new empty volume"
+                ),
+            "{text}"
+        );
+        // The same size is no change: nothing to show.
+        let same = Request {
+            reshape: Reshape {
+                size: Some("10Gi".into()),
+                storage_class: None,
+            },
+            ..request(StrategyChoice::Auto)
+        };
+        assert_eq!(
+            plan(&deployment_world(), &same, "t").unwrap().claims[0].reshape,
+            None
+        );
+        let refused = plan(&world(), &reshape, "t").unwrap_err();
+        assert_eq!(refused.exit_code(), 1);
+        assert!(
+            refused.to_string().contains(
+                "comes from statefulset web's volumeClaimTemplate, which cannot be changed"
+            ),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_restore_creates_the_claim_from_its_snapshot_by_scaling() {
+        let restore = Request {
+            restore: vec![RestoreSource {
+                claim: "data-web-1".into(),
+                snapshot: "data-web-1-pvcreset-1".into(),
+                restore_size: Some("12Gi".into()),
+                taken: Some("2026-11-25T10:00:00Z".into()),
+            }],
+            ..request(StrategyChoice::Auto)
+        };
+        // One StatefulSet ordinal, yet the scale strategy: pvcreset creates the claim.
+        let p = plan(&world(), &restore, "t").unwrap();
+        assert_eq!(p.journal.strategy, Strategy::Scale);
+        let spec = p.journal.claims[0].recreate.clone().unwrap();
+        assert_eq!(
+            spec["spec"]["dataSource"],
+            json!({"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "data-web-1-pvcreset-1"})
+        );
+        assert_eq!(
+            spec["spec"]["resources"]["requests"]["storage"], "12Gi",
+            "at least the snapshot's restoreSize"
+        );
+        assert_eq!(restores_from(&spec), Some("data-web-1-pvcreset-1"));
+        let text = render(&p);
+        assert!(
+            text.contains("restored from: VolumeSnapshot data-web-1-pvcreset-1, taken 2026-11-25T10:00:00Z, 12Gi")
+                && text.contains("create data-web-1 from VolumeSnapshot data-web-1-pvcreset-1 (size 12Gi)"),
+            "{text}"
         );
     }
 

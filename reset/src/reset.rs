@@ -4,6 +4,7 @@
 use clap::Args;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use shared::change::Gate;
@@ -44,6 +45,12 @@ pub struct ResetArgs {
     /// Force a shared claim: reset a claim used by several owners, scaling all of them to 0 and back
     #[arg(long)]
     pub force: bool,
+    /// Create the new claim with this size (grow or shrink; e.g. 20Gi): a Deployment's claims only
+    #[arg(long, value_name = "QUANTITY")]
+    pub size: Option<String>,
+    /// Create the new claim in this StorageClass: a Deployment's claims only
+    #[arg(long, value_name = "NAME")]
+    pub storage_class: Option<String>,
     /// Output format of the plan
     #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
     pub output: PlanFormat,
@@ -192,6 +199,10 @@ pub async fn run(
             "--statefulset needs --ordinal N (repeatable) or --all".into(),
         ));
     }
+    let reshape = plan::Reshape {
+        size: args.size.as_deref().map(checked_size).transpose()?,
+        storage_class: args.storage_class.clone(),
+    };
     let target = shared::kubeconfig::connect(global).await?;
     let namespace = target.namespace.clone();
     refuse_subcommand_typo(&target, &args.claims, subcommand_meant).await?;
@@ -238,8 +249,62 @@ pub async fn run(
         force: args.force,
         output: args.output.into(),
         change: args.change.clone(),
+        reshape,
+        restore: Vec::new(),
     };
     reset_claims(&target, &namespace, claims, &options).await
+}
+
+/// `--size`: a storage quantity above zero (as the API server's validation of a claim's
+/// `resources.requests.storage`), else a one-line usage error.
+pub fn checked_size(size: &str) -> shared::Result<String> {
+    const SUFFIXES: &[&str] = &[
+        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E", "",
+    ];
+    let number = SUFFIXES
+        .iter()
+        .find_map(|s| size.strip_suffix(s))
+        .unwrap_or(size);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, "0"));
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let valid = digits(whole)
+        && digits(fraction)
+        && shared::quantity::parse(size).is_some_and(|bytes| bytes >= 1.0);
+    if !valid {
+        return Err(Error::Usage(format!(
+            "--size {size:?} is not a storage quantity: give one like 20Gi, 500Mi or 1Ti"
+        )));
+    }
+    Ok(size.to_string())
+}
+
+/// `--storage-class`: a StorageClass that exists, else a one-line usage error naming them.
+async fn check_class(target: &Target, class: &str) -> shared::Result<()> {
+    let classes: Api<StorageClass> = Api::all(target.client.clone());
+    if classes
+        .get_metadata_opt(class)
+        .await
+        .map_err(|e| target.api_error(e))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let names: Vec<String> = classes
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(|e| target.api_error(e))?
+        .items
+        .iter()
+        .map(|c| c.name_any())
+        .collect();
+    Err(Error::Usage(format!(
+        "--storage-class {class:?}: no such StorageClass; the cluster has {}",
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    )))
 }
 
 /// A first claim that does not exist but is a subcommand's near miss was meant as that
@@ -279,6 +344,10 @@ pub struct Options {
     pub force: bool,
     pub output: OutputFormat,
     pub change: ChangeArgs,
+    /// `--size`, `--storage-class` (a Deployment's claims).
+    pub reshape: plan::Reshape,
+    /// `restore`: the snapshots the claims are created again from.
+    pub restore: Vec<plan::RestoreSource>,
 }
 
 /// The whole reset of `claims` in `namespace`: read, plan, show, confirm by typing the name,
@@ -293,6 +362,9 @@ pub async fn reset_claims(
         return Err(Error::Failed(format!(
             "no claim to reset in namespace {namespace}: name at least one"
         )));
+    }
+    if let Some(class) = &options.reshape.storage_class {
+        check_class(target, class).await?;
     }
     // A reset recorded on an owner is finished or undone, never written over.
     let (recorded, unreadable) = status::find_all(&target.client, Some(namespace))
@@ -326,6 +398,8 @@ pub async fn reset_claims(
         snapshot: options.snapshot,
         ignore_autoscaler: options.ignore_autoscaler,
         force: options.force,
+        reshape: options.reshape.clone(),
+        restore: options.restore.clone(),
     };
     let plan = plan::plan(&world, &request, &now)?;
     refuse_other_resets(&plan, &recorded, &unreadable, namespace)?;
@@ -429,7 +503,16 @@ async fn approved(
     plan: &plan::Plan,
     holder: &OwnerRecord,
 ) -> shared::Result<bool> {
+    let restoring = plan.claims.iter().any(|c| c.restore_from.is_some());
     let what = match plan.claims.as_slice() {
+        [one] if restoring => format!(
+            "This replaces the claim {} of {} with one restored from VolumeSnapshot {}: what the claim holds now is lost",
+            one.name,
+            holder.reference(),
+            one.restore_from
+                .as_ref()
+                .map_or("-", |r| r.snapshot.as_str())
+        ),
         [one] => format!(
             "This deletes the claim {} of {}",
             one.name,
@@ -465,7 +548,14 @@ fn same_request(journal: &Journal, claims: &[String], options: &Options) -> bool
         StrategyChoice::Scale => journal.strategy == Strategy::Scale,
     };
     let snapshots = !journal.snapshots.is_empty();
-    recorded == wanted && strategy && options.snapshot == snapshots
+    let restores = journal
+        .claims
+        .iter()
+        .any(|c| c.recreate.as_ref().and_then(plan::restores_from).is_some());
+    recorded == wanted
+        && strategy
+        && options.snapshot == snapshots
+        && restores != options.restore.is_empty()
 }
 
 /// The refusal when another reset is recorded where this one would write: one line with
@@ -573,6 +663,8 @@ mod tests {
             force: false,
             output: OutputFormat::Table,
             change: ChangeArgs::default(),
+            reshape: plan::Reshape::default(),
+            restore: Vec::new(),
         };
         let claims = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let both = claims(&["data-web-0", "data-web-1"]);
@@ -601,6 +693,17 @@ mod tests {
             &claims(&["data-web-0"]),
             &options(StrategyChoice::Auto, false)
         ));
+    }
+
+    #[test]
+    fn size_is_a_storage_quantity() {
+        for good in ["20Gi", "500Mi", "1.5Ti", "1G", "1000"] {
+            assert_eq!(checked_size(good).unwrap(), good);
+        }
+        for bad in ["", "0", "20GB", "-1Gi", "1e3", "inf", "Gi", "1.Gi", "10m"] {
+            let e = checked_size(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+        }
     }
 
     fn listed(needs: &[Permission]) -> Vec<String> {

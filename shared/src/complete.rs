@@ -213,6 +213,9 @@ const VALUE_FLAGS: &[&str] = &[
     "--instance-label",
     "--instanceid",
     "--chunk-size",
+    "--size",
+    "--storage-class",
+    "--from",
 ];
 
 /// Splits the words kubectl passes (pure).

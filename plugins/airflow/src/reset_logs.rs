@@ -134,6 +134,8 @@ pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()
         force: false,
         output: args.output.into(),
         change: args.change.clone(),
+        reshape: Default::default(),
+        restore: Vec::new(),
     };
     let claims = claims(&sts, ordinal)?;
     reset::reset_claims(&target, &d.namespace, claims, &options).await

@@ -4,6 +4,7 @@
 use clap::CommandFactory;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use shared::complete::{self, CompleteArgs};
@@ -28,6 +29,14 @@ pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
     ) {
         (Some("-n" | "--namespace"), _) => complete::namespaces(&typed.global).await,
         (Some("--strategy"), _) => vec!["auto".into(), "pod".into(), "scale".into()],
+        (Some("--storage-class"), _) => match &target {
+            Some(t) => Api::<StorageClass>::all(t.client.clone())
+                .list_metadata(&ListParams::default())
+                .await
+                .map(|l| l.items.iter().map(|c| c.name_any()).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
         (Some("--statefulset"), _) => match &target {
             Some(t) => Api::<StatefulSet>::namespaced(t.client.clone(), &t.namespace)
                 .list_metadata(&ListParams::default())
@@ -44,6 +53,7 @@ pub async fn run(args: &CompleteArgs) -> shared::Result<()> {
                 .unwrap_or_default(),
             None => Vec::new(),
         },
+        (None, Some("restore")) => claims().await,
         (None, Some("completion")) => complete::SHELLS.map(String::from).to_vec(),
         (None, Some("status" | "doctor")) => Vec::new(),
         (None, None) if typed.current.is_empty() || !typed.current.starts_with('-') => {

@@ -5,7 +5,7 @@ mod complete;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pvc_reset::{abort, reset, resume, status};
+use pvc_reset::{abort, reset, restore, resume, status};
 use shared::GlobalArgs;
 use shared::doctor::{Permission, Scope};
 
@@ -63,6 +63,14 @@ pub enum Command {
   # Undo the reset recorded on a Deployment (its claims are kept)
   kubectl pvcreset abort deployment/report-builder -n apps")]
     Abort(abort::AbortArgs),
+    /// Create a claim again from the VolumeSnapshot a --snapshot reset took of it
+    #[command(after_help = "Examples:
+  # The claim as it was before the last reset taken with --snapshot
+  kubectl pvcreset restore report-cache -n apps
+
+  # From a snapshot named explicitly
+  kubectl pvcreset restore report-cache -n apps --from report-cache-pvcreset-20261125100000")]
+    Restore(restore::RestoreArgs),
     #[command(flatten)]
     Common(shared::cli::Common),
 }
@@ -200,6 +208,13 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission::new(
         "list",
         "snapshot.storage.k8s.io",
+        "volumesnapshots",
+        Scope::Namespace,
+        "restore: find the claim's snapshot",
+    ),
+    Permission::new(
+        "list",
+        "snapshot.storage.k8s.io",
         "volumesnapshotclasses",
         Scope::Cluster,
         "--snapshot: pick the class",
@@ -215,6 +230,7 @@ pub fn main() -> ExitCode {
             Some(Command::Status(args)) => status::run(&cli.global, args).await,
             Some(Command::Resume(args)) => resume::run(&cli.global, args).await,
             Some(Command::Abort(args)) => abort::run(&cli.global, args).await,
+            Some(Command::Restore(args)) => restore::run(&cli.global, args).await,
             Some(Command::Common(common)) => {
                 shared::cli::run_common::<Cli>(common, &cli.global, PERMISSIONS, async |args| {
                     complete::run(args).await

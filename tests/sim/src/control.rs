@@ -2563,6 +2563,58 @@ fn unbindable_claim(objs: &Objects, pvc: &Value, nodes: usize) -> Option<String>
     ))
 }
 
+/// The data a volume holds, as a test sees it: an annotation on the PV, copied to a
+/// VolumeSnapshot taken of its claim and to a volume restored from that snapshot.
+const CONTENT: &str = "sim.kube-sim.dev/content";
+
+/// For a claim whose `dataSourceRef` (or `dataSource`) is a VolumeSnapshot: the content the
+/// restored volume gets, or why the provisioner cannot make it yet. As external-provisioner
+/// pkg/controller/controller.go getSnapshotSource: the snapshot must exist, not be being
+/// deleted and be readyToUse, and the claim must ask for at least its restoreSize; each
+/// failure is a ProvisioningFailed event and the claim stays Pending (retried). Another kind
+/// of data source is provisioned as an empty volume.
+fn snapshot_source(objs: &Objects, pvc: &Value) -> Result<Option<String>, String> {
+    let spec = &pvc["spec"];
+    let source = if spec["dataSourceRef"].is_object() {
+        &spec["dataSourceRef"]
+    } else {
+        &spec["dataSource"]
+    };
+    if s(&source["kind"]) != "VolumeSnapshot" || s(&source["apiGroup"]) != "snapshot.storage.k8s.io"
+    {
+        return Ok(None);
+    }
+    let snapshot_name = s(&source["name"]);
+    let namespace = source["namespace"]
+        .as_str()
+        .or(pvc["metadata"]["namespace"].as_str());
+    let Some(snapshot) = objs.get(&r::VOLUME_SNAPSHOTS, namespace, snapshot_name) else {
+        return Err(format!(
+            "error getting handle for DataSource Type VolumeSnapshot by Name {snapshot_name}: error getting snapshot {snapshot_name} from api server: volumesnapshots.snapshot.storage.k8s.io \"{snapshot_name}\" not found"
+        ));
+    };
+    if deleting(snapshot) {
+        return Err(format!(
+            "snapshot {snapshot_name} is currently being deleted"
+        ));
+    }
+    if snapshot["status"]["readyToUse"] != true {
+        return Err(format!("snapshot {snapshot_name} is not Ready"));
+    }
+    let bytes = |v: &Value| v.as_str().and_then(quantity::parse).unwrap_or(0.0);
+    let requested = bytes(&spec["resources"]["requests"]["storage"]);
+    let restore = bytes(&snapshot["status"]["restoreSize"]);
+    if requested + 1e-9 < restore {
+        return Err(format!(
+            "requested volume size {} is less than the size {} for the source snapshot {snapshot_name}",
+            requested as i64, restore as i64
+        ));
+    }
+    Ok(snapshot["metadata"]["annotations"][CONTENT]
+        .as_str()
+        .map(String::from))
+}
+
 /// A volume pre-bound by hand (claimRef without uid) to a claim that does not exist yet.
 fn prebound_waiting(objs: &Objects, pv: &Value) -> bool {
     let claim = &pv["spec"]["claimRef"];
@@ -2706,16 +2758,29 @@ fn storage(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action
         {
             continue;
         }
+        // A claim restored from a VolumeSnapshot: the provisioner waits for the snapshot and
+        // the new volume carries its content.
+        let content = match snapshot_source(objs, pvc) {
+            Ok(content) => content,
+            Err(why) => {
+                claim_pending(objs, pvc, Some(("ProvisioningFailed", why, true)), out);
+                continue;
+            }
+        };
         let pv_name = format!("pvc-{}", uid(pvc));
         let size = pvc["spec"]["resources"]["requests"]["storage"].clone();
         let reclaim = class
             .and_then(|c| c["reclaimPolicy"].as_str())
             .unwrap_or("Delete");
+        let mut pv_annotations = json!({"pv.kubernetes.io/provisioned-by": class.map(|c| s(&c["provisioner"])).unwrap_or("kube-sim")});
+        if let Some(content) = content {
+            pv_annotations[CONTENT] = json!(content);
+        }
         out.push(Action::Create(
             &r::PVS,
             None,
             json!({
-                "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": class.map(|c| s(&c["provisioner"])).unwrap_or("kube-sim")}},
+                "metadata": {"name": pv_name, "annotations": pv_annotations},
                 "spec": {"capacity": {"storage": size}, "accessModes": pvc["spec"]["accessModes"], "persistentVolumeReclaimPolicy": reclaim,
                          "storageClassName": class_name, "claimRef": {"kind": "PersistentVolumeClaim", "namespace": namespace, "name": name(pvc), "uid": uid(pvc), "apiVersion": "v1"}},
                 "status": {"phase": "Bound"},
@@ -2767,11 +2832,20 @@ fn storage(objs: &Objects, idx: &Index<'_>, now: Timestamp, out: &mut Vec<Action
         let created = ts(&vs["metadata"]["creationTimestamp"]).unwrap_or(now);
         if secs_since(created, now) >= 3.0 {
             let source = s(&vs["spec"]["source"]["persistentVolumeClaimName"]);
-            let size = objs
-                .get(&r::PVCS, ns(vs).as_deref(), source)
+            let claim = objs.get(&r::PVCS, ns(vs).as_deref(), source);
+            let size = claim
                 .map(|p| p["status"]["capacity"]["storage"].clone())
                 .unwrap_or(Value::Null);
-            out.push(Action::Patch(&r::VOLUME_SNAPSHOTS, ns(vs), name(vs), json!({"status": {"readyToUse": true, "boundVolumeSnapshotContentName": format!("snapcontent-{}", uid(vs)), "creationTime": format_rfc3339(created), "restoreSize": size}})));
+            let mut patch = json!({"status": {"readyToUse": true, "boundVolumeSnapshotContentName": format!("snapcontent-{}", uid(vs)), "creationTime": format_rfc3339(created), "restoreSize": size}});
+            // The data the snapshot holds: its source volume's content marker. kube-sim has
+            // no VolumeSnapshotContent objects, so the marker is kept on the snapshot itself.
+            if let Some(content) = claim
+                .and_then(|c| objs.get(&r::PVS, None, s(&c["spec"]["volumeName"])))
+                .and_then(|pv| pv["metadata"]["annotations"][CONTENT].as_str())
+            {
+                patch["metadata"] = json!({"annotations": {CONTENT: content}});
+            }
+            out.push(Action::Patch(&r::VOLUME_SNAPSHOTS, ns(vs), name(vs), patch));
         }
     }
 }
