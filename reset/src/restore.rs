@@ -343,6 +343,11 @@ pub async fn abort_by_restoring(
     let approved = shared::change::Gate::new(target, change, &doctor)
         .preflight(namespace, &needs)
         .confirm("Restore the claims from the snapshots?")
+        .on_interrupt(format!(
+            "the restore was under way; until it ends the reset stays recorded on {}: run `{}` again to finish it",
+            recorded.owner,
+            crate::hints::command("abort", &recorded.owner, namespace)
+        ))
         .approve()
         .await?;
     if !approved {
