@@ -34,6 +34,8 @@ pub struct Request {
     pub snapshot: bool,
     pub ignore_autoscaler: bool,
     pub force: bool,
+    /// `--ignore-gitops`: scale an owner a GitOps tool or an operator manages (warned about).
+    pub ignore_gitops: bool,
 }
 
 /// One claim as the plan shows it.
@@ -87,6 +89,9 @@ pub struct Plan {
     /// The StatefulSets' claim retention policies, and whether the reset holds one at Retain.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retention: Vec<RetentionView>,
+    /// Owners a GitOps tool or an operator manages (only with --ignore-gitops: else refused).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed: Vec<crate::gitops::ManagedOwner>,
     /// What gets recorded on the owner before the first change.
     pub journal: Journal,
 }
@@ -247,6 +252,13 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
     let mut owners = owner_records(world, &survey.owners);
     let retention = hold_retention(world, &mut owners, strategy);
     let mut warnings = survey.unprovisioned;
+    let managed = crate::gitops::settle(
+        world,
+        &survey.owners,
+        strategy,
+        request.ignore_gitops,
+        &mut warnings,
+    )?;
     let mut autoscalers = Autoscalers::of(world, &survey.owners);
     autoscalers.settle(strategy, request.ignore_autoscaler, &mut warnings)?;
     let snapshots = if request.snapshot {
@@ -276,6 +288,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         disruption,
         warnings,
         retention,
+        managed,
         journal,
     })
 }
@@ -1041,6 +1054,7 @@ mod tests {
             snapshot: false,
             ignore_autoscaler: false,
             force: false,
+            ignore_gitops: false,
         }
     }
 

@@ -44,6 +44,9 @@ pub struct ResetArgs {
     /// Force a shared claim: reset a claim used by several owners, scaling all of them to 0 and back
     #[arg(long)]
     pub force: bool,
+    /// Scale an owner a GitOps tool (Argo CD, Flux) or an operator manages, though it may undo the scale-down
+    #[arg(long)]
+    pub ignore_gitops: bool,
     /// Output format of the plan
     #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
     pub output: PlanFormat,
@@ -236,6 +239,7 @@ pub async fn run(
         snapshot: args.snapshot,
         ignore_autoscaler: args.ignore_autoscaler,
         force: args.force,
+        ignore_gitops: args.ignore_gitops,
         output: args.output.into(),
         change: args.change.clone(),
     };
@@ -277,6 +281,7 @@ pub struct Options {
     pub snapshot: bool,
     pub ignore_autoscaler: bool,
     pub force: bool,
+    pub ignore_gitops: bool,
     pub output: OutputFormat,
     pub change: ChangeArgs,
 }
@@ -326,6 +331,7 @@ pub async fn reset_claims(
         snapshot: options.snapshot,
         ignore_autoscaler: options.ignore_autoscaler,
         force: options.force,
+        ignore_gitops: options.ignore_gitops,
     };
     let plan = plan::plan(&world, &request, &now)?;
     refuse_other_resets(&plan, &recorded, &unreadable, namespace)?;
@@ -571,6 +577,7 @@ mod tests {
             snapshot,
             ignore_autoscaler: false,
             force: false,
+            ignore_gitops: false,
             output: OutputFormat::Table,
             change: ChangeArgs::default(),
         };
