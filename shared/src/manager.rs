@@ -155,7 +155,12 @@ fn argocd(app: &str, self_heal: Option<bool>) -> Manager {
         name: app.to_string(),
         description: format!("Argo CD app {app} ({known})"),
         how_to_pause: format!(
-            "nothing on the workload pauses Argo CD: turn self-heal off in the Application (`argocd app set {app} --self-heal=false`, or `spec.syncPolicy.automated.selfHeal: false` where the Application is defined) and back on afterwards"
+            "nothing on the workload pauses Argo CD: turn self-heal off in the Application (`argocd app set {app} --self-heal=false`, or `spec.syncPolicy.automated.selfHeal: false` where the Application is defined) and back on afterwards{}",
+            if self_heal.is_none() {
+                " (the Applications cannot be read with these credentials: once it is off, use --ignore-gitops)"
+            } else {
+                ""
+            }
         ),
     }
 }
@@ -218,7 +223,7 @@ pub fn manager_of(meta: &ObjectMeta, apps: Option<&ArgoApps>) -> Option<Manager>
 /// The one line a plan refuses with (without `--ignore-gitops`) for `workload` (`kind/name`).
 pub fn refusal(workload: &str, change: &str, manager: &Manager) -> String {
     format!(
-        "{workload} is managed by {}, which would undo the {change}: {}; then re-run, or re-run with --ignore-gitops to {change} anyway",
+        "{workload} is managed by {}, which would undo the {change}: {}; then re-run, or re-run with --ignore-gitops to go ahead anyway",
         manager.description, manager.how_to_pause
     )
 }
