@@ -209,4 +209,29 @@ fn nodeevict_refuses_to_prescale_an_argo_cd_managed_deployment_unless_ignored() 
         "{:?}",
         mutations_since(&sim, before)
     );
+
+    // With --ignore-gitops the drain runs, warned. (The sim's self-heal is slowed to an hour
+    // first, so that this run is not a race with it: what it would do is shown above.)
+    let out = sim.kubectl(&[
+        "annotate",
+        "deploy/storefront",
+        "-n",
+        "shop",
+        "sim.kube-sim.dev/gitops-delay=3600",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let drained = sim.run_plugin(
+        "nodeevict",
+        home.path(),
+        &["aks-master-2", "--ignore-gitops", "-y", "--timeout", "60s"],
+    );
+    assert_eq!(drained.code, Some(0), "{}", drained.stderr);
+    assert!(
+        drained
+            .stderr
+            .contains("warning: --ignore-gitops: Deployment shop/storefront is managed by Argo CD"),
+        "{}",
+        drained.stderr
+    );
+    assert_eq!(replicas(&sim, "deploy", "storefront"), 1, "restored");
 }
