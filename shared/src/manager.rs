@@ -126,7 +126,7 @@ pub fn flux_kustomization(meta: &ObjectMeta) -> Option<Manager> {
         name: format!("{namespace}/{name}"),
         description: format!("Flux Kustomization {namespace}/{name}"),
         how_to_pause: format!(
-            "suspend it with `flux suspend kustomization {name} -n {namespace}` (`flux resume kustomization {name} -n {namespace}` afterwards), or annotate the workload {FLUX_RECONCILE}=disabled"
+            "annotate the workload {FLUX_RECONCILE}=disabled (kustomize-controller then leaves it alone; this check too) and re-run, removing it afterwards; or suspend the Kustomization with `flux suspend kustomization {name} -n {namespace}` (`flux resume kustomization {name} -n {namespace}` afterwards) and re-run with --ignore-gitops (the suspension is not read here)"
         ),
     })
 }
@@ -140,7 +140,7 @@ pub fn flux_helmrelease(meta: &ObjectMeta) -> Option<Manager> {
         name: format!("{namespace}/{name}"),
         description: format!("Flux HelmRelease {namespace}/{name}"),
         how_to_pause: format!(
-            "suspend it with `flux suspend helmrelease {name} -n {namespace}` (`flux resume helmrelease {name} -n {namespace}` afterwards)"
+            "suspend it with `flux suspend helmrelease {name} -n {namespace}` (`flux resume helmrelease {name} -n {namespace}` afterwards) and re-run with --ignore-gitops (the suspension is not read here)"
         ),
     })
 }
@@ -155,11 +155,11 @@ fn argocd(app: &str, self_heal: Option<bool>) -> Manager {
         name: app.to_string(),
         description: format!("Argo CD app {app} ({known})"),
         how_to_pause: format!(
-            "nothing on the workload pauses Argo CD: turn self-heal off in the Application (`argocd app set {app} --self-heal=false`, or `spec.syncPolicy.automated.selfHeal: false` where the Application is defined) and back on afterwards{}",
+            "nothing on the workload pauses Argo CD: turn self-heal off in the Application (`argocd app set {app} --self-heal=false`, or `spec.syncPolicy.automated.selfHeal: false` where the Application is defined), back on afterwards, and {}",
             if self_heal.is_none() {
-                " (the Applications cannot be read with these credentials: once it is off, use --ignore-gitops)"
+                "re-run with --ignore-gitops (the Applications cannot be read with these credentials)"
             } else {
-                ""
+                "re-run"
             }
         ),
     }
@@ -205,8 +205,8 @@ pub fn operator_owner(meta: &ObjectMeta) -> Option<Manager> {
             owner.kind, owner.name, owner.api_version
         ),
         how_to_pause: format!(
-            "pause the operator's reconciliation of {} {} (its documentation names the switch), or change the replicas in the {} instead",
-            owner.kind, owner.name, owner.kind
+            "pause the operator's reconciliation of {} {} (its documentation names the switch) and re-run with --ignore-gitops",
+            owner.kind, owner.name
         ),
     })
 }
@@ -223,7 +223,7 @@ pub fn manager_of(meta: &ObjectMeta, apps: Option<&ArgoApps>) -> Option<Manager>
 /// The one line a plan refuses with (without `--ignore-gitops`) for `workload` (`kind/name`).
 pub fn refusal(workload: &str, change: &str, manager: &Manager) -> String {
     format!(
-        "{workload} is managed by {}, which would undo the {change}: {}; then re-run, or re-run with --ignore-gitops to go ahead anyway",
+        "{workload} is managed by {}, which would undo the {change}: {}; --ignore-gitops goes ahead without pausing it",
         manager.description, manager.how_to_pause
     )
 }
