@@ -4,6 +4,7 @@
 
 pub mod abort;
 mod execute;
+mod gitops;
 pub mod hints;
 mod journal;
 pub mod plan;

@@ -38,6 +38,8 @@ pub struct Request {
     pub reshape: Reshape,
     /// `restore`: the snapshots the claims are created again from (scale strategy).
     pub restore: Vec<RestoreSource>,
+    /// `--ignore-gitops`: scale an owner a GitOps tool or an operator manages (warned about).
+    pub ignore_gitops: bool,
 }
 
 /// `--size` and `--storage-class` for the claims created again. Only a Deployment's claims
@@ -144,6 +146,9 @@ pub struct Plan {
     /// The StatefulSets' claim retention policies, and whether the reset holds one at Retain.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retention: Vec<RetentionView>,
+    /// Owners a GitOps tool or an operator manages (only with --ignore-gitops: else refused).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed: Vec<crate::gitops::ManagedOwner>,
     /// What gets recorded on the owner before the first change.
     pub journal: Journal,
 }
@@ -347,6 +352,13 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
     let mut owners = owner_records(world, &survey.owners);
     let retention = hold_retention(world, &mut owners, strategy);
     let mut warnings = survey.unprovisioned;
+    let managed = crate::gitops::settle(
+        world,
+        &survey.owners,
+        strategy,
+        request.ignore_gitops,
+        &mut warnings,
+    )?;
     let mut autoscalers = Autoscalers::of(world, &survey.owners);
     autoscalers.settle(strategy, request.ignore_autoscaler, &mut warnings)?;
     let snapshots = if request.snapshot {
@@ -376,6 +388,7 @@ pub fn plan(world: &World, request: &Request, now: &str) -> shared::Result<Plan>
         disruption,
         warnings,
         retention,
+        managed,
         journal,
     })
 }
@@ -1250,6 +1263,7 @@ mod tests {
             force: false,
             reshape: Reshape::default(),
             restore: Vec::new(),
+            ignore_gitops: false,
         }
     }
 

@@ -51,6 +51,9 @@ pub struct ResetArgs {
     /// Create the new claim in this StorageClass: a Deployment's claims only
     #[arg(long, value_name = "NAME")]
     pub storage_class: Option<String>,
+    /// Scale an owner a GitOps tool (Argo CD, Flux) or an operator manages, though it may undo the scale-down
+    #[arg(long)]
+    pub ignore_gitops: bool,
     /// Output format of the plan
     #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
     pub output: PlanFormat,
@@ -247,6 +250,7 @@ pub async fn run(
         snapshot: args.snapshot,
         ignore_autoscaler: args.ignore_autoscaler,
         force: args.force,
+        ignore_gitops: args.ignore_gitops,
         output: args.output.into(),
         change: args.change.clone(),
         reshape,
@@ -342,6 +346,7 @@ pub struct Options {
     pub snapshot: bool,
     pub ignore_autoscaler: bool,
     pub force: bool,
+    pub ignore_gitops: bool,
     pub output: OutputFormat,
     pub change: ChangeArgs,
     /// `--size`, `--storage-class` (a Deployment's claims).
@@ -400,6 +405,7 @@ pub async fn reset_claims(
         force: options.force,
         reshape: options.reshape.clone(),
         restore: options.restore.clone(),
+        ignore_gitops: options.ignore_gitops,
     };
     let plan = plan::plan(&world, &request, &now)?;
     refuse_other_resets(&plan, &recorded, &unreadable, namespace)?;
@@ -661,6 +667,7 @@ mod tests {
             snapshot,
             ignore_autoscaler: false,
             force: false,
+            ignore_gitops: false,
             output: OutputFormat::Table,
             change: ChangeArgs::default(),
             reshape: plan::Reshape::default(),

@@ -40,6 +40,9 @@ pub struct RestoreArgs {
     /// Restore for an autoscaled owner: pause its HPA or ScaledObject, restore it afterwards
     #[arg(long)]
     pub ignore_autoscaler: bool,
+    /// Scale an owner a GitOps tool (Argo CD, Flux) or an operator manages, though it may undo the scale-down
+    #[arg(long)]
+    pub ignore_gitops: bool,
     /// Output format of the plan
     #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
     pub output: PlanFormat,
@@ -56,6 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> shared::Result<()> 
         strategy: StrategyChoice::Auto,
         snapshot: false,
         ignore_autoscaler: args.ignore_autoscaler,
+        ignore_gitops: args.ignore_gitops,
         force: false,
         output: args.output.into(),
         change: args.change.clone(),

@@ -52,6 +52,9 @@ pub struct World {
     pub hpas: Vec<HorizontalPodAutoscaler>,
     pub scaled_objects: Vec<DynamicObject>,
     pub snapshot_classes: Vec<DynamicObject>,
+    /// Argo CD's Applications, read only when a workload carries an Argo CD tracking mark;
+    /// `None` when not read or unreadable (shared::manager decides what that means).
+    pub argo_apps: Option<shared::manager::ArgoApps>,
 }
 
 fn forbidden_or_missing(e: &kube::Error) -> bool {
@@ -142,6 +145,7 @@ pub async fn read(
         Err(e) if forbidden_or_missing(&e) => Vec::new(),
         Err(e) => return Err(e),
     };
+    world.argo_apps = argo_apps(client, &world).await?;
     if snapshot {
         let classes: Api<DynamicObject> = Api::all_with(client.clone(), &snapshot_class_resource());
         world.snapshot_classes = match classes.list(&lp).await {
@@ -151,6 +155,50 @@ pub async fn read(
         };
     }
     Ok(world)
+}
+
+/// Argo CD's Application (a CRD; its apps may live in any namespace).
+pub fn application_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
+        "applications",
+    )
+}
+
+/// The Applications of the cluster, when a workload of the namespace carries Argo CD's
+/// tracking annotation or the instance label (nothing is read otherwise); `None` when they
+/// cannot be read.
+async fn argo_apps(
+    client: &Client,
+    world: &World,
+) -> Result<Option<shared::manager::ArgoApps>, kube::Error> {
+    let marked = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        meta.annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(shared::manager::ARGOCD_TRACKING_ID))
+            || meta
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key(shared::manager::INSTANCE_LABEL))
+    };
+    let any = world.statefulsets.iter().any(|s| marked(&s.metadata))
+        || world.deployments.iter().any(|d| marked(&d.metadata));
+    if !any {
+        return Ok(None);
+    }
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &application_resource());
+    match api.list(&ListParams::default()).await {
+        Ok(list) => {
+            let values: Vec<serde_json::Value> = list
+                .items
+                .iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect();
+            Ok(Some(shared::manager::ArgoApps::from_objects(&values)))
+        }
+        Err(e) if forbidden_or_missing(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// KEDA's pause annotation (KEDA 2.13+): the ScaledObject stops scaling its target.

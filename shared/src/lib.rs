@@ -18,6 +18,7 @@ pub mod interrupt;
 pub mod journal;
 pub mod kubeconfig;
 pub mod lease;
+pub mod manager;
 pub mod output;
 pub mod owner;
 pub mod plural;

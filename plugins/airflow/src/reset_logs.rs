@@ -28,6 +28,9 @@ pub struct ResetLogsArgs {
     /// Take a VolumeSnapshot of each log volume first
     #[arg(long)]
     pub snapshot: bool,
+    /// Scale workers a GitOps tool (Argo CD, Flux) or an operator manages, though it may undo the scale-down
+    #[arg(long)]
+    pub ignore_gitops: bool,
     /// Output format of the plan
     #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
     pub output: PlanFormat,
@@ -132,6 +135,7 @@ pub async fn run(global: &GlobalArgs, args: &ResetLogsArgs) -> shared::Result<()
         snapshot: args.snapshot,
         ignore_autoscaler: false,
         force: false,
+        ignore_gitops: args.ignore_gitops,
         output: args.output.into(),
         change: args.change.clone(),
         reshape: Default::default(),

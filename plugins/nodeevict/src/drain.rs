@@ -59,6 +59,9 @@ pub struct DrainArgs {
     /// finish terminating without a kubelet; 0 on a Ready one
     #[arg(long, value_name = "SECONDS")]
     pub skip_wait_for_delete_timeout: Option<u64>,
+    /// Pre-scale Deployments a GitOps tool (Argo CD, Flux) or an operator manages, though it may undo the pre-scale
+    #[arg(long)]
+    pub ignore_gitops: bool,
     /// Evictions in flight at once
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
@@ -79,6 +82,7 @@ impl DrainArgs {
             grace_period: self.grace_period.filter(|g| *g >= 0),
             prescale: self.prescale == PrescaleMode::Auto,
             skip_wait_for_delete_timeout: self.skip_wait_for_delete_timeout,
+            ignore_gitops: self.ignore_gitops,
         }
     }
 }
@@ -318,10 +322,17 @@ fn show_plans(
             .keys()
             .map(|node| format!("; {}", resume_hint(node)))
             .collect();
-        return Err(Error::Failed(format!(
+        let message = format!(
             "{}, nothing was changed; first: {first}{recorded_hints}",
             shared::plural::count(blockers.len(), "blocker")
-        )));
+        );
+        // Refused only because a GitOps tool or an operator manages a pre-scale: exit 3.
+        let managed: usize = plans.iter().map(|p| p.managed_blockers).sum();
+        return Err(if managed == blockers.len() {
+            Error::Refused(message)
+        } else {
+            Error::Failed(message)
+        });
     }
     Ok(())
 }
@@ -451,6 +462,9 @@ fn describe(options: &Options) -> String {
     }
     if let Some(secs) = options.skip_wait_for_delete_timeout {
         flags.push(format!("--skip-wait-for-delete-timeout {secs}"));
+    }
+    if options.ignore_gitops {
+        flags.push("--ignore-gitops".to_string());
     }
     if flags.is_empty() {
         "no flags".to_string()

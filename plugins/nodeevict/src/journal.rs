@@ -53,6 +53,9 @@ pub struct Options {
     /// counts as gone (a dead node's pods never finish terminating).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_wait_for_delete_timeout: Option<u64>,
+    /// `--ignore-gitops`: pre-scale Deployments a GitOps tool or an operator manages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_gitops: bool,
 }
 
 /// A Deployment given extra replicas for the drain (directly, or through its HPA).

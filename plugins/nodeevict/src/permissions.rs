@@ -185,6 +185,7 @@ mod tests {
             blockers: Vec::new(),
             warnings: Vec::new(),
             skip_wait_for_delete: None,
+            managed_blockers: 0,
         };
         let needs = needed_permissions(&[plan], &[]);
         let listed: Vec<(String, Vec<String>)> = needs

@@ -95,6 +95,9 @@ pub struct PrescalePlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub so_max: Option<i32>,
     pub why: String,
+    /// A GitOps tool or an operator that sets the Deployment's replicas (shared::manager).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<shared::manager::Manager>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -119,6 +122,10 @@ pub struct NodePlan {
     /// the NotReady default); `None` waits for every pod to finish.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_wait_for_delete: Option<u64>,
+    /// How many of the blockers are pre-scales refused for their manager (without
+    /// --ignore-gitops): when they are all, the drain is refused (exit 3), not failed.
+    #[serde(skip)]
+    pub managed_blockers: usize,
 }
 
 // ---- filters: each decides one kind of pod, or passes (None) ----
@@ -623,25 +630,29 @@ fn decide_owners<'a>(
 
 fn prescale_deployment(index: &Index<'_>, node: &str, owner: &OwnerOnNode<'_>) -> PrescalePlan {
     let world = index.world();
-    let from = world
+    let deployment = world
         .deployments
         .iter()
-        .find(|d| d.name == owner.name && d.namespace == owner.namespace)
-        .and_then(|d| d.replicas)
-        .unwrap_or(1);
+        .find(|d| d.name == owner.name && d.namespace == owner.namespace);
+    let from = deployment.and_then(|d| d.replicas).unwrap_or(1);
+    let manager =
+        deployment.and_then(|d| shared::manager::manager_of(&d.marks, world.argo_apps.as_ref()));
     let why = if owner.all_here {
         format!("every Ready replica is on {node}")
     } else {
         owner.budget_text().unwrap_or_default()
     };
-    prescale_plan(
-        world,
-        owner.namespace,
-        owner.name,
-        from,
-        from + owner.extra_replicas(),
-        why,
-    )
+    PrescalePlan {
+        manager,
+        ..prescale_plan(
+            world,
+            owner.namespace,
+            owner.name,
+            from,
+            from + owner.extra_replicas(),
+            why,
+        )
+    }
 }
 
 fn deployment_without_prescale(
@@ -767,6 +778,7 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
         .filter(|p| p.verdict == Verdict::Blocked)
         .map(|p| format!("{}/{}: {}", p.namespace, p.name, p.reason))
         .collect();
+    let managed_blockers = managed_prescales(&prescale, options, &mut blockers, &mut warnings);
     if node_obj.is_none() {
         blockers.push(format!("node {node} not found"));
     }
@@ -794,7 +806,33 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
         blockers,
         warnings,
         skip_wait_for_delete,
+        managed_blockers,
     }
+}
+
+/// A pre-scale of a Deployment a GitOps tool or an operator manages would be undone (the
+/// extra replicas removed before the evictions, or the restore fought): a blocker naming the
+/// manager and how to pause it, or with --ignore-gitops a warning. Returns the blockers added.
+fn managed_prescales(
+    prescale: &[PrescalePlan],
+    options: &Options,
+    blockers: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> usize {
+    let mut added = 0;
+    for s in prescale {
+        let Some(manager) = &s.manager else {
+            continue;
+        };
+        let workload = format!("Deployment {}/{}", s.namespace, s.name);
+        if options.ignore_gitops {
+            warnings.push(shared::manager::warning(&workload, "pre-scale", manager));
+        } else {
+            blockers.push(shared::manager::refusal(&workload, "pre-scale", manager));
+            added += 1;
+        }
+    }
+    added
 }
 
 /// `--skip-wait-for-delete-timeout` on a NotReady node when not given: a minute is far past any
@@ -1113,6 +1151,47 @@ mod tests {
             )],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_managed_single_replica_is_refused_unless_ignore_gitops() {
+        let mut managed = world();
+        managed.deployments = vec![from(json!({
+            "metadata": {"name": "web", "namespace": "default",
+                "annotations": {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:default/web"}},
+            "spec": {"replicas": 1, "selector": {}, "template": {}}
+        }))];
+        let o = Options {
+            prescale: true,
+            ..Default::default()
+        };
+        let refused = plan(&managed, "n1", &["n1".into()], &o);
+        assert_eq!(refused.managed_blockers, 1);
+        assert!(
+            refused.blockers[0].starts_with(
+                "Deployment default/web is managed by Argo CD app shop (self-heal unknown)"
+            ) && refused.blockers[0].contains("argocd app set shop"),
+            "{:?}",
+            refused.blockers
+        );
+        let ignored = plan(
+            &managed,
+            "n1",
+            &["n1".into()],
+            &Options {
+                ignore_gitops: true,
+                ..o.clone()
+            },
+        );
+        assert!(ignored.blockers.is_empty(), "{:?}", ignored.blockers);
+        assert_eq!(ignored.prescale.len(), 1);
+        assert!(
+            ignored.warnings[0].starts_with("--ignore-gitops: Deployment default/web"),
+            "{:?}",
+            ignored.warnings
+        );
+        let plain = plan(&world(), "n1", &["n1".into()], &o);
+        assert_eq!((plain.blockers.len(), plain.managed_blockers), (0, 0));
     }
 
     #[test]

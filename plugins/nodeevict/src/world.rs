@@ -1,6 +1,7 @@
 //! What planning a drain reads: every node, every pod (capacity and where replicas run), the
 //! owners, PodDisruptionBudgets, HPAs and KEDA ScaledObjects. Seven list requests, whatever the
-//! node holds.
+//! node holds (an eighth, Argo CD's Applications, only when a Deployment carries Argo CD's
+//! tracking marks: shared::manager).
 //!
 //! Pods, ReplicaSets and Deployments are the lists that grow with the cluster: each item is
 //! decoded straight into a small summary of what the plan reads, so a 150,000-pod cluster is
@@ -29,6 +30,8 @@ pub struct World {
     pub hpas: Vec<HorizontalPodAutoscaler>,
     /// KEDA's ScaledObjects (a CRD: none where KEDA is not installed).
     pub scaled_objects: Vec<DynamicObject>,
+    /// Argo CD's Applications when read (a Deployment carries its marks) and readable.
+    pub argo_apps: Option<shared::manager::ArgoApps>,
 }
 
 /// A pod as the plan reads it.
@@ -82,6 +85,9 @@ pub struct WorkloadSummary {
     pub controller: Option<(String, String)>,
     /// `spec.replicas` (`None`: unset, the API's 1).
     pub replicas: Option<i32>,
+    /// Only what shared::manager reads (GitOps labels and annotations, the controller
+    /// reference): who else sets its replicas.
+    pub marks: ObjectMeta,
 }
 
 // ---- the wire shapes: only the fields the summaries keep; serde skips the rest ----
@@ -205,9 +211,39 @@ impl From<PodWire> for PodSummary {
     }
 }
 
+/// The labels and annotations shared::manager reads, and the controller reference.
+fn manager_marks(meta: &ObjectMeta) -> ObjectMeta {
+    use shared::manager as m;
+    let keep = |map: &Option<BTreeMap<String, String>>, keys: &[&str]| {
+        let kept: BTreeMap<String, String> = map
+            .iter()
+            .flatten()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (!kept.is_empty()).then_some(kept)
+    };
+    let keys = [
+        m::FLUX_KUSTOMIZE_NAME,
+        m::FLUX_KUSTOMIZE_NAMESPACE,
+        m::FLUX_RECONCILE,
+        m::FLUX_HELM_NAME,
+        m::FLUX_HELM_NAMESPACE,
+        m::ARGOCD_TRACKING_ID,
+        m::INSTANCE_LABEL,
+    ];
+    ObjectMeta {
+        labels: keep(&meta.labels, &keys),
+        annotations: keep(&meta.annotations, &keys),
+        owner_references: shared::owner::controller_of(meta).map(|o| vec![o.clone()]),
+        ..Default::default()
+    }
+}
+
 impl From<WorkloadWire> for WorkloadSummary {
     fn from(wire: WorkloadWire) -> Self {
         WorkloadSummary {
+            marks: manager_marks(&wire.metadata),
             controller: controller_of(&wire.metadata),
             namespace: wire.metadata.namespace.unwrap_or_default(),
             name: wire.metadata.name.unwrap_or_default(),
@@ -322,6 +358,7 @@ pub async fn read(client: &Client) -> Result<World, kube::Error> {
             Err(kube::Error::Api(e)) if e.code == 404 || e.code == 403 => Vec::new(),
             Err(e) => return Err(e),
         };
+    let argo_apps = argo_apps(client, &deployments).await?;
     Ok(World {
         nodes: nodes.items,
         pods,
@@ -330,7 +367,48 @@ pub async fn read(client: &Client) -> Result<World, kube::Error> {
         pdbs: pdbs.items,
         hpas: hpas.items,
         scaled_objects,
+        argo_apps,
     })
+}
+
+/// Argo CD's Applications (any namespace), read only when a Deployment carries Argo CD's
+/// tracking annotation or the instance label; `None` when not read or unreadable.
+async fn argo_apps(
+    client: &Client,
+    deployments: &[WorkloadSummary],
+) -> Result<Option<shared::manager::ArgoApps>, kube::Error> {
+    let marked = deployments.iter().any(|d| {
+        d.marks
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(shared::manager::ARGOCD_TRACKING_ID))
+            || d.marks
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key(shared::manager::INSTANCE_LABEL))
+    });
+    if !marked {
+        return Ok(None);
+    }
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
+        "applications",
+    );
+    match Api::<DynamicObject>::all_with(client.clone(), &resource)
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(list) => {
+            let values: Vec<serde_json::Value> = list
+                .items
+                .iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect();
+            Ok(Some(shared::manager::ArgoApps::from_objects(&values)))
+        }
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 403 => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// `(namespace, kind, name)` of a workload.

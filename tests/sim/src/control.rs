@@ -62,6 +62,8 @@ type AvailabilityMap = BTreeMap<(String, String, String), Availability>;
 pub struct Control {
     store: Arc<Store>,
     availability: Arc<Mutex<AvailabilityMap>>,
+    /// The GitOps reconciler's drifts (crate::gitops).
+    gitops_drift: Arc<Mutex<crate::gitops::DriftSince>>,
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -270,6 +272,7 @@ impl Control {
         Control {
             store,
             availability: Arc::new(Mutex::new(BTreeMap::new())),
+            gitops_drift: Arc::new(Mutex::new(HashMap::new())),
             task: Arc::new(Mutex::new(None)),
         }
     }
@@ -311,6 +314,12 @@ impl Control {
             daemon_sets(objs, &idx, &mut actions);
             hpas(objs, now, &mut actions);
             scaled_objects(objs, &mut actions);
+            crate::gitops::reconcile(
+                objs,
+                now,
+                &mut self.gitops_drift.lock().unwrap_or_else(|e| e.into_inner()),
+                &mut actions,
+            );
             node_lifecycle(objs, now, &mut actions);
             schedule(objs, &idx, now, &mut actions);
             kubelet(objs, now, &mut actions);

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod control;
 pub mod error;
 pub mod generate;
+pub mod gitops;
 pub mod http;
 pub mod quantity;
 pub mod resources;

@@ -508,6 +508,23 @@ def aura():
     # MongoDB keeps a strict quorum: the budget allows no voluntary disruption at all.
     c.add({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "mongodb", "namespace": "data", "creationTimestamp": ts("10-02", 10)},
            "spec": {"minAvailable": 3, "selector": {"matchLabels": {"app": "mongodb"}}}})
+    # GitOps (issue 19): workloads a GitOps tool manages, on the masters (tolerating their taint)
+    # so that no drain of a worker pool meets them. sim.kube-sim.dev/gitops-replicas is what
+    # their source (Git) holds: kube-sim's reconciler (tests/sim/src/gitops.rs) puts
+    # spec.replicas back to it, after gitops-delay simulated seconds for Flux (its interval).
+    c.add(namespace("shop"))
+    on_masters = {"nodeSelector": {"agentpool": "master"},
+                  "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]}
+    ledger = c.statefulset("shop", "ledger", {"app": "ledger"}, [container("ledger", "aura/ledger:1.4.0", "100m", "256Mi")], 2,
+                           [("data", "10Gi", "managed-premium")], extra_spec=on_masters,
+                           annotations={"sim.kube-sim.dev/gitops-replicas": "2", "sim.kube-sim.dev/gitops-delay": "30"})
+    next(o for o in c.objects if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "ledger")["metadata"]["labels"].update({"kustomize.toolkit.fluxcd.io/name": "shop", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"})
+    for i, (name, template, kind, owner) in enumerate(ledger):
+        c.pod("shop", name, template, kind, owner, node_name=f"aks-master-{i}")
+    storefront = c.deployment("shop", "storefront", {"app": "storefront"}, [container("storefront", "aura/storefront:3.0.1", "100m", "256Mi")], 1,
+                              annotations={"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/storefront", "sim.kube-sim.dev/gitops-replicas": "1"},
+                              extra_spec=on_masters)
+    c.place(storefront, ns="shop", node_name="aks-master-2")
     return {"name": "aura", "description": "Aura: agent pools, 3 masters, StatefulSets (elasticsearch, prometheus, mongodb), HPA and KEDA, both reclaim policies",
             "users": USERS, "objects": c.objects}
 
