@@ -115,6 +115,8 @@ mod tests {
             snapshot: false,
             ignore_autoscaler: false,
             force: false,
+            reshape: crate::plan::Reshape::default(),
+            restore: Vec::new(),
             ignore_gitops,
         }
     }
