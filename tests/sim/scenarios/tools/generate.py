@@ -218,8 +218,11 @@ class Cluster:
                   "spec": {"accessModes": list(modes), "resources": {"requests": {"storage": size}}, "storageClassName": sc, "volumeName": pv, "volumeMode": "Filesystem"},
                   "status": {"phase": "Bound", "accessModes": list(modes), "capacity": {"storage": size}}})
 
-    def service(self, ns, name, selector, port):
-        self.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts("10-02", 10)},
+    def service(self, ns, name, selector, port, annotations=None):
+        meta = {"name": name, "namespace": ns, "creationTimestamp": ts("10-02", 10)}
+        if annotations:
+            meta["annotations"] = annotations
+        self.add({"apiVersion": "v1", "kind": "Service", "metadata": meta,
                   "spec": {"type": "ClusterIP", "selector": selector, "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}],
                            "clusterIP": "172.20.%d.%d" % (self.rng.randint(0, 250), self.rng.randint(1, 250))}})
 
@@ -372,10 +375,32 @@ def astronomer():
         trig = c.deployment(ns, f"{release}-triggerer", al("triggerer"), [container("triggerer", img, trig_cpu, "1Gi", ["airflow", "triggerer"])], 1)
         for name, template, kind, owner in trig:
             c.pod(ns, name, template, kind, owner, status="Pending" if release.startswith("zodiac") else "Running")
+        # Airflow's own health through the API server's service proxy (kube-sim answers from the
+        # annotation, ages as times before its now): lunar is healthy; zodiac's scheduler pod is
+        # Ready but its heartbeat is 20 minutes old, and its triggerer never ran (Pending).
+        if release.startswith("lunar"):
+            health = {"metadatabase": {"status": "healthy"},
+                      "scheduler": {"status": "healthy", "latest_scheduler_heartbeat": "-4s"},
+                      "triggerer": {"status": "healthy", "latest_triggerer_heartbeat": "-6s"},
+                      "dag_processor": {"status": None, "latest_dag_processor_heartbeat": None}}
+        else:
+            health = {"metadatabase": {"status": "healthy"},
+                      "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "-20m"},
+                      "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
+                      "dag_processor": {"status": None, "latest_dag_processor_heartbeat": None}}
+        health_ann = {"sim.kube-sim.dev/proxy.health": json.dumps(health, separators=(",", ":"))}
         for comp, port in [("webserver", 8080), ("flower", 5555), ("redis", 6379), ("pgbouncer", 6543)]:
-            c.service(ns, f"{release}-{comp}", al(comp), port)
+            c.service(ns, f"{release}-{comp}", al(comp), port, annotations=health_ann if comp == "webserver" else None)
+    # auditor: the reads of Kubernetes' `view` ClusterRole (plugin/pkg/auth/authorizer/rbac/
+    # bootstrappolicy/policy.go), which grants no services/proxy.
+    auditor = {"name": "auditor", "token": "kube-sim-auditor-token",
+               "rules": [{"verbs": ["get", "list", "watch"],
+                          "resources": ["pods", "pods/log", "pods/status", "services", "services/status", "endpoints", "events", "configmaps",
+                                        "persistentvolumeclaims", "resourcequotas", "limitranges", "namespaces", "deployments", "deployments/scale",
+                                        "replicasets", "statefulsets", "statefulsets/scale", "daemonsets", "horizontalpodautoscalers",
+                                        "poddisruptionbudgets", "selfsubjectaccessreviews"]}]}
     return {"name": "astronomer", "description": "Astronomer Enterprise: platform in astronomer-ee, Airflow deployments lunar-nuclear-3725 (3 workers) and zodiac-cosmo-1172 (1 worker)",
-            "users": USERS, "objects": c.objects}
+            "users": USERS + [auditor], "objects": c.objects}
 
 
 def artsy():
