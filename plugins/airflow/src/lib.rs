@@ -5,6 +5,7 @@
 mod complete;
 mod diagnose;
 mod discovery;
+mod health;
 mod lean;
 mod list;
 mod logs;
