@@ -300,10 +300,9 @@ fn explain(err: &kube::Error, namespace: &str, source: &Source) -> String {
             source.path,
             if source.path == "/health" { "2" } else { "3" }
         ),
-        kube::Error::Api(status) if status.code == 503 => format!(
-            "{} (no Ready pod behind Service {})",
-            status.message, source.service
-        ),
+        kube::Error::Api(status) if status.code == 503 => {
+            format!("{}: no Ready pod behind it", status.message)
+        }
         kube::Error::Api(status) => format!("HTTP {}: {}", status.code, status.message),
         other => other.to_string(),
     }

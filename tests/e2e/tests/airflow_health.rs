@@ -1,0 +1,205 @@
+//! Airflow's own health in `kubectl airflow status`, read through the API server's service proxy
+//! from the webserver's `/health` (kube-sim answers from the scenario: lunar healthy, zodiac's
+//! scheduler pod Ready but its heartbeat 20 minutes old): shown beside pod readiness, a Ready
+//! scheduler with a stale heartbeat is Degraded with a restart command that works pasted, and
+//! without the permission or the endpoints it says why and exits as before.
+
+use serde_json::Value;
+use suite_tests::{SimProcess, paste, wait_for};
+
+const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
+const ZODIAC: &str = "astronomer-ee-zodiac-cosmo-1172";
+
+/// The `fix:` command of the first problem whose line starts with `start`.
+fn fix_of(stdout: &str, start: &str) -> String {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no problem {start:?} in:\n{stdout}"));
+    lines[at..]
+        .iter()
+        .find_map(|l| l.strip_prefix("  fix: "))
+        .unwrap_or_else(|| panic!("no fix after {start:?} in:\n{stdout}"))
+        .to_string()
+}
+
+#[test]
+fn status_shows_airflow_health_and_a_stale_scheduler_is_degraded() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+
+    // Healthy: the health beside the pods, and no Degraded problem.
+    let out = sim.run_plugin("airflow", home.path(), &["status", "-n", LUNAR]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "Airflow health (services/lunar-nuclear-3725-webserver:8080/proxy/health):\n  metadatabase healthy, scheduler healthy (heartbeat "
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("triggerer healthy"), "{}", out.stdout);
+    assert!(!out.stdout.contains("Degraded"), "{}", out.stdout);
+    // Above the problems, below the pods.
+    let health_at = out.stdout.find("Airflow health").unwrap();
+    assert!(out.stdout.find("COMPONENT").unwrap() < health_at);
+    assert!(health_at < out.stdout.find("\nProblems:").unwrap());
+
+    // Stale: the scheduler's pod is Ready, Airflow says it is unhealthy.
+    let out = sim.run_plugin("airflow", home.path(), &["status", "-n", ZODIAC]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("scheduler unhealthy (heartbeat "),
+        "{}",
+        out.stdout
+    );
+    let fix = fix_of(
+        &out.stdout,
+        "- scheduler is Degraded: zodiac-cosmo-1172-scheduler-",
+    );
+    assert!(
+        out.stdout
+            .contains("Ready, but Airflow reports it unhealthy — its last"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("([scheduler] scheduler_health_check_threshold is 30s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        fix.starts_with(&format!(
+            "kubectl airflow restart scheduler zodiac-cosmo-1172 -n {ZODIAC} --kubeconfig "
+        )),
+        "{fix}"
+    );
+
+    // -o json carries the health and the problem.
+    let out = sim.run_plugin(
+        "airflow",
+        home.path(),
+        &["status", "-n", ZODIAC, "-o", "json"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(
+        doc["health"]["source"],
+        "services/zodiac-cosmo-1172-webserver:8080/proxy/health"
+    );
+    let scheduler = doc["health"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "scheduler")
+        .cloned()
+        .unwrap();
+    assert_eq!(scheduler["status"], "unhealthy", "{scheduler}");
+    assert_eq!(scheduler["stale"], true, "{scheduler}");
+    assert!(scheduler["latestHeartbeat"].is_string(), "{scheduler}");
+    assert!(
+        doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["fix"] == fix.as_str()),
+        "{}",
+        doc["problems"]
+    );
+    assert!(sim.mutating_requests().is_empty());
+
+    // The printed command, pasted: without a terminal it refuses (3) and changes nothing;
+    // with --yes it restarts the scheduler and waits for the new pod.
+    let out = paste(&fix, &sim.kubeconfig, home.path());
+    assert_eq!(out.code, Some(3), "{}{}", out.stdout, out.stderr);
+    assert!(sim.mutating_requests().is_empty());
+    let out = paste(&format!("{fix} --yes"), &sim.kubeconfig, home.path());
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("restarted deployment/zodiac-cosmo-1172-scheduler"),
+        "{}",
+        out.stdout
+    );
+    let writes = sim.mutating_requests();
+    assert!(
+        writes.iter().all(|w| w["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/deployments/zodiac-cosmo-1172-scheduler"))),
+        "{writes:?}"
+    );
+}
+
+#[test]
+fn without_the_permission_or_the_endpoints_status_says_why_and_exits_as_before() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let admin = sim.run_plugin("airflow", home.path(), &["status", "-n", ZODIAC]);
+    assert_eq!(admin.code, Some(0), "{}", admin.stderr);
+
+    // `auditor` has the `view` role's reads: no services/proxy.
+    let auditor = sim.kubeconfig_with_token("auditor", "kube-sim-auditor-token");
+    let out = suite_tests::run(
+        suite_tests::plugin("airflow", home.path())
+            .args(["status", "-n", ZODIAC, "--kubeconfig"])
+            .arg(&auditor),
+    );
+    assert_eq!(out.code, admin.code, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "Airflow health unavailable: no permission to get services/proxy in {ZODIAC}"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("Degraded"), "{}", out.stdout);
+    // The rest of the report is all there.
+    assert!(
+        out.stdout.contains("is Pending: Unschedulable"),
+        "{}",
+        out.stdout
+    );
+    let json = suite_tests::run(
+        suite_tests::plugin("airflow", home.path())
+            .args(["status", "-n", ZODIAC, "-o", "json", "--kubeconfig"])
+            .arg(&auditor),
+    );
+    assert_eq!(json.code, Some(0), "{}", json.stderr);
+    let doc: Value = serde_json::from_str(&json.stdout).expect("json");
+    assert!(
+        doc["health"]["unavailable"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("no permission to get services/proxy")),
+        "{}",
+        doc["health"]
+    );
+    assert_eq!(doc["health"]["components"], serde_json::json!([]));
+
+    // No Ready webserver: the API server's 503, in the operator's terms.
+    let out = sim.kubectl(&[
+        "scale",
+        "deployment/lunar-nuclear-3725-webserver",
+        "-n",
+        LUNAR,
+        "--replicas=0",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let mut last = String::new();
+    wait_for(
+        "status to find no webserver endpoints",
+        std::time::Duration::from_secs(20),
+        || {
+            let out = sim.run_plugin("airflow", home.path(), &["status", "-n", LUNAR]);
+            last = out.stdout;
+            out.code == Some(0) && last.contains("Airflow health unavailable")
+        },
+    );
+    assert!(
+        last.contains(
+            r#"Airflow health unavailable: no endpoints available for service "lunar-nuclear-3725-webserver": no Ready pod behind it"#
+        ),
+        "{last}"
+    );
+}
