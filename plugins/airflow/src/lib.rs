@@ -217,6 +217,21 @@ const PERMISSIONS: &[Permission] = &[
     )
     .sub("log"),
     Permission::new(
+        "list",
+        "",
+        "services",
+        Scope::Namespace,
+        "status: the webserver's Service",
+    ),
+    Permission::new(
+        "get",
+        "",
+        "services",
+        Scope::Namespace,
+        "status: Airflow's own health, through the service proxy",
+    )
+    .sub("proxy"),
+    Permission::new(
         "delete",
         "",
         "pods",
