@@ -279,9 +279,24 @@ pub fn render(health: &Health, now: Timestamp) -> String {
         "Airflow health ({}):\n",
         health.source.as_deref().unwrap_or("-")
     );
-    for line in shared::output::wrap(&parts.join(", "), 118).lines() {
-        out.push_str(&format!("  {line}\n"));
+    // Wrapped at 120 columns between components, never inside one.
+    let mut line = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let part = if i + 1 < parts.len() {
+            format!("{part},")
+        } else {
+            part.clone()
+        };
+        if !line.is_empty() && 2 + line.len() + 1 + part.len() > 120 {
+            out.push_str(&format!("  {line}\n"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&part);
     }
+    out.push_str(&format!("  {line}\n"));
     out
 }
 

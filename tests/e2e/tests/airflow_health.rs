@@ -155,9 +155,10 @@ fn without_the_permission_or_the_endpoints_status_says_why_and_exits_as_before()
         out.stdout
     );
     assert!(!out.stdout.contains("Degraded"), "{}", out.stdout);
-    // The rest of the report is all there.
+    // The rest of the report is all there (the Unschedulable reason comes with the sim's
+    // first scheduling pass, which may not have run yet).
     assert!(
-        out.stdout.contains("is Pending: Unschedulable"),
+        out.stdout.contains("(triggerer) is Pending"),
         "{}",
         out.stdout
     );
@@ -202,4 +203,110 @@ fn without_the_permission_or_the_endpoints_status_says_why_and_exits_as_before()
         ),
         "{last}"
     );
+}
+
+/// An Airflow 3 deployment as the official chart 1.16+ makes it: an `api-server` component
+/// (no webserver), whose health is `/api/v2/monitor/health`; its dag-processor is Ready but
+/// its heartbeat is 5 minutes old.
+const AIRFLOW_3: &str = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: af3
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: af3-api-server
+  namespace: af3
+  annotations:
+    sim.kube-sim.dev/proxy.api.v2.monitor.health: '{"metadatabase":{"status":"healthy"},"scheduler":{"status":"healthy","latest_scheduler_heartbeat":"-2s"},"triggerer":{"status":"healthy","latest_triggerer_heartbeat":"-3s"},"dag_processor":{"status":"unhealthy","latest_dag_processor_heartbeat":"-5m"}}'
+spec:
+  selector: {tier: airflow, component: api-server, release: af3}
+  ports:
+  - name: api-server
+    port: 8080
+    targetPort: 8080
+"#;
+
+fn airflow_3_deployment(component: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: af3-{component}
+  namespace: af3
+  labels: {{tier: airflow, component: {component}, release: af3}}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{tier: airflow, component: {component}, release: af3}}
+  template:
+    metadata:
+      labels: {{tier: airflow, component: {component}, release: af3}}
+    spec:
+      containers:
+      - name: {component}
+        image: apache/airflow:3.0.2
+"#
+    )
+}
+
+#[test]
+fn airflow_3_health_comes_from_the_api_server_and_a_stale_dag_processor_is_degraded() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let mut yaml = AIRFLOW_3.to_string();
+    for component in ["scheduler", "api-server", "dag-processor"] {
+        yaml += "---\n";
+        yaml += &airflow_3_deployment(component);
+    }
+    suite_tests::apply_yaml(&sim, home.path(), "af3.yaml", &yaml);
+    let mut out = None;
+    wait_for(
+        "the Airflow 3 pods to be Ready",
+        std::time::Duration::from_secs(20),
+        || {
+            let run = sim.run_plugin("airflow", home.path(), &["status", "-n", "af3"]);
+            let ready = run
+                .stdout
+                .contains("Ready: scheduler 1/1, api-server 1/1, dag-processor 1/1");
+            out = Some(run);
+            ready
+        },
+    );
+    let out = out.unwrap();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "Airflow health (services/af3-api-server:8080/proxy/api/v2/monitor/health):\n  metadatabase healthy, scheduler healthy"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("dag_processor unhealthy (heartbeat "),
+        "{}",
+        out.stdout
+    );
+    let fix = fix_of(
+        &out.stdout,
+        "- dag-processor is Degraded: af3-dag-processor-",
+    );
+    assert_eq!(
+        fix,
+        format!(
+            "kubectl airflow restart dag-processor af3 -n af3 --kubeconfig {}",
+            sim.kubeconfig.display()
+        )
+    );
+    let before = sim.mutating_requests().len();
+    let out = paste(&format!("{fix} --yes"), &sim.kubeconfig, home.path());
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("restarted deployment/af3-dag-processor"),
+        "{}",
+        out.stdout
+    );
+    assert!(sim.mutating_requests().len() > before);
 }
