@@ -504,6 +504,29 @@ mod tests {
             text.starts_with("Airflow health (services/zodiac-cosmo-1172-webserver:8080/proxy/health):\n  metadatabase healthy, scheduler unhealthy (heartbeat 20m ago), triggerer -, dag_processor -\n"),
             "{text}"
         );
+        // A long line wraps between components, never inside one.
+        let beat = |name: &str, status: &str| ComponentHealth {
+            name: name.into(),
+            status: Some(status.into()),
+            latest_heartbeat: now().checked_sub(SignedDuration::from_secs(291)).ok(),
+            stale: status == "unhealthy",
+        };
+        let long = Health {
+            source: Some("services/af3-api-server:8080/proxy/api/v2/monitor/health".into()),
+            unavailable: None,
+            components: vec![
+                beat("scheduler", "healthy"),
+                beat("triggerer", "healthy"),
+                beat("dag_processor", "unhealthy"),
+                beat("scheduler", "healthy"),
+            ],
+        };
+        let text = render(&long, now());
+        assert!(text.lines().all(|l| l.len() <= 120), "{text}");
+        assert!(
+            text.contains("\n  dag_processor unhealthy (heartbeat 4m51s ago),"),
+            "{text}"
+        );
         let none = Health::unavailable(None, "no permission to get services/proxy in x".into());
         assert_eq!(
             render(&none, now()),
