@@ -58,6 +58,14 @@ fn status_shows_airflow_health_and_a_stale_scheduler_is_degraded() {
         &out.stdout,
         "- scheduler is Degraded: zodiac-cosmo-1172-scheduler-",
     );
+    // The Ready pod named in the problem: the stuck one.
+    let stale_pod = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("- scheduler is Degraded: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
     assert!(
         out.stdout
             .contains("Ready, but Airflow reports it unhealthy — its last"),
@@ -130,6 +138,37 @@ fn status_shows_airflow_health_and_a_stale_scheduler_is_degraded() {
             .is_some_and(|p| p.ends_with("/deployments/zodiac-cosmo-1172-scheduler"))),
         "{writes:?}"
     );
+
+    // The restart cured it: once the stuck pod is gone, the new scheduler heartbeats and
+    // status no longer calls it Degraded.
+    let mut last = String::new();
+    wait_for(
+        "status to see the new scheduler heartbeat",
+        std::time::Duration::from_secs(30),
+        || {
+            let out = sim.run_plugin("airflow", home.path(), &["status", "-n", ZODIAC]);
+            last = out.stdout;
+            out.code == Some(0) && last.contains("scheduler healthy (heartbeat ")
+        },
+    );
+    assert!(!last.contains("scheduler is Degraded"), "{last}");
+    assert!(!last.contains("kubectl airflow restart scheduler"), "{last}");
+    let pods = sim.get_json(&[
+        "pods",
+        "-n",
+        ZODIAC,
+        "-l",
+        "component=scheduler,release=zodiac-cosmo-1172",
+    ]);
+    let names: Vec<&str> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert_ne!(names[0], stale_pod, "{names:?}");
+    assert!(last.contains(names[0]), "{last}");
 }
 
 #[test]
@@ -207,7 +246,8 @@ fn without_the_permission_or_the_endpoints_status_says_why_and_exits_as_before()
 
 /// An Airflow 3 deployment as the official chart 1.16+ makes it: an `api-server` component
 /// (no webserver), whose health is `/api/v2/monitor/health`; its dag-processor is Ready but
-/// its heartbeat is 5 minutes old.
+/// its heartbeat is 5 minutes old. `STALE` is replaced by that time, written as a time: an
+/// age (`-5m`) would be cured by the sim at once, as these pods are created after it.
 const AIRFLOW_3: &str = r#"apiVersion: v1
 kind: Namespace
 metadata:
@@ -219,7 +259,7 @@ metadata:
   name: af3-api-server
   namespace: af3
   annotations:
-    sim.kube-sim.dev/proxy.api.v2.monitor.health: '{"metadatabase":{"status":"healthy"},"scheduler":{"status":"healthy","latest_scheduler_heartbeat":"-2s"},"triggerer":{"status":"healthy","latest_triggerer_heartbeat":"-3s"},"dag_processor":{"status":"unhealthy","latest_dag_processor_heartbeat":"-5m"}}'
+    sim.kube-sim.dev/proxy.api.v2.monitor.health: '{"metadatabase":{"status":"healthy"},"scheduler":{"status":"healthy","latest_scheduler_heartbeat":"-2s"},"triggerer":{"status":"healthy","latest_triggerer_heartbeat":"-3s"},"dag_processor":{"status":"unhealthy","latest_dag_processor_heartbeat":"STALE"}}'
 spec:
   selector: {tier: airflow, component: api-server, release: af3}
   ports:
@@ -255,7 +295,9 @@ spec:
 fn airflow_3_health_comes_from_the_api_server_and_a_stale_dag_processor_is_degraded() {
     let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
     let home = tempfile::tempdir().unwrap();
-    let mut yaml = AIRFLOW_3.to_string();
+    let stale = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5);
+    let stale = stale.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
+    let mut yaml = AIRFLOW_3.replace("STALE", &stale);
     for component in ["scheduler", "api-server", "dag-processor"] {
         yaml += "---\n";
         yaml += &airflow_3_deployment(component);

@@ -135,3 +135,62 @@ fn the_service_proxy_answers_as_the_api_server_does() {
     assert!(proxied.iter().any(|e| e["status"] == 503), "{proxied:?}");
     assert!(proxied.iter().any(|e| e["status"] == 403), "{proxied:?}");
 }
+
+/// The names of the zodiac scheduler's pods, as kubectl lists them.
+fn scheduler_pods(sim: &SimProcess) -> Vec<String> {
+    let pods = sim.get_json(&[
+        "pods",
+        "-n",
+        ZODIAC,
+        "-l",
+        "component=scheduler,release=zodiac-cosmo-1172",
+    ]);
+    pods["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_replaced_scheduler_pod_heartbeats_again() {
+    // A new scheduler process heartbeats within seconds (apache/airflow airflow/jobs/job.py,
+    // scheduler_heartbeat_sec 5): once the stuck pod is replaced, the answer is fresh.
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let path = health_path(ZODIAC, "zodiac-cosmo-1172-webserver:8080");
+    let health = || {
+        let out = sim.kubectl(&["get", "--raw", &path]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        serde_json::from_str::<Value>(&out.stdout).expect("json")
+    };
+    let before = health();
+    assert_eq!(before["scheduler"]["status"], "unhealthy", "{before}");
+    let old = scheduler_pods(&sim);
+    assert_eq!(old.len(), 1, "{old:?}");
+
+    let out = sim.kubectl(&["delete", "pod", &old[0], "-n", ZODIAC, "--wait=false"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // While the old pod terminates, the stuck process is still there: stale.
+    let during = health();
+    assert_eq!(during["scheduler"]["status"], "unhealthy", "{during}");
+
+    let mut last = Value::Null;
+    wait_for(
+        "the replacement scheduler to heartbeat",
+        std::time::Duration::from_secs(30),
+        || {
+            last = health();
+            last["scheduler"]["status"] == "healthy"
+        },
+    );
+    // The cluster agrees: one scheduler pod, not the one deleted.
+    let now = scheduler_pods(&sim);
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now[0], old[0]);
+    // A few seconds old by the sim's clock (ahead of ours under --time-scale, never old).
+    assert!(heartbeat_age(&last, "scheduler") < 30, "{last}");
+    // The rest of the answer as the scenario wrote it.
+    assert_eq!(last["metadatabase"]["status"], "healthy", "{last}");
+    assert!(last["triggerer"]["status"].is_null(), "{last}");
+}

@@ -19,6 +19,21 @@
 //! (`2026-11-24T10:00:00.000000+00:00`): a fresh heartbeat stays fresh however long the sim runs.
 //! Anything else is served as text; a path without an annotation is the backend's 404. Endpoints
 //! are the Ready pods that match the service's selector (the endpoints controller's rule).
+//!
+//! A restart cures a stale heartbeat, as in Airflow, where a new scheduler (triggerer,
+//! dag-processor) process heartbeats within seconds of starting (apache/airflow
+//! airflow/jobs/job.py `Job.heartbeat`, every `[scheduler] scheduler_heartbeat_sec` /
+//! `job_heartbeat_sec`, default 5): for each of the answer's `scheduler`, `triggerer` and
+//! `dag_processor` whose `latest_<key>_heartbeat` is written as an age, the sim looks at that
+//! component's pods (the Service's namespace, its selector with `component` set to
+//! `scheduler`, `triggerer` or `dag-processor`). Once there is at least one, all of them were
+//! created after the moment the heartbeat names (the sim's start minus the age: the scenario
+//! describes the cluster as the sim starts, so a pod the sim creates is always after it, and
+//! stays cured however long the sim runs) and one of them is Running, the stuck process is
+//! gone: the answer says `healthy` with a heartbeat under 5 s old (the last 5-second tick since
+//! the newest pod was created). Until then (an old pod still there, even Terminating, or the
+//! new one not Running yet) the stale answer stands. A heartbeat written as a time is served
+//! as written.
 
 use http::Method;
 use serde_json::Value;
@@ -151,6 +166,7 @@ fn answer(
     };
     Ok(match serde_json::from_str::<Value>(raw) {
         Ok(mut value) => {
+            cure_replaced(&mut value, store, ns, &svc);
             resolve_ages(&mut value, store.clock());
             ProxyAnswer {
                 status: 200,
@@ -192,16 +208,92 @@ fn has_ready_endpoint(store: &Store, ns: &str, svc: &Value) -> bool {
     })
 }
 
+/// The components of Airflow's health answer with a heartbeat, and the `component` label of
+/// the pods that run each.
+const HEARTBEATS: &[(&str, &str)] = &[
+    ("scheduler", "scheduler"),
+    ("triggerer", "triggerer"),
+    ("dag_processor", "dag-processor"),
+];
+
+/// How often a running Airflow job heartbeats (`[scheduler] scheduler_heartbeat_sec` and
+/// `job_heartbeat_sec`, default 5).
+const HEARTBEAT_SECS: i64 = 5;
+
+/// The age a string `-<duration>` names (`"-20m"`), or None.
+fn age_of(s: &str) -> Option<jiff::SignedDuration> {
+    let age = s
+        .strip_prefix('-')
+        .filter(|a| a.starts_with(|c: char| c.is_ascii_digit()))
+        .and_then(|a| crate::http::parse_duration(a).ok())?;
+    jiff::SignedDuration::try_from(age).ok()
+}
+
+fn created(pod: &Value) -> Option<jiff::Timestamp> {
+    crate::clock::parse_rfc3339(pod["metadata"]["creationTimestamp"].as_str()?)
+}
+
+/// A stale age-written heartbeat whose component's pods were all replaced since becomes a
+/// fresh, healthy one (see the module's docs).
+fn cure_replaced(value: &mut Value, store: &Store, ns: &str, svc: &Value) {
+    let Some(selector) = svc["spec"]["selector"].as_object() else {
+        return;
+    };
+    if !selector.contains_key("component") {
+        return;
+    }
+    let clock = store.clock();
+    let now = clock.now();
+    let Ok(elapsed) = jiff::SignedDuration::try_from(clock.elapsed()) else {
+        return;
+    };
+    let Ok(start) = now.checked_sub(elapsed) else {
+        return;
+    };
+    let (pods, _) = store.list(&PODS, Some(ns));
+    for (key, component) in HEARTBEATS {
+        let field = format!("latest_{key}_heartbeat");
+        let Some(age) = value[*key][&field].as_str().and_then(age_of) else {
+            continue;
+        };
+        let Ok(moment) = start.checked_sub(age) else {
+            continue;
+        };
+        let mine: Vec<&Value> = pods
+            .iter()
+            .filter(|p| {
+                selector.iter().all(|(k, v)| {
+                    let label = &p["metadata"]["labels"][k];
+                    if k == "component" {
+                        label == *component
+                    } else {
+                        label == v
+                    }
+                })
+            })
+            .collect();
+        let replaced = mine
+            .iter()
+            .all(|p| created(p).is_some_and(|at| at > moment));
+        let running = mine.iter().any(|p| p["status"]["phase"] == "Running");
+        let Some(newest) = mine.iter().filter_map(|p| created(p)).max() else {
+            continue;
+        };
+        if !replaced || !running {
+            continue;
+        }
+        let since = now.duration_since(newest).as_secs().max(0);
+        value[*key]["status"] = Value::from("healthy");
+        value[*key][&field] = Value::from(format!("-{}s", since % HEARTBEAT_SECS));
+    }
+}
+
 /// Every string `-<duration>` becomes that long before the clock's now, as Airflow writes a
 /// heartbeat (`datetime.isoformat()` of an aware UTC time).
 fn resolve_ages(value: &mut Value, clock: &Clock) {
     match value {
         Value::String(s) => {
-            if let Some(age) = s
-                .strip_prefix('-')
-                .filter(|a| a.starts_with(|c: char| c.is_ascii_digit()))
-                .and_then(|a| crate::http::parse_duration(a).ok())
-                && let Ok(age) = jiff::SignedDuration::try_from(age)
+            if let Some(age) = age_of(s)
                 && let Ok(at) = clock.now().checked_sub(age)
             {
                 *s = at.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
@@ -237,6 +329,109 @@ mod tests {
         );
         assert_eq!(split_scheme_name_port("ftp:web:21"), None);
         assert_eq!(split_scheme_name_port(":80"), None);
+    }
+
+    #[test]
+    fn a_stale_heartbeat_is_cured_once_its_pods_are_replaced() {
+        use crate::resources::NAMESPACES;
+        use serde_json::json;
+        let store = Store::new(std::sync::Arc::new(Clock::new(1.0)));
+        let admin: User = serde_json::from_value(json!({"name": "admin", "token": "t",
+            "rules": [{"verbs": ["*"], "resources": ["*"]}]}))
+        .unwrap();
+        let labels = |component: &str| json!({"component": component, "release": "r"});
+        let pod = |name: &str, component: &str, created: Option<&str>, phase: &str| {
+            let mut p = json!({"metadata": {"name": name, "labels": labels(component)},
+                "status": {"phase": phase,
+                           "conditions": [{"type": "Ready", "status": "True"}]}});
+            if let Some(at) = created {
+                p["metadata"]["creationTimestamp"] = json!(at);
+            }
+            p
+        };
+        let answer = json!({"metadatabase": {"status": "healthy"},
+            "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "-20m"},
+            "triggerer": {"status": "healthy", "latest_triggerer_heartbeat": "-3s"},
+            "dag_processor": {"status": null, "latest_dag_processor_heartbeat": null}});
+        store
+            .create(&NAMESPACES, None, json!({"metadata": {"name": "ns"}}))
+            .unwrap();
+        store
+            .create(&SERVICES, Some("ns"), json!({"metadata": {"name": "web",
+                "annotations": {"sim.kube-sim.dev/proxy.health": answer.to_string()}},
+                "spec": {"selector": labels("webserver"), "ports": [{"name": "http", "port": 8080}]}}))
+            .unwrap();
+        for p in [
+            pod("web-1", "webserver", None, "Running"),
+            pod(
+                "sched-old",
+                "scheduler",
+                Some("2026-01-01T00:00:00Z"),
+                "Running",
+            ),
+            pod(
+                "trig-1",
+                "triggerer",
+                Some("2026-01-01T00:00:00Z"),
+                "Running",
+            ),
+        ] {
+            store.create(&PODS, Some("ns"), p).unwrap();
+        }
+        let get = || {
+            let a = answer_of(&store, &admin);
+            serde_json::from_slice::<Value>(&a.body).unwrap()
+        };
+        let age = |v: &Value, key: &str| {
+            let beat: jiff::Timestamp = v[key][format!("latest_{key}_heartbeat")]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            store.clock().now().duration_since(beat).as_secs()
+        };
+        // The stuck scheduler's pod is still there: stale.
+        let v = get();
+        assert_eq!(v["scheduler"]["status"], "unhealthy", "{v}");
+        assert!((1199..=1201).contains(&age(&v, "scheduler")), "{v}");
+        // A new pod beside it (a rollout's surge), not Running yet, then Running: still stale
+        // while the old one is there.
+        store
+            .create(
+                &PODS,
+                Some("ns"),
+                pod("sched-new", "scheduler", None, "Pending"),
+            )
+            .unwrap();
+        store
+            .delete(&PODS, Some("ns"), "sched-old", &Default::default())
+            .unwrap();
+        assert_eq!(get()["scheduler"]["status"], "unhealthy");
+        let mut new = store.get(&PODS, Some("ns"), "sched-new").unwrap();
+        new["status"]["phase"] = json!("Running");
+        store
+            .update(&PODS, Some("ns"), "sched-new", new, true)
+            .unwrap();
+        // Every scheduler pod is newer than the stale heartbeat and one runs: fresh, healthy,
+        // and it stays so as the sim's time goes on.
+        for _ in 0..2 {
+            let v = get();
+            assert_eq!(v["scheduler"]["status"], "healthy", "{v}");
+            assert!(age(&v, "scheduler") < HEARTBEAT_SECS, "{v}");
+            // A fresh heartbeat and a null one are left as written.
+            assert!((2..=4).contains(&age(&v, "triggerer")), "{v}");
+            assert!(v["dag_processor"]["status"].is_null(), "{v}");
+            store.clock().advance(std::time::Duration::from_secs(3600));
+        }
+        // No scheduler pod at all: nothing heartbeats, the stale answer stands.
+        store
+            .delete(&PODS, Some("ns"), "sched-new", &Default::default())
+            .unwrap();
+        assert_eq!(get()["scheduler"]["status"], "unhealthy");
+    }
+
+    fn answer_of(store: &Store, user: &User) -> ProxyAnswer {
+        answer(store, Some(user), &Method::GET, "ns", "web:8080", "/health").unwrap()
     }
 
     #[test]
