@@ -6,12 +6,23 @@
 //! airflow/api/common/airflow_health.py). A component whose pods are Ready but whose heartbeat
 //! is stale is Degraded: Kubernetes sees a live process, Airflow sees no work being done.
 //!
+//! A webserver (api-server) configured with a base URL serves every path under that URL's path
+//! (Astronomer Software: `https://deployments.example.com/lunar-nuclear-3725/airflow` →
+//! `/lunar-nuclear-3725/airflow/health`; apache/airflow airflow/config_templates/config.yml
+//! `[webserver] base_url`, mounted with `DispatcherMiddleware` in airflow/www/app.py, any other
+//! path 404; Airflow 3: airflow-core config.yml `[api] base_url`). The base URL is read from
+//! the workload's container env, `AIRFLOW__WEBSERVER__BASE_URL` (`AIRFLOW__API__BASE_URL`),
+//! and its path goes before the health path. A `valueFrom` is not read: the request goes
+//! without a prefix and, if that fails, the reason says so.
+//!
 //! Plan (pure): which Service and path, the parsing and the staleness verdict, the problems and
-//! the text. Execute: one list of the namespace's Services and one proxied GET, bounded by a
-//! short timeout. Any failure becomes "health unavailable: <why>", never a failed `status`.
+//! the text. Execute: one list of the namespace's Services, one get of the webserver's
+//! Deployment, and one proxied GET, bounded by a short timeout. Any failure becomes "health
+//! unavailable: <why>", never a failed `status`.
 
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, GetParams, ListParams};
@@ -58,17 +69,87 @@ const HEARTBEATS: &[(&str, &str)] = &[
 /// Service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {
+    /// The component serving it: `webserver` or `api-server`.
+    pub component: &'static str,
     pub service: String,
     pub port: i32,
     /// `/health` (Airflow 2's webserver) or `/api/v2/monitor/health` (Airflow 3's api-server).
-    pub path: &'static str,
+    pub endpoint: &'static str,
+    /// The base URL's path (`/lunar-nuclear-3725/airflow`), or empty.
+    pub prefix: String,
 }
 
 impl Source {
+    /// The proxied path: the base URL's path, then the health endpoint.
+    pub fn path(&self) -> String {
+        format!("{}{}", self.prefix, self.endpoint)
+    }
+
     /// `NAME:PORT/proxy/PATH`: what follows `/api/v1/namespaces/NS/services/` in the proxied
     /// request's path.
     pub fn proxied(&self) -> String {
-        format!("{}:{}/proxy{}", self.service, self.port, self.path)
+        format!("{}:{}/proxy{}", self.service, self.port, self.path())
+    }
+}
+
+/// The environment variable that sets the component's base URL, and the option it overrides
+/// (apache/airflow config.yml: `[webserver] base_url`; Airflow 3 `[api] base_url`).
+fn base_url_env(component: &str) -> (&'static str, &'static str) {
+    match component {
+        "api-server" => ("AIRFLOW__API__BASE_URL", "[api] base_url"),
+        _ => ("AIRFLOW__WEBSERVER__BASE_URL", "[webserver] base_url"),
+    }
+}
+
+/// What the workload's env says of the base URL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseUrl {
+    /// Not in the env: Airflow's default, no path.
+    Unset,
+    Value(String),
+    /// Set in a way not read here (a `valueFrom`), or the workload could not be read: why.
+    Unread(String),
+}
+
+/// The base URL in the Deployment's container env (pure): the component's own container first,
+/// then the others.
+pub fn base_url(deployment: &Deployment, component: &str) -> BaseUrl {
+    let (var, _) = base_url_env(component);
+    let mut containers: Vec<_> = (deployment.spec.as_ref())
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|s| s.containers.iter().collect())
+        .unwrap_or_default();
+    containers.sort_by_key(|c| c.name != component);
+    let found = containers
+        .iter()
+        .flat_map(|c| c.env.iter().flatten())
+        .find(|e| e.name == var);
+    match found {
+        None => BaseUrl::Unset,
+        Some(e) if e.value_from.is_some() => BaseUrl::Unread(format!(
+            "{var} is set from a valueFrom, not read here; if the {component} serves under that URL's path, its health is there"
+        )),
+        Some(e) => BaseUrl::Value(e.value.clone().unwrap_or_default()),
+    }
+}
+
+/// The path of a base URL as Airflow mounts it (`urlsplit(base_url)[2]`, `/` meaning none),
+/// without a trailing slash (pure): `https://h.example.com/lunar/airflow/` → `/lunar/airflow`.
+pub fn url_path(url: &str) -> String {
+    let url = url.trim();
+    let rest = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
+        None => match url.strip_prefix("//") {
+            Some(rest) => rest.find('/').map_or("", |at| &rest[at..]),
+            None => url,
+        },
+    };
+    let path = rest.split(['?', '#']).next().unwrap_or_default();
+    let path = path.trim_end_matches('/');
+    if path.is_empty() || path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
     }
 }
 
@@ -142,9 +223,11 @@ pub fn source(d: &AirflowDeployment, services: &[Service]) -> Result<Source, Str
             )
         })?;
     Ok(Source {
+        component,
         service: svc.metadata.name.clone().unwrap_or_default(),
         port,
-        path,
+        endpoint: path,
+        prefix: String::new(),
     })
 }
 
@@ -300,8 +383,9 @@ pub fn render(health: &Health, now: Timestamp) -> String {
     out
 }
 
-/// Why the proxied read failed, in the operator's terms.
-fn explain(err: &kube::Error, namespace: &str, source: &Source) -> String {
+/// Why the proxied read failed, in the operator's terms; `hint`: a 404 may be a base URL the
+/// env does not show.
+fn explain(err: &kube::Error, namespace: &str, source: &Source, hint: bool) -> String {
     match err {
         kube::Error::Api(status) if status.code == 403 => format!(
             "no permission to get services/proxy in {namespace} (kubectl auth can-i get services/proxy -n {namespace})"
@@ -310,10 +394,23 @@ fn explain(err: &kube::Error, namespace: &str, source: &Source) -> String {
             format!("Service {} not found", source.service)
         }
         kube::Error::Api(status) if status.code == 404 => format!(
-            "{} answered 404 for {}: not an Airflow {} endpoint",
+            "{} answered 404 for {}: not an Airflow {} endpoint{}",
             source.service,
-            source.path,
-            if source.path == "/health" { "2" } else { "3" }
+            source.path(),
+            if source.endpoint == "/health" {
+                "2"
+            } else {
+                "3"
+            },
+            if hint && source.prefix.is_empty() {
+                format!(
+                    " (or the {} serves under a {} path not set in its env)",
+                    source.component,
+                    base_url_env(source.component).1
+                )
+            } else {
+                String::new()
+            }
         ),
         kube::Error::Api(status) if status.code == 503 => {
             format!("{}: no Ready pod behind it", status.message)
@@ -323,10 +420,45 @@ fn explain(err: &kube::Error, namespace: &str, source: &Source) -> String {
     }
 }
 
+/// The base URL of the component's Deployment (never fails: an unreadable one is `Unread`).
+async fn read_base_url(target: &shared::Target, d: &AirflowDeployment, component: &str) -> BaseUrl {
+    let Some(c) = d
+        .components
+        .get(component)
+        .filter(|c| c.kind == "Deployment")
+    else {
+        return BaseUrl::Unset;
+    };
+    let deployments: Api<Deployment> = Api::namespaced(target.client.clone(), &d.namespace);
+    match tokio::time::timeout(TIMEOUT, deployments.get(&c.workload)).await {
+        Ok(Ok(deployment)) => base_url(&deployment, component),
+        Ok(Err(e)) => BaseUrl::Unread(format!(
+            "deployment/{} not read ({e}), so its {} was not looked for",
+            c.workload,
+            base_url_env(component).1
+        )),
+        Err(_) => BaseUrl::Unread(format!(
+            "deployment/{} not read within {}s, so its {} was not looked for",
+            c.workload,
+            TIMEOUT.as_secs(),
+            base_url_env(component).1
+        )),
+    }
+}
+
 /// Reads the deployment's health (never fails: the reason goes into `unavailable`).
 pub async fn read(target: &shared::Target, d: &AirflowDeployment) -> Health {
     let services: Api<Service> = Api::namespaced(target.client.clone(), &d.namespace);
-    let listed = tokio::time::timeout(TIMEOUT, services.list(&ListParams::default())).await;
+    let component = if d.components.contains_key("api-server") {
+        "api-server"
+    } else {
+        "webserver"
+    };
+    let all = ListParams::default();
+    let (listed, base) = tokio::join!(
+        tokio::time::timeout(TIMEOUT, services.list(&all)),
+        read_base_url(target, d, component)
+    );
     let services = match listed {
         Ok(Ok(list)) => list.items,
         Ok(Err(kube::Error::Api(status))) if status.code == 403 => {
@@ -343,9 +475,22 @@ pub async fn read(target: &shared::Target, d: &AirflowDeployment) -> Health {
             );
         }
     };
-    let source = match self::source(d, &services) {
+    let mut source = match self::source(d, &services) {
         Ok(s) => s,
         Err(why) => return Health::unavailable(None, why),
+    };
+    // Without a readable base URL, the request goes unprefixed; if it fails, say why.
+    let unread = match base {
+        BaseUrl::Value(url) => {
+            source.prefix = url_path(&url);
+            None
+        }
+        BaseUrl::Unset => None,
+        BaseUrl::Unread(why) => Some(why),
+    };
+    let with_unread = |why: String| match &unread {
+        Some(unread) => format!("{why} ({unread})"),
+        None => why,
     };
     let shown = format!("services/{}", source.proxied());
     let request = kube::core::Request::new(format!("/api/v1/namespaces/{}/services", d.namespace))
@@ -363,20 +508,20 @@ pub async fn read(target: &shared::Target, d: &AirflowDeployment) -> Health {
                 unavailable: None,
                 components,
             },
-            Err(why) => Health::unavailable(Some(shown), why),
+            Err(why) => Health::unavailable(Some(shown), with_unread(why)),
         },
         Ok(Err(e)) => {
             tracing::info!("health of {}: {e}", d.release);
-            let why = explain(&e, &d.namespace, &source);
-            Health::unavailable(Some(shown), why)
+            let why = explain(&e, &d.namespace, &source, unread.is_none());
+            Health::unavailable(Some(shown), with_unread(why))
         }
         Err(_) => Health::unavailable(
             Some(shown),
-            format!(
+            with_unread(format!(
                 "{} gave no answer within {}s",
                 source.service,
                 TIMEOUT.as_secs()
-            ),
+            )),
         ),
     }
 }
@@ -467,11 +612,62 @@ mod tests {
         );
         let v3 = [service("zodiac-cosmo-1172-api-server", "api-server", R)];
         let src = source(&deployment(true, "api-server"), &v3).unwrap();
-        assert_eq!(src.path, "/api/v2/monitor/health");
+        assert_eq!(src.endpoint, "/api/v2/monitor/health");
+        assert_eq!(src.component, "api-server");
         let none = source(&deployment(true, "webserver"), &services[..2]).unwrap_err();
         assert!(
             none.contains("no Service selects the webserver pods"),
             "{none}"
+        );
+    }
+
+    fn webserver(env: serde_json::Value) -> Deployment {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "lunar-webserver", "namespace": NS},
+            "spec": {"selector": {}, "template": {"spec": {"containers": [
+                {"name": "sidecar", "env": [{"name": "AIRFLOW__WEBSERVER__BASE_URL", "value": "http://wrong/x"}]},
+                {"name": "webserver", "env": env}]}}}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_base_url_puts_its_path_before_the_health_path() {
+        assert_eq!(
+            url_path("https://deployments.example.com/lunar-nuclear-3725/airflow"),
+            "/lunar-nuclear-3725/airflow"
+        );
+        assert_eq!(url_path("https://h.example.com/a/b/?x=1#f"), "/a/b");
+        assert_eq!(url_path("http://localhost:8080"), "");
+        assert_eq!(url_path("http://localhost:8080/"), "");
+        assert_eq!(url_path("//h.example.com/af"), "/af");
+        assert_eq!(url_path("af/x"), "/af/x");
+        assert_eq!(url_path(""), "");
+
+        // The webserver container's own env wins over a sidecar's.
+        let url = "https://deployments.example.com/lunar-nuclear-3725/airflow";
+        let d = webserver(serde_json::json!([
+            {"name": "AIRFLOW__WEBSERVER__BASE_URL", "value": url}]));
+        assert_eq!(base_url(&d, "webserver"), BaseUrl::Value(url.into()));
+        let from = webserver(serde_json::json!([{"name": "AIRFLOW__WEBSERVER__BASE_URL",
+            "valueFrom": {"secretKeyRef": {"name": "s", "key": "url"}}}]));
+        let BaseUrl::Unread(why) = base_url(&from, "webserver") else {
+            panic!("a valueFrom is not read");
+        };
+        assert!(
+            why.starts_with("AIRFLOW__WEBSERVER__BASE_URL is set from a valueFrom"),
+            "{why}"
+        );
+        // Airflow 3 reads [api] base_url; the webserver's variable is not it.
+        assert_eq!(base_url(&d, "api-server"), BaseUrl::Unset);
+        let v3 = webserver(serde_json::json!([{"name": "AIRFLOW__API__BASE_URL", "value": url}]));
+        assert_eq!(base_url(&v3, "api-server"), BaseUrl::Value(url.into()));
+
+        let services = [service("lunar-webserver", "webserver", R)];
+        let mut src = source(&deployment(true, "webserver"), &services).unwrap();
+        src.prefix = url_path(url);
+        assert_eq!(
+            src.proxied(),
+            "lunar-webserver:8080/proxy/lunar-nuclear-3725/airflow/health"
         );
     }
 

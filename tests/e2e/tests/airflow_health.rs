@@ -29,12 +29,13 @@ fn status_shows_airflow_health_and_a_stale_scheduler_is_degraded() {
     let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
     let home = tempfile::tempdir().unwrap();
 
-    // Healthy: the health beside the pods, and no Degraded problem.
+    // Healthy: the health beside the pods, and no Degraded problem. lunar's webserver serves
+    // under its base URL's path (AIRFLOW__WEBSERVER__BASE_URL in its Deployment's env).
     let out = sim.run_plugin("airflow", home.path(), &["status", "-n", LUNAR]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stdout.contains(
-            "Airflow health (services/lunar-nuclear-3725-webserver:8080/proxy/health):\n  metadatabase healthy, scheduler healthy (heartbeat "
+            "Airflow health (services/lunar-nuclear-3725-webserver:8080/proxy/lunar-nuclear-3725/airflow/health):\n  metadatabase healthy, scheduler healthy (heartbeat "
         ),
         "{}",
         out.stdout
@@ -152,7 +153,10 @@ fn status_shows_airflow_health_and_a_stale_scheduler_is_degraded() {
         },
     );
     assert!(!last.contains("scheduler is Degraded"), "{last}");
-    assert!(!last.contains("kubectl airflow restart scheduler"), "{last}");
+    assert!(
+        !last.contains("kubectl airflow restart scheduler"),
+        "{last}"
+    );
     let pods = sim.get_json(&[
         "pods",
         "-n",
@@ -351,4 +355,64 @@ fn airflow_3_health_comes_from_the_api_server_and_a_stale_dag_processor_is_degra
         out.stdout
     );
     assert!(sim.mutating_requests().len() > before);
+}
+
+#[test]
+fn the_base_url_path_goes_before_the_health_path_and_a_value_from_is_said() {
+    let sim = SimProcess::start("astronomer", &["--time-scale", "10"]);
+    let home = tempfile::tempdir().unwrap();
+    let health = |ns: &str| {
+        let out = sim.run_plugin("airflow", home.path(), &["status", "-n", ns, "-o", "json"]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let doc: Value = serde_json::from_str(&out.stdout).expect("json");
+        doc["health"].clone()
+    };
+    // lunar's webserver has AIRFLOW__WEBSERVER__BASE_URL with a path; zodiac's has none.
+    let lunar = health(LUNAR);
+    assert_eq!(
+        lunar["source"],
+        "services/lunar-nuclear-3725-webserver:8080/proxy/lunar-nuclear-3725/airflow/health",
+        "{lunar}"
+    );
+    assert!(lunar["unavailable"].is_null(), "{lunar}");
+    assert_eq!(lunar["components"][1]["status"], "healthy", "{lunar}");
+    let zodiac = health(ZODIAC);
+    assert_eq!(
+        zodiac["source"],
+        "services/zodiac-cosmo-1172-webserver:8080/proxy/health"
+    );
+
+    // The base URL from a Secret is not read: the unprefixed /health is the webserver's 404,
+    // and the reason says why it may be elsewhere.
+    let patch = r#"[{"op":"replace","path":"/spec/template/spec/containers/0/env/0","value":{"name":"AIRFLOW__WEBSERVER__BASE_URL","valueFrom":{"secretKeyRef":{"name":"lunar-env","key":"base-url"}}}}]"#;
+    let out = sim.kubectl(&[
+        "patch",
+        "deployment/lunar-nuclear-3725-webserver",
+        "-n",
+        LUNAR,
+        "--type=json",
+        "-p",
+        patch,
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lunar = health(LUNAR);
+    assert_eq!(
+        lunar["source"],
+        "services/lunar-nuclear-3725-webserver:8080/proxy/health"
+    );
+    assert_eq!(
+        lunar["unavailable"],
+        "lunar-nuclear-3725-webserver answered 404 for /health: not an Airflow 2 endpoint (AIRFLOW__WEBSERVER__BASE_URL is set from a valueFrom, not read here; if the webserver serves under that URL's path, its health is there)",
+        "{lunar}"
+    );
+    let out = sim.run_plugin("airflow", home.path(), &["status", "-n", LUNAR]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("Airflow health unavailable: lunar-nuclear-3725-webserver answered 404"),
+        "{}",
+        out.stdout
+    );
+    // status changed nothing; the only write is the test's patch.
+    assert_eq!(sim.mutating_requests().len(), 1);
 }

@@ -355,7 +355,13 @@ def astronomer():
         pods = c.deployment(ns, f"{release}-scheduler", al("scheduler"), [container("scheduler", img, "1", "3840Mi", ["airflow", "scheduler"])], 1,
                             pod_annotations=sched_ann)
         c.place(pods, ns=ns)
-        c.place(c.deployment(ns, f"{release}-webserver", al("webserver"), [container("webserver", img, "500m", "1920Mi", ["airflow", "webserver"], [8080])], 1), ns=ns)
+        web = container("webserver", img, "500m", "1920Mi", ["airflow", "webserver"], [8080])
+        # Astronomer Software serves lunar's webserver under its deployment URL's path
+        # (apache/airflow config.yml [webserver] base_url): /lunar-nuclear-3725/airflow/health.
+        # zodiac keeps Airflow's default (no path): /health.
+        if release.startswith("lunar"):
+            web["env"] = [{"name": "AIRFLOW__WEBSERVER__BASE_URL", "value": f"https://deployments.example.com/{release}/airflow"}]
+        c.place(c.deployment(ns, f"{release}-webserver", al("webserver"), [web], 1), ns=ns)
         for comp, cpu, mem in [("flower", "100m", "384Mi"), ("pgbouncer", "100m", "256Mi"), ("statsd", "100m", "256Mi")]:
             c.place(c.deployment(ns, f"{release}-{comp}", al(comp), [container(comp, f"quay.io/astronomer/ap-{comp}:1.0.0", cpu, mem)], 1), ns=ns)
         for name, template, kind, owner in c.statefulset(ns, f"{release}-redis", al("redis"), [container("redis", "quay.io/astronomer/ap-redis:7.2.4", "100m", "256Mi", ports=[6379])], 1,
@@ -388,7 +394,8 @@ def astronomer():
                       "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "-20m"},
                       "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
                       "dag_processor": {"status": None, "latest_dag_processor_heartbeat": None}}
-        health_ann = {"sim.kube-sim.dev/proxy.health": json.dumps(health, separators=(",", ":"))}
+        health_path = f"{release}.airflow.health" if release.startswith("lunar") else "health"
+        health_ann = {f"sim.kube-sim.dev/proxy.{health_path}": json.dumps(health, separators=(",", ":"))}
         for comp, port in [("webserver", 8080), ("flower", 5555), ("redis", 6379), ("pgbouncer", 6543)]:
             c.service(ns, f"{release}-{comp}", al(comp), port, annotations=health_ann if comp == "webserver" else None)
     # auditor: the reads of Kubernetes' `view` ClusterRole (plugin/pkg/auth/authorizer/rbac/
