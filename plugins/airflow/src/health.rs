@@ -16,8 +16,8 @@
 //! without a prefix and, if that fails, the reason says so.
 //!
 //! Plan (pure): which Service and path, the parsing and the staleness verdict, the problems and
-//! the text. Execute: one list of the namespace's Services, one get of the webserver's
-//! Deployment, and one proxied GET, bounded by a short timeout. Any failure becomes "health
+//! the text. Execute: one list of the namespace's Services, one list of the webserver's
+//! Deployment by name, and one proxied GET, bounded by a short timeout. Any failure becomes "health
 //! unavailable: <why>", never a failed `status`.
 
 use std::time::Duration;
@@ -421,6 +421,7 @@ fn explain(err: &kube::Error, namespace: &str, source: &Source, hint: bool) -> S
 }
 
 /// The base URL of the component's Deployment (never fails: an unreadable one is `Unread`).
+/// Read with a list by name, which the `list deployments` that `status` already needs allows.
 async fn read_base_url(target: &shared::Target, d: &AirflowDeployment, component: &str) -> BaseUrl {
     let Some(c) = d
         .components
@@ -430,8 +431,12 @@ async fn read_base_url(target: &shared::Target, d: &AirflowDeployment, component
         return BaseUrl::Unset;
     };
     let deployments: Api<Deployment> = Api::namespaced(target.client.clone(), &d.namespace);
-    match tokio::time::timeout(TIMEOUT, deployments.get(&c.workload)).await {
-        Ok(Ok(deployment)) => base_url(&deployment, component),
+    let by_name = ListParams::default().fields(&format!("metadata.name={}", c.workload));
+    match tokio::time::timeout(TIMEOUT, deployments.list(&by_name)).await {
+        Ok(Ok(list)) => list
+            .items
+            .first()
+            .map_or(BaseUrl::Unset, |deployment| base_url(deployment, component)),
         Ok(Err(e)) => BaseUrl::Unread(format!(
             "deployment/{} not read ({e}), so its {} was not looked for",
             c.workload,
