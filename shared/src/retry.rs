@@ -64,6 +64,14 @@ fn is_eviction<B>(req: &Request<B>) -> bool {
     req.uri().path().ends_with("/eviction")
 }
 
+/// A request through the API server's proxy (`services/NAME/proxy/...`): its 500, 503 and 504
+/// are the backend's answer or "no endpoints available" (pkg/registry/core/service/storage
+/// `ResourceLocation`), not a transient API server failure, so they go back to the caller.
+fn is_proxy<B>(req: &Request<B>) -> bool {
+    let path = req.uri().path();
+    path.contains("/proxy/") || path.ends_with("/proxy")
+}
+
 /// Decides whether an outcome is worth another attempt (pure: unit-tested).
 pub fn decide<B>(
     req: &Request<B>,
@@ -85,6 +93,11 @@ pub fn decide<B>(
             }
         }
         Some(StatusCode::TOO_MANY_REQUESTS) if is_eviction(req) => Decision::Done,
+        Some(
+            StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT,
+        ) if is_proxy(req) => Decision::Done,
         Some(StatusCode::TOO_MANY_REQUESTS) | Some(StatusCode::SERVICE_UNAVAILABLE) => {
             Decision::Retry(server_delay())
         }
@@ -232,6 +245,26 @@ mod tests {
             decide(&evict, Some(StatusCode::TOO_MANY_REQUESTS), None),
             Decision::Done
         );
+    }
+
+    #[test]
+    fn a_proxied_backends_failure_is_its_answer() {
+        let health = req(
+            Method::GET,
+            "/api/v1/namespaces/d/services/web:8080/proxy/health",
+        );
+        for status in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::GATEWAY_TIMEOUT,
+        ] {
+            assert_eq!(decide(&health, Some(status), None), Decision::Done);
+        }
+        assert_eq!(
+            decide(&health, Some(StatusCode::TOO_MANY_REQUESTS), Some("1")),
+            Decision::Retry(Some(Duration::from_secs(1)))
+        );
+        assert_eq!(decide(&health, None, None), Decision::Retry(None));
     }
 
     #[test]

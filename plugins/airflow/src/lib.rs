@@ -5,6 +5,7 @@
 mod complete;
 mod diagnose;
 mod discovery;
+mod health;
 mod lean;
 mod list;
 mod logs;
@@ -129,7 +130,8 @@ mod examples {
   kubectl airflow diagnose zodiac-cosmo-1172 -n astronomer-ee-zodiac-cosmo-1172 -o json";
 
     pub const STATUS: &str = "Examples:
-  # Components, pods and problems of the deployment in a namespace, with a fix for each
+  # Components, pods, Airflow's own health (/health, through the service proxy) and problems
+  # of the deployment in a namespace, with a fix for each
   kubectl airflow status -n astronomer-ee-lunar-nuclear-3725
 
   # Name the release when the namespace holds several
@@ -215,6 +217,21 @@ const PERMISSIONS: &[Permission] = &[
         "logs, status: why a pod crashed",
     )
     .sub("log"),
+    Permission::new(
+        "list",
+        "",
+        "services",
+        Scope::Namespace,
+        "status: the webserver's Service",
+    ),
+    Permission::new(
+        "get",
+        "",
+        "services",
+        Scope::Namespace,
+        "status: Airflow's own health, through the service proxy",
+    )
+    .sub("proxy"),
     Permission::new(
         "delete",
         "",

@@ -406,16 +406,34 @@ async fn report(target: &shared::Target, args: &ReleaseArgs) -> shared::Result<S
         args.release.as_deref(),
         &target.given_flags,
     )?;
-    let logs = previous_logs(target, deployment).await;
-    let problems = problems(deployment, Fixes::Airflow, &target.given_flags, &logs);
+    let (logs, health) = tokio::join!(
+        previous_logs(target, deployment),
+        crate::health::read(target, deployment)
+    );
+    let mut problems = problems(deployment, Fixes::Airflow, &target.given_flags, &logs);
+    let now = Timestamp::now();
+    problems.extend(crate::health::problems(
+        deployment,
+        &health,
+        &target.given_flags,
+        now,
+    ));
+    let doc =
+        || serde_json::json!({ "deployment": deployment, "health": health, "problems": problems });
     Ok(match OutputFormat::from(args.output) {
-        OutputFormat::Json => {
-            output::to_json(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
+        OutputFormat::Json => output::to_json(&doc())?,
+        OutputFormat::Yaml => output::to_yaml(&doc())?,
+        _ => {
+            // Airflow's own health right above the problems, beside the pods' readiness.
+            let text = render(deployment, &problems, now);
+            let at = text.find("\nProblems").map_or(text.len(), |i| i + 1);
+            format!(
+                "{}{}\n{}",
+                &text[..at],
+                crate::health::render(&health, now),
+                &text[at..]
+            )
         }
-        OutputFormat::Yaml => {
-            output::to_yaml(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
-        }
-        _ => render(deployment, &problems, Timestamp::now()),
     })
 }
 

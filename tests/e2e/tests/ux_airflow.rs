@@ -195,10 +195,15 @@ fn printed_commands_carry_the_context_given() {
     );
     assert_eq!(zodiac.code, Some(0), "{}", zodiac.stderr);
     let fixes: Vec<String> = [printed_fixes(&lunar.stdout), printed_fixes(&zodiac.stdout)].concat();
-    assert_eq!(fixes.len(), 3, "{fixes:?}");
+    assert_eq!(fixes.len(), 4, "{fixes:?}");
     assert_eq!(
         fixes[2],
         format!("kubectl airflow diagnose zodiac-cosmo-1172 -n {ZODIAC}{flags}")
+    );
+    // zodiac's scheduler is Ready but Airflow's health says its heartbeat is stale.
+    assert_eq!(
+        fixes[3],
+        format!("kubectl airflow restart scheduler zodiac-cosmo-1172 -n {ZODIAC}{flags}")
     );
     for fix in &fixes {
         assert!(fix.ends_with(&flags), "{fix}");

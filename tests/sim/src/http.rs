@@ -846,6 +846,16 @@ impl ApiServer {
                 .body(full("ok"))
                 .expect("response"));
         }
+        if let Some(answer) =
+            crate::service_proxy::serve(&self.store, ctx.user.as_ref(), &ctx.method, &ctx.path)
+        {
+            let answer = answer?;
+            return Ok(Response::builder()
+                .status(answer.status)
+                .header("Content-Type", answer.content_type)
+                .body(full(answer.body))
+                .expect("response"));
+        }
         let Some(target) = route(&ctx.path) else {
             return Err(ApiError::no_route());
         };

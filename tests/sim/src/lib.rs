@@ -11,6 +11,7 @@ pub mod quantity;
 pub mod resources;
 pub mod scenario;
 pub mod selectors;
+pub mod service_proxy;
 pub mod sim;
 pub mod store;
 pub mod table;

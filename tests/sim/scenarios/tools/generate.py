@@ -218,8 +218,11 @@ class Cluster:
                   "spec": {"accessModes": list(modes), "resources": {"requests": {"storage": size}}, "storageClassName": sc, "volumeName": pv, "volumeMode": "Filesystem"},
                   "status": {"phase": "Bound", "accessModes": list(modes), "capacity": {"storage": size}}})
 
-    def service(self, ns, name, selector, port):
-        self.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts("10-02", 10)},
+    def service(self, ns, name, selector, port, annotations=None):
+        meta = {"name": name, "namespace": ns, "creationTimestamp": ts("10-02", 10)}
+        if annotations:
+            meta["annotations"] = annotations
+        self.add({"apiVersion": "v1", "kind": "Service", "metadata": meta,
                   "spec": {"type": "ClusterIP", "selector": selector, "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}],
                            "clusterIP": "172.20.%d.%d" % (self.rng.randint(0, 250), self.rng.randint(1, 250))}})
 
@@ -352,7 +355,13 @@ def astronomer():
         pods = c.deployment(ns, f"{release}-scheduler", al("scheduler"), [container("scheduler", img, "1", "3840Mi", ["airflow", "scheduler"])], 1,
                             pod_annotations=sched_ann)
         c.place(pods, ns=ns)
-        c.place(c.deployment(ns, f"{release}-webserver", al("webserver"), [container("webserver", img, "500m", "1920Mi", ["airflow", "webserver"], [8080])], 1), ns=ns)
+        web = container("webserver", img, "500m", "1920Mi", ["airflow", "webserver"], [8080])
+        # Astronomer Software serves lunar's webserver under its deployment URL's path
+        # (apache/airflow config.yml [webserver] base_url): /lunar-nuclear-3725/airflow/health.
+        # zodiac keeps Airflow's default (no path): /health.
+        if release.startswith("lunar"):
+            web["env"] = [{"name": "AIRFLOW__WEBSERVER__BASE_URL", "value": f"https://deployments.example.com/{release}/airflow"}]
+        c.place(c.deployment(ns, f"{release}-webserver", al("webserver"), [web], 1), ns=ns)
         for comp, cpu, mem in [("flower", "100m", "384Mi"), ("pgbouncer", "100m", "256Mi"), ("statsd", "100m", "256Mi")]:
             c.place(c.deployment(ns, f"{release}-{comp}", al(comp), [container(comp, f"quay.io/astronomer/ap-{comp}:1.0.0", cpu, mem)], 1), ns=ns)
         for name, template, kind, owner in c.statefulset(ns, f"{release}-redis", al("redis"), [container("redis", "quay.io/astronomer/ap-redis:7.2.4", "100m", "256Mi", ports=[6379])], 1,
@@ -372,10 +381,33 @@ def astronomer():
         trig = c.deployment(ns, f"{release}-triggerer", al("triggerer"), [container("triggerer", img, trig_cpu, "1Gi", ["airflow", "triggerer"])], 1)
         for name, template, kind, owner in trig:
             c.pod(ns, name, template, kind, owner, status="Pending" if release.startswith("zodiac") else "Running")
+        # Airflow's own health through the API server's service proxy (kube-sim answers from the
+        # annotation, ages as times before its now): lunar is healthy; zodiac's scheduler pod is
+        # Ready but its heartbeat is 20 minutes old, and its triggerer never ran (Pending).
+        if release.startswith("lunar"):
+            health = {"metadatabase": {"status": "healthy"},
+                      "scheduler": {"status": "healthy", "latest_scheduler_heartbeat": "-4s"},
+                      "triggerer": {"status": "healthy", "latest_triggerer_heartbeat": "-6s"},
+                      "dag_processor": {"status": None, "latest_dag_processor_heartbeat": None}}
+        else:
+            health = {"metadatabase": {"status": "healthy"},
+                      "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": "-20m"},
+                      "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
+                      "dag_processor": {"status": None, "latest_dag_processor_heartbeat": None}}
+        health_path = f"{release}.airflow.health" if release.startswith("lunar") else "health"
+        health_ann = {f"sim.kube-sim.dev/proxy.{health_path}": json.dumps(health, separators=(",", ":"))}
         for comp, port in [("webserver", 8080), ("flower", 5555), ("redis", 6379), ("pgbouncer", 6543)]:
-            c.service(ns, f"{release}-{comp}", al(comp), port)
+            c.service(ns, f"{release}-{comp}", al(comp), port, annotations=health_ann if comp == "webserver" else None)
+    # auditor: the reads of Kubernetes' `view` ClusterRole (plugin/pkg/auth/authorizer/rbac/
+    # bootstrappolicy/policy.go), which grants no services/proxy.
+    auditor = {"name": "auditor", "token": "kube-sim-auditor-token",
+               "rules": [{"verbs": ["get", "list", "watch"],
+                          "resources": ["pods", "pods/log", "pods/status", "services", "services/status", "endpoints", "events", "configmaps",
+                                        "persistentvolumeclaims", "resourcequotas", "limitranges", "namespaces", "deployments", "deployments/scale",
+                                        "replicasets", "statefulsets", "statefulsets/scale", "daemonsets", "horizontalpodautoscalers",
+                                        "poddisruptionbudgets", "selfsubjectaccessreviews"]}]}
     return {"name": "astronomer", "description": "Astronomer Enterprise: platform in astronomer-ee, Airflow deployments lunar-nuclear-3725 (3 workers) and zodiac-cosmo-1172 (1 worker)",
-            "users": USERS, "objects": c.objects}
+            "users": USERS + [auditor], "objects": c.objects}
 
 
 def artsy():
