@@ -6,6 +6,7 @@ pub mod control;
 pub mod error;
 pub mod generate;
 pub mod http;
+pub mod kubelet;
 pub mod quantity;
 pub mod resources;
 pub mod scenario;
