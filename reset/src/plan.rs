@@ -53,6 +53,8 @@ pub struct ClaimView {
     pub data: String,
     /// The pods mounting it.
     pub consumers: Vec<String>,
+    /// How full it is (what is about to be deleted), or why that is unknown.
+    pub usage: shared::volume_usage::ClaimUsage,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -503,6 +505,11 @@ fn claim_view(world: &World, claim: &PersistentVolumeClaim, pods: &[&Pod]) -> Cl
         reclaim_policy,
         data,
         consumers: pods.iter().map(|p| p.name_any()).collect(),
+        usage: world.usage.of(
+            &world.namespace,
+            &claim.name_any(),
+            pods.first().map(|p| p.name_any()).as_deref(),
+        ),
     }
 }
 
@@ -941,7 +948,7 @@ fn render_lines(plan: &Plan) -> String {
     );
     for c in &plan.claims {
         out.push_str(&format!(
-            "  claim {}: {} {}, class {}, volume {}\n    data: {}\n    mounted by: {}\n",
+            "  claim {}: {} {}, class {}, volume {}\n    usage: {}\n    data: {}\n    mounted by: {}\n",
             c.name,
             c.capacity,
             c.access_modes.join(","),
@@ -951,6 +958,7 @@ fn render_lines(plan: &Plan) -> String {
                 &c.storage_class
             },
             c.volume.as_deref().unwrap_or("-"),
+            c.usage.describe(),
             c.data,
             if c.consumers.is_empty() {
                 "no pod".to_string()

@@ -52,6 +52,8 @@ pub struct World {
     pub hpas: Vec<HorizontalPodAutoscaler>,
     pub scaled_objects: Vec<DynamicObject>,
     pub snapshot_classes: Vec<DynamicObject>,
+    /// How full the claims are (the kubelet's stats of the running pods mounting them).
+    pub usage: shared::volume_usage::Usage,
 }
 
 fn forbidden_or_missing(e: &kube::Error) -> bool {
@@ -150,6 +152,13 @@ pub async fn read(
             Err(e) => return Err(e),
         };
     }
+    // Unknown usage (no permission, no running pod) is shown as such, never an error.
+    let mounting = world
+        .pods
+        .iter()
+        .filter(|p| world.claims.iter().any(|c| mounts(p, &c.name_any())));
+    world.usage =
+        shared::volume_usage::fetch(client, shared::volume_usage::running_on_nodes(mounting)).await;
     Ok(world)
 }
 

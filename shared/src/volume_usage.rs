@@ -157,6 +157,16 @@ pub struct Usage {
     nodes: BTreeMap<String, NodeAnswer>,
     /// (namespace, pod) → node, for the pods asked about.
     pods: BTreeMap<(String, String), String>,
+    /// (namespace, pod) → its claims as the kubelet reported them.
+    mounts: BTreeMap<(String, String), Vec<Mount>>,
+}
+
+/// A claim a pod mounts, as the kubelet reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// The pod's name for the volume (`logs`).
+    pub volume: String,
+    pub claim: String,
 }
 
 /// The part of the kubelet's Summary read here.
@@ -169,6 +179,7 @@ pub struct Summary {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PodStats {
+    pod_ref: PodReference,
     #[serde(default)]
     volume: Vec<VolumeStats>,
 }
@@ -182,6 +193,8 @@ struct PodReference {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct VolumeStats {
+    #[serde(default)]
+    name: String,
     pvc_ref: Option<PodReference>,
     capacity_bytes: Option<u64>,
     used_bytes: Option<u64>,
@@ -205,7 +218,10 @@ impl VolumeStats {
             inodes_used: self.inodes_used,
             inodes_free: self.inodes_free,
             used_percent: percent(used, capacity)?,
-            inodes_percent: self.inodes.zip(self.inodes_used).and_then(|(i, u)| percent(u, i)),
+            inodes_percent: self
+                .inodes
+                .zip(self.inodes_used)
+                .and_then(|(i, u)| percent(u, i)),
         })
     }
 }
@@ -221,8 +237,26 @@ impl Usage {
                 };
                 self.claims
                     .insert((claim.namespace.clone(), claim.name.clone()), figures);
+                self.mounts
+                    .entry((pod.pod_ref.namespace.clone(), pod.pod_ref.name.clone()))
+                    .or_default()
+                    .push(Mount {
+                        volume: v.name.clone(),
+                        claim: claim.name.clone(),
+                    });
             }
         }
+    }
+
+    /// The claims the kubelet reported for `pod`, with their usage.
+    pub fn mounts_of(&self, namespace: &str, pod: &str) -> Vec<(Mount, ClaimUsage)> {
+        let key = (namespace.to_string(), pod.to_string());
+        self.mounts
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .map(|m| (m.clone(), self.of(namespace, &m.claim, Some(pod))))
+            .collect()
     }
 
     /// Were the kubelet's stats refused for lack of permission?
@@ -339,8 +373,18 @@ mod tests {
         assert_eq!((f.used_percent, f.inodes_percent), (98, Some(7)));
         assert!(known.nearly_full());
         assert_eq!(known.describe(), "98Gi of 100Gi used (98%), inodes 7% used");
-        assert_eq!(usage.of("ns", "data-web", Some("web")), ClaimUsage::NotReported);
+        assert_eq!(
+            usage.of("ns", "data-web", Some("web")),
+            ClaimUsage::NotReported
+        );
         assert_eq!(usage.of("ns", "old", None), ClaimUsage::NotMounted);
+        let mounts = usage.mounts_of("ns", "w-2");
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(
+            (mounts[0].0.volume.as_str(), mounts[0].0.claim.as_str()),
+            ("logs", "logs-w-2")
+        );
+        assert!(usage.mounts_of("ns", "web").is_empty());
         assert!(!usage.forbidden());
     }
 

@@ -386,6 +386,96 @@ async fn previous_logs(target: &shared::Target, d: &AirflowDeployment) -> Previo
         .collect()
 }
 
+/// The pods of `d` a kubelet runs (placed, neither Pending nor going away): those whose
+/// volumes it measures.
+fn measured_pods(d: &AirflowDeployment) -> Vec<shared::volume_usage::PodOnNode> {
+    d.components
+        .values()
+        .flat_map(|c| c.pods.iter())
+        .filter(|p| !matches!(p.status.as_str(), "Pending" | "Terminating"))
+        .filter_map(|p| {
+            Some(shared::volume_usage::PodOnNode {
+                namespace: d.namespace.clone(),
+                name: p.name.clone(),
+                node: p.node.clone()?,
+            })
+        })
+        .collect()
+}
+
+/// Adds a problem for every claim of `d`'s pods over 90% used, with its fix (pure). A
+/// worker's log volume is replaced by `reset-logs`; when that worker already crash-loops, its
+/// problem says the volume is full and leads with the reset instead of adding a second one.
+/// Another claim: `kubectl pvcreset` (an empty volume), or grown when its data must stay.
+pub fn volume_problems(
+    d: &AirflowDeployment,
+    given_flags: &str,
+    usage: &shared::volume_usage::Usage,
+    problems: &mut Vec<Problem>,
+) {
+    let scope = format!(" -n {}{given_flags}", word(&d.namespace));
+    let mut components: Vec<(&String, &discovery::Component)> = d.components.iter().collect();
+    components.sort_by_key(|(name, _)| rank(name));
+    for (name, c) in components {
+        for p in &c.pods {
+            for (mount, claim_usage) in usage.mounts_of(&d.namespace, &p.name) {
+                let Some(f) = claim_usage.figures().filter(|_| claim_usage.nearly_full()) else {
+                    continue;
+                };
+                let full = format!(
+                    "{} is {}% full ({} of {}{})",
+                    mount.claim,
+                    f.used_percent.max(f.inodes_percent.unwrap_or(0)),
+                    shared::volume_usage::bytes(f.used_bytes),
+                    shared::volume_usage::bytes(f.capacity_bytes),
+                    f.inodes_percent
+                        .map(|i| format!(", inodes {i}%"))
+                        .unwrap_or_default()
+                );
+                if name == "worker" && mount.volume.contains("log") {
+                    let reset = format!(
+                        "kubectl airflow reset-logs {} {}{scope}",
+                        word(&p.name),
+                        word(&d.release)
+                    );
+                    let crash = problems.iter_mut().find(|q| {
+                        q.fix == reset || q.alternative.as_ref().is_some_and(|a| a.fix == reset)
+                    });
+                    if let Some(crash) = crash {
+                        crash.what += &format!("; its log volume {full}");
+                        if let Some(alt) = crash.alternative.as_mut().filter(|a| a.fix == reset) {
+                            alt.fix = std::mem::replace(&mut crash.fix, reset);
+                            alt.when = "the full disk is not its log volume".into();
+                        }
+                        continue;
+                    }
+                    problems.push(Problem {
+                        what: format!("the log volume of {} ({name}): {full}", p.name),
+                        fix: reset,
+                        alternative: None,
+                        cause: None,
+                    });
+                    continue;
+                }
+                let grown = shared::volume_usage::bytes(f.capacity_bytes.saturating_mul(2));
+                problems.push(Problem {
+                    what: format!("a volume of {} ({name}): {full}", p.name),
+                    fix: format!("kubectl pvcreset {}{scope}", word(&mount.claim)),
+                    alternative: Some(Alternative {
+                        when: "its data must be kept and its storage class allows expansion"
+                            .into(),
+                        fix: format!(
+                            "kubectl patch pvc {}{scope} -p '{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{grown}\"}}}}}}}}'",
+                            word(&mount.claim)
+                        ),
+                    }),
+                    cause: None,
+                });
+            }
+        }
+    }
+}
+
 /// `status` with `-w`: the report redrawn as the deployment's pods change.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StatusArgs {
@@ -406,8 +496,12 @@ async fn report(target: &shared::Target, args: &ReleaseArgs) -> shared::Result<S
         args.release.as_deref(),
         &target.given_flags,
     )?;
-    let logs = previous_logs(target, deployment).await;
-    let problems = problems(deployment, Fixes::Airflow, &target.given_flags, &logs);
+    let (logs, usage) = tokio::join!(
+        previous_logs(target, deployment),
+        shared::volume_usage::fetch(&target.client, measured_pods(deployment))
+    );
+    let mut problems = problems(deployment, Fixes::Airflow, &target.given_flags, &logs);
+    volume_problems(deployment, &target.given_flags, &usage, &mut problems);
     Ok(match OutputFormat::from(args.output) {
         OutputFormat::Json => {
             output::to_json(&serde_json::json!({ "deployment": deployment, "problems": problems }))?
