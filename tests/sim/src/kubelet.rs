@@ -44,9 +44,10 @@ pub fn proxy(
 ) -> Option<Result<Value, ApiError>> {
     let rest = path.strip_prefix("/api/v1/nodes/")?;
     let (node, kubelet_path) = match rest.split_once('/') {
-        Some((node, tail)) if tail == "proxy" || tail.starts_with("proxy/") => {
-            (node, tail.trim_start_matches("proxy").trim_start_matches('/'))
-        }
+        Some((node, tail)) if tail == "proxy" || tail.starts_with("proxy/") => (
+            node,
+            tail.trim_start_matches("proxy").trim_start_matches('/'),
+        ),
         _ => return None,
     };
     Some(answer(store, method, node, kubelet_path, user))
@@ -185,7 +186,8 @@ pub fn figures(pvc: &Value, pv: Option<&Value>) -> Option<Figures> {
         .and_then(|pv| pv["spec"]["capacity"]["storage"].as_str())
         .or_else(|| pvc["status"]["capacity"]["storage"].as_str())
         .and_then(crate::quantity::parse)? as u64;
-    let from_scenario = |key| annotation(pvc, key).or_else(|| pv.and_then(|pv| annotation(pv, key)));
+    let from_scenario =
+        |key| annotation(pvc, key).or_else(|| pv.and_then(|pv| annotation(pv, key)));
     let used = from_scenario(USED_BYTES)
         .and_then(crate::quantity::parse)
         .map_or(capacity / 100 * DEFAULT_USED_PERCENT, |u| u.max(0.0) as u64)
@@ -217,15 +219,26 @@ mod tests {
         let gi = 1024 * 1024 * 1024;
         let pv = json!({"metadata": {"annotations": {USED_BYTES: "9Gi"}},
                         "spec": {"capacity": {"storage": "10Gi"}}});
-        let f = figures(&pvc(json!({USED_BYTES: "9.5Gi", USED_INODES: "400"})), Some(&pv)).unwrap();
-        assert_eq!((f.capacity, f.used, f.inodes_used), (10 * gi, 9 * gi + gi / 2, 400));
+        let f = figures(
+            &pvc(json!({USED_BYTES: "9.5Gi", USED_INODES: "400"})),
+            Some(&pv),
+        )
+        .unwrap();
+        assert_eq!(
+            (f.capacity, f.used, f.inodes_used),
+            (10 * gi, 9 * gi + gi / 2, 400)
+        );
         assert_eq!(f.inodes, 10 * gi / INODE_RATIO);
         let f = figures(&pvc(json!({})), Some(&pv)).unwrap();
         assert_eq!(f.used, 9 * gi);
         let f = figures(&pvc(json!({})), None).unwrap();
         assert_eq!(f.used, 10 * gi / 100 * 2);
         // Never more than the capacity.
-        let f = figures(&pvc(json!({USED_BYTES: "20Gi", USED_INODES: "99999999"})), None).unwrap();
+        let f = figures(
+            &pvc(json!({USED_BYTES: "20Gi", USED_INODES: "99999999"})),
+            None,
+        )
+        .unwrap();
         assert_eq!((f.used, f.inodes_used), (f.capacity, f.inodes));
         assert_eq!(figures(&json!({"metadata": {}}), None), None);
     }
