@@ -363,15 +363,16 @@ def astronomer():
         for name, template, kind, owner in c.statefulset(ns, f"{release}-redis", al("redis"), [container("redis", "quay.io/astronomer/ap-redis:7.2.4", "100m", "256Mi", ports=[6379])], 1,
                                                          [("redis-db", "1Gi", "gp2")]):
             c.pod(ns, name, template, kind, owner)
-        # worker-2 of lunar crash-loops on its full log volume (its log says so; the kubelet's
-        # stats report the volume 98% used: annotation on its PV, so a fresh volume is empty).
-        full = {f"logs-{release}-worker-2": {USED_BYTES: "98Gi"}} if release.startswith("lunar") else {}
+        # worker-2 of lunar crash-loops on its full log volume: the crash loop and the kubelet's
+        # figure (98% used) are on its PV, so any pod mounting it crashes and a fresh volume
+        # (reset-logs) fixes it, as on a real cluster; its log says so.
+        full = {f"logs-{release}-worker-2": {USED_BYTES: "98Gi", "sim.kube-sim.dev/crash-loop": "worker"}} if release.startswith("lunar") else {}
         worker_pods = c.statefulset(ns, f"{release}-worker", wl("worker"), [container("worker", img, "1", "3840Mi", ["airflow", "celery", "worker"])], workers,
                                     [("logs", "100Gi", "gp2")], pv_annotations=full)
         for name, template, kind, owner in worker_pods:
             log = WORKER_LOG.replace("{pod}", name).replace("{release}", release)
             if release.startswith("lunar") and name.endswith("-2"):
-                crash = {"sim.kube-sim.dev/crash-loop": "worker", "sim.kube-sim.dev/log.worker": CRASH_LOG.replace("{release}", release)}
+                crash = {"sim.kube-sim.dev/log.worker": CRASH_LOG.replace("{release}", release)}
                 c.pod(ns, name, template, kind, owner, annotations=crash, status="CrashLoopBackOff", restarts=47)
             else:
                 c.pod(ns, name, template, kind, owner, annotations={"sim.kube-sim.dev/log.worker": log})
