@@ -21,7 +21,7 @@ use crate::discovery::{self, AirflowDeployment, Inventory};
 pub struct VolumesArgs {
     /// The Airflow release (implicit when the namespace holds only one)
     pub release: Option<String>,
-    /// Output format: wide adds owner, storage class and volume; name prints
+    /// Output format: wide adds owner, pod, storage class and volume; name prints
     /// persistentvolumeclaim/NAME
     #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
