@@ -1053,6 +1053,34 @@ mod tests {
     }
 
     #[test]
+    fn each_claim_shows_how_full_it_is_or_why_that_is_unknown() {
+        let mut w = world();
+        let p = plan(&w, &request(StrategyChoice::Auto), "t").unwrap();
+        assert_eq!(
+            p.claims[0].usage,
+            shared::volume_usage::ClaimUsage::NotMounted
+        );
+        assert!(
+            render_lines(&p).contains("    usage: unknown (no running pod mounts it)\n"),
+            "{}",
+            render_lines(&p)
+        );
+        let summary: shared::volume_usage::Summary = from(json!({"pods": [
+            {"podRef": {"name": "web-1", "namespace": "ns"},
+             "volume": [{"name": "v", "pvcRef": {"name": "data-web-1", "namespace": "ns"},
+                         "capacityBytes": 10u64 << 30, "usedBytes": 9u64 << 30}]}]}));
+        w.usage.add_summary("n1", &summary);
+        let p = plan(&w, &request(StrategyChoice::Auto), "t").unwrap();
+        assert!(
+            render_lines(&p).contains("    usage: 9Gi of 10Gi used (90%)\n"),
+            "{}",
+            render_lines(&p)
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["claims"][0]["usage"]["usedPercent"], 90);
+    }
+
+    #[test]
     fn one_statefulset_ordinal_takes_the_pod_strategy_and_keeps_retained_data() {
         let p = plan(
             &world(),

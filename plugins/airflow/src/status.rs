@@ -712,4 +712,88 @@ mod tests {
         assert_eq!(ambiguous.exit_code(), 2);
         assert!(ambiguous.to_string().contains("lunar-nuclear-3725, other"));
     }
+
+    /// What the kubelet says of lunar's claims: worker-2's logs and the redis claim.
+    fn usage(logs_used_gi: u64, redis_used_mi: u64) -> shared::volume_usage::Usage {
+        let (ns, gi, mi) = ("astronomer-ee-lunar-nuclear-3725", 1u64 << 30, 1u64 << 20);
+        let summary: shared::volume_usage::Summary = serde_json::from_value(serde_json::json!({
+            "pods": [
+                {"podRef": {"name": "lunar-nuclear-3725-worker-2", "namespace": ns},
+                 "volume": [{"name": "logs", "pvcRef": {"name": "logs-lunar-nuclear-3725-worker-2", "namespace": ns},
+                             "capacityBytes": 100 * gi, "usedBytes": logs_used_gi * gi}]},
+                {"podRef": {"name": "s-1", "namespace": ns},
+                 "volume": [{"name": "data", "pvcRef": {"name": "redis-db-0", "namespace": ns},
+                             "capacityBytes": 1024 * mi, "usedBytes": redis_used_mi * mi}]}
+            ]
+        }))
+        .unwrap();
+        let mut usage = shared::volume_usage::Usage::default();
+        usage.add_summary("n1", &summary);
+        usage
+    }
+
+    #[test]
+    fn a_nearly_full_claim_is_a_problem_and_a_full_log_volume_leads_with_the_reset() {
+        let d = &lunar()[0];
+        let ns = "-n astronomer-ee-lunar-nuclear-3725";
+        let mut found = problems(d, Fixes::Airflow, "", &PreviousLogs::new());
+        let crash_fix = |found: &[Problem]| {
+            found
+                .iter()
+                .find(|p| p.what.starts_with("lunar-nuclear-3725-worker-2 (worker)"))
+                .map(|p| p.fix.clone())
+        };
+        assert!(
+            crash_fix(&found).is_some_and(|f| f.starts_with("kubectl airflow restart")),
+            "{found:?}"
+        );
+        volume_problems(d, "", &usage(98, 973), &mut found);
+        // worker-2's crash loop: its full log volume makes the reset the fix, no second problem.
+        let crash = found
+            .iter()
+            .find(|p| p.what.starts_with("lunar-nuclear-3725-worker-2 (worker)"))
+            .unwrap();
+        assert!(
+            crash.what.ends_with(
+                "; its log volume logs-lunar-nuclear-3725-worker-2 is 98% full (98Gi of 100Gi)"
+            ),
+            "{}",
+            crash.what
+        );
+        assert_eq!(
+            crash.fix,
+            format!(
+                "kubectl airflow reset-logs lunar-nuclear-3725-worker-2 lunar-nuclear-3725 {ns}"
+            )
+        );
+        let alt = crash.alternative.as_ref().unwrap();
+        assert_eq!(
+            alt.fix,
+            format!("kubectl airflow restart lunar-nuclear-3725-worker-2 {ns}")
+        );
+        assert!(!found.iter().any(|p| p.what.starts_with("the log volume")));
+        // Another claim (the scheduler's s-1 mounts it here): pvcreset, or grown to twice.
+        let other = found
+            .iter()
+            .find(|p| {
+                p.what
+                    .starts_with("a volume of s-1 (scheduler): redis-db-0 is 96% full")
+            })
+            .unwrap_or_else(|| panic!("{found:?}"));
+        assert_eq!(other.fix, format!("kubectl pvcreset redis-db-0 {ns}"));
+        assert!(
+            other
+                .alternative
+                .as_ref()
+                .unwrap()
+                .fix
+                .ends_with(r#"-p '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}'"#),
+            "{other:?}"
+        );
+        // 90% or less is no problem.
+        let mut calm = problems(d, Fixes::Airflow, "", &PreviousLogs::new());
+        let before = calm.clone();
+        volume_problems(d, "", &usage(90, 900), &mut calm);
+        assert_eq!(calm, before);
+    }
 }

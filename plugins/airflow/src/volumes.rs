@@ -463,5 +463,47 @@ mod tests {
             text.contains("10Gi") && text.contains("Reclaim ?"),
             "{text}"
         );
+
+        // With the kubelet's figures: used, capacity and percents; without the permission: why.
+        let mut with_usage = found.clone();
+        let summary: shared::volume_usage::Summary = serde_json::from_value(json!({"pods": [
+            {"podRef": {"name": "lunar-nuclear-3725-worker-0", "namespace": NS},
+             "volume": [{"name": "logs", "pvcRef": {"name": "logs-lunar-nuclear-3725-worker-0", "namespace": NS},
+                         "capacityBytes": 10u64 << 30, "usedBytes": (96u64 << 30) / 10,
+                         "inodes": 1000, "inodesUsed": 10}]}]}))
+        .unwrap();
+        let mut usage = Usage::default();
+        usage.add_summary("n1", &summary);
+        add_usage(NS, &mut with_usage, &usage);
+        let text = render(
+            &d,
+            &with_usage,
+            true,
+            false,
+            "2026-11-24T10:00:00Z".parse().unwrap(),
+        );
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("logs-lunar-nuclear-3725-worker-0"))
+            .unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[2..6], ["9.6Gi", "10Gi", "96%", "1%"], "{text}");
+        with_usage[2].usage = ClaimUsage::Forbidden;
+        let text = render(
+            &d,
+            &with_usage,
+            true,
+            false,
+            "2026-11-24T10:00:00Z".parse().unwrap(),
+        );
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("logs-lunar-nuclear-3725-worker-1"))
+            .unwrap();
+        assert!(
+            row.contains(" no nodes/proxy ") && row.contains(" 10Gi "),
+            "{text}"
+        );
+        assert!(text.contains("\nUsed no nodes/proxy: "), "{text}");
     }
 }
