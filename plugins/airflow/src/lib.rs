@@ -282,6 +282,14 @@ const PERMISSIONS: &[Permission] = &[
         Scope::Cluster,
         "diagnose: node capacity",
     ),
+    Permission::new(
+        "get",
+        "",
+        "nodes",
+        Scope::Cluster,
+        "volumes, status: how full the claims are, from the kubelet (optional)",
+    )
+    .sub("proxy"),
 ];
 
 /// `restart` annotates the pod template of a Deployment and of a StatefulSet alike.
