@@ -392,3 +392,61 @@ fn without_node_proxy_the_usage_is_unknown_and_said_so() {
     );
     assert!(sim.mutating_requests().is_empty());
 }
+
+/// The prompt shows the same plan, usage included: declined, nothing changes; confirmed, the
+/// claim is replaced by an empty volume, which `volumes` then shows nearly empty and `status`
+/// no longer flags.
+#[test]
+fn the_prompt_shows_the_usage_and_a_reset_leaves_an_empty_volume() {
+    use expectrl::{Expect, Session};
+    let sim = SimProcess::start("astronomer", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    let spawn = || {
+        let mut cmd = suite_tests::plugin("pvcreset", home.path());
+        cmd.args([LOGS_2, "-n", LUNAR, "--timeout", "60s", "--kubeconfig"])
+            .arg(&sim.kubeconfig);
+        let mut s = Session::spawn(cmd).unwrap();
+        s.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+        s
+    };
+    let exit = |s: &expectrl::session::OsSession| match s.get_process().wait().unwrap() {
+        expectrl::process::unix::WaitStatus::Exited(_, code) => code,
+        other => panic!("{other:?}"),
+    };
+    let mut no = spawn();
+    no.expect("usage: 98Gi of 100Gi used (98%)").unwrap();
+    no.expect("to confirm").unwrap();
+    no.send_line("no").unwrap();
+    no.expect("nothing was changed").unwrap();
+    assert_eq!(exit(&no), 3);
+    assert!(sim.mutating_requests().is_empty());
+
+    let mut yes = spawn();
+    yes.expect("usage: 98Gi of 100Gi used (98%)").unwrap();
+    yes.expect("to confirm").unwrap();
+    yes.send_line("lunar-nuclear-3725-worker").unwrap();
+    yes.expect("done in").unwrap();
+    assert_eq!(exit(&yes), 0);
+
+    let out = sim.run_plugin(
+        "airflow",
+        home.path(),
+        &["volumes", "-n", LUNAR, "-o", "json"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let fresh = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == LOGS_2)
+        .unwrap();
+    assert_eq!(fresh["usage"]["usedPercent"], 2, "{fresh}");
+    let status = sim.run_plugin("airflow", home.path(), &["status", "-n", LUNAR]);
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    assert!(
+        status.stdout.contains("Problems: none"),
+        "{}",
+        status.stdout
+    );
+}
