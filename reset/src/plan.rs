@@ -112,6 +112,8 @@ pub struct ClaimView {
     /// `restore`: the VolumeSnapshot the new claim is created from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_from: Option<RestoreSource>,
+    /// How full it is (what is about to be deleted), or why that is unknown.
+    pub usage: shared::volume_usage::ClaimUsage,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -664,6 +666,11 @@ fn claim_view(world: &World, claim: &PersistentVolumeClaim, pods: &[&Pod]) -> Cl
         consumers: pods.iter().map(|p| p.name_any()).collect(),
         reshape: None,
         restore_from: None,
+        usage: world.usage.of(
+            &world.namespace,
+            &claim.name_any(),
+            pods.first().map(|p| p.name_any()).as_deref(),
+        ),
     }
 }
 
@@ -1137,7 +1144,7 @@ fn render_lines(plan: &Plan) -> String {
     );
     for c in &plan.claims {
         out.push_str(&format!(
-            "  claim {}: {} {}, class {}, volume {}\n    data: {}\n    mounted by: {}\n",
+            "  claim {}: {} {}, class {}, volume {}\n    usage: {}\n    data: {}\n    mounted by: {}\n",
             c.name,
             c.capacity,
             c.access_modes.join(","),
@@ -1147,6 +1154,7 @@ fn render_lines(plan: &Plan) -> String {
                 &c.storage_class
             },
             c.volume.as_deref().unwrap_or("-"),
+            c.usage.describe(),
             c.data,
             if c.consumers.is_empty() {
                 "no pod".to_string()
@@ -1265,6 +1273,34 @@ mod tests {
             restore: Vec::new(),
             ignore_gitops: false,
         }
+    }
+
+    #[test]
+    fn each_claim_shows_how_full_it_is_or_why_that_is_unknown() {
+        let mut w = world();
+        let p = plan(&w, &request(StrategyChoice::Auto), "t").unwrap();
+        assert_eq!(
+            p.claims[0].usage,
+            shared::volume_usage::ClaimUsage::NotMounted
+        );
+        assert!(
+            render_lines(&p).contains("    usage: unknown (no running pod mounts it)\n"),
+            "{}",
+            render_lines(&p)
+        );
+        let summary: shared::volume_usage::Summary = from(json!({"pods": [
+            {"podRef": {"name": "web-1", "namespace": "ns"},
+             "volume": [{"name": "v", "pvcRef": {"name": "data-web-1", "namespace": "ns"},
+                         "capacityBytes": 10u64 << 30, "usedBytes": 9u64 << 30}]}]}));
+        w.usage.add_summary("n1", &summary);
+        let p = plan(&w, &request(StrategyChoice::Auto), "t").unwrap();
+        assert!(
+            render_lines(&p).contains("    usage: 9Gi of 10Gi used (90%)\n"),
+            "{}",
+            render_lines(&p)
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["claims"][0]["usage"]["usedPercent"], 90);
     }
 
     #[test]

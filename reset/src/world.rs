@@ -55,6 +55,8 @@ pub struct World {
     /// Argo CD's Applications, read only when a workload carries an Argo CD tracking mark;
     /// `None` when not read or unreadable (shared::manager decides what that means).
     pub argo_apps: Option<shared::manager::ArgoApps>,
+    /// How full the claims are (the kubelet's stats of the running pods mounting them).
+    pub usage: shared::volume_usage::Usage,
 }
 
 fn forbidden_or_missing(e: &kube::Error) -> bool {
@@ -154,6 +156,13 @@ pub async fn read(
             Err(e) => return Err(e),
         };
     }
+    // Unknown usage (no permission, no running pod) is shown as such, never an error.
+    let mounting = world
+        .pods
+        .iter()
+        .filter(|p| world.claims.iter().any(|c| mounts(p, &c.name_any())));
+    world.usage =
+        shared::volume_usage::fetch(client, shared::volume_usage::running_on_nodes(mounting)).await;
     Ok(world)
 }
 

@@ -30,6 +30,7 @@ pub mod selector;
 pub mod shell;
 pub mod suggest;
 pub mod validate;
+pub mod volume_usage;
 pub mod wait;
 
 pub use error::{Error, Result};

@@ -57,7 +57,7 @@ enum Command {
     /// One deployment's components and pods, and the problems found with the command for each
     #[command(after_help = examples::STATUS)]
     Status(status::StatusArgs),
-    /// The deployment's PersistentVolumeClaims: owner, pod, capacity, status, reclaim policy
+    /// The deployment's PersistentVolumeClaims: how full (kubelet stats), capacity, status, reclaim policy
     #[command(after_help = examples::VOLUMES)]
     Volumes(volumes::VolumesArgs),
     /// Replace worker log volumes (full disks crash-loop workers), through kubectl pvcreset
@@ -144,10 +144,11 @@ mod examples {
   kubectl airflow status -n astronomer-ee-zodiac-cosmo-1172 -w";
 
     pub const VOLUMES: &str = "Examples:
-  # The deployment's claims: component, pod, capacity, reclaim policy
+  # The deployment's claims: used, capacity, use% and inodes% (the kubelet's stats, which
+  # need get on nodes/proxy), status, reclaim policy
   kubectl airflow volumes -n astronomer-ee-lunar-nuclear-3725
 
-  # With owner, storage class and volume
+  # With owner, pod, storage class and volume
   kubectl airflow volumes -n astronomer-ee-lunar-nuclear-3725 -o wide
 
   # The claims' names, for kubectl
@@ -298,6 +299,14 @@ const PERMISSIONS: &[Permission] = &[
         Scope::Cluster,
         "diagnose: node capacity",
     ),
+    Permission::new(
+        "get",
+        "",
+        "nodes",
+        Scope::Cluster,
+        "volumes, status: how full the claims are, from the kubelet (optional)",
+    )
+    .sub("proxy"),
 ];
 
 /// `restart` annotates the pod template of a Deployment and of a StatefulSet alike.

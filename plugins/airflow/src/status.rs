@@ -386,6 +386,96 @@ async fn previous_logs(target: &shared::Target, d: &AirflowDeployment) -> Previo
         .collect()
 }
 
+/// The pods of `d` a kubelet runs (placed, neither Pending nor going away): those whose
+/// volumes it measures.
+fn measured_pods(d: &AirflowDeployment) -> Vec<shared::volume_usage::PodOnNode> {
+    d.components
+        .values()
+        .flat_map(|c| c.pods.iter())
+        .filter(|p| !matches!(p.status.as_str(), "Pending" | "Terminating"))
+        .filter_map(|p| {
+            Some(shared::volume_usage::PodOnNode {
+                namespace: d.namespace.clone(),
+                name: p.name.clone(),
+                node: p.node.clone()?,
+            })
+        })
+        .collect()
+}
+
+/// Adds a problem for every claim of `d`'s pods over 90% used, with its fix (pure). A
+/// worker's log volume is replaced by `reset-logs`; when that worker already crash-loops, its
+/// problem says the volume is full and leads with the reset instead of adding a second one.
+/// Another claim: `kubectl pvcreset` (an empty volume), or grown when its data must stay.
+pub fn volume_problems(
+    d: &AirflowDeployment,
+    given_flags: &str,
+    usage: &shared::volume_usage::Usage,
+    problems: &mut Vec<Problem>,
+) {
+    let scope = format!(" -n {}{given_flags}", word(&d.namespace));
+    let mut components: Vec<(&String, &discovery::Component)> = d.components.iter().collect();
+    components.sort_by_key(|(name, _)| rank(name));
+    for (name, c) in components {
+        for p in &c.pods {
+            for (mount, claim_usage) in usage.mounts_of(&d.namespace, &p.name) {
+                let Some(f) = claim_usage.figures().filter(|_| claim_usage.nearly_full()) else {
+                    continue;
+                };
+                let full = format!(
+                    "{} is {}% full ({} of {}{})",
+                    mount.claim,
+                    f.used_percent.max(f.inodes_percent.unwrap_or(0)),
+                    shared::volume_usage::bytes(f.used_bytes),
+                    shared::volume_usage::bytes(f.capacity_bytes),
+                    f.inodes_percent
+                        .map(|i| format!(", inodes {i}%"))
+                        .unwrap_or_default()
+                );
+                if name == "worker" && mount.volume.contains("log") {
+                    let reset = format!(
+                        "kubectl airflow reset-logs {} {}{scope}",
+                        word(&p.name),
+                        word(&d.release)
+                    );
+                    let crash = problems.iter_mut().find(|q| {
+                        q.fix == reset || q.alternative.as_ref().is_some_and(|a| a.fix == reset)
+                    });
+                    if let Some(crash) = crash {
+                        crash.what += &format!("; its log volume {full}");
+                        if let Some(alt) = crash.alternative.as_mut().filter(|a| a.fix == reset) {
+                            alt.fix = std::mem::replace(&mut crash.fix, reset);
+                            alt.when = "the full disk is not its log volume".into();
+                        }
+                        continue;
+                    }
+                    problems.push(Problem {
+                        what: format!("the log volume of {} ({name}): {full}", p.name),
+                        fix: reset,
+                        alternative: None,
+                        cause: None,
+                    });
+                    continue;
+                }
+                let grown = shared::volume_usage::bytes(f.capacity_bytes.saturating_mul(2));
+                problems.push(Problem {
+                    what: format!("a volume of {} ({name}): {full}", p.name),
+                    fix: format!("kubectl pvcreset {}{scope}", word(&mount.claim)),
+                    alternative: Some(Alternative {
+                        when: "its data must be kept and its storage class allows expansion"
+                            .into(),
+                        fix: format!(
+                            "kubectl patch pvc {}{scope} -p '{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{grown}\"}}}}}}}}'",
+                            word(&mount.claim)
+                        ),
+                    }),
+                    cause: None,
+                });
+            }
+        }
+    }
+}
+
 /// `status` with `-w`: the report redrawn as the deployment's pods change.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StatusArgs {
@@ -406,11 +496,13 @@ async fn report(target: &shared::Target, args: &ReleaseArgs) -> shared::Result<S
         args.release.as_deref(),
         &target.given_flags,
     )?;
-    let (logs, health) = tokio::join!(
+    let (logs, health, usage) = tokio::join!(
         previous_logs(target, deployment),
-        crate::health::read(target, deployment)
+        crate::health::read(target, deployment),
+        shared::volume_usage::fetch(&target.client, measured_pods(deployment))
     );
     let mut problems = problems(deployment, Fixes::Airflow, &target.given_flags, &logs);
+    volume_problems(deployment, &target.given_flags, &usage, &mut problems);
     let now = Timestamp::now();
     problems.extend(crate::health::problems(
         deployment,
@@ -635,5 +727,89 @@ mod tests {
         let ambiguous = select(&two, ns, None, "").unwrap_err();
         assert_eq!(ambiguous.exit_code(), 2);
         assert!(ambiguous.to_string().contains("lunar-nuclear-3725, other"));
+    }
+
+    /// What the kubelet says of lunar's claims: worker-2's logs and the redis claim.
+    fn usage(logs_used_gi: u64, redis_used_mi: u64) -> shared::volume_usage::Usage {
+        let (ns, gi, mi) = ("astronomer-ee-lunar-nuclear-3725", 1u64 << 30, 1u64 << 20);
+        let summary: shared::volume_usage::Summary = serde_json::from_value(serde_json::json!({
+            "pods": [
+                {"podRef": {"name": "lunar-nuclear-3725-worker-2", "namespace": ns},
+                 "volume": [{"name": "logs", "pvcRef": {"name": "logs-lunar-nuclear-3725-worker-2", "namespace": ns},
+                             "capacityBytes": 100 * gi, "usedBytes": logs_used_gi * gi}]},
+                {"podRef": {"name": "s-1", "namespace": ns},
+                 "volume": [{"name": "data", "pvcRef": {"name": "redis-db-0", "namespace": ns},
+                             "capacityBytes": 1024 * mi, "usedBytes": redis_used_mi * mi}]}
+            ]
+        }))
+        .unwrap();
+        let mut usage = shared::volume_usage::Usage::default();
+        usage.add_summary("n1", &summary);
+        usage
+    }
+
+    #[test]
+    fn a_nearly_full_claim_is_a_problem_and_a_full_log_volume_leads_with_the_reset() {
+        let d = &lunar()[0];
+        let ns = "-n astronomer-ee-lunar-nuclear-3725";
+        let mut found = problems(d, Fixes::Airflow, "", &PreviousLogs::new());
+        let crash_fix = |found: &[Problem]| {
+            found
+                .iter()
+                .find(|p| p.what.starts_with("lunar-nuclear-3725-worker-2 (worker)"))
+                .map(|p| p.fix.clone())
+        };
+        assert!(
+            crash_fix(&found).is_some_and(|f| f.starts_with("kubectl airflow restart")),
+            "{found:?}"
+        );
+        volume_problems(d, "", &usage(98, 973), &mut found);
+        // worker-2's crash loop: its full log volume makes the reset the fix, no second problem.
+        let crash = found
+            .iter()
+            .find(|p| p.what.starts_with("lunar-nuclear-3725-worker-2 (worker)"))
+            .unwrap();
+        assert!(
+            crash.what.ends_with(
+                "; its log volume logs-lunar-nuclear-3725-worker-2 is 98% full (98Gi of 100Gi)"
+            ),
+            "{}",
+            crash.what
+        );
+        assert_eq!(
+            crash.fix,
+            format!(
+                "kubectl airflow reset-logs lunar-nuclear-3725-worker-2 lunar-nuclear-3725 {ns}"
+            )
+        );
+        let alt = crash.alternative.as_ref().unwrap();
+        assert_eq!(
+            alt.fix,
+            format!("kubectl airflow restart lunar-nuclear-3725-worker-2 {ns}")
+        );
+        assert!(!found.iter().any(|p| p.what.starts_with("the log volume")));
+        // Another claim (the scheduler's s-1 mounts it here): pvcreset, or grown to twice.
+        let other = found
+            .iter()
+            .find(|p| {
+                p.what
+                    .starts_with("a volume of s-1 (scheduler): redis-db-0 is 96% full")
+            })
+            .unwrap_or_else(|| panic!("{found:?}"));
+        assert_eq!(other.fix, format!("kubectl pvcreset redis-db-0 {ns}"));
+        assert!(
+            other
+                .alternative
+                .as_ref()
+                .unwrap()
+                .fix
+                .ends_with(r#"-p '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}'"#),
+            "{other:?}"
+        );
+        // 90% or less is no problem.
+        let mut calm = problems(d, Fixes::Airflow, "", &PreviousLogs::new());
+        let before = calm.clone();
+        volume_problems(d, "", &usage(90, 900), &mut calm);
+        assert_eq!(calm, before);
     }
 }

@@ -1,6 +1,7 @@
 //! `kubectl airflow volumes [RELEASE]`: the deployment's PersistentVolumeClaims (worker logs,
-//! redis, …) with the component and pod using each, capacity, status, storage class and what
-//! deleting it does to the data (the PV's reclaim policy).
+//! redis, …) with the component and pod using each, capacity, status, storage class, what
+//! deleting it does to the data (the PV's reclaim policy) and how full it is (the kubelet's
+//! stats of the running pods' volumes: shared::volume_usage).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use shared::GlobalArgs;
 use shared::output::{self, ListFormat, Table};
+use shared::volume_usage::{self, ClaimUsage, Usage};
 
 use crate::discovery::{self, AirflowDeployment, Inventory};
 
@@ -19,7 +21,7 @@ use crate::discovery::{self, AirflowDeployment, Inventory};
 pub struct VolumesArgs {
     /// The Airflow release (implicit when the namespace holds only one)
     pub release: Option<String>,
-    /// Output format: wide adds owner, storage class and volume; name prints
+    /// Output format: wide adds owner, pod, storage class and volume; name prints
     /// persistentvolumeclaim/NAME
     #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
@@ -47,6 +49,8 @@ pub struct Volume {
     pub reclaim_policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<Timestamp>,
+    /// How full it is, from the kubelet of the pod mounting it, or why that is unknown.
+    pub usage: ClaimUsage,
 }
 
 /// How a claim belongs to the deployment.
@@ -187,6 +191,42 @@ fn volume(claim: &PersistentVolumeClaim, using: Use, pvs: Option<&[PersistentVol
         volume,
         reclaim_policy,
         created: claim.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        usage: ClaimUsage::NotMounted,
+    }
+}
+
+/// Each volume's usage from what the kubelets reported (pure).
+pub fn add_usage(namespace: &str, volumes: &mut [Volume], usage: &Usage) {
+    for v in volumes {
+        v.usage = usage.of(namespace, &v.name, v.pod.as_deref());
+    }
+}
+
+/// USED, CAPACITY, USE% and INODES% of a volume: the kubelet's figures when known, else why
+/// not and the claim's capacity.
+fn usage_cells(v: &Volume) -> [String; 4] {
+    match v.usage.figures() {
+        Some(f) => {
+            let severity = |p: u64| {
+                if p > volume_usage::NEARLY_FULL_PERCENT {
+                    crate::paint::paint(&format!("{p}%"), crate::paint::Severity::Failing)
+                } else {
+                    format!("{p}%")
+                }
+            };
+            [
+                volume_usage::bytes(f.used_bytes),
+                volume_usage::bytes(f.capacity_bytes),
+                severity(f.used_percent),
+                f.inodes_percent.map_or_else(|| "-".into(), severity),
+            ]
+        }
+        None => [
+            v.usage.unknown_cell().to_string(),
+            v.capacity.clone(),
+            "-".into(),
+            "-".into(),
+        ],
     }
 }
 
@@ -201,9 +241,9 @@ pub fn render(
 ) -> String {
     let mut headers = vec!["pvc", "component"];
     if wide {
-        headers.push("owner");
+        headers.extend(["owner", "pod"]);
     }
-    headers.extend(["pod", "capacity", "status"]);
+    headers.extend(["used", "capacity", "use%", "inodes%", "status"]);
     if wide {
         headers.push("storageclass");
     }
@@ -215,7 +255,7 @@ pub fn render(
     for v in volumes {
         let mut cells = vec![v.name.clone(), v.component.clone()];
         if wide {
-            cells.push(v.owner.clone());
+            cells.extend([v.owner.clone(), v.pod.clone().unwrap_or_else(|| "-".into())]);
         }
         let status = match v.status.as_str() {
             "Bound" => v.status.clone(),
@@ -224,11 +264,8 @@ pub fn render(
             }
             _ => crate::paint::paint(&v.status, crate::paint::Severity::Failing),
         };
-        cells.extend([
-            v.pod.clone().unwrap_or_else(|| "-".into()),
-            v.capacity.clone(),
-            status,
-        ]);
+        cells.extend(usage_cells(v));
+        cells.push(status);
         if wide {
             cells.push(v.storage_class.clone());
         }
@@ -256,6 +293,15 @@ pub fn render(
     if !pvs_read {
         out.push_str("\nReclaim ?: PersistentVolumes could not be read with these credentials.\n");
     }
+    if volumes.iter().any(|v| v.usage == ClaimUsage::Forbidden) {
+        out.push_str(&format!(
+            "\nUsed no nodes/proxy: {}.\n",
+            volume_usage::FORBIDDEN_NOTE
+        ));
+    }
+    if volumes.iter().any(|v| v.usage == ClaimUsage::NotMounted) {
+        out.push_str("\nUsed -: no running pod mounts the claim, so no kubelet measures it.\n");
+    }
     out
 }
 
@@ -282,7 +328,15 @@ pub async fn run(global: &GlobalArgs, args: &VolumesArgs) -> shared::Result<()> 
         Err(kube::Error::Api(e)) if e.code == 403 => None,
         Err(e) => return Err(target.api_error(e)),
     };
-    let found = volumes(d, &inventory, &claims.items, pvs.as_deref());
+    let mut found = volumes(d, &inventory, &claims.items, pvs.as_deref());
+    // The kubelets of the nodes running the pods that mount these claims, each asked once.
+    let mounting = inventory.pods.iter().filter(|p| {
+        found
+            .iter()
+            .any(|v| v.pod.as_deref() == p.metadata.name.as_deref())
+    });
+    let usage = volume_usage::fetch(&target.client, volume_usage::running_on_nodes(mounting)).await;
+    add_usage(&d.namespace, &mut found, &usage);
     let text = match args.output {
         ListFormat::Json => output::to_json(&serde_json::json!({ "items": found }))?,
         ListFormat::Yaml => output::to_yaml(&serde_json::json!({ "items": found }))?,
@@ -409,5 +463,47 @@ mod tests {
             text.contains("10Gi") && text.contains("Reclaim ?"),
             "{text}"
         );
+
+        // With the kubelet's figures: used, capacity and percents; without the permission: why.
+        let mut with_usage = found.clone();
+        let summary: shared::volume_usage::Summary = serde_json::from_value(json!({"pods": [
+            {"podRef": {"name": "lunar-nuclear-3725-worker-0", "namespace": NS},
+             "volume": [{"name": "logs", "pvcRef": {"name": "logs-lunar-nuclear-3725-worker-0", "namespace": NS},
+                         "capacityBytes": 10u64 << 30, "usedBytes": (96u64 << 30) / 10,
+                         "inodes": 1000, "inodesUsed": 10}]}]}))
+        .unwrap();
+        let mut usage = Usage::default();
+        usage.add_summary("n1", &summary);
+        add_usage(NS, &mut with_usage, &usage);
+        let text = render(
+            &d,
+            &with_usage,
+            true,
+            false,
+            "2026-11-24T10:00:00Z".parse().unwrap(),
+        );
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("logs-lunar-nuclear-3725-worker-0"))
+            .unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[2..6], ["9.6Gi", "10Gi", "96%", "1%"], "{text}");
+        with_usage[2].usage = ClaimUsage::Forbidden;
+        let text = render(
+            &d,
+            &with_usage,
+            true,
+            false,
+            "2026-11-24T10:00:00Z".parse().unwrap(),
+        );
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("logs-lunar-nuclear-3725-worker-1"))
+            .unwrap();
+        assert!(
+            row.contains(" no nodes/proxy ") && row.contains(" 10Gi "),
+            "{text}"
+        );
+        assert!(text.contains("\nUsed no nodes/proxy: "), "{text}");
     }
 }

@@ -219,6 +219,14 @@ pub const PERMISSIONS: &[Permission] = &[
         Scope::Cluster,
         "--snapshot: pick the class",
     ),
+    Permission::new(
+        "get",
+        "",
+        "nodes",
+        Scope::Cluster,
+        "the plan: how full the claims are, from the kubelet (optional)",
+    )
+    .sub("proxy"),
 ];
 
 pub fn main() -> ExitCode {

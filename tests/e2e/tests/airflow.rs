@@ -124,8 +124,10 @@ fn status_shows_components_and_the_problems_with_their_fixes() {
         "CrashLoopBackOff",
         "worker 2/3",
         "Problems:",
-        // The crash-looping pod alone: a rolling restart would wait behind it.
-        "fix: kubectl airflow restart lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725 --kubeconfig",
+        // Its log volume is full (its log and the kubelet's stats say so): a fresh one is the
+        // fix; else the crash-looping pod alone, as a rolling restart would wait behind it.
+        "fix: kubectl airflow reset-logs lunar-nuclear-3725-worker-2 lunar-nuclear-3725 -n astronomer-ee-lunar-nuclear-3725 --kubeconfig",
+        "       kubectl airflow restart lunar-nuclear-3725-worker-2 -n astronomer-ee-lunar-nuclear-3725 --kubeconfig",
     ] {
         assert!(
             out.stdout.contains(expected),

@@ -50,7 +50,7 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
     assert!(
         out.stdout.lines().any(|l| l
             .starts_with(&format!("- {WORKER_2} (worker) is crash-looping after "))
-            && l.ends_with(" restarts: worker exited with code 1 (Error)")),
+            && l.contains(" restarts: worker exited with code 1 (Error); its disk")),
         "{}",
         out.stdout
     );
@@ -87,7 +87,8 @@ fn status_says_why_a_worker_crashed_and_a_full_disk_gets_reset_logs() {
     assert_eq!(problem["cause"]["lastExit"]["exitCode"], 1);
     assert_eq!(problem["cause"]["log"].as_array().unwrap().len(), 5);
 
-    // The worker's last attempt now ends on a full disk: the fix is a fresh log volume.
+    // Its last attempt ends on a full disk (the scenario's; here another ENOSPC log): the fix is
+    // a fresh log volume.
     let annotated = sim.kubectl(&[
         "annotate",
         "pod",

@@ -114,6 +114,21 @@ fn airflow_restart_ends_correct_under_faults() {
                 "delete",
             )
         };
+        if namespace == LUNAR {
+            // worker-2 crash-loops on its full log volume, which no restart cures: the disk is
+            // freed first (the PV's scripted crash loop and usage removed), so every worker can
+            // come back Ready.
+            let claim = sim.get_json(&["pvc", "logs-lunar-nuclear-3725-worker-2", "-n", LUNAR]);
+            let pv = claim["spec"]["volumeName"].as_str().unwrap();
+            let freed = sim.kubectl(&[
+                "annotate",
+                "pv",
+                pv,
+                "sim.kube-sim.dev/crash-loop-",
+                "sim.kube-sim.dev/used-bytes-",
+            ]);
+            assert_eq!(freed.code, Some(0), "{}", freed.stderr);
+        }
         let before: Vec<String> = pods(&sim, namespace, selector)
             .iter()
             .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())

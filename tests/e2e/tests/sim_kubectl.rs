@@ -239,7 +239,7 @@ fn logs_tail_and_follow() {
     assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
     let crash = sim.kubectl(&["logs", "-n", NS, "lunar-nuclear-3725-worker-2"]);
     assert!(
-        crash.stdout.contains("Cannot connect to redis"),
+        crash.stdout.contains("No space left on device"),
         "{}",
         crash.stdout
     );

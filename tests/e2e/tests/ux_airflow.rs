@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::Value;
 use suite_tests::{Run, SimProcess, paste, plugin, run};
 
 const LUNAR: &str = "astronomer-ee-lunar-nuclear-3725";
@@ -94,7 +93,9 @@ fn status_fixes_work_when_pasted_as_printed_and_replace_only_the_crash_looping_w
     let reset = format!(
         "kubectl airflow reset-logs lunar-nuclear-3725-worker-2 lunar-nuclear-3725 -n {LUNAR}"
     );
-    assert_eq!(fixes, [restart.clone(), reset.clone()], "{}", status.stdout);
+    // worker-2's log volume is full (its log and the kubelet's stats): the reset leads, the
+    // restart of that one pod is the alternative.
+    assert_eq!(fixes, [reset.clone(), restart.clone()], "{}", status.stdout);
     // The fix is not a rolling restart, which the restart plan warns would wait behind this
     // very pod.
     assert!(
@@ -126,8 +127,10 @@ fn status_fixes_work_when_pasted_as_printed_and_replace_only_the_crash_looping_w
         dry.stderr
     );
 
+    // The fix pasted as printed: worker-2 alone gets a fresh log volume and is Ready. (Its
+    // restart would not do: the new pod mounts the same full volume and crash-loops again.)
     let before = uids(&sim, LUNAR, "component=worker");
-    let done = paste(&format!("{restart} --yes"), &sim.kubeconfig, home.path());
+    let done = paste(&format!("{reset} --yes"), &sim.kubeconfig, home.path());
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let after = uids(&sim, LUNAR, "component=worker");
     assert_eq!(after.len(), 3, "{after:?}");
@@ -136,27 +139,27 @@ fn status_fixes_work_when_pasted_as_printed_and_replace_only_the_crash_looping_w
     assert_eq!(after[2].0, "lunar-nuclear-3725-worker-2");
     assert_ne!(after[2].1, before[2].1, "worker-2 replaced");
     assert!(ready(&sim, LUNAR, "lunar-nuclear-3725-worker-2"));
-    // What was done is on stdout (`| tee` keeps it); the plan and progress on stderr.
-    assert!(
-        done.stdout
-            .contains("deleted pod lunar-nuclear-3725-worker-2\n")
-            && done
-                .stdout
-                .contains("pod lunar-nuclear-3725-worker-2 is replaced"),
-        "{}",
-        done.stdout
-    );
-    assert!(
-        !done.stdout.contains("Restart in Airflow"),
-        "{}",
-        done.stdout
-    );
-    let deletes: Vec<Value> = sim
+    let deleted: Vec<String> = sim
         .mutating_requests()
         .into_iter()
         .filter(|r| r["method"] == "DELETE")
+        .map(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(
+        deleted
+            .iter()
+            .all(|name| name == "lunar-nuclear-3725-worker-2"
+                || name == "logs-lunar-nuclear-3725-worker-2"),
+        "{deleted:?}"
+    );
     // Healthy again: no problem left to fix.
     let status = paste(
         &format!("kubectl airflow status -n {LUNAR}"),

@@ -856,6 +856,12 @@ impl ApiServer {
                 .body(full(answer.body))
                 .expect("response"));
         }
+        // The kubelet's stats through the node proxy (kubelet.rs).
+        if let Some(summary) =
+            crate::kubelet::proxy(&self.store, &ctx.method, &ctx.path, ctx.user.as_ref())
+        {
+            return summary.map(|body| json_response(200, &body));
+        }
         let Some(target) = route(&ctx.path) else {
             return Err(ApiError::no_route());
         };

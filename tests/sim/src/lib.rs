@@ -7,6 +7,7 @@ pub mod error;
 pub mod generate;
 pub mod gitops;
 pub mod http;
+pub mod kubelet;
 pub mod quantity;
 pub mod resources;
 pub mod scenario;

@@ -18,6 +18,8 @@ import yaml  # PyYAML
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.dirname(HERE)
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# The used bytes the sim's kubelet reports for a volume (tests/sim/src/kubelet.rs).
+USED_BYTES = "sim.kube-sim.dev/used-bytes"
 
 USERS = [
     {"name": "admin", "token": "kube-sim-admin-token",
@@ -284,11 +286,11 @@ WORKER_LOG = """ -------------- celery@{pod} v5.3.6 (emerald-rush)
 [2026-11-24 11:58:20,114] {celery_executor.py:90} INFO - Executing command in Celery: ['airflow', 'tasks', 'run', 'etl_daily', 'extract', 'scheduled__2026-11-23T00:00:00+00:00', '--local']"""
 
 CRASH_LOG = """[2026-11-24 11:50:02,318] {settings.py:265} INFO - settings.prepare_engine_args(): Using pool settings. pool_size=5, max_overflow=10, pool_recycle=1800, pid=7
-[2026-11-24 11:50:03,911: ERROR/MainProcess] consumer: Cannot connect to redis://:**@{release}-redis:6379/0: Error -2 connecting to {release}-redis:6379. Name or service not known.
+[2026-11-24 11:50:03,907] {logging_config.py:47} INFO - Successfully imported user-defined logging config from airflow_local_settings.DEFAULT_LOGGING_CONFIG
 Traceback (most recent call last):
-  File "/usr/local/lib/python3.11/site-packages/kombu/connection.py", line 472, in _reraise_as_library_errors
-redis.exceptions.ConnectionError: Error -2 connecting to {release}-redis:6379. Name or service not known.
-[2026-11-24 11:50:04,001: CRITICAL/MainProcess] Unrecoverable error: OperationalError('Error -2 connecting to {release}-redis:6379. Name or service not known.')"""
+  File "/usr/local/lib/python3.11/logging/__init__.py", line 1181, in _open
+OSError: [Errno 28] No space left on device: '/usr/local/airflow/logs/worker/celery.log'
+[2026-11-24 11:50:04,001: CRITICAL/MainProcess] Unrecoverable error: OSError(28, 'No space left on device')"""
 
 
 PROMETHEUS_CRASH_LOG = """time=2026-11-24T11:50:01.204Z level=INFO source=main.go:1431 msg="Starting Prometheus Server" mode=server version="(version=3.1.0, branch=HEAD)"
@@ -335,7 +337,10 @@ def astronomer():
                                                     ("alertmanager", "quay.io/astronomer/ap-alertmanager:0.26.0", 1, [("data", "2Gi", "gp2")], "100m", "128Mi"),
                                                     ("nats", "quay.io/astronomer/ap-nats-server:2.10.9", 3, [], "100m", "128Mi"),
                                                     ("stan", "quay.io/astronomer/ap-nats-streaming:0.25.6", 3, [("stan-sts-vol", "10Gi", "gp2")], "100m", "128Mi")]:
-        c.place(c.statefulset(platform, f"{platform}-{comp}", plabels(comp), [container(comp.split("-")[0], image, cpu, mem)], replicas, claims), ns=platform)
+        # Prometheus's 150Gi volume is 94% used (the kubelet's stats; it still runs).
+        full = {f"data-{platform}-prometheus-0": {USED_BYTES: "141Gi"}} if comp == "prometheus" else {}
+        c.place(c.statefulset(platform, f"{platform}-{comp}", plabels(comp), [container(comp.split("-")[0], image, cpu, mem)], replicas, claims,
+                              pv_annotations=full), ns=platform)
     c.add({"apiVersion": "apps/v1", "kind": "DaemonSet",
            "metadata": {"name": f"{platform}-fluentd", "namespace": platform, "labels": plabels("fluentd"), "creationTimestamp": ts("10-02", 10)},
            "spec": {"selector": {"matchLabels": plabels("fluentd")},
@@ -367,12 +372,16 @@ def astronomer():
         for name, template, kind, owner in c.statefulset(ns, f"{release}-redis", al("redis"), [container("redis", "quay.io/astronomer/ap-redis:7.2.4", "100m", "256Mi", ports=[6379])], 1,
                                                          [("redis-db", "1Gi", "gp2")]):
             c.pod(ns, name, template, kind, owner)
+        # worker-2 of lunar crash-loops on its full log volume: the crash loop and the kubelet's
+        # figure (98% used) are on its PV, so any pod mounting it crashes and a fresh volume
+        # (reset-logs) fixes it, as on a real cluster; its log says so.
+        full = {f"logs-{release}-worker-2": {USED_BYTES: "98Gi", "sim.kube-sim.dev/crash-loop": "worker"}} if release.startswith("lunar") else {}
         worker_pods = c.statefulset(ns, f"{release}-worker", wl("worker"), [container("worker", img, "1", "3840Mi", ["airflow", "celery", "worker"])], workers,
-                                    [("logs", "100Gi", "gp2")])
+                                    [("logs", "100Gi", "gp2")], pv_annotations=full)
         for name, template, kind, owner in worker_pods:
             log = WORKER_LOG.replace("{pod}", name).replace("{release}", release)
             if release.startswith("lunar") and name.endswith("-2"):
-                crash = {"sim.kube-sim.dev/crash-loop": "worker", "sim.kube-sim.dev/log.worker": CRASH_LOG.replace("{release}", release)}
+                crash = {"sim.kube-sim.dev/log.worker": CRASH_LOG.replace("{release}", release)}
                 c.pod(ns, name, template, kind, owner, annotations=crash, status="CrashLoopBackOff", restarts=47)
             else:
                 c.pod(ns, name, template, kind, owner, annotations={"sim.kube-sim.dev/log.worker": log})
@@ -510,7 +519,7 @@ def aura():
     # prometheus-0 crash-loops on its volume (a full disk): a fresh claim fixes it.
     for name, template, kind, owner in c.statefulset("monitoring", "prometheus", {"app": "prometheus"}, [container("prometheus", "quay.io/prometheus/prometheus:v3.1.0", "1", "8Gi")], 1,
                                                      [("prometheus-data", "100Gi", "retained")], extra_spec={"nodeSelector": mgmt},
-                                                     pv_annotations={"prometheus-data-prometheus-0": {"sim.kube-sim.dev/crash-loop": "prometheus"}}):
+                                                     pv_annotations={"prometheus-data-prometheus-0": {"sim.kube-sim.dev/crash-loop": "prometheus", USED_BYTES: "100Gi"}}):
         c.pod("monitoring", name, template, kind, owner, annotations={"sim.kube-sim.dev/log.prometheus": PROMETHEUS_CRASH_LOG},
               status="CrashLoopBackOff", restarts=31)
     c.place(c.statefulset("data", "mongodb", {"app": "mongodb"}, [container("mongodb", "mongo:7.0.14", "2", "8Gi")], 3,
