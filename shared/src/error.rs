@@ -113,6 +113,15 @@ impl Error {
     /// Maps a kube client error to a clear message; `server` names the API server for context.
     pub fn from_kube(err: kube::Error, server: &str) -> Self {
         let detail = Some(redact(&format!("{err:?}")));
+        // An exec plugin's token refused again after a refresh, or a plugin that failed to
+        // refresh: an authentication failure (exit 1), never a permission problem.
+        if let Some(auth) = crate::credentials::credential_error(&err) {
+            return Error::Api {
+                message: auth.to_string(),
+                detail,
+                status: Some(401),
+            };
+        }
         match err {
             kube::Error::Api(status) => {
                 let code = status.code;

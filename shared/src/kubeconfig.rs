@@ -461,9 +461,40 @@ pub async fn connect(args: &GlobalArgs) -> Result<Target> {
         resolved.namespace_source,
         resolved.auth
     );
-    let client = crate::retry::client(resolved.config.clone())
-        .map_err(|e| Error::from_kube(e, &resolved.server))?;
+    let client = match exec_credentials(&resolved).await? {
+        Some((config, credentials)) => crate::retry::client_with_exec(config, credentials),
+        None => crate::retry::client(resolved.config.clone()),
+    }
+    .map_err(|e| Error::from_kube(e, &resolved.server))?;
     Ok(Target { resolved, client })
+}
+
+/// For a kubeconfig user with an exec plugin that gives bearer tokens: the config without
+/// the plugin and the suite's own refreshing credentials ([`crate::credentials`]). The plugin
+/// runs once here, so one that cannot give a token fails before anything is attempted.
+async fn exec_credentials(
+    resolved: &Resolved,
+) -> Result<Option<(kube::Config, std::sync::Arc<crate::credentials::ExecCredentials>)>> {
+    let Some(exec) = resolved.config.auth_info.exec.clone() else {
+        return Ok(None);
+    };
+    let credentials = std::sync::Arc::new(crate::credentials::ExecCredentials::new(
+        &resolved.user,
+        exec,
+    ));
+    match credentials.first().await {
+        Ok(crate::credentials::Fetched::Token) => {
+            let mut config = resolved.config.clone();
+            config.auth_info.exec = None;
+            Ok(Some((config, credentials)))
+        }
+        // Client certificates: kube's own exec support handles them.
+        Ok(crate::credentials::Fetched::Other) => Ok(None),
+        Err(e) => Err(Error::Config {
+            message: format!("cannot get credentials for {}: {e}", resolved.server),
+            detail: None,
+        }),
+    }
 }
 
 impl Target {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod complete;
 pub mod confirm;
 pub mod create;
+pub mod credentials;
 pub mod doctor;
 pub mod duration;
 pub mod error;

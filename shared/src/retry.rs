@@ -137,6 +137,9 @@ impl<B> Policy<Request<Body>, Response<B>, BoxError> for TransientRetry {
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok()),
             ),
+            // The exec plugin failed or its fresh token was refused too: another attempt
+            // would run the plugin again for the same answer.
+            Err(e) if crate::credentials::credential_error(&**e).is_some() => Decision::Done,
             Err(_) if self.attempt >= MAX_CONNECTION_ATTEMPTS => Decision::Done,
             Err(_) => decide(req, None, None),
         };
@@ -186,6 +189,21 @@ pub fn client(config: kube::Config) -> Result<kube::Client, kube::Error> {
     let builder = ClientBuilder::try_from(config)?;
     Ok(builder
         .with_layer(&BufferLayer::new(1024))
+        .with_layer(&RetryLayer::new(TransientRetry::default()))
+        .build())
+}
+
+/// As [`client`], for a kubeconfig user whose exec plugin's tokens the suite refreshes itself
+/// ([`crate::credentials`]): `config` carries no credentials, `credentials` authenticate each
+/// attempt (inside the retry layer, so a retried request gets the current token).
+pub fn client_with_exec(
+    config: kube::Config,
+    credentials: std::sync::Arc<crate::credentials::ExecCredentials>,
+) -> Result<kube::Client, kube::Error> {
+    let builder = ClientBuilder::try_from(config)?;
+    Ok(builder
+        .with_layer(&BufferLayer::new(1024))
+        .with_layer(&crate::credentials::ExecAuthLayer::new(credentials))
         .with_layer(&RetryLayer::new(TransientRetry::default()))
         .build())
 }

@@ -113,6 +113,9 @@ pub struct ApiServer {
     fault_rng: Mutex<StdRng>,
     /// How long a list's `continue` token stays valid (etcd compaction on a real cluster).
     continue_ttl: Duration,
+    /// Short-lived tokens issued by `POST /sim/v1/tokens/<user>/<lifetime>` (for exec
+    /// credential plugins): 401 after their lifetime.
+    tokens: crate::tokens::Tokens,
 }
 
 /// What upstream answers for an expired continue token (k8s.io/apiserver/pkg/storage/etcd3/store.go
@@ -292,6 +295,7 @@ impl ApiServer {
             address: Mutex::new(String::new()),
             fault_rng: Mutex::new(StdRng::from_os_rng()),
             continue_ttl: Duration::from_secs(300),
+            tokens: crate::tokens::Tokens::default(),
         }
     }
 
@@ -485,14 +489,19 @@ impl ApiServer {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .unwrap_or("");
-        let user = self
-            .users
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|u| u.token == token)
-            .cloned()
-            .ok_or_else(ApiError::unauthorized)?;
+        let user = match self.tokens.lookup(token, std::time::SystemTime::now()) {
+            crate::tokens::Lookup::Valid(name) => self.user(&name),
+            // Past its expirationTimestamp: refused like any unknown credential.
+            crate::tokens::Lookup::Expired => None,
+            crate::tokens::Lookup::Unknown => self
+                .users
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|u| u.token == token)
+                .cloned(),
+        }
+        .ok_or_else(ApiError::unauthorized)?;
         if let Some(as_user) = req
             .headers()
             .get("Impersonate-User")
@@ -745,6 +754,42 @@ impl ApiServer {
                         "use /sim/v1/users/<new name>/like/<existing user>; a name is letters, digits, '-', '.', '_' or ':'".to_string(),
                     )),
                 }
+            }
+            // A short-lived token for an existing user, as an exec credential plugin fetches
+            // one (tests/sim/exec-credential.py): `POST /sim/v1/tokens/<user>/<lifetime>`,
+            // lifetime in wall-clock time (`3s`, `15m`); 401 after `expirationTimestamp`.
+            (&Method::POST, p) if p.starts_with("/sim/v1/tokens/") => {
+                let usage = || {
+                    error_response(&ApiError::new(
+                        400,
+                        "BadRequest",
+                        "use /sim/v1/tokens/<existing user>/<lifetime>, e.g. /sim/v1/tokens/admin/3s"
+                            .to_string(),
+                    ))
+                };
+                let Some((name, lifetime)) = p["/sim/v1/tokens/".len()..].split_once('/') else {
+                    return usage();
+                };
+                let Ok(lifetime) = parse_duration(lifetime) else {
+                    return usage();
+                };
+                if self.user(name).is_none() {
+                    return error_response(&ApiError::new(
+                        404,
+                        "NotFound",
+                        format!("user \"{name}\" not found"),
+                    ));
+                }
+                let issued = self
+                    .tokens
+                    .issue(name, lifetime, std::time::SystemTime::now());
+                let expires = jiff::Timestamp::try_from(issued.expires)
+                    .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default();
+                json_response(
+                    201,
+                    &json!({ "user": name, "token": issued.token, "expirationTimestamp": expires }),
+                )
             }
             // Ends random faults (rules stay): lets a test check the outcome without them.
             (&Method::DELETE, "/sim/v1/faults") => {

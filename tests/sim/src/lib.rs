@@ -16,4 +16,5 @@ pub mod service_proxy;
 pub mod sim;
 pub mod store;
 pub mod table;
+pub mod tokens;
 pub mod validation;
