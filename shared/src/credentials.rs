@@ -211,7 +211,11 @@ impl ExecCredentials {
             .map_err(|e| self.failed(format!("cannot run it: {e}")))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let said = stderr.trim().lines().last().unwrap_or("(nothing on stderr)");
+            let said = stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("(nothing on stderr)");
             return Err(self.failed(format!("{} ({said})", out.status)));
         }
         let credential: serde_json::Value = serde_saphyr::from_slice(&out.stdout)
@@ -274,8 +278,9 @@ pub struct ExecAuth<S> {
 }
 
 fn with_token(mut req: Request<Body>, token: &str) -> Result<Request<Body>, BoxError> {
-    let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| BoxError::from("the exec credential plugin gave a token that is not a valid header"))?;
+    let mut value = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        BoxError::from("the exec credential plugin gave a token that is not a valid header")
+    })?;
     value.set_sensitive(true);
     req.headers_mut().insert(http::header::AUTHORIZATION, value);
     Ok(req)
@@ -390,7 +395,10 @@ mod tests {
         let wrapped = kube::Error::Service(boxed);
         let found = credential_error(&wrapped).expect("found");
         let text = found.to_string();
-        assert!(text.contains("\"eks\"") && text.contains("\"aws\""), "{text}");
+        assert!(
+            text.contains("\"eks\"") && text.contains("\"aws\""),
+            "{text}"
+        );
         assert!(!text.to_lowercase().contains("forbidden"), "{text}");
         assert!(!text.to_lowercase().contains("permission"), "{text}");
     }
@@ -404,7 +412,7 @@ mod tests {
                 ..ExecConfig::default()
             },
         );
-        let err = creds.run().err().expect("cannot run");
+        let err = creds.run().expect_err("cannot run");
         let text = err.to_string();
         assert!(text.contains("\"eks-admin\""), "{text}");
         assert!(text.contains("/nonexistent/aws-token"), "{text}");

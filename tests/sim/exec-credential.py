@@ -50,7 +50,7 @@ def main(argv):
         except FileNotFoundError:
             runs = 0
         if opts["--fail-after"] is not None and runs >= int(opts["--fail-after"]):
-            print("exec-credential: the identity provider refused to issue a token: session expired, log in again",
+            print("exec-credential: the identity provider refused to issue a token: logged out",
                   file=sys.stderr)
             return 1
     context = ssl.create_default_context()
