@@ -474,7 +474,12 @@ pub async fn connect(args: &GlobalArgs) -> Result<Target> {
 /// runs once here, so one that cannot give a token fails before anything is attempted.
 async fn exec_credentials(
     resolved: &Resolved,
-) -> Result<Option<(kube::Config, std::sync::Arc<crate::credentials::ExecCredentials>)>> {
+) -> Result<
+    Option<(
+        kube::Config,
+        std::sync::Arc<crate::credentials::ExecCredentials>,
+    )>,
+> {
     let Some(exec) = resolved.config.auth_info.exec.clone() else {
         return Ok(None);
     };
