@@ -436,8 +436,12 @@ fn refuse_template_reshape(world: &World, reshape: &Reshape) -> shared::Result<(
     for claim in &world.claims {
         if let Some((sts, _)) = template_claim(world, &claim.name_any()) {
             return Err(Error::Failed(format!(
-                "claim {} comes from statefulset {sts}'s volumeClaimTemplate, which cannot be changed, and the StatefulSet controller recreates the claim from that template: --size and --storage-class apply only to claims pvcreset creates (a Deployment's); to change the size of a StatefulSet's claims, change its template (recreate the StatefulSet with `kubectl delete sts {sts} --cascade=orphan` and apply the new one), then reset the claims",
-                claim.name_any()
+                "claim {} comes from statefulset {sts}'s volumeClaimTemplate, which cannot be changed, and the StatefulSet controller recreates the claim from that template: --size and --storage-class apply only to claims pvcreset creates (a Deployment's); to change the size of a StatefulSet's claims, change its template (recreate the StatefulSet with `{}` and apply the new one), then reset the claims",
+                claim.name_any(),
+                crate::hints::kubectl(
+                    &format!("delete sts {sts} --cascade=orphan"),
+                    &world.namespace
+                )
             )));
         }
     }

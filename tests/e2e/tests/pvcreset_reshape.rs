@@ -203,6 +203,16 @@ fn bad_sizes_classes_and_a_statefulset_template_change_nothing() {
         let out = pvcreset(&sim, home.path(), &all);
         assert_eq!(out.code, Some(code), "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(words), "{args:?}: {}", out.stderr);
+        if words.contains("volumeClaimTemplate") {
+            // The command it names carries the namespace and the flags given, to paste.
+            assert!(
+                out.stderr.contains(
+                    "`kubectl delete sts prometheus --cascade=orphan -n monitoring --kubeconfig "
+                ),
+                "{}",
+                out.stderr
+            );
+        }
         assert_eq!(
             out.stderr.trim().lines().count(),
             1,
