@@ -40,7 +40,8 @@ pub fn managed(world: &World, owners: &[(WorkloadKind, String)]) -> Vec<ManagedO
                     .find(|d| d.name_any() == *name)
                     .map(|d| &d.metadata),
             }?;
-            let manager = manager::manager_of(meta, world.argo_apps.as_ref())?;
+            let manager =
+                manager::manager_of(meta, world.argo_apps.as_ref(), crate::hints::given_flags())?;
             Some(ManagedOwner {
                 owner: format!("{}/{name}", kind.lowercase()),
                 manager,

@@ -34,6 +34,11 @@ pub fn status_command(namespace: &str) -> String {
     )
 }
 
+/// The cluster-choosing flags given (`--context`, `--kubeconfig`, …), with a leading space.
+pub fn given_flags() -> &'static str {
+    GIVEN_FLAGS.get().map(String::as_str).unwrap_or_default()
+}
+
 /// `kubectl ARGS -n NS [flags]`: a kubectl command about the same namespace and cluster.
 pub fn kubectl(args: &str, namespace: &str) -> String {
     let flags = GIVEN_FLAGS.get().map(String::as_str).unwrap_or_default();

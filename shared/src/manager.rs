@@ -114,8 +114,10 @@ pub fn flux_reconcile_disabled(meta: &ObjectMeta) -> bool {
     annotation(meta, FLUX_RECONCILE).or_else(|| label(meta, FLUX_RECONCILE)) == Some("disabled")
 }
 
-/// Applied by a Flux Kustomization (and not excluded from its reconciliation).
-pub fn flux_kustomization(meta: &ObjectMeta) -> Option<Manager> {
+/// Applied by a Flux Kustomization (and not excluded from its reconciliation). `flags` are the
+/// cluster-choosing flags given (`--context`, `--kubeconfig`, …; the flux CLI takes the same),
+/// so the printed flux commands act on the same cluster when pasted.
+pub fn flux_kustomization(meta: &ObjectMeta, flags: &str) -> Option<Manager> {
     let name = label(meta, FLUX_KUSTOMIZE_NAME)?;
     let namespace = label(meta, FLUX_KUSTOMIZE_NAMESPACE)?;
     if flux_reconcile_disabled(meta) {
@@ -126,13 +128,13 @@ pub fn flux_kustomization(meta: &ObjectMeta) -> Option<Manager> {
         name: format!("{namespace}/{name}"),
         description: format!("Flux Kustomization {namespace}/{name}"),
         how_to_pause: format!(
-            "annotate the workload {FLUX_RECONCILE}=disabled (kustomize-controller then leaves it alone; this check too) and re-run, removing it afterwards; or suspend the Kustomization with `flux suspend kustomization {name} -n {namespace}` (`flux resume kustomization {name} -n {namespace}` afterwards) and re-run with --ignore-gitops (the suspension is not read here)"
+            "annotate the workload {FLUX_RECONCILE}=disabled (kustomize-controller then leaves it alone; this check too) and re-run, removing it afterwards; or suspend the Kustomization with `flux suspend kustomization {name} -n {namespace}{flags}` (`flux resume kustomization {name} -n {namespace}{flags}` afterwards) and re-run with --ignore-gitops (the suspension is not read here)"
         ),
     })
 }
 
-/// Installed by a Flux HelmRelease.
-pub fn flux_helmrelease(meta: &ObjectMeta) -> Option<Manager> {
+/// Installed by a Flux HelmRelease (`flags` as for [`flux_kustomization`]).
+pub fn flux_helmrelease(meta: &ObjectMeta, flags: &str) -> Option<Manager> {
     let name = label(meta, FLUX_HELM_NAME)?;
     let namespace = label(meta, FLUX_HELM_NAMESPACE)?;
     Some(Manager {
@@ -140,7 +142,7 @@ pub fn flux_helmrelease(meta: &ObjectMeta) -> Option<Manager> {
         name: format!("{namespace}/{name}"),
         description: format!("Flux HelmRelease {namespace}/{name}"),
         how_to_pause: format!(
-            "suspend it with `flux suspend helmrelease {name} -n {namespace}` (`flux resume helmrelease {name} -n {namespace}` afterwards) and re-run with --ignore-gitops (the suspension is not read here)"
+            "suspend it with `flux suspend helmrelease {name} -n {namespace}{flags}` (`flux resume helmrelease {name} -n {namespace}{flags}` afterwards) and re-run with --ignore-gitops (the suspension is not read here)"
         ),
     })
 }
@@ -211,10 +213,11 @@ pub fn operator_owner(meta: &ObjectMeta) -> Option<Manager> {
     })
 }
 
-/// The first manager the rules find, in order: Flux, Argo CD, an operator.
-pub fn manager_of(meta: &ObjectMeta, apps: Option<&ArgoApps>) -> Option<Manager> {
-    flux_kustomization(meta)
-        .or_else(|| flux_helmrelease(meta))
+/// The first manager the rules find, in order: Flux, Argo CD, an operator. `flags`: the
+/// cluster-choosing flags given, carried by the flux commands printed.
+pub fn manager_of(meta: &ObjectMeta, apps: Option<&ArgoApps>, flags: &str) -> Option<Manager> {
+    flux_kustomization(meta, flags)
+        .or_else(|| flux_helmrelease(meta, flags))
         .or_else(|| argocd_tracking_id(meta, apps))
         .or_else(|| argocd_instance_label(meta, apps))
         .or_else(|| operator_owner(meta))
@@ -267,7 +270,7 @@ mod tests {
             ],
             &[],
         );
-        let found = manager_of(&m, None).unwrap();
+        let found = manager_of(&m, None, "").unwrap();
         assert_eq!(found.kind, ManagerKind::FluxKustomization);
         assert_eq!(found.name, "flux-system/apps");
         assert!(
@@ -277,7 +280,7 @@ mod tests {
             "{found:?}"
         );
         assert_eq!(
-            manager_of(&meta(&[(FLUX_KUSTOMIZE_NAME, "apps")], &[]), None),
+            manager_of(&meta(&[(FLUX_KUSTOMIZE_NAME, "apps")], &[]), None, ""),
             None
         );
         let disabled = meta(
@@ -287,12 +290,16 @@ mod tests {
             ],
             &[(FLUX_RECONCILE, "disabled")],
         );
-        assert_eq!(manager_of(&disabled, None), None, "excluded from reconcile");
+        assert_eq!(
+            manager_of(&disabled, None, ""),
+            None,
+            "excluded from reconcile"
+        );
         let helm = meta(
             &[(FLUX_HELM_NAME, "redis"), (FLUX_HELM_NAMESPACE, "data")],
             &[],
         );
-        let found = manager_of(&helm, None).unwrap();
+        let found = manager_of(&helm, None, "").unwrap();
         assert_eq!(found.kind, ManagerKind::FluxHelmRelease);
         assert!(
             found
@@ -307,7 +314,7 @@ mod tests {
             &[],
             &[(ARGOCD_TRACKING_ID, "shop:apps/Deployment:prod/web")],
         );
-        let unknown = manager_of(&m, None).unwrap();
+        let unknown = manager_of(&m, None, "").unwrap();
         assert_eq!(unknown.kind, ManagerKind::ArgoCd);
         assert_eq!(unknown.description, "Argo CD app shop (self-heal unknown)");
         assert!(unknown.how_to_pause.contains("argocd app set shop"));
@@ -316,14 +323,14 @@ mod tests {
             "spec": {"syncPolicy": {"automated": {"selfHeal": true}}}
         })]);
         assert_eq!(
-            manager_of(&m, Some(&healing)).unwrap().description,
+            manager_of(&m, Some(&healing), "").unwrap().description,
             "Argo CD app shop (self-heal on)"
         );
         let manual = ArgoApps::from_objects(&[json!({
             "metadata": {"name": "shop", "namespace": "argocd"},
             "spec": {"syncPolicy": {"automated": {"selfHeal": false}}}
         })]);
-        assert_eq!(manager_of(&m, Some(&manual)), None, "no self-heal");
+        assert_eq!(manager_of(&m, Some(&manual), ""), None, "no self-heal");
         let in_any_ns = meta(
             &[],
             &[(ARGOCD_TRACKING_ID, "team_shop:apps/Deployment:x/y")],
@@ -332,15 +339,15 @@ mod tests {
             "metadata": {"name": "shop", "namespace": "team"},
             "spec": {"syncPolicy": {"automated": {"selfHeal": true}}}
         })]);
-        assert!(manager_of(&in_any_ns, Some(&apps)).is_some());
+        assert!(manager_of(&in_any_ns, Some(&apps), "").is_some());
     }
 
     #[test]
     fn the_instance_label_alone_is_plain_helm_unless_an_application_has_that_name() {
         let m = meta(&[(INSTANCE_LABEL, "shop")], &[]);
-        assert_eq!(manager_of(&m, None), None, "Applications unreadable");
+        assert_eq!(manager_of(&m, None, ""), None, "Applications unreadable");
         assert_eq!(
-            manager_of(&m, Some(&ArgoApps::default())),
+            manager_of(&m, Some(&ArgoApps::default()), ""),
             None,
             "no such Application"
         );
@@ -348,7 +355,7 @@ mod tests {
             "metadata": {"name": "shop"},
             "spec": {"syncPolicy": {"automated": {"selfHeal": true}}}
         })]);
-        assert_eq!(manager_of(&m, Some(&apps)).unwrap().name, "shop");
+        assert_eq!(manager_of(&m, Some(&apps), "").unwrap().name, "shop");
     }
 
     #[test]
@@ -381,6 +388,7 @@ mod tests {
                 true,
             ),
             None,
+            "",
         )
         .unwrap();
         assert_eq!(found.kind, ManagerKind::Operator);
@@ -392,17 +400,18 @@ mod tests {
                     "PostgresCluster",
                     false
                 ),
-                None
+                None,
+                ""
             ),
             None,
             "not the controller"
         );
         assert_eq!(
-            manager_of(&owned("apps/v1", "Deployment", true), None),
+            manager_of(&owned("apps/v1", "Deployment", true), None, ""),
             None
         );
-        assert_eq!(manager_of(&owned("v1", "ConfigMap", true), None), None);
-        assert_eq!(manager_of(&meta(&[], &[]), None), None);
+        assert_eq!(manager_of(&owned("v1", "ConfigMap", true), None, ""), None);
+        assert_eq!(manager_of(&meta(&[], &[]), None, ""), None);
     }
 
     #[test]
@@ -414,7 +423,7 @@ mod tests {
             ],
             &[],
         );
-        let manager = manager_of(&m, None).unwrap();
+        let manager = manager_of(&m, None, "").unwrap();
         let line = refusal("statefulset/web", "scale-down", &manager);
         assert!(
             line.contains("Flux Kustomization flux-system/apps"),

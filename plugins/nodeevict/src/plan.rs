@@ -635,8 +635,9 @@ fn prescale_deployment(index: &Index<'_>, node: &str, owner: &OwnerOnNode<'_>) -
         .iter()
         .find(|d| d.name == owner.name && d.namespace == owner.namespace);
     let from = deployment.and_then(|d| d.replicas).unwrap_or(1);
-    let manager =
-        deployment.and_then(|d| shared::manager::manager_of(&d.marks, world.argo_apps.as_ref()));
+    let manager = deployment.and_then(|d| {
+        shared::manager::manager_of(&d.marks, world.argo_apps.as_ref(), crate::hint::flags())
+    });
     let why = if owner.all_here {
         format!("every Ready replica is on {node}")
     } else {

@@ -53,7 +53,8 @@ fn pvcreset_refuses_a_flux_managed_owner_until_paused_or_ignored() {
     assert_eq!(refused.code, Some(3), "{}", refused.stderr);
     for needle in [
         "statefulset/ledger is managed by Flux Kustomization flux-system/shop",
-        "`flux suspend kustomization shop -n flux-system`",
+        // With the flags given (the cluster), as the pasted command needs.
+        "`flux suspend kustomization shop -n flux-system --kubeconfig ",
         "kustomize.toolkit.fluxcd.io/reconcile=disabled",
         "--ignore-gitops",
         "nothing was changed",
