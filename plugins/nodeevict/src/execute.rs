@@ -23,7 +23,7 @@ use shared::wait::Changes;
 use shared::{Error, Target};
 
 use crate::journal::{
-    DELETION_COST, EXCLUDE_LB_LABEL, EXCLUDED_LB_ANNOTATION, HpaRecord, NodeJournal, ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS,
+    DELETION_COST, EXCLUDE_LB_LABEL, EXCLUDE_LB_VALUE, HpaRecord, NodeJournal, ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS,
     ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS, Options, Prescale, ScaledObjectRecord, Step,
     Workload,
 };
@@ -1153,8 +1153,8 @@ async fn wait_detached(ctx: &Ctx<'_>, node: &str) -> shared::Result<Detached> {
 }
 
 /// Labels the node out of external load balancers (`EXCLUDE_LB_LABEL`), when the journal says
-/// this drain does (the node was not labelled before); marked so that `abort` and `uncordon`
-/// take the label off again only then. Idempotent: `resume` runs it again.
+/// this drain does (the node was not labelled before), with the value that tells `abort` and
+/// `uncordon` to take it off again. Idempotent: `resume` runs it again.
 pub async fn exclude_from_load_balancers(
     ctx: &Ctx<'_>,
     node: &str,
@@ -1163,10 +1163,7 @@ pub async fn exclude_from_load_balancers(
     if !journal.excluded_from_lbs {
         return Ok(());
     }
-    let patch = json!({"metadata": {
-        "labels": {EXCLUDE_LB_LABEL: "true"},
-        "annotations": {EXCLUDED_LB_ANNOTATION: "true"},
-    }});
+    let patch = json!({"metadata": {"labels": {EXCLUDE_LB_LABEL: EXCLUDE_LB_VALUE}}});
     let written = Api::<Node>::all(ctx.client())
         .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -1177,20 +1174,17 @@ pub async fn exclude_from_load_balancers(
     Ok(())
 }
 
-/// Takes the load-balancer label off the node if a drain put it there (its mark is on the
-/// node); a node labelled by someone else keeps it. Whether it did.
+/// Takes the load-balancer label off the node if a drain put it there (its value says so); a
+/// node labelled by someone else keeps it. Whether it did.
 pub async fn include_in_load_balancers(target: &Target, node: &str) -> shared::Result<bool> {
     let api: Api<Node> = Api::all(target.client.clone());
     let Some(current) = api.get_opt(node).await.map_err(|e| target.api_error(e))? else {
         return Ok(false);
     };
-    if !current.annotations().contains_key(EXCLUDED_LB_ANNOTATION) {
+    if current.labels().get(EXCLUDE_LB_LABEL).map(String::as_str) != Some(EXCLUDE_LB_VALUE) {
         return Ok(false);
     }
-    let patch = json!({"metadata": {
-        "labels": {EXCLUDE_LB_LABEL: null},
-        "annotations": {EXCLUDED_LB_ANNOTATION: null},
-    }});
+    let patch = json!({"metadata": {"labels": {EXCLUDE_LB_LABEL: null}}});
     let written = api
         .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
         .await

@@ -30,9 +30,10 @@ pub const ORIGINAL_REPLICA_COUNTS: &str = "nodeevict.kubectl-plugins.dev/origina
 /// with this label out of every external load balancer's backends, so traffic leaves the node
 /// before its pods do.
 pub const EXCLUDE_LB_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
-/// Beside that label when a drain added it (the node did not have it): `abort` and `uncordon`
-/// remove the label only then, also after the drain's journal is gone.
-pub const EXCLUDED_LB_ANNOTATION: &str = "nodeevict.kubectl-plugins.dev/excluded-from-load-balancers";
+/// The value a drain gives that label (the service controller reads only its presence): a node
+/// labelled so was labelled by a drain, and `abort` and `uncordon` take it off again (also after
+/// the drain's journal is gone); a node labelled otherwise before keeps its label.
+pub const EXCLUDE_LB_VALUE: &str = "kubectl-nodeevict";
 /// Marks the pre-scale's extra pods so the ReplicaSet removes them first when scaling back.
 pub const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
 

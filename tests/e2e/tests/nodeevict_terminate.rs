@@ -151,7 +151,7 @@ fn safe_to_terminate_only_once_the_volumes_are_detached_and_out_of_the_load_bala
     assert!(lists >= 2, "listed the attachments {lists} time(s)");
 
     // Drained: still cordoned and out of the load balancers until uncordoned.
-    assert_eq!(lb_label(&sim).as_deref(), Some("true"));
+    assert_eq!(lb_label(&sim).as_deref(), Some("kubectl-nodeevict"));
     let reasons = event_reasons(&sim);
     for r in ["Cordoned", "Evicting", "Drained"] {
         assert!(reasons.iter().any(|x| x == r), "{r} missing in {reasons:?}");
@@ -202,7 +202,7 @@ fn the_plan_says_so_and_abort_takes_the_label_off_but_leaves_one_that_was_there(
         Interrupt::Kill,
     );
     assert_eq!(killed.code, None, "{}", killed.stderr);
-    assert_eq!(lb_label(&sim).as_deref(), Some("true"));
+    assert_eq!(lb_label(&sim).as_deref(), Some("kubectl-nodeevict"));
     let abort = nodeevict(&sim.kubeconfig, home.path(), &["abort", NODE, "-y"]);
     assert_eq!(abort.code, Some(0), "{}", abort.stderr);
     let n = node(&sim);
