@@ -23,9 +23,9 @@ use shared::wait::Changes;
 use shared::{Error, Target};
 
 use crate::journal::{
-    DELETION_COST, EXCLUDE_LB_LABEL, EXCLUDE_LB_VALUE, HpaRecord, NodeJournal, ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS,
-    ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS, Options, Prescale, ScaledObjectRecord, Step,
-    Workload,
+    DELETION_COST, EXCLUDE_LB_LABEL, EXCLUDE_LB_VALUE, HpaRecord, NodeJournal,
+    ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS,
+    Options, Prescale, ScaledObjectRecord, Step, Workload,
 };
 use crate::plan::{self, NodePlan, Verdict};
 use crate::world::PodSummary;

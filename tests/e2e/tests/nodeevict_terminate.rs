@@ -134,7 +134,9 @@ fn safe_to_terminate_only_once_the_volumes_are_detached_and_out_of_the_load_bala
     // The verdict came after the wait, and the attachment is gone now: right after the run,
     // not 6 s later as the detach would have it had the run not waited.
     assert!(
-        stderr.contains(&format!("waiting for 1 volume on {NODE} to detach: {attachment}")),
+        stderr.contains(&format!(
+            "waiting for 1 volume on {NODE} to detach: {attachment}"
+        )),
         "{stderr}"
     );
     assert!(
@@ -146,7 +148,9 @@ fn safe_to_terminate_only_once_the_volumes_are_detached_and_out_of_the_load_bala
     let lists = sim
         .journal()
         .iter()
-        .filter(|e| e["method"] == "GET" && e["path"] == "/apis/storage.k8s.io/v1/volumeattachments")
+        .filter(|e| {
+            e["method"] == "GET" && e["path"] == "/apis/storage.k8s.io/v1/volumeattachments"
+        })
         .count();
     assert!(lists >= 2, "listed the attachments {lists} time(s)");
 
@@ -190,7 +194,10 @@ fn the_plan_says_so_and_abort_takes_the_label_off_but_leaves_one_that_was_there(
         &[NODE, "--force", "--dry-run", "-o", "json"],
     );
     let doc: Value = serde_json::from_str(&json_plan.stdout).unwrap();
-    assert!(doc["items"][0]["steps"].as_array().unwrap().len() == 3, "{doc}");
+    assert!(
+        doc["items"][0]["steps"].as_array().unwrap().len() == 3,
+        "{doc}"
+    );
 
     // Interrupted after the pre-scale: labelled; the abort takes it off and uncordons.
     let killed = suite_tests::interrupt_after_step(
@@ -288,7 +295,8 @@ fn without_permission_to_list_attachments_it_does_not_claim_safety() {
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
     assert!(!out.stdout.contains("safe to terminate"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("its VolumeAttachments could not be checked"),
+        out.stdout
+            .contains("its VolumeAttachments could not be checked"),
         "{}",
         out.stdout
     );

@@ -262,6 +262,9 @@ mod tests {
         let n = attachment_name("vol-1", "ebs.csi.aws.com", "node-a");
         assert!(n.starts_with("csi-") && n.len() == 68, "{n}");
         assert_ne!(n, attachment_name("vol-1", "ebs.csi.aws.com", "node-b"));
-        assert_eq!(finalizer("ebs.csi.aws.com"), "external-attacher/ebs-csi-aws-com");
+        assert_eq!(
+            finalizer("ebs.csi.aws.com"),
+            "external-attacher/ebs-csi-aws-com"
+        );
     }
 }
