@@ -530,13 +530,15 @@ async fn remove_pod(
                         .and_then(|c| c.iter().find(|c| c["reason"] == "DisruptionBudget"))
                         .and_then(|c| c["message"].as_str().map(String::from));
                     if let Some(budget) = budget {
-                        let mut b = blocked.lock().unwrap_or_else(|e| e.into_inner());
-                        let first = b.get(&key) != Some(&budget);
-                        if first {
-                            eprintln!("{key}: {budget}; retrying with back-off");
-                            b.insert(key.clone(), budget.clone());
-                        }
-                        drop(b);
+                        let first = {
+                            let mut b = blocked.lock().unwrap_or_else(|e| e.into_inner());
+                            let first = b.get(&key) != Some(&budget);
+                            if first {
+                                eprintln!("{key}: {budget}; retrying with back-off");
+                                b.insert(key.clone(), budget.clone());
+                            }
+                            first
+                        };
                         if first {
                             event(
                                 ctx.target,
