@@ -302,3 +302,49 @@ fn without_permission_to_list_attachments_it_does_not_claim_safety() {
     );
     assert_eq!(event_reasons(&sim), Vec::<String>::new());
 }
+
+#[test]
+fn an_eviction_a_budget_refuses_is_a_warning_event_on_the_node() {
+    let sim = SimProcess::start("artsy", &["--time-scale", "5"]);
+    let home = tempfile::tempdir().unwrap();
+    // metaphysics-web's budget made to refuse every eviction: a pre-scale does not help.
+    let patched = sim.kubectl(&[
+        "patch",
+        "pdb",
+        "metaphysics-web",
+        "-n",
+        "default",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"minAvailable":null,"maxUnavailable":0}}"#,
+    ]);
+    assert_eq!(patched.code, Some(0), "{}", patched.stderr);
+    let out = nodeevict(
+        &sim.kubeconfig,
+        home.path(),
+        &[NODE, "--force", "-y", "--timeout", "10s"],
+    );
+    assert_eq!(out.code, Some(4), "{}{}", out.stdout, out.stderr);
+    let events = sim.get_json(&[
+        "events",
+        "-n",
+        "default",
+        "--field-selector",
+        &format!("involvedObject.name={NODE},reason=EvictionBlocked"),
+    ]);
+    let blocked = &events["items"][0];
+    assert_eq!(blocked["type"], "Warning", "{events}");
+    assert_eq!(blocked["involvedObject"]["kind"], "Node", "{events}");
+    assert_eq!(blocked["source"]["component"], "kubectl-nodeevict");
+    let message = blocked["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("metaphysics-web") && message.contains("disruption budget"),
+        "{message}"
+    );
+    let reasons = event_reasons(&sim);
+    assert!(!reasons.iter().any(|r| r == "Drained"), "{reasons:?}");
+    let abort = nodeevict(&sim.kubeconfig, home.path(), &["abort", NODE, "-y"]);
+    assert_eq!(abort.code, Some(0), "{}", abort.stderr);
+    assert_eq!(lb_label(&sim), None);
+}
