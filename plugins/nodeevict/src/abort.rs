@@ -98,6 +98,18 @@ pub async fn run(global: &GlobalArgs, args: &AbortArgs) -> shared::Result<()> {
         execute::restore(&ctx, &r.journal).await?;
         let uncordon = (!r.journal.was_unschedulable).then(|| json!({"unschedulable": false}));
         journal::write(&target, &r.node, Record::Remove, uncordon).await?;
+        execute::include_in_load_balancers(&target, &r.node).await?;
+        execute::event(
+            &target,
+            &r.node,
+            execute::Reason::Restored,
+            if r.journal.was_unschedulable {
+                "Drain aborted by kubectl-nodeevict: owners restored (left cordoned, as before)"
+            } else {
+                "Drain aborted by kubectl-nodeevict: owners restored, node uncordoned"
+            },
+        )
+        .await;
         println!(
             "aborted the drain of {}: owners restored{}",
             r.node,

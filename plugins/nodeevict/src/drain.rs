@@ -293,8 +293,16 @@ fn show_plans(
     recorded: &BTreeMap<String, NodeJournal>,
 ) -> shared::Result<()> {
     let document = || {
+        let items: Vec<serde_json::Value> = plans
+            .iter()
+            .map(|p| {
+                let mut item = serde_json::to_value(p).unwrap_or_default();
+                item["steps"] = serde_json::json!(plan::terminate_steps());
+                item
+            })
+            .collect();
         serde_json::json!({
-            "items": plans,
+            "items": items,
             "permissions": permissions_json(needs),
         })
     };
@@ -382,6 +390,12 @@ async fn run_fresh(
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let mut journal = execute::journal_from_plan(plan, options, was_unschedulable, &now);
+    // A node already out of the load balancers (by hand, another tool) keeps its label.
+    journal.excluded_from_lbs = !world
+        .nodes
+        .iter()
+        .find(|n| n.name_any() == node)
+        .is_some_and(|n| n.labels().contains_key(crate::journal::EXCLUDE_LB_LABEL));
     let moves_nothing = journal.prescaled.is_empty()
         && plan
             .pods
@@ -399,6 +413,16 @@ async fn run_fresh(
     }
     execute::start(ctx, node, &journal).await?;
     println!("cordoned node {node}");
+    execute::exclude_from_load_balancers(ctx, node, &journal)
+        .await
+        .map_err(|e| with_hint(e, node))?;
+    execute::event(
+        ctx.target,
+        node,
+        execute::Reason::Cordoned,
+        "Cordoned by kubectl-nodeevict to drain it, and out of external load balancers",
+    )
+    .await;
     execute::run_node(ctx, node, &mut journal, plan)
         .await
         .map_err(|e| with_hint(e, node))?;

@@ -12,7 +12,8 @@ use http_body_util::BodyExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::storage::v1::VolumeAttachment;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
@@ -22,9 +23,9 @@ use shared::wait::Changes;
 use shared::{Error, Target};
 
 use crate::journal::{
-    DELETION_COST, HpaRecord, NodeJournal, ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS,
-    ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS, Options, Prescale, ScaledObjectRecord, Step,
-    Workload,
+    DELETION_COST, EXCLUDE_LB_LABEL, EXCLUDE_LB_VALUE, HpaRecord, NodeJournal,
+    ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS,
+    Options, Prescale, ScaledObjectRecord, Step, Workload,
 };
 use crate::plan::{self, NodePlan, Verdict};
 use crate::world::PodSummary;
@@ -126,6 +127,7 @@ pub fn journal_from_plan(
             })
             .collect(),
         touched: touched.into_iter().collect(),
+        excluded_from_lbs: false,
     }
 }
 
@@ -463,6 +465,7 @@ async fn post_eviction(
 /// Evicts (or deletes) one pod until the server accepts it or the pod is gone.
 async fn remove_pod(
     ctx: &Ctx<'_>,
+    node: &str,
     pod: &plan::PodPlan,
     options: &Options,
     present: &Present,
@@ -527,10 +530,23 @@ async fn remove_pod(
                         .and_then(|c| c.iter().find(|c| c["reason"] == "DisruptionBudget"))
                         .and_then(|c| c["message"].as_str().map(String::from));
                     if let Some(budget) = budget {
-                        let mut b = blocked.lock().unwrap_or_else(|e| e.into_inner());
-                        if b.get(&key) != Some(&budget) {
-                            eprintln!("{key}: {budget}; retrying with back-off");
-                            b.insert(key.clone(), budget);
+                        let first = {
+                            let mut b = blocked.lock().unwrap_or_else(|e| e.into_inner());
+                            let first = b.get(&key) != Some(&budget);
+                            if first {
+                                eprintln!("{key}: {budget}; retrying with back-off");
+                                b.insert(key.clone(), budget.clone());
+                            }
+                            first
+                        };
+                        if first {
+                            event(
+                                ctx.target,
+                                node,
+                                Reason::EvictionBlocked,
+                                &format!("Eviction of pod {key} blocked by its budget: {budget}"),
+                            )
+                            .await;
                         }
                     }
                     if let Some(s) = retry_after.filter(|s| *s > 0) {
@@ -598,8 +614,23 @@ pub async fn evict(
         shared::plural::count(acting.len(), "pod"),
         ctx.concurrency
     );
+    event(
+        ctx.target,
+        node,
+        Reason::Evicting,
+        &format!(
+            "{} {}",
+            if options.disable_eviction {
+                "Deleting"
+            } else {
+                "Evicting"
+            },
+            shared::plural::count(acting.len(), "pod")
+        ),
+    )
+    .await;
     let (accepted, first_error) =
-        remove_all(ctx, &acting, options, &pods.present, &blocked, &bar).await;
+        remove_all(ctx, node, &acting, options, &pods.present, &blocked, &bar).await;
     let result = match first_error {
         Some(e) => Err(e),
         None => pods.wait_gone(ctx, node, &accepted, &blocked, &bar).await,
@@ -613,6 +644,7 @@ pub async fn evict(
 /// and the first error.
 async fn remove_all(
     ctx: &Ctx<'_>,
+    node: &str,
     acting: &[&plan::PodPlan],
     options: &Options,
     present: &Present,
@@ -626,7 +658,7 @@ async fn remove_all(
                 let blocked = blocked.clone();
                 async move {
                     if let Outcome::Accepted =
-                        remove_pod(ctx, pod, options, &present, &blocked).await?
+                        remove_pod(ctx, node, pod, options, &present, &blocked).await?
                     {
                         // Each change as it is made, on stdout, above the progress bar.
                         bar.suspend(|| println!("{}", removed(pod)));
@@ -1006,13 +1038,240 @@ pub async fn run_node(
     }
     restore(ctx, journal).await?;
     verify(ctx, node, journal, plan.skip_wait_for_delete.is_some()).await?;
+    if journal.step < Step::Detaching {
+        journal.step = Step::Detaching;
+        save(ctx, node, journal, false).await?;
+    }
+    let detached = wait_detached(ctx, node).await?;
     crate::journal::write(ctx.target, node, crate::journal::Record::Remove, None).await?;
-    println!(
-        "node {node} drained in {}: only DaemonSet pods left, cordoned, everything restored — safe to terminate",
-        shared::duration::format(started.elapsed())
-    );
+    let took = shared::duration::format(started.elapsed());
+    match detached {
+        Detached::Checked => {
+            event(
+                ctx.target,
+                node,
+                Reason::Drained,
+                &format!("Drained in {took}: no pod to move and no volume attached is left"),
+            )
+            .await;
+            println!(
+                "node {node} drained in {took}: only DaemonSet pods left, cordoned, no volume attached, everything restored — safe to terminate"
+            );
+        }
+        Detached::Unchecked(why) => {
+            event(
+                ctx.target,
+                node,
+                Reason::Drained,
+                &format!("Drained in {took}; its VolumeAttachments could not be checked"),
+            )
+            .await;
+            println!(
+                "node {node} drained in {took}: only DaemonSet pods left, cordoned, everything restored; its VolumeAttachments could not be checked ({why}): make sure no volume is still attached to it before terminating it"
+            );
+        }
+    }
     println!("next: {}", plan::next_step(plan.provider_id.as_deref()));
     Ok(())
+}
+
+/// Whether the node's volumes were seen detached.
+enum Detached {
+    Checked,
+    /// Why they could not be checked (no permission to list VolumeAttachments).
+    Unchecked(String),
+}
+
+/// Waits until no VolumeAttachment names the node: terminating a machine with a disk still
+/// attached can corrupt it (Karpenter waits for the same, kubernetes-sigs/karpenter#1294). The
+/// attach/detach controller deletes a node's attachments once its pods are gone and the CSI
+/// driver has detached (kubernetes/kubernetes pkg/controller/volume/attachdetach). Polled (a
+/// list, cluster-wide: VolumeAttachments have no field selector on spec.nodeName), bounded by
+/// the run's deadline; without permission to list them, says so rather than claim safety.
+async fn wait_detached(ctx: &Ctx<'_>, node: &str) -> shared::Result<Detached> {
+    let api: Api<VolumeAttachment> = Api::all(ctx.client());
+    let on_node = |list: &kube::core::ObjectList<VolumeAttachment>| -> Vec<String> {
+        list.items
+            .iter()
+            .filter(|va| va.spec.node_name == node)
+            .map(|va| {
+                let pv = va.spec.source.persistent_volume_name.as_deref();
+                match pv {
+                    Some(pv) => format!("{} ({pv})", va.name_any()),
+                    None => va.name_any(),
+                }
+            })
+            .collect()
+    };
+    let first = match api.list(&ListParams::default()).await {
+        Ok(list) => on_node(&list),
+        Err(kube::Error::Api(e)) if e.code == 403 || e.code == 401 => {
+            return Ok(Detached::Unchecked(
+                "no permission to list volumeattachments.storage.k8s.io".into(),
+            ));
+        }
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            // A cluster without the storage.k8s.io/v1 API attaches nothing through it.
+            return Ok(Detached::Checked);
+        }
+        Err(e) => return Err(ctx.err(e)),
+    };
+    if first.is_empty() {
+        return Ok(Detached::Checked);
+    }
+    eprintln!(
+        "waiting for {} on {node} to detach: {}",
+        shared::plural::count(first.len(), "volume"),
+        first.join(", ")
+    );
+    let last = Mutex::new(first);
+    let what = format!("the volumes attached to {node} to detach");
+    wait(ctx, &Changes::default(), &what, || async {
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| ctx.err(e))?;
+        let now = on_node(&list);
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        if now.is_empty() {
+            return Ok(Some(()));
+        }
+        if *last != now {
+            eprintln!("still attached to {node}: {}", now.join(", "));
+            *last = now;
+        }
+        Ok(None)
+    })
+    .await
+    .map_err(|e| match e {
+        Error::Timeout(_) => Error::Timeout(format!(
+            "timed out waiting for the volumes attached to {node} to detach (still attached: {}); the pods are gone, but do not terminate it yet",
+            last.lock().unwrap_or_else(|e| e.into_inner()).join(", ")
+        )),
+        other => other,
+    })?;
+    eprintln!("every volume attached to {node} is detached");
+    Ok(Detached::Checked)
+}
+
+/// Labels the node out of external load balancers (`EXCLUDE_LB_LABEL`), when the journal says
+/// this drain does (the node was not labelled before), with the value that tells `abort` and
+/// `uncordon` to take it off again. Idempotent: `resume` runs it again.
+pub async fn exclude_from_load_balancers(
+    ctx: &Ctx<'_>,
+    node: &str,
+    journal: &NodeJournal,
+) -> shared::Result<()> {
+    if !journal.excluded_from_lbs {
+        return Ok(());
+    }
+    let patch = json!({"metadata": {"labels": {EXCLUDE_LB_LABEL: EXCLUDE_LB_VALUE}}});
+    let written = Api::<Node>::all(ctx.client())
+        .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ctx.err(e))?;
+    // The journal's next write is conditional on the node as this write left it.
+    crate::journal::observe(&written);
+    println!("labelled node {node} {EXCLUDE_LB_LABEL}: out of external load balancers");
+    Ok(())
+}
+
+/// Takes the load-balancer label off the node if a drain put it there (its value says so); a
+/// node labelled by someone else keeps it. Whether it did.
+pub async fn include_in_load_balancers(target: &Target, node: &str) -> shared::Result<bool> {
+    let api: Api<Node> = Api::all(target.client.clone());
+    let Some(current) = api.get_opt(node).await.map_err(|e| target.api_error(e))? else {
+        return Ok(false);
+    };
+    if current.labels().get(EXCLUDE_LB_LABEL).map(String::as_str) != Some(EXCLUDE_LB_VALUE) {
+        return Ok(false);
+    }
+    let patch = json!({"metadata": {"labels": {EXCLUDE_LB_LABEL: null}}});
+    let written = api
+        .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| target.api_error(e))?;
+    crate::journal::observe(&written);
+    println!("removed {EXCLUDE_LB_LABEL} from node {node}: back in external load balancers");
+    Ok(true)
+}
+
+/// The reasons of the Events a drain records on its node.
+#[derive(Debug, Clone, Copy)]
+pub enum Reason {
+    Cordoned,
+    Evicting,
+    EvictionBlocked,
+    Drained,
+    Restored,
+}
+
+/// The component the Events name as their source.
+const EVENT_SOURCE: &str = "kubectl-nodeevict";
+
+/// Records a core/v1 Event on the node (namespace `default`, where the kubelet records node
+/// events), so `kubectl describe node` and dashboards show the drain. Best-effort: a failure
+/// (no permission to create events, say) never fails the drain; it is logged at -v.
+pub async fn event(target: &Target, node: &str, reason: Reason, message: &str) {
+    if let Err(e) = record_event(target, node, reason, message).await {
+        tracing::info!("could not record the event {reason:?} on node {node}: {e}");
+    }
+}
+
+async fn record_event(
+    target: &Target,
+    node: &str,
+    reason: Reason,
+    message: &str,
+) -> Result<(), String> {
+    let uid = node_uid(target, node).await;
+    let now = jiff::Timestamp::now();
+    let stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let kind = match reason {
+        Reason::EvictionBlocked => "Warning",
+        _ => "Normal",
+    };
+    // Named as client-go's recorder names them: the object's name and the time in hex.
+    let name = format!("{node}.{:x}", now.as_nanosecond());
+    let value = json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": "default"},
+        "involvedObject": {"apiVersion": "v1", "kind": "Node", "name": node, "uid": uid},
+        "reason": format!("{reason:?}"),
+        "message": message,
+        "type": kind,
+        "source": {"component": EVENT_SOURCE},
+        "reportingComponent": EVENT_SOURCE,
+        "reportingInstance": crate::journal::run_id(),
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    });
+    let event: Event = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    Api::<Event>::namespaced(target.client.clone(), "default")
+        .create(&kube::api::PostParams::default(), &event)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The node's UID for its events (read once per run and node); the name when it cannot be read.
+async fn node_uid(target: &Target, node: &str) -> String {
+    static UIDS: std::sync::OnceLock<Mutex<HashMap<String, String>>> = std::sync::OnceLock::new();
+    let uids = UIDS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(uid) = uids.lock().unwrap_or_else(|e| e.into_inner()).get(node) {
+        return uid.clone();
+    }
+    let uid = Api::<Node>::all(target.client.clone())
+        .get_metadata(node)
+        .await
+        .ok()
+        .and_then(|n| n.metadata.uid)
+        .unwrap_or_else(|| node.to_string());
+    uids.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(node.to_string(), uid.clone());
+    uid
 }
 
 /// `terminating_is_gone`: with a skip-wait limit, pods still terminating were waited for that

@@ -25,6 +25,15 @@ pub const ORIGINAL_MIN_REPLICAS: &str = "nodeevict.kubectl-plugins.dev/original-
 pub const ORIGINAL_MAX_REPLICAS: &str = "nodeevict.kubectl-plugins.dev/original-max-replicas";
 /// On a KEDA ScaledObject whose minReplicaCount was raised: the spec fields before (JSON).
 pub const ORIGINAL_REPLICA_COUNTS: &str = "nodeevict.kubectl-plugins.dev/original-replica-counts";
+/// k8s.io/api core/v1 well_known_labels.go LabelNodeExcludeBalancers: the service controller
+/// (k8s.io/cloud-provider controllers/service/controller.go, shouldIncludeNode) leaves a node
+/// with this label out of every external load balancer's backends, so traffic leaves the node
+/// before its pods do.
+pub const EXCLUDE_LB_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
+/// The value a drain gives that label (the service controller reads only its presence): a node
+/// labelled so was labelled by a drain, and `abort` and `uncordon` take it off again (also after
+/// the drain's journal is gone); a node labelled otherwise before keeps its label.
+pub const EXCLUDE_LB_VALUE: &str = "kubectl-nodeevict";
 /// Marks the pre-scale's extra pods so the ReplicaSet removes them first when scaling back.
 pub const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
 
@@ -37,6 +46,8 @@ pub enum Step {
     Prescaled,
     /// Every pod to evict is gone from the node.
     Evicted,
+    /// Owners restored and the node verified empty: waiting for its volumes to detach.
+    Detaching,
 }
 
 /// The flags a drain was started with: `resume` goes on with the same.
@@ -120,6 +131,9 @@ pub struct NodeJournal {
     pub prescaled: Vec<Prescale>,
     #[serde(default)]
     pub touched: Vec<Workload>,
+    /// This drain labelled the node out of external load balancers (it was not before).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub excluded_from_lbs: bool,
 }
 
 impl NodeJournal {
@@ -411,8 +425,10 @@ mod tests {
                 surge_pods: vec![],
             }],
             touched: vec![],
+            excluded_from_lbs: true,
         };
         let text = serde_json::to_string(&j).unwrap();
+        assert!(text.contains("\"excludedFromLbs\":true"), "{text}");
         assert!(text.contains("\"step\":\"prescaled\""), "{text}");
         assert_eq!(NodeJournal::from_annotation(&text).unwrap(), j);
     }

@@ -195,6 +195,20 @@ pub const PERMISSIONS: &[Permission] = &[
         Scope::AllNamespaces,
         "raise and restore minReplicaCount",
     ),
+    Permission::new(
+        "list",
+        "storage.k8s.io",
+        "volumeattachments",
+        Scope::Cluster,
+        "wait for volumes to detach (optional: without it a drain does not say safe to terminate)",
+    ),
+    Permission::new(
+        "create",
+        "",
+        "events",
+        Scope::Namespace,
+        "record the drain on the node (optional, best-effort)",
+    ),
 ];
 
 pub fn main() -> ExitCode {

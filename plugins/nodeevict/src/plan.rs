@@ -856,6 +856,9 @@ pub fn render(plan: &NodePlan) -> String {
         ));
     }
     out.push_str(&format!("capacity: {}\n", plan.capacity.detail));
+    for step in terminate_steps() {
+        out.push_str(&format!("then: {step}\n"));
+    }
     for w in &plan.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
@@ -863,6 +866,16 @@ pub fn render(plan: &NodePlan) -> String {
         out.push_str(&format!("blocked: {b}\n"));
     }
     out
+}
+
+/// What every drain does besides cordoning and evicting, so that "safe to terminate" means it:
+/// the plan's `then:` lines, and `steps` in `-o json`.
+pub fn terminate_steps() -> [&'static str; 3] {
+    [
+        "at cordon, label the node node.kubernetes.io/exclude-from-external-load-balancers (out of external load balancers; abort and uncordon remove it unless it was there before)",
+        "once the pods are gone, wait until no VolumeAttachment names the node before calling it safe to terminate",
+        "record each step as an Event on the node (kubectl describe node)",
+    ]
 }
 
 /// The widest the pod table goes: readable in a 120-column terminal, as kubectl's tables.

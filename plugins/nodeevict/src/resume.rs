@@ -145,6 +145,10 @@ pub async fn continue_node(
         execute::step_name(journal.step)
     );
     execute::save(ctx, node, &journal, true).await?;
+    // Interrupted between the cordon and the label, the label is put on now.
+    execute::exclude_from_load_balancers(ctx, node, &journal)
+        .await
+        .map_err(|e| crate::hint::with_hint(e, node))?;
     execute::run_node(ctx, node, &mut journal, plan)
         .await
         .map_err(|e| crate::hint::with_hint(e, node))

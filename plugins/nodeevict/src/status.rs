@@ -182,6 +182,7 @@ mod tests {
                     prescale("lunar-nuclear-3725-scheduler"),
                 ],
                 touched: Vec::new(),
+                excluded_from_lbs: false,
             },
             running: Some("pid 4194303 on build-runner-7f9c6d5b8-x2x9q".into()),
             busy: None,

@@ -61,6 +61,14 @@ pub async fn run(global: &GlobalArgs, args: &UncordonArgs) -> shared::Result<()>
         .await?;
         // The result, on stdout (as kubectl uncordon): `| tee` keeps it.
         println!("node/{name} uncordoned");
+        crate::execute::include_in_load_balancers(&target, name).await?;
+        crate::execute::event(
+            &target,
+            name,
+            crate::execute::Reason::Restored,
+            "Uncordoned by kubectl-nodeevict",
+        )
+        .await;
     }
     Ok(())
 }

@@ -324,6 +324,7 @@ impl Control {
             schedule(objs, &idx, now, &mut actions);
             kubelet(objs, now, &mut actions);
             storage(objs, &idx, now, &mut actions);
+            crate::attach::reconcile(objs, now, &mut actions);
             garbage_collect(objs, &mut actions);
             pdb_status(objs, &mut actions);
             quota_status(objs, &mut actions);

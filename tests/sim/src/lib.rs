@@ -1,6 +1,7 @@
 //! kube-sim: a simulated Kubernetes API server for the suite's tests and demo.
 
 pub mod argo;
+pub mod attach;
 pub mod clock;
 pub mod control;
 pub mod error;

@@ -223,6 +223,18 @@ pub const STORAGE_CLASSES: ResourceType = rt!(
     ["sc"],
     []
 );
+// storage.k8s.io/v1 VolumeAttachment (k8s.io/api storage/v1 types.go): cluster-scoped, with a
+// status subresource the external-attacher writes.
+pub const VOLUME_ATTACHMENTS: ResourceType = rt!(
+    "storage.k8s.io",
+    "v1",
+    "volumeattachments",
+    "volumeattachment",
+    "VolumeAttachment",
+    false,
+    [],
+    ["status"]
+);
 pub const VOLUME_SNAPSHOTS: ResourceType = rt!(
     "snapshot.storage.k8s.io",
     "v1",
@@ -297,6 +309,7 @@ pub const ALL: &[ResourceType] = &[
     PDBS,
     HPAS,
     STORAGE_CLASSES,
+    VOLUME_ATTACHMENTS,
     VOLUME_SNAPSHOTS,
     VOLUME_SNAPSHOT_CLASSES,
     WORKFLOWS,

@@ -226,6 +226,32 @@ pub fn to_table(
                 ]
             }),
         ),
+        // kubernetes/kubernetes pkg/printers/internalversion/printers.go
+        // volumeAttachmentColumnDefinitions: Name, Attacher, PV, Node, Attached, Age.
+        "volumeattachments" => (
+            vec![
+                col("Name", "string", 0),
+                col("Attacher", "string", 0),
+                col("PV", "string", 0),
+                col("Node", "string", 0),
+                col("Attached", "boolean", 0),
+                col("Age", "string", 0),
+            ],
+            Box::new(move |o| {
+                vec![
+                    o["metadata"]["name"].clone(),
+                    o["spec"]["attacher"].clone(),
+                    json!(
+                        o["spec"]["source"]["persistentVolumeName"]
+                            .as_str()
+                            .unwrap_or("")
+                    ),
+                    o["spec"]["nodeName"].clone(),
+                    json!(o["status"]["attached"].as_bool().unwrap_or(false)),
+                    json!(age(o, now)),
+                ]
+            }),
+        ),
         _ => (
             vec![col("Name", "string", 0), col("Age", "string", 0)],
             Box::new(move |o| vec![o["metadata"]["name"].clone(), json!(age(o, now))]),
