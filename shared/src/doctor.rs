@@ -56,6 +56,9 @@ pub struct Permission {
     pub subresource: &'static str,
     pub scope: Scope,
     pub needed_for: &'static str,
+    /// Without it the commands still work, with something missing (a column, a check):
+    /// `doctor` reports it denied without failing.
+    pub optional: bool,
 }
 
 impl Permission {
@@ -73,6 +76,15 @@ impl Permission {
             subresource: "",
             scope,
             needed_for,
+            optional: false,
+        }
+    }
+
+    /// Marks the permission optional (see [`Permission::optional`]).
+    pub const fn optional(self) -> Self {
+        Permission {
+            optional: true,
+            ..self
         }
     }
 
@@ -107,6 +119,8 @@ struct PermissionCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     needed_for: String,
+    /// Denied, it costs a feature, not a command.
+    optional: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -369,10 +383,15 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs, permissions: &[Permissi
                 allowed,
                 reason,
                 needed_for: p.needed_for.to_string(),
+                optional: p.optional,
             });
         }
     }
-    let denied = report.permissions.iter().filter(|p| !p.allowed).count();
+    let denied = report
+        .permissions
+        .iter()
+        .filter(|p| !p.allowed && !p.optional)
+        .count();
 
     match args.output {
         PlanFormat::Json => output::print_stdout(&output::to_json(&report)?),
@@ -390,7 +409,27 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs, permissions: &[Permissi
             report.user
         )));
     }
+    if let Some(note) = optional_denied_note(&report.permissions) {
+        eprintln!("{note}");
+    }
     Ok(())
+}
+
+/// The one line said when only optional permissions are denied (pure): what goes missing.
+fn optional_denied_note(permissions: &[PermissionCheck]) -> Option<String> {
+    let missing: Vec<&str> = permissions
+        .iter()
+        .filter(|p| !p.allowed && p.optional)
+        .map(|p| p.needed_for.as_str())
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "every required permission is granted; {} optional {} denied, so the commands work without: {}",
+            missing.len(),
+            if missing.len() == 1 { "one is" } else { "ones are" },
+            missing.join("; ")
+        )
+    })
 }
 
 fn render_text(report: &Report, namespace_note: &str) -> String {
@@ -430,6 +469,10 @@ fn render_text(report: &Report, namespace_note: &str) -> String {
         let allowed = if p.allowed {
             "yes"
                 .if_supports_color(Stream::Stdout, |t| t.green().to_string())
+                .to_string()
+        } else if p.optional {
+            "no (optional)"
+                .if_supports_color(Stream::Stdout, |t| t.yellow().to_string())
                 .to_string()
         } else {
             "no".if_supports_color(Stream::Stdout, |t| t.red().bold().to_string())

@@ -232,7 +232,8 @@ const PERMISSIONS: &[Permission] = &[
         Scope::Namespace,
         "status: Airflow's own health, through the service proxy",
     )
-    .sub("proxy"),
+    .sub("proxy")
+    .optional(),
     Permission::new(
         "delete",
         "",
@@ -270,7 +271,8 @@ const PERMISSIONS: &[Permission] = &[
         "persistentvolumes",
         Scope::Cluster,
         "volumes: reclaim policies (optional)",
-    ),
+    )
+    .optional(),
     Permission::new(
         "list",
         "apps",
@@ -306,7 +308,8 @@ const PERMISSIONS: &[Permission] = &[
         Scope::Cluster,
         "volumes, status: how full the claims are, from the kubelet (optional)",
     )
-    .sub("proxy"),
+    .sub("proxy")
+    .optional(),
 ];
 
 /// `restart` annotates the pod template of a Deployment and of a StatefulSet alike.

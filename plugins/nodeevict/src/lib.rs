@@ -201,14 +201,16 @@ pub const PERMISSIONS: &[Permission] = &[
         "volumeattachments",
         Scope::Cluster,
         "wait for volumes to detach (optional: without it a drain does not say safe to terminate)",
-    ),
+    )
+    .optional(),
     Permission::new(
         "create",
         "",
         "events",
         Scope::Namespace,
         "record the drain on the node (optional, best-effort)",
-    ),
+    )
+    .optional(),
 ];
 
 pub fn main() -> ExitCode {

@@ -104,14 +104,16 @@ pub const PERMISSIONS: &[Permission] = &[
         "persistentvolumes",
         Scope::Cluster,
         "reclaim policy: what happens to the data (optional)",
-    ),
+    )
+    .optional(),
     Permission::new(
         "get",
         "storage.k8s.io",
         "storageclasses",
         Scope::Cluster,
         "how the claim is provisioned (optional)",
-    ),
+    )
+    .optional(),
     Permission::new(
         "list",
         "",
@@ -226,7 +228,8 @@ pub const PERMISSIONS: &[Permission] = &[
         Scope::Cluster,
         "the plan: how full the claims are, from the kubelet (optional)",
     )
-    .sub("proxy"),
+    .sub("proxy")
+    .optional(),
 ];
 
 pub fn main() -> ExitCode {

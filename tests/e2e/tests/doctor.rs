@@ -144,3 +144,72 @@ fn as_impersonates_another_user() {
         out.stderr
     );
 }
+
+/// `(resource, group)` of doctor's `resource` column: `deployments.apps/scale` →
+/// (`deployments/scale`, `apps`).
+fn rbac_resource(label: &str) -> (String, String) {
+    let (base, sub) = match label.split_once('/') {
+        Some((b, s)) => (b, Some(s)),
+        None => (label, None),
+    };
+    let (resource, group) = base.split_once('.').unwrap_or((base, ""));
+    let resource = match sub {
+        Some(s) => format!("{resource}/{s}"),
+        None => resource.to_string(),
+    };
+    (resource, group.to_string())
+}
+
+#[test]
+fn optional_permissions_denied_do_not_fail_doctor() {
+    let admin = SimProcess::start("astronomer", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["airflow", "pvcreset", "nodeevict"] {
+        // A user granted exactly the required permissions doctor lists, none of the optional.
+        let (_, report, _) = doctor_json(&admin, &admin.kubeconfig, name);
+        let perms = report["permissions"].as_array().unwrap().clone();
+        assert!(
+            perms.iter().any(|p| p["optional"] == true),
+            "{name} has optional permissions: {perms:?}"
+        );
+        let rules: Vec<Value> = perms
+            .iter()
+            .filter(|p| p["optional"] == false)
+            .map(|p| {
+                let (resource, group) = rbac_resource(p["resource"].as_str().unwrap());
+                serde_json::json!({"verbs": [p["verb"]], "apiGroups": [group], "resources": [resource], "namespaces": ["*"]})
+            })
+            .collect();
+        let mut doc: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../sim/scenarios/astronomer.yaml"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        doc["users"].as_sequence_mut().unwrap().push(
+            serde_yaml::to_value(serde_json::json!({"name": "required-only", "token": "required-only-token", "rules": rules}))
+                .unwrap(),
+        );
+        let path = suite_tests::write(
+            dir.path(),
+            &format!("{name}.yaml"),
+            &serde_yaml::to_string(&doc).unwrap(),
+        );
+        let sim = SimProcess::start(path.to_str().unwrap(), &[]);
+        let kubeconfig = sim.kubeconfig_with_token("required-only", "required-only-token");
+        let (code, report, stderr) = doctor_json(&sim, &kubeconfig, name);
+        assert_eq!(code, Some(0), "{name}: {stderr}");
+        let checks = report["permissions"].as_array().unwrap();
+        for p in checks {
+            assert_eq!(p["allowed"], p["optional"] == false, "{name}: {p}");
+        }
+        assert!(
+            stderr.contains("every required permission is granted;")
+                && stderr.contains("optional")
+                && stderr.trim().lines().count() == 1,
+            "{name}: {stderr}"
+        );
+    }
+}
