@@ -282,18 +282,24 @@ pub fn checked_size(size: &str) -> shared::Result<String> {
     Ok(size.to_string())
 }
 
-/// `--storage-class`: a StorageClass that exists, else a one-line usage error naming them.
-async fn check_class(target: &Target, class: &str) -> shared::Result<()> {
-    let classes: Api<StorageClass> = Api::all(target.client.clone());
-    if classes
-        .get_metadata_opt(class)
+/// None when `name` exists in `api`; else the names that do (for the refusal to list).
+pub(crate) async fn names_when_missing<K>(
+    target: &Target,
+    api: &Api<K>,
+    name: &str,
+) -> shared::Result<Option<Vec<String>>>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if api
+        .get_metadata_opt(name)
         .await
         .map_err(|e| target.api_error(e))?
         .is_some()
     {
-        return Ok(());
+        return Ok(None);
     }
-    let names: Vec<String> = classes
+    let names = api
         .list_metadata(&ListParams::default())
         .await
         .map_err(|e| target.api_error(e))?
@@ -301,6 +307,15 @@ async fn check_class(target: &Target, class: &str) -> shared::Result<()> {
         .iter()
         .map(|c| c.name_any())
         .collect();
+    Ok(Some(names))
+}
+
+/// `--storage-class`: a StorageClass that exists, else a one-line usage error naming them.
+async fn check_class(target: &Target, class: &str) -> shared::Result<()> {
+    let classes: Api<StorageClass> = Api::all(target.client.clone());
+    let Some(names) = names_when_missing(target, &classes, class).await? else {
+        return Ok(());
+    };
     Err(Error::Usage(format!(
         "--storage-class {class:?}: no such StorageClass; the cluster has {}",
         if names.is_empty() {

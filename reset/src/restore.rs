@@ -72,22 +72,9 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> shared::Result<()> 
 /// A claim that does not exist: the refusal, with close names.
 async fn refuse_unknown_claim(target: &Target, namespace: &str, claim: &str) -> shared::Result<()> {
     let api: Api<PersistentVolumeClaim> = Api::namespaced(target.client.clone(), namespace);
-    if api
-        .get_metadata_opt(claim)
-        .await
-        .map_err(|e| target.api_error(e))?
-        .is_some()
-    {
+    let Some(names) = reset::names_when_missing(target, &api, claim).await? else {
         return Ok(());
-    }
-    let names: Vec<String> = api
-        .list_metadata(&ListParams::default())
-        .await
-        .map_err(|e| target.api_error(e))?
-        .items
-        .iter()
-        .map(|c| c.name_any())
-        .collect();
+    };
     let close = plan::suggestions(claim, &names);
     let hint = if close.is_empty() {
         format!(
