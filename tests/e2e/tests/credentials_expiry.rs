@@ -88,8 +88,9 @@ fn no_permission_words(text: &str) {
 
 #[test]
 fn a_drain_outliving_its_tokens_refreshes_after_each_401_and_finishes() {
-    // Time at its real pace: the drain takes seconds, each token lives one.
-    let sim = SimProcess::start("artsy", &["--time-scale", "1"]);
+    // Time slower than real (a simulated second lasts 3.3): the drain takes several real
+    // seconds even on an idle machine, and each token lives one.
+    let sim = SimProcess::start("artsy", &["--time-scale", "0.3"]);
     let dir = tempfile::tempdir().unwrap();
     // No expirationTimestamp: the client learns of each expiry from a 401 only (a token
     // revoked early or a skewed clock looks the same).
@@ -137,9 +138,10 @@ fn a_drain_outliving_its_tokens_refreshes_after_each_401_and_finishes() {
 
 #[test]
 fn an_expiry_announced_by_the_plugin_is_refreshed_before_it_passes() {
-    let sim = SimProcess::start("artsy", &["--time-scale", "1"]);
+    // Slower than real time, so that the drain outlives a 3 s token even on an idle machine.
+    let sim = SimProcess::start("artsy", &["--time-scale", "0.3"]);
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = exec_kubeconfig(&sim, dir.path(), "honest", &["--lifetime", "2s"]);
+    let kubeconfig = exec_kubeconfig(&sim, dir.path(), "honest", &["--lifetime", "3s"]);
     let started = std::time::Instant::now();
     let out = drain(dir.path(), &kubeconfig, &[]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
