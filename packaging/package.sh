@@ -5,9 +5,12 @@
 #   dist/checksums.txt   sha256sum of every archive in dist/
 #   dist/<name>.yaml     krew manifest rendered from krew/<name>.yaml for the platform(s)
 #                        whose archive is in dist/, uri = file:// to the archive
-# Usage: packaging/package.sh [--target TRIPLE] [--archives-only]
+# Usage: packaging/package.sh [--target TRIPLE] [--profile NAME] [--archives-only]
 #        packaging/package.sh --release-manifests
 #   --target TRIPLE       build for this Rust target instead of the host (release workflow)
+#   --profile NAME        the cargo profile to pack (default release). CI packs the dev-profile
+#                         binaries its tests already built: it checks the archives, manifests and
+#                         krew install, and the release profile's LTO build would cost it minutes
 #   --archives-only       stop after the archives and dist/checksums.txt
 #   --release-manifests   build nothing; write dist/krew/<name>.yaml with all five platforms,
 #                         the GitHub release URIs, each sha256 from the archive in dist/, else
@@ -21,11 +24,13 @@ die() { printf 'package.sh: %s\n' "$*" >&2; exit 1; }
 
 PLUGINS=(airflow pvcreset nodeevict argodeploy)
 target=""
+profile="release"
 archives_only=false
 release_manifests=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) [ $# -ge 2 ] || die "--target needs a value"; target="$2"; shift 2 ;;
+    --profile) [ $# -ge 2 ] || die "--profile needs a value"; profile="$2"; shift 2 ;;
     --archives-only) archives_only=true; shift ;;
     --release-manifests) release_manifests=true; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -69,12 +74,15 @@ arch="${platform#* }"
 pkgs=()
 for name in "${PLUGINS[@]}"; do pkgs+=(-p "kubectl-$name"); done
 target_dir="$(tool target-dir)"
+# cargo puts the dev profile's output in debug/, every other profile's in a folder of its name.
+profile_dir="$profile"
+[ "$profile" != dev ] || profile_dir=debug
 if [ -n "$target" ]; then
-  "$CARGO" build --release --locked --bins --target "$target" "${pkgs[@]}"
-  bindir="$target_dir/$target/release"
+  "$CARGO" build --profile "$profile" --locked --bins --target "$target" "${pkgs[@]}"
+  bindir="$target_dir/$target/$profile_dir"
 else
-  "$CARGO" build --release --locked --bins "${pkgs[@]}"
-  bindir="$target_dir/release"
+  "$CARGO" build --profile "$profile" --locked --bins "${pkgs[@]}"
+  bindir="$target_dir/$profile_dir"
 fi
 
 exe=""
