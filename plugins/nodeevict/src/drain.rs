@@ -17,6 +17,7 @@ use crate::hint::{resume_hint, set_not_started, with_hint};
 use crate::journal::{NODE_ANNOTATION, NodeJournal, Options, Workload};
 use crate::permissions::{needed_permissions, permissions_json};
 use crate::plan;
+use crate::pool;
 use crate::resume;
 use crate::world;
 
@@ -65,6 +66,10 @@ pub struct DrainArgs {
     /// Evictions in flight at once
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
+    /// In a drain of several nodes: up to N nodes drained at the same time (the plan groups
+    /// them in waves that budgets and replicas allow)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_unavailable: usize,
     /// Output format of the plan
     #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Table)]
     pub output: PlanFormat,
@@ -163,6 +168,11 @@ fn check_usage(args: &DrainArgs) -> shared::Result<()> {
             "name the nodes to drain, or select them with -l".into(),
         ));
     }
+    if args.max_unavailable == 0 {
+        return Err(Error::Usage(
+            "--max-unavailable 0 would drain nothing: give 1 or more nodes at a time".into(),
+        ));
+    }
     if let Some(g) = args.grace_period.filter(|g| *g < -1) {
         return Err(Error::Usage(format!(
             "--grace-period {g}: give seconds (0 or more), or -1 for each pod's own"
@@ -180,54 +190,76 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         .await
         .map_err(|e| target.api_error(e))?;
     let recorded = recorded_drains(&world, &nodes, &options)?;
-    let plans: Vec<plan::NodePlan> = nodes
-        .iter()
-        .map(|n| match recorded.get(n) {
-            Some(journal) => resume::replan(&world, n, journal),
-            None => Ok(plan::plan(&world, n, &nodes, &options)),
-        })
-        .collect::<shared::Result<_>>()?;
+    let pool = pool::plan_pool(
+        &world,
+        &nodes,
+        &recorded,
+        &options,
+        args.max_unavailable,
+        |n, journal| resume::replan(&world, n, journal),
+    )?;
     crate::hint::banner(&target);
     let continuing: Vec<&NodeJournal> = recorded.values().collect();
-    let needs = needed_permissions(&plans, &continuing);
-    show_plans(args.output, &plans, &needs, &recorded)?;
+    let needs = needed_permissions(&pool.plans, &continuing);
+    show_plans(args.output, &pool, &needs, &recorded)?;
     let question = format!("Drain {}?", nodes.join(", "));
     let limits = (args.pod_timeout, args.concurrency);
     let Some(ctx) = Ctx::approved(&target, &args.change, &needs, &question, limits).await? else {
         return Ok(());
     };
     let command = original_command(args, &options);
+    let order: Vec<String> = pool.waves.concat();
     let mut drained: Vec<Drained> = Vec::new();
-    // The node being drained when the run stops on an error, for the summary.
-    let mut current: Option<&str> = None;
+    // The nodes whose drain the error stopped, for the summary.
+    let mut stopped: Vec<String> = Vec::new();
     let result: shared::Result<()> = async {
-        for (i, node) in nodes.iter().enumerate() {
-            current = Some(node);
-            set_not_started(&nodes[i + 1..], &command);
-            // After the first node, pods have moved: plan this one afresh.
-            let (plan, journal) = match plans.first().filter(|_| i == 0) {
-                Some(first) => (first.clone(), recorded.get(node).cloned()),
-                None => plan_in_turn(&target, node, &nodes[i..], &options).await?,
-            };
-            let (touched, outcome) = match journal {
-                // A drain already recorded goes on exactly as `resume` would take it.
-                Some(journal) => {
-                    let touched = journal.touched.clone();
-                    resume::continue_node(&ctx, node, journal, &plan).await?;
-                    (touched, "drained (a recorded drain, finished)")
-                }
-                None => run_fresh(&ctx, &world, node, &plan, &options).await?,
-            };
-            drained.push(Drained {
-                node: node.clone(),
-                outcome,
-                next: plan::next_step(plan.provider_id.as_deref()),
+        let mut queued = BTreeMap::new();
+        if pool.cordon_ahead {
+            set_not_started(&order, &command);
+            queued = queue(&ctx, &world, &order, &recorded, &options).await?;
+        }
+        let mut done = 0;
+        for (w, wave) in pool.waves.iter().enumerate() {
+            set_not_started(&order[done + wave.len()..], &command);
+            let turns = wave.iter().map(|node| {
+                // The first wave goes as planned a moment ago; after it, pods have moved.
+                let upfront = (w == 0).then(|| {
+                    let plan = pool.plans.iter().find(|p| &p.node == node).cloned();
+                    let journal = recorded.get(node).or(queued.get(node)).cloned();
+                    (plan, journal)
+                });
+                drain_node(&ctx, &world, node, &pool, &nodes, upfront, &options)
             });
-            current = None;
-            if i + 1 < nodes.len() {
+            let outcomes = futures::future::join_all(turns).await;
+            let mut touched: Vec<Workload> = Vec::new();
+            let mut first_error = None;
+            for (node, outcome) in wave.iter().zip(outcomes) {
+                match outcome {
+                    Ok((moved, outcome, next)) => {
+                        touched.extend(moved);
+                        drained.push(Drained {
+                            node: node.clone(),
+                            outcome,
+                            next,
+                        });
+                    }
+                    Err(e) => {
+                        stopped.push(node.clone());
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+            done += wave.len();
+            if done < order.len() {
+                touched.sort();
+                touched.dedup();
                 execute::settle(&ctx, &touched).await?;
                 println!(
-                    "workloads moved off {node} are Ready again: {}",
+                    "workloads moved off {} are Ready again: {}",
+                    wave.join(", "),
                     touched
                         .iter()
                         .map(|w| format!("{}/{}", w.namespace, w.name))
@@ -241,9 +273,105 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     .await;
     // A run of several nodes ends with where each stands, also when it stops midway.
     if nodes.len() > 1 {
-        print!("{}", render_summary(&nodes, &drained, current));
+        print!("{}", render_summary(&order, &drained, &stopped));
     }
     result
+}
+
+/// Cordons the pool's nodes not drained yet, each with a journal at step `queued` (the first
+/// write, conditional on the node as planned, so of two runs only one queues it); queued
+/// nodes left by a run that stopped are taken over. Returns the journals written.
+async fn queue(
+    ctx: &Ctx<'_>,
+    world: &world::World,
+    order: &[String],
+    recorded: &BTreeMap<String, NodeJournal>,
+    options: &Options,
+) -> shared::Result<BTreeMap<String, NodeJournal>> {
+    let now = now();
+    let mut queued = BTreeMap::new();
+    for node in order {
+        match recorded.get(node) {
+            Some(journal) if journal.queued() => {
+                execute::save(ctx, node, journal, true).await?;
+                queued.insert(node.clone(), journal.clone());
+            }
+            Some(_) => {}
+            None => {
+                let journal = NodeJournal::queued_at(&now, options, unschedulable(world, node));
+                execute::start(ctx, node, &journal).await?;
+                println!("cordoned node {node} (queued: its pods are evicted in its wave)");
+                queued.insert(node.clone(), journal);
+            }
+        }
+    }
+    Ok(queued)
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn unschedulable(world: &world::World, node: &str) -> bool {
+    world
+        .nodes
+        .iter()
+        .find(|n| n.name_any() == node)
+        .and_then(|n| n.spec.as_ref()?.unschedulable)
+        .unwrap_or(false)
+}
+
+/// One node's drain in its wave: planned at its turn (or, in the first wave, as shown), then
+/// started, taken on from its queued record, or continued from the drain recorded on it.
+/// Returns the workloads it moved, the outcome and the command that terminates its machine.
+async fn drain_node(
+    ctx: &Ctx<'_>,
+    world: &world::World,
+    node: &str,
+    pool: &pool::PoolPlan,
+    nodes: &[String],
+    upfront: Option<(Option<plan::NodePlan>, Option<NodeJournal>)>,
+    options: &Options,
+) -> shared::Result<(Vec<Workload>, &'static str, String)> {
+    let avoid = if pool.cordon_ahead {
+        nodes.to_vec()
+    } else {
+        pool.wave_of(node)
+    };
+    let (plan, journal, now_world) = match upfront {
+        Some((Some(plan), journal)) => (plan, journal, None),
+        _ => {
+            let (plan, journal, fresh) =
+                plan_in_turn(ctx.target, node, &pool.wave_of(node), &avoid, options).await?;
+            if let Some(shown) = pool.plans.iter().find(|p| p.node == node) {
+                let changes = plan::difference(shown, &plan);
+                if !changes.is_empty() {
+                    eprintln!(
+                        "the plan of {node} at its turn differs from the one shown:\n  {}",
+                        changes.join("\n  ")
+                    );
+                }
+            }
+            (plan, journal, Some(fresh))
+        }
+    };
+    let world = now_world.as_ref().unwrap_or(world);
+    let next = plan::next_step(plan.provider_id.as_deref());
+    match journal {
+        // A drain already recorded goes on exactly as `resume` would take it.
+        Some(journal) if !journal.queued() => {
+            let touched = journal.touched.clone();
+            resume::continue_node(ctx, node, journal, &plan).await?;
+            Ok((touched, "drained (a recorded drain, finished)", next))
+        }
+        queued => {
+            let (touched, outcome) =
+                run_fresh(ctx, world, node, &plan, options, queued.as_ref()).await?;
+            Ok((touched, outcome, next))
+        }
+    }
 }
 
 /// A node this run has emptied, for the summary of a run of several nodes.
@@ -257,12 +385,12 @@ struct Drained {
 /// The end of a run of several nodes (a pool): each node and its outcome — emptied, stopped
 /// on (`stopped`: the node whose drain the error interrupted) or not started — then the
 /// commands that terminate the emptied ones; one place to read instead of scrolling back.
-fn render_summary(nodes: &[String], drained: &[Drained], stopped: Option<&str>) -> String {
+fn render_summary(nodes: &[String], drained: &[Drained], stopped: &[String]) -> String {
     let mut table = shared::output::Table::new(&["node", "outcome"]);
     for node in nodes {
         let outcome = match drained.iter().find(|d| &d.node == node) {
             Some(d) => format!("{} — safe to terminate", d.outcome),
-            None if stopped == Some(node.as_str()) => {
+            None if stopped.contains(node) => {
                 "stopped: the drain is recorded, see the error below".to_string()
             }
             None => "not started".to_string(),
@@ -288,10 +416,11 @@ fn render_summary(nodes: &[String], drained: &[Drained], stopped: Option<&str>) 
 /// change when a plan has a blocker.
 fn show_plans(
     output: PlanFormat,
-    plans: &[plan::NodePlan],
+    pool: &pool::PoolPlan,
     needs: &BTreeMap<String, Vec<shared::doctor::Permission>>,
     recorded: &BTreeMap<String, NodeJournal>,
 ) -> shared::Result<()> {
+    let plans = &pool.plans;
     let document = || {
         let items: Vec<serde_json::Value> = plans
             .iter()
@@ -303,6 +432,7 @@ fn show_plans(
             .collect();
         serde_json::json!({
             "items": items,
+            "pool": pool,
             "permissions": permissions_json(needs),
         })
     };
@@ -313,6 +443,7 @@ fn show_plans(
             for p in plans {
                 eprint!("{}", plan::render(p));
             }
+            eprint!("{}", pool::render(pool));
         }
     }
     for (node, journal) in recorded {
@@ -345,51 +476,49 @@ fn show_plans(
     Ok(())
 }
 
-/// The plan of a node after the first of the run, from the cluster as it is now (pods have
-/// moved), with the drain recorded on it if one is; a fresh plan with a blocker stops the run.
+/// The plan of a node after the first wave of the run, from the cluster as it is now (pods
+/// have moved), with the drain recorded on it if one is (its queued record, when the pool was
+/// cordoned ahead); a fresh plan with a blocker stops the run.
 async fn plan_in_turn(
     target: &shared::Target,
     node: &str,
-    draining: &[String],
+    wave: &[String],
+    avoid: &[String],
     options: &Options,
-) -> shared::Result<(plan::NodePlan, Option<NodeJournal>)> {
+) -> shared::Result<(plan::NodePlan, Option<NodeJournal>, world::World)> {
     let world = world::read(&target.client)
         .await
         .map_err(|e| target.api_error(e))?;
     let again = recorded_drains(&world, &[node.to_string()], options)?;
-    if let Some(journal) = again.get(node) {
-        return Ok((
-            resume::replan(&world, node, journal)?,
-            Some(journal.clone()),
-        ));
+    let journal = again.get(node).cloned();
+    if let Some(journal) = journal.as_ref().filter(|j| !j.queued()) {
+        let plan = resume::replan(&world, node, journal)?;
+        return Ok((plan, Some(journal.clone()), world));
     }
-    let fresh = plan::plan(&world, node, draining, options);
+    let fresh = plan::plan_in_pool(&world, node, wave, avoid, options);
     if let Some(b) = fresh.blockers.first() {
         return Err(Error::Failed(format!("stopped before {node}: {b}")));
     }
-    Ok((fresh, None))
+    Ok((fresh, journal, world))
 }
 
-/// Starts a drain with nothing recorded on the node: the journal's first write (with the
-/// cordon) is conditional on the node as planned, so of two runs only one starts. Returns the
-/// workloads it moved.
-async fn run_fresh(
+/// Starts a drain from its plan: with nothing recorded on the node, the journal's first write
+/// (with the cordon) is conditional on the node as planned, so of two runs only one starts; a
+/// node `queued` with its pool (already cordoned) has its record replaced by the drain's.
+/// Returns the workloads it moved.
+pub async fn run_fresh(
     ctx: &Ctx<'_>,
     world: &world::World,
     node: &str,
     plan: &plan::NodePlan,
     options: &Options,
+    queued: Option<&NodeJournal>,
 ) -> shared::Result<(Vec<Workload>, &'static str)> {
-    let was_unschedulable = world
-        .nodes
-        .iter()
-        .find(|n| n.name_any() == node)
-        .and_then(|n| n.spec.as_ref()?.unschedulable)
-        .unwrap_or(false);
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let mut journal = execute::journal_from_plan(plan, options, was_unschedulable, &now);
+    let was_unschedulable = match queued {
+        Some(q) => q.was_unschedulable,
+        None => unschedulable(world, node),
+    };
+    let mut journal = execute::journal_from_plan(plan, options, was_unschedulable, &now());
     // A node already out of the load balancers (by hand, another tool) keeps its label.
     journal.excluded_from_lbs = !world
         .nodes
@@ -401,7 +530,7 @@ async fn run_fresh(
             .pods
             .iter()
             .all(|p| matches!(p.verdict, plan::Verdict::Skip));
-    if was_unschedulable && moves_nothing {
+    if queued.is_none() && was_unschedulable && moves_nothing {
         // Already cordoned and nothing to move (drained before, perhaps by another run just
         // now): a journal written and removed again would change nothing but would count as
         // a second run changing the node (soak seed 100027).
@@ -411,8 +540,13 @@ async fn run_fresh(
         println!("next: {}", plan::next_step(plan.provider_id.as_deref()));
         return Ok((Vec::new(), "already cordoned and empty (nothing changed)"));
     }
-    execute::start(ctx, node, &journal).await?;
-    println!("cordoned node {node}");
+    if queued.is_some() {
+        execute::save(ctx, node, &journal, false).await?;
+        println!("draining node {node} (cordoned ahead with its pool)");
+    } else {
+        execute::start(ctx, node, &journal).await?;
+        println!("cordoned node {node}");
+    }
     execute::exclude_from_load_balancers(ctx, node, &journal)
         .await
         .map_err(|e| with_hint(e, node))?;
@@ -516,6 +650,9 @@ fn original_command(args: &DrainArgs, options: &Options) -> String {
         command.push(' ');
         command.push_str(&flags);
     }
+    if args.max_unavailable != 1 {
+        command.push_str(&format!(" --max-unavailable {}", args.max_unavailable));
+    }
     command + crate::hint::flags()
 }
 
@@ -531,7 +668,7 @@ mod tests {
             outcome: "drained",
             next: "aws ec2 terminate-instances --instance-ids i-1".into(),
         }];
-        let text = render_summary(&nodes, &drained, Some("n2"));
+        let text = render_summary(&nodes, &drained, &["n2".to_string()]);
         assert!(text.contains("Summary: 1 of 3 nodes emptied"), "{text}");
         let row = |node: &str| {
             text.lines()
@@ -546,7 +683,7 @@ mod tests {
             text.ends_with("  aws ec2 terminate-instances --instance-ids i-1\n"),
             "{text}"
         );
-        let none = render_summary(&nodes, &[], Some("n1"));
+        let none = render_summary(&nodes, &[], &["n1".to_string()]);
         assert!(!none.contains("terminate"), "{none}");
     }
 }

@@ -40,6 +40,9 @@ pub const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
+    /// Cordoned ahead with the rest of its pool, so that no pod moves onto it; its own drain
+    /// (planned at its turn) has not started.
+    Queued,
     /// The node is cordoned and the journal written.
     Cordoned,
     /// The extra replicas are Ready on other nodes.
@@ -137,6 +140,23 @@ pub struct NodeJournal {
 }
 
 impl NodeJournal {
+    /// The record of a node cordoned ahead with its pool: nothing else done yet.
+    pub fn queued_at(started: &str, options: &Options, was_unschedulable: bool) -> NodeJournal {
+        NodeJournal {
+            step: Step::Queued,
+            started: started.to_string(),
+            options: options.clone(),
+            was_unschedulable,
+            prescaled: Vec::new(),
+            touched: Vec::new(),
+            excluded_from_lbs: false,
+        }
+    }
+
+    pub fn queued(&self) -> bool {
+        self.step == Step::Queued
+    }
+
     pub fn from_annotation(text: &str) -> Result<NodeJournal, String> {
         let mut journal: NodeJournal = serde_json::from_str(text)
             .map_err(|e| format!("unreadable {NODE_ANNOTATION} annotation: {e}"))?;

@@ -10,6 +10,7 @@ mod hint;
 mod journal;
 mod permissions;
 mod plan;
+mod pool;
 mod resume;
 mod status;
 mod uncordon;
@@ -40,6 +41,9 @@ use shared::doctor::{Permission, Scope};
 
   # Drain a whole pool, one node after the other
   kubectl nodeevict -l agentpool=common
+
+  # Three nodes at a time, as budgets and replicas allow
+  kubectl nodeevict -l agentpool=common --max-unavailable 3
 
   # The plan as JSON, for a script
   kubectl nodeevict ip-10-0-12-27.ec2.internal --dry-run -o json")]

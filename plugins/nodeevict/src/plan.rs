@@ -763,8 +763,25 @@ fn skip_wait(node: Option<&Node>, options: &Options) -> (Option<u64>, Option<Str
     (skip_wait_for_delete, warning)
 }
 
-/// Plans the drain of `node` (the nodes of the same run are in `draining`).
+/// Plans the drain of `node` on its own (or with the nodes in `draining`, drained at the same
+/// time): their pods may land on no node of `draining`.
 pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -> NodePlan {
+    plan_in_pool(world, node, draining, draining, options)
+}
+
+/// Plans the drain of `node` within a pool: `wave` are the nodes drained at the same time as
+/// it (a workload's Ready replicas there are not "elsewhere"), `pool` the nodes its pods must
+/// not land on (the pool, cordoned ahead). The pool's other nodes keep their Ready pods while
+/// this one drains, so a reason such as "every Ready replica is on this node" is judged
+/// against the wave only (found on aura: a pool plan claimed api's three replicas, on three
+/// nodes of the pool, were all on its first node).
+pub fn plan_in_pool(
+    world: &World,
+    node: &str,
+    wave: &[String],
+    pool: &[String],
+    options: &Options,
+) -> NodePlan {
     let index = Index::new(world);
     let node_obj = index.node(node);
     let (pods, mut plans) = pod_plans(&index, node, options);
@@ -772,8 +789,8 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
     let OwnerDecisions {
         prescale,
         mut warnings,
-    } = decide_owners(&index, node, draining, options, &pods, &mut plans);
-    let capacity = capacity(&index, draining, &movers(&pods, &plans, &prescale));
+    } = decide_owners(&index, node, wave, options, &pods, &mut plans);
+    let capacity = capacity(&index, pool, &movers(&pods, &plans, &prescale));
     let mut blockers: Vec<String> = plans
         .iter()
         .filter(|p| p.verdict == Verdict::Blocked)
@@ -808,6 +825,103 @@ pub fn plan(world: &World, node: &str, draining: &[String], options: &Options) -
         warnings,
         skip_wait_for_delete,
         managed_blockers,
+    }
+}
+
+/// Whether every pod the plans of a pool move (and every pre-scale's extra replica) fits on
+/// the schedulable nodes outside `pool` at once: then the pool is cordoned ahead and no pod
+/// moves twice.
+pub fn pool_capacity(world: &World, plans: &[NodePlan], pool: &[String]) -> Capacity {
+    let index = Index::new(world);
+    let mut all: Vec<&PodSummary> = Vec::new();
+    for plan in plans {
+        let on_node = index.pods_on(&plan.node);
+        // The plan's pods in its own order, as `movers` pairs them with their verdicts.
+        let pods: Vec<&PodSummary> = plan
+            .pods
+            .iter()
+            .filter_map(|p| on_node.iter().copied().find(|s| s.uid == p.uid))
+            .collect();
+        if pods.len() == plan.pods.len() {
+            all.extend(movers(&pods, &plan.pods, &plan.prescale));
+        }
+    }
+    capacity(&index, pool, &all)
+}
+
+/// The disruptions the budget over `pod` allows now (`None`: no budget).
+pub fn budget_allows(world: &World, pod: &PodSummary) -> Option<i32> {
+    pdbs_for(world, pod)
+        .first()
+        .map(|pdb| Budget::of(pdb).allowed)
+}
+
+/// What a node's plan made at its turn changes from the plan shown before the confirmation:
+/// one line per pod or pre-scale that differs (empty: the same).
+pub fn difference(before: &NodePlan, after: &NodePlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    let acts = |p: &PodPlan| matches!(p.verdict, Verdict::Evict | Verdict::Delete);
+    for p in after.pods.iter().filter(|p| acts(p)) {
+        match before.pods.iter().find(|b| b.uid == p.uid) {
+            None => lines.push(format!(
+                "+ {}/{}: {} (new on the node since the plan)",
+                p.namespace,
+                p.name,
+                verdict_word(p.verdict)
+            )),
+            Some(b) if b.verdict != p.verdict => lines.push(format!(
+                "~ {}/{}: {} (the plan said {})",
+                p.namespace,
+                p.name,
+                verdict_word(p.verdict),
+                verdict_word(b.verdict)
+            )),
+            Some(_) => {}
+        }
+    }
+    for b in before.pods.iter().filter(|p| acts(p)) {
+        if !after.pods.iter().any(|p| p.uid == b.uid) {
+            lines.push(format!(
+                "- {}/{}: gone from the node already",
+                b.namespace, b.name
+            ));
+        }
+    }
+    for s in &after.prescale {
+        let same = |b: &&PrescalePlan| b.namespace == s.namespace && b.name == s.name;
+        match before.prescale.iter().find(same) {
+            Some(b) if (b.from, b.to) == (s.from, s.to) => {}
+            Some(b) => lines.push(format!(
+                "~ pre-scale Deployment {}/{}: {} → {} (the plan said {} → {})",
+                s.namespace, s.name, s.from, s.to, b.from, b.to
+            )),
+            None => lines.push(format!(
+                "+ pre-scale Deployment {}/{}: {} → {} ({})",
+                s.namespace, s.name, s.from, s.to, s.why
+            )),
+        }
+    }
+    for b in &before.prescale {
+        if !after
+            .prescale
+            .iter()
+            .any(|s| s.namespace == b.namespace && s.name == b.name)
+        {
+            lines.push(format!(
+                "- pre-scale Deployment {}/{}: no longer needed",
+                b.namespace, b.name
+            ));
+        }
+    }
+    lines
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Evict => "evict",
+        Verdict::Delete => "delete",
+        Verdict::Skip => "stays",
+        Verdict::Blocked => "blocked",
     }
 }
 

@@ -43,10 +43,12 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
             )));
         }
     }
-    let chosen: Vec<&status::Recorded> = found
+    let mut chosen: Vec<&status::Recorded> = found
         .iter()
         .filter(|r| args.nodes.is_empty() || args.nodes.contains(&r.node))
         .collect();
+    // Drains under way first; nodes queued with their pool (cordoned, nothing moved yet) after.
+    chosen.sort_by_key(|r| r.journal.queued());
     if chosen.is_empty() {
         eprintln!("No drain in progress: nothing to resume.");
         return Ok(());
@@ -84,15 +86,32 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     };
     for (i, recorded) in chosen.iter().enumerate() {
         // The first node's plan is the preflight's; after it, pods have moved: plan afresh.
-        let plan = if i == 0 {
-            plans[0].clone()
+        let (plan, now) = if i == 0 {
+            (plans[0].clone(), None)
         } else {
             let world = world::read(&target.client)
                 .await
                 .map_err(|e| target.api_error(e))?;
-            replan(&world, &recorded.node, &recorded.journal)?
+            (
+                replan(&world, &recorded.node, &recorded.journal)?,
+                Some(world),
+            )
         };
-        continue_node(&ctx, &recorded.node, recorded.journal.clone(), &plan).await?;
+        let node = &recorded.node;
+        let touched = if recorded.journal.queued() {
+            let world = now.as_ref().unwrap_or(&world);
+            let journal = &recorded.journal;
+            crate::drain::run_fresh(&ctx, world, node, &plan, &journal.options, Some(journal))
+                .await?
+                .0
+        } else {
+            continue_node(&ctx, node, recorded.journal.clone(), &plan).await?;
+            recorded.journal.touched.clone()
+        };
+        // As a pool drain does: the next node only once what this one moved is Ready again.
+        if i + 1 < chosen.len() {
+            execute::settle(&ctx, &touched).await?;
+        }
     }
     Ok(())
 }
@@ -105,6 +124,14 @@ pub fn replan(
     node: &str,
     journal: &NodeJournal,
 ) -> shared::Result<plan::NodePlan> {
+    if journal.queued() {
+        // Cordoned ahead with its pool and nothing done yet: planned as a fresh drain.
+        let fresh = plan::plan(world, node, &[node.to_string()], &journal.options);
+        return match fresh.blockers.first() {
+            Some(b) => Err(Error::Failed(format!("{node}: {b}"))),
+            None => Ok(fresh),
+        };
+    }
     let mut options = journal.options.clone();
     options.prescale = false;
     let mut plan = plan::plan(world, node, &[node.to_string()], &options);
