@@ -329,23 +329,26 @@ fn uncordon_and_bad_input() {
 }
 
 #[test]
-fn a_pool_is_drained_one_node_at_a_time() {
+fn a_pool_is_cordoned_ahead_and_drained_one_node_at_a_time() {
     let sim = SimProcess::start("aura", &["--time-scale", "5"]);
     let home = tempfile::tempdir().unwrap();
+    let mut names: Vec<String> = sim.get_json(&["nodes", "-l", "agentpool=common"])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.clone()["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let before: Vec<Vec<String>> = names
+        .iter()
+        .map(|n| pods_on(&sim, n).into_iter().map(|(pod, _)| pod).collect())
+        .collect();
     let out = nodeevict(
         &sim,
         home.path(),
         &["-l", "agentpool=common", "-y", "--timeout", "3m"],
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let nodes: Vec<String> = sim.get_json(&["nodes", "-l", "agentpool=common"])["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.clone()["metadata"]["name"].as_str().unwrap().to_string())
-        .collect();
-    let mut names = nodes.clone();
-    names.sort();
     for pair in names.windows(2) {
         let settled = out
             .stdout
@@ -353,42 +356,55 @@ fn a_pool_is_drained_one_node_at_a_time() {
             .unwrap_or_else(|| panic!("{}", out.stdout));
         let next = out
             .stdout
-            .find(&format!("cordoned node {}", pair[1]))
+            .find(&format!("draining node {}", pair[1]))
             .unwrap();
         assert!(
             settled < next,
-            "{} cordoned before {}'s workloads were Ready: {}",
+            "{} drained before {}'s workloads were Ready: {}",
             pair[1],
             pair[0],
             out.stdout
         );
     }
-    // In the server's own request journal: each node's journal is cleared before the next is cordoned.
-    let patches: Vec<String> = sim
-        .journal()
+    // In the server's own request journal: every node of the pool is cordoned before the
+    // first eviction (so no pod lands on a node still to be drained), each node's pods are
+    // evicted once, and all of one node's before any of the next one's.
+    let journal = sim.journal();
+    let evictions: Vec<(usize, String)> = journal
         .iter()
-        .filter(|r| {
-            r["method"] == "PATCH" && r["path"].as_str().unwrap().starts_with("/api/v1/nodes/")
+        .enumerate()
+        .filter(|(_, r)| {
+            r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/eviction")
         })
-        .map(|r| {
-            r["path"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("/api/v1/nodes/")
-                .to_string()
+        .map(|(i, r)| {
+            let path = r["path"].as_str().unwrap().trim_end_matches("/eviction");
+            (i, path.rsplit('/').next().unwrap().to_string())
         })
         .collect();
-    let first_touch: Vec<usize> = names
-        .iter()
-        .map(|n| patches.iter().position(|p| p == n).unwrap())
-        .collect();
-    let last_touch: Vec<usize> = names
-        .iter()
-        .map(|n| patches.iter().rposition(|p| p == n).unwrap())
-        .collect();
-    for i in 1..names.len() {
-        assert!(last_touch[i - 1] < first_touch[i], "{patches:?}");
+    let first_eviction = evictions.first().unwrap().0;
+    for n in &names {
+        let cordon = journal
+            .iter()
+            .position(|r| r["method"] == "PATCH" && r["path"] == format!("/api/v1/nodes/{n}"))
+            .unwrap();
+        assert!(cordon < first_eviction, "{n} was not cordoned ahead");
     }
+    let node_of = |pod: &str| before.iter().position(|pods| pods.iter().any(|p| p == pod));
+    let order: Vec<usize> = evictions
+        .iter()
+        .filter_map(|(_, pod)| node_of(pod))
+        .collect();
+    assert_eq!(
+        order.len(),
+        evictions.len(),
+        "a pod evicted that was on no node of the pool: {evictions:?}"
+    );
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "{evictions:?}");
+    let mut pods: Vec<&String> = evictions.iter().map(|(_, p)| p).collect();
+    pods.sort();
+    let all = pods.len();
+    pods.dedup();
+    assert_eq!(pods.len(), all, "a pod was evicted twice: {evictions:?}");
     for n in &names {
         only_daemonsets_left(&sim, n);
     }
