@@ -29,6 +29,14 @@ pub enum PrescaleMode {
     Off,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Order {
+    /// In waves by pod priority, lowest first, system-critical pods last
+    Priority,
+    /// Every pod at once
+    None,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct DrainArgs {
     /// The nodes to empty, one after the other
@@ -66,6 +74,14 @@ pub struct DrainArgs {
     /// Evictions in flight at once
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
+    /// Drain only the pods this label selector selects (as kubectl drain); the node then
+    /// stays cordoned with its other pods, and is not safe to terminate
+    #[arg(long, value_name = "SELECTOR", value_parser = shared::validate::selector)]
+    pub pod_selector: Option<String>,
+    /// The order of the evictions: in waves by priority, each once the previous one's pods are
+    /// gone (as cluster-autoscaler's drain), or all at once
+    #[arg(long, value_enum, default_value_t = Order::Priority)]
+    pub order: Order,
     /// In a drain of several nodes: up to N nodes drained at the same time (the plan groups
     /// them in waves that budgets and replicas allow)
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -88,6 +104,8 @@ impl DrainArgs {
             prescale: self.prescale == PrescaleMode::Auto,
             skip_wait_for_delete_timeout: self.skip_wait_for_delete_timeout,
             ignore_gitops: self.ignore_gitops,
+            pod_selector: self.pod_selector.clone(),
+            unordered: self.order == Order::None,
         }
     }
 }
@@ -186,7 +204,11 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     let target = shared::kubeconfig::connect(global).await?;
     let nodes = resolve_nodes(&target, args).await?;
     let options = args.options();
-    let world = world::read(&target.client)
+    let mut world = world::read(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    world
+        .select(&target.client, options.pod_selector.as_deref())
         .await
         .map_err(|e| target.api_error(e))?;
     let recorded = recorded_drains(&world, &nodes, &options)?;
@@ -358,7 +380,11 @@ async fn drain_node(
         }
     };
     let world = now_world.as_ref().unwrap_or(world);
-    let next = plan::next_step(plan.provider_id.as_deref());
+    // Not emptied with --pod-selector: nothing to terminate.
+    let next = match &options.pod_selector {
+        Some(_) => String::new(),
+        None => plan::next_step(plan.provider_id.as_deref()),
+    };
     match journal {
         // A drain already recorded goes on exactly as `resume` would take it.
         Some(journal) if !journal.queued() => {
@@ -378,7 +404,8 @@ async fn drain_node(
 struct Drained {
     node: String,
     outcome: &'static str,
-    /// The command that terminates its machine (printed, never run).
+    /// The command that terminates its machine (printed, never run); empty when the node was
+    /// not emptied (--pod-selector).
     next: String,
 }
 
@@ -389,6 +416,7 @@ fn render_summary(nodes: &[String], drained: &[Drained], stopped: &[String]) -> 
     let mut table = shared::output::Table::new(&["node", "outcome"]);
     for node in nodes {
         let outcome = match drained.iter().find(|d| &d.node == node) {
+            Some(d) if d.next.is_empty() => d.outcome.to_string(),
             Some(d) => format!("{} — safe to terminate", d.outcome),
             None if stopped.contains(node) => {
                 "stopped: the drain is recorded, see the error below".to_string()
@@ -403,9 +431,9 @@ fn render_summary(nodes: &[String], drained: &[Drained], stopped: &[String]) -> 
         shared::plural::count(nodes.len(), "node"),
         table.render()
     );
-    if !drained.is_empty() {
+    if drained.iter().any(|d| !d.next.is_empty()) {
         text.push_str("next, to terminate the emptied nodes:\n");
-        for d in drained {
+        for d in drained.iter().filter(|d| !d.next.is_empty()) {
             text.push_str(&format!("  {}\n", d.next));
         }
     }
@@ -486,7 +514,11 @@ async fn plan_in_turn(
     avoid: &[String],
     options: &Options,
 ) -> shared::Result<(plan::NodePlan, Option<NodeJournal>, world::World)> {
-    let world = world::read(&target.client)
+    let mut world = world::read(&target.client)
+        .await
+        .map_err(|e| target.api_error(e))?;
+    world
+        .select(&target.client, options.pod_selector.as_deref())
         .await
         .map_err(|e| target.api_error(e))?;
     let again = recorded_drains(&world, &[node.to_string()], options)?;
@@ -560,7 +592,11 @@ pub async fn run_fresh(
     execute::run_node(ctx, node, &mut journal, plan)
         .await
         .map_err(|e| with_hint(e, node))?;
-    Ok((journal.touched, "drained"))
+    let outcome = match options.pod_selector {
+        Some(_) => "the selected pods moved; its other pods stay",
+        None => "drained",
+    };
+    Ok((journal.touched, outcome))
 }
 
 /// The drains already recorded on `nodes` (each node remembered as read, so the first write
@@ -623,6 +659,12 @@ fn describe(options: &Options) -> String {
     }
     if options.ignore_gitops {
         flags.push("--ignore-gitops".to_string());
+    }
+    if let Some(selector) = &options.pod_selector {
+        flags.push(format!("--pod-selector {}", shared::shell::word(selector)));
+    }
+    if options.unordered {
+        flags.push("--order none".to_string());
     }
     if flags.is_empty() {
         "no flags".to_string()

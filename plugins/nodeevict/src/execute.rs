@@ -629,15 +629,51 @@ pub async fn evict(
         ),
     )
     .await;
-    let (accepted, first_error) =
-        remove_all(ctx, node, &acting, options, &pods.present, &blocked, &bar).await;
-    let result = match first_error {
-        Some(e) => Err(e),
-        None => pods.wait_gone(ctx, node, &accepted, &blocked, &bar).await,
-    };
+    let waves = by_wave(&acting);
+    let mut result = Ok(());
+    // Every pod accepted so far: the progress counts them all.
+    let mut gone: Vec<(String, Instant)> = Vec::new();
+    for (i, wave) in waves.iter().enumerate() {
+        if waves.len() > 1 {
+            let what = match wave.first() {
+                Some(p) if p.system_critical => "system-critical".to_string(),
+                Some(p) => format!("priority {}", p.priority),
+                None => String::new(),
+            };
+            bar.suspend(|| {
+                eprintln!(
+                    "wave {} of {} on {node}: {what}, {}",
+                    i + 1,
+                    waves.len(),
+                    shared::plural::count(wave.len(), "pod")
+                )
+            });
+        }
+        let (accepted, first_error) =
+            remove_all(ctx, node, wave, options, &pods.present, &blocked, &bar).await;
+        if let Some(e) = first_error {
+            result = Err(e);
+            break;
+        }
+        gone.extend(accepted);
+        // The next wave only once this one's pods have left the node.
+        if let Err(e) = pods.wait_gone(ctx, node, &gone, &blocked, &bar).await {
+            result = Err(e);
+            break;
+        }
+    }
     bar.finish_and_clear();
     pods.task.abort();
     result
+}
+
+/// The pods to remove grouped by their wave (plan::assign_waves), in order.
+fn by_wave<'p>(acting: &[&'p plan::PodPlan]) -> Vec<Vec<&'p plan::PodPlan>> {
+    let mut waves: std::collections::BTreeMap<usize, Vec<&plan::PodPlan>> = Default::default();
+    for p in acting {
+        waves.entry(p.wave).or_default().push(p);
+    }
+    waves.into_values().collect()
 }
 
 /// Removes the pods, `ctx.concurrency` at a time: the UIDs the server accepted (with when),
@@ -1038,6 +1074,24 @@ pub async fn run_node(
     }
     restore(ctx, journal).await?;
     verify(ctx, node, journal, plan.skip_wait_for_delete.is_some()).await?;
+    if let Some(selector) = journal.options.pod_selector.clone() {
+        // The node keeps its other pods (and their volumes): moved what was asked, not
+        // emptied, and never called safe to terminate.
+        crate::journal::write(ctx.target, node, crate::journal::Record::Remove, None).await?;
+        let took = shared::duration::format(started.elapsed());
+        event(
+            ctx.target,
+            node,
+            Reason::Drained,
+            &format!("Pods selected by {selector} moved in {took}; the node keeps its other pods"),
+        )
+        .await;
+        println!(
+            "node {node}: the pods --pod-selector {selector} selects are gone in {took}, everything restored; it stays cordoned with its other pods (not safe to terminate): `{}` puts it back in service",
+            crate::hint::command("uncordon", &[node])
+        );
+        return Ok(());
+    }
     if journal.step < Step::Detaching {
         journal.step = Step::Detaching;
         save(ctx, node, journal, false).await?;
@@ -1282,12 +1336,14 @@ async fn verify(
     journal: &NodeJournal,
     terminating_is_gone: bool,
 ) -> shared::Result<()> {
-    let pods: Vec<PodSummary> = crate::world::list_summaries::<Pod, _>(
-        &ctx.client(),
-        &ListParams::default().fields(&format!("spec.nodeName={node}")),
-    )
-    .await
-    .map_err(|e| ctx.err(e))?;
+    // With --pod-selector, only the pods it selects had to go.
+    let mut on_node = ListParams::default().fields(&format!("spec.nodeName={node}"));
+    if let Some(selector) = &journal.options.pod_selector {
+        on_node = on_node.labels(selector);
+    }
+    let pods: Vec<PodSummary> = crate::world::list_summaries::<Pod, _>(&ctx.client(), &on_node)
+        .await
+        .map_err(|e| ctx.err(e))?;
     let left: Vec<String> = pods
         .iter()
         .filter(|p| !plan::stays(p))

@@ -70,6 +70,12 @@ pub struct Options {
     /// `--ignore-gitops`: pre-scale Deployments a GitOps tool or an operator manages.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_gitops: bool,
+    /// `--pod-selector`: only the pods it selects are drained, the others stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<String>,
+    /// `--order none`: every pod evicted at once, not in waves by priority.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unordered: bool,
 }
 
 /// A Deployment given extra replicas for the drain (directly, or through its HPA).

@@ -154,6 +154,9 @@ mod tests {
             verdict,
             reason: String::new(),
             blocked_by: None,
+            priority: 0,
+            system_critical: false,
+            wave: 0,
         }
     }
 

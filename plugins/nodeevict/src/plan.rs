@@ -56,6 +56,19 @@ pub struct PodPlan {
     /// Set exactly when `verdict` is [`Verdict::Blocked`].
     #[serde(skip)]
     pub blocked_by: Option<BlockReason>,
+    /// `spec.priority` (0 when unset).
+    pub priority: i32,
+    /// System-critical (system-cluster-critical, system-node-critical): evicted last.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub system_critical: bool,
+    /// The wave of evictions it goes in, from 1 (lowest priority first); 0 for a pod left on
+    /// the node.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub wave: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl PodPlan {
@@ -479,7 +492,13 @@ fn pod_plans<'a>(
     node: &str,
     options: &Options,
 ) -> (Vec<&'a PodSummary>, Vec<PodPlan>) {
-    let mut pods: Vec<&PodSummary> = index.pods_on(node).to_vec();
+    let selector = options.pod_selector.as_deref();
+    let mut pods: Vec<&PodSummary> = index
+        .pods_on(node)
+        .iter()
+        .copied()
+        .filter(|p| index.world().in_scope(p, selector))
+        .collect();
     pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     let plans = pods
         .iter()
@@ -495,6 +514,9 @@ fn pod_plans<'a>(
                 verdict,
                 reason,
                 blocked_by,
+                priority: p.priority,
+                system_critical: p.system_critical,
+                wave: 0,
             }
         })
         .collect();
@@ -815,6 +837,7 @@ pub fn plan_in_pool(
             ));
         }
     }
+    assign_waves(&mut plans, options.unordered);
     NodePlan {
         node: node.to_string(),
         provider_id: node_obj.and_then(|n| n.spec.as_ref()?.provider_id.clone()),
@@ -950,6 +973,48 @@ fn managed_prescales(
     added
 }
 
+/// The waves of evictions: the pods the drain acts on, grouped by priority, lowest first and
+/// system-critical pods last, each wave once the previous one's pods are gone — as
+/// cluster-autoscaler's drain orders them (its --drain-priority-config; kubectl drain has no
+/// order: kubernetes/kubectl#1347, kubernetes/kubernetes#109353). `unordered` (`--order
+/// none`): one wave.
+pub fn assign_waves(plans: &mut [PodPlan], unordered: bool) {
+    let acts = |p: &PodPlan| matches!(p.verdict, Verdict::Evict | Verdict::Delete);
+    let key = |p: &PodPlan| {
+        if unordered {
+            (false, 0)
+        } else {
+            (p.system_critical, p.priority)
+        }
+    };
+    let mut keys: Vec<(bool, i32)> = plans.iter().filter(|p| acts(p)).map(key).collect();
+    keys.sort();
+    keys.dedup();
+    for p in plans.iter_mut() {
+        p.wave = if acts(p) {
+            keys.iter().position(|k| *k == key(p)).map_or(0, |i| i + 1)
+        } else {
+            0
+        };
+    }
+}
+
+/// The waves of a plan, in order: what each is (its priority) and its pods.
+pub fn waves(plan: &NodePlan) -> Vec<(String, Vec<&PodPlan>)> {
+    let last = plan.pods.iter().map(|p| p.wave).max().unwrap_or(0);
+    (1..=last)
+        .map(|w| {
+            let pods: Vec<&PodPlan> = plan.pods.iter().filter(|p| p.wave == w).collect();
+            let what = match pods.first() {
+                Some(p) if p.system_critical => "system-critical".to_string(),
+                Some(p) => format!("priority {}", p.priority),
+                None => String::new(),
+            };
+            (what, pods)
+        })
+        .collect()
+}
+
 /// `--skip-wait-for-delete-timeout` on a NotReady node when not given: a minute is far past any
 /// kubelet that still answers, and short enough not to hold a drain of a dead machine.
 pub const DEAD_NODE_SKIP_WAIT_SECONDS: u64 = 60;
@@ -958,6 +1023,24 @@ pub const DEAD_NODE_SKIP_WAIT_SECONDS: u64 = 60;
 pub fn render(plan: &NodePlan) -> String {
     let mut out = format!("Drain node {}\n", plan.node);
     out.push_str(&pod_table(&plan.pods));
+    let waves = waves(plan);
+    if waves.len() > 1 {
+        let listed: Vec<String> = waves
+            .iter()
+            .enumerate()
+            .map(|(i, (what, pods))| {
+                format!(
+                    "{} {what} ({})",
+                    i + 1,
+                    shared::plural::count(pods.len(), "pod")
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "order: in waves by priority, each once the previous one's pods are gone: {}\n",
+            listed.join(", ")
+        ));
+    }
     for s in &plan.prescale {
         out.push_str(&format!(
             "pre-scale: Deployment {}/{}: {} → {} replicas{}, restored afterwards ({})\n",
@@ -1090,6 +1173,9 @@ mod table_reason_tests {
             verdict: Verdict::Evict,
             reason: String::new(),
             blocked_by: None,
+            priority: 0,
+            system_critical: false,
+            wave: 0,
         };
         pod.block(
             BlockReason::Budget,
@@ -1585,6 +1671,64 @@ mod tests {
             plan(&world(), "n1", &["n1".to_string()], &Options::default()).skip_wait_for_delete,
             None
         );
+    }
+
+    #[test]
+    fn waves_go_by_priority_lowest_first_and_system_critical_last() {
+        let pod = |name: &str, priority: i32, critical: bool, verdict: Verdict| PodPlan {
+            namespace: "apps".into(),
+            name: name.into(),
+            uid: name.into(),
+            owner: "-".into(),
+            verdict,
+            reason: String::new(),
+            blocked_by: None,
+            priority,
+            system_critical: critical,
+            wave: 0,
+        };
+        let mut pods = vec![
+            pod("batch", -10, false, Verdict::Evict),
+            pod("web", 1000, false, Verdict::Evict),
+            pod("dns", 2_000_000_000, true, Verdict::Evict),
+            pod("plain", 0, false, Verdict::Delete),
+            pod("daemon", 0, false, Verdict::Skip),
+            pod("web-2", 1000, false, Verdict::Evict),
+        ];
+        assign_waves(&mut pods, false);
+        let waves: Vec<(&str, usize)> = pods.iter().map(|p| (p.name.as_str(), p.wave)).collect();
+        assert_eq!(
+            waves,
+            [
+                ("batch", 1),
+                ("web", 3),
+                ("dns", 4),
+                ("plain", 2),
+                ("daemon", 0),
+                ("web-2", 3)
+            ]
+        );
+        let plan = NodePlan {
+            node: "n1".into(),
+            pods: pods.clone(),
+            ..Default::default()
+        };
+        let text = render(&plan);
+        assert!(
+            text.contains("order: in waves by priority, each once the previous one's pods are gone: 1 priority -10 (1 pod), 2 priority 0 (1 pod), 3 priority 1000 (2 pods), 4 system-critical (1 pod)"),
+            "{text}"
+        );
+        assign_waves(&mut pods, true);
+        assert!(
+            pods.iter()
+                .all(|p| p.wave == usize::from(p.name != "daemon"))
+        );
+        let plan = NodePlan {
+            node: "n1".into(),
+            pods,
+            ..Default::default()
+        };
+        assert!(!render(&plan).contains("order:"));
     }
 
     #[test]

@@ -63,9 +63,15 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
     )?;
     // The writes the resumed drains make (what is left to evict, what to restore), checked
     // before the first one, as a fresh drain does.
-    let world = world::read(&target.client)
+    let mut world = world::read(&target.client)
         .await
         .map_err(|e| target.api_error(e))?;
+    for r in &chosen {
+        world
+            .select(&target.client, r.journal.options.pod_selector.as_deref())
+            .await
+            .map_err(|e| target.api_error(e))?;
+    }
     let plans = chosen
         .iter()
         .map(|r| replan(&world, &r.node, &r.journal))
@@ -89,7 +95,14 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         let (plan, now) = if i == 0 {
             (plans[0].clone(), None)
         } else {
-            let world = world::read(&target.client)
+            let mut world = world::read(&target.client)
+                .await
+                .map_err(|e| target.api_error(e))?;
+            world
+                .select(
+                    &target.client,
+                    recorded.journal.options.pod_selector.as_deref(),
+                )
                 .await
                 .map_err(|e| target.api_error(e))?;
             (
@@ -152,6 +165,8 @@ pub fn replan(
             )));
         }
     }
+    // Now evicted, they take their place in the waves.
+    plan::assign_waves(&mut plan.pods, options.unordered);
     // Their lines in the plan's blockers go too: a rerun of the drain checks those (found by a
     // rerun after a kill right after the cordon, when the pre-scale had not been made yet).
     plan.blockers

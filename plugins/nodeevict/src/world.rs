@@ -32,7 +32,46 @@ pub struct World {
     pub scaled_objects: Vec<DynamicObject>,
     /// Argo CD's Applications when read (a Deployment carries its marks) and readable.
     pub argo_apps: Option<shared::manager::ArgoApps>,
+    /// Per `--pod-selector`: the UIDs of the pods it selects, as the API server matched them
+    /// (kubectl drain lists the node's pods with the selector the same way).
+    pub selected: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
+
+impl World {
+    /// Reads which pods `selector` selects (one list of their metadata), once per selector.
+    pub async fn select(
+        &mut self,
+        client: &Client,
+        selector: Option<&str>,
+    ) -> Result<(), kube::Error> {
+        let Some(selector) = selector.filter(|s| !self.selected.contains_key(*s)) else {
+            return Ok(());
+        };
+        let uids = Api::<Pod>::all(client.clone())
+            .list_metadata(&ListParams::default().labels(selector))
+            .await?
+            .items
+            .iter()
+            .filter_map(|p| p.metadata.uid.clone())
+            .collect();
+        self.selected.insert(selector.to_string(), uids);
+        Ok(())
+    }
+
+    /// Whether the drain acts on `pod`: every pod without `--pod-selector`, else the ones it
+    /// selects (the others are left alone, as kubectl drain leaves them).
+    pub fn in_scope(&self, pod: &PodSummary, selector: Option<&str>) -> bool {
+        selector.is_none_or(|s| {
+            self.selected
+                .get(s)
+                .is_some_and(|uids| uids.contains(&pod.uid))
+        })
+    }
+}
+
+/// pkg/apis/scheduling/types.go SystemCriticalPriority: the value of system-cluster-critical,
+/// the lower of the two built-in critical classes; user classes stay at or below 1000000000.
+pub const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
 
 /// A pod as the plan reads it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -61,6 +100,12 @@ pub struct PodSummary {
     pub requests: (f64, f64),
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
+    /// `spec.priority`, as the Priority admission plugin set it from the pod's class (0 when
+    /// unset, as the scheduler counts a pod without one).
+    pub priority: i32,
+    /// Of class system-cluster-critical or system-node-critical (or a priority as high): it
+    /// goes last, as cluster-autoscaler's drain and the kubelet's graceful shutdown order them.
+    pub system_critical: bool,
 }
 
 impl PodSummary {
@@ -108,6 +153,8 @@ struct PodSpecWire {
     volumes: Option<Vec<VolumeWire>>,
     node_selector: Option<BTreeMap<String, String>>,
     tolerations: Option<Vec<Toleration>>,
+    priority: Option<i32>,
+    priority_class_name: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -207,6 +254,12 @@ impl From<PodWire> for PodSummary {
             ),
             node_selector: spec.node_selector.unwrap_or_default(),
             tolerations: spec.tolerations.unwrap_or_default(),
+            priority: spec.priority.unwrap_or(0),
+            system_critical: spec
+                .priority_class_name
+                .as_deref()
+                .is_some_and(|c| c == "system-cluster-critical" || c == "system-node-critical")
+                || spec.priority.unwrap_or(0) >= SYSTEM_CRITICAL_PRIORITY,
         }
     }
 }
@@ -368,6 +421,7 @@ pub async fn read(client: &Client) -> Result<World, kube::Error> {
         hpas: hpas.items,
         scaled_objects,
         argo_apps,
+        selected: BTreeMap::new(),
     })
 }
 
