@@ -234,8 +234,8 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     let mut drained: Vec<Drained> = Vec::new();
     // The nodes whose drain the error stopped, for the summary.
     let mut stopped: Vec<String> = Vec::new();
+    let mut queued: BTreeMap<String, NodeJournal> = BTreeMap::new();
     let result: shared::Result<()> = async {
-        let mut queued = BTreeMap::new();
         if pool.cordon_ahead {
             set_not_started(&order, &command);
             queued = queue(&ctx, &world, &order, &recorded, &options).await?;
@@ -278,7 +278,9 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
             if done < order.len() {
                 touched.sort();
                 touched.dedup();
-                execute::settle(&ctx, &touched).await?;
+                execute::settle(&ctx, &touched)
+                    .await
+                    .map_err(|e| e.with_hint(&rest_hint(&order[done..], &queued, &command)))?;
                 println!(
                     "workloads moved off {} are Ready again: {}",
                     wave.join(", "),
@@ -295,9 +297,35 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     .await;
     // A run of several nodes ends with where each stands, also when it stops midway.
     if nodes.len() > 1 {
-        print!("{}", render_summary(&order, &drained, &stopped));
+        print!("{}", render_summary(&order, &drained, &stopped, &queued));
     }
     result
+}
+
+/// What to do about the nodes of a run not drained yet, when it stops between two waves: the
+/// queued ones are cordoned and recorded (`resume` drains them, `abort` uncordons them); the
+/// others are untouched (the same command drains them).
+fn rest_hint(rest: &[String], queued: &BTreeMap<String, NodeJournal>, command: &str) -> String {
+    let (cordoned, untouched): (Vec<&String>, Vec<&String>) =
+        rest.iter().partition(|n| queued.contains_key(*n));
+    let mut hint = String::new();
+    if !cordoned.is_empty() {
+        let names: Vec<&str> = cordoned.iter().map(|n| n.as_str()).collect();
+        hint.push_str(&format!(
+            "; cordoned and queued, not drained yet: {} — `{}` drains them, `{}` uncordons them",
+            names.join(", "),
+            crate::hint::command("resume", &[]),
+            crate::hint::command("abort", &names)
+        ));
+    }
+    if !untouched.is_empty() {
+        let names: Vec<&str> = untouched.iter().map(|n| n.as_str()).collect();
+        hint.push_str(&format!(
+            "; not started yet: {} — `{command}` drains them",
+            names.join(", ")
+        ));
+    }
+    hint
 }
 
 /// Cordons the pool's nodes not drained yet, each with a journal at step `queued` (the first
@@ -412,7 +440,12 @@ struct Drained {
 /// The end of a run of several nodes (a pool): each node and its outcome — emptied, stopped
 /// on (`stopped`: the node whose drain the error interrupted) or not started — then the
 /// commands that terminate the emptied ones; one place to read instead of scrolling back.
-fn render_summary(nodes: &[String], drained: &[Drained], stopped: &[String]) -> String {
+fn render_summary(
+    nodes: &[String],
+    drained: &[Drained],
+    stopped: &[String],
+    queued: &BTreeMap<String, NodeJournal>,
+) -> String {
     let mut table = shared::output::Table::new(&["node", "outcome"]);
     for node in nodes {
         let outcome = match drained.iter().find(|d| &d.node == node) {
@@ -420,6 +453,9 @@ fn render_summary(nodes: &[String], drained: &[Drained], stopped: &[String]) -> 
             Some(d) => format!("{} — safe to terminate", d.outcome),
             None if stopped.contains(node) => {
                 "stopped: the drain is recorded, see the error below".to_string()
+            }
+            None if queued.contains_key(node) => {
+                "queued: cordoned, not drained yet (see the error below)".to_string()
             }
             None => "not started".to_string(),
         };
@@ -710,7 +746,7 @@ mod tests {
             outcome: "drained",
             next: "aws ec2 terminate-instances --instance-ids i-1".into(),
         }];
-        let text = render_summary(&nodes, &drained, &["n2".to_string()]);
+        let text = render_summary(&nodes, &drained, &["n2".to_string()], &BTreeMap::new());
         assert!(text.contains("Summary: 1 of 3 nodes emptied"), "{text}");
         let row = |node: &str| {
             text.lines()
@@ -725,7 +761,7 @@ mod tests {
             text.ends_with("  aws ec2 terminate-instances --instance-ids i-1\n"),
             "{text}"
         );
-        let none = render_summary(&nodes, &[], &["n1".to_string()]);
+        let none = render_summary(&nodes, &[], &["n1".to_string()], &BTreeMap::new());
         assert!(!none.contains("terminate"), "{none}");
     }
 }

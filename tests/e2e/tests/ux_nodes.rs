@@ -674,18 +674,21 @@ fn a_pool_drain_that_stops_still_sums_up_every_node() {
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     let summary = &out.stdout[out
         .stdout
-        .find("Summary: 0 of ")
+        .find("Summary: ")
         .unwrap_or_else(|| panic!("{}", out.stdout))..];
-    let rows: Vec<&str> = summary.lines().skip(2).collect();
+    let rows: Vec<&str> = summary.lines().skip(2).take(3).collect();
+    // The pool is cordoned ahead: the timeout stops the first node's drain, or the wait for
+    // what it moved to be Ready again; the other nodes are queued either way.
+    let first_done = rows[0].contains("drained — safe to terminate");
     assert!(
-        rows[0].contains("stopped: the drain is recorded"),
+        first_done || rows[0].contains("stopped: the drain is recorded"),
         "{summary}"
     );
     assert!(
-        rows[1..].iter().all(|r| r.ends_with("not started")),
+        rows[1..].iter().all(|r| r.contains("queued: cordoned")),
         "{summary}"
     );
-    assert!(!summary.contains("terminate"), "{summary}");
+    assert_eq!(summary.contains("terminate"), first_done, "{summary}");
     // The error stays the last line on stderr, with its resume command.
     let last = out.stderr.trim_end().lines().last().unwrap();
     assert!(last.contains("kubectl nodeevict resume"), "{last}");
