@@ -218,7 +218,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         &recorded,
         &options,
         args.max_unavailable,
-        |n, journal| resume::replan(&world, n, journal),
+        &|n, journal| resume::replan(&world, n, journal),
     )?;
     crate::hint::banner(&target);
     let continuing: Vec<&NodeJournal> = recorded.values().collect();

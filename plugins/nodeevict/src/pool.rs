@@ -132,7 +132,7 @@ pub fn plan_pool(
     recorded: &BTreeMap<String, NodeJournal>,
     options: &Options,
     max: usize,
-    replan: impl Fn(&str, &NodeJournal) -> shared::Result<NodePlan>,
+    replan: &dyn Fn(&str, &NodeJournal) -> shared::Result<NodePlan>,
 ) -> shared::Result<PoolPlan> {
     // A node recorded as queued (cordoned ahead by a run that stopped) is planned afresh.
     let continuing = |n: &String| recorded.get(n).filter(|j| !j.queued());
@@ -181,6 +181,17 @@ pub fn plan_pool(
         let room = plan::pool_capacity(world, &fresh_plans, nodes);
         if room.fits {
             cordon_ahead = true;
+        } else if max > 1 {
+            // Nodes drained at once would send their pods to the same few nodes: the plan
+            // could not promise they fit.
+            let mut one_by_one = plan_pool(world, nodes, recorded, options, 1, replan)?;
+            one_by_one.warnings.insert(
+                0,
+                format!(
+                    "--max-unavailable {max}: one node at a time instead, as the nodes outside the pool have no room for all of its pods at once"
+                ),
+            );
+            return Ok(one_by_one);
         } else {
             // Not all at once outside the pool: each wave's pods may use the pool's later
             // nodes, and move again at their turn.
@@ -318,6 +329,26 @@ mod tests {
     }
 
     #[test]
+    fn without_room_outside_the_pool_it_goes_one_node_at_a_time_and_says_so() {
+        let pool = names(&["a", "b", "c", "d"]);
+        let mut w = world(None);
+        // Room outside the pool for one of its pods at a time, not four.
+        w.nodes[4] = from(json!({"metadata": {"name": "e"},
+            "status": {"allocatable": {"cpu": "150m", "memory": "1Gi"},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}));
+        let o = Options::default();
+        let planned =
+            plan_pool(&w, &pool, &BTreeMap::new(), &o, 3, &|_, _| unreachable!()).unwrap();
+        assert!(!planned.cordon_ahead);
+        assert!(planned.waves.iter().all(|w| w.len() == 1), "{planned:?}");
+        assert!(
+            planned.warnings[0].starts_with("--max-unavailable 3: one node at a time"),
+            "{planned:?}"
+        );
+        assert!(planned.warnings[1].contains("move twice"), "{planned:?}");
+    }
+
+    #[test]
     fn a_pool_plan_judges_each_reason_against_its_wave_not_the_whole_pool() {
         let pool = names(&["a", "b", "c"]);
         let mut w = world(None);
@@ -327,7 +358,8 @@ mod tests {
             prescale: true,
             ..Default::default()
         };
-        let planned = plan_pool(&w, &pool, &BTreeMap::new(), &o, 1, |_, _| unreachable!()).unwrap();
+        let planned =
+            plan_pool(&w, &pool, &BTreeMap::new(), &o, 1, &|_, _| unreachable!()).unwrap();
         assert!(planned.cordon_ahead, "{planned:?}");
         for p in &planned.plans {
             // api has Ready replicas on the pool's other nodes while this one drains: no
