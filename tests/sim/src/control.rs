@@ -2321,7 +2321,7 @@ fn kubelet(objs: &Objects, now: Timestamp, out: &mut Vec<Action>) {
 /// do not count, so the first counted (succeeding) probe is the first period tick at or after
 /// the delay. Without one, the sim's `ready-after-seconds` annotation (default 2 s: its
 /// stand-in for a process starting), which also overrides a probe when set.
-fn ready_after(pod: &Value, container: Option<&Value>) -> f64 {
+pub(crate) fn ready_after(pod: &Value, container: Option<&Value>) -> f64 {
     let probe = container
         .map(|c| &c["readinessProbe"])
         .filter(|p| p.is_object());

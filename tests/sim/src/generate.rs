@@ -1,6 +1,27 @@
 //! Large clusters for benchmarks: `large:nodes=50,airflow=200,pods=5000,workflows=2000`.
 //! Objects are consistent (owners before dependents, pods already Running on nodes with room);
 //! names are deterministic.
+//!
+//! Keys (any subset, comma-separated `key=value`, each a whole number):
+//! - `nodes=N` (default 3), `airflow=M` Airflow releases (scheduler and webserver Deployments
+//!   and a worker StatefulSet, one pod each), `pods=P` pods in all (the Airflow ones count; the
+//!   rest are filler Deployments of 20 replicas in namespace `filler`), `workflows=K` Argo
+//!   Workflows. Pods are spread over all nodes, round robin.
+//! - `terminate=T`: pods take T seconds to stop once deleted (default 1; the kubelet ends a pod
+//!   after this or its grace period, whichever is first).
+//! - `grace=S`: pods' `terminationGracePeriodSeconds` is S (default 30) and, unless `terminate=`
+//!   says otherwise, they use all of it: S seconds to stop once deleted (a server draining its
+//!   connections). With both, pods stop after min(T, S).
+//! - `ready=S`: pods' containers have a readinessProbe (`initialDelaySeconds: S`, probed every
+//!   S seconds), so a replacement pod is Ready S seconds after it starts; the generated pods are
+//!   Ready already. Without it the kubelet's default applies (2 s).
+//! - `pool=K`: a pool to rotate: the first K nodes are labelled `agentpool=old`, the others
+//!   `agentpool=new` (1 ≤ K ≤ nodes).
+//! - `pdb=1`: a PodDisruptionBudget `maxUnavailable: 1` for every filler Deployment and Airflow
+//!   worker StatefulSet (`pdb=0`, the default: none).
+//! - `priority=1`: three PriorityClasses (`pool-batch` 1000, `pool-standard` 100000,
+//!   `pool-critical` 1000000); filler Deployments name them in turn, three batch, two standard,
+//!   one critical in every six (`priority=0`, the default: no classes, every pod at 0).
 
 use serde_json::{Value, json};
 
@@ -14,8 +35,19 @@ pub struct LargeSpec {
     /// Pods in total (Airflow pods count towards it; the rest are filler Deployments).
     pub pods: usize,
     pub workflows: usize,
-    /// Seconds a pod takes to stop once deleted (the kubelet's graceful termination); 1 if unset.
+    /// Seconds a pod takes to stop once deleted (the kubelet's graceful termination); 1 if unset
+    /// (or `grace_seconds` when that is set).
     pub terminate_seconds: Option<usize>,
+    /// Pods' terminationGracePeriodSeconds; 30 if unset.
+    pub grace_seconds: Option<usize>,
+    /// Seconds from a container's start to Ready (a readinessProbe); the kubelet's default if unset.
+    pub ready_seconds: Option<usize>,
+    /// How many nodes (the first ones) are in the pool `agentpool=old`; no pool labels if unset.
+    pub pool: Option<usize>,
+    /// A PodDisruptionBudget (maxUnavailable 1) per filler Deployment and Airflow worker.
+    pub pdbs: bool,
+    /// PriorityClasses, named by the filler Deployments.
+    pub priorities: bool,
 }
 
 impl Default for LargeSpec {
@@ -26,12 +58,26 @@ impl Default for LargeSpec {
             pods: 0,
             workflows: 0,
             terminate_seconds: None,
+            grace_seconds: None,
+            ready_seconds: None,
+            pool: None,
+            pdbs: false,
+            priorities: false,
         }
     }
 }
 
+/// A 0/1 switch.
+fn switch(key: &str, n: usize) -> Result<bool, String> {
+    match n {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(format!("{key}: use 0 or 1, not {n}")),
+    }
+}
+
 impl LargeSpec {
-    /// Parses `nodes=50,airflow=200,pods=5000,workflows=2000` (any subset).
+    /// Parses `nodes=50,airflow=200,pods=5000,workflows=2000` (any subset; see the module doc).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut spec = LargeSpec::default();
         for part in text.split(',').filter(|p| !p.is_empty()) {
@@ -47,15 +93,50 @@ impl LargeSpec {
                 "pods" => spec.pods = n,
                 "workflows" => spec.workflows = n,
                 "terminate" => spec.terminate_seconds = Some(n),
+                "grace" => spec.grace_seconds = Some(n),
+                "ready" => spec.ready_seconds = Some(n),
+                "pool" => spec.pool = Some(n),
+                "pdb" => spec.pdbs = switch(key, n)?,
+                "priority" => spec.priorities = switch(key, n)?,
                 other => {
                     return Err(format!(
-                        "unknown key {other:?}: use nodes, airflow, pods, workflows, terminate"
+                        "unknown key {other:?}: use nodes, airflow, pods, workflows, terminate, grace, ready, pool, pdb, priority"
                     ));
                 }
             }
         }
+        // After every key: `pool` is checked against `nodes` wherever either comes.
+        if let Some(k) = spec.pool
+            && !(1..=spec.nodes).contains(&k)
+        {
+            return Err(format!(
+                "pool: {k} nodes in the pool, but the cluster has {} (use 1 to {})",
+                spec.nodes, spec.nodes
+            ));
+        }
         Ok(spec)
     }
+}
+
+/// The PriorityClasses of `priority=1`, lowest first, and how many filler Deployments of every
+/// six name each (low ones most common, as in a cluster where most work is preemptible).
+const PRIORITY_CLASSES: [(&str, i64, usize); 3] = [
+    ("pool-batch", 1000, 3),
+    ("pool-standard", 100_000, 2),
+    ("pool-critical", 1_000_000, 1),
+];
+
+/// The class the `d`-th filler Deployment names.
+fn filler_class(d: usize) -> &'static str {
+    let cycle: usize = PRIORITY_CLASSES.iter().map(|(_, _, n)| n).sum();
+    let mut slot = d % cycle;
+    for (name, _, n) in PRIORITY_CLASSES {
+        if slot < n {
+            return name;
+        }
+        slot -= n;
+    }
+    PRIORITY_CLASSES[0].0
 }
 
 const CREATED: &str = "2026-11-01T00:00:00Z";
@@ -89,34 +170,70 @@ fn workload(kind: &str, ns: &str, name: &str, labels: &Value, replicas: usize) -
     json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "namespace": ns, "labels": labels, "creationTimestamp": CREATED}, "spec": spec})
 }
 
-/// A Deployment with its ReplicaSet and `replicas` Running pods.
+/// A Deployment with its ReplicaSet and `replicas` Running pods, their template naming
+/// `class` as priorityClassName when given.
+#[allow(clippy::too_many_arguments)]
 fn deployment(
     out: &mut Vec<Value>,
     ns: &str,
     name: &str,
     labels: Value,
     replicas: usize,
+    class: Option<&str>,
     nodes: &[String],
     counter: &mut usize,
 ) {
-    out.push(workload("Deployment", ns, name, &labels, replicas));
+    let with_class = |mut o: Value, spec: &[&str]| {
+        if let Some(class) = class {
+            let mut at = &mut o;
+            for key in spec {
+                at = &mut at[*key];
+            }
+            at["priorityClassName"] = json!(class);
+        }
+        o
+    };
+    let template = ["spec", "template", "spec"];
+    out.push(with_class(
+        workload("Deployment", ns, name, &labels, replicas),
+        &template,
+    ));
     let rs = format!("{name}-6b7d9c8f5d");
     let mut rs_labels = labels.clone();
     rs_labels["pod-template-hash"] = json!("6b7d9c8f5d");
     let mut rs_obj = workload("ReplicaSet", ns, &rs, &rs_labels, replicas);
     rs_obj["metadata"]["ownerReferences"] =
         json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": name}]);
-    out.push(rs_obj);
+    out.push(with_class(rs_obj, &template));
     for i in 0..replicas {
         *counter += 1;
-        out.push(running_pod(
+        let pod = running_pod(
             ns,
             &format!("{rs}-p{i:04}"),
             &rs_labels,
             ("ReplicaSet", &rs),
             &nodes[*counter % nodes.len()],
             *counter,
-        ));
+        );
+        out.push(with_class(pod, &["spec"]));
+    }
+}
+
+/// A PodDisruptionBudget allowing one of the pods `labels` select to be down.
+fn pdb(ns: &str, name: &str, labels: &Value) -> Value {
+    json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+           "metadata": {"name": name, "namespace": ns, "creationTimestamp": CREATED},
+           "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}}})
+}
+
+/// The pod specs of an object: a pod's own, or a workload's template's.
+fn pod_spec_mut(o: &mut Value) -> Option<&mut Value> {
+    match o["kind"].as_str() {
+        Some("Pod") => Some(&mut o["spec"]),
+        Some("ReplicaSet" | "StatefulSet" | "Deployment") => {
+            Some(&mut o["spec"]["template"]["spec"])
+        }
+        _ => None,
     }
 }
 
@@ -127,14 +244,25 @@ pub fn large(spec: &LargeSpec) -> Scenario {
         .map(|i| format!("ip-10-20-{}-{}.ec2.internal", i / 250, i % 250 + 1))
         .collect();
     let pods_per_node = (spec.pods / nodes.len() + 20).max(110);
-    for name in &nodes {
-        objects.push(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "creationTimestamp": CREATED, "labels": {"kubernetes.io/hostname": name}},
+    for (i, name) in nodes.iter().enumerate() {
+        let mut labels = json!({"kubernetes.io/hostname": name});
+        if let Some(k) = spec.pool {
+            labels["agentpool"] = json!(if i < k { "old" } else { "new" });
+        }
+        objects.push(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "creationTimestamp": CREATED, "labels": labels},
                             "spec": {"providerID": format!("aws:///us-east-1a/i-{name}")},
                             "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": pods_per_node.to_string()}, "capacity": {"cpu": "64", "memory": "256Gi", "pods": pods_per_node.to_string()},
                                        "conditions": [{"type": "Ready", "status": "True"}], "nodeInfo": {"kubeletVersion": "v1.33.2"}}}));
     }
     let namespace = |name: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "creationTimestamp": CREATED}});
     objects.push(namespace("default"));
+    if spec.priorities {
+        for (name, value, _) in PRIORITY_CLASSES {
+            objects.push(json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                "metadata": {"name": name, "creationTimestamp": CREATED}, "value": value,
+                                "description": format!("generated: filler Deployments of priority {value}")}));
+        }
+    }
     let mut counter = 0usize;
     for a in 0..spec.airflow_deployments {
         let release = format!("release-{a:04}");
@@ -148,6 +276,7 @@ pub fn large(spec: &LargeSpec) -> Scenario {
                 &format!("{release}-{component}"),
                 labels,
                 1,
+                None,
                 &nodes,
                 &mut counter,
             );
@@ -157,6 +286,9 @@ pub fn large(spec: &LargeSpec) -> Scenario {
         let mut sts_obj = workload("StatefulSet", &ns, &sts, &labels, 1);
         sts_obj["metadata"]["labels"]["executor"] = json!("CeleryExecutor");
         objects.push(sts_obj);
+        if spec.pdbs {
+            objects.push(pdb(&ns, &sts, &labels));
+        }
         counter += 1;
         objects.push(running_pod(
             &ns,
@@ -175,15 +307,21 @@ pub fn large(spec: &LargeSpec) -> Scenario {
         let mut left = remaining;
         while left > 0 {
             let n = left.min(per_deployment);
+            let name = format!("app-{d:04}");
+            let labels = json!({"app": name});
             deployment(
                 &mut objects,
                 "filler",
-                &format!("app-{d:04}"),
-                json!({"app": format!("app-{d:04}")}),
+                &name,
+                labels.clone(),
                 n,
+                spec.priorities.then(|| filler_class(d)),
                 &nodes,
                 &mut counter,
             );
+            if spec.pdbs {
+                objects.push(pdb("filler", &name, &labels));
+            }
             left -= n;
             d += 1;
         }
@@ -219,7 +357,7 @@ pub fn large(spec: &LargeSpec) -> Scenario {
                                 "status": status}));
         }
     }
-    if let Some(seconds) = spec.terminate_seconds {
+    if let Some(seconds) = spec.terminate_seconds.or(spec.grace_seconds) {
         // The kubelet's graceful termination takes this long for every pod.
         for pod in objects.iter_mut().filter(|o| o["kind"] == "Pod") {
             pod["metadata"]["annotations"]["sim.kube-sim.dev/terminate-seconds"] =
@@ -235,10 +373,31 @@ pub fn large(spec: &LargeSpec) -> Scenario {
                 json!(seconds.to_string());
         }
     }
+    // Pods and their templates alike, so the controllers see the pods as the template's.
+    for o in objects.iter_mut() {
+        let Some(pod_spec) = pod_spec_mut(o) else {
+            continue;
+        };
+        if let Some(grace) = spec.grace_seconds {
+            pod_spec["terminationGracePeriodSeconds"] = json!(grace);
+        }
+        if let Some(ready) = spec.ready_seconds {
+            // The kubelet counts the first probe at or after the delay (control.rs
+            // ready_after): probing every `ready` seconds makes that exactly `ready`.
+            for c in pod_spec["containers"].as_array_mut().into_iter().flatten() {
+                c["readinessProbe"] = json!({"httpGet": {"path": "/healthz", "port": 8080},
+                                             "initialDelaySeconds": ready, "periodSeconds": ready.max(1)});
+            }
+        }
+    }
     Scenario {
         name: format!(
-            "large:nodes={},airflow={},pods={},workflows={}",
-            spec.nodes, spec.airflow_deployments, spec.pods, spec.workflows
+            "large:nodes={},airflow={},pods={},workflows={}{}",
+            spec.nodes,
+            spec.airflow_deployments,
+            spec.pods,
+            spec.workflows,
+            spec.pool.map(|k| format!(",pool={k}")).unwrap_or_default()
         ),
         description: "generated large cluster".to_string(),
         users: vec![User {
@@ -279,5 +438,173 @@ mod tests {
         let store = crate::store::Store::new(std::sync::Arc::new(crate::clock::Clock::new(1.0)));
         s.apply(&store).unwrap();
         assert!(LargeSpec::parse("nodes=x").is_err() && LargeSpec::parse("cows=1").is_err());
+    }
+
+    fn of_kind<'a>(s: &'a Scenario, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        s.objects.iter().filter(move |o| o["kind"] == kind)
+    }
+
+    #[test]
+    fn a_pool_labels_the_first_nodes_old_and_the_rest_new() {
+        // `pool` is checked against `nodes` wherever either comes.
+        let spec = LargeSpec::parse("pool=4,nodes=10,pods=200").unwrap();
+        let s = large(&spec);
+        let pools: Vec<&str> = of_kind(&s, "Node")
+            .map(|n| n["metadata"]["labels"]["agentpool"].as_str().unwrap())
+            .collect();
+        assert_eq!(pools, [["old"; 4].as_slice(), &["new"; 6]].concat());
+        // Pods still go round robin over every node.
+        let on_old = of_kind(&s, "Pod")
+            .filter(|p| {
+                let node = p["spec"]["nodeName"].as_str().unwrap();
+                of_kind(&s, "Node")
+                    .take(4)
+                    .any(|n| n["metadata"]["name"] == node)
+            })
+            .count();
+        assert_eq!(on_old, 80);
+        assert!(
+            of_kind(&large(&LargeSpec::parse("nodes=2").unwrap()), "Node")
+                .all(|n| n["metadata"]["labels"]["agentpool"].is_null())
+        );
+        for bad in [
+            "pool=0",
+            "nodes=3,pool=4",
+            "pool=-1",
+            "pdb=2",
+            "priority=yes",
+        ] {
+            assert!(LargeSpec::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            LargeSpec::parse("nodes=3,pool=4").unwrap_err(),
+            "pool: 4 nodes in the pool, but the cluster has 3 (use 1 to 3)"
+        );
+    }
+
+    #[test]
+    fn grace_and_ready_shape_pods_and_templates_alike() {
+        let s = large(&LargeSpec::parse("nodes=2,airflow=1,pods=43,grace=45,ready=20").unwrap());
+        let specs: Vec<&Value> = s
+            .objects
+            .iter()
+            .filter_map(|o| match o["kind"].as_str() {
+                Some("Pod") => Some(&o["spec"]),
+                Some("Deployment" | "ReplicaSet" | "StatefulSet") => {
+                    Some(&o["spec"]["template"]["spec"])
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(specs.len(), 43 + 2 * 4 + 1);
+        for spec in &specs {
+            assert_eq!(spec["terminationGracePeriodSeconds"], 45);
+            let probe = &spec["containers"][0]["readinessProbe"];
+            assert_eq!(
+                (&probe["initialDelaySeconds"], &probe["periodSeconds"]),
+                (&json!(20), &json!(20))
+            );
+        }
+        // grace= alone: pods use their whole grace period to stop; terminate= says otherwise.
+        let stop = |text: &str| {
+            let s = large(&LargeSpec::parse(text).unwrap());
+            of_kind(&s, "Pod").next().unwrap()["metadata"]["annotations"]
+                ["sim.kube-sim.dev/terminate-seconds"]
+                .clone()
+        };
+        assert_eq!(stop("pods=5,grace=45"), "45");
+        assert_eq!(stop("pods=5,grace=45,terminate=3"), "3");
+        assert!(stop("pods=5").is_null());
+        // The kubelet's readiness delay for a pod made from such a template.
+        let template = &of_kind(&s, "ReplicaSet").next().unwrap()["spec"]["template"];
+        assert_eq!(
+            crate::control::ready_after(template, Some(&template["spec"]["containers"][0])),
+            20.0
+        );
+    }
+
+    #[test]
+    fn pdbs_cover_every_filler_deployment_and_airflow_worker() {
+        let s = large(&LargeSpec::parse("nodes=3,airflow=2,pods=66,pdb=1").unwrap());
+        let pdbs: Vec<&Value> = of_kind(&s, "PodDisruptionBudget").collect();
+        let fillers: Vec<&Value> = of_kind(&s, "Deployment")
+            .filter(|d| d["metadata"]["namespace"] == "filler")
+            .collect();
+        // 66 pods - 2 × 3 Airflow = 60 filler pods: 3 Deployments of 20, and 2 workers.
+        assert_eq!((fillers.len(), pdbs.len()), (3, 5));
+        for owner in fillers.iter().copied().chain(of_kind(&s, "StatefulSet")) {
+            let selector = &owner["spec"]["selector"]["matchLabels"];
+            let pdb = pdbs
+                .iter()
+                .find(|p| p["metadata"]["name"] == owner["metadata"]["name"])
+                .unwrap();
+            assert_eq!(pdb["metadata"]["namespace"], owner["metadata"]["namespace"]);
+            assert_eq!(&pdb["spec"]["selector"]["matchLabels"], selector);
+            assert_eq!(pdb["spec"]["maxUnavailable"], 1);
+        }
+        assert_eq!(
+            of_kind(
+                &large(&LargeSpec::parse("pods=60").unwrap()),
+                "PodDisruptionBudget"
+            )
+            .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn priority_classes_are_named_by_fillers_low_ones_most() {
+        let s = large(&LargeSpec::parse("nodes=4,airflow=1,pods=243,priority=1").unwrap());
+        let classes: Vec<&str> = of_kind(&s, "PriorityClass")
+            .map(|c| c["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(classes, ["pool-batch", "pool-standard", "pool-critical"]);
+        // 240 filler pods: 12 Deployments, 6 batch, 4 standard, 2 critical.
+        let named = |class: &str| {
+            of_kind(&s, "Deployment")
+                .filter(|d| d["spec"]["template"]["spec"]["priorityClassName"] == class)
+                .count()
+        };
+        assert_eq!(
+            (
+                named("pool-batch"),
+                named("pool-standard"),
+                named("pool-critical")
+            ),
+            (6, 4, 2)
+        );
+        // Loaded with Priority admission, every pod gets its class's value (Airflow's: 0).
+        let store = crate::store::Store::new(std::sync::Arc::new(crate::clock::Clock::new(1.0)));
+        crate::priority::install(&store).unwrap();
+        s.apply(&store).unwrap();
+        let pods = store.list(&crate::resources::PODS, None).0;
+        let at = |v: i64| pods.iter().filter(|p| p["spec"]["priority"] == v).count();
+        assert_eq!(
+            (at(1000), at(100_000), at(1_000_000), at(0)),
+            (120, 80, 40, 3)
+        );
+        for p in &pods {
+            let rs = p["metadata"]["ownerReferences"][0]["name"]
+                .as_str()
+                .unwrap();
+            let owner = store
+                .get(
+                    &crate::resources::REPLICA_SETS,
+                    p["metadata"]["namespace"].as_str(),
+                    rs,
+                )
+                .or_else(|_| {
+                    store.get(
+                        &crate::resources::STATEFUL_SETS,
+                        p["metadata"]["namespace"].as_str(),
+                        rs,
+                    )
+                })
+                .unwrap();
+            assert_eq!(
+                p["spec"]["priorityClassName"],
+                owner["spec"]["template"]["spec"]["priorityClassName"]
+            );
+        }
     }
 }

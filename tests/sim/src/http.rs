@@ -971,13 +971,14 @@ impl ApiServer {
             ("watch", _) => self.watch(ctx, &target),
             ("create", None) => self.create(ctx, &target),
             ("update", sub) => {
-                let obj = parse_body(&ctx.body)?;
+                let mut obj = parse_body(&ctx.body)?;
                 let name = target.name.clone().unwrap_or_default();
                 if sub.is_none() {
                     validate_hpa(target.rt, &name, &obj)?;
                     let old = self
                         .store
                         .get(target.rt, target.namespace.as_deref(), &name)?;
+                    self.admit_update(target.rt, &old, &mut obj)?;
                     crate::validation::on_update(target.rt, &name, &old, &obj)?;
                 }
                 let updated = self.store.update(
@@ -993,6 +994,7 @@ impl ApiServer {
             ("delete", None) => {
                 let opts = delete_options(&ctx.query, &ctx.body)?;
                 let name = target.name.clone().unwrap_or_default();
+                crate::priority::check_delete(target.rt, &name)?;
                 let obj =
                     self.store
                         .delete(target.rt, target.namespace.as_deref(), &name, &opts)?;
@@ -1257,6 +1259,8 @@ impl ApiServer {
         let kind = patch_kind(rt, &ctx.content_type)?;
         let patch = parse_body(&ctx.body)?;
         let name = target.name.clone().unwrap_or_default();
+        // The default PriorityClass before the write (admission reads it from its informer).
+        let default_class = self.default_class_for(rt);
         let (obj, ()) = self
             .store
             .mutate(rt, target.namespace.as_deref(), &name, |obj| {
@@ -1269,6 +1273,7 @@ impl ApiServer {
                 apply_patch(obj, &patch, kind).map_err(|m| ApiError::invalid(rt, &name, m))?;
                 if target.subresource.is_none() {
                     validate_hpa(rt, &name, obj)?;
+                    admit_update(rt, default_class.as_ref(), &old, obj)?;
                     crate::validation::on_update(rt, &name, &old, obj)?;
                 }
                 if let Some(r) = obj["spec"]["replicas"].as_i64()
@@ -1285,6 +1290,25 @@ impl ApiServer {
                 Ok(())
             })?;
         Ok(json_response(200, &obj))
+    }
+
+    /// The default PriorityClass now, when `rt` is PriorityClasses (the only writes it matters to).
+    fn default_class_for(&self, rt: &ResourceType) -> Option<Value> {
+        if rt.plural != "priorityclasses" {
+            return None;
+        }
+        self.store
+            .read(|objs| crate::priority::default_class(objs).cloned())
+    }
+
+    /// Admission on a PUT (see [`admit_update`]).
+    fn admit_update(
+        &self,
+        rt: &ResourceType,
+        old: &Value,
+        new: &mut Value,
+    ) -> Result<(), ApiError> {
+        admit_update(rt, self.default_class_for(rt).as_ref(), old, new)
     }
 
     fn write_scale(
@@ -1546,6 +1570,30 @@ fn s_name(obj: &Value) -> &str {
 /// pkg/apis/autoscaling/validation/validation.go (validateHorizontalPodAutoscalerSpec):
 /// minReplicas >= 1 (0 only behind the HPAScaleToZero feature gate, off by default),
 /// maxReplicas >= 1 and >= minReplicas; every error found, in one 422.
+/// Priority admission on update (plugin/pkg/admission/priority/admission.go): a pod keeps the
+/// priority set at create; a PriorityClass may not become a second globalDefault.
+fn admit_update(
+    rt: &ResourceType,
+    default_class: Option<&Value>,
+    old: &Value,
+    new: &mut Value,
+) -> Result<(), ApiError> {
+    match rt.plural {
+        "pods" => crate::priority::keep_on_update(old, new),
+        "priorityclasses" => {
+            if !new["metadata"].is_object() {
+                new["metadata"] = json!({});
+            }
+            if new["metadata"]["name"].is_null() {
+                new["metadata"]["name"] = old["metadata"]["name"].clone();
+            }
+            crate::priority::check_single_default(default_class, new, false)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn validate_hpa(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> {
     if rt.plural != "horizontalpodautoscalers" {
         return Ok(());

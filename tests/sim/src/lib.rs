@@ -9,6 +9,7 @@ pub mod generate;
 pub mod gitops;
 pub mod http;
 pub mod kubelet;
+pub mod priority;
 pub mod quantity;
 pub mod resources;
 pub mod scenario;

@@ -203,6 +203,18 @@ pub const PDBS: ResourceType = rt!(
     ["pdb"],
     ["status"]
 );
+// scheduling.k8s.io/v1 PriorityClass: cluster-scoped, short name `pc`
+// (pkg/registry/scheduling/priorityclass/storage/storage.go ShortNames).
+pub const PRIORITY_CLASSES: ResourceType = rt!(
+    "scheduling.k8s.io",
+    "v1",
+    "priorityclasses",
+    "priorityclass",
+    "PriorityClass",
+    false,
+    ["pc"],
+    []
+);
 pub const HPAS: ResourceType = rt!(
     "autoscaling",
     "v2",
@@ -307,6 +319,7 @@ pub const ALL: &[ResourceType] = &[
     STATEFUL_SETS,
     DAEMON_SETS,
     PDBS,
+    PRIORITY_CLASSES,
     HPAS,
     STORAGE_CLASSES,
     VOLUME_ATTACHMENTS,

@@ -175,6 +175,9 @@ impl Sim {
         let clock = Arc::new(Clock::new(opts.time_scale));
         let store = Arc::new(Store::new(clock));
         store.set_watch_window(opts.watch_window);
+        // The system PriorityClasses and Priority admission come first: the scenario's pods
+        // are admitted like any other.
+        crate::priority::install(&store).map_err(|e| e.to_string())?;
         // Load the scenario before the controllers run, so they adopt its objects rather than
         // racing to create their own.
         scenario.apply(&store).map_err(|e| e.to_string())?;

@@ -252,6 +252,25 @@ pub fn to_table(
                 ]
             }),
         ),
+        // pkg/printers/internalversion/printers.go priorityClassColumnDefinitions.
+        "priorityclasses" => (
+            vec![
+                col("Name", "string", 0),
+                col("Value", "integer", 0),
+                col("Global-Default", "boolean", 0),
+                col("Age", "string", 0),
+                col("PreemptionPolicy", "string", 0),
+            ],
+            Box::new(move |o| {
+                vec![
+                    o["metadata"]["name"].clone(),
+                    json!(o["value"].as_i64().unwrap_or(0)),
+                    json!(o["globalDefault"].as_bool().unwrap_or(false)),
+                    json!(age(o, now)),
+                    json!(o["preemptionPolicy"].as_str().unwrap_or("")),
+                ]
+            }),
+        ),
         _ => (
             vec![col("Name", "string", 0), col("Age", "string", 0)],
             Box::new(move |o| vec![o["metadata"]["name"].clone(), json!(age(o, now))]),

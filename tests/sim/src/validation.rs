@@ -25,6 +25,8 @@ enum ErrorKind {
     Forbidden,
     TooLong,
     Required,
+    /// field.NotSupported: the offending value (rendered) and the supported ones.
+    NotSupported(String, Vec<&'static str>),
 }
 
 impl FieldError {
@@ -55,6 +57,13 @@ impl FieldError {
             ErrorKind::Forbidden => "Forbidden".to_string(),
             ErrorKind::TooLong => "Too long".to_string(),
             ErrorKind::Required => "Required value".to_string(),
+            ErrorKind::NotSupported(v, supported) => {
+                let quoted: Vec<String> = supported.iter().map(|s| quote(s)).collect();
+                format!(
+                    "Unsupported value: {v}: supported values: {}",
+                    quoted.join(", ")
+                )
+            }
         };
         if self.detail.is_empty() {
             head
@@ -69,6 +78,7 @@ impl FieldError {
             ErrorKind::Forbidden => "FieldValueForbidden",
             ErrorKind::TooLong => "FieldValueTooLong",
             ErrorKind::Required => "FieldValueRequired",
+            ErrorKind::NotSupported(..) => "FieldValueNotSupported",
         }
     }
 }
@@ -440,6 +450,10 @@ pub fn on_create(rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
     }
     errs.extend(metadata_errors(obj));
     errs.extend(replica_errors(rt, obj));
+    if rt.plural == "priorityclasses" {
+        priority_class_types(obj)?;
+        errs.extend(priority_class_errors(&name, obj));
+    }
     check(rt, &name, errs)
 }
 
@@ -451,7 +465,116 @@ pub fn on_update(rt: &ResourceType, name: &str, old: &Value, new: &Value) -> Res
     if rt.plural == "persistentvolumeclaims" {
         errs.extend(pvc_update_errors(old, new));
     }
+    if rt.plural == "priorityclasses" {
+        priority_class_types(new)?;
+        errs.extend(priority_class_update_errors(old, new));
+    }
     check(rt, name, errs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// PriorityClasses: pkg/apis/scheduling/validation/validation.go (ValidatePriorityClass,
+// ValidatePriorityClassUpdate) and pkg/apis/core/validation ValidatePreemptionPolicy.
+
+/// What the JSON decoder refuses before validation: `value` is an int32, `globalDefault` a bool.
+fn priority_class_types(obj: &Value) -> Result<(), ApiError> {
+    let value = &obj["value"];
+    let int32 = value.as_i64().is_some_and(|v| i32::try_from(v).is_ok());
+    if !value.is_null() && !int32 {
+        return Err(ApiError::bad_request(format!(
+            "PriorityClass in version \"v1\" cannot be handled as a PriorityClass: json: cannot unmarshal {value} into Go struct field PriorityClass.value of type int32"
+        )));
+    }
+    let global = &obj["globalDefault"];
+    if !global.is_null() && !global.is_boolean() {
+        return Err(ApiError::bad_request(format!(
+            "PriorityClass in version \"v1\" cannot be handled as a PriorityClass: json: cannot unmarshal {global} into Go struct field PriorityClass.globalDefault of type bool"
+        )));
+    }
+    Ok(())
+}
+
+/// The preemption policies a class may name (core.PreemptLowerPriority, core.PreemptNever).
+const PREEMPTION_POLICIES: [&str; 2] = ["PreemptLowerPriority", "Never"];
+
+fn priority_class_errors(name: &str, obj: &Value) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let value = obj["value"].as_i64().unwrap_or(0);
+    let global = obj["globalDefault"].as_bool().unwrap_or(false);
+    if name.starts_with(crate::priority::SYSTEM_PREFIX) {
+        // schedulingapiv1.IsKnownSystemPriorityClass: the name, value and globalDefault of one
+        // of the system classes.
+        let known = match crate::priority::system_class(name) {
+            None => Err(format!("{name} is not a known system priority class")),
+            Some(v) if v != value => Err(format!("value of {name} PriorityClass must be {v}")),
+            Some(_) if global => Err(format!(
+                "globalDefault of {name} PriorityClass must be false"
+            )),
+            Some(_) => Ok(()),
+        };
+        if let Err(e) = known {
+            errs.push(FieldError::forbidden(
+                "metadata.name",
+                format!(
+                    "priority class names with '{}' prefix are reserved for system use only. error: {e}",
+                    crate::priority::SYSTEM_PREFIX
+                ),
+            ));
+        }
+    } else if value > crate::priority::HIGHEST_USER_DEFINABLE_PRIORITY {
+        errs.push(FieldError::forbidden(
+            "value",
+            format!(
+                "maximum allowed value of a user defined priority is {}",
+                crate::priority::HIGHEST_USER_DEFINABLE_PRIORITY
+            ),
+        ));
+    }
+    // Unset is defaulted (to PreemptLowerPriority) before validation upstream.
+    match &obj["preemptionPolicy"] {
+        Value::Null => {}
+        Value::String(p) if p.is_empty() => errs.push(FieldError {
+            field: "preemptionPolicy".to_string(),
+            kind: ErrorKind::Required,
+            detail: String::new(),
+        }),
+        Value::String(p) if PREEMPTION_POLICIES.contains(&p.as_str()) => {}
+        other => errs.push(FieldError {
+            field: "preemptionPolicy".to_string(),
+            kind: ErrorKind::NotSupported(
+                other.as_str().map_or_else(|| other.to_string(), quote),
+                PREEMPTION_POLICIES.to_vec(),
+            ),
+            detail: String::new(),
+        }),
+    }
+    errs
+}
+
+/// ValidatePriorityClassUpdate: value and preemptionPolicy are immutable (an update that leaves
+/// the policy out gets the default, as decoding would).
+fn priority_class_update_errors(old: &Value, new: &Value) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    if old["value"].as_i64().unwrap_or(0) != new["value"].as_i64().unwrap_or(0) {
+        errs.push(FieldError::forbidden(
+            "value",
+            "may not be changed in an update.",
+        ));
+    }
+    let policy = |o: &Value| {
+        o["preemptionPolicy"]
+            .as_str()
+            .unwrap_or(crate::priority::PREEMPT_LOWER_PRIORITY)
+            .to_string()
+    };
+    if policy(old) != policy(new) {
+        errs.push(FieldError::invalid_str(
+            "preemptionPolicy",
+            &policy(new),
+            "field is immutable",
+        ));
+    }
+    errs
 }
 
 /// The scale subresource: pkg/apis/autoscaling/validation ValidateScale, refused by the
