@@ -42,8 +42,8 @@ fn pods_on(sim: &SimProcess, node: &str) -> Vec<Value> {
 }
 
 /// Two empty nodes and three Deployments of four replicas each, in priority classes -10
-/// (batch), none (0) and 1000 (web), and a system-cluster-critical one in kube-system: node 1
-/// runs pods of every priority.
+/// (batch: zeta), none (0: mid) and 1000 (web: alpha), and a system-cluster-critical one in
+/// kube-system: node 1 runs pods of every priority.
 fn prioritised() -> SimProcess {
     let sim = SimProcess::start("large:nodes=2,pods=0", &["--time-scale", "5"]);
     let dir = tempfile::tempdir().unwrap();
@@ -64,16 +64,18 @@ fn prioritised() -> SimProcess {
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n".to_string(),
         class("batch", -10),
         class("web", 1000),
-        deployment("default", "batch", Some("batch")),
-        deployment("default", "plain", None),
-        deployment("default", "web", Some("web")),
+        // Named against their priority: the order by name (all at once, as before waves) is
+        // not the order by priority.
+        deployment("default", "zeta", Some("batch")),
+        deployment("default", "mid", None),
+        deployment("default", "alpha", Some("web")),
         deployment("kube-system", "dns", Some("system-cluster-critical")),
     ]
     .join("---\n");
     suite_tests::apply_yaml(&sim, dir.path(), "prioritised.yaml", &yaml);
     suite_tests::wait_for("the pods Ready", std::time::Duration::from_secs(30), || {
         let on = pods_on(&sim, NODE);
-        ["batch-", "plain-", "web-", "dns-"].iter().all(|prefix| {
+        ["zeta-", "mid-", "alpha-", "dns-"].iter().all(|prefix| {
             on.iter().any(|p| {
                 p["metadata"]["name"].as_str().unwrap().starts_with(prefix)
                     && suite_tests::pod_ready(p)
