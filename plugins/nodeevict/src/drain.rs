@@ -238,7 +238,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
     let result: shared::Result<()> = async {
         if pool.cordon_ahead {
             set_not_started(&order, &command);
-            queued = queue(&ctx, &world, &order, &recorded, &options).await?;
+            queued = queue(&ctx, &world, &pool, &recorded, &options).await?;
         }
         let mut done = 0;
         for (w, wave) in pool.waves.iter().enumerate() {
@@ -334,22 +334,30 @@ fn rest_hint(rest: &[String], queued: &BTreeMap<String, NodeJournal>, command: &
 async fn queue(
     ctx: &Ctx<'_>,
     world: &world::World,
-    order: &[String],
+    pool: &pool::PoolPlan,
     recorded: &BTreeMap<String, NodeJournal>,
     options: &Options,
 ) -> shared::Result<BTreeMap<String, NodeJournal>> {
     let now = now();
     let mut queued = BTreeMap::new();
-    for node in order {
-        match recorded.get(node) {
+    for node in pool.waves.concat() {
+        // Cordoned already with nothing to move (drained before): left as it is, as a single
+        // node's drain leaves it (soak seed 100027: a second run must change nothing there).
+        let idle = pool
+            .plans
+            .iter()
+            .find(|p| p.node == node)
+            .is_some_and(pool::moves_nothing);
+        match recorded.get(&node) {
             Some(journal) if journal.queued() => {
-                execute::save(ctx, node, journal, true).await?;
+                execute::save(ctx, &node, journal, true).await?;
                 queued.insert(node.clone(), journal.clone());
             }
             Some(_) => {}
+            None if idle && unschedulable(world, &node) => {}
             None => {
-                let journal = NodeJournal::queued_at(&now, options, unschedulable(world, node));
-                execute::start(ctx, node, &journal).await?;
+                let journal = NodeJournal::queued_at(&now, options, unschedulable(world, &node));
+                execute::start(ctx, &node, &journal).await?;
                 println!("cordoned node {node} (queued: its pods are evicted in its wave)");
                 queued.insert(node.clone(), journal);
             }
@@ -593,12 +601,7 @@ pub async fn run_fresh(
         .iter()
         .find(|n| n.name_any() == node)
         .is_some_and(|n| n.labels().contains_key(crate::journal::EXCLUDE_LB_LABEL));
-    let moves_nothing = journal.prescaled.is_empty()
-        && plan
-            .pods
-            .iter()
-            .all(|p| matches!(p.verdict, plan::Verdict::Skip));
-    if queued.is_none() && was_unschedulable && moves_nothing {
+    if queued.is_none() && was_unschedulable && pool::moves_nothing(plan) {
         // Already cordoned and nothing to move (drained before, perhaps by another run just
         // now): a journal written and removed again would change nothing but would count as
         // a second run changing the node (soak seed 100027).

@@ -172,7 +172,11 @@ pub fn plan_pool(
     let mut warnings = Vec::new();
     let mut cordon_ahead = false;
     let mut plans = plan_all(&|_| nodes.to_vec())?;
-    if fresh.len() > 1 {
+    let moving = plans
+        .iter()
+        .filter(|p| fresh.contains(&p.node) && !moves_nothing(p))
+        .count();
+    if moving > 1 {
         let fresh_plans: Vec<NodePlan> = plans
             .iter()
             .filter(|p| fresh.contains(&p.node))
@@ -209,6 +213,11 @@ pub fn plan_pool(
         warnings,
         plans,
     })
+}
+
+/// Nothing to evict and nothing to pre-scale.
+pub fn moves_nothing(plan: &NodePlan) -> bool {
+    plan.prescale.is_empty() && plan.pods.iter().all(|p| matches!(p.verdict, Verdict::Skip))
 }
 
 fn waves_of(world: &World, nodes: &[String], options: &Options, max: usize) -> Vec<Vec<String>> {

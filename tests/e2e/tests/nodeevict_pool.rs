@@ -287,6 +287,29 @@ fn a_pool_drain_killed_midway_is_finished_by_resume() {
     let left = nodeevict(&sim, home.path(), &["status", "-o", "json"]);
     let left: Value = serde_json::from_str(&left.stdout).unwrap();
     assert_eq!(left["items"].as_array().unwrap().len(), 0, "{left}");
+    // The same pool drained again: its drained nodes are cordoned and empty, and stay as they
+    // are; the node spared above is drained on its own (nothing queued for one node).
+    assert_eq!(
+        sim.kubectl(&["delete", "--raw", "/sim/v1/journal"]).code,
+        Some(0)
+    );
+    let again = nodeevict(
+        &sim,
+        home.path(),
+        &["-l", "agentpool=old", "-y", "--timeout", "3m"],
+    );
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let touched: Vec<String> = sim
+        .mutating_requests()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().starts_with("/api/v1/nodes/"))
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        touched.iter().all(|p| p.ends_with(spared.as_str())),
+        "a drained node was changed again: {touched:?}"
+    );
+    assert!(!again.stdout.contains("queued"), "{}", again.stdout);
 }
 
 #[test]
