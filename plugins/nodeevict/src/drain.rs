@@ -54,6 +54,11 @@ pub struct DrainArgs {
     /// How long one pod may take to go after its eviction
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = shared::duration::parse)]
     pub pod_timeout: Duration,
+    /// Deadline after the drain starts: a pod its budget still refuses then is deleted, each its
+    /// grace period earlier (Karpenter's terminationGracePeriod); budget-blocked pods are no
+    /// longer blockers (over --force). Journaled: resume keeps the deadline
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = crate::deadline::parse)]
+    pub force_after: Option<Duration>,
     /// Count a pod as gone once its deletion is this many seconds old (as kubectl drain's
     /// flag; 0 waits for every pod to finish). Default: 60 on a NotReady node, whose pods never
     /// finish terminating without a kubelet; 0 on a Ready one
@@ -83,6 +88,7 @@ impl DrainArgs {
             prescale: self.prescale == PrescaleMode::Auto,
             skip_wait_for_delete_timeout: self.skip_wait_for_delete_timeout,
             ignore_gitops: self.ignore_gitops,
+            force_after_seconds: self.force_after.map(|d| d.as_secs()),
         }
     }
 }
@@ -168,6 +174,7 @@ fn check_usage(args: &DrainArgs) -> shared::Result<()> {
             "--grace-period {g}: give seconds (0 or more), or -1 for each pod's own"
         )));
     }
+    crate::deadline::check_usage(args.force_after, args.change.timeout, args.disable_eviction)?;
     Ok(())
 }
 
@@ -184,7 +191,11 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         .iter()
         .map(|n| match recorded.get(n) {
             Some(journal) => resume::replan(&world, n, journal),
-            None => Ok(plan::plan(&world, n, &nodes, &options)),
+            None => Ok(crate::deadline::from_now(
+                plan::plan(&world, n, &nodes, &options),
+                &options,
+                jiff::Timestamp::now(),
+            )),
         })
         .collect::<shared::Result<_>>()?;
     crate::hint::banner(&target);
@@ -489,6 +500,12 @@ fn describe(options: &Options) -> String {
     }
     if options.ignore_gitops {
         flags.push("--ignore-gitops".to_string());
+    }
+    if let Some(secs) = options.force_after_seconds {
+        flags.push(format!(
+            "--force-after {}",
+            shared::duration::format(Duration::from_secs(secs))
+        ));
     }
     if flags.is_empty() {
         "no flags".to_string()

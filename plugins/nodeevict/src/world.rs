@@ -61,7 +61,14 @@ pub struct PodSummary {
     pub requests: (f64, f64),
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
+    /// `spec.terminationGracePeriodSeconds` (the API's default, 30, when unset): a deletion at
+    /// a `--force-after` deadline is timed to leave the pod all of it.
+    pub grace_period_seconds: i64,
 }
+
+/// The API's default `terminationGracePeriodSeconds` (k8s.io/api core/v1
+/// DefaultTerminationGracePeriodSeconds).
+pub const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 30;
 
 impl PodSummary {
     pub fn controller(&self) -> Option<(&str, &str)> {
@@ -108,6 +115,7 @@ struct PodSpecWire {
     volumes: Option<Vec<VolumeWire>>,
     node_selector: Option<BTreeMap<String, String>>,
     tolerations: Option<Vec<Toleration>>,
+    termination_grace_period_seconds: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -207,6 +215,10 @@ impl From<PodWire> for PodSummary {
             ),
             node_selector: spec.node_selector.unwrap_or_default(),
             tolerations: spec.tolerations.unwrap_or_default(),
+            grace_period_seconds: spec
+                .termination_grace_period_seconds
+                .unwrap_or(DEFAULT_GRACE_PERIOD_SECONDS)
+                .max(0),
         }
     }
 }
