@@ -281,31 +281,45 @@ pub fn give_up(pod: &PodPlan, pod_timeout: Duration) -> Instant {
 
 // ---- the deletion (an API call) ----
 
-/// How a deletion at the deadline went.
+/// What follows a budget's refusal of an eviction.
 pub enum Deletion {
-    /// Deleted: the line to print.
+    /// Deleted at the deadline: the line to print.
     Deleted(String),
     /// The pod was gone already, or replaced (its UID precondition failed).
     Gone,
-    /// A transient failure, retried by the caller.
-    Retry(String),
+    /// Evict again after at most this long (when its deletion is due, or `MAX`: no deadline;
+    /// also after a transient failure of the deletion).
+    Retry(Duration),
 }
 
-/// Deletes `pod`, whose budget still refused it (`budget`, the refusal's message) once its
-/// deletion was due, with its UID as precondition (the Delete path's request), and records the
-/// Event on the node.
-pub async fn delete(
+/// After a budget refused to evict `pod` (`budget`, the refusal's message): deletes it when its
+/// deletion is due, else says how long until it is.
+pub async fn on_refusal(
     ctx: &Ctx<'_>,
     node: &str,
     pod: &PodPlan,
     options: &Options,
     budget: &str,
 ) -> shared::Result<Deletion> {
-    let Some(at) = pod.at_deadline else {
-        return Ok(Deletion::Retry("no deadline".into()));
-    };
+    match (after_refusal(pod, Timestamp::now()), pod.at_deadline) {
+        (Refused::Due, Some(at)) => delete(ctx, node, pod, &at, options, budget).await,
+        (Refused::DueIn(left), _) => Ok(Deletion::Retry(left)),
+        _ => Ok(Deletion::Retry(Duration::MAX)),
+    }
+}
+
+/// Deletes `pod`, whose budget still refused it once its deletion was due, with its UID as
+/// precondition (the Delete path's request), and records the Event on the node.
+async fn delete(
+    ctx: &Ctx<'_>,
+    node: &str,
+    pod: &PodPlan,
+    at: &AtDeadline,
+    options: &Options,
+    budget: &str,
+) -> shared::Result<Deletion> {
     let key = format!("{}/{}", pod.namespace, pod.name);
-    let grace = deletion_grace(&at, grace_of(pod, options), Timestamp::now());
+    let grace = deletion_grace(at, grace_of(pod, options), Timestamp::now());
     let dp = DeleteParams {
         grace_period_seconds: u32::try_from(grace).ok(),
         preconditions: Some(Preconditions {
@@ -323,7 +337,11 @@ pub async fn delete(
         Err(kube::Error::Api(e)) if e.code < 500 && e.code != 429 => {
             return Err(ctx.target.api_error(kube::Error::Api(e)));
         }
-        Err(e) => return Ok(Deletion::Retry(e.to_string())),
+        Err(e) => {
+            // Again within a second: the deadline is now.
+            tracing::debug!("deleting {key} at the deadline: {e}; retrying");
+            return Ok(Deletion::Retry(Duration::from_secs(1)));
+        }
     }
     let deadline = stamp(at.deadline);
     crate::execute::event(

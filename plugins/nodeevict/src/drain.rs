@@ -54,9 +54,9 @@ pub struct DrainArgs {
     /// How long one pod may take to go after its eviction
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = shared::duration::parse)]
     pub pod_timeout: Duration,
-    /// Deadline after the drain starts: a pod its budget still refuses then is deleted, each its
-    /// grace period earlier (Karpenter's terminationGracePeriod); budget-blocked pods are no
-    /// longer blockers (over --force). Journaled: resume keeps the deadline
+    /// Deadline, counted from the drain's start: pods a budget still refuses are deleted then,
+    /// each its grace period earlier (Karpenter's terminationGracePeriod); a pod blocked only by
+    /// its budget is evicted instead of blocking (also over --force). Resume keeps the deadline
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = crate::deadline::parse)]
     pub force_after: Option<Duration>,
     /// Count a pod as gone once its deletion is this many seconds old (as kubectl drain's
@@ -539,6 +539,44 @@ fn original_command(args: &DrainArgs, options: &Options) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_is_part_of_the_command_to_paste() {
+        let options = Options {
+            prescale: true,
+            force_after_seconds: Some(5400),
+            ..Default::default()
+        };
+        assert_eq!(describe(&options), "--force-after 1h30m");
+        let args = DrainArgs {
+            nodes: vec!["n1".into()],
+            selector: None,
+            prescale: PrescaleMode::Auto,
+            delete_emptydir_data: false,
+            force: false,
+            disable_eviction: false,
+            grace_period: None,
+            pod_timeout: Duration::from_secs(300),
+            force_after: Some(Duration::from_secs(5400)),
+            skip_wait_for_delete_timeout: None,
+            ignore_gitops: false,
+            concurrency: 10,
+            output: PlanFormat::Table,
+            change: shared::ChangeArgs::default(),
+        };
+        assert_eq!(args.options(), options);
+        assert!(
+            original_command(&args, &options)
+                .starts_with("kubectl nodeevict n1 --force-after 1h30m"),
+            "{}",
+            original_command(&args, &options)
+        );
+        // The flag parses back to the same seconds.
+        assert_eq!(
+            crate::deadline::parse("1h30m"),
+            Ok(Duration::from_secs(5400))
+        );
+    }
 
     #[test]
     fn a_summary_names_every_node_and_terminates_only_the_emptied() {

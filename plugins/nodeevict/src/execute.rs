@@ -555,28 +555,19 @@ async fn remove_pod(
                     if let Some(s) = retry_after.filter(|s| *s > 0) {
                         wait = Duration::from_secs(s).min(Duration::from_secs(30));
                     }
+                    // With --force-after: deleted once due, else woken when it is.
                     if let Some(budget) = &budget {
-                        use crate::deadline::{Deletion, Refused};
-                        match crate::deadline::after_refusal(pod, jiff::Timestamp::now()) {
-                            Refused::NoDeadline => {}
-                            Refused::DueIn(left) => wait = wait.min(left),
-                            Refused::Due => {
-                                match crate::deadline::delete(ctx, node, pod, options, budget)
-                                    .await?
-                                {
-                                    Deletion::Deleted(line) => {
-                                        blocked
-                                            .lock()
-                                            .unwrap_or_else(|e| e.into_inner())
-                                            .remove(&key);
-                                        return Ok(Outcome::DeletedAtDeadline(line));
-                                    }
-                                    Deletion::Gone => return Ok(Outcome::Gone),
-                                    Deletion::Retry(why) => {
-                                        tracing::debug!("deleting {key} at the deadline: {why}")
-                                    }
-                                }
+                        use crate::deadline::Deletion;
+                        match crate::deadline::on_refusal(ctx, node, pod, options, budget).await? {
+                            Deletion::Deleted(line) => {
+                                blocked
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .remove(&key);
+                                return Ok(Outcome::DeletedAtDeadline(line));
                             }
+                            Deletion::Gone => return Ok(Outcome::Gone),
+                            Deletion::Retry(at_most) => wait = wait.min(at_most),
                         }
                     }
                 }

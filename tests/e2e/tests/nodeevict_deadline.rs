@@ -154,10 +154,11 @@ fn a_pod_its_budget_still_refuses_is_deleted_its_grace_period_before_the_deadlin
     );
     let at = deletion_after_cordon(&sim);
     eprintln!("mongodb-2 deleted {at:.1} s after the cordon (due at 10 s)");
-    // The journal's start is whole seconds (up to 1 s before the cordon) and the sim's times
-    // are whole simulated seconds: 1.3 s of slack below, a few above for the requests.
+    // The journal's start is whole seconds (up to 1 s before the cordon, more on a busy machine)
+    // and the sim's times whole simulated seconds: 2 s of slack below, a few above. Deleted at
+    // its first refusal, it would go about 4 s after the cordon.
     assert!(
-        (8.7..=13.0).contains(&at),
+        (8.0..=13.0).contains(&at),
         "deleted {at:.1} s after the cordon"
     );
     drained(&sim);
@@ -299,8 +300,34 @@ fn a_resumed_drain_keeps_its_deadline() {
         table.stdout
     );
 
+    // A rerun with another deadline continues nothing (as with any other option).
+    let before = sim.mutating_requests().len();
+    let other = nodeevict(
+        &sim,
+        home.path(),
+        &[
+            NODE,
+            "--force-after",
+            "20s",
+            "--grace-period",
+            "4",
+            "--timeout",
+            "2m",
+            "-y",
+        ],
+    );
+    assert_eq!(other.code, Some(1), "{}", other.stderr);
+    assert!(
+        other.stderr.contains(
+            "with other options (--grace-period 4 --force-after 16s; this command: --grace-period 4 --force-after 20s)"
+        ),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(sim.mutating_requests().len(), before);
+
     // A resume long after the start: a deadline counted from it would delete ≥ 4 s later.
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(3));
     let dry = nodeevict(
         &sim,
         home.path(),
@@ -334,7 +361,7 @@ fn a_resumed_drain_keeps_its_deadline() {
     let at = deletion_after_cordon(&sim);
     eprintln!("mongodb-2 deleted {at:.1} s after the first run's cordon (due at 12 s)");
     assert!(
-        (10.7..=14.5).contains(&at),
+        (10.0..=14.5).contains(&at),
         "deleted {at:.1} s after the cordon"
     );
     drained(&sim);
