@@ -63,6 +63,11 @@ pub struct DrainArgs {
     /// How long one pod may take to go after its eviction
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = shared::duration::parse)]
     pub pod_timeout: Duration,
+    /// Deadline, counted from the drain's start: pods a budget still refuses are deleted then,
+    /// each its grace period earlier (Karpenter's terminationGracePeriod); a pod blocked only by
+    /// its budget is evicted instead of blocking (also over --force). Resume keeps the deadline
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = crate::deadline::parse)]
+    pub force_after: Option<Duration>,
     /// Count a pod as gone once its deletion is this many seconds old (as kubectl drain's
     /// flag; 0 waits for every pod to finish). Default: 60 on a NotReady node, whose pods never
     /// finish terminating without a kubelet; 0 on a Ready one
@@ -106,6 +111,7 @@ impl DrainArgs {
             ignore_gitops: self.ignore_gitops,
             pod_selector: self.pod_selector.clone(),
             unordered: self.order == Order::None,
+            force_after_seconds: self.force_after.map(|d| d.as_secs()),
         }
     }
 }
@@ -196,6 +202,7 @@ fn check_usage(args: &DrainArgs) -> shared::Result<()> {
             "--grace-period {g}: give seconds (0 or more), or -1 for each pod's own"
         )));
     }
+    crate::deadline::check_usage(args.force_after, args.change.timeout, args.disable_eviction)?;
     Ok(())
 }
 
@@ -212,7 +219,7 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         .await
         .map_err(|e| target.api_error(e))?;
     let recorded = recorded_drains(&world, &nodes, &options)?;
-    let pool = pool::plan_pool(
+    let mut pool = pool::plan_pool(
         &world,
         &nodes,
         &recorded,
@@ -220,6 +227,16 @@ pub async fn run(global: &GlobalArgs, args: &DrainArgs) -> shared::Result<()> {
         args.max_unavailable,
         &|n, journal| resume::replan(&world, n, journal),
     )?;
+    // A fresh drain's deadline counts from now in the plan shown (from the journal's start
+    // once it runs: execute::run_node).
+    let now = jiff::Timestamp::now();
+    for p in pool
+        .plans
+        .iter_mut()
+        .filter(|p| recorded.get(&p.node).is_none_or(NodeJournal::queued))
+    {
+        *p = crate::deadline::from_now(std::mem::take(p), &options, now);
+    }
     crate::hint::banner(&target);
     let continuing: Vec<&NodeJournal> = recorded.values().collect();
     let needs = needed_permissions(&pool.plans, &continuing);
@@ -705,6 +722,12 @@ fn describe(options: &Options) -> String {
     if options.unordered {
         flags.push("--order none".to_string());
     }
+    if let Some(secs) = options.force_after_seconds {
+        flags.push(format!(
+            "--force-after {}",
+            shared::duration::format(Duration::from_secs(secs))
+        ));
+    }
     if flags.is_empty() {
         "no flags".to_string()
     } else {
@@ -740,6 +763,47 @@ fn original_command(args: &DrainArgs, options: &Options) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_is_part_of_the_command_to_paste() {
+        let options = Options {
+            prescale: true,
+            force_after_seconds: Some(5400),
+            ..Default::default()
+        };
+        assert_eq!(describe(&options), "--force-after 1h30m");
+        let args = DrainArgs {
+            nodes: vec!["n1".into()],
+            selector: None,
+            prescale: PrescaleMode::Auto,
+            delete_emptydir_data: false,
+            force: false,
+            disable_eviction: false,
+            grace_period: None,
+            pod_timeout: Duration::from_secs(300),
+            force_after: Some(Duration::from_secs(5400)),
+            skip_wait_for_delete_timeout: None,
+            ignore_gitops: false,
+            concurrency: 10,
+            pod_selector: None,
+            order: Order::Priority,
+            max_unavailable: 1,
+            output: PlanFormat::Table,
+            change: shared::ChangeArgs::default(),
+        };
+        assert_eq!(args.options(), options);
+        assert!(
+            original_command(&args, &options)
+                .starts_with("kubectl nodeevict n1 --force-after 1h30m"),
+            "{}",
+            original_command(&args, &options)
+        );
+        // The flag parses back to the same seconds.
+        assert_eq!(
+            crate::deadline::parse("1h30m"),
+            Ok(Duration::from_secs(5400))
+        );
+    }
 
     #[test]
     fn a_summary_names_every_node_and_terminates_only_the_emptied() {

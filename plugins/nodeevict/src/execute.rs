@@ -128,6 +128,7 @@ pub fn journal_from_plan(
             .collect(),
         touched: touched.into_iter().collect(),
         excluded_from_lbs: false,
+        deadline: crate::deadline::of_start(now, options),
     }
 }
 
@@ -413,6 +414,8 @@ type Present = Arc<Mutex<HashMap<String, String>>>;
 enum Outcome {
     Accepted,
     Gone,
+    /// Deleted at its `--force-after` deadline (crate::deadline): the line to print.
+    DeletedAtDeadline(String),
 }
 
 async fn post_eviction(
@@ -478,7 +481,7 @@ async fn remove_pod(
             .unwrap_or_else(|e| e.into_inner())
             .contains_key(&pod.uid)
     };
-    let deadline = (Instant::now() + ctx.pod_timeout).min(ctx.deadline);
+    let deadline = crate::deadline::give_up(pod, ctx.pod_timeout).min(ctx.deadline);
     let mut delay = Duration::from_millis(500);
     loop {
         if gone() {
@@ -529,10 +532,10 @@ async fn remove_pod(
                         .as_array()
                         .and_then(|c| c.iter().find(|c| c["reason"] == "DisruptionBudget"))
                         .and_then(|c| c["message"].as_str().map(String::from));
-                    if let Some(budget) = budget {
+                    if let Some(budget) = &budget {
                         let first = {
                             let mut b = blocked.lock().unwrap_or_else(|e| e.into_inner());
-                            let first = b.get(&key) != Some(&budget);
+                            let first = b.get(&key) != Some(budget);
                             if first {
                                 eprintln!("{key}: {budget}; retrying with back-off");
                                 b.insert(key.clone(), budget.clone());
@@ -551,6 +554,21 @@ async fn remove_pod(
                     }
                     if let Some(s) = retry_after.filter(|s| *s > 0) {
                         wait = Duration::from_secs(s).min(Duration::from_secs(30));
+                    }
+                    // With --force-after: deleted once due, else woken when it is.
+                    if let Some(budget) = &budget {
+                        use crate::deadline::Deletion;
+                        match crate::deadline::on_refusal(ctx, node, pod, options, budget).await? {
+                            Deletion::Deleted(line) => {
+                                blocked
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .remove(&key);
+                                return Ok(Outcome::DeletedAtDeadline(line));
+                            }
+                            Deletion::Gone => return Ok(Outcome::Gone),
+                            Deletion::Retry(at_most) => wait = wait.min(at_most),
+                        }
                     }
                 }
                 Ok((code, _, status)) if code >= 500 => {
@@ -693,11 +711,11 @@ async fn remove_all(
                 let present = present.clone();
                 let blocked = blocked.clone();
                 async move {
-                    if let Outcome::Accepted =
-                        remove_pod(ctx, node, pod, options, &present, &blocked).await?
-                    {
-                        // Each change as it is made, on stdout, above the progress bar.
-                        bar.suspend(|| println!("{}", removed(pod)));
+                    // Each change as it is made, on stdout, above the progress bar.
+                    match remove_pod(ctx, node, pod, options, &present, &blocked).await? {
+                        Outcome::Accepted => bar.suspend(|| println!("{}", removed(pod))),
+                        Outcome::DeletedAtDeadline(line) => bar.suspend(|| println!("{line}")),
+                        Outcome::Gone => {}
                     }
                     Ok((pod.uid.clone(), Instant::now()))
                 }
@@ -1062,6 +1080,13 @@ pub async fn run_node(
     plan: &NodePlan,
 ) -> shared::Result<()> {
     let started = Instant::now();
+    // Timed against the journal's deadline, which a resume keeps (the plan's counted from when
+    // it was made).
+    let timed = crate::deadline::for_run(plan, journal);
+    let plan = &timed;
+    if journal.step < Step::Evicted {
+        eprint!("{}", crate::deadline::render(plan));
+    }
     if journal.step < Step::Prescaled {
         prescale(ctx, node, journal).await?;
         journal.step = Step::Prescaled;
@@ -1256,6 +1281,8 @@ pub enum Reason {
     Cordoned,
     Evicting,
     EvictionBlocked,
+    /// A pod its budget still refused, deleted at the `--force-after` deadline.
+    DeletedAtDeadline,
     Drained,
     Restored,
 }
@@ -1282,7 +1309,7 @@ async fn record_event(
     let now = jiff::Timestamp::now();
     let stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let kind = match reason {
-        Reason::EvictionBlocked => "Warning",
+        Reason::EvictionBlocked | Reason::DeletedAtDeadline => "Warning",
         _ => "Normal",
     };
     // Named as client-go's recorder names them: the object's name and the time in hex.

@@ -76,6 +76,10 @@ pub struct Options {
     /// `--order none`: every pod evicted at once, not in waves by priority.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unordered: bool,
+    /// `--force-after`, in seconds: evictions a budget still refuses then become deletions
+    /// (crate::deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_after_seconds: Option<u64>,
 }
 
 /// A Deployment given extra replicas for the drain (directly, or through its HPA).
@@ -143,6 +147,10 @@ pub struct NodeJournal {
     /// This drain labelled the node out of external load balancers (it was not before).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub excluded_from_lbs: bool,
+    /// With `--force-after`: `started` + that duration (RFC 3339), written once when the drain
+    /// starts so that a resume keeps it rather than counting from its own start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
 }
 
 impl NodeJournal {
@@ -156,6 +164,8 @@ impl NodeJournal {
             prescaled: Vec::new(),
             touched: Vec::new(),
             excluded_from_lbs: false,
+            // A --force-after deadline counts from the node's own drain, not from its queueing.
+            deadline: None,
         }
     }
 
@@ -452,10 +462,15 @@ mod tests {
             }],
             touched: vec![],
             excluded_from_lbs: true,
+            deadline: Some("2026-11-25T10:10:00Z".into()),
         };
         let text = serde_json::to_string(&j).unwrap();
         assert!(text.contains("\"excludedFromLbs\":true"), "{text}");
         assert!(text.contains("\"step\":\"prescaled\""), "{text}");
+        assert!(
+            text.contains("\"deadline\":\"2026-11-25T10:10:00Z\""),
+            "{text}"
+        );
         assert_eq!(NodeJournal::from_annotation(&text).unwrap(), j);
     }
 
@@ -464,6 +479,8 @@ mod tests {
         let text = r#"{"step":"cordoned","started":"x","options":{"force":true,"deleteEmptydirData":false,"disableEviction":false,"gracePeriod":-1,"prescale":true},"wasUnschedulable":false}"#;
         let j = NodeJournal::from_annotation(text).unwrap();
         assert_eq!(j.options.grace_period, None);
+        // Written before --force-after: still read, with no deadline.
+        assert_eq!((j.deadline, j.options.force_after_seconds), (None, None));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 // every unused item.
 mod abort;
 mod complete;
+mod deadline;
 mod drain;
 mod execute;
 mod hint;

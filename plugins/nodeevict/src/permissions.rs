@@ -60,6 +60,19 @@ pub fn needed_permissions(
                 plan::Verdict::Skip | plan::Verdict::Blocked => continue,
             };
             needs.entry(pod.namespace.clone()).or_default().push(need);
+            // Any eviction a budget still refuses at a --force-after deadline becomes a delete.
+            if pod.at_deadline.is_some() {
+                needs
+                    .entry(pod.namespace.clone())
+                    .or_default()
+                    .push(Permission::new(
+                        "delete",
+                        "",
+                        "pods",
+                        Namespace,
+                        "delete the pods a budget still refuses at the --force-after deadline",
+                    ));
+            }
         }
         for scale in &p.prescale {
             prescale_needs(
@@ -157,6 +170,10 @@ mod tests {
             priority: 0,
             system_critical: false,
             wave: 0,
+            grace_period_seconds: 30,
+            budget_refuses: false,
+            at_deadline: None,
+            deadline_deletion: None,
         }
     }
 
@@ -189,8 +206,10 @@ mod tests {
             warnings: Vec::new(),
             skip_wait_for_delete: None,
             managed_blockers: 0,
+            deadline: None,
+            force_after: None,
         };
-        let needs = needed_permissions(&[plan], &[]);
+        let needs = needed_permissions(std::slice::from_ref(&plan), &[]);
         let listed: Vec<(String, Vec<String>)> = needs
             .iter()
             .map(|(ns, list)| {
@@ -217,5 +236,19 @@ mod tests {
                 ),
             ]
         );
+        // Under a --force-after deadline an eviction may become a delete.
+        let mut deadline = plan;
+        let at: jiff::Timestamp = "2026-11-25T10:10:00Z".parse().unwrap();
+        deadline.pods[0].at_deadline = Some(crate::deadline::AtDeadline {
+            deadline: at,
+            delete_at: at,
+        });
+        let needs = needed_permissions(&[deadline], &[]);
+        let default: Vec<String> = needs["default"]
+            .iter()
+            .map(|p| format!("{} {}", p.verb, p.resource))
+            .collect();
+        assert!(default.contains(&"delete pods".to_string()), "{default:?}");
+        assert!(!needs.contains_key("kube-system"), "{needs:?}");
     }
 }

@@ -65,6 +65,21 @@ pub struct PodPlan {
     /// the node.
     #[serde(skip_serializing_if = "is_zero")]
     pub wave: usize,
+    /// Its `terminationGracePeriodSeconds`.
+    #[serde(skip)]
+    pub grace_period_seconds: i64,
+    /// Evicted under `--force-after` although its budget is expected to refuse: without the
+    /// deadline it would be blocked ([`BlockReason::Budget`]).
+    #[serde(skip)]
+    pub budget_refuses: bool,
+    /// With a deadline, for an evicted pod: when a budget still refusing it makes it a deletion
+    /// (crate::deadline).
+    #[serde(skip)]
+    pub at_deadline: Option<crate::deadline::AtDeadline>,
+    /// When it is deleted if its budget still refuses it (RFC 3339): set on the pods expected to
+    /// be refused ([`PodPlan::budget_refuses`]), for the plan's reader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_deletion: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -139,6 +154,13 @@ pub struct NodePlan {
     /// --ignore-gitops): when they are all, the drain is refused (exit 3), not failed.
     #[serde(skip)]
     pub managed_blockers: usize,
+    /// `--force-after`'s deadline (RFC 3339): from now in a plan, from the journal once the
+    /// drain has started (crate::deadline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// `--force-after` as given (`10m`), with the deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force_after: Option<String>,
 }
 
 // ---- filters: each decides one kind of pod, or passes (None) ----
@@ -517,6 +539,10 @@ fn pod_plans<'a>(
                 priority: p.priority,
                 system_critical: p.system_critical,
                 wave: 0,
+                grace_period_seconds: p.grace_period_seconds,
+                budget_refuses: false,
+                at_deadline: None,
+                deadline_deletion: None,
             }
         })
         .collect();
@@ -643,7 +669,9 @@ fn decide_owners<'a>(
             "Deployment" if options.prescale => decided
                 .prescale
                 .push(prescale_deployment(index, node, &owner)),
-            "Deployment" => deployment_without_prescale(&owner, plans, &mut decided.warnings),
+            "Deployment" => {
+                deployment_without_prescale(&owner, options, plans, &mut decided.warnings)
+            }
             _ => cannot_surge(&owner, node, options, plans, &mut decided.warnings),
         }
     }
@@ -680,6 +708,7 @@ fn prescale_deployment(index: &Index<'_>, node: &str, owner: &OwnerOnNode<'_>) -
 
 fn deployment_without_prescale(
     owner: &OwnerOnNode<'_>,
+    options: &Options,
     plans: &mut [PodPlan],
     warnings: &mut Vec<String>,
 ) {
@@ -687,7 +716,10 @@ fn deployment_without_prescale(
         .indices
         .iter()
         .all(|i| plans[*i].verdict == Verdict::Delete);
-    if owner.budget_short && !all_deleted {
+    if owner.budget_short && !all_deleted && options.force_after_seconds.is_some() {
+        let risk = owner.budget_text().unwrap_or_default();
+        crate::deadline::evict_past_budget(owner.indices, plans, &risk);
+    } else if owner.budget_short && !all_deleted {
         let reason = format!(
             "{}; --prescale auto would add a replica first",
             owner.budget_text().unwrap_or_default()
@@ -719,6 +751,14 @@ fn cannot_surge(
             BlockReason::SoleReplicas,
         ),
     };
+    // A deadline is the more precise instruction: the budget is honoured until then.
+    if owner.budget_short && options.force_after_seconds.is_some() {
+        crate::deadline::evict_past_budget(owner.indices, plans, &risk);
+        warnings.push(format!(
+            "{kind} {namespace}/{name} cannot surge ({risk}): evicted with back-off; if its budget still refuses, deleted at the deadline and runs with fewer replicas until its pod is Ready on another node"
+        ));
+        return;
+    }
     if options.force {
         for i in owner.indices {
             if owner.budget_short && plans[*i].verdict == Verdict::Evict {
@@ -848,6 +888,8 @@ pub fn plan_in_pool(
         warnings,
         skip_wait_for_delete,
         managed_blockers,
+        deadline: None,
+        force_after: None,
     }
 }
 
@@ -1053,6 +1095,7 @@ pub fn render(plan: &NodePlan) -> String {
         ));
     }
     out.push_str(&format!("capacity: {}\n", plan.capacity.detail));
+    out.push_str(&crate::deadline::render(plan));
     for step in terminate_steps() {
         out.push_str(&format!("then: {step}\n"));
     }
@@ -1176,6 +1219,10 @@ mod table_reason_tests {
             priority: 0,
             system_critical: false,
             wave: 0,
+            grace_period_seconds: 30,
+            budget_refuses: false,
+            at_deadline: None,
+            deadline_deletion: None,
         };
         pod.block(
             BlockReason::Budget,
@@ -1462,6 +1509,47 @@ mod tests {
         let db = forced.pods.iter().find(|p| p.name == "db-0").unwrap();
         assert_eq!(db.verdict, Verdict::Delete);
 
+        // With a deadline the budget is honoured until then: evicted, not a blocker, and the
+        // plan names the deletion (also over --force, the more precise instruction).
+        for force in [false, true] {
+            let timed = crate::deadline::from_now(
+                plan(
+                    &w,
+                    "n1",
+                    &["n1".to_string()],
+                    &Options {
+                        force,
+                        force_after_seconds: Some(600),
+                        ..o.clone()
+                    },
+                ),
+                &Options {
+                    force_after_seconds: Some(600),
+                    ..o.clone()
+                },
+                "2026-11-25T10:00:00Z".parse().unwrap(),
+            );
+            assert!(timed.blockers.is_empty(), "{:?}", timed.blockers);
+            let db = timed.pods.iter().find(|p| p.name == "db-0").unwrap();
+            assert_eq!((db.verdict, db.budget_refuses), (Verdict::Evict, true));
+            assert_eq!(
+                db.deadline_deletion.as_deref(),
+                Some("2026-11-25T10:09:30Z")
+            );
+            let text = render(&timed);
+            assert!(
+                text.contains("deadline: 2026-11-25T10:10:00Z (--force-after 10m): pods a budget still refuses are deleted then, each its grace period earlier: default/db-0 at 2026-11-25T10:09:30Z\n"),
+                "{text}"
+            );
+            assert!(
+                timed.warnings.iter().any(|w| w.starts_with(
+                    "StatefulSet default/db cannot surge (PDB db allows 0 disruptions"
+                )),
+                "{:?}",
+                timed.warnings
+            );
+        }
+
         let mut tight = world();
         tight.nodes = vec![node("n1", "4"), node("n2", "100m")];
         let full = plan(&tight, "n1", &["n1".to_string()], &o);
@@ -1686,6 +1774,10 @@ mod tests {
             priority,
             system_critical: critical,
             wave: 0,
+            grace_period_seconds: 30,
+            budget_refuses: false,
+            at_deadline: None,
+            deadline_deletion: None,
         };
         let mut pods = vec![
             pod("batch", -10, false, Verdict::Evict),

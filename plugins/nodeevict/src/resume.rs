@@ -61,6 +61,14 @@ pub async fn run(global: &GlobalArgs, args: &ResumeArgs) -> shared::Result<()> {
         args.output,
         &chosen.iter().map(|r| (*r).clone()).collect::<Vec<_>>(),
     )?;
+    for r in &chosen {
+        let now = jiff::Timestamp::now();
+        if let Some(warning) =
+            crate::deadline::beyond_timeout(&r.node, &r.journal, args.change.timeout, now)
+        {
+            eprintln!("{warning}");
+        }
+    }
     // The writes the resumed drains make (what is left to evict, what to restore), checked
     // before the first one, as a fresh drain does.
     let mut world = world::read(&target.client)
@@ -171,6 +179,12 @@ pub fn replan(
     // rerun after a kill right after the cordon, when the pre-scale had not been made yet).
     plan.blockers
         .retain(|b| !unblocked.iter().any(|pod| b.starts_with(pod.as_str())));
+    // The recorded deadline, never one from this run's start.
+    crate::deadline::apply(
+        &mut plan,
+        crate::deadline::of_journal(journal),
+        &journal.options,
+    );
     Ok(plan)
 }
 

@@ -110,10 +110,28 @@ fn render_at(found: &[Recorded], now: jiff::Timestamp) -> String {
     table.render()
 }
 
-/// The table, then each pre-scaled owner and the count it goes back to: the plan of a resume
-/// or an abort.
+/// Each recorded `--force-after` deadline, a line per node (the table has no room for it).
+fn deadlines(found: &[Recorded]) -> String {
+    found
+        .iter()
+        .filter_map(|r| {
+            let at = crate::deadline::of_journal(&r.journal)?;
+            let after = r.journal.options.force_after_seconds?;
+            Some(format!(
+                "{}: deadline {} (--force-after {}): pods a budget still refuses are deleted then, each its grace period earlier\n",
+                r.node,
+                crate::deadline::stamp(at),
+                shared::duration::format(std::time::Duration::from_secs(after))
+            ))
+        })
+        .collect()
+}
+
+/// The table, then each recorded deadline and each pre-scaled owner and the count it goes back
+/// to: the plan of a resume or an abort.
 pub fn render_plan(found: &[Recorded]) -> String {
     let mut text = render(found);
+    text.push_str(&deadlines(found));
     for r in found {
         for p in &r.journal.prescaled {
             text.push_str(&format!(
@@ -140,8 +158,9 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> shared::Result<()> {
         PlanFormat::Table => {
             let nodes: Vec<&str> = found.iter().map(|r| r.node.as_str()).collect();
             format!(
-                "{}\n`{}` finishes {};\n`{}` undoes {}.\n",
+                "{}{}\n`{}` finishes {};\n`{}` undoes {}.\n",
                 render(&found),
+                deadlines(&found),
                 crate::hint::command("resume", &[]),
                 if nodes.len() == 1 { "it" } else { "them" },
                 crate::hint::command("abort", &nodes),
@@ -183,12 +202,13 @@ mod tests {
                 ],
                 touched: Vec::new(),
                 excluded_from_lbs: false,
+                deadline: None,
             },
             running: Some("pid 4194303 on build-runner-7f9c6d5b8-x2x9q".into()),
             busy: None,
         };
         let now: jiff::Timestamp = "2026-01-01T00:05:00Z".parse().unwrap();
-        let text = render_at(&[recorded.clone(), recorded], now);
+        let text = render_at(&[recorded.clone(), recorded.clone()], now);
         for line in text.lines() {
             assert!(
                 line.chars().count() <= 120,
@@ -198,5 +218,14 @@ mod tests {
         }
         let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
         assert_eq!(row[3..5], ["2", "5m"], "{text}");
+        assert!(!render_plan(std::slice::from_ref(&recorded)).contains("deadline"));
+        let mut timed = recorded;
+        timed.journal.options.force_after_seconds = Some(600);
+        timed.journal.deadline = Some("2026-01-01T00:10:00Z".into());
+        assert!(
+            render_plan(&[timed]).contains(
+                "aks-common-12345678-vmss00000a: deadline 2026-01-01T00:10:00Z (--force-after 10m): pods a budget still refuses are deleted then"
+            )
+        );
     }
 }

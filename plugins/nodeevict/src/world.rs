@@ -106,7 +106,14 @@ pub struct PodSummary {
     /// Of class system-cluster-critical or system-node-critical (or a priority as high): it
     /// goes last, as cluster-autoscaler's drain and the kubelet's graceful shutdown order them.
     pub system_critical: bool,
+    /// `spec.terminationGracePeriodSeconds` (the API's default, 30, when unset): a deletion at
+    /// a `--force-after` deadline is timed to leave the pod all of it.
+    pub grace_period_seconds: i64,
 }
+
+/// The API's default `terminationGracePeriodSeconds` (k8s.io/api core/v1
+/// DefaultTerminationGracePeriodSeconds).
+pub const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 30;
 
 impl PodSummary {
     pub fn controller(&self) -> Option<(&str, &str)> {
@@ -155,6 +162,7 @@ struct PodSpecWire {
     tolerations: Option<Vec<Toleration>>,
     priority: Option<i32>,
     priority_class_name: Option<String>,
+    termination_grace_period_seconds: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -260,6 +268,10 @@ impl From<PodWire> for PodSummary {
                 .as_deref()
                 .is_some_and(|c| c == "system-cluster-critical" || c == "system-node-critical")
                 || spec.priority.unwrap_or(0) >= SYSTEM_CRITICAL_PRIORITY,
+            grace_period_seconds: spec
+                .termination_grace_period_seconds
+                .unwrap_or(DEFAULT_GRACE_PERIOD_SECONDS)
+                .max(0),
         }
     }
 }
