@@ -82,6 +82,8 @@ measure() { # prefix sim command...
   kv "${prefix}_left" "$(pods_on_node "$sim")"
   kv "${prefix}_min_ready" "$min"
   kv "${prefix}_at_zero" "$zero"
+  log "$prefix: API requests by method and path"
+  journal_breakdown "$sim" >&2
 }
 
 # Warm kubectl's discovery cache first, as on an operator's machine.
