@@ -9,7 +9,8 @@
 #
 #   tests/bench/nodeevict.sh [SCENARIO] [LATENCY_MS]
 #
-# stdout: key=value lines (collected by tests/bench/run.sh); stderr: progress and a summary.
+# stdout: key=value lines (collected by tests/bench/run.sh); stderr: progress, each run's API
+# requests by method and path, and a summary.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
