@@ -89,6 +89,27 @@ kubectl_cmd() {
 journal_clear() { curl -fsSk -X DELETE "$(sim_url "$1")/sim/v1/journal" >/dev/null; }
 journal_count() { curl -fsSk "$(sim_url "$1")/sim/v1/journal" | jq '.items | length'; }
 availability() { curl -fsSk "$(sim_url "$1")/sim/v1/availability"; }
+# journal_breakdown NAME: the journal's requests by method and path pattern (namespace and
+# object names replaced by {ns} and {name}; watches marked), most frequent first.
+journal_breakdown() {
+  curl -fsSk "$(sim_url "$1")/sim/v1/journal" | python3 -c '
+import collections, json, sys
+counts = collections.Counter()
+for e in json.load(sys.stdin)["items"]:
+    seg = e["path"].split("/")
+    # /api/v1/... or /apis/GROUP/VERSION/...: then [namespaces/NS/]RESOURCE[/NAME[/SUB]].
+    i = 3 if seg[1:2] == ["api"] else 4
+    if len(seg) > i + 1 and seg[i] == "namespaces":
+        seg[i + 1] = "{ns}"
+        i += 2
+    if seg[1:2] in (["api"], ["apis"]) and len(seg) > i + 1:
+        seg[i + 1] = "{name}"
+    watch = " (watch)" if "watch=true" in e["query"] or "watch=1" in e["query"] else ""
+    counts[e["method"] + " " + "/".join(seg) + watch] += 1
+for key, n in counts.most_common():
+    print(f"{n:6d} {key}")
+'
+}
 
 # requests NAME COMMAND...: runs COMMAND once (output discarded, must succeed) and prints the
 # number of API requests it made.

@@ -9,7 +9,8 @@
 #
 #   tests/bench/nodeevict.sh [SCENARIO] [LATENCY_MS]
 #
-# stdout: key=value lines (collected by tests/bench/run.sh); stderr: progress and a summary.
+# stdout: key=value lines (collected by tests/bench/run.sh); stderr: progress, each run's API
+# requests by method and path, and a summary.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -82,6 +83,8 @@ measure() { # prefix sim command...
   kv "${prefix}_left" "$(pods_on_node "$sim")"
   kv "${prefix}_min_ready" "$min"
   kv "${prefix}_at_zero" "$zero"
+  log "$prefix: API requests by method and path"
+  journal_breakdown "$sim" >&2
 }
 
 # Warm kubectl's discovery cache first, as on an operator's machine.

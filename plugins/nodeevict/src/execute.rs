@@ -15,17 +15,17 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::api::storage::v1::VolumeAttachment;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use shared::owner::{Replicas, WorkloadKind};
-use shared::wait::Changes;
+use shared::wait::{Changes, Watched};
 use shared::{Error, Target};
 
 use crate::journal::{
-    DELETION_COST, EXCLUDE_LB_LABEL, EXCLUDE_LB_VALUE, HpaRecord, NodeJournal,
-    ORIGINAL_MAX_REPLICAS, ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS,
-    Options, Prescale, ScaledObjectRecord, Step, Workload,
+    EXCLUDE_LB_LABEL, EXCLUDE_LB_VALUE, HpaRecord, NodeJournal, ORIGINAL_MAX_REPLICAS,
+    ORIGINAL_MIN_REPLICAS, ORIGINAL_REPLICA_COUNTS, ORIGINAL_REPLICAS, Options, Prescale,
+    ScaledObjectRecord, Step, Workload,
 };
 use crate::plan::{self, NodePlan, Verdict};
 use crate::world::PodSummary;
@@ -35,6 +35,9 @@ pub struct Ctx<'a> {
     pub deadline: Instant,
     pub pod_timeout: Duration,
     pub concurrency: usize,
+    /// The watch of each node's pods, shared by the steps of its drain (the pre-scale reads
+    /// the node's pods too): one list and one watch per node.
+    node_pods: Mutex<HashMap<String, Arc<Watched<Pod>>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -50,6 +53,7 @@ impl<'a> Ctx<'a> {
             deadline: Instant::now() + timeout,
             pod_timeout,
             concurrency,
+            node_pods: Mutex::new(HashMap::new()),
         }
     }
 
@@ -77,6 +81,26 @@ impl<'a> Ctx<'a> {
     }
     fn timed_out(&self) -> bool {
         Instant::now() >= self.deadline
+    }
+
+    /// The watch of `node`'s pods, started on first use.
+    fn node_pods(&self, node: &str) -> Arc<Watched<Pod>> {
+        let mut watches = self.node_pods.lock().unwrap_or_else(|e| e.into_inner());
+        watches
+            .entry(node.to_string())
+            .or_insert_with(|| {
+                let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
+                Arc::new(Watched::start(Api::<Pod>::all(self.client()), config))
+            })
+            .clone()
+    }
+
+    /// Stops the watch of `node`'s pods (its drain is over).
+    fn forget_node_pods(&self, node: &str) {
+        self.node_pods
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(node);
     }
 }
 
@@ -123,7 +147,6 @@ pub fn journal_from_plan(
                     original_min: p.so_min,
                     original_max: p.so_max,
                 }),
-                surge_pods: Vec::new(),
             })
             .collect(),
         touched: touched.into_iter().collect(),
@@ -208,16 +231,17 @@ where
     shared::wait::until(ctx.deadline, changes, what, check).await
 }
 
-/// A watch of one object, by name, to wake a wait on it.
-fn watch_one<K>(ctx: &Ctx<'_>, namespace: &str, name: &str) -> Changes
+/// The API of `K` in the one namespace `namespaces` names, or cluster-wide when they are
+/// several: one list or watch for all of them, not one per object.
+fn api_over<'n, K>(ctx: &Ctx<'_>, namespaces: impl IntoIterator<Item = &'n str>) -> Api<K>
 where
-    K: kube::Resource<DynamicType = ()>,
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
 {
-    Changes::default().watching::<K>(
-        &ctx.client(),
-        namespace,
-        watcher::Config::default().fields(&format!("metadata.name={name}")),
-    )
+    let namespaces: BTreeSet<&str> = namespaces.into_iter().collect();
+    match namespaces.iter().next() {
+        Some(only) if namespaces.len() == 1 => Api::namespaced(ctx.client(), only),
+        _ => Api::all(ctx.client()),
+    }
 }
 
 /// Marks a pre-scaled Deployment with the replicas it goes back to (`status` and `abort` find
@@ -235,19 +259,28 @@ async fn mark_original(ctx: &Ctx<'_>, p: &Prescale, spec: Option<Value>) -> shar
         .map_err(|e| ctx.err(e))
 }
 
-/// Raises each pre-scaled Deployment's count, then waits for its extra replicas and records
-/// them (the surge pods) in the journal.
-async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &mut NodeJournal) -> shared::Result<()> {
+/// Raises each pre-scaled Deployment's count, then waits for its extra replicas. Scaling back
+/// leaves the choice of the pods to remove to the ReplicaSet controller, which removes
+/// not-Ready ones first (kubernetes pkg/controller/controller_utils.go,
+/// `ActivePodsWithRanks.Less`): marking the surge pods with a pod-deletion-cost (a list and a
+/// patch per Deployment) only changed which of two Ready pods off the node stayed, overrode the
+/// controller's spreading (doubled-up pods go first), and left the mark on a surge pod that
+/// stayed.
+async fn prescale(ctx: &Ctx<'_>, node: &str, journal: &NodeJournal) -> shared::Result<()> {
+    if journal.prescaled.is_empty() {
+        return Ok(());
+    }
     for p in &journal.prescaled {
         raise(ctx, p).await?;
     }
-    let started: Option<jiff::Timestamp> = journal.started.parse().ok();
-    for p in journal.prescaled.iter_mut() {
-        let surge = match surge_ready(ctx, node, p).await? {
-            Some(selector) => surge_pods(ctx, node, p, &selector, started).await?,
-            None => Vec::new(),
-        };
-        p.surge_pods = surge;
+    // One watch of the Deployments and one of the node's pods for every wait below.
+    let deployments = Watched::<Deployment>::start(
+        api_over(ctx, journal.prescaled.iter().map(|p| p.namespace.as_str())),
+        watcher::Config::default(),
+    );
+    let on_node = ctx.node_pods(node);
+    for p in &journal.prescaled {
+        surge_ready(ctx, node, p, &deployments, &on_node).await?;
     }
     Ok(())
 }
@@ -314,52 +347,70 @@ async fn raise_hpa(ctx: &Ctx<'_>, p: &Prescale, h: &HpaRecord) -> shared::Result
     ))
 }
 
-/// Waits until the Deployment's extra replicas are Ready; then its pod selector, if it has one.
-async fn surge_ready(ctx: &Ctx<'_>, node: &str, p: &Prescale) -> shared::Result<Option<String>> {
-    let deployments: Api<Deployment> = Api::namespaced(ctx.client(), &p.namespace);
+/// Waits until the Deployment's extra replicas are Ready.
+async fn surge_ready(
+    ctx: &Ctx<'_>,
+    node: &str,
+    p: &Prescale,
+    deployments: &Watched<Deployment>,
+    on_node: &Watched<Pod>,
+) -> shared::Result<()> {
     let what = format!(
         "{} extra replica(s) of deployment {}/{} to be Ready",
         p.target - p.original,
         p.namespace,
         p.name
     );
-    // The Deployment's status moves as its pods become Ready.
-    let changes = watch_one::<Deployment>(ctx, &p.namespace, &p.name);
+    // The Deployment's status moves as its pods become Ready; the node's pods as its own
+    // replicas fail or recover.
+    let changes = Changes::default()
+        .following(deployments.changes())
+        .following(on_node.changes());
     wait(ctx, &changes, &what, || {
-        surge_check(ctx, &deployments, node, p)
+        surge_check(ctx, node, p, deployments, on_node)
     })
     .await
 }
 
-/// One check of `surge_ready`: Some(selector) once enough replicas are Ready.
+/// One check of `surge_ready`, from the watches' stores; Some once enough replicas are Ready.
 async fn surge_check(
     ctx: &Ctx<'_>,
-    deployments: &Api<Deployment>,
     node: &str,
     p: &Prescale,
-) -> shared::Result<Option<Option<String>>> {
-    let d = deployments.get(&p.name).await.map_err(|e| ctx.err(e))?;
-    let ready = d
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_replicas)
-        .unwrap_or(0);
-    // The whole selector (matchExpressions too): one built from matchLabels alone
-    // would list, and later mark, every pod of the namespace.
-    let selector = d
-        .spec
-        .as_ref()
-        .and_then(|s| shared::selector::to_query(&s.selector));
-    if ready >= p.target {
-        return Ok(Some(selector));
+    deployments: &Watched<Deployment>,
+    on_node: &Watched<Pod>,
+) -> shared::Result<Option<()>> {
+    if !deployments.listed() || !on_node.listed() {
+        return Ok(None);
     }
-    // Replicas on the node that are not Ready (crash-looping, or on a dead node) may
-    // never be: what must be Ready before evicting is the rest, on other nodes.
-    let Some(query) = &selector else {
+    let Some(d) = deployments.get(&p.namespace, &p.name) else {
+        return Err(Error::Failed(format!(
+            "deployment {}/{} was deleted while waiting for its extra replicas",
+            p.namespace, p.name
+        )));
+    };
+    if d.ready() >= p.target {
+        return Ok(Some(()));
+    }
+    // Replicas on the node that are not Ready (crash-looping, or on a dead node) may never
+    // be: what must be Ready before evicting is the rest, on other nodes. Only such a replica
+    // can make the rest enough, so only then are the Deployment's pods read.
+    let Some(selector) = d.spec.as_ref().map(|s| &s.selector) else {
+        return Ok(None);
+    };
+    let failing_here = on_node.objects().iter().any(|pod| {
+        pod.namespace().as_deref() == Some(p.namespace.as_str())
+            && pod.metadata.deletion_timestamp.is_none()
+            && !shared::pod::is_ready(pod)
+            && shared::selector::matches(selector, pod.labels())
+    });
+    // The whole selector (matchExpressions too): one built from matchLabels alone would
+    // list every pod of the namespace.
+    let (true, Some(query)) = (failing_here, shared::selector::to_query(selector)) else {
         return Ok(None);
     };
     let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
-        .list(&ListParams::default().labels(query))
+        .list(&ListParams::default().labels(&query))
         .await
         .map_err(|e| ctx.err(e))?;
     let on_node = |pod: &Pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node);
@@ -373,31 +424,7 @@ async fn surge_check(
         .iter()
         .filter(|pod| !on_node(pod) && shared::pod::is_ready(pod))
         .count() as i32;
-    Ok((ready_elsewhere >= p.target - here).then_some(selector))
-}
-
-/// The surge pods: the Deployment's pods off the node created since the drain started.
-async fn surge_pods(
-    ctx: &Ctx<'_>,
-    node: &str,
-    p: &Prescale,
-    selector: &str,
-    started: Option<jiff::Timestamp>,
-) -> shared::Result<Vec<String>> {
-    let pods = Api::<Pod>::namespaced(ctx.client(), &p.namespace)
-        .list(&ListParams::default().labels(selector))
-        .await
-        .map_err(|e| ctx.err(e))?;
-    Ok(pods
-        .items
-        .iter()
-        .filter(|pod| pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node))
-        .filter(|pod| {
-            let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
-            matches!((created, started), (Some(c), Some(s)) if c >= s)
-        })
-        .map(|pod| pod.name_any())
-        .collect())
+    Ok((ready_elsewhere >= p.target - here).then_some(()))
 }
 
 fn scaled_objects(ctx: &Ctx<'_>, namespace: &str) -> Api<kube::api::DynamicObject> {
@@ -748,10 +775,11 @@ fn removed(pod: &plan::PodPlan) -> String {
     }
 }
 
-/// One watch for the whole node (not a poll per pod): the UIDs still on it (`present`), and
-/// a counter the waits wake on, bumped each time `present` is recomputed to something new.
+/// One watch for the whole node (not a poll per pod; the node's watch that its pre-scale
+/// started, if it did): the UIDs still on it (`present`), and a counter the waits wake on,
+/// bumped each time `present` is recomputed to something new.
 struct NodeWatch {
-    reader: reflector::Store<Pod>,
+    pods: Arc<Watched<Pod>>,
     present: Present,
     seen: tokio::sync::watch::Receiver<u64>,
     task: tokio::task::JoinHandle<()>,
@@ -759,21 +787,22 @@ struct NodeWatch {
 
 impl NodeWatch {
     fn start(ctx: &Ctx<'_>, node: &str, skip_wait: Option<Duration>) -> NodeWatch {
-        let (reader, writer) = reflector::store::<Pod>();
-        let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
+        let pods = ctx.node_pods(node);
         let present: Present = Arc::new(Mutex::new(HashMap::new()));
         let (changed, seen) = tokio::sync::watch::channel(0u64);
-        let stream =
-            reflector(writer, watcher(Api::<Pod>::all(ctx.client()), config)).default_backoff();
+        // The follower recomputes on the changes from now on: `listed` takes the pods as they
+        // are now.
+        let mut events = pods.changes();
+        events.borrow_and_update();
         let task = tokio::spawn(follow_node(
-            stream.boxed(),
-            reader.clone(),
+            pods.clone(),
+            events,
             present.clone(),
             changed,
             skip_wait,
         ));
         NodeWatch {
-            reader,
+            pods,
             present,
             seen,
             task,
@@ -782,17 +811,15 @@ impl NodeWatch {
 
     /// Waits (a minute at most) for the first list, and takes the pods on the node from it.
     async fn listed(&self, node: &str, skip_wait: Option<Duration>) -> shared::Result<()> {
-        let ready =
-            tokio::time::timeout(Duration::from_secs(60), self.reader.wait_until_ready()).await;
-        if !matches!(ready, Ok(Ok(()))) {
+        if !self.pods.wait_listed(Duration::from_secs(60)).await {
             self.task.abort();
             return Err(Error::Failed(format!(
                 "could not watch the pods of node {node}"
             )));
         }
         *self.present.lock().unwrap_or_else(|e| e.into_inner()) = self
-            .reader
-            .state()
+            .pods
+            .objects()
             .iter()
             .filter(|p| skip_wait.is_none() || p.metadata.deletion_timestamp.is_none())
             .filter_map(|p| Some((p.uid()?, p.name_any())))
@@ -855,12 +882,12 @@ impl NodeWatch {
     }
 }
 
-/// The node watch's task. Each event recomputes the UIDs on the node for the evicting tasks;
-/// with a skip-wait limit, a pod whose deletion is older than it no longer counts (a dead
-/// node never finishes it), which time alone can bring about: then also once a second.
+/// The node watch's follower. Each change recomputes the UIDs on the node for the evicting
+/// tasks; with a skip-wait limit, a pod whose deletion is older than it no longer counts (a
+/// dead node never finishes it), which time alone can bring about: then also once a second.
 async fn follow_node(
-    mut stream: futures::stream::BoxStream<'static, Result<watcher::Event<Pod>, watcher::Error>>,
-    reader: reflector::Store<Pod>,
+    pods: Arc<Watched<Pod>>,
+    mut events: tokio::sync::watch::Receiver<u64>,
     present: Present,
     changed: tokio::sync::watch::Sender<u64>,
     skip_wait: Option<Duration>,
@@ -868,22 +895,22 @@ async fn follow_node(
     let mut deleting_since: HashMap<String, Instant> = HashMap::new();
     let mut skipped: BTreeSet<String> = BTreeSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    // Until the first list is in the store it holds nothing: recomputing then would say
-    // every pod had left.
-    let mut listed = false;
     loop {
         tokio::select! {
-            event = stream.next() => match event {
-                None => break,
-                Some(Ok(watcher::Event::InitDone)) => listed = true,
-                Some(_) => {}
-            },
+            event = events.changed() => if event.is_err() { break },
             _ = tick.tick(), if skip_wait.is_some() => {}
         }
-        if !listed {
+        // Until the first list is in the store it holds nothing: recomputing then would say
+        // every pod had left.
+        if !pods.listed() {
             continue;
         }
-        let uids = uids_on_node(&reader, skip_wait, &mut deleting_since, &mut skipped);
+        let uids = uids_on_node(
+            &pods.objects(),
+            skip_wait,
+            &mut deleting_since,
+            &mut skipped,
+        );
         let moved = {
             let mut now = present.lock().unwrap_or_else(|e| e.into_inner());
             let moved = *now != uids;
@@ -899,16 +926,16 @@ async fn follow_node(
 /// The UIDs (with names) of the pods on the node as the store has them, less those whose
 /// deletion is older than the skip-wait limit (said once per pod).
 fn uids_on_node(
-    reader: &reflector::Store<Pod>,
+    pods: &[Arc<Pod>],
     skip_wait: Option<Duration>,
     deleting_since: &mut HashMap<String, Instant>,
     skipped: &mut BTreeSet<String>,
 ) -> HashMap<String, String> {
     let mut uids: HashMap<String, String> = HashMap::new();
-    for p in reader.state() {
+    for p in pods {
         let Some(uid) = p.uid() else { continue };
         if let Some(limit) = skip_wait
-            && deletion_older_than(&p, limit, deleting_since)
+            && deletion_older_than(p, limit, deleting_since)
         {
             if skipped.insert(uid) {
                 eprintln!(
@@ -954,19 +981,11 @@ fn deletion_older_than(
     by_server || by_us
 }
 
-/// Scales pre-scaled owners back (their surge pods first) and puts HPAs back.
+/// Scales pre-scaled owners back (the ReplicaSet controller picks which pods go: see
+/// [`prescale`]) and puts HPAs back.
 pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()> {
     let pp = PatchParams::default();
     for p in &journal.prescaled {
-        let pods: Api<Pod> = Api::namespaced(ctx.client(), &p.namespace);
-        for name in &p.surge_pods {
-            let patch = json!({"metadata": {"annotations": {DELETION_COST: "-1000"}}});
-            match pods.patch(name, &pp, &Patch::Merge(&patch)).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(ctx.err(e)),
-            }
-        }
         if let Some(so) = &p.scaled_object {
             let mut spec = json!({"minReplicaCount": so.original_min});
             if let Some(max) = so.original_max {
@@ -1043,29 +1062,54 @@ pub async fn restore(ctx: &Ctx<'_>, journal: &NodeJournal) -> shared::Result<()>
     Ok(())
 }
 
-/// Waits until every workload the drain moved is back to its desired Ready count.
+/// Waits until every workload the drain moved is back to its desired Ready count, reading
+/// them from one watch per kind (not a watch and a read per workload and check).
 pub async fn settle(ctx: &Ctx<'_>, touched: &[Workload]) -> shared::Result<()> {
+    let deployments = watch_kind::<Deployment>(ctx, touched, WorkloadKind::Deployment);
+    let statefulsets = watch_kind::<StatefulSet>(ctx, touched, WorkloadKind::StatefulSet);
     for w in touched {
-        match w.kind {
-            WorkloadKind::Deployment => settle_one::<Deployment>(ctx, w).await?,
-            WorkloadKind::StatefulSet => settle_one::<StatefulSet>(ctx, w).await?,
+        match (w.kind, &deployments, &statefulsets) {
+            (WorkloadKind::Deployment, Some(watched), _) => settle_one(ctx, w, watched).await?,
+            (WorkloadKind::StatefulSet, _, Some(watched)) => settle_one(ctx, w, watched).await?,
+            _ => {}
         }
     }
     Ok(())
 }
 
+/// One watch of the workloads of `kind` in `touched`, if there are any.
+fn watch_kind<K: Replicas>(
+    ctx: &Ctx<'_>,
+    touched: &[Workload],
+    kind: WorkloadKind,
+) -> Option<Watched<K>> {
+    let of_kind: Vec<&str> = touched
+        .iter()
+        .filter(|w| w.kind == kind)
+        .map(|w| w.namespace.as_str())
+        .collect();
+    (!of_kind.is_empty())
+        .then(|| Watched::start(api_over(ctx, of_kind), watcher::Config::default()))
+}
+
 /// Waits until workload `w` (of type `K`) has its desired Ready count, or is gone.
-async fn settle_one<K: Replicas>(ctx: &Ctx<'_>, w: &Workload) -> shared::Result<()> {
+async fn settle_one<K: Replicas>(
+    ctx: &Ctx<'_>,
+    w: &Workload,
+    watched: &Watched<K>,
+) -> shared::Result<()> {
     let what = format!(
         "{} {}/{} to be Ready again",
         w.kind.lowercase(),
         w.namespace,
         w.name
     );
-    let changes = watch_one::<K>(ctx, &w.namespace, &w.name);
-    let api = Api::<K>::namespaced(ctx.client(), &w.namespace);
+    let changes = Changes::default().following(watched.changes());
     wait(ctx, &changes, &what, || async {
-        let found = api.get_opt(&w.name).await.map_err(|e| ctx.err(e))?;
+        if !watched.listed() {
+            return Ok(None);
+        }
+        let found = watched.get(&w.namespace, &w.name);
         Ok(found.is_none_or(|k| k.ready() >= k.desired()).then_some(()))
     })
     .await
@@ -1087,6 +1131,14 @@ pub async fn run_node(
     if journal.step < Step::Evicted {
         eprint!("{}", crate::deadline::render(plan));
     }
+    // The node's pod watch lives as long as its drain.
+    struct Forget<'c, 'a>(&'c Ctx<'a>, &'c str);
+    impl Drop for Forget<'_, '_> {
+        fn drop(&mut self) {
+            self.0.forget_node_pods(self.1);
+        }
+    }
+    let _forget = Forget(ctx, node);
     if journal.step < Step::Prescaled {
         prescale(ctx, node, journal).await?;
         journal.step = Step::Prescaled;
@@ -1336,9 +1388,13 @@ async fn record_event(
         .map_err(|e| e.to_string())
 }
 
-/// The node's UID for its events (read once per run and node); the name when it cannot be read.
+/// The node's UID for its events: as the journal last read or wrote the node, else read once
+/// per run and node; the name when it cannot be read.
 async fn node_uid(target: &Target, node: &str) -> String {
     static UIDS: std::sync::OnceLock<Mutex<HashMap<String, String>>> = std::sync::OnceLock::new();
+    if let Some(uid) = crate::journal::observed_uid(node) {
+        return uid;
+    }
     let uids = UIDS.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(uid) = uids.lock().unwrap_or_else(|e| e.into_inner()).get(node) {
         return uid.clone();
@@ -1383,11 +1439,24 @@ async fn verify(
             left.join(", ")
         )));
     }
-    for p in &journal.prescaled {
-        let d = Api::<Deployment>::namespaced(ctx.client(), &p.namespace)
-            .get(&p.name)
+    if journal.prescaled.is_empty() {
+        return Ok(());
+    }
+    // One list for every pre-scaled Deployment.
+    let deployments =
+        api_over::<Deployment>(ctx, journal.prescaled.iter().map(|p| p.namespace.as_str()))
+            .list(&ListParams::default())
             .await
             .map_err(|e| ctx.err(e))?;
+    for p in &journal.prescaled {
+        let Some(d) = deployments.items.iter().find(|d| {
+            d.namespace().as_deref() == Some(p.namespace.as_str()) && d.name_any() == p.name
+        }) else {
+            return Err(Error::Failed(format!(
+                "deployment {}/{} is not restored: it is gone",
+                p.namespace, p.name
+            )));
+        };
         let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         if replicas != p.original || d.annotations().contains_key(ORIGINAL_REPLICAS) {
             return Err(Error::Failed(format!(

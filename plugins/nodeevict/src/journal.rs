@@ -34,8 +34,6 @@ pub const EXCLUDE_LB_LABEL: &str = "node.kubernetes.io/exclude-from-external-loa
 /// labelled so was labelled by a drain, and `abort` and `uncordon` take it off again (also after
 /// the drain's journal is gone); a node labelled otherwise before keeps its label.
 pub const EXCLUDE_LB_VALUE: &str = "kubectl-nodeevict";
-/// Marks the pre-scale's extra pods so the ReplicaSet removes them first when scaling back.
-pub const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -96,9 +94,6 @@ pub struct Prescale {
     /// When KEDA scales it: the ScaledObject raised instead (KEDA owns, and resets, its HPA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaled_object: Option<ScaledObjectRecord>,
-    /// The extra pods the pre-scale made (removed first when scaling back).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub surge_pods: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +191,8 @@ impl NodeJournal {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Hold {
     resource_version: Option<String>,
+    /// The node's UID (what its Events name), known without reading the node again.
+    uid: Option<String>,
     holder: Option<String>,
     /// Whether the node was cordoned, and its taints: a drain's first write refuses when these
     /// changed since the plan was made (see [`schedulability`]).
@@ -280,10 +277,20 @@ pub fn observe(node: &Node) {
         .insert(node.name_any(), Hold::of(node));
 }
 
+/// The UID of the node as this run last read or wrote it, if it has.
+pub fn observed_uid(node: &str) -> Option<String> {
+    holds()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(node)
+        .and_then(|hold| hold.uid.clone())
+}
+
 impl Hold {
     fn of(node: &Node) -> Hold {
         Hold {
             resource_version: node.resource_version(),
+            uid: node.uid(),
             holder: holder_of(node),
             schedulability: schedulability(node),
         }
@@ -458,7 +465,6 @@ mod tests {
                 target: 2,
                 hpa: None,
                 scaled_object: None,
-                surge_pods: vec![],
             }],
             touched: vec![],
             excluded_from_lbs: true,
@@ -472,6 +478,16 @@ mod tests {
             "{text}"
         );
         assert_eq!(NodeJournal::from_annotation(&text).unwrap(), j);
+    }
+
+    #[test]
+    fn a_record_with_the_surge_pods_of_older_versions_is_still_read() {
+        // Versions before the surge pods were left to the ReplicaSet controller recorded them.
+        let text = r#"{"step":"prescaled","started":"x","options":{"force":false,"deleteEmptydirData":false,"disableEviction":false,"prescale":true},"wasUnschedulable":false,"prescaled":[{"namespace":"default","name":"web","original":1,"target":2,"surgePods":["web-7d4b9-abcde"]}]}"#;
+        let j = NodeJournal::from_annotation(text).unwrap();
+        assert_eq!(j.step, Step::Prescaled);
+        assert_eq!(j.prescaled[0].name, "web");
+        assert_eq!(j.prescaled[0].target, 2);
     }
 
     #[test]

@@ -131,13 +131,6 @@ pub const PERMISSIONS: &[Permission] = &[
         "--disable-eviction, --force",
     ),
     Permission::new(
-        "patch",
-        "",
-        "pods",
-        Scope::AllNamespaces,
-        "mark surge pods to go first",
-    ),
-    Permission::new(
         "list",
         "apps",
         "replicasets",

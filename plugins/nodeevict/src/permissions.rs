@@ -124,14 +124,6 @@ fn prescale_needs(list: &mut Vec<Permission>, through_hpa: bool) {
         Namespace,
         "pre-scale and record the original replicas",
     ));
-    // Restoring marks the pre-scale's extra pods to go first (pod-deletion-cost).
-    list.push(Permission::new(
-        "patch",
-        "",
-        "pods",
-        Namespace,
-        "mark the extra replicas to be removed first",
-    ));
     if through_hpa {
         list.push(Permission::new(
             "patch",
@@ -229,7 +221,6 @@ mod tests {
                     "default".into(),
                     vec![
                         "create pods/eviction".into(),
-                        "patch pods/".into(),
                         "patch deployments/".into(),
                         "patch horizontalpodautoscalers/".into()
                     ]

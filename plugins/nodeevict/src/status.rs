@@ -186,7 +186,6 @@ mod tests {
             target: 2,
             hpa: None,
             scaled_object: None,
-            surge_pods: Vec::new(),
         };
         let recorded = Recorded {
             node: "aks-common-12345678-vmss00000a".into(),

@@ -176,9 +176,16 @@ fn nodeevict_with_exactly_its_permissions_drains_and_without_one_changes_nothing
             );
         },
     );
-    // The pre-scale's restore marks pods: its preflight asks for that too.
+    // The pre-scale and its restore write the Deployments: the preflight asks for that too;
+    // the pods are only evicted (the ReplicaSet picks which ones go when scaling back).
     assert!(
         needs
+            .iter()
+            .any(|n| n.verb == "patch" && n.resource == "deployments"),
+        "{needs:?}"
+    );
+    assert!(
+        !needs
             .iter()
             .any(|n| n.verb == "patch" && n.resource == "pods"),
         "{needs:?}"
