@@ -64,6 +64,8 @@ pub struct Control {
     availability: Arc<Mutex<AvailabilityMap>>,
     /// The GitOps reconciler's drifts (crate::gitops).
     gitops_drift: Arc<Mutex<crate::gitops::DriftSince>>,
+    /// Held by an eviction from its budget check to its delete (see [`Control::evict`]).
+    evictions: Arc<Mutex<()>>,
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -273,6 +275,7 @@ impl Control {
             store,
             availability: Arc::new(Mutex::new(BTreeMap::new())),
             gitops_drift: Arc::new(Mutex::new(HashMap::new())),
+            evictions: Arc::new(Mutex::new(())),
             task: Arc::new(Mutex::new(None)),
         }
     }
@@ -473,6 +476,13 @@ impl Control {
 
     /// The Eviction subresource, as the real registry does it.
     pub fn evict(&self, namespace: &str, pod_name: &str, body: &Value) -> Result<Value, ApiError> {
+        // One eviction at a time, from reading the budget to deleting the pod: upstream's
+        // checkAndDecrement (pkg/registry/core/pod/storage/eviction.go) writes the budget's
+        // decremented disruptionsAllowed with a resourceVersion precondition, so of two
+        // concurrent evictions under one budget allowing one disruption, the second conflicts,
+        // re-reads and gets 429. Without this, both could read the same healthy count and both
+        // delete (kubectl drain evicts a node's pods in parallel).
+        let _one_at_a_time = self.evictions.lock().unwrap_or_else(|e| e.into_inner());
         let store = &self.store;
         let pod = store.get(&r::PODS, Some(namespace), pod_name)?;
         // policy/v1 puts options under `deleteOptions`; other keys (kube-rs' `delete_options`)
