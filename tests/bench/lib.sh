@@ -7,6 +7,9 @@
 # Environment:
 #   CARGO_TARGET_DIR   where the release binaries are (default: <repo>/target)
 #   BENCH_SKIP_BUILD=1 do not run cargo (run.sh sets it after building everything once)
+#   BENCH_PROFILE      release (default) or debug: which build of the binaries to measure (debug
+#                      for trying a script out without the release profile's long LTO build;
+#                      figures for results.md come from release)
 #   KUBECTL            the real kubectl (default: kubectl from PATH)
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,15 +19,20 @@ case "$target_dir" in
   /*) ;;
   *) target_dir="$PWD/$target_dir" ;; # cargo reads a relative CARGO_TARGET_DIR from the cwd
 esac
-bin="$target_dir/release"
+case "${BENCH_PROFILE:-release}" in
+  release) bench_cargo_profile=(--release) ;;
+  debug) bench_cargo_profile=() ;;
+  *) printf 'BENCH_PROFILE must be release or debug, not %s\n' "$BENCH_PROFILE" >&2; exit 2 ;;
+esac
+bin="$target_dir/${BENCH_PROFILE:-release}"
 kubectl_bin="${KUBECTL:-kubectl}"
 
 # The one release build every benchmark uses (the same package set everywhere, so cargo never
 # rebuilds dependencies with other features when the scripts are run one by one).
 bench_build() {
   [ "${BENCH_SKIP_BUILD:-}" = 1 ] && return 0
-  log "building release binaries (cargo build --release --locked)"
-  (cd "$root" && cargo build --release --locked -q -p kube-sim -p kubectl-airflow \
+  log "building ${BENCH_PROFILE:-release} binaries (cargo build ${bench_cargo_profile[*]} --locked)"
+  (cd "$root" && cargo build "${bench_cargo_profile[@]}" --locked -q -p kube-sim -p kubectl-airflow \
     -p kubectl-pvcreset -p kubectl-nodeevict -p kubectl-argodeploy)
 }
 

@@ -3,7 +3,8 @@
 # against fresh kube-sim clusters and the real kubectl, prints one Markdown table and writes it,
 # with the date, the machine's `nproc` and this command, to tests/bench/results.md.
 #
-#   tests/bench/run.sh            # the full suite (a few minutes)
+#   tests/bench/run.sh            # the full suite (about 8 minutes, most of it the pool
+#                                 # rotation: nodeevict-pool.sh)
 #   tests/bench/run.sh --quick    # small clusters and few runs: checks that it all works;
 #                                 # prints the table, leaves results.md alone
 #
@@ -60,12 +61,15 @@ bench() {
 
 if [ "$quick" = 1 ]; then
   bench evict nodeevict.sh large:nodes=4,airflow=8,pods=60,terminate=1 10
+  NODEEVICT_POOL_N="1 2" bench pool nodeevict-pool.sh \
+    large:nodes=20,pool=2,pods=60,grace=10,ready=4,pdb=1,priority=1 20
   bench airflow airflow-list.sh large:nodes=10,airflow=20,pods=300 2
   bench argo argodeploy-list.sh large:workflows=200 2
   bench startup startup.sh 3
   bench memory memory.sh large:nodes=10,airflow=100,pods=300 1
 else
   bench evict nodeevict.sh
+  bench pool nodeevict-pool.sh
   bench airflow airflow-list.sh
   bench argo argodeploy-list.sh
   bench startup startup.sh
@@ -99,6 +103,28 @@ table() {
   row "empty a node: min Ready of single-replica Deployments" \
     "${r[evict.plugin_min_ready]}" "${r[evict.kubectl_min_ready]}" "–" \
     "the ${r[evict.single_deployments]} Deployments of 1 replica with their pod on the node (from /sim/v1/availability); at 0 Ready at some point: ${r[evict.plugin_at_zero]} vs ${r[evict.kubectl_at_zero]}"
+
+  local pool="${r[pool.pool_nodes]} nodes \`agentpool=old\` holding ${r[pool.pool_pods]} pods; \`${r[pool.scenario]}\`, --time-scale ${r[pool.time_scale]}; a fresh sim for each run"
+  local loop="\`for node in …; do kubectl drain \$node --ignore-daemonsets --delete-emptydir-data; done\`"
+  for p in ${r[pool.ns]}; do
+    local cmd="\`kubectl nodeevict -l agentpool=old -y\`"
+    [ "$p" = 1 ] || cmd="\`kubectl nodeevict -l agentpool=old -y --max-unavailable $p\`"
+    if [ "${r[pool.n${p}_ms]}" = skipped ]; then
+      row "rotate a pool, N=$p" "skipped" "$(secs "${r[pool.loop_ms]}")" "–" \
+        "$cmd: this kubectl-nodeevict has no --max-unavailable"
+      continue
+    fi
+    row "rotate a pool, N=$p: wall time" \
+      "$(secs "${r[pool.n${p}_ms]}")" "$(secs "${r[pool.loop_ms]}")" \
+      "$(ratio "${r[pool.n${p}_ms]}" "${r[pool.loop_ms]}")" "$cmd vs $loop; $pool"
+    row "rotate a pool, N=$p: API requests" \
+      "${r[pool.n${p}_requests]}" "${r[pool.loop_requests]}" \
+      "$(ratio "${r[pool.n${p}_requests]}" "${r[pool.loop_requests]}")" \
+      "from the sim's journal; evictions (of them refused, 429): ${r[pool.n${p}_evictions]} (${r[pool.n${p}_evictions_refused]}) vs ${r[pool.loop_evictions]} (${r[pool.loop_evictions_refused]}); pods left on the pool: ${r[pool.n${p}_left]} vs ${r[pool.loop_left]}"
+    row "rotate a pool, N=$p: workloads below their budget" \
+      "${r[pool.n${p}_below_budget]}" "${r[pool.loop_below_budget]}" "–" \
+      "of ${r[pool.workloads]} Deployments/StatefulSets (${r[pool.budgets]} under a budget), from /sim/v1/availability over the run; lowest min Ready ${r[pool.n${p}_min_ready]} vs ${r[pool.loop_min_ready]}, most Ready replicas lost by one workload ${r[pool.n${p}_most_lost]} vs ${r[pool.loop_most_lost]}"
+  done
 
   local airflow="${r[airflow.deployments]} Airflow deployments (${r[airflow.airflow_pods]} of ${r[airflow.pods]} pods)"
   row "airflow list: API requests" \
