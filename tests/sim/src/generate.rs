@@ -17,8 +17,9 @@
 //!   Ready already. Without it the kubelet's default applies (2 s).
 //! - `pool=K`: a pool to rotate: the first K nodes are labelled `agentpool=old`, the others
 //!   `agentpool=new` (1 ≤ K ≤ nodes).
-//! - `pdb=1`: a PodDisruptionBudget `maxUnavailable: 1` for every filler Deployment and Airflow
-//!   worker StatefulSet (`pdb=0`, the default: none).
+//! - `pdb=K`: a PodDisruptionBudget `maxUnavailable: K` for every filler Deployment and Airflow
+//!   worker StatefulSet (`pdb=0`, the default: none; `pdb=5` lets a quarter of a filler
+//!   Deployment's 20 replicas go at once).
 //! - `priority=1`: three PriorityClasses (`pool-batch` 1000, `pool-standard` 100000,
 //!   `pool-critical` 1000000); filler Deployments name them in turn, three batch, two standard,
 //!   one critical in every six (`priority=0`, the default: no classes, every pod at 0).
@@ -44,8 +45,9 @@ pub struct LargeSpec {
     pub ready_seconds: Option<usize>,
     /// How many nodes (the first ones) are in the pool `agentpool=old`; no pool labels if unset.
     pub pool: Option<usize>,
-    /// A PodDisruptionBudget (maxUnavailable 1) per filler Deployment and Airflow worker.
-    pub pdbs: bool,
+    /// A PodDisruptionBudget (maxUnavailable this many) per filler Deployment and Airflow
+    /// worker; none if 0.
+    pub pdbs: usize,
     /// PriorityClasses, named by the filler Deployments.
     pub priorities: bool,
 }
@@ -61,7 +63,7 @@ impl Default for LargeSpec {
             grace_seconds: None,
             ready_seconds: None,
             pool: None,
-            pdbs: false,
+            pdbs: 0,
             priorities: false,
         }
     }
@@ -96,7 +98,7 @@ impl LargeSpec {
                 "grace" => spec.grace_seconds = Some(n),
                 "ready" => spec.ready_seconds = Some(n),
                 "pool" => spec.pool = Some(n),
-                "pdb" => spec.pdbs = switch(key, n)?,
+                "pdb" => spec.pdbs = n,
                 "priority" => spec.priorities = switch(key, n)?,
                 other => {
                     return Err(format!(
@@ -220,10 +222,10 @@ fn deployment(
 }
 
 /// A PodDisruptionBudget allowing one of the pods `labels` select to be down.
-fn pdb(ns: &str, name: &str, labels: &Value) -> Value {
+fn pdb(ns: &str, name: &str, labels: &Value, max_unavailable: usize) -> Value {
     json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
            "metadata": {"name": name, "namespace": ns, "creationTimestamp": CREATED},
-           "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}}})
+           "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": labels}}})
 }
 
 /// The pod specs of an object: a pod's own, or a workload's template's.
@@ -286,8 +288,8 @@ pub fn large(spec: &LargeSpec) -> Scenario {
         let mut sts_obj = workload("StatefulSet", &ns, &sts, &labels, 1);
         sts_obj["metadata"]["labels"]["executor"] = json!("CeleryExecutor");
         objects.push(sts_obj);
-        if spec.pdbs {
-            objects.push(pdb(&ns, &sts, &labels));
+        if spec.pdbs > 0 {
+            objects.push(pdb(&ns, &sts, &labels, spec.pdbs));
         }
         counter += 1;
         objects.push(running_pod(
@@ -319,8 +321,8 @@ pub fn large(spec: &LargeSpec) -> Scenario {
                 &nodes,
                 &mut counter,
             );
-            if spec.pdbs {
-                objects.push(pdb("filler", &name, &labels));
+            if spec.pdbs > 0 {
+                objects.push(pdb("filler", &name, &labels, spec.pdbs));
             }
             left -= n;
             d += 1;
@@ -471,7 +473,7 @@ mod tests {
             "pool=0",
             "nodes=3,pool=4",
             "pool=-1",
-            "pdb=2",
+            "pdb=x",
             "priority=yes",
         ] {
             assert!(LargeSpec::parse(bad).is_err(), "{bad}");
@@ -542,6 +544,8 @@ mod tests {
             assert_eq!(&pdb["spec"]["selector"]["matchLabels"], selector);
             assert_eq!(pdb["spec"]["maxUnavailable"], 1);
         }
+        let quarter = large(&LargeSpec::parse("nodes=3,pods=20,pdb=5").unwrap());
+        assert!(of_kind(&quarter, "PodDisruptionBudget").all(|p| p["spec"]["maxUnavailable"] == 5));
         assert_eq!(
             of_kind(
                 &large(&LargeSpec::parse("pods=60").unwrap()),
