@@ -6,7 +6,7 @@
 # each on its own fresh kube-sim of the same generated cluster: 24 nodes, the first 12 the pool
 # `agentpool=old`, the other 12 (`agentpool=new`) with room for every pod of the pool; filler
 # Deployments of 20 replicas spread over every node, each under a PodDisruptionBudget
-# `maxUnavailable: 1`, naming three PriorityClasses; pods use all of the default 30 s grace
+# `maxUnavailable: 5` (a quarter), naming three PriorityClasses; pods use all of the default 30 s grace
 # period to stop and their replacements are Ready 10 s after they start (a readinessProbe). The
 # sim runs TIME_SCALE (default 20) times faster than real time, so a run takes a minute or two.
 # The tools' own waits are real time, not scaled: kubectl drain retries a refused eviction (429)
@@ -29,7 +29,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-scenario="${1:-large:nodes=24,pool=12,pods=480,grace=30,ready=10,pdb=1,priority=1}"
+scenario="${1:-large:nodes=24,pool=12,pods=480,grace=30,ready=10,pdb=5,priority=1}"
 scale="${2:-20}"
 ns_list="${NODEEVICT_POOL_N:-1 2 4}"
 pool=agentpool=old
