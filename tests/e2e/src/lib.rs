@@ -524,6 +524,45 @@ pub fn interrupt_after_step(
     }
 }
 
+/// The pods on `node` now (any namespace), as the API lists them.
+pub fn pods_on_node(sim: &SimProcess, node: &str) -> Vec<serde_json::Value> {
+    sim.get_json(&[
+        "pods",
+        "-A",
+        "--field-selector",
+        &format!("spec.nodeName={node}"),
+    ])["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Whether an object still carries one of nodeevict's annotations (a journal, an original
+/// count): a finished or undone drain leaves none.
+pub fn nodeevict_marked(object: &serde_json::Value) -> bool {
+    object["metadata"]["annotations"]
+        .as_object()
+        .is_some_and(|a| {
+            a.keys()
+                .any(|k| k.starts_with("nodeevict.kubectl-plugins.dev/"))
+        })
+}
+
+/// Each eviction POST in the sim's request journal: its place in the journal and the pod.
+pub fn evictions(sim: &SimProcess) -> Vec<(usize, String)> {
+    sim.journal()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r["method"] == "POST" && r["path"].as_str().unwrap_or("").ends_with("/eviction")
+        })
+        .filter_map(|(i, r)| {
+            let path = r["path"].as_str()?.trim_end_matches("/eviction");
+            Some((i, path.rsplit('/').next()?.to_string()))
+        })
+        .collect()
+}
+
 /// Runs `command` as an operator pastes it into a shell: `sh -c`, kubectl finding the plugins
 /// on PATH, `$KUBECONFIG` naming `kubeconfig`.
 pub fn paste(command: &str, kubeconfig: &Path, home: &Path) -> Run {

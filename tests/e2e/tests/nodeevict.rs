@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use suite_tests::nodeevict_marked as annotated;
 use suite_tests::{Interrupt, Run, SimProcess, plugin, run};
 
 const NODE: &str = "ip-10-0-12-27.ec2.internal";
@@ -49,15 +50,6 @@ fn availability(sim: &SimProcess, name: &str) -> Value {
         .find(|i| i["name"] == name)
         .cloned()
         .unwrap()
-}
-
-fn annotated(object: &Value) -> bool {
-    object["metadata"]["annotations"]
-        .as_object()
-        .is_some_and(|a| {
-            a.keys()
-                .any(|k| k.starts_with("nodeevict.kubectl-plugins.dev/"))
-        })
 }
 
 fn only_daemonsets_left(sim: &SimProcess, node: &str) {
@@ -370,17 +362,7 @@ fn a_pool_is_cordoned_ahead_and_drained_one_node_at_a_time() {
     // first eviction (so no pod lands on a node still to be drained), each node's pods are
     // evicted once, and all of one node's before any of the next one's.
     let journal = sim.journal();
-    let evictions: Vec<(usize, String)> = journal
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/eviction")
-        })
-        .map(|(i, r)| {
-            let path = r["path"].as_str().unwrap().trim_end_matches("/eviction");
-            (i, path.rsplit('/').next().unwrap().to_string())
-        })
-        .collect();
+    let evictions = suite_tests::evictions(&sim);
     let first_eviction = evictions.first().unwrap().0;
     for n in &names {
         let cordon = journal

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::{Value, json};
+use suite_tests::nodeevict_marked as annotated;
 use suite_tests::{Interrupt, Run, SimProcess, interrupt_after_step, plugin, run};
 
 const NODE: &str = "ip-10-0-12-27.ec2.internal";
@@ -21,15 +22,6 @@ fn nodeevict(sim: &SimProcess, home: &Path, args: &[&str]) -> Run {
         .args(args)
         .arg("--kubeconfig")
         .arg(&sim.kubeconfig))
-}
-
-fn annotated(object: &Value) -> bool {
-    object["metadata"]["annotations"]
-        .as_object()
-        .is_some_and(|a| {
-            a.keys()
-                .any(|k| k.starts_with("nodeevict.kubectl-plugins.dev/"))
-        })
 }
 
 fn replicas(sim: &SimProcess, deployment: &str) -> Value {

@@ -4,41 +4,21 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-use suite_tests::{Run, SimProcess, plugin, run};
+use suite_tests::{Run, SimProcess, pods_on_node as pods_on};
 
 const ARTSY_NODE: &str = "ip-10-0-12-27.ec2.internal";
 const NODE: &str = "ip-10-20-0-1.ec2.internal";
 
 fn nodeevict(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
-    run(plugin("nodeevict", home)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig))
+    sim.run_plugin("nodeevict", home, args)
 }
 
 /// The pods evicted, in the order the server received the evictions.
 fn evicted(sim: &SimProcess) -> Vec<String> {
-    sim.journal()
-        .iter()
-        .filter(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/eviction"))
-        .map(|r| {
-            let path = r["path"].as_str().unwrap().trim_end_matches("/eviction");
-            path.rsplit('/').next().unwrap().to_string()
-        })
+    suite_tests::evictions(sim)
+        .into_iter()
+        .map(|(_, pod)| pod)
         .collect()
-}
-
-fn pods_on(sim: &SimProcess, node: &str) -> Vec<Value> {
-    sim.get_json(&[
-        "pods",
-        "-A",
-        "--field-selector",
-        &format!("spec.nodeName={node}"),
-    ])["items"]
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 /// Two empty nodes and three Deployments of four replicas each, in priority classes -10

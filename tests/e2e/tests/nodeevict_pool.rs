@@ -4,13 +4,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use suite_tests::{Interrupt, Run, SimProcess, plugin, run};
+use suite_tests::{Interrupt, Run, SimProcess, evictions, nodeevict_marked as annotated};
 
 fn nodeevict(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
-    run(plugin("nodeevict", home)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig))
+    sim.run_plugin("nodeevict", home, args)
 }
 
 /// Pod name → node, for every pod now.
@@ -28,38 +25,8 @@ fn pod_nodes(sim: &SimProcess) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The pod of each eviction POST in the sim's journal, with its place in the journal.
-fn evictions(sim: &SimProcess) -> Vec<(usize, String)> {
-    sim.journal()
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/eviction")
-        })
-        .map(|(i, r)| {
-            let path = r["path"].as_str().unwrap().trim_end_matches("/eviction");
-            (i, path.rsplit('/').next().unwrap().to_string())
-        })
-        .collect()
-}
-
-fn annotated(object: &Value) -> bool {
-    object["metadata"]["annotations"]
-        .as_object()
-        .is_some_and(|a| {
-            a.keys()
-                .any(|k| k.starts_with("nodeevict.kubectl-plugins.dev/"))
-        })
-}
-
 fn only_daemonsets_left(sim: &SimProcess, node: &str) {
-    let pods = sim.get_json(&[
-        "pods",
-        "-A",
-        "--field-selector",
-        &format!("spec.nodeName={node}"),
-    ]);
-    for p in pods["items"].as_array().unwrap() {
+    for p in suite_tests::pods_on_node(sim, node) {
         assert_eq!(
             p["metadata"]["ownerReferences"][0]["kind"], "DaemonSet",
             "{node}: {}",

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use suite_tests::nodeevict_marked as annotated;
 use suite_tests::{Run, SimProcess};
 use suite_tests::{apply_yaml as apply, pod_ready as ready, wait_for};
 
@@ -11,15 +12,6 @@ const NODE: &str = "ip-10-0-12-27.ec2.internal";
 
 fn nodeevict(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
     sim.run_plugin("nodeevict", home, args)
-}
-
-fn annotated(object: &Value) -> bool {
-    object["metadata"]["annotations"]
-        .as_object()
-        .is_some_and(|a| {
-            a.keys()
-                .any(|k| k.starts_with("nodeevict.kubectl-plugins.dev/"))
-        })
 }
 
 fn pod_of(sim: &SimProcess, app: &str, node: &str) -> Value {
