@@ -680,11 +680,7 @@ pub async fn evict(
     let mut gone: Vec<(String, Instant)> = Vec::new();
     for (i, wave) in waves.iter().enumerate() {
         if waves.len() > 1 {
-            let what = match wave.first() {
-                Some(p) if p.system_critical => "system-critical".to_string(),
-                Some(p) => format!("priority {}", p.priority),
-                None => String::new(),
-            };
+            let what = wave.first().map(|p| plan::wave_name(p)).unwrap_or_default();
             bar.suspend(|| {
                 eprintln!(
                     "wave {} of {} on {node}: {what}, {}",

@@ -1041,18 +1041,22 @@ pub fn assign_waves(plans: &mut [PodPlan], unordered: bool) {
     }
 }
 
+/// What a pod's wave is, for people: its priority, or system-critical.
+pub fn wave_name(pod: &PodPlan) -> String {
+    if pod.system_critical {
+        "system-critical".to_string()
+    } else {
+        format!("priority {}", pod.priority)
+    }
+}
+
 /// The waves of a plan, in order: what each is (its priority) and its pods.
 pub fn waves(plan: &NodePlan) -> Vec<(String, Vec<&PodPlan>)> {
     let last = plan.pods.iter().map(|p| p.wave).max().unwrap_or(0);
     (1..=last)
         .map(|w| {
             let pods: Vec<&PodPlan> = plan.pods.iter().filter(|p| p.wave == w).collect();
-            let what = match pods.first() {
-                Some(p) if p.system_critical => "system-critical".to_string(),
-                Some(p) => format!("priority {}", p.priority),
-                None => String::new(),
-            };
-            (what, pods)
+            (pods.first().map(|p| wave_name(p)).unwrap_or_default(), pods)
         })
         .collect()
 }
