@@ -368,20 +368,9 @@ mod tests {
 
     fn pod(name: &str, verdict: Verdict, grace: i64, budget_refuses: bool) -> PodPlan {
         PodPlan {
-            namespace: "data".into(),
-            name: name.into(),
-            uid: format!("uid-{name}"),
-            owner: "StatefulSet/mongodb".into(),
-            verdict,
-            reason: String::new(),
-            blocked_by: None,
             grace_period_seconds: grace,
             budget_refuses,
-            at_deadline: None,
-            deadline_deletion: None,
-            priority: 0,
-            system_critical: false,
-            wave: 0,
+            ..PodPlan::for_test("data", name, "StatefulSet/mongodb", verdict)
         }
     }
 

@@ -151,22 +151,7 @@ mod tests {
     use crate::plan::{Capacity, NodePlan, PodPlan, PrescalePlan, Verdict};
 
     fn pod(namespace: &str, verdict: Verdict) -> PodPlan {
-        PodPlan {
-            namespace: namespace.into(),
-            name: "p".into(),
-            uid: "u".into(),
-            owner: "-".into(),
-            verdict,
-            reason: String::new(),
-            blocked_by: None,
-            priority: 0,
-            system_critical: false,
-            wave: 0,
-            grace_period_seconds: 30,
-            budget_refuses: false,
-            at_deadline: None,
-            deadline_deletion: None,
-        }
+        PodPlan::for_test(namespace, "p", "-", verdict)
     }
 
     #[test]

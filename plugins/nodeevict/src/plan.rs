@@ -87,6 +87,27 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl PodPlan {
+    /// A pod of the plan with everything else at rest, for the unit tests.
+    #[cfg(test)]
+    pub fn for_test(namespace: &str, name: &str, owner: &str, verdict: Verdict) -> PodPlan {
+        PodPlan {
+            namespace: namespace.into(),
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            owner: owner.into(),
+            verdict,
+            reason: String::new(),
+            blocked_by: None,
+            grace_period_seconds: 30,
+            budget_refuses: false,
+            at_deadline: None,
+            deadline_deletion: None,
+            priority: 0,
+            system_critical: false,
+            wave: 0,
+        }
+    }
+
     fn block(&mut self, why: BlockReason, reason: String) {
         self.verdict = Verdict::Blocked;
         self.blocked_by = Some(why);
@@ -1212,22 +1233,7 @@ mod table_reason_tests {
 
     #[test]
     fn a_blocked_pod_s_cell_keeps_the_first_clause() {
-        let mut pod = PodPlan {
-            namespace: "data".into(),
-            name: "mongodb-2".into(),
-            uid: "u".into(),
-            owner: "StatefulSet/mongodb".into(),
-            verdict: Verdict::Evict,
-            reason: String::new(),
-            blocked_by: None,
-            priority: 0,
-            system_critical: false,
-            wave: 0,
-            grace_period_seconds: 30,
-            budget_refuses: false,
-            at_deadline: None,
-            deadline_deletion: None,
-        };
+        let mut pod = PodPlan::for_test("data", "mongodb-2", "StatefulSet/mongodb", Verdict::Evict);
         pod.block(
             BlockReason::Budget,
             "StatefulSet mongodb cannot surge: PDB mongodb allows 0 disruptions — needs 3 healthy"
@@ -1768,20 +1774,9 @@ mod tests {
     #[test]
     fn waves_go_by_priority_lowest_first_and_system_critical_last() {
         let pod = |name: &str, priority: i32, critical: bool, verdict: Verdict| PodPlan {
-            namespace: "apps".into(),
-            name: name.into(),
-            uid: name.into(),
-            owner: "-".into(),
-            verdict,
-            reason: String::new(),
-            blocked_by: None,
             priority,
             system_critical: critical,
-            wave: 0,
-            grace_period_seconds: 30,
-            budget_refuses: false,
-            at_deadline: None,
-            deadline_deletion: None,
+            ..PodPlan::for_test("apps", name, "-", verdict)
         };
         let mut pods = vec![
             pod("batch", -10, false, Verdict::Evict),

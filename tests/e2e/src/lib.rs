@@ -537,6 +537,24 @@ pub fn pods_on_node(sim: &SimProcess, node: &str) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
+/// The reasons of the Events nodeevict recorded on `node` (in `default`, where node Events go),
+/// oldest first.
+pub fn nodeevict_event_reasons(sim: &SimProcess, node: &str) -> Vec<String> {
+    sim.get_json(&[
+        "events",
+        "-n",
+        "default",
+        "--field-selector",
+        &format!("involvedObject.kind=Node,involvedObject.name={node}"),
+    ])["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["source"]["component"] == "kubectl-nodeevict")
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// Whether an object still carries one of nodeevict's annotations (a journal, an original
 /// count): a finished or undone drain leaves none.
 pub fn nodeevict_marked(object: &serde_json::Value) -> bool {

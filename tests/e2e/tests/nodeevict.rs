@@ -16,14 +16,7 @@ fn nodeevict(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
 }
 
 fn pods_on(sim: &SimProcess, node: &str) -> Vec<(String, String)> {
-    sim.get_json(&[
-        "pods",
-        "-A",
-        "--field-selector",
-        &format!("spec.nodeName={node}"),
-    ])["items"]
-        .as_array()
-        .unwrap()
+    suite_tests::pods_on_node(sim, node)
         .iter()
         .map(|p| {
             (

@@ -11,17 +11,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::Value;
-use suite_tests::{Interrupt, Run, SimProcess, plugin, run};
+use suite_tests::{Interrupt, Run, SimProcess};
 
 const NODE: &str = "aks-database-97366946-vmss000000";
 const TIME_SCALE: f64 = 5.0;
 const SCALE_ARG: &str = "5";
 
 fn nodeevict(sim: &SimProcess, home: &std::path::Path, args: &[&str]) -> Run {
-    run(plugin("nodeevict", home)
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig))
+    sim.run_plugin("nodeevict", home, args)
 }
 
 fn time(entry: &Value) -> Timestamp {
@@ -107,18 +104,7 @@ fn drained(sim: &SimProcess) {
 }
 
 fn event_reasons(sim: &SimProcess) -> Vec<String> {
-    sim.get_json(&[
-        "events",
-        "-n",
-        "default",
-        "--field-selector",
-        &format!("involvedObject.kind=Node,involvedObject.name={NODE}"),
-    ])["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
-        .collect()
+    suite_tests::nodeevict_event_reasons(sim, NODE)
 }
 
 #[test]

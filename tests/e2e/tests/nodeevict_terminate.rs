@@ -81,19 +81,7 @@ fn lb_label(sim: &SimProcess) -> Option<String> {
 }
 
 fn event_reasons(sim: &SimProcess) -> Vec<String> {
-    sim.get_json(&[
-        "events",
-        "-n",
-        "default",
-        "--field-selector",
-        &format!("involvedObject.kind=Node,involvedObject.name={NODE}"),
-    ])["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["source"]["component"] == "kubectl-nodeevict")
-        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
-        .collect()
+    suite_tests::nodeevict_event_reasons(sim, NODE)
 }
 
 #[test]
